@@ -1,0 +1,314 @@
+#!/usr/bin/env python3
+"""Turns run.sh's raw measurements into the benchmark's tables.
+
+Usage: report.py OUT_DIR "SERVERS" "SCENARIOS" "SKIPPED"
+
+Reads OUT_DIR/raw.tsv (one row per measured run) and the client logs it
+names, takes the median of each figure over the runs of a server and
+scenario, and prints markdown tables (also written to OUT_DIR/results.md),
+every figure followed by its ratio to the floor server and to tokio-hyper.
+"""
+
+import csv
+import json
+import os
+import platform
+import re
+import statistics
+import sys
+import time
+
+SCENARIO_TITLES = {
+    "plain": "256 connections, no pipelining",
+    "pipeline": "256 connections, pipelining depth 16",
+    "conn10k": "10,000 keep-alive connections (wrk, all busy)",
+    "idle10k": "10,000 idle keep-alive connections",
+}
+
+# The issue's targets for weft serve on one loop (see README "Targets").
+TARGET_CPU_PLAIN = 1.10  # CPU per request, times the floor's, no pipelining
+TARGET_CPU_PIPELINE = 1.15  # same, pipelining depth 16
+TARGET_IDLE_RSS_MB = 25.0  # peak RSS holding 10,000 idle keep-alive connections
+
+WRK_REQUESTS = re.compile(r"^\s*(\d+) requests in ([\d.]+)(us|ms|s|m)\b", re.M)
+WRK_RPS = re.compile(r"^Requests/sec:\s+([\d.]+)", re.M)
+WRK_SOCKET_ERRORS = re.compile(
+    r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)"
+)
+WRK_NON2XX = re.compile(r"Non-2xx or 3xx responses: (\d+)")
+BUSY_PROBE_NOTE = "0.5 s"
+SECONDS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
+
+
+def parse_wrk(path):
+    text = open(path, errors="replace").read()
+    m = WRK_REQUESTS.search(text)
+    if not m:
+        return None
+    requests = int(m.group(1))
+    seconds = float(m.group(2)) * SECONDS[m.group(3)]
+    rps = WRK_RPS.search(text)
+    errors = 0
+    e = WRK_SOCKET_ERRORS.search(text)
+    if e:
+        errors += sum(int(x) for x in e.groups())
+    e = WRK_NON2XX.search(text)
+    if e:
+        errors += int(e.group(1))
+    return {
+        "requests": requests,
+        "rps": float(rps.group(1)) if rps else requests / seconds,
+        "errors": errors,
+    }
+
+
+def parse_idle(path):
+    for line in reversed(open(path, errors="replace").read().splitlines()):
+        if line.startswith("{"):
+            return json.loads(line)
+    return None
+
+
+def load_runs(out_dir):
+    """Returns {(scenario, server): [run dict, ...]} of the runs that completed."""
+    runs = {}
+    failures = {}
+    with open(os.path.join(out_dir, "raw.tsv")) as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            key = (row["scenario"], row["server"])
+            if row["state"] != "ok":
+                failures.setdefault(key, []).append(row["state"])
+                continue
+            ticks = int(row["cpu_ticks"]) / int(row["clk_tck"])
+            run = {
+                "cpu_s": ticks,
+                "start_rss_kb": int(row["start_rss_kb"] or 0),
+                "hwm_kb": int(row["hwm_kb"]),
+                "threads": int(row["max_threads"]),
+                "fds": int(row["max_fds"] or 0),
+                "busy": (int(row["server_cpu_busy_pct"]), int(row["client_cpu_busy_pct"])),
+            }
+            if row["scenario"] == "idle10k":
+                idle = parse_idle(row["client_log"])
+                if not idle or not idle.get("answered"):
+                    failures.setdefault(key, []).append("no idle result")
+                    continue
+                run["requests"] = idle["answered"]
+                run["open"] = idle["open_after_hold"]
+                run["errors"] = idle["connect_errors"] + idle["connected"] - idle["answered"]
+                if idle.get("hwm_kb"):
+                    run["hwm_kb"] = max(run["hwm_kb"], idle["hwm_kb"])
+                if idle.get("threads"):
+                    run["threads"] = max(run["threads"], idle["threads"])
+            else:
+                w = parse_wrk(row["client_log"])
+                if not w or not w["requests"]:
+                    failures.setdefault(key, []).append("no wrk result")
+                    continue
+                run.update(w)
+            run["cpu_us"] = run["cpu_s"] * 1e6 / run["requests"]
+            runs.setdefault(key, []).append(run)
+    return runs, failures
+
+
+def median(runs, field):
+    return statistics.median(r[field] for r in runs)
+
+
+def ratio(value, base):
+    if value is None or not base:
+        return "–"
+    return f"{value / base:.2f}×"
+
+
+def fmt_int(x):
+    return f"{x:,.0f}"
+
+
+def mb(kb):
+    return kb * 1024 / 1e6
+
+
+def machine():
+    model = "?"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} CPUs, Linux {platform.release()}"
+
+
+def table_busy(scenario, servers, runs):
+    rows = []
+    base = {}
+    for ref in ("floor", "tokio-hyper"):
+        r = runs.get((scenario, ref))
+        base[ref] = (
+            {f: median(r, f) for f in ("rps", "cpu_us", "hwm_kb")} if r else {}
+        )
+    head = (
+        "| server | req/s | ×floor | ×tokio-hyper | CPU µs/req (min–max) | ×floor | ×tokio-hyper"
+        " | peak RSS MB | ×floor | ×tokio-hyper | threads | open fds | errors | runs |"
+    )
+    rows.append(head)
+    rows.append("|" + "|".join(["---"] * (head.count("|") - 1)) + "|")
+    for name in servers:
+        r = runs.get((scenario, name))
+        if not r:
+            continue
+        rps, cpu, hwm = median(r, "rps"), median(r, "cpu_us"), median(r, "hwm_kb")
+        cpus = [x["cpu_us"] for x in r]
+        rows.append(
+            "| "
+            + " | ".join(
+                [
+                    name,
+                    fmt_int(rps),
+                    ratio(rps, base["floor"].get("rps")),
+                    ratio(rps, base["tokio-hyper"].get("rps")),
+                    f"{cpu:.2f} ({min(cpus):.2f}–{max(cpus):.2f})",
+                    ratio(cpu, base["floor"].get("cpu_us")),
+                    ratio(cpu, base["tokio-hyper"].get("cpu_us")),
+                    f"{mb(hwm):.1f}",
+                    ratio(hwm, base["floor"].get("hwm_kb")),
+                    ratio(hwm, base["tokio-hyper"].get("hwm_kb")),
+                    fmt_int(median(r, "threads")),
+                    fmt_int(median(r, "fds")),
+                    fmt_int(max(x["errors"] for x in r)),
+                    str(len(r)),
+                ]
+            )
+            + " |"
+        )
+    return rows
+
+
+def table_idle(servers, runs):
+    rows = []
+    base = {}
+    for ref in ("floor", "tokio-hyper"):
+        r = runs.get(("idle10k", ref))
+        base[ref] = {f: median(r, f) for f in ("cpu_us", "hwm_kb")} if r else {}
+    head = (
+        "| server | open after hold | peak RSS MB | ×floor | ×tokio-hyper | KB per conn"
+        " | CPU µs/conn | ×floor | ×tokio-hyper | threads | errors | runs |"
+    )
+    rows.append(head)
+    rows.append("|" + "|".join(["---"] * (head.count("|") - 1)) + "|")
+    for name in servers:
+        r = runs.get(("idle10k", name))
+        if not r:
+            continue
+        hwm, cpu = median(r, "hwm_kb"), median(r, "cpu_us")
+        per_conn = statistics.median(
+            (x["hwm_kb"] - x["start_rss_kb"]) * 1024 / 1000 / max(1, x["requests"]) for x in r
+        )
+        rows.append(
+            "| "
+            + " | ".join(
+                [
+                    name,
+                    fmt_int(median(r, "open")),
+                    f"{mb(hwm):.1f}",
+                    ratio(hwm, base["floor"].get("hwm_kb")),
+                    ratio(hwm, base["tokio-hyper"].get("hwm_kb")),
+                    f"{per_conn:.2f}",
+                    f"{cpu:.1f}",
+                    ratio(cpu, base["floor"].get("cpu_us")),
+                    ratio(cpu, base["tokio-hyper"].get("cpu_us")),
+                    fmt_int(median(r, "threads")),
+                    fmt_int(max(x["errors"] for x in r)),
+                    str(len(r)),
+                ]
+            )
+            + " |"
+        )
+    return rows
+
+
+def targets(runs):
+    lines = ["### Targets (weft serve, one loop)", ""]
+    checks = []
+
+    def cpu_ratio(sc):
+        w, f = runs.get((sc, "weft")), runs.get((sc, "floor"))
+        if not w or not f:
+            return None
+        return median(w, "cpu_us") / median(f, "cpu_us")
+
+    for sc, limit in (("plain", TARGET_CPU_PLAIN), ("pipeline", TARGET_CPU_PIPELINE)):
+        r = cpu_ratio(sc)
+        what = f"CPU per request, {SCENARIO_TITLES[sc]}: at most {limit:.2f}× the floor"
+        checks.append((what, None if r is None else f"{r:.2f}×", None if r is None else r <= limit))
+    w = runs.get(("idle10k", "weft"))
+    v = mb(median(w, "hwm_kb")) if w else None
+    checks.append(
+        (
+            f"peak RSS with 10,000 idle keep-alive connections: at most {TARGET_IDLE_RSS_MB:.0f} MB",
+            None if v is None else f"{v:.1f} MB",
+            None if v is None else v <= TARGET_IDLE_RSS_MB,
+        )
+    )
+    lines.append("| target | measured | met |")
+    lines.append("|---|---|---|")
+    for what, got, ok in checks:
+        lines.append(f"| {what} | {got or 'not measured'} | {'–' if ok is None else ('yes' if ok else 'NO')} |")
+    return lines
+
+
+def main():
+    out_dir, servers, scenarios = sys.argv[1], sys.argv[2].split(), sys.argv[3].split()
+    skipped = sys.argv[4].strip() if len(sys.argv) > 4 else ""
+    runs, failures = load_runs(out_dir)
+    busy = [r["busy"] for rs in runs.values() for r in rs]
+    settings = open(os.path.join(out_dir, "settings.env")).read().strip()
+
+    out = ["# Side-by-side server benchmark", ""]
+    out.append(f"- when: {time.strftime('%Y-%m-%d %H:%M %Z')}")
+    out.append(f"- machine: {machine()}")
+    if busy:
+        srv = sorted(b[0] for b in busy)
+        cli = sorted(b[1] for b in busy)
+        out.append(
+            f"- other work on the machine, measured for {BUSY_PROBE_NOTE} before each run:"
+            f" server CPU {srv[0]}–{srv[-1]}% busy (median {statistics.median(srv):.0f}%),"
+            f" client CPU {cli[0]}–{cli[-1]}% busy (median {statistics.median(cli):.0f}%)."
+            " Anything above a few percent makes the figures noisy; medians of the runs are shown."
+        )
+    out.append("- settings: " + " ".join(settings.split()))
+    out.append(
+        "- server pinned to one CPU, wrk (one thread) to another; loopback; a fresh server per run."
+        " CPU = the server's utime+stime over the measured run / requests completed."
+        " peak RSS = VmHWM; threads and open fds = most seen during the run (sampled every 0.25 s)."
+        " Ratios: figure / the floor's, figure / tokio-hyper's."
+    )
+    out.append("")
+    for sc in scenarios:
+        out.append(f"## {sc}: {SCENARIO_TITLES[sc]}")
+        out.append("")
+        if not any((sc, n) in runs for n in servers):
+            out.append("(no completed runs)")
+        else:
+            out.extend(table_idle(servers, runs) if sc == "idle10k" else table_busy(sc, servers, runs))
+        out.append("")
+    out.extend(targets(runs))
+    out.append("")
+    if failures or skipped:
+        out.append("### Not measured / failed runs")
+        out.append("")
+        for line in skipped.splitlines():
+            out.append(f"- skipped {line}")
+        for (sc, name), states in sorted(failures.items()):
+            out.append(f"- {sc} {name}: {len(states)} run(s) not counted ({', '.join(sorted(set(states)))})")
+        out.append("")
+    text = "\n".join(out)
+    with open(os.path.join(out_dir, "results.md"), "w") as f:
+        f.write(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,420 @@
+#!/usr/bin/env bash
+# Side-by-side server benchmark: weft serve against its peers, one server at a
+# time, server pinned to one CPU and wrk to another. See README.md beside this
+# file for what it measures and how to read the results.
+#
+# Usage: benches/servers/run.sh [SERVER...]
+#   SERVER: weft floor tokio-hyper threads node (default: all of them)
+#
+# Settings (environment variables, defaults in brackets):
+#   SERVERS        servers to run, if no arguments [weft floor tokio-hyper threads node]
+#   SCENARIOS      any of: plain pipeline conn10k idle10k [all four]
+#   RUNS           measured runs per server and scenario; medians reported [3]
+#   DURATION       seconds of each measured wrk run of plain and pipeline [5]
+#   DURATION_10K   seconds of the measured wrk run of conn10k [10]
+#   WARMUP         seconds of an unmeasured wrk run before plain and pipeline, 0 for none [1]
+#   CONNS          connections of plain and pipeline [256]
+#   DEPTH          pipelining depth of pipeline [16]
+#   CONNS_10K      connections of conn10k and idle10k [10000]
+#   IDLE_HOLD      seconds idle10k leaves its connections idle before measuring [2]
+#   SERVER_CPU     CPU the server is pinned to [0]
+#   CLIENT_CPU     CPU wrk (and this script) are pinned to [1]
+#   PORT           first port tried; each server start takes the next free one [18080]
+#   OUT_DIR        results, logs and raw data [benches/servers/target/results]
+#   BUILD          1: build before running; 0: use what is built [1]
+#   PEERS_TARGET_DIR  cargo target dir of the peers [benches/servers/target]
+#   WEFT_TARGET_DIR   cargo target dir of weft [$CARGO_TARGET_DIR or <repo>/target]
+#   WEFT_BIN       a weft binary to use instead of building one
+#   WEFT_ARGS      weft's arguments; {port} is replaced
+#                  [serve --host 127.0.0.1 --port {port} --loops 1 --quiet]
+#   HYPER_ARGS     extra arguments of tokio-hyper, e.g. --pipeline-flush []
+#
+# Every server runs under `timeout`, so it ends by itself even if this script
+# is killed; on any exit the script stops the server and client it started.
+
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+
+ALL_SERVERS="weft floor tokio-hyper threads node"
+ALL_SCENARIOS="plain pipeline conn10k idle10k"
+if (($# > 0)); then SERVERS="$*"; fi
+SERVERS=${SERVERS:-$ALL_SERVERS}
+SCENARIOS=${SCENARIOS:-$ALL_SCENARIOS}
+RUNS=${RUNS:-3}
+DURATION=${DURATION:-5}
+DURATION_10K=${DURATION_10K:-10}
+WARMUP=${WARMUP:-1}
+CONNS=${CONNS:-256}
+DEPTH=${DEPTH:-16}
+CONNS_10K=${CONNS_10K:-10000}
+IDLE_HOLD=${IDLE_HOLD:-2}
+SERVER_CPU=${SERVER_CPU:-0}
+CLIENT_CPU=${CLIENT_CPU:-1}
+PORT=${PORT:-18080}
+OUT_DIR=${OUT_DIR:-$HERE/target/results}
+BUILD=${BUILD:-1}
+PEERS_TARGET_DIR=${PEERS_TARGET_DIR:-$HERE/target}
+WEFT_TARGET_DIR=${WEFT_TARGET_DIR:-${CARGO_TARGET_DIR:-$ROOT/target}}
+DEFAULT_WEFT_ARGS='serve --host 127.0.0.1 --port {port} --loops 1 --quiet'
+WEFT_ARGS=${WEFT_ARGS:-$DEFAULT_WEFT_ARGS}
+HYPER_ARGS=${HYPER_ARGS:-}
+HOST=127.0.0.1 # loopback only, by design
+
+# Seconds a server may live beyond its scenario's own length before `timeout`
+# ends it: covers start-up, the readiness check and a slow 10k connect.
+SERVER_SLACK=90
+# Seconds a stopping server gets between SIGTERM and SIGKILL.
+STOP_GRACE=5
+# Seconds between two samples of the server's threads, RSS and open fds: often
+# enough to see a 10k peak, rarely enough to cost the client CPU little.
+SAMPLE_EVERY=0.25
+# Seconds over which the two CPUs' business is measured before each run, while
+# no server of ours is running: other work on them means a noisy figure.
+BUSY_PROBE=0.5
+
+tsv_row() { local IFS=$'\t'; echo "$*"; }
+say() { printf '%s\n' "$*" >&2; }
+die() { say "run.sh: $*"; exit 1; }
+
+for name in $SERVERS; do
+    [[ " $ALL_SERVERS " == *" $name "* ]] || die "unknown server '$name' (known: $ALL_SERVERS)"
+done
+for sc in $SCENARIOS; do
+    [[ " $ALL_SCENARIOS " == *" $sc "* ]] || die "unknown scenario '$sc' (known: $ALL_SCENARIOS)"
+done
+for v in RUNS DURATION DURATION_10K WARMUP CONNS DEPTH CONNS_10K IDLE_HOLD SERVER_CPU CLIENT_CPU PORT; do
+    [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number, got '${!v}'"
+done
+
+# ---- tools ------------------------------------------------------------------
+
+command -v wrk >/dev/null ||
+    die "wrk not found. Install it: sudo apt-get install -y wrk   (Debian/Ubuntu package 'wrk')"
+command -v taskset >/dev/null || die "taskset not found (package util-linux)"
+command -v timeout >/dev/null || die "timeout not found (package coreutils)"
+command -v python3 >/dev/null || die "python3 not found (it runs probe.py and report.py)"
+CPUS=$(nproc)
+((SERVER_CPU < CPUS && CLIENT_CPU < CPUS && SERVER_CPU != CLIENT_CPU)) ||
+    die "need two distinct CPUs below $CPUS: SERVER_CPU=$SERVER_CPU CLIENT_CPU=$CLIENT_CPU"
+
+# wrk and the idle client hold CONNS_10K sockets each, the server as many.
+need_fds=$((CONNS_10K + 256))
+hard_fds=$(ulimit -Hn)
+if [[ $hard_fds != unlimited ]] && ((hard_fds < need_fds)); then
+    say "run.sh: warning: hard fd limit $hard_fds < $need_fds; the 10k scenarios will hit EMFILE"
+    ulimit -n "$hard_fds"
+else
+    ulimit -n "$need_fds"
+fi
+
+mkdir -p "$OUT_DIR"
+RAW="$OUT_DIR/raw.tsv"
+LOGS="$OUT_DIR/logs"
+rm -rf "$LOGS"
+mkdir -p "$LOGS"
+
+# ---- cleanup ----------------------------------------------------------------
+
+WRAP_PID=""   # the `timeout` wrapping the current server
+SERVER_PID="" # the server itself
+CLIENT_PID="" # wrk or probe.py
+SAMPLER_PID=""
+
+stop_pid() { # pid: TERM, wait up to STOP_GRACE, then KILL
+    local pid=$1 i
+    [[ -n $pid ]] || return 0
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for ((i = 0; i < STOP_GRACE * 10; i++)); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+}
+
+stop_server() {
+    stop_pid "$SAMPLER_PID"
+    stop_pid "$WRAP_PID"   # timeout passes the TERM on to the server
+    stop_pid "$SERVER_PID" # in case it did not
+    [[ -z $WRAP_PID ]] || wait "$WRAP_PID" 2>/dev/null || true
+    WRAP_PID="" SERVER_PID="" SAMPLER_PID=""
+}
+
+cleanup() {
+    stop_pid "$CLIENT_PID"
+    CLIENT_PID=""
+    stop_server
+}
+trap cleanup EXIT
+trap 'say "run.sh: interrupted"; exit 130' INT TERM
+
+# ---- build ------------------------------------------------------------------
+
+declare -A BIN SKIP
+
+build_peers() {
+    say "building the peers (release) into $PEERS_TARGET_DIR ..."
+    if CARGO_TARGET_DIR="$PEERS_TARGET_DIR" cargo build --release \
+        --manifest-path "$HERE/Cargo.toml" >"$OUT_DIR/build-peers.log" 2>&1; then
+        return 0
+    fi
+    say "run.sh: building the peers failed (see $OUT_DIR/build-peers.log); skipping floor, tokio-hyper, threads"
+    return 1
+}
+
+build_weft() {
+    if [[ -n ${WEFT_BIN:-} ]]; then
+        [[ -x $WEFT_BIN ]] || { SKIP[weft]="WEFT_BIN=$WEFT_BIN is not an executable"; return; }
+        BIN[weft]=$WEFT_BIN
+        return
+    fi
+    BIN[weft]="$WEFT_TARGET_DIR/release/weft"
+    if ((BUILD)); then
+        say "building weft (cargo build --release -p weft-lab) into $WEFT_TARGET_DIR ..."
+        if ! CARGO_TARGET_DIR="$WEFT_TARGET_DIR" cargo build --release -p weft-lab \
+            --manifest-path "$ROOT/Cargo.toml" >"$OUT_DIR/build-weft.log" 2>&1; then
+            SKIP[weft]="build failed (cargo build --release -p weft-lab; log: $OUT_DIR/build-weft.log)"
+            return
+        fi
+    fi
+    [[ -x ${BIN[weft]} ]] || SKIP[weft]="no binary at ${BIN[weft]}"
+}
+
+wants() { [[ " $SERVERS " == *" $1 "* ]]; }
+
+if wants floor || wants tokio-hyper || wants threads; then
+    command -v cargo >/dev/null || die "cargo not found"
+    peers_ok=1
+    if ((BUILD)); then build_peers || peers_ok=0; fi
+    for p in floor tokio-hyper threads; do
+        BIN[$p]="$PEERS_TARGET_DIR/release/$p"
+        if ((!peers_ok)); then
+            SKIP[$p]="peer build failed (log: $OUT_DIR/build-peers.log)"
+        elif [[ ! -x ${BIN[$p]} ]]; then
+            SKIP[$p]="no binary at ${BIN[$p]}"
+        fi
+    done
+fi
+if wants weft; then build_weft; fi
+if wants node && ! command -v node >/dev/null; then
+    SKIP[node]="node not found (install Node.js, e.g. sudo apt-get install -y nodejs)"
+fi
+for name in $SERVERS; do
+    [[ -z ${SKIP[$name]:-} ]] || say "run.sh: skipping $name: ${SKIP[$name]}"
+done
+
+# From here on, this script (and so wrk, probe.py, the sampler) stays off the
+# server's CPU. Builds above ran unpinned.
+taskset -cp "$CLIENT_CPU" $$ >/dev/null
+
+# ---- one server -------------------------------------------------------------
+
+server_cmd() { # name port -> CMD array
+    local name=$1 port=$2
+    case $name in
+    weft)
+        local args=${WEFT_ARGS//\{port\}/$port}
+        # shellcheck disable=SC2206 # word splitting of WEFT_ARGS is intended
+        CMD=("${BIN[weft]}" $args)
+        ;;
+    floor | threads) CMD=("${BIN[$name]}" --host "$HOST" --port "$port") ;;
+    tokio-hyper)
+        # shellcheck disable=SC2206
+        CMD=("${BIN[tokio-hyper]}" --host "$HOST" --port "$port" $HYPER_ARGS)
+        ;;
+    node) CMD=(node "$HERE/node/server.js" --host "$HOST" --port "$port") ;;
+    esac
+}
+
+port_busy() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
+
+NEXT_PORT=$PORT
+pick_port() { # -> PICKED; rotates through 100 ports so no start meets an old TIME_WAIT
+    local i p
+    for ((i = 0; i < 100; i++)); do
+        p=$((PORT + (NEXT_PORT - PORT + i) % 100))
+        if ! port_busy "$p"; then
+            PICKED=$p
+            NEXT_PORT=$((p + 1))
+            return 0
+        fi
+    done
+    die "no free port in $PORT..$((PORT + 99))"
+}
+
+start_server() { # name lifetime_s log -> WRAP_PID SERVER_PID PICKED
+    local name=$1 life=$2 log=$3 i children
+    pick_port
+    server_cmd "$name" "$PICKED"
+    echo "+ taskset -c $SERVER_CPU ${CMD[*]}" >"$log"
+    timeout -k "$STOP_GRACE" "$life" taskset -c "$SERVER_CPU" "${CMD[@]}" >>"$log" 2>&1 &
+    WRAP_PID=$!
+    SERVER_PID=""
+    for ((i = 0; i < 100; i++)); do
+        children=$(cat "/proc/$WRAP_PID/task/$WRAP_PID/children" 2>/dev/null || true)
+        if [[ -n ${children// /} ]]; then
+            SERVER_PID=${children%% *}
+            return 0
+        fi
+        kill -0 "$WRAP_PID" 2>/dev/null || return 1
+        sleep 0.02
+    done
+    return 1
+}
+
+read_cpu_times() { # fills the caller's associative arrays tot[cpu] and idl[cpu] from /proc/stat
+    local name user nice sys idle iowait irq softirq steal _
+    while read -r name user nice sys idle iowait irq softirq steal _; do
+        [[ $name == cpu[0-9]* ]] || continue
+        tot[${name#cpu}]=$((user + nice + sys + idle + iowait + irq + softirq + steal))
+        idl[${name#cpu}]=$((idle + iowait))
+    done </proc/stat
+}
+
+cpu_busy() { # cpu... -> busy percent of each CPU over BUSY_PROBE seconds, space-separated
+    local -A t0 i0 tot idl
+    local c out=()
+    read_cpu_times
+    for c in "$@"; do t0[$c]=${tot[$c]} i0[$c]=${idl[$c]}; done
+    sleep "$BUSY_PROBE"
+    read_cpu_times
+    for c in "$@"; do
+        local dt=$((tot[$c] - t0[$c])) di=$((idl[$c] - i0[$c]))
+        ((dt > 0)) || dt=1
+        out+=("$(((100 * (dt - di)) / dt))")
+    done
+    echo "${out[*]}"
+}
+
+cpu_ticks() { # pid -> utime+stime of the whole process, in clock ticks
+    local stat rest
+    stat=$(<"/proc/$1/stat") || return 1
+    rest=${stat##*) } # fields after "(comm)": state is [0], utime [11], stime [12]
+    read -ra f <<<"$rest"
+    echo $((f[11] + f[12]))
+}
+
+status_kb() { # pid key -> value of that /proc/<pid>/status line
+    local k v _
+    while read -r k v _; do
+        [[ $k == "$2:" ]] && { echo "$v"; return 0; }
+    done <"/proc/$1/status"
+    return 1
+}
+
+sample_peaks() { # pid out: highest Threads, VmRSS and open fds seen, every SAMPLE_EVERY s
+    local pid=$1 out=$2 max_thr=0 max_rss=0 max_fds=0 fds k v _
+    while [[ -r /proc/$pid/status ]]; do
+        while read -r k v _; do
+            case $k in
+            Threads:) ((v > max_thr)) && max_thr=$v ;;
+            VmRSS:) ((v > max_rss)) && max_rss=$v ;;
+            esac
+        done <"/proc/$pid/status" 2>/dev/null || break
+        # ls -f: no sorting; the count includes "." and "..".
+        fds=$(ls -f "/proc/$pid/fd" 2>/dev/null | wc -l) || fds=2
+        ((fds - 2 > max_fds)) && max_fds=$((fds - 2))
+        echo "$max_thr $max_rss $max_fds" >"$out"
+        sleep "$SAMPLE_EVERY"
+    done
+}
+
+run_client() { # log cmd...: runs the client pinned, in the background, and waits
+    local log=$1
+    shift
+    taskset -c "$CLIENT_CPU" "$@" >"$log" 2>&1 &
+    CLIENT_PID=$!
+    local rc=0
+    wait "$CLIENT_PID" || rc=$?
+    CLIENT_PID=""
+    return $rc
+}
+
+wrk_cmd() { # scenario port seconds -> WRK array
+    local sc=$1 port=$2 secs=$3 url="http://$HOST:$2/plaintext"
+    case $sc in
+    plain) WRK=(wrk -t1 "-c$CONNS" "-d${secs}s" --timeout 5s "$url") ;;
+    pipeline) WRK=(wrk -t1 "-c$CONNS" "-d${secs}s" --timeout 5s -s "$HERE/pipeline.lua" "$url" -- "$DEPTH") ;;
+    conn10k) WRK=(wrk -t1 "-c$CONNS_10K" "-d${secs}s" --timeout 10s "$url") ;;
+    esac
+}
+
+# One measurement: fresh server, readiness check, optional warm-up, measured
+# client run bracketed by /proc reads. Appends one row to raw.tsv.
+measure() { # run scenario name
+    local run=$1 sc=$2 name=$3
+    local tag="$sc.$name.$run"
+    local slog="$LOGS/$tag.server.log" clog="$LOGS/$tag.client.log" peaks="$LOGS/$tag.peaks"
+    local state=ok t0 t1 hwm threads rss fds busy rss0 secs=$DURATION
+    busy=$(cpu_busy "$SERVER_CPU" "$CLIENT_CPU")
+    if ! start_server "$name" $((WARMUP + DURATION + DURATION_10K + IDLE_HOLD + SERVER_SLACK)) "$slog"; then
+        SKIP[$name]="did not start (log: $slog)"
+        say "run.sh: $name ${SKIP[$name]}"
+        stop_server
+        return
+    fi
+    if ! python3 "$HERE/probe.py" check --host "$HOST" --port "$PICKED" --wait 10 >>"$slog" 2>&1; then
+        SKIP[$name]="failed the HTTP check: $(tail -n1 "$slog")"
+        say "run.sh: $name ${SKIP[$name]} (log: $slog)"
+        stop_server
+        return
+    fi
+    [[ $sc != conn10k ]] || secs=$DURATION_10K
+    # No warm-up for the 10k scenarios: their connection set-up is part of them.
+    if [[ $sc != *10k ]] && ((WARMUP > 0)); then
+        wrk_cmd "$sc" "$PICKED" "$WARMUP"
+        run_client "$LOGS/$tag.warmup.log" "${WRK[@]}" || true
+    fi
+    sample_peaks "$SERVER_PID" "$peaks" &
+    SAMPLER_PID=$!
+    t0=$(cpu_ticks "$SERVER_PID") || state=crashed
+    rss0=$(status_kb "$SERVER_PID" VmRSS) || rss0=0
+    if [[ $sc == idle10k ]]; then
+        run_client "$clog" python3 "$HERE/probe.py" idle --host "$HOST" --port "$PICKED" \
+            --pid "$SERVER_PID" --conns "$CONNS_10K" --hold "$IDLE_HOLD" || state=client-failed
+    else
+        wrk_cmd "$sc" "$PICKED" "$secs"
+        run_client "$clog" "${WRK[@]}" || state=client-failed
+    fi
+    if t1=$(cpu_ticks "$SERVER_PID" 2>/dev/null) && hwm=$(status_kb "$SERVER_PID" VmHWM 2>/dev/null); then
+        :
+    else
+        state=crashed t1=0 hwm=0
+    fi
+    stop_pid "$SAMPLER_PID"
+    SAMPLER_PID=""
+    read -r threads rss fds 2>/dev/null <"$peaks" || { threads=0 rss=0 fds=0; }
+    stop_server
+    tsv_row "$run" "$sc" "$name" "$state" "$((t1 - t0))" "$(getconf CLK_TCK)" \
+        "$rss0" "$hwm" "$rss" "$threads" "$fds" "${busy% *}" "${busy#* }" "$clog" >>"$RAW"
+    say "  $sc  $name  run $run: $state"
+}
+
+# ---- main -------------------------------------------------------------------
+
+tsv_row run scenario server state cpu_ticks clk_tck start_rss_kb hwm_kb max_rss_kb \
+    max_threads max_fds server_cpu_busy_pct client_cpu_busy_pct client_log >"$RAW"
+cat >"$OUT_DIR/settings.env" <<EOF
+SERVERS="$SERVERS"
+SCENARIOS="$SCENARIOS"
+RUNS=$RUNS DURATION=$DURATION DURATION_10K=$DURATION_10K WARMUP=$WARMUP CONNS=$CONNS DEPTH=$DEPTH
+CONNS_10K=$CONNS_10K IDLE_HOLD=$IDLE_HOLD SERVER_CPU=$SERVER_CPU CLIENT_CPU=$CLIENT_CPU
+WEFT_ARGS="$WEFT_ARGS" HYPER_ARGS="$HYPER_ARGS"
+EOF
+
+say "servers: $SERVERS | scenarios: $SCENARIOS | runs: $RUNS x ${DURATION}s (+${WARMUP}s warm-up)"
+for ((run = 1; run <= RUNS; run++)); do
+    for sc in $SCENARIOS; do
+        # Servers interleave within a round so slow drift in the machine's
+        # load spreads over all of them instead of landing on one.
+        for name in $SERVERS; do
+            [[ -z ${SKIP[$name]:-} ]] || continue
+            measure "$run" "$sc" "$name"
+        done
+    done
+done
+
+python3 "$HERE/report.py" "$OUT_DIR" "$SERVERS" "$SCENARIOS" \
+    "$(for n in $SERVERS; do [[ -z ${SKIP[$n]:-} ]] || printf '%s: %s\n' "$n" "${SKIP[$n]}"; done)"
+say "results: $OUT_DIR/results.md (raw: $RAW, logs: $LOGS)"

@@ -1,0 +1,135 @@
+//! The `Date` header, rendered at most once per second per thread.
+//!
+//! Every response carries `Date` (RFC 9110 §6.6.1). Formatting a date per
+//! response would cost more than the rest of the header; instead each thread
+//! (each event loop) keeps the rendered IMF-fixdate of the current second and
+//! re-renders it only when the second changes. The connection driver calls
+//! [`now`] once per batch of requests; every response of that batch copies
+//! the same 29 bytes.
+
+use std::cell::Cell;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Length of an IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT`.
+pub(crate) const DATE_LEN: usize = 29;
+
+thread_local! {
+    /// (unix second, rendered date) of the last render on this thread.
+    static CACHE: Cell<(u64, [u8; DATE_LEN])> = const { Cell::new((u64::MAX, [0; DATE_LEN])) };
+}
+
+/// The current date as an IMF-fixdate, from this thread's cache.
+pub(crate) fn now() -> [u8; DATE_LEN] {
+    let second = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    CACHE.with(|cache| {
+        let (cached_second, text) = cache.get();
+        if cached_second == second {
+            return text;
+        }
+        let text = render(second);
+        cache.set((second, text));
+        text
+    })
+}
+
+/// Renders unix time `secs` as an IMF-fixdate.
+pub(crate) fn render(secs: u64) -> [u8; DATE_LEN] {
+    const WEEKDAYS: [&[u8; 3]; 7] = [b"Sun", b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat"];
+    const MONTHS: [&[u8; 3]; 12] = [
+        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
+        b"Dec",
+    ];
+    let days = secs / 86_400;
+    let of_day = secs % 86_400;
+    // 1970-01-01 was a Thursday (index 4 with Sunday = 0).
+    let weekday = ((days + 4) % 7) as usize;
+    let (year, month, day) = civil_from_days(days);
+
+    let mut out = *b"Thu, 01 Jan 1970 00:00:00 GMT";
+    out[..3].copy_from_slice(WEEKDAYS[weekday]);
+    put2(&mut out[5..7], day);
+    out[8..11].copy_from_slice(MONTHS[(month - 1) as usize]);
+    put2(&mut out[12..14], (year / 100) % 100);
+    put2(&mut out[14..16], year % 100);
+    put2(&mut out[17..19], of_day / 3600);
+    put2(&mut out[20..22], of_day / 60 % 60);
+    put2(&mut out[23..25], of_day % 60);
+    out
+}
+
+fn put2(slot: &mut [u8], value: u64) {
+    slot[0] = b'0' + (value / 10 % 10) as u8;
+    slot[1] = b'0' + (value % 10) as u8;
+}
+
+/// Gregorian (year, month 1..=12, day 1..=31) of a day count since
+/// 1970-01-01, by counting in 400-year eras that start on March 1 (so the
+/// leap day is the last day of an era-year and month lengths repeat in a
+/// 5-month pattern of 153 days).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    // Days from 0000-03-01 to 1970-01-01.
+    const EPOCH_SHIFT: u64 = 719_468;
+    const DAYS_PER_ERA: u64 = 146_097;
+    let z = days + EPOCH_SHIFT;
+    let era = z / DAYS_PER_ERA;
+    let day_of_era = z % DAYS_PER_ERA;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+    let month = if month_from_march < 10 {
+        month_from_march + 3
+    } else {
+        month_from_march - 9
+    };
+    let year = era * 400 + year_of_era + u64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(secs: u64) -> String {
+        String::from_utf8(render(secs).to_vec()).unwrap()
+    }
+
+    #[test]
+    fn known_dates() {
+        assert_eq!(text(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+        assert_eq!(text(784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(text(951_782_400), "Tue, 29 Feb 2000 00:00:00 GMT");
+        assert_eq!(text(1_709_208_000), "Thu, 29 Feb 2024 12:00:00 GMT");
+        assert_eq!(text(4_102_444_799), "Thu, 31 Dec 2099 23:59:59 GMT");
+    }
+
+    #[test]
+    fn every_day_of_four_years_is_consistent() {
+        // Consecutive days advance the weekday and the date by exactly one.
+        let mut prev = civil_from_days(10_000);
+        for d in 10_001..10_001 + 4 * 366 {
+            let cur = civil_from_days(d);
+            let next_in_month = (prev.0, prev.1, prev.2 + 1);
+            let next_month = if prev.1 == 12 {
+                (prev.0 + 1, 1, 1)
+            } else {
+                (prev.0, prev.1 + 1, 1)
+            };
+            assert!(
+                cur == next_in_month || cur == next_month,
+                "{prev:?} -> {cur:?}"
+            );
+            prev = cur;
+        }
+    }
+
+    #[test]
+    fn now_is_cached_per_second() {
+        let a = now();
+        assert!(a.ends_with(b" GMT"));
+        assert_eq!(a.len(), DATE_LEN);
+    }
+}

@@ -1,0 +1,217 @@
+//! The request decoder: a byte stream in, complete requests out, in order.
+//!
+//! States: **Head** (waiting for a complete head; nothing consumed until it
+//! is whole, so the caller keeps the partial bytes) and **Body** (a head was
+//! accepted and its body is being decoded into the request; each call
+//! consumes what it decodes). A request is handed out only when its body is
+//! complete. Between them, [`Step::Continue`] tells the caller to send
+//! `100 Continue`: the client announced a body, asked to be told to send it,
+//! and none of it has arrived yet.
+//!
+//! The decoder does no I/O and never blocks; the connection driver feeds it
+//! whatever each read delivered. It stops at request boundaries, so one read
+//! holding several pipelined requests yields them one call at a time.
+//!
+//! After an error the decoder must not be used again: the connection answers
+//! the error and closes.
+
+use crate::body::BodyDecoder;
+use crate::head::{parse_head, Framing};
+use crate::{HttpError, Limits, Request};
+
+/// What one [`RequestDecoder::decode`] call produced.
+#[derive(Debug)]
+pub(crate) enum Step {
+    /// The request so far is incomplete; feed more bytes.
+    NeedMore,
+    /// Send `100 Continue`, then keep feeding bytes.
+    Continue,
+    /// A complete request.
+    Request(Request),
+}
+
+/// Which part of a request the decoder is in, for choosing timeouts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Between requests or inside a head.
+    Head,
+    /// A head was accepted; its body is arriving.
+    Body,
+}
+
+/// Incremental HTTP/1.1 request decoder for one connection.
+#[derive(Debug)]
+pub(crate) struct RequestDecoder {
+    limits: Limits,
+    body: Option<(Request, BodyDecoder)>,
+}
+
+impl RequestDecoder {
+    pub(crate) fn new(limits: Limits) -> RequestDecoder {
+        RequestDecoder { limits, body: None }
+    }
+
+    /// The phase of the request in progress.
+    pub(crate) fn phase(&self) -> Phase {
+        if self.body.is_some() {
+            Phase::Body
+        } else {
+            Phase::Head
+        }
+    }
+
+    /// Decodes from `input`: returns how many bytes were consumed (the caller
+    /// drops them) and what was found. In the Head phase an incomplete head
+    /// consumes nothing: call again with the same bytes plus new ones.
+    pub(crate) fn decode(&mut self, input: &[u8]) -> (usize, Result<Step, HttpError>) {
+        if let Some((mut request, mut body)) = self.body.take() {
+            return match body.decode(input, &mut request.buf, self.limits.max_body_bytes) {
+                Err(e) => (0, Err(e)),
+                Ok((used, true)) => (used, Ok(Step::Request(request))),
+                Ok((used, false)) => {
+                    self.body = Some((request, body));
+                    (used, Ok(Step::NeedMore))
+                }
+            };
+        }
+        let head = match parse_head(input, &self.limits) {
+            Err(e) => return (0, Err(e)),
+            Ok(None) => return (0, Ok(Step::NeedMore)),
+            Ok(Some(head)) => head,
+        };
+        let body = match head.framing {
+            Framing::Empty => return (head.len, Ok(Step::Request(head.request))),
+            Framing::Length(n) => BodyDecoder::length(n),
+            Framing::Chunked => BodyDecoder::chunked(),
+        };
+        let mut request = head.request;
+        let rest = &input[head.len..];
+        if head.expect_continue && rest.is_empty() {
+            self.body = Some((request, body));
+            return (head.len, Ok(Step::Continue));
+        }
+        if let Framing::Length(n) = head.framing {
+            // One allocation-free copy in the common case (small bodies fit
+            // the recycled buffer); reserve exactly for large ones.
+            request
+                .buf
+                .reserve(n.min(self.limits.max_body_bytes as u64) as usize);
+        }
+        self.body = Some((request, body));
+        let (used, step) = self.decode(rest);
+        (head.len + used, step)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Decodes every request in `wire`, fed `step` bytes at a time, like a
+    /// connection would; returns (method, path, body) per request.
+    fn decode_all(
+        wire: &[u8],
+        step: usize,
+    ) -> Result<(Vec<(String, String, Vec<u8>)>, usize), HttpError> {
+        let mut decoder = RequestDecoder::new(Limits::default());
+        let mut pending = Vec::new();
+        let mut out = Vec::new();
+        let mut continues = 0;
+        for piece in wire.chunks(step) {
+            pending.extend_from_slice(piece);
+            loop {
+                let (used, result) = decoder.decode(&pending);
+                pending.drain(..used);
+                match result? {
+                    Step::NeedMore => break,
+                    Step::Continue => continues += 1,
+                    Step::Request(r) => out.push((
+                        r.method_str().to_owned(),
+                        r.path().to_owned(),
+                        r.body().to_vec(),
+                    )),
+                }
+            }
+        }
+        assert!(pending.is_empty(), "leftover bytes: {pending:?}");
+        Ok((out, continues))
+    }
+
+    #[test]
+    fn pipelined_requests_in_order_for_every_split() {
+        let wire = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n\
+POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello\
+POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n\
+GET /d HTTP/1.1\r\nHost: x\r\n\r\n";
+        for step in [1, 2, 3, 7, 16, 64, wire.len()] {
+            let (reqs, _) = decode_all(wire, step).unwrap();
+            let summary: Vec<_> = reqs
+                .iter()
+                .map(|(m, p, b)| (m.as_str(), p.as_str(), b.as_slice()))
+                .collect();
+            assert_eq!(
+                summary,
+                [
+                    ("GET", "/a", &b""[..]),
+                    ("POST", "/b", b"hello"),
+                    ("POST", "/c", b"hi"),
+                    ("GET", "/d", b"")
+                ],
+                "step {step}"
+            );
+        }
+    }
+
+    #[test]
+    fn continue_only_when_the_body_has_not_started() {
+        let head =
+            b"PUT /u HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n";
+        let mut decoder = RequestDecoder::new(Limits::default());
+        let (used, step) = decoder.decode(head);
+        assert_eq!(used, head.len());
+        assert!(matches!(step, Ok(Step::Continue)));
+        assert_eq!(decoder.phase(), Phase::Body);
+        let (used, step) = decoder.decode(b"abc");
+        assert_eq!(used, 3);
+        match step {
+            Ok(Step::Request(r)) => assert_eq!(r.body(), b"abc"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(decoder.phase(), Phase::Head);
+
+        // Body already sent with the head: no 100.
+        let mut wire = head.to_vec();
+        wire.extend_from_slice(b"abc");
+        let (reqs, continues) = decode_all(&wire, wire.len()).unwrap();
+        assert_eq!((reqs.len(), continues), (1, 0));
+    }
+
+    #[test]
+    fn body_limit_is_413() {
+        let mut decoder = RequestDecoder::new(Limits {
+            max_body_bytes: 4,
+            ..Limits::default()
+        });
+        let (_, step) = decoder.decode(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n");
+        assert_eq!(step.unwrap_err().status().as_u16(), 413);
+        let mut decoder = RequestDecoder::new(Limits {
+            max_body_bytes: 4,
+            ..Limits::default()
+        });
+        let (_, step) = decoder.decode(
+            b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\n",
+        );
+        assert_eq!(step.unwrap_err().status().as_u16(), 413);
+    }
+
+    #[test]
+    fn from_bytes_parses_a_body() {
+        let r = Request::from_bytes(b"POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nok")
+            .unwrap();
+        assert_eq!(r.body(), b"ok");
+        assert!(
+            Request::from_bytes(b"POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nok")
+                .is_err()
+        );
+    }
+}

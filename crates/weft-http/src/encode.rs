@@ -1,0 +1,411 @@
+//! Response encoding: a [`Response`] into HTTP/1.1 bytes appended to an
+//! output buffer.
+//!
+//! The connection encodes every response of one read batch into the same
+//! buffer and writes it once. Encoding is a handful of copies: pre-rendered
+//! status line, `Server`, the per-second cached `Date`, content type, extra
+//! fields, the framing field and the body. No formatting machinery runs.
+//!
+//! Framing is decided here, never by the handler:
+//! - fixed bodies get `Content-Length` (also on `HEAD`, where the body is
+//!   omitted; never on 1xx/204, RFC 9112 §6.3);
+//! - streamed bodies get `Transfer-Encoding: chunked` for HTTP/1.1 clients,
+//!   and for HTTP/1.0 clients (which do not know chunked) the body is
+//!   delimited by closing the connection;
+//! - `Connection: close` is sent whenever the connection will close after
+//!   this response; `Connection: keep-alive` answers an HTTP/1.0 client that
+//!   asked for it.
+
+use crate::date::DATE_LEN;
+use crate::response::{BodyKind, BodyStream, ResponseHead};
+use crate::{HttpError, Method, Response, StatusCode, Version};
+
+/// Value of the `Server` header.
+pub const SERVER_NAME: &str = "weft";
+
+/// The interim response sent when a client expects `100-continue`.
+pub(crate) const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
+/// The last chunk of a chunked body (no trailers).
+pub(crate) const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
+
+/// What the connection knows about the request a response answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Exchange {
+    pub(crate) version: Version,
+    /// `HEAD`: headers only.
+    pub(crate) head: bool,
+    /// The request allows the connection to stay open.
+    pub(crate) keep_alive: bool,
+}
+
+impl Exchange {
+    pub(crate) fn of(request: &crate::Request) -> Exchange {
+        Exchange {
+            version: request.version(),
+            head: request.method() == Method::Head,
+            keep_alive: request.keep_alive(),
+        }
+    }
+
+    /// The exchange for an error answered before (or instead of) a request:
+    /// always closes.
+    pub(crate) fn failed() -> Exchange {
+        Exchange {
+            version: Version::Http11,
+            head: false,
+            keep_alive: false,
+        }
+    }
+}
+
+/// How the body continues after [`encode`] returned.
+pub(crate) enum Rest {
+    /// The whole response is in the buffer.
+    Done,
+    /// The head is in the buffer; the body comes from this stream, with
+    /// chunked framing if `chunked`, else delimited by closing.
+    Stream { body: BodyStream, chunked: bool },
+}
+
+/// Appends `response` (answering `exchange`) to `out`. `close` forces
+/// `Connection: close` (e.g. while the server drains). Returns how the body
+/// continues and whether the connection stays open afterwards.
+pub(crate) fn encode(
+    out: &mut Vec<u8>,
+    response: Response,
+    exchange: Exchange,
+    date: &[u8; DATE_LEN],
+    close: bool,
+) -> (Rest, bool) {
+    let (head, body) = response.into_parts();
+    let ResponseHead {
+        status,
+        content_type,
+        headers,
+        close: handler_close,
+    } = head;
+    let mut keep_alive = exchange.keep_alive && !handler_close && !close;
+    let with_body = status.allows_body();
+
+    match status.status_line() {
+        Some(line) => out.extend_from_slice(line.as_bytes()),
+        None => {
+            out.extend_from_slice(b"HTTP/1.1 ");
+            put_decimal(out, u64::from(status.as_u16()));
+            out.extend_from_slice(b" \r\n");
+        }
+    }
+    let (mut server, mut dated) = (true, true);
+    for (name, _) in &headers {
+        server &= !name.eq_ignore_ascii_case("server");
+        dated &= !name.eq_ignore_ascii_case("date");
+    }
+    if server {
+        out.extend_from_slice(b"Server: ");
+        out.extend_from_slice(SERVER_NAME.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    if dated {
+        out.extend_from_slice(b"Date: ");
+        out.extend_from_slice(date);
+        out.extend_from_slice(b"\r\n");
+    }
+    if let Some(content_type) = &content_type {
+        put_field(out, "Content-Type", content_type);
+    }
+    for (name, value) in &headers {
+        put_field(out, name, value);
+    }
+
+    match body.into_kind() {
+        BodyKind::Stream(stream) => {
+            if with_body && exchange.version == Version::Http11 {
+                out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
+            }
+            let rest = if with_body && !exchange.head {
+                let chunked = exchange.version == Version::Http11;
+                keep_alive &= chunked;
+                Rest::Stream {
+                    body: stream,
+                    chunked,
+                }
+            } else {
+                Rest::Done
+            };
+            end_head(out, keep_alive, exchange.version);
+            (rest, keep_alive)
+        }
+        fixed => {
+            let bytes = fixed_bytes(&fixed);
+            if with_body {
+                out.extend_from_slice(b"Content-Length: ");
+                put_decimal(out, bytes.len() as u64);
+                out.extend_from_slice(b"\r\n");
+            }
+            end_head(out, keep_alive, exchange.version);
+            if with_body && !exchange.head {
+                out.extend_from_slice(bytes);
+            }
+            (Rest::Done, keep_alive)
+        }
+    }
+}
+
+/// The bytes of a fixed body (nothing for a stream).
+fn fixed_bytes(kind: &BodyKind) -> &[u8] {
+    match kind {
+        BodyKind::Empty | BodyKind::Stream(_) => &[],
+        BodyKind::Static(bytes) => bytes,
+        BodyKind::Owned(bytes) => bytes,
+    }
+}
+
+/// The connection field (if any) and the blank line that ends a head.
+fn end_head(out: &mut Vec<u8>, keep_alive: bool, version: Version) {
+    if !keep_alive {
+        out.extend_from_slice(b"Connection: close\r\n");
+    } else if version == Version::Http10 {
+        out.extend_from_slice(b"Connection: keep-alive\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Appends the answer to a refused request: the error's status, its reason
+/// as a plain-text body, `Connection: close`.
+pub(crate) fn encode_error(out: &mut Vec<u8>, error: HttpError, date: &[u8; DATE_LEN]) {
+    let response = Response::error(error.status(), error.reason());
+    encode(out, response, Exchange::failed(), date, true);
+}
+
+/// Appends one chunk of a chunked body (`len-in-hex CRLF data CRLF`).
+/// Empty data is skipped: a zero-size chunk would end the body.
+pub(crate) fn encode_chunk(out: &mut Vec<u8>, data: &[u8]) {
+    if data.is_empty() {
+        return;
+    }
+    let mut digits = [0u8; 16];
+    let mut at = digits.len();
+    let mut n = data.len();
+    loop {
+        at -= 1;
+        digits[at] = b"0123456789abcdef"[n & 0xf];
+        n >>= 4;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\r\n");
+}
+
+fn put_field(out: &mut Vec<u8>, name: &str, value: &str) {
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value.as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
+fn put_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
+/// `status` is sent with a reason phrase if it has one; for tests.
+#[cfg(test)]
+fn status_text(status: StatusCode) -> String {
+    format!("{} {}", status.as_u16(), status.reason())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Body;
+
+    const DATE: &[u8; DATE_LEN] = b"Sun, 06 Nov 1994 08:49:37 GMT";
+
+    fn ex(version: Version, head: bool, keep_alive: bool) -> Exchange {
+        Exchange {
+            version,
+            head,
+            keep_alive,
+        }
+    }
+
+    fn encoded(response: Response, exchange: Exchange) -> (String, bool) {
+        let mut out = Vec::new();
+        let (rest, keep) = encode(&mut out, response, exchange, DATE, false);
+        assert!(matches!(rest, Rest::Done));
+        (String::from_utf8(out).unwrap(), keep)
+    }
+
+    #[test]
+    fn plaintext() {
+        let (text, keep) = encoded(
+            Response::text("Hello, World!"),
+            ex(Version::Http11, false, true),
+        );
+        assert_eq!(
+            text,
+            "HTTP/1.1 200 OK\r\nServer: weft\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n\
+Content-Type: text/plain; charset=utf-8\r\nContent-Length: 13\r\n\r\nHello, World!"
+        );
+        assert!(keep);
+    }
+
+    #[test]
+    fn head_keeps_length_drops_body() {
+        let (text, _) = encoded(Response::text("Hello"), ex(Version::Http11, true, true));
+        assert!(text.contains("Content-Length: 5\r\n"), "{text}");
+        assert!(text.ends_with("\r\n\r\n"), "{text}");
+    }
+
+    #[test]
+    fn connection_headers() {
+        let (text, keep) = encoded(Response::text("a"), ex(Version::Http10, false, true));
+        assert!(
+            text.contains("Connection: keep-alive\r\n") && keep,
+            "{text}"
+        );
+        let (text, keep) = encoded(Response::text("a"), ex(Version::Http10, false, false));
+        assert!(text.contains("Connection: close\r\n") && !keep, "{text}");
+        let (text, keep) = encoded(
+            Response::text("a").close(),
+            ex(Version::Http11, false, true),
+        );
+        assert!(text.contains("Connection: close\r\n") && !keep, "{text}");
+        let (text, keep) = encoded(Response::text("a"), ex(Version::Http11, false, true));
+        assert!(!text.contains("Connection") && keep, "{text}");
+    }
+
+    #[test]
+    fn no_content_has_no_length() {
+        let (text, _) = encoded(
+            Response::new(StatusCode::NO_CONTENT),
+            ex(Version::Http11, false, true),
+        );
+        assert!(!text.contains("Content-Length"), "{text}");
+        let (text, _) = encoded(
+            Response::new(StatusCode::from_u16(299).unwrap()).with_body("x"),
+            ex(Version::Http11, false, true),
+        );
+        assert!(
+            text.starts_with("HTTP/1.1 299 \r\n") && text.ends_with("Content-Length: 1\r\n\r\nx"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn user_headers_and_server_override() {
+        let r = Response::new(StatusCode::OK)
+            .with_header("Server", "custom")
+            .unwrap()
+            .with_header("X-A", "1")
+            .unwrap();
+        let (text, _) = encoded(r, ex(Version::Http11, false, true));
+        assert!(
+            text.contains("Server: custom\r\nDate: ") || text.contains("Server: custom\r\n"),
+            "{text}"
+        );
+        assert!(!text.contains("Server: weft"), "{text}");
+        assert!(text.contains("X-A: 1\r\n"), "{text}");
+    }
+
+    #[test]
+    fn streams_are_chunked_for_11_and_close_delimited_for_10() {
+        let stream = || Body::from_stream(EmptyStream);
+        let mut out = Vec::new();
+        let (rest, keep) = encode(
+            &mut out,
+            Response::new(StatusCode::OK).with_body(stream()),
+            ex(Version::Http11, false, true),
+            DATE,
+            false,
+        );
+        let text = String::from_utf8(out).unwrap();
+        assert!(matches!(rest, Rest::Stream { chunked: true, .. }) && keep);
+        assert!(
+            text.contains("Transfer-Encoding: chunked\r\n") && !text.contains("Content-Length"),
+            "{text}"
+        );
+
+        let mut out = Vec::new();
+        let (rest, keep) = encode(
+            &mut out,
+            Response::new(StatusCode::OK).with_body(stream()),
+            ex(Version::Http10, false, true),
+            DATE,
+            false,
+        );
+        let text = String::from_utf8(out).unwrap();
+        assert!(matches!(rest, Rest::Stream { chunked: false, .. }) && !keep);
+        assert!(
+            text.contains("Connection: close") && !text.contains("Transfer-Encoding"),
+            "{text}"
+        );
+
+        // HEAD: head only, nothing streamed.
+        let mut out = Vec::new();
+        let (rest, _) = encode(
+            &mut out,
+            Response::new(StatusCode::OK).with_body(stream()),
+            ex(Version::Http11, true, true),
+            DATE,
+            false,
+        );
+        assert!(matches!(rest, Rest::Done));
+        let text = String::from_utf8(out).unwrap();
+        assert!(!text.contains("Content-Length"), "{text}");
+    }
+
+    #[test]
+    fn chunks() {
+        let mut out = Vec::new();
+        encode_chunk(&mut out, b"hello world, this is 26 b!");
+        encode_chunk(&mut out, b"");
+        out.extend_from_slice(LAST_CHUNK);
+        assert_eq!(out, b"1a\r\nhello world, this is 26 b!\r\n0\r\n\r\n");
+    }
+
+    #[test]
+    fn errors_close() {
+        let mut out = Vec::new();
+        encode_error(
+            &mut out,
+            HttpError::new(StatusCode::URI_TOO_LONG, "request line too long"),
+            DATE,
+        );
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.starts_with(&format!(
+                "HTTP/1.1 {}\r\n",
+                status_text(StatusCode::URI_TOO_LONG)
+            )),
+            "{text}"
+        );
+        assert!(text.contains("Connection: close\r\n"), "{text}");
+        assert!(text.ends_with("\r\n\r\nrequest line too long\n"), "{text}");
+    }
+
+    struct EmptyStream;
+    impl futures_core::Stream for EmptyStream {
+        type Item = std::io::Result<Vec<u8>>;
+        fn poll_next(
+            self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> std::task::Poll<Option<Self::Item>> {
+            std::task::Poll::Ready(None)
+        }
+    }
+}

@@ -1,0 +1,619 @@
+//! Request-head parsing: bytes in, a [`Request`] (without body) and its body
+//! framing out, or the status that refuses it.
+//!
+//! `httparse` does the tokenizing (SIMD, no allocation, header slots on the
+//! stack). This module adds what it leaves to the caller:
+//!
+//! - **Limits while partial.** A head still arriving is bounded: a request
+//!   line longer than [`Limits::max_request_line_bytes`] is 414 before its
+//!   end is seen, a head longer than [`Limits::max_head_bytes`] is 431.
+//! - **Framing (RFC 9112 §6).** `Transfer-Encoding` must end in `chunked`
+//!   (else 400), other codings are not decoded (501), `chunked` with
+//!   `Content-Length` is refused (400, the request-smuggling shape), as is
+//!   `Transfer-Encoding` in HTTP/1.0; `Content-Length` must be digits, and
+//!   repeated values must agree.
+//! - **Semantics.** `Host` exactly once in HTTP/1.1 (400), `Connection`
+//!   tokens (`close`, `keep-alive`), `Expect: 100-continue` (other
+//!   expectations are 417; HTTP/1.0 expectations are ignored, RFC 9110 §10.1.1).
+//! - **Target forms.** origin (`/p?q`), absolute (`http://h/p?q`), asterisk
+//!   (`*`) and authority (`CONNECT h:443`); anything else is 400.
+//!
+//! On success the head bytes are copied once into a recycled buffer owned by
+//! the `Request` (see [`crate::request`]); fields are recorded as offsets.
+
+use std::mem::MaybeUninit;
+
+use crate::limits::{Limits, MAX_HEADERS_CEILING};
+use crate::request::{storage, FieldSpan, Span};
+use crate::{HttpError, Method, Request, StatusCode, Version};
+
+/// How the body of a request is delimited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Framing {
+    /// No body.
+    Empty,
+    /// `Content-Length: n`, n > 0.
+    Length(u64),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+}
+
+/// A complete, accepted request head.
+#[derive(Debug)]
+pub(crate) struct Head {
+    pub(crate) request: Request,
+    /// Bytes of input the head occupied (including the blank line).
+    pub(crate) len: usize,
+    pub(crate) framing: Framing,
+    /// The client waits for `100 Continue` before sending the body.
+    pub(crate) expect_continue: bool,
+}
+
+const ERR_TOO_MANY_HEADERS: HttpError = HttpError::new(
+    StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+    "too many header fields",
+);
+const ERR_HEAD_TOO_LARGE: HttpError = HttpError::new(
+    StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+    "request header block too large",
+);
+const ERR_LINE_TOO_LONG: HttpError =
+    HttpError::new(StatusCode::URI_TOO_LONG, "request line too long");
+const ERR_BODY_TOO_LARGE: HttpError = HttpError::new(
+    StatusCode::PAYLOAD_TOO_LARGE,
+    "request body exceeds the size limit",
+);
+
+/// Parses a request head from the start of `buf`.
+///
+/// `Ok(None)`: the head is incomplete and within limits; call again with more
+/// bytes (the same prefix plus what arrived). `Err`: refuse the request with
+/// the error's status and close.
+pub(crate) fn parse_head(buf: &[u8], limits: &Limits) -> Result<Option<Head>, HttpError> {
+    let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS_CEILING];
+    let mut parsed = httparse::Request::new(&mut []);
+    let status = httparse::ParserConfig::default().parse_request_with_uninit_headers(
+        &mut parsed,
+        buf,
+        &mut slots[..limits.header_slots()],
+    );
+    let head_len = match status {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => {
+            let line_limit = limits.max_request_line_bytes;
+            return if buf.len() > line_limit && !buf[..line_limit].contains(&b'\n') {
+                // The request line alone is already over its limit.
+                Err(ERR_LINE_TOO_LONG)
+            } else if buf.len() > limits.max_head_bytes {
+                Err(ERR_HEAD_TOO_LARGE)
+            } else {
+                Ok(None)
+            };
+        }
+        Err(httparse::Error::TooManyHeaders) => return Err(ERR_TOO_MANY_HEADERS),
+        Err(httparse::Error::Version) if names_other_http_version(buf) => {
+            return Err(HttpError::new(
+                StatusCode::HTTP_VERSION_NOT_SUPPORTED,
+                "only HTTP/1.0 and HTTP/1.1 are supported",
+            ))
+        }
+        Err(httparse::Error::HeaderName) => {
+            return Err(HttpError::bad_request("invalid header name"))
+        }
+        Err(httparse::Error::HeaderValue) => {
+            return Err(HttpError::bad_request("invalid header value"))
+        }
+        Err(httparse::Error::NewLine) => return Err(HttpError::bad_request("invalid line ending")),
+        Err(_) => return Err(HttpError::bad_request("malformed request line")),
+    };
+
+    // Complete. All three are set by httparse once the request line parsed.
+    let (Some(method_str), Some(target_str), Some(minor)) =
+        (parsed.method, parsed.path, parsed.version)
+    else {
+        return Err(HttpError::bad_request("malformed request line"));
+    };
+    let method_at = offset_in(buf, method_str.as_bytes());
+    let target_at = offset_in(buf, target_str.as_bytes());
+    let target_end = target_at + target_str.len();
+    // " HTTP/1.x\r\n" follows the target.
+    if target_end + 11 - method_at > limits.max_request_line_bytes {
+        return Err(ERR_LINE_TOO_LONG);
+    }
+    if head_len > limits.max_head_bytes {
+        return Err(ERR_HEAD_TOO_LARGE);
+    }
+    let version = if minor == 0 {
+        Version::Http10
+    } else {
+        Version::Http11
+    };
+    let method = Method::from_bytes(method_str.as_bytes());
+
+    let (mut bytes, mut fields) = storage::take();
+    let mut semantics = Semantics::default();
+    for field in parsed.headers.iter() {
+        let name_at = offset_in(buf, field.name.as_bytes());
+        let value_at = offset_in(buf, field.value);
+        fields.push(FieldSpan {
+            name: Span::new(name_at, name_at + field.name.len()),
+            value: Span::new(value_at, value_at + field.value.len()),
+        });
+        semantics.observe(field.name.as_bytes(), field.value)?;
+    }
+    let (path, query) = split_target(method, target_str, target_at)?;
+    let framing = semantics.framing(version, limits)?;
+    let keep_alive = match version {
+        Version::Http11 => !semantics.close,
+        Version::Http10 => semantics.keep_alive && !semantics.close,
+    };
+    if version == Version::Http11 && semantics.hosts != 1 {
+        return Err(HttpError::bad_request(if semantics.hosts == 0 {
+            "missing Host header"
+        } else {
+            "more than one Host header"
+        }));
+    }
+    if semantics.unknown_expectation && version == Version::Http11 {
+        return Err(HttpError::new(
+            StatusCode::EXPECTATION_FAILED,
+            "only the 100-continue expectation is supported",
+        ));
+    }
+
+    bytes.extend_from_slice(&buf[..head_len]);
+    let request = Request {
+        method,
+        version,
+        keep_alive,
+        method_span: Span::new(method_at, method_at + method_str.len()),
+        target: Span::new(target_at, target_end),
+        path,
+        query,
+        buf: bytes,
+        fields,
+        body_start: head_len,
+        remote_addr: None,
+    };
+    Ok(Some(Head {
+        request,
+        len: head_len,
+        framing,
+        expect_continue: semantics.expect_continue
+            && version == Version::Http11
+            && framing != Framing::Empty,
+    }))
+}
+
+/// Byte offset of `part` inside `buf` (`part` must be a sub-slice of `buf`).
+fn offset_in(buf: &[u8], part: &[u8]) -> usize {
+    part.as_ptr() as usize - buf.as_ptr() as usize
+}
+
+/// Whether the first line carries an `HTTP/` version that is not 1.0/1.1
+/// (505), as opposed to garbage (400).
+fn names_other_http_version(buf: &[u8]) -> bool {
+    let line_end = buf.iter().position(|&b| b == b'\n').unwrap_or(buf.len());
+    let line = &buf[..line_end];
+    line.windows(6).any(|w| w == b" HTTP/")
+}
+
+/// Splits the target into path and query spans by its form.
+fn split_target(
+    method: Method,
+    target: &str,
+    at: usize,
+) -> Result<(Span, Option<Span>), HttpError> {
+    let bytes = target.as_bytes();
+    let path_from = if bytes.first() == Some(&b'/') {
+        0
+    } else if target == "*" {
+        return Ok((Span::new(at, at + 1), None));
+    } else if method == Method::Connect {
+        return Ok((Span::new(at, at + target.len()), None));
+    } else if let Some(after_scheme) = strip_scheme(bytes) {
+        let authority_from = target.len() - after_scheme.len();
+        let authority_len = after_scheme
+            .iter()
+            .position(|&b| b == b'/' || b == b'?')
+            .unwrap_or(after_scheme.len());
+        if authority_len == 0 {
+            return Err(HttpError::bad_request(
+                "absolute request target without a host",
+            ));
+        }
+        authority_from + authority_len
+    } else {
+        return Err(HttpError::bad_request("invalid request target"));
+    };
+    let rest = &bytes[path_from..];
+    Ok(match rest.iter().position(|&b| b == b'?') {
+        Some(q) => (
+            Span::new(at + path_from, at + path_from + q),
+            Some(Span::new(at + path_from + q + 1, at + target.len())),
+        ),
+        None => (Span::new(at + path_from, at + target.len()), None),
+    })
+}
+
+/// The bytes after `http://` or `https://` (scheme case-insensitive).
+fn strip_scheme(target: &[u8]) -> Option<&[u8]> {
+    for scheme in [&b"http://"[..], &b"https://"[..]] {
+        if target.len() >= scheme.len() && target[..scheme.len()].eq_ignore_ascii_case(scheme) {
+            return Some(&target[scheme.len()..]);
+        }
+    }
+    None
+}
+
+/// What the header fields say about framing and connection handling.
+#[derive(Default)]
+struct Semantics {
+    content_length: Option<u64>,
+    transfer_encoding: bool,
+    chunked_count: u32,
+    /// Last transfer coding seen was `chunked`.
+    chunked_last: bool,
+    other_coding: bool,
+    close: bool,
+    keep_alive: bool,
+    expect_continue: bool,
+    unknown_expectation: bool,
+    hosts: u32,
+}
+
+impl Semantics {
+    /// Records one header field. Dispatches on length first: most fields
+    /// are none of these and cost one comparison.
+    fn observe(&mut self, name: &[u8], value: &[u8]) -> Result<(), HttpError> {
+        match name.len() {
+            4 if name.eq_ignore_ascii_case(b"host") => self.hosts += 1,
+            6 if name.eq_ignore_ascii_case(b"expect") => {
+                if trim(value).eq_ignore_ascii_case(b"100-continue") {
+                    self.expect_continue = true;
+                } else {
+                    self.unknown_expectation = true;
+                }
+            }
+            10 if name.eq_ignore_ascii_case(b"connection") => {
+                for token in list_elements(value) {
+                    if token.eq_ignore_ascii_case(b"close") {
+                        self.close = true;
+                    } else if token.eq_ignore_ascii_case(b"keep-alive") {
+                        self.keep_alive = true;
+                    }
+                }
+            }
+            14 if name.eq_ignore_ascii_case(b"content-length") => {
+                let length = parse_content_length(value)?;
+                if self.content_length.is_some_and(|seen| seen != length) {
+                    return Err(HttpError::bad_request("conflicting Content-Length headers"));
+                }
+                self.content_length = Some(length);
+            }
+            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+                self.transfer_encoding = true;
+                for coding in list_elements(value) {
+                    if coding.eq_ignore_ascii_case(b"chunked") {
+                        self.chunked_count += 1;
+                        self.chunked_last = true;
+                    } else {
+                        self.other_coding = true;
+                        self.chunked_last = false;
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn framing(&self, version: Version, limits: &Limits) -> Result<Framing, HttpError> {
+        if self.transfer_encoding {
+            if version == Version::Http10 {
+                return Err(HttpError::bad_request(
+                    "Transfer-Encoding in an HTTP/1.0 request",
+                ));
+            }
+            if self.content_length.is_some() {
+                return Err(HttpError::bad_request(
+                    "both Transfer-Encoding and Content-Length",
+                ));
+            }
+            if !self.chunked_last {
+                return Err(HttpError::bad_request(
+                    "chunked must be the final transfer coding",
+                ));
+            }
+            if self.chunked_count > 1 {
+                return Err(HttpError::bad_request("chunked applied more than once"));
+            }
+            if self.other_coding {
+                return Err(HttpError::new(
+                    StatusCode::NOT_IMPLEMENTED,
+                    "only the chunked transfer coding is supported",
+                ));
+            }
+            return Ok(Framing::Chunked);
+        }
+        match self.content_length {
+            None | Some(0) => Ok(Framing::Empty),
+            Some(n) if n > limits.max_body_bytes as u64 => Err(ERR_BODY_TOO_LARGE),
+            Some(n) => Ok(Framing::Length(n)),
+        }
+    }
+}
+
+/// `Content-Length = 1*DIGIT`; anything else (sign, space inside, list,
+/// overflow) is 400.
+fn parse_content_length(value: &[u8]) -> Result<u64, HttpError> {
+    let digits = trim(value);
+    if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(HttpError::bad_request("invalid Content-Length"));
+    }
+    Ok(digits
+        .iter()
+        .fold(0u64, |n, d| n * 10 + u64::from(d - b'0')))
+}
+
+/// The non-empty elements of a comma-separated list, whitespace-trimmed.
+fn list_elements(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    value
+        .split(|&b| b == b',')
+        .map(trim)
+        .filter(|t| !t.is_empty())
+}
+
+fn trim(value: &[u8]) -> &[u8] {
+    let start = value
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\t'))
+        .unwrap_or(value.len());
+    let end = value
+        .iter()
+        .rposition(|b| !matches!(b, b' ' | b'\t'))
+        .map_or(start, |e| e + 1);
+    &value[start..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(raw: &str) -> Result<Option<Head>, HttpError> {
+        parse_head(raw.as_bytes(), &Limits::default())
+    }
+
+    fn status_of(raw: &str) -> u16 {
+        parse(raw)
+            .expect_err("request should be refused")
+            .status()
+            .as_u16()
+    }
+
+    fn head(raw: &str) -> Head {
+        parse(raw).expect("valid").expect("complete")
+    }
+
+    #[test]
+    fn simple_get() {
+        let h = head("GET /hello?x=1&y HTTP/1.1\r\nHost: a\r\nUser-Agent: t\r\n\r\nrest");
+        assert_eq!(
+            h.len,
+            "GET /hello?x=1&y HTTP/1.1\r\nHost: a\r\nUser-Agent: t\r\n\r\n".len()
+        );
+        let r = &h.request;
+        assert_eq!(r.method(), Method::Get);
+        assert_eq!(r.method_str(), "GET");
+        assert_eq!(r.path(), "/hello");
+        assert_eq!(r.query(), Some("x=1&y"));
+        assert_eq!(r.query_param("x"), Some("1"));
+        assert_eq!(r.query_param("y"), Some(""));
+        assert_eq!(r.query_param("z"), None);
+        assert_eq!(r.header("user-agent"), Some(&b"t"[..]));
+        assert_eq!(r.header_str("HOST"), Some("a"));
+        assert_eq!(r.headers().count(), 2);
+        assert!(r.keep_alive());
+        assert_eq!(r.body(), b"");
+        assert_eq!(h.framing, Framing::Empty);
+    }
+
+    #[test]
+    fn leading_blank_lines_are_skipped() {
+        let h = head("\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert_eq!(h.request.method_str(), "GET");
+        assert_eq!(h.request.path(), "/");
+    }
+
+    #[test]
+    fn partial_heads_need_more() {
+        let full = "POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\n";
+        for cut in 0..full.len() {
+            assert!(parse(&full[..cut]).unwrap().is_none(), "cut at {cut}");
+        }
+        assert_eq!(head(full).framing, Framing::Length(3));
+    }
+
+    #[test]
+    fn http10_keep_alive_rules() {
+        assert!(!head("GET / HTTP/1.0\r\n\r\n").request.keep_alive());
+        assert!(head("GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n")
+            .request
+            .keep_alive());
+        assert!(
+            !head("GET / HTTP/1.1\r\nHost: a\r\nConnection: foo, close\r\n\r\n")
+                .request
+                .keep_alive()
+        );
+        assert_eq!(
+            head("GET / HTTP/1.0\r\n\r\n").request.version(),
+            Version::Http10
+        );
+    }
+
+    #[test]
+    fn request_line_limit_applies_while_partial() {
+        let limits = Limits {
+            max_request_line_bytes: 64,
+            ..Limits::default()
+        };
+        let long = format!("GET /{} HTTP/1.1", "a".repeat(100));
+        let err = parse_head(long.as_bytes(), &limits).unwrap_err();
+        assert_eq!(err.status(), StatusCode::URI_TOO_LONG);
+        // And when complete in one piece.
+        let complete = format!("{long}\r\nHost: a\r\n\r\n");
+        assert_eq!(
+            parse_head(complete.as_bytes(), &limits)
+                .unwrap_err()
+                .status()
+                .as_u16(),
+            414
+        );
+        // Just under the limit passes.
+        let ok = format!("GET /{} HTTP/1.1\r\nHost: a\r\n\r\n", "a".repeat(64 - 16));
+        assert!(parse_head(ok.as_bytes(), &limits).unwrap().is_some());
+    }
+
+    #[test]
+    fn head_size_limit() {
+        let limits = Limits {
+            max_head_bytes: 256,
+            ..Limits::default()
+        };
+        let big = format!(
+            "GET / HTTP/1.1\r\nHost: a\r\nX-Big: {}\r\n",
+            "v".repeat(300)
+        );
+        assert_eq!(
+            parse_head(big.as_bytes(), &limits)
+                .unwrap_err()
+                .status()
+                .as_u16(),
+            431
+        );
+        let complete = format!("{big}\r\n");
+        assert_eq!(
+            parse_head(complete.as_bytes(), &limits)
+                .unwrap_err()
+                .status()
+                .as_u16(),
+            431
+        );
+    }
+
+    #[test]
+    fn header_count_limit() {
+        let limits = Limits {
+            max_headers: 4,
+            ..Limits::default()
+        };
+        let mut raw = String::from("GET / HTTP/1.1\r\nHost: a\r\n");
+        for i in 0..4 {
+            raw.push_str(&format!("X-{i}: v\r\n"));
+        }
+        raw.push_str("\r\n");
+        assert_eq!(
+            parse_head(raw.as_bytes(), &limits)
+                .unwrap_err()
+                .status()
+                .as_u16(),
+            431
+        );
+    }
+
+    #[test]
+    fn framing_rules() {
+        assert_eq!(
+            head("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n").framing,
+            Framing::Chunked
+        );
+        assert_eq!(
+            head("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n").framing,
+            Framing::Empty
+        );
+        assert_eq!(
+            head("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n")
+                .framing,
+            Framing::Length(5)
+        );
+        let bad = [
+            "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n",
+            "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -5\r\n\r\n",
+            "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 5\r\n\r\n",
+            "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999\r\n\r\n",
+            "POST / HTTP/1.1\r\nHost: a\r\nContent-Length:\r\n\r\n",
+            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
+            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
+        ];
+        for raw in bad {
+            assert_eq!(status_of(raw), 400, "{raw:?}");
+        }
+        assert_eq!(
+            status_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"),
+            501
+        );
+        assert_eq!(
+            status_of("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2000000\r\n\r\n"),
+            413
+        );
+    }
+
+    #[test]
+    fn host_rules() {
+        assert_eq!(status_of("GET / HTTP/1.1\r\n\r\n"), 400);
+        assert_eq!(
+            status_of("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"),
+            400
+        );
+        assert!(parse("GET / HTTP/1.0\r\n\r\n").unwrap().is_some());
+    }
+
+    #[test]
+    fn expectations() {
+        let h =
+            head("PUT / HTTP/1.1\r\nHost: a\r\nExpect: 100-Continue\r\nContent-Length: 4\r\n\r\n");
+        assert!(h.expect_continue);
+        // No body: nothing to continue.
+        assert!(!head("GET / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\n\r\n").expect_continue);
+        // HTTP/1.0 expectations are ignored.
+        assert!(
+            !head("PUT / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n")
+                .expect_continue
+        );
+        assert_eq!(
+            status_of("GET / HTTP/1.1\r\nHost: a\r\nExpect: teapot\r\n\r\n"),
+            417
+        );
+    }
+
+    #[test]
+    fn target_forms() {
+        let h = head("GET http://example.com/a/b?c=d HTTP/1.1\r\nHost: example.com\r\n\r\n");
+        assert_eq!(h.request.path(), "/a/b");
+        assert_eq!(h.request.query(), Some("c=d"));
+        assert_eq!(h.request.target(), "http://example.com/a/b?c=d");
+        let h = head("GET HTTPS://example.com HTTP/1.1\r\nHost: example.com\r\n\r\n");
+        assert_eq!(h.request.path(), "/");
+        let h = head("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert_eq!(h.request.path(), "*");
+        let h = head("CONNECT example.com:443 HTTP/1.1\r\nHost: example.com\r\n\r\n");
+        assert_eq!(h.request.path(), "example.com:443");
+        assert_eq!(status_of("GET foo HTTP/1.1\r\nHost: a\r\n\r\n"), 400);
+        assert_eq!(status_of("GET http:///x HTTP/1.1\r\nHost: a\r\n\r\n"), 400);
+    }
+
+    #[test]
+    fn malformed_and_versions() {
+        assert_eq!(status_of("GET / HTTP/2.0\r\n\r\n"), 505);
+        assert_eq!(status_of("GET / FTP/1.1\r\n\r\n"), 400);
+        assert_eq!(status_of("G(T / HTTP/1.1\r\n\r\n"), 400);
+        assert_eq!(status_of("GET / HTTP/1.1\r\nBad Name: x\r\n\r\n"), 400);
+        assert_eq!(status_of("GET / HTTP/1.1\r\nHost: a\x01b\r\n\r\n"), 400);
+        assert_eq!(
+            status_of("GET / HTTP/1.1\r\nHost: a\r\n folded\r\n\r\n"),
+            400
+        );
+    }
+}

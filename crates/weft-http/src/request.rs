@@ -1,0 +1,267 @@
+//! The request a handler receives.
+//!
+//! A [`Request`] owns one byte buffer holding a copy of the request head
+//! followed by the decoded body, plus a list of spans (offsets) into it for
+//! the method, target and each header field. Accessors slice that buffer; no
+//! string is allocated per field.
+//!
+//! The two vectors come from a per-thread free list ([`storage`]) and go back
+//! to it when the request is dropped, so in steady state a request costs no
+//! heap allocation: the head copy is a `memcpy` of a few hundred bytes into a
+//! buffer that already has the capacity. The copy is what lets the handler's
+//! future be `'static` while the connection reuses its read buffer.
+
+use std::fmt;
+use std::net::SocketAddr;
+
+use crate::{Method, Version};
+
+/// A byte range in a request's buffer. `u32` keeps a request's index small;
+/// heads are limited far below 4 GiB.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Span {
+    pub(crate) start: u32,
+    pub(crate) end: u32,
+}
+
+impl Span {
+    pub(crate) fn new(start: usize, end: usize) -> Span {
+        Span {
+            start: start as u32,
+            end: end as u32,
+        }
+    }
+
+    fn range(self) -> std::ops::Range<usize> {
+        self.start as usize..self.end as usize
+    }
+}
+
+/// One header field: spans of its name and value.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct FieldSpan {
+    pub(crate) name: Span,
+    pub(crate) value: Span,
+}
+
+/// Per-thread free list of request buffers.
+///
+/// Invariant: every pooled buffer is empty (length 0) and has at most
+/// [`MAX_POOLED_CAPACITY`] bytes of capacity; the list holds at most
+/// [`MAX_POOLED`] entries, so an idle loop keeps at most ~256 KiB here.
+pub(crate) mod storage {
+    use std::cell::RefCell;
+
+    use super::FieldSpan;
+
+    /// Buffers kept per thread: enough for every request in flight on a loop
+    /// under pipelined load; beyond that they are simply freed.
+    const MAX_POOLED: usize = 64;
+
+    /// Largest buffer kept: a typical head plus a small body. Buffers that
+    /// grew for a large upload are freed instead of pinning that memory.
+    const MAX_POOLED_CAPACITY: usize = 4096;
+
+    /// Initial capacity of a fresh buffer: fits a typical browser request head.
+    const INITIAL_CAPACITY: usize = 1024;
+
+    type Pair = (Vec<u8>, Vec<FieldSpan>);
+
+    thread_local! {
+        static FREE: RefCell<Vec<Pair>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// An empty byte buffer and an empty field list, recycled if possible.
+    pub(crate) fn take() -> Pair {
+        FREE.with(|free| free.try_borrow_mut().ok().and_then(|mut f| f.pop()))
+            .unwrap_or_else(|| (Vec::with_capacity(INITIAL_CAPACITY), Vec::with_capacity(16)))
+    }
+
+    /// Returns buffers to this thread's free list (or frees them).
+    pub(crate) fn give(mut bytes: Vec<u8>, mut fields: Vec<FieldSpan>) {
+        if bytes.capacity() == 0 || bytes.capacity() > MAX_POOLED_CAPACITY {
+            return;
+        }
+        bytes.clear();
+        fields.clear();
+        // `try_with`: during thread teardown the list may already be gone.
+        let _ = FREE.try_with(|free| {
+            if let Ok(mut free) = free.try_borrow_mut() {
+                if free.len() < MAX_POOLED {
+                    free.push((bytes, fields));
+                }
+            }
+        });
+    }
+}
+
+/// An HTTP request: head fields and the complete (already decoded) body.
+///
+/// Built by the server's connection; handlers read it through accessors.
+/// Header lookups are case-insensitive and return the raw value bytes
+/// (RFC 9110 allows non-UTF-8 `obs-text`); [`header_str`](Request::header_str)
+/// gives them as `&str` when they are valid UTF-8.
+pub struct Request {
+    pub(crate) method: Method,
+    pub(crate) version: Version,
+    /// `Connection` semantics after this request: false means close.
+    pub(crate) keep_alive: bool,
+    pub(crate) method_span: Span,
+    pub(crate) target: Span,
+    pub(crate) path: Span,
+    pub(crate) query: Option<Span>,
+    /// Head copy (`..body_start`), then body bytes.
+    pub(crate) buf: Vec<u8>,
+    pub(crate) fields: Vec<FieldSpan>,
+    pub(crate) body_start: usize,
+    pub(crate) remote_addr: Option<SocketAddr>,
+}
+
+impl Request {
+    /// Parses one complete request (head and, if framed, its body) from
+    /// `raw`, with default [`Limits`](crate::Limits). For tests and tools that
+    /// want a `Request` without a connection; bytes after the request are
+    /// ignored.
+    ///
+    /// ```
+    /// let req = weft_http::Request::from_bytes(b"GET /a?b=1 HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    /// assert_eq!(req.path(), "/a");
+    /// assert_eq!(req.query_param("b"), Some("1"));
+    /// ```
+    pub fn from_bytes(raw: &[u8]) -> Result<Request, crate::HttpError> {
+        let mut decoder = crate::decode::RequestDecoder::new(crate::Limits::default());
+        let mut at = 0;
+        loop {
+            let (used, step) = decoder.decode(&raw[at..]);
+            at += used;
+            match step? {
+                crate::decode::Step::Request(req) => return Ok(req),
+                crate::decode::Step::Continue => {}
+                crate::decode::Step::NeedMore => {
+                    return Err(crate::HttpError::bad_request("incomplete request"))
+                }
+            }
+        }
+    }
+
+    /// The method.
+    pub fn method(&self) -> Method {
+        self.method
+    }
+
+    /// The method token as sent (useful for [`Method::Other`]).
+    pub fn method_str(&self) -> &str {
+        self.str_at(self.method_span)
+    }
+
+    /// The protocol version of the request.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// The request target as sent: `/path?query`, an absolute URI, `*`, or an
+    /// authority for `CONNECT`.
+    pub fn target(&self) -> &str {
+        self.str_at(self.target)
+    }
+
+    /// The path of the target, not percent-decoded (`/a%20b`). For an
+    /// absolute-form target this is the path part (`/` if it has none); it is
+    /// `*` for `OPTIONS *` and the authority for `CONNECT`.
+    pub fn path(&self) -> &str {
+        match self.str_at(self.path) {
+            "" => "/",
+            path => path,
+        }
+    }
+
+    /// The query string without `?`, not decoded, if the target has one.
+    pub fn query(&self) -> Option<&str> {
+        self.query.map(|s| self.str_at(s))
+    }
+
+    /// The first value of query parameter `name` (raw, not percent-decoded);
+    /// `Some("")` for a bare `name` or `name=`.
+    pub fn query_param(&self, name: &str) -> Option<&str> {
+        self.query()?.split('&').find_map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (key == name).then_some(value)
+        })
+    }
+
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&[u8]> {
+        self.fields
+            .iter()
+            .find(|f| self.bytes_at(f.name).eq_ignore_ascii_case(name.as_bytes()))
+            .map(|f| self.bytes_at(f.value))
+    }
+
+    /// The first value of header `name`, if it is valid UTF-8.
+    pub fn header_str(&self, name: &str) -> Option<&str> {
+        self.header(name).and_then(|v| std::str::from_utf8(v).ok())
+    }
+
+    /// All header fields in arrival order, as (name, value).
+    pub fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> + '_ {
+        self.fields
+            .iter()
+            .map(|f| (self.str_at(f.name), self.bytes_at(f.value)))
+    }
+
+    /// The request body, decoded (chunked framing removed); empty if none.
+    pub fn body(&self) -> &[u8] {
+        &self.buf[self.body_start..]
+    }
+
+    /// Takes the body out of the request (one copy of the body bytes, so
+    /// the request's buffer can still be recycled).
+    pub fn take_body(&mut self) -> Vec<u8> {
+        let body = self.buf[self.body_start..].to_vec();
+        self.buf.truncate(self.body_start);
+        body
+    }
+
+    /// Whether the connection stays open after the response (HTTP/1.1 without
+    /// `Connection: close`, or HTTP/1.0 with `Connection: keep-alive`).
+    pub fn keep_alive(&self) -> bool {
+        self.keep_alive
+    }
+
+    /// The client's address, when the request came from a socket.
+    pub fn remote_addr(&self) -> Option<SocketAddr> {
+        self.remote_addr
+    }
+
+    fn bytes_at(&self, span: Span) -> &[u8] {
+        &self.buf[span.range()]
+    }
+
+    /// Spans given to `str_at` were validated as ASCII (method, target,
+    /// header names) by the parser; a failure here is a bug, so it degrades
+    /// to `""` rather than panicking.
+    fn str_at(&self, span: Span) -> &str {
+        std::str::from_utf8(self.bytes_at(span)).unwrap_or("")
+    }
+}
+
+impl Drop for Request {
+    fn drop(&mut self) {
+        storage::give(
+            std::mem::take(&mut self.buf),
+            std::mem::take(&mut self.fields),
+        );
+    }
+}
+
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Request")
+            .field("method", &self.method_str())
+            .field("target", &self.target())
+            .field("version", &self.version)
+            .field("headers", &self.fields.len())
+            .field("body_len", &self.body().len())
+            .finish()
+    }
+}

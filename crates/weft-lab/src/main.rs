@@ -1,0 +1,4 @@
+//! The `weft` binary (being written).
+#![forbid(unsafe_code)]
+
+fn main() {}

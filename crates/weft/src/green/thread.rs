@@ -1,0 +1,339 @@
+//! The green thread as a future, and parking: the mechanism under [`weft::green`](super).
+//!
+//! # Roles
+//!
+//! - [`GreenThread`] owns a stackful coroutine (corosensei) that runs the
+//!   user's closure on its own stack. It is a `Future`: each `poll` *resumes*
+//!   the coroutine on the poller's stack, passing it the poll's `Context`;
+//!   the coroutine runs until it *suspends* (the future returns `Pending`) or
+//!   its closure returns (the future returns `Ready` with the result).
+//! - [`try_block_on`] (the *park*) runs inside a green thread. It polls the
+//!   given future; while that future is pending it suspends the coroutine,
+//!   which makes the enclosing `poll` return `Pending`. When the future's
+//!   waker fires, the executor polls the green thread again, the coroutine
+//!   resumes inside `try_block_on`, and the future is polled again.
+//!
+//! So a green thread is, to the event loop, one more task: the loop never
+//! knows it switches stacks, and wakers, timers and I/O readiness work the
+//! same as for `async` code.
+//!
+//! # States
+//!
+//! `GreenThread::coroutine` is `Some` while the closure has not finished
+//! (not started, running inside a `poll`, or suspended between polls) and
+//! `None` once it has returned its result (its stack is then back in the
+//! cache). Polling after `Ready` panics, as for any future.
+//!
+//! # Invariants (what makes the raw pointers sound)
+//!
+//! 1. `CURRENT` is non-null exactly while a green thread's coroutine is
+//!    running on this OS thread, and then points at that coroutine's
+//!    [`Frame`], which lives at the bottom of the coroutine's stack for as
+//!    long as its closure runs. The coroutine sets it when it starts and each
+//!    time it returns from a suspend; `poll` restores the previous value as
+//!    soon as `resume` returns (also on unwind), so nested green threads (a
+//!    green thread polling another one) save and restore correctly.
+//! 2. `Frame::cx` points at the `Context` of the `poll` call that is
+//!    currently running the coroutine. It is updated at the only two points
+//!    where control enters the coroutine (start, return from suspend), and
+//!    code on the coroutine's stack only runs inside such a `poll`, so any
+//!    read of it from that stack sees a live `Context`.
+//! 3. A `Context` pointer is never kept across a suspend: `try_block_on`
+//!    polls its future with a `Context` built from its *own clone* of the
+//!    task's waker, held on the green stack. A future that parks again from
+//!    inside its own `poll` (nested `block_on`) therefore keeps a valid
+//!    `Context`: only the clone is referenced, never the dead poll's.
+//! 4. A coroutine never moves between OS threads: [`GreenThread`] is `!Send`
+//!    (corosensei's `Coroutine` is `!Send`), so an executor can only run it
+//!    on the thread that created it (`weft` spawns it with `spawn_local`).
+//!
+//! # What is unsound inside a green thread, and how the API prevents it
+//!
+//! - *Moving a suspended green thread to another OS thread.* References into
+//!   thread-locals, `Rc`s and other `!Send` values on its stack would then be
+//!   used from the wrong thread. Prevented by invariant 4: there is no way to
+//!   send a green thread; thread-locals read inside one always belong to its
+//!   loop's thread. (They are shared with every other task and green thread
+//!   of that loop, exactly as for `async` code; a `RefCell` borrow held
+//!   across a park is seen, and refused, by the others.)
+//! - *Parking while unwinding.* The panic count is per OS thread; a green
+//!   thread suspended in the middle of unwinding would make every other task
+//!   on the loop look like it is panicking (and any panic there an abort).
+//!   `try_block_on` refuses to park while `std::thread::panicking()` and
+//!   returns [`ParkError::Unwinding`]: destructors that try to do green I/O
+//!   during a panic or a cancellation get an error instead.
+//! - *Parking outside a green thread.* There is no coroutine to suspend;
+//!   blocking the OS thread would stall the loop. `try_block_on` returns
+//!   [`ParkError::NotGreen`].
+//! - *Dropping a suspended green thread* (the task is aborted or the runtime
+//!   shuts down): corosensei unwinds the coroutine's stack from the suspend
+//!   point so that destructors run; our root `catch_unwind` absorbs that
+//!   unwind. `CURRENT` is cleared during the unwind, so nothing in it can
+//!   park on another green thread's frame.
+//! - *Overflowing the stack* faults on the guard page (see `stack`).
+//! - Panics are caught at the root of the coroutine and returned as the
+//!   output's `Err`; they never unwind through the loop. This needs
+//!   `panic = "unwind"` (the default); with `panic = "abort"` a panic in a
+//!   green thread aborts the process, as anywhere else.
+
+use std::any::Any;
+use std::cell::Cell;
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::panic::{self, AssertUnwindSafe};
+use std::pin::{pin, Pin};
+use std::ptr::{self, NonNull};
+use std::task::{Context, Poll, Waker};
+
+use corosensei::{Coroutine, CoroutineResult, Yielder};
+
+use super::stack::{self, DefaultStack};
+
+/// The payload of a panic caught in a green thread.
+pub type PanicPayload = Box<dyn Any + Send + 'static>;
+
+/// What a resume hands the coroutine: the `Context` of the `poll` that
+/// resumed it, lifetime erased (see invariant 2).
+#[derive(Clone, Copy)]
+struct PollContext(NonNull<Context<'static>>);
+
+impl PollContext {
+    fn new(cx: &mut Context<'_>) -> Self {
+        PollContext(NonNull::from(cx).cast())
+    }
+}
+
+/// Bookkeeping of a running green thread, at the bottom of its stack.
+struct Frame<'y> {
+    /// Suspends this coroutine back to the `poll` that resumed it.
+    yielder: &'y Yielder<PollContext, ()>,
+    /// The `Context` of the `poll` currently running this coroutine.
+    cx: Cell<PollContext>,
+}
+
+thread_local! {
+    /// The frame of the green thread running on this OS thread, or null
+    /// (invariant 1). Lifetime erased: valid only while that green thread runs.
+    static CURRENT: Cell<*const Frame<'static>> = const { Cell::new(ptr::null()) };
+}
+
+/// Restores `CURRENT` to what it was when created, also on unwind.
+struct RestoreCurrent(*const Frame<'static>);
+
+impl Drop for RestoreCurrent {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.set(self.0));
+    }
+}
+
+fn replace_current(frame: *const Frame<'static>) -> RestoreCurrent {
+    RestoreCurrent(CURRENT.with(|c| c.replace(frame)))
+}
+
+/// Holds the user's closure until the coroutine starts, so that its captures
+/// are dropped without unwinding if it never does.
+///
+/// corosensei drops the closure of a never-started coroutine in place, and a
+/// panic out of that drop would leave it to be dropped a second time. A
+/// panicking destructor among the captures is therefore caught here and its
+/// payload discarded (the panic hook has already reported it).
+struct UnwindSafeDrop<F>(Option<F>);
+
+impl<F> Drop for UnwindSafeDrop<F> {
+    fn drop(&mut self) {
+        if let Some(f) = self.0.take() {
+            let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(f)));
+        }
+    }
+}
+
+type Body<T> = Coroutine<PollContext, (), Result<T, PanicPayload>, DefaultStack>;
+
+/// A closure running on its own stack, driven as a future: the green thread
+/// itself, without a loop.
+///
+/// [`spawn`](super::spawn) wraps one in a local task; it is public so that
+/// a green thread can also be driven by another executor (any `poll` loop
+/// works: parking suspends it and returns `Pending` to that executor) and
+/// measured on its own. Output: the closure's value, or the payload of its
+/// panic. `!Send` by construction: it is polled on the thread that made it.
+pub struct GreenThread<T> {
+    coroutine: Option<Body<T>>,
+    /// Usable size of the stack, to give it back to the right cache.
+    stack_size: usize,
+}
+
+impl<T: 'static> GreenThread<T> {
+    /// Prepares `f` to run on a stack of `stack_size` usable bytes (raised
+    /// to [`MIN_STACK_SIZE`](super::MIN_STACK_SIZE)); nothing runs until the
+    /// first `poll`.
+    ///
+    /// # Errors
+    ///
+    /// The stack could not be mapped (address space or `vm.max_map_count`
+    /// exhausted).
+    pub fn new<F>(stack_size: usize, f: F) -> io::Result<Self>
+    where
+        F: FnOnce() -> T + 'static,
+    {
+        let stack = stack::take(stack_size)?;
+        let mut f = UnwindSafeDrop(Some(f));
+        let coroutine = Coroutine::with_stack(stack, move |yielder, first: PollContext| {
+            let f = f.0.take().expect("a green thread's closure runs once");
+            let frame = Frame {
+                yielder,
+                cx: Cell::new(first),
+            };
+            // Invariant 1: from here until the closure returns or suspends,
+            // this coroutine is the one running. The erased lifetime is only
+            // relied upon while the frame is live (see `try_block_on`).
+            CURRENT.with(|c| c.set(ptr::from_ref(&frame).cast()));
+            // Catch everything here, on the green stack, so that no panic
+            // crosses the stack switch. This also absorbs corosensei's forced
+            // unwind when a suspended green thread is dropped.
+            panic::catch_unwind(AssertUnwindSafe(f))
+        });
+        Ok(GreenThread {
+            coroutine: Some(coroutine),
+            stack_size,
+        })
+    }
+}
+
+impl<T> Future for GreenThread<T> {
+    type Output = Result<T, PanicPayload>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        let coroutine = this
+            .coroutine
+            .as_mut()
+            .expect("GreenThread polled after it finished");
+        let outcome = {
+            let _restore = replace_current(ptr::null());
+            coroutine.resume(PollContext::new(cx))
+        };
+        match outcome {
+            CoroutineResult::Yield(()) => Poll::Pending,
+            CoroutineResult::Return(result) => {
+                if let Some(done) = this.coroutine.take() {
+                    stack::give_back(done.into_stack(), this.stack_size);
+                }
+                Poll::Ready(result)
+            }
+        }
+    }
+}
+
+impl<T> Drop for GreenThread<T> {
+    fn drop(&mut self) {
+        if let Some(mut coroutine) = self.coroutine.take() {
+            // A suspended green thread is unwound so that its destructors
+            // run; nothing it runs meanwhile may park on a frame of whoever
+            // is dropping it.
+            let _restore = replace_current(ptr::null());
+            coroutine.force_unwind();
+            stack::give_back(coroutine.into_stack(), self.stack_size);
+        }
+    }
+}
+
+impl<T> fmt::Debug for GreenThread<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GreenThread")
+            .field("finished", &self.coroutine.is_none())
+            .field("stack_size", &self.stack_size)
+            .finish()
+    }
+}
+
+/// Why [`try_block_on`] could not park.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ParkError {
+    /// Called outside a green thread: on a plain task, a callback, or a
+    /// thread that is not an event loop.
+    NotGreen,
+    /// Called while the green thread is unwinding (a panic, or the green
+    /// thread being dropped): parking now would leak the unwind into the
+    /// rest of the loop.
+    Unwinding,
+}
+
+impl fmt::Display for ParkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ParkError::NotGreen => "cannot park: not running on a green thread",
+            ParkError::Unwinding => "cannot park: the green thread is unwinding",
+        })
+    }
+}
+
+impl std::error::Error for ParkError {}
+
+impl From<ParkError> for io::Error {
+    fn from(e: ParkError) -> io::Error {
+        io::Error::other(e)
+    }
+}
+
+/// Whether the caller runs on a green thread (and so may park).
+pub fn in_green_thread() -> bool {
+    !CURRENT.with(Cell::get).is_null()
+}
+
+/// Waits for `fut` on the current green thread: polls it, and while it is
+/// pending suspends the green thread so that the loop runs other work.
+///
+/// # Errors
+///
+/// [`ParkError`] when the caller cannot park (not a green thread, or
+/// unwinding); `fut` is then dropped unpolled.
+pub fn try_block_on<F: Future>(fut: F) -> Result<F::Output, ParkError> {
+    if std::thread::panicking() {
+        return Err(ParkError::Unwinding);
+    }
+    let frame = CURRENT.with(Cell::get);
+    if frame.is_null() {
+        return Err(ParkError::NotGreen);
+    }
+    // SAFETY: by invariant 1, a non-null `CURRENT` is the frame of the green
+    // thread running this code, at the bottom of the stack we are on; it
+    // outlives this call, which returns before the closure that owns the
+    // frame does.
+    let frame = unsafe { &*frame };
+    // SAFETY: by invariant 2, `frame.cx` is the `Context` of the `poll` that
+    // is running us right now; it is only read here, before any suspend.
+    let mut waker: Waker = unsafe { frame.cx.get().0.as_ref() }.waker().clone();
+    let mut fut = pin!(fut);
+    loop {
+        // Invariant 3: poll with a Context over our own waker clone, so a
+        // nested park inside this poll leaves it valid.
+        let mut cx = Context::from_waker(&waker);
+        if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
+            return Ok(out);
+        }
+        let resumed_by = frame.yielder.suspend(());
+        frame.cx.set(resumed_by);
+        CURRENT.with(|c| c.set(ptr::from_ref(frame)));
+        // SAFETY: `resumed_by` is the Context of the poll that just resumed
+        // us (invariant 2), read before any further suspend.
+        let current = unsafe { resumed_by.0.as_ref() }.waker();
+        if !waker.will_wake(current) {
+            waker = current.clone();
+        }
+    }
+}
+
+/// Waits for `fut` on the current green thread (see [`try_block_on`]).
+///
+/// # Panics
+///
+/// When the caller cannot park ([`ParkError`]).
+pub fn block_on<F: Future>(fut: F) -> F::Output {
+    match try_block_on(fut) {
+        Ok(out) => out,
+        Err(e) => panic!("green::block_on: {e}"),
+    }
+}

@@ -1,0 +1,34 @@
+//! weft: an event-loop runtime for servers that hold many clients with few threads.
+//!
+//! The architecture follows the classic single-threaded event loop (libuv, Node.js), one loop
+//! per core and shared-nothing:
+//!
+//! - [`rt`]: the [`Runtime`](rt::Runtime), its event loops (ready queue, reactor, timer wheel and
+//!   a cross-thread inbox per loop) and [`Handle`](rt::Handle)s to reach them from other threads.
+//! - [`task`]: spawning futures on a loop, [`JoinHandle`](task::JoinHandle)s, `yield_now`.
+//! - [`time`]: `sleep`, `timeout`, `interval` on a hierarchical timer wheel.
+//! - [`net`]: non-blocking TCP, UDP and Unix sockets driven by edge-triggered epoll.
+//!
+//! Everything that runs on a loop thread must return quickly: one long computation on a loop
+//! stalls every client of that loop.
+//!
+//! ```
+//! let rt = weft::rt::Runtime::builder().current_thread().build().unwrap();
+//! let answer = rt.block_on(async {
+//!     let task = weft::spawn(async { 6 * 7 });
+//!     task.await.unwrap()
+//! });
+//! assert_eq!(answer, 42);
+//! ```
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+pub(crate) mod loom;
+pub(crate) mod sys;
+
+pub mod net;
+pub mod rt;
+pub mod task;
+pub mod time;
+
+pub use task::{spawn, spawn_local, yield_now, JoinError, JoinHandle};

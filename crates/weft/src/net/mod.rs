@@ -1,0 +1,21 @@
+//! Non-blocking sockets on the event loop: TCP, UDP and Unix-domain streams.
+//!
+//! Every socket is registered, edge-triggered, with the loop that is current when it is created,
+//! and its readiness wakes the task waiting on it (see the reactor). Streams implement the
+//! runtime-neutral `futures_io::AsyncRead`/`AsyncWrite` traits, for `T` and `&T`, and offer
+//! inherent `read`/`write`/`write_all` as well as non-blocking `try_read`/`try_write` paired with
+//! `readable()`/`writable()` for code that manages its own buffers.
+//!
+//! One task may read while another writes the same stream (through `&T`); two tasks reading at
+//! once (or writing at once) is allowed but only the last one to wait is woken.
+
+mod evented;
+mod listen;
+mod tcp;
+mod udp;
+mod unix;
+
+pub use listen::{ListenOptions, ACCEPT_BACKOFF_MAX, ACCEPT_BACKOFF_START, DEFAULT_BACKLOG};
+pub use tcp::{TcpListener, TcpStream};
+pub use udp::UdpSocket;
+pub use unix::{UnixListener, UnixStream};

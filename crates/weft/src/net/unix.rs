@@ -1,0 +1,115 @@
+//! Unix-domain stream sockets.
+
+use super::evented::{stream_io, Evented};
+use super::listen::{accept_loop, ListenOptions};
+use crate::sys::socket::{self, SockAddr};
+use std::fmt;
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::Path;
+
+/// A Unix-domain socket listening for connections.
+pub struct UnixListener {
+    io: Evented,
+}
+
+impl fmt::Debug for UnixListener {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnixListener")
+            .field("fd", &self.io.raw())
+            .finish()
+    }
+}
+
+impl UnixListener {
+    /// Binds to a filesystem path (which must not exist yet).
+    pub fn bind(path: impl AsRef<Path>) -> io::Result<UnixListener> {
+        let path = path.as_ref();
+        let fd = socket::socket(libc::AF_UNIX, libc::SOCK_STREAM)?;
+        socket::bind(fd.as_raw_fd(), &SockAddr::from_path(path)?)
+            .map_err(|e| io::Error::new(e.kind(), format!("bind {}: {e}", path.display())))?;
+        socket::listen(fd.as_raw_fd(), ListenOptions::default().backlog)?;
+        Ok(UnixListener {
+            io: Evented::new(fd)?,
+        })
+    }
+
+    /// Adopts a listening std socket.
+    pub fn from_std(listener: std::os::unix::net::UnixListener) -> io::Result<UnixListener> {
+        socket::set_nonblocking(&listener)?;
+        Ok(UnixListener {
+            io: Evented::new(OwnedFd::from(listener))?,
+        })
+    }
+
+    /// Waits for a connection; backs off under descriptor exhaustion like
+    /// [`TcpListener::accept`](super::TcpListener::accept).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    pub async fn accept(&self) -> io::Result<UnixStream> {
+        let (fd, _addr) = accept_loop(&self.io, || socket::accept(self.io.raw())).await?;
+        UnixStream::from_fd(fd)
+    }
+}
+
+impl AsRawFd for UnixListener {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        self.io.raw()
+    }
+}
+
+/// A Unix-domain stream connection.
+pub struct UnixStream {
+    io: Evented,
+}
+
+impl fmt::Debug for UnixStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnixStream")
+            .field("fd", &self.io.raw())
+            .finish()
+    }
+}
+
+stream_io!(UnixStream);
+
+impl UnixStream {
+    fn from_fd(fd: OwnedFd) -> io::Result<UnixStream> {
+        Ok(UnixStream {
+            io: Evented::new(fd)?,
+        })
+    }
+
+    /// Connects to the socket at `path`.
+    pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
+        let path = path.as_ref();
+        let fd = socket::socket(libc::AF_UNIX, libc::SOCK_STREAM)?;
+        let started = socket::connect(fd.as_raw_fd(), &SockAddr::from_path(path)?);
+        let stream = UnixStream::from_fd(fd)?;
+        match started {
+            Ok(()) => Ok(stream),
+            Err(err) if err.raw_os_error() == Some(libc::EINPROGRESS) => {
+                stream.io.finish_connect().await?;
+                Ok(stream)
+            }
+            Err(err) => Err(io::Error::new(
+                err.kind(),
+                format!("connect to {}: {err}", path.display()),
+            )),
+        }
+    }
+
+    /// A connected pair of streams (for talking to oneself, or to a child process).
+    pub fn pair() -> io::Result<(UnixStream, UnixStream)> {
+        let (a, b) = socket::unix_pair(libc::SOCK_STREAM)?;
+        Ok((UnixStream::from_fd(a)?, UnixStream::from_fd(b)?))
+    }
+
+    /// Adopts a connected std stream.
+    pub fn from_std(stream: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
+        socket::set_nonblocking(&stream)?;
+        UnixStream::from_fd(OwnedFd::from(stream))
+    }
+}

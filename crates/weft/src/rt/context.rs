@@ -1,0 +1,130 @@
+//! Which loop is running on this thread, and the operations that need it.
+//!
+//! A loop thread (or a thread inside `Runtime::block_on`) installs its [`LoopCore`] here for as
+//! long as it runs; spawning, scheduling, timers and I/O registration find their loop through
+//! it. Threads that run no loop see `None`.
+
+use crate::loom::Arc;
+use crate::rt::event_loop::LoopCore;
+use crate::rt::shared::{LoopShared, Message};
+use crate::task::raw::{self, Header, Notified};
+use crate::task::JoinHandle;
+use std::cell::Cell;
+use std::future::Future;
+use std::ptr::NonNull;
+
+thread_local! {
+    static CURRENT: Cell<*const LoopCore> = const { Cell::new(std::ptr::null()) };
+}
+
+/// Keeps a loop installed as current; uninstalls it when dropped.
+pub(crate) struct EnterGuard {
+    _private: (),
+}
+
+/// Installs `core` as this thread's current loop.
+///
+/// # Panics
+///
+/// Panics if a loop is already running on this thread (a `block_on` inside a task).
+pub(crate) fn enter(core: &LoopCore) -> EnterGuard {
+    CURRENT.with(|current| {
+        assert!(
+            current.get().is_null(),
+            "cannot start a weft loop on a thread that is already running one \
+             (Runtime::block_on called from inside a task?)"
+        );
+        current.set(core as *const LoopCore);
+    });
+    EnterGuard { _private: () }
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        CURRENT.with(|current| current.set(std::ptr::null()));
+        crate::rt::coop::unconstrain();
+    }
+}
+
+/// Runs `f` with the current loop, if any.
+pub(crate) fn with_current<R>(f: impl FnOnce(Option<&LoopCore>) -> R) -> R {
+    let ptr = CURRENT.with(|current| current.get());
+    if ptr.is_null() {
+        f(None)
+    } else {
+        // SAFETY: a non-null pointer was installed by `enter` from a live `&LoopCore`, and the
+        // guard that removes it is dropped before the core (the loop functions hold both).
+        f(Some(unsafe { &*ptr }))
+    }
+}
+
+/// The shared part of the current loop.
+pub(crate) fn current_shared() -> Option<Arc<LoopShared>> {
+    with_current(|core| core.map(|core| core.shared.clone()))
+}
+
+/// Hands a woken task to its home loop: straight onto the run queue when that is this thread's
+/// loop, through the home loop's inbox otherwise.
+pub(crate) fn schedule(task: Notified) {
+    let task = with_current(|core| match core {
+        Some(core) if core.shared.id == task.home().id => {
+            core.push_ready(task);
+            None
+        }
+        _ => Some(task),
+    });
+    if let Some(task) = task {
+        let home = task.home().clone();
+        if let Err(Message::Run(task)) = home.post(Message::Run(task)) {
+            task.reject();
+        }
+    }
+}
+
+/// Spawns on the current loop.
+#[track_caller]
+pub(crate) fn spawn_local_inner<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    with_current(|core| {
+        let core = core.expect(
+            "weft::spawn must be called from inside a weft loop \
+             (Runtime::block_on or a task); use Handle::spawn from other threads",
+        );
+        let (notified, ptr) = raw::allocate(future, core.shared.clone());
+        core.push_ready(notified);
+        JoinHandle::new(ptr)
+    })
+}
+
+/// Spawns a `Send` future on the loop `home` from any thread.
+pub(crate) fn spawn_to<F>(home: &Arc<LoopShared>, future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let (notified, ptr) = raw::allocate(future, home.clone());
+    let handle = JoinHandle::new(ptr);
+    schedule(notified);
+    handle
+}
+
+/// Links a task that just went idle into the current loop's owned list.
+pub(crate) fn link_owned(task: NonNull<Header>) {
+    with_current(|core| {
+        core.expect("tasks are polled on their home loop")
+            .owned
+            .link(task)
+    });
+}
+
+/// Unlinks a completed task from the current loop's owned list.
+pub(crate) fn unlink_owned(task: NonNull<Header>) {
+    with_current(|core| {
+        core.expect("tasks complete on their home loop")
+            .owned
+            .unlink(task)
+    });
+}

@@ -1,0 +1,321 @@
+//! One event loop: the thread-confined core of the runtime.
+//!
+//! # One turn
+//!
+//! ```text
+//! loop {
+//!     run ready tasks, one poll each, in FIFO order         // never block here
+//!     every MAINTENANCE_INTERVAL polls, and whenever the queue runs dry:
+//!         drain the inbox (tasks woken or spawned elsewhere, closures)
+//!         fire expired timers (the wheel)
+//!         epoll_wait: timeout 0 if work is ready, else until the next timer
+//!         turn readiness into wake-ups; free released I/O sources
+//! }
+//! ```
+//!
+//! # Fairness promise
+//!
+//! Ready tasks run in the order they were woken; a task that yields (or is made to yield by its
+//! cooperative budget, see [`coop`](super::coop)) goes to the back of the queue. However many
+//! tasks stay ready, the loop looks at I/O, timers and its inbox at least once every
+//! [`MAINTENANCE_INTERVAL`] task polls, so a busy task delays a due timer or a ready socket by
+//! at most that many polls, never indefinitely.
+//!
+//! # Shutdown steps, in order
+//!
+//! 1. Close the inbox: later messages are refused (a refused never-polled task is cancelled by
+//!    whoever posted it; a refused wake of an idle task is dropped, the task is cancelled in 2).
+//! 2. Cancel every task: the ones in the inbox, the ready queue and the owned list (idle
+//!    tasks). Their futures are dropped here, on their own thread, so destructors run; a
+//!    destructor that spawns or wakes more work is handled by repeating until all are empty.
+//! 3. Drop the timer wheel's wakers.
+//! 4. Free the I/O sources released by the dropped futures. The epoll and eventfd descriptors
+//!    close when the last reference to the loop's shared part goes.
+
+use crate::loom::{Arc, AtomicBool, Ordering::*};
+use crate::rt::owned::OwnedTasks;
+use crate::rt::reactor::IoSource;
+use crate::rt::shared::{LoopShared, Message, NOTIFIER_TOKEN};
+use crate::rt::{coop, RuntimeShared};
+use crate::sys::Events;
+use crate::task::raw::{self, Notified};
+use crate::time::{TimerKey, TimerWheel};
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::pin;
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant};
+
+/// Task polls between two looks at I/O, timers and the inbox while tasks stay ready. The
+/// number is fairly arbitrary (tokio uses 61 for the same purpose): small enough that a
+/// socket or timer waits at most a few dozen polls, large enough that an `epoll_wait(0)`
+/// syscall is amortised over many polls.
+pub(crate) const MAINTENANCE_INTERVAL: u32 = 61;
+
+/// Events taken from epoll per wait. More are left in the kernel's ready list for the next
+/// wait, so this only bounds one batch; 1024 keeps a busy loop at one syscall per ~1000 events.
+const EVENTS_PER_WAIT: usize = 1024;
+
+/// The thread-confined state of one loop.
+pub(crate) struct LoopCore {
+    pub(crate) shared: Arc<LoopShared>,
+    pub(crate) runtime: Arc<RuntimeShared>,
+    ready: RefCell<VecDeque<Notified>>,
+    pub(crate) owned: OwnedTasks,
+    pub(crate) timers: RefCell<TimerWheel>,
+    origin: Instant,
+    events: RefCell<Events>,
+    inbox_buf: RefCell<Vec<Message>>,
+    fired: RefCell<Vec<Waker>>,
+    polls_since_maintenance: Cell<u32>,
+}
+
+impl std::fmt::Debug for LoopCore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoopCore")
+            .field("id", &self.shared.id)
+            .field("ready", &self.ready.borrow().len())
+            .field("owned", &self.owned.len())
+            .finish()
+    }
+}
+
+/// Wakes `block_on`'s future: sets a flag and, from another thread, wakes the loop.
+struct MainWaker {
+    woken: AtomicBool,
+    shared: Arc<LoopShared>,
+}
+
+impl Wake for MainWaker {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        self.woken.store(true, SeqCst);
+        self.shared.unpark();
+    }
+}
+
+impl LoopCore {
+    pub(crate) fn new(shared: Arc<LoopShared>, runtime: Arc<RuntimeShared>) -> LoopCore {
+        LoopCore {
+            shared,
+            runtime,
+            ready: RefCell::new(VecDeque::with_capacity(256)),
+            owned: OwnedTasks::default(),
+            timers: RefCell::new(TimerWheel::new()),
+            origin: Instant::now(),
+            events: RefCell::new(Events::with_capacity(EVENTS_PER_WAIT)),
+            inbox_buf: RefCell::new(Vec::new()),
+            fired: RefCell::new(Vec::new()),
+            polls_since_maintenance: Cell::new(0),
+        }
+    }
+
+    /// Queues a task to be polled on this loop.
+    pub(crate) fn push_ready(&self, task: Notified) {
+        self.ready.borrow_mut().push_back(task);
+    }
+
+    /// Number of tasks waiting in the ready queue.
+    pub(crate) fn ready_len(&self) -> usize {
+        self.ready.borrow().len()
+    }
+
+    /// Number of idle tasks owned by this loop.
+    pub(crate) fn idle_tasks(&self) -> usize {
+        self.owned.len()
+    }
+
+    /// Converts a deadline to wheel ticks, rounding up so timers never fire early.
+    fn tick_of(&self, deadline: Instant) -> u64 {
+        let since = deadline.saturating_duration_since(self.origin);
+        since.as_nanos().div_ceil(crate::time::TICK_NANOS) as u64
+    }
+
+    fn now_tick(&self, now: Instant) -> u64 {
+        (now.saturating_duration_since(self.origin).as_nanos() / crate::time::TICK_NANOS) as u64
+    }
+
+    /// Files a timer; `None` if the deadline already passed.
+    pub(crate) fn timer_insert(&self, deadline: Instant, waker: &Waker) -> Option<TimerKey> {
+        let when = self.tick_of(deadline);
+        let mut timers = self.timers.borrow_mut();
+        if when <= timers.elapsed() {
+            // The wheel may lag behind the clock; ask the clock before refusing.
+            if Instant::now() >= deadline {
+                return None;
+            }
+        }
+        let when = when.max(timers.elapsed() + 1);
+        timers.insert(when, waker.clone())
+    }
+
+    /// Drives `future` to completion on this thread, running the loop meanwhile.
+    pub(crate) fn block_on<F: Future>(&self, future: F) -> F::Output {
+        let main = std::sync::Arc::new(MainWaker {
+            woken: AtomicBool::new(true),
+            shared: self.shared.clone(),
+        });
+        let waker = Waker::from(main.clone());
+        let mut cx = Context::from_waker(&waker);
+        let mut future = pin!(future);
+        loop {
+            if main.woken.swap(false, SeqCst) {
+                coop::reset();
+                if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+                    return output;
+                }
+                self.count_poll();
+            }
+            self.turn(&|| main.woken.load(SeqCst));
+        }
+    }
+
+    /// Runs until the runtime asks this loop to stop.
+    pub(crate) fn run_until_stopped(&self) {
+        let stop = || self.shared.stop.load(SeqCst);
+        while !stop() {
+            self.turn(&stop);
+        }
+    }
+
+    fn count_poll(&self) {
+        let n = self.polls_since_maintenance.get() + 1;
+        self.polls_since_maintenance.set(n);
+        if n >= MAINTENANCE_INTERVAL {
+            self.maintain(false, &|| true);
+        }
+    }
+
+    /// Runs ready tasks until the queue is empty or `attention` asks to return; maintains the
+    /// loop on the way, and sleeps when there is nothing to do.
+    fn turn(&self, attention: &dyn Fn() -> bool) {
+        loop {
+            let next = self.ready.borrow_mut().pop_front();
+            let Some(task) = next else { break };
+            task.run();
+            self.count_poll();
+            if attention() {
+                return;
+            }
+        }
+        self.maintain(true, attention);
+    }
+
+    /// Inbox, timers, I/O. Blocks in epoll only if `may_sleep` and nothing is ready.
+    fn maintain(&self, may_sleep: bool, attention: &dyn Fn() -> bool) {
+        self.polls_since_maintenance.set(0);
+        self.drain_inbox();
+        let now = Instant::now();
+        self.fire_timers(now);
+
+        let mut timeout = Some(Duration::ZERO);
+        if may_sleep && self.ready.borrow().is_empty() && !attention() {
+            timeout = self.timers.borrow().next_expiration().map(|tick| {
+                let at = self.origin + Duration::from_nanos(tick * crate::time::TICK_NANOS as u64);
+                at.saturating_duration_since(now)
+            });
+        }
+        let sleeping = timeout != Some(Duration::ZERO);
+        if sleeping && (!self.shared.prepare_sleep() || attention()) {
+            self.shared.end_sleep();
+            timeout = Some(Duration::ZERO);
+        }
+        self.poll_io(timeout);
+        if sleeping {
+            self.shared.end_sleep();
+            self.drain_inbox();
+            self.fire_timers(Instant::now());
+        }
+        self.shared.free_released();
+    }
+
+    fn poll_io(&self, timeout: Option<Duration>) {
+        let mut events = self.events.borrow_mut();
+        if let Err(err) = self.shared.poller.wait(&mut events, timeout) {
+            tracing::error!(error = %err, "epoll_wait failed");
+            return;
+        }
+        for (token, readiness) in events.iter() {
+            if token == NOTIFIER_TOKEN {
+                self.shared.drain_notifier();
+                continue;
+            }
+            // SAFETY: every other token is the address of an `IoSource` whose registration
+            // reference is freed only by `free_released`, which runs after this batch.
+            let source = unsafe { &*(token as *const IoSource) };
+            source.set_readiness(readiness);
+        }
+    }
+
+    fn drain_inbox(&self) {
+        if !self.shared.has_pending() {
+            return;
+        }
+        let mut messages = std::mem::take(&mut *self.inbox_buf.borrow_mut());
+        self.shared.take_messages(&mut messages);
+        for message in messages.drain(..) {
+            match message {
+                Message::Run(task) => self.push_ready(task),
+                Message::Call(call) => {
+                    if let Err(panic) = catch_unwind(AssertUnwindSafe(call)) {
+                        tracing::error!(panic = ?panic_text(&panic), "a closure posted to a weft loop panicked");
+                    }
+                }
+            }
+        }
+        *self.inbox_buf.borrow_mut() = messages;
+    }
+
+    fn fire_timers(&self, now: Instant) {
+        let now_tick = self.now_tick(now);
+        let mut fired = std::mem::take(&mut *self.fired.borrow_mut());
+        self.timers.borrow_mut().advance(now_tick, &mut fired);
+        for waker in fired.drain(..) {
+            waker.wake();
+        }
+        *self.fired.borrow_mut() = fired;
+    }
+
+    /// Cancels everything this loop owns; see the module docs for the steps.
+    pub(crate) fn shutdown(&self) {
+        let mut leftovers = self.shared.close();
+        loop {
+            for message in leftovers.drain(..) {
+                if let Message::Run(task) = message {
+                    task.cancel_and_run();
+                }
+            }
+            let mut progressed = false;
+            loop {
+                let next = self.ready.borrow_mut().pop_front();
+                let Some(task) = next else { break };
+                task.cancel_and_run();
+                progressed = true;
+            }
+            while let Some(task) = self.owned.first() {
+                // SAFETY: `task` is linked in this loop's owned list, on this thread.
+                unsafe { raw::shutdown_owned(task) };
+                progressed = true;
+            }
+            leftovers = self.shared.close();
+            if !progressed && leftovers.is_empty() {
+                break;
+            }
+        }
+        self.timers.borrow_mut().clear();
+        self.shared.free_released();
+    }
+}
+
+fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "<non-string panic>".into())
+}

@@ -1,0 +1,290 @@
+//! The reactor: turns epoll readiness into task wake-ups.
+//!
+//! Each registered descriptor has an [`IoSource`]: a readiness word and one waiter slot per
+//! direction (read, write). The descriptor is registered once, edge-triggered, for both
+//! directions, with the source's address as its epoll token, so an event finds its source
+//! without a lookup and no `epoll_ctl` is made between waits.
+//!
+//! # Readiness protocol
+//!
+//! The readiness word holds direction bits in its low 16 bits and a *tick* above them, bumped by
+//! every event. An operation:
+//!
+//! 1. reads the readiness; if its direction is not ready, it stores its waker, re-reads (so an
+//!    event between the two reads is not lost) and returns `Pending`;
+//! 2. tries the syscall; on `WouldBlock` it clears the direction *only if the tick is unchanged*,
+//!    so readiness delivered by an event that raced with the syscall is never thrown away.
+//!
+//! A source starts out readable and writable: the first operation tries the syscall at once,
+//! which saves an epoll round trip for a freshly accepted connection whose request has arrived.
+//!
+//! # Lifetime
+//!
+//! The poller's token is an `Arc<IoSource>` turned into a raw pointer. When the owner drops its
+//! [`Registration`], the descriptor is removed from epoll and the pointer is handed to the home
+//! loop's release list; the loop frees it after finishing the event batch in hand, the last
+//! place where the kernel could still have named it.
+
+use crate::loom::{Arc, AtomicUsize, Ordering::*};
+use crate::rt::context;
+use crate::rt::coop;
+use crate::rt::shared::LoopShared;
+use crate::sys::Readiness;
+use atomic_waker::AtomicWaker;
+use std::io;
+use std::os::fd::RawFd;
+use std::ptr::NonNull;
+use std::task::{Context, Poll};
+
+const READY_MASK: usize = 0xffff;
+const TICK_SHIFT: u32 = 16;
+
+/// Which side of a descriptor an operation waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Direction {
+    Read,
+    Write,
+}
+
+impl Direction {
+    /// The readiness bits that let an operation in this direction proceed (closed and error
+    /// states count: the syscall will report them).
+    fn mask(self) -> usize {
+        (match self {
+            Direction::Read => Readiness::READABLE | Readiness::READ_CLOSED | Readiness::ERROR,
+            Direction::Write => Readiness::WRITABLE | Readiness::WRITE_CLOSED | Readiness::ERROR,
+        }) as usize
+    }
+
+    /// The bits a `WouldBlock` may clear (closed and error states are permanent).
+    fn clearable(self) -> usize {
+        (match self {
+            Direction::Read => Readiness::READABLE,
+            Direction::Write => Readiness::WRITABLE,
+        }) as usize
+    }
+}
+
+/// A readiness snapshot: which bits were seen, at which tick.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ReadyEvent {
+    word: usize,
+    direction: Direction,
+}
+
+impl ReadyEvent {
+    /// True if the peer closed its side in this direction.
+    #[allow(dead_code)]
+    pub(crate) fn is_closed(&self) -> bool {
+        let closed = match self.direction {
+            Direction::Read => Readiness::READ_CLOSED,
+            Direction::Write => Readiness::WRITE_CLOSED,
+        } as usize;
+        self.word & closed != 0
+    }
+}
+
+/// Readiness state and waiters of one registered descriptor.
+pub(crate) struct IoSource {
+    readiness: AtomicUsize,
+    reader: AtomicWaker,
+    writer: AtomicWaker,
+}
+
+impl IoSource {
+    /// Records an event and wakes the waiters it concerns. Called by the home loop.
+    pub(crate) fn set_readiness(&self, ready: Readiness) {
+        let bits = ready.0 as usize;
+        let _ = self.readiness.fetch_update(AcqRel, Acquire, |cur| {
+            let tick = (cur >> TICK_SHIFT).wrapping_add(1);
+            Some((tick << TICK_SHIFT) | (cur & READY_MASK) | bits)
+        });
+        if bits & Direction::Read.mask() != 0 {
+            self.reader.wake();
+        }
+        if bits & Direction::Write.mask() != 0 {
+            self.writer.wake();
+        }
+    }
+}
+
+/// A descriptor's registration with the loop that was current when it was created.
+pub(crate) struct Registration {
+    source: NonNull<IoSource>,
+    home: Arc<LoopShared>,
+    fd: RawFd,
+}
+
+// SAFETY: the source is an Arc'd, Sync `IoSource` kept alive until this registration is dropped
+// (and then until the home loop frees it); the rest is `Arc<LoopShared>` and an integer.
+unsafe impl Send for Registration {}
+// SAFETY: shared access only uses the atomics of `IoSource` and `LoopShared`.
+unsafe impl Sync for Registration {}
+
+impl std::fmt::Debug for Registration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registration")
+            .field("fd", &self.fd)
+            .field("loop", &self.home.id)
+            .finish()
+    }
+}
+
+impl Registration {
+    /// Registers `fd` with the current loop. Fails outside a weft loop.
+    pub(crate) fn new(fd: RawFd) -> io::Result<Registration> {
+        let home = context::current_shared().ok_or_else(|| {
+            io::Error::other("weft I/O objects must be created inside a weft loop (in Runtime::block_on or a spawned task)")
+        })?;
+        let ready = (Readiness::READABLE | Readiness::WRITABLE) as usize;
+        let source = Arc::new(IoSource {
+            readiness: AtomicUsize::new(ready),
+            reader: AtomicWaker::new(),
+            writer: AtomicWaker::new(),
+        });
+        let raw = Arc::into_raw(source) as *mut IoSource;
+        if let Err(err) = home.poller.register(fd, raw as u64) {
+            // SAFETY: the pointer was never given to the kernel; take the reference back.
+            drop(unsafe { Arc::from_raw(raw) });
+            return Err(err);
+        }
+        Ok(Registration {
+            // SAFETY: `Arc::into_raw` never returns null.
+            source: unsafe { NonNull::new_unchecked(raw) },
+            home,
+            fd,
+        })
+    }
+
+    fn source(&self) -> &IoSource {
+        // SAFETY: the registration's reference keeps the source alive.
+        unsafe { self.source.as_ref() }
+    }
+
+    /// Waits until the direction is (believed) ready.
+    pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<ReadyEvent> {
+        let source = self.source();
+        let word = source.readiness.load(Acquire);
+        if word & dir.mask() != 0 {
+            return Poll::Ready(ReadyEvent {
+                word,
+                direction: dir,
+            });
+        }
+        let waiter = match dir {
+            Direction::Read => &source.reader,
+            Direction::Write => &source.writer,
+        };
+        waiter.register(cx.waker());
+        let word = source.readiness.load(Acquire);
+        if word & dir.mask() != 0 {
+            return Poll::Ready(ReadyEvent {
+                word,
+                direction: dir,
+            });
+        }
+        Poll::Pending
+    }
+
+    /// Forgets the readiness seen in `event`, unless an event arrived since.
+    pub(crate) fn clear_readiness(&self, event: ReadyEvent) {
+        let clear = event.word & event.direction.clearable();
+        let _ = self.source().readiness.compare_exchange(
+            event.word,
+            event.word & !clear,
+            AcqRel,
+            Acquire,
+        );
+        // A failed exchange means the word changed (new tick or new bits): keep it.
+    }
+
+    /// Runs `op` when the direction is ready, retrying after `WouldBlock`; spends one unit of
+    /// the task's cooperative budget.
+    pub(crate) fn poll_io<R>(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        mut op: impl FnMut() -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        if coop::poll_proceed(cx).is_pending() {
+            return Poll::Pending;
+        }
+        loop {
+            let event = match self.poll_ready(cx, dir) {
+                Poll::Ready(event) => event,
+                Poll::Pending => {
+                    coop::refund();
+                    return Poll::Pending;
+                }
+            };
+            match op() {
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => self.clear_readiness(event),
+                result => return Poll::Ready(result),
+            }
+        }
+    }
+
+    /// Like [`poll_io`](Self::poll_io) for stream reads and writes: a transfer shorter than
+    /// asked means the socket buffer is drained (or full), so the readiness is cleared at once
+    /// and the next call waits for the next edge instead of paying a syscall to hear
+    /// `WouldBlock`.
+    pub(crate) fn poll_transfer(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        wanted: usize,
+        mut op: impl FnMut() -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        if coop::poll_proceed(cx).is_pending() {
+            return Poll::Pending;
+        }
+        loop {
+            let event = match self.poll_ready(cx, dir) {
+                Poll::Ready(event) => event,
+                Poll::Pending => {
+                    coop::refund();
+                    return Poll::Pending;
+                }
+            };
+            match op() {
+                Ok(n) => {
+                    if n > 0 && n < wanted {
+                        self.clear_readiness(event);
+                    }
+                    return Poll::Ready(Ok(n));
+                }
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => self.clear_readiness(event),
+                Err(err) => return Poll::Ready(Err(err)),
+            }
+        }
+    }
+
+    /// Runs `op` once if the direction is believed ready; `WouldBlock` otherwise. Never waits.
+    pub(crate) fn try_io<R>(
+        &self,
+        dir: Direction,
+        op: impl FnOnce() -> io::Result<R>,
+    ) -> io::Result<R> {
+        let word = self.source().readiness.load(Acquire);
+        if word & dir.mask() == 0 {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let event = ReadyEvent {
+            word,
+            direction: dir,
+        };
+        let result = op();
+        if matches!(&result, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
+            self.clear_readiness(event);
+        }
+        result
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        // The descriptor may already be closed by its owner (then epoll dropped it itself).
+        let _ = self.home.poller.deregister(self.fd);
+        self.home.release(self.source);
+    }
+}

@@ -1,0 +1,62 @@
+//! The operating-system edge: the only module in weft that makes syscalls.
+//!
+//! # Why libc
+//!
+//! We call the kernel through `libc` directly. It is the thinnest possible layer: every flag is
+//! reachable (`EPOLLET`, `EPOLLRDHUP`, `accept4(SOCK_NONBLOCK | SOCK_CLOEXEC)`, `SO_REUSEPORT`,
+//! the listen backlog), nothing is allocated or abstracted on the hot path, and the `unsafe` it
+//! needs is confined to this module where each block argues its soundness. `mio` would add a
+//! registry and token layer we already have in the reactor; `rustix` is a fine alternative whose
+//! safe wrappers we may adopt later, but it changes no syscall we make.
+//!
+//! # The contract a backend provides
+//!
+//! A backend (epoll today; io_uring and kqueue are planned) must provide:
+//!
+//! - [`Poller`]: a readiness queue. `register(fd, token)` subscribes once, edge-triggered, to
+//!   both readable and writable readiness plus hang-up and error (no re-arming syscall per wait);
+//!   `deregister(fd)`; `wait(events, timeout)` blocks at most `timeout` and fills `events` with
+//!   `(token, Readiness)` pairs. Registration may be called from any thread.
+//! - [`Notifier`]: a kernel object registered in a poller that another thread can make readable
+//!   to wake a sleeping `wait`; `notify()` is async-signal-tolerant and cheap; `drain()` resets it.
+//! - [`socket`]: non-blocking, close-on-exec sockets (TCP, UDP, Unix) with the options servers
+//!   need, and the read/write/accept/connect calls that report `WouldBlock` instead of blocking.
+//! - [`thread`]: pinning the current thread to a CPU.
+//!
+//! Every call returns `io::Result`; errors are the OS error, unchanged, so callers can add context.
+
+mod epoll;
+mod eventfd;
+pub(crate) mod socket;
+pub(crate) mod thread;
+
+pub(crate) use epoll::{Events, Poller, Readiness};
+pub(crate) use eventfd::Notifier;
+
+use std::io;
+
+/// Turns a `-1`-on-error syscall return value into an `io::Result`.
+pub(crate) fn cvt<T: IsMinusOne>(ret: T) -> io::Result<T> {
+    if ret.is_minus_one() {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(ret)
+    }
+}
+
+/// Return types of syscalls that signal failure with `-1`.
+pub(crate) trait IsMinusOne {
+    fn is_minus_one(&self) -> bool;
+}
+
+impl IsMinusOne for i32 {
+    fn is_minus_one(&self) -> bool {
+        *self == -1
+    }
+}
+
+impl IsMinusOne for isize {
+    fn is_minus_one(&self) -> bool {
+        *self == -1
+    }
+}

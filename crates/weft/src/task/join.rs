@@ -1,0 +1,165 @@
+//! The handle to a spawned task's output, and the error a task can end with.
+
+use super::raw::{Header, RawJoin};
+use crate::rt::coop;
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::sync::Mutex;
+use std::task::{Context, Poll};
+
+/// An owned permission to await a task's output.
+///
+/// Awaiting it yields `Ok(output)`, or a [`JoinError`] if the task panicked or was aborted.
+/// Dropping it detaches the task, which keeps running.
+///
+/// # Cancel safety
+///
+/// Awaiting a `JoinHandle` is cancel safe: if the `await` is dropped (say, in a `select`) the
+/// output stays in the task until the handle is polled again or dropped.
+pub struct JoinHandle<T> {
+    raw: RawJoin,
+    _output: PhantomData<T>,
+}
+
+impl<T> JoinHandle<T> {
+    pub(crate) fn new(ptr: NonNull<Header>) -> JoinHandle<T> {
+        JoinHandle {
+            raw: RawJoin::new(ptr),
+            _output: PhantomData,
+        }
+    }
+
+    /// Cancels the task. Its future is dropped on its loop the next time the loop reaches it
+    /// (at once if it is idle); awaiting the handle then yields a cancelled [`JoinError`].
+    /// A task that already completed keeps its output.
+    pub fn abort(&self) {
+        self.raw.abort();
+    }
+
+    /// True once the task has finished (completed, panicked or been cancelled).
+    pub fn is_finished(&self) -> bool {
+        self.raw.is_complete()
+    }
+
+    /// Detaches the task: it keeps running, and its output is dropped when it completes.
+    pub fn detach(self) {
+        drop(self);
+    }
+}
+
+impl<T> Future for JoinHandle<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if coop::poll_proceed(cx).is_pending() {
+            return Poll::Pending;
+        }
+        let mut out: Poll<Result<T, JoinError>> = Poll::Pending;
+        // SAFETY: `out` has the output type of the task this handle was created for.
+        unsafe {
+            self.raw.try_read_output(
+                (&mut out as *mut Poll<Result<T, JoinError>>).cast(),
+                cx.waker(),
+            )
+        };
+        out
+    }
+}
+
+impl<T> fmt::Debug for JoinHandle<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinHandle")
+            .field("finished", &self.is_finished())
+            .finish()
+    }
+}
+
+/// Why a task did not produce its output.
+pub struct JoinError {
+    repr: Repr,
+}
+
+enum Repr {
+    Cancelled,
+    // A Mutex makes the `Send`-only payload shareable, so `JoinError` is `Sync` like other errors.
+    Panic(Mutex<Box<dyn Any + Send + 'static>>),
+}
+
+impl JoinError {
+    pub(crate) fn cancelled() -> JoinError {
+        JoinError {
+            repr: Repr::Cancelled,
+        }
+    }
+
+    pub(crate) fn panic(payload: Box<dyn Any + Send + 'static>) -> JoinError {
+        JoinError {
+            repr: Repr::Panic(Mutex::new(payload)),
+        }
+    }
+
+    /// True if the task was aborted or its runtime shut down before it finished.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self.repr, Repr::Cancelled)
+    }
+
+    /// True if the task panicked.
+    pub fn is_panic(&self) -> bool {
+        matches!(self.repr, Repr::Panic(_))
+    }
+
+    /// The panic payload, to resume the panic with `std::panic::resume_unwind`.
+    ///
+    /// # Panics
+    ///
+    /// Panics if the task did not panic.
+    pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
+        match self.repr {
+            Repr::Panic(p) => p.into_inner().unwrap_or_else(|e| e.into_inner()),
+            Repr::Cancelled => panic!("JoinError::into_panic on a cancelled task"),
+        }
+    }
+
+    fn panic_message(&self) -> Option<String> {
+        match &self.repr {
+            Repr::Panic(p) => {
+                let p = p.lock().unwrap_or_else(|e| e.into_inner());
+                p.downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| p.downcast_ref::<String>().cloned())
+            }
+            Repr::Cancelled => None,
+        }
+    }
+}
+
+impl fmt::Display for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.repr, self.panic_message()) {
+            (Repr::Cancelled, _) => f.write_str("task was cancelled"),
+            (Repr::Panic(_), Some(msg)) => write!(f, "task panicked: {msg}"),
+            (Repr::Panic(_), None) => f.write_str("task panicked"),
+        }
+    }
+}
+
+impl fmt::Debug for JoinError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.repr {
+            Repr::Cancelled => f.write_str("JoinError::Cancelled"),
+            Repr::Panic(_) => write!(f, "JoinError::Panic({:?})", self.panic_message()),
+        }
+    }
+}
+
+impl std::error::Error for JoinError {}
+
+impl From<JoinError> for std::io::Error {
+    fn from(err: JoinError) -> std::io::Error {
+        std::io::Error::other(err.to_string())
+    }
+}

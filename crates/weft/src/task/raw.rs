@@ -1,0 +1,601 @@
+//! The task allocation and the transitions on it.
+//!
+//! A task is one heap allocation, a [`Cell`]: a type-erased [`Header`] (state word, vtable, home
+//! loop, owned-list links, join waker) followed by the future's stage (running future, finished
+//! output, or consumed). Everything that needs the concrete future type goes through the vtable;
+//! everything else works on the header.
+//!
+//! # Who touches what
+//!
+//! - The **home loop thread** alone polls the future, drops it, links/unlinks the task in its
+//!   owned list, and writes the output. A task never migrates between loops.
+//! - **Wakers** (any thread) only flip `NOTIFIED` and hand a [`Notified`] reference to the home
+//!   loop: pushed on the local run queue when woken on the home thread, posted to the home
+//!   loop's inbox otherwise.
+//! - The **`JoinHandle`** (any thread, when the output is `Send`) reads the output once
+//!   `COMPLETE` is set, and owns the join-waker slot while `JOIN_WAKER` is clear.
+//!
+//! # References
+//!
+//! The count covers: the `JoinHandle`, each `Waker`, each queued `Notified`, and the owned list
+//! while `OWNED`. The last one to go frees the allocation. While a future is alive the task is
+//! always either queued or in the owned list, so runtime shutdown can reach every live future
+//! and drop it on its home thread.
+
+use super::state::*;
+use super::JoinError;
+use crate::loom::{Arc, AtomicUsize, Ordering::*};
+use crate::rt::shared::LoopShared;
+use crate::rt::{context, coop};
+use std::cell::UnsafeCell;
+use std::future::Future;
+use std::mem::ManuallyDrop;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::ptr::NonNull;
+use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
+
+/// The type-erased part of every task.
+#[repr(C)]
+pub(crate) struct Header {
+    pub(crate) state: AtomicUsize,
+    vtable: &'static Vtable,
+    /// The loop that polls this task.
+    pub(crate) home: Arc<LoopShared>,
+    /// Owned-list links; touched only on the home thread while `OWNED`.
+    pub(crate) links: UnsafeCell<Links>,
+    /// The awaiting task's waker; see `JOIN_WAKER` for who may touch it.
+    join_waker: UnsafeCell<Option<Waker>>,
+}
+
+/// Intrusive doubly-linked list pointers for the home loop's owned-task list.
+#[derive(Default)]
+pub(crate) struct Links {
+    pub(crate) prev: Option<NonNull<Header>>,
+    pub(crate) next: Option<NonNull<Header>>,
+}
+
+/// Operations that need the concrete future type.
+struct Vtable {
+    /// Runs the task once; consumes one queued reference.
+    poll: unsafe fn(NonNull<Header>),
+    /// Frees the allocation.
+    dealloc: unsafe fn(NonNull<Header>),
+    /// Moves the output into `*dst` (a `Poll<Result<T, JoinError>>`) if the task is complete,
+    /// otherwise stores the waker.
+    try_read_output: unsafe fn(NonNull<Header>, *mut (), &Waker),
+    /// Drops the output that nobody will read.
+    drop_output: unsafe fn(NonNull<Header>),
+    /// Drops the future (the caller holds `RUNNING`) and stores the cancellation error.
+    cancel: unsafe fn(NonNull<Header>),
+}
+
+/// What the task holds besides its header.
+enum Stage<F: Future> {
+    Running(F),
+    Finished(Result<F::Output, JoinError>),
+    Consumed,
+}
+
+/// The whole allocation.
+#[repr(C)]
+struct Cell<F: Future> {
+    header: Header,
+    stage: UnsafeCell<Stage<F>>,
+}
+
+impl<F: Future + 'static> Cell<F> {
+    const VTABLE: Vtable = Vtable {
+        poll: poll::<F>,
+        dealloc: dealloc::<F>,
+        try_read_output: try_read_output::<F>,
+        drop_output: drop_output::<F>,
+        cancel: cancel::<F>,
+    };
+}
+
+/// Allocates a task whose future will run on `home`. Returns the queued reference (to hand
+/// to the scheduler) and the raw pointer for the join handle (which owns the second reference).
+pub(crate) fn allocate<F: Future + 'static>(
+    future: F,
+    home: Arc<LoopShared>,
+) -> (Notified, NonNull<Header>) {
+    let cell = Box::new(Cell {
+        header: Header {
+            state: AtomicUsize::new(INITIAL),
+            vtable: &Cell::<F>::VTABLE,
+            home,
+            links: UnsafeCell::new(Links::default()),
+            join_waker: UnsafeCell::new(None),
+        },
+        stage: UnsafeCell::new(Stage::Running(future)),
+    });
+    // `Cell` is repr(C) with the header first, so a pointer to the cell is a pointer to it.
+    let ptr = NonNull::from(Box::leak(cell)).cast::<Header>();
+    (Notified(ptr), ptr)
+}
+
+/// A queued reference to a task: running it polls the task on its home loop.
+pub(crate) struct Notified(NonNull<Header>);
+
+// SAFETY: a `Notified` only carries a reference count and a pointer. It is sent between threads
+// only to reach the task's home loop; `run` (which touches the future) is called only there, and
+// `reject` drops a future off the home thread only for tasks spawned as `Send` (see its docs).
+unsafe impl Send for Notified {}
+
+impl Notified {
+    /// The task's home loop.
+    pub(crate) fn home(&self) -> &Arc<LoopShared> {
+        // SAFETY: the queued reference keeps the header alive.
+        unsafe { &self.0.as_ref().home }
+    }
+
+    /// Polls the task once. Must be called on the home loop thread.
+    pub(crate) fn run(self) {
+        let ptr = ManuallyDrop::new(self).0;
+        // SAFETY: we hold a queued reference; the caller is the home loop.
+        unsafe { (ptr.as_ref().vtable.poll)(ptr) }
+    }
+
+    /// Runs the task only to cancel it: the future is dropped, the join handle sees
+    /// `Cancelled`. Used on the home thread during shutdown.
+    pub(crate) fn cancel_and_run(self) {
+        // SAFETY: the queued reference keeps the header alive.
+        unsafe { self.0.as_ref() }.state.fetch_or(CANCELLED, AcqRel);
+        self.run();
+    }
+
+    /// Disposes of a reference that could not be delivered because the home loop has shut
+    /// down. A task already in the owned list is cancelled by that loop's shutdown; a task that
+    /// was never polled cannot be (nothing else reaches it), so it is cancelled here.
+    ///
+    /// Only tasks spawned as `Send` can be in that second case: a `!Send` task is spawned on its
+    /// home thread, straight into the local run queue, and every wake of a task that is queued
+    /// is a no-op, so its `Notified` is never posted before it is `OWNED`.
+    pub(crate) fn reject(self) {
+        // SAFETY: the queued reference keeps the header alive.
+        let header = unsafe { self.0.as_ref() };
+        if header.state.load(Acquire) & OWNED == 0 {
+            self.cancel_and_run();
+        }
+    }
+}
+
+impl Drop for Notified {
+    fn drop(&mut self) {
+        // SAFETY: we own one reference.
+        unsafe { drop_ref(self.0) }
+    }
+}
+
+impl std::fmt::Debug for Notified {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("Notified").field(&self.0).finish()
+    }
+}
+
+/// Adds one reference.
+///
+/// # Safety
+/// The caller must hold a reference already.
+unsafe fn ref_inc(ptr: NonNull<Header>) {
+    // SAFETY: the caller's reference keeps the header alive.
+    let prev = unsafe { ptr.as_ref() }.state.fetch_add(REF_ONE, Relaxed);
+    if prev > usize::MAX / 2 {
+        // Like Arc: a count this large means leaked wakers; continuing would risk overflow.
+        std::process::abort();
+    }
+}
+
+/// Drops one reference; frees the task on the last one.
+///
+/// # Safety
+/// The caller must own the reference it drops and not use `ptr` afterwards.
+pub(crate) unsafe fn drop_ref(ptr: NonNull<Header>) {
+    // SAFETY: the reference being dropped keeps the header alive until the fetch_sub.
+    let prev = unsafe { ptr.as_ref() }.state.fetch_sub(REF_ONE, AcqRel);
+    if prev & REF_MASK == REF_ONE {
+        // SAFETY: that was the last reference: nobody else can reach the task.
+        unsafe { (ptr.as_ref().vtable.dealloc)(ptr) }
+    }
+}
+
+/// Schedules the task on its home loop, handing over one reference.
+fn schedule(task: Notified) {
+    context::schedule(task);
+}
+
+/// Wakes the task without consuming a reference.
+///
+/// # Safety
+/// The caller must hold a reference.
+unsafe fn wake_by_ref(ptr: NonNull<Header>) {
+    // SAFETY: the caller's reference keeps the header alive.
+    let state = unsafe { &ptr.as_ref().state };
+    let mut cur = state.load(Acquire);
+    loop {
+        if cur & (COMPLETE | NOTIFIED) != 0 {
+            return;
+        }
+        match state.compare_exchange_weak(cur, (cur | NOTIFIED) + REF_ONE, AcqRel, Acquire) {
+            Ok(_) => return schedule(Notified(ptr)),
+            Err(actual) => cur = actual,
+        }
+    }
+}
+
+/// Wakes the task, consuming the waker's reference (it becomes the queued one if needed).
+///
+/// # Safety
+/// The caller must own the reference it gives up.
+unsafe fn wake_by_val(ptr: NonNull<Header>) {
+    // SAFETY: the caller's reference keeps the header alive.
+    let state = unsafe { &ptr.as_ref().state };
+    let mut cur = state.load(Acquire);
+    loop {
+        if cur & (COMPLETE | NOTIFIED) != 0 {
+            // SAFETY: we own the waker's reference.
+            return unsafe { drop_ref(ptr) };
+        }
+        match state.compare_exchange_weak(cur, cur | NOTIFIED, AcqRel, Acquire) {
+            Ok(_) => return schedule(Notified(ptr)),
+            Err(actual) => cur = actual,
+        }
+    }
+}
+
+static WAKER_VTABLE: RawWakerVTable =
+    RawWakerVTable::new(waker_clone, waker_wake, waker_wake_by_ref, waker_drop);
+
+unsafe fn waker_clone(data: *const ()) -> RawWaker {
+    let ptr = NonNull::new(data as *mut Header).expect("task waker with a null pointer");
+    // SAFETY: the waker being cloned holds a reference.
+    unsafe { ref_inc(ptr) };
+    RawWaker::new(data, &WAKER_VTABLE)
+}
+
+unsafe fn waker_wake(data: *const ()) {
+    // SAFETY: a task waker's data is a task header it holds a reference to.
+    unsafe { wake_by_val(NonNull::new_unchecked(data as *mut Header)) }
+}
+
+unsafe fn waker_wake_by_ref(data: *const ()) {
+    // SAFETY: as above.
+    unsafe { wake_by_ref(NonNull::new_unchecked(data as *mut Header)) }
+}
+
+unsafe fn waker_drop(data: *const ()) {
+    // SAFETY: as above; the waker's reference is released.
+    unsafe { drop_ref(NonNull::new_unchecked(data as *mut Header)) }
+}
+
+/// A waker that borrows the caller's reference instead of owning one.
+///
+/// # Safety
+/// The caller must hold a reference for as long as the returned waker is used, and must not
+/// drop it (it is wrapped in `ManuallyDrop`).
+unsafe fn borrowed_waker(ptr: NonNull<Header>) -> ManuallyDrop<Waker> {
+    // SAFETY: the vtable functions uphold the RawWaker contract for task headers.
+    ManuallyDrop::new(unsafe {
+        Waker::from_raw(RawWaker::new(ptr.as_ptr() as *const (), &WAKER_VTABLE))
+    })
+}
+
+/// Polls the task on its home loop.
+///
+/// # Safety
+/// `ptr` points to a `Cell<F>`; the caller gives up one queued reference and runs on the
+/// task's home loop thread.
+unsafe fn poll<F: Future + 'static>(ptr: NonNull<Header>) {
+    // SAFETY: the queued reference keeps the allocation alive for this whole function.
+    let header = unsafe { ptr.as_ref() };
+    let mut cur = header.state.load(Acquire);
+    loop {
+        debug_assert!(cur & NOTIFIED != 0, "polling a task that was not queued");
+        if cur & COMPLETE != 0 {
+            // Cancelled by shutdown while it sat in a queue.
+            // SAFETY: the queued reference is ours.
+            return unsafe { drop_ref(ptr) };
+        }
+        let next = (cur & !NOTIFIED) | RUNNING;
+        match header
+            .state
+            .compare_exchange_weak(cur, next, AcqRel, Acquire)
+        {
+            Ok(_) => break,
+            Err(actual) => cur = actual,
+        }
+    }
+    if cur & CANCELLED != 0 {
+        // SAFETY: we hold RUNNING on the home thread.
+        unsafe { cancel::<F>(ptr) };
+        // SAFETY: as above; the stage now holds the error.
+        unsafe { complete(ptr) };
+        // SAFETY: the queued reference is ours.
+        return unsafe { drop_ref(ptr) };
+    }
+
+    // SAFETY: `ptr` points to a Cell<F>; only the home thread touches the stage while RUNNING.
+    let stage = unsafe { &mut *ptr.cast::<Cell<F>>().as_ref().stage.get() };
+    // SAFETY: the queued reference outlives this poll, and the waker is never dropped.
+    let waker = unsafe { borrowed_waker(ptr) };
+    let mut cx = Context::from_waker(&waker);
+    coop::reset();
+    let polled = catch_unwind(AssertUnwindSafe(|| match stage {
+        // SAFETY: the future lives in the task allocation and is never moved out of it.
+        Stage::Running(fut) => unsafe { Pin::new_unchecked(fut) }.poll(&mut cx),
+        _ => unreachable!("a task was polled after its future completed"),
+    }));
+    match polled {
+        Ok(Poll::Pending) => {
+            let mut cur = header.state.load(Acquire);
+            loop {
+                if cur & CANCELLED != 0 {
+                    // Aborted while running: cancel now rather than wait for another wake.
+                    // SAFETY: we still hold RUNNING on the home thread.
+                    unsafe { cancel::<F>(ptr) };
+                    // SAFETY: as above.
+                    unsafe { complete(ptr) };
+                    break;
+                }
+                // Idle tasks must be reachable by shutdown: link into the owned list once.
+                let link = cur & OWNED == 0;
+                let mut next = cur & !RUNNING;
+                if link {
+                    next = (next | OWNED) + REF_ONE;
+                }
+                match header
+                    .state
+                    .compare_exchange_weak(cur, next, AcqRel, Acquire)
+                {
+                    Ok(_) => {
+                        if link {
+                            context::link_owned(ptr);
+                        }
+                        break;
+                    }
+                    Err(actual) => cur = actual,
+                }
+            }
+        }
+        Ok(Poll::Ready(output)) => {
+            let dropped = catch_unwind(AssertUnwindSafe(|| *stage = Stage::Consumed));
+            *stage = Stage::Finished(match dropped {
+                Ok(()) => Ok(output),
+                Err(payload) => Err(JoinError::panic(payload)),
+            });
+            // SAFETY: we hold RUNNING on the home thread and the stage holds the output.
+            unsafe { complete(ptr) };
+        }
+        Err(payload) => {
+            // The future panicked: drop what is left of it, report the panic.
+            let _ = catch_unwind(AssertUnwindSafe(|| *stage = Stage::Consumed));
+            *stage = Stage::Finished(Err(JoinError::panic(payload)));
+            // SAFETY: as above.
+            unsafe { complete(ptr) };
+        }
+    }
+    // SAFETY: the queued reference is ours.
+    unsafe { drop_ref(ptr) }
+}
+
+/// Drops the future and stores the cancellation error.
+///
+/// # Safety
+/// `ptr` points to a `Cell<F>`; the caller holds `RUNNING` (or otherwise has exclusive access
+/// to the stage) on a thread where dropping `F` is allowed.
+unsafe fn cancel<F: Future + 'static>(ptr: NonNull<Header>) {
+    // SAFETY: exclusive access to the stage per the contract.
+    let stage = unsafe { &mut *ptr.cast::<Cell<F>>().as_ref().stage.get() };
+    let dropped = catch_unwind(AssertUnwindSafe(|| *stage = Stage::Consumed));
+    *stage = Stage::Finished(Err(match dropped {
+        Ok(()) => JoinError::cancelled(),
+        Err(payload) => JoinError::panic(payload),
+    }));
+}
+
+/// Publishes completion: `RUNNING` → `COMPLETE`, then wakes the joiner or drops the unread
+/// output, then leaves the owned list.
+///
+/// # Safety
+/// The caller holds `RUNNING` on the home thread, the stage is `Finished`, and the caller
+/// still holds a reference.
+unsafe fn complete(ptr: NonNull<Header>) {
+    // SAFETY: the caller's reference keeps the header alive.
+    let header = unsafe { ptr.as_ref() };
+    let prev = header.state.fetch_xor(RUNNING | COMPLETE, AcqRel);
+    debug_assert!(prev & RUNNING != 0 && prev & COMPLETE == 0);
+    if prev & JOIN_INTEREST == 0 {
+        // Nobody will read the output; drop it here, on the home thread.
+        // SAFETY: completion gives this thread the output while no handle exists.
+        let _ = catch_unwind(AssertUnwindSafe(|| unsafe {
+            (header.vtable.drop_output)(ptr)
+        }));
+    } else if prev & JOIN_WAKER != 0 {
+        // SAFETY: JOIN_WAKER was set when COMPLETE was published, so the handle no longer
+        // writes the slot: reading it here is exclusive.
+        if let Some(waker) = unsafe { &*header.join_waker.get() } {
+            waker.wake_by_ref();
+        }
+    }
+    if prev & OWNED != 0 {
+        context::unlink_owned(ptr);
+        // SAFETY: the owned list's reference is released with the link.
+        unsafe { drop_ref(ptr) };
+    }
+}
+
+/// # Safety
+/// `ptr` points to a `Cell<F>` that nobody else references.
+unsafe fn dealloc<F: Future + 'static>(ptr: NonNull<Header>) {
+    // SAFETY: the allocation came from Box<Cell<F>> in `allocate`.
+    drop(unsafe { Box::from_raw(ptr.cast::<Cell<F>>().as_ptr()) });
+}
+
+/// # Safety
+/// `ptr` points to a `Cell<F>`, the task is complete, and the caller has exclusive right to
+/// the output (the join handle being dropped, or completion without a handle).
+unsafe fn drop_output<F: Future + 'static>(ptr: NonNull<Header>) {
+    // SAFETY: exclusive per the contract.
+    let stage = unsafe { &mut *ptr.cast::<Cell<F>>().as_ref().stage.get() };
+    *stage = Stage::Consumed;
+}
+
+/// # Safety
+/// `ptr` points to a `Cell<F>`; `dst` points to a `Poll<Result<F::Output, JoinError>>`; the
+/// caller is the join handle (holding its reference).
+unsafe fn try_read_output<F: Future + 'static>(ptr: NonNull<Header>, dst: *mut (), waker: &Waker) {
+    // SAFETY: the handle's reference keeps the header alive.
+    if can_read_output(unsafe { ptr.as_ref() }, waker) {
+        // SAFETY: COMPLETE is set, so the home loop no longer touches the stage, and only the
+        // handle reads the output.
+        let stage = unsafe { &mut *ptr.cast::<Cell<F>>().as_ref().stage.get() };
+        match std::mem::replace(stage, Stage::Consumed) {
+            Stage::Finished(output) => {
+                let dst = dst.cast::<Poll<Result<F::Output, JoinError>>>();
+                // SAFETY: the caller passes a valid, initialised destination of this type.
+                unsafe { *dst = Poll::Ready(output) };
+            }
+            _ => panic!("JoinHandle polled after it returned its output"),
+        }
+    }
+}
+
+/// True if the output is ready; otherwise leaves `waker` in the join-waker slot.
+fn can_read_output(header: &Header, waker: &Waker) -> bool {
+    let cur = header.state.load(Acquire);
+    if cur & COMPLETE != 0 {
+        return true;
+    }
+    if cur & JOIN_WAKER != 0 {
+        // SAFETY: JOIN_WAKER is set, so the slot holds a waker that only changes under our
+        // control; reading it here only races with the completing loop's read, which is fine.
+        let same = unsafe { &*header.join_waker.get() }
+            .as_ref()
+            .is_some_and(|w| w.will_wake(waker));
+        if same {
+            return false;
+        }
+        // Take the slot back before replacing the waker.
+        if header
+            .state
+            .fetch_update(AcqRel, Acquire, |s| {
+                (s & COMPLETE == 0).then_some(s & !JOIN_WAKER)
+            })
+            .is_err()
+        {
+            return true;
+        }
+    }
+    // SAFETY: JOIN_WAKER is clear, so the completing loop will not read the slot.
+    unsafe { *header.join_waker.get() = Some(waker.clone()) };
+    header
+        .state
+        .fetch_update(AcqRel, Acquire, |s| {
+            (s & COMPLETE == 0).then_some(s | JOIN_WAKER)
+        })
+        .is_err()
+}
+
+/// The join handle's side of the task.
+pub(crate) struct RawJoin(NonNull<Header>);
+
+// SAFETY: the join handle only touches the state word, the join-waker slot (under the
+// JOIN_WAKER protocol) and the finished output; `JoinHandle<T>` adds `T: Send` for `Send`.
+unsafe impl Send for RawJoin {}
+// SAFETY: shared access only reads the state word or sets `CANCELLED` atomically.
+unsafe impl Sync for RawJoin {}
+
+impl RawJoin {
+    /// Takes over the reference created for the handle by `allocate`.
+    pub(crate) fn new(ptr: NonNull<Header>) -> RawJoin {
+        RawJoin(ptr)
+    }
+
+    fn header(&self) -> &Header {
+        // SAFETY: the handle's reference keeps the header alive.
+        unsafe { self.0.as_ref() }
+    }
+
+    /// Moves the output into `dst` when ready.
+    ///
+    /// # Safety
+    /// `dst` must point to a `Poll<Result<T, JoinError>>` where `T` is the task's output type.
+    pub(crate) unsafe fn try_read_output(&self, dst: *mut (), waker: &Waker) {
+        // SAFETY: forwarded contract.
+        unsafe { (self.header().vtable.try_read_output)(self.0, dst, waker) }
+    }
+
+    /// True once the task has completed.
+    pub(crate) fn is_complete(&self) -> bool {
+        self.header().state.load(Acquire) & COMPLETE != 0
+    }
+
+    /// Requests cancellation: the home loop drops the future the next time it gets to it
+    /// (immediately if the task is idle).
+    pub(crate) fn abort(&self) {
+        let state = &self.header().state;
+        let mut cur = state.load(Acquire);
+        loop {
+            if cur & (COMPLETE | CANCELLED) != 0 {
+                return;
+            }
+            let schedule_it = cur & (RUNNING | NOTIFIED) == 0;
+            let next = if schedule_it {
+                (cur | CANCELLED | NOTIFIED) + REF_ONE
+            } else {
+                cur | CANCELLED
+            };
+            match state.compare_exchange_weak(cur, next, AcqRel, Acquire) {
+                Ok(_) => {
+                    if schedule_it {
+                        schedule(Notified(self.0));
+                    }
+                    return;
+                }
+                Err(actual) => cur = actual,
+            }
+        }
+    }
+}
+
+impl Drop for RawJoin {
+    fn drop(&mut self) {
+        let header = self.header();
+        let mut cur = header.state.load(Acquire);
+        loop {
+            if cur & COMPLETE != 0 {
+                // The output was never read: drop it here.
+                // SAFETY: COMPLETE with JOIN_INTEREST set leaves the output to the handle.
+                unsafe { (header.vtable.drop_output)(self.0) };
+                break;
+            }
+            match header
+                .state
+                .compare_exchange_weak(cur, cur & !JOIN_INTEREST, AcqRel, Acquire)
+            {
+                Ok(_) => break,
+                Err(actual) => cur = actual,
+            }
+        }
+        // SAFETY: the handle's reference is released.
+        unsafe { drop_ref(self.0) }
+    }
+}
+
+/// Cancels a task found in the owned list during shutdown (home thread, task idle).
+///
+/// # Safety
+/// `ptr` is linked in the current loop's owned list, which holds a reference to it.
+pub(crate) unsafe fn shutdown_owned(ptr: NonNull<Header>) {
+    // SAFETY: the owned list's reference keeps the header alive.
+    let header = unsafe { ptr.as_ref() };
+    let prev = header.state.fetch_or(RUNNING | CANCELLED, AcqRel);
+    debug_assert!(prev & (RUNNING | COMPLETE) == 0, "owned tasks are idle");
+    // SAFETY: we hold RUNNING on the home thread; `cancel` then `complete` (which unlinks the
+    // task and releases the list's reference).
+    unsafe {
+        (header.vtable.cancel)(ptr);
+        complete(ptr);
+    }
+}
