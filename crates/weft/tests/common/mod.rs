@@ -1,0 +1,127 @@
+//! Helpers shared by the integration tests: a one-shot channel, drop counters and deadlines.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+
+/// Generous upper bound for anything a test waits for: far above what a loaded 2-core CI
+/// machine needs, so it only trips when something is really stuck.
+pub const DEADLINE: Duration = Duration::from_secs(30);
+
+struct Slot<T> {
+    value: Option<T>,
+    waker: Option<Waker>,
+    closed: bool,
+}
+
+/// The sending half of a one-shot channel; usable from any thread.
+pub struct Sender<T>(Arc<Mutex<Slot<T>>>);
+/// The receiving half; a future that yields `Some(value)` or `None` if the sender was dropped.
+pub struct Receiver<T>(Arc<Mutex<Slot<T>>>);
+
+pub fn oneshot<T>() -> (Sender<T>, Receiver<T>) {
+    let slot = Arc::new(Mutex::new(Slot {
+        value: None,
+        waker: None,
+        closed: false,
+    }));
+    (Sender(slot.clone()), Receiver(slot))
+}
+
+impl<T> Sender<T> {
+    pub fn send(self, value: T) {
+        let waker = {
+            let mut slot = self.0.lock().unwrap();
+            slot.value = Some(value);
+            slot.waker.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        let waker = {
+            let mut slot = self.0.lock().unwrap();
+            slot.closed = true;
+            slot.waker.take()
+        };
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+}
+
+impl<T> Future for Receiver<T> {
+    type Output = Option<T>;
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let mut slot = self.0.lock().unwrap();
+        if let Some(v) = slot.value.take() {
+            return Poll::Ready(Some(v));
+        }
+        if slot.closed {
+            return Poll::Ready(None);
+        }
+        slot.waker = Some(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+/// Counts drops of the values it hands out.
+#[derive(Clone, Default)]
+pub struct DropCounter(Arc<AtomicUsize>);
+
+pub struct DropGuard(Arc<AtomicUsize>);
+
+impl DropCounter {
+    pub fn guard(&self) -> DropGuard {
+        DropGuard(self.0.clone())
+    }
+    pub fn count(&self) -> usize {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for DropGuard {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// Polls `cond` until it holds or [`DEADLINE`] passes; returns whether it held.
+pub fn wait_until(mut cond: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + DEADLINE;
+    while Instant::now() < end {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    cond()
+}
+
+/// Threads of this process, from /proc.
+pub fn thread_count() -> usize {
+    std::fs::read_dir("/proc/self/task").unwrap().count()
+}
+
+/// Open descriptors of this process, from /proc.
+pub fn fd_count() -> usize {
+    std::fs::read_dir("/proc/self/fd").unwrap().count()
+}
+
+/// Runs `f` on a helper thread and fails the test if it does not return within [`DEADLINE`].
+pub fn within_deadline<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(DEADLINE)
+        .unwrap_or_else(|_| panic!("{what} did not finish within {DEADLINE:?}"))
+}

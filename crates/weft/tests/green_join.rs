@@ -1,0 +1,134 @@
+//! Joining green threads: `.await` from a task, `join()` from another green
+//! thread, and cancellation.
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use weft::green;
+
+/// Bound on each wait, so a lost wake-up fails instead of hanging.
+const DEADLINE: Duration = Duration::from_secs(30);
+
+fn runtime() -> weft::rt::Runtime {
+    weft::rt::Runtime::builder()
+        .current_thread()
+        .build()
+        .expect("runtime")
+}
+
+#[test]
+fn await_from_a_task() {
+    runtime().block_on(async {
+        let h = green::spawn(|| {
+            green::yield_now();
+            vec![1, 2, 3]
+        });
+        let v = weft::time::timeout(DEADLINE, h).await.expect("in time").expect("ok");
+        assert_eq!(v, [1, 2, 3]);
+    });
+}
+
+#[test]
+fn join_from_another_green_thread() {
+    runtime().block_on(async {
+        let outer = green::spawn(|| {
+            let inner = green::spawn(|| {
+                green::sleep(Duration::from_millis(5));
+                21
+            });
+            // Parks the outer green thread until the inner one finishes.
+            inner.join().expect("inner") * 2
+        });
+        let v = weft::time::timeout(DEADLINE, outer).await.expect("in time").expect("ok");
+        assert_eq!(v, 42);
+    });
+}
+
+#[test]
+fn join_a_task_from_a_green_thread() {
+    runtime().block_on(async {
+        let h = green::spawn(|| {
+            let task = weft::spawn_local(async {
+                weft::time::sleep(Duration::from_millis(1)).await;
+                "from task"
+            });
+            green::block_on(task).expect("task")
+        });
+        assert_eq!(weft::time::timeout(DEADLINE, h).await.expect("in time").unwrap(), "from task");
+    });
+}
+
+struct SetOnDrop(Rc<Cell<bool>>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        // Green I/O from a destructor during cancellation fails, not parks.
+        assert!(green::try_block_on(async {}).is_err());
+        self.0.set(true);
+    }
+}
+
+#[test]
+fn abort_unwinds_a_parked_green_thread() {
+    runtime().block_on(async {
+        let dropped = Rc::new(Cell::new(false));
+        let parked = Rc::new(Cell::new(false));
+        let h = {
+            let (dropped, parked) = (dropped.clone(), parked.clone());
+            green::spawn(move || {
+                let _guard = SetOnDrop(dropped);
+                parked.set(true);
+                green::sleep(Duration::from_secs(3600));
+                unreachable!("the sleep is cancelled");
+            })
+        };
+        while !parked.get() {
+            weft::yield_now().await;
+        }
+        assert!(!h.is_finished());
+        h.abort();
+        let err = weft::time::timeout(DEADLINE, h).await.expect("in time").unwrap_err();
+        assert!(err.is_cancelled(), "{err:?}");
+        assert!(dropped.get(), "the parked green thread's destructors ran");
+    });
+}
+
+#[test]
+fn shutdown_drops_parked_green_threads() {
+    let dropped = Rc::new(Cell::new(false));
+    let rt = runtime();
+    rt.block_on(async {
+        let dropped = dropped.clone();
+        let parked = Rc::new(Cell::new(false));
+        let p = parked.clone();
+        drop(green::spawn(move || {
+            let _guard = SetOnDrop(dropped);
+            p.set(true);
+            green::sleep(Duration::from_secs(3600));
+        }));
+        while !parked.get() {
+            weft::yield_now().await;
+        }
+    });
+    assert!(!dropped.get());
+    drop(rt);
+    assert!(dropped.get(), "runtime shutdown unwound the parked green thread");
+}
+
+#[test]
+fn builder_stack_size() {
+    runtime().block_on(async {
+        // A deliberately deep but bounded recursion that needs more than
+        // the minimum stack: fits in 1 MiB.
+        fn depth(n: u32) -> u32 {
+            let pad = std::hint::black_box([0u8; 512]);
+            if n == 0 { u32::from(pad[0]) } else { 1 + depth(n - 1) }
+        }
+        let h = green::Builder::new()
+            .stack_size(1024 * 1024)
+            .spawn(|| depth(1000))
+            .expect("stack mapped");
+        assert_eq!(h.await.expect("ok"), 1000);
+    });
+}

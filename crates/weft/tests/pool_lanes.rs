@@ -1,0 +1,72 @@
+//! Lanes isolate kinds of work: a flood of slow dns-lane jobs that holds
+//! every dns thread does not delay fs-lane jobs.
+
+mod pool_support;
+
+use futures::executor::block_on;
+use pool_support::{wait_for, Gate, OpenOnDrop};
+use weft_pool_scratch::pool::{Lane, WorkerPool};
+
+/// Far more slow lookups than the dns lane has threads, so its queue backs up.
+const DNS_FLOOD: usize = 64;
+/// File jobs submitted while the flood holds the dns lane.
+const FS_JOBS: usize = 32;
+
+#[test]
+fn slow_dns_flood_does_not_delay_fs() {
+    let pool = WorkerPool::builder().build().unwrap();
+    let dns_threads = pool.config().threads(Lane::Dns);
+    let gate = Gate::new();
+    let _open = OpenOnDrop(gate.clone());
+
+    let flood: Vec<_> = (0..DNS_FLOOD)
+        .map(|_| {
+            let gate = gate.clone();
+            pool.submit(Lane::Dns, move || gate.wait())
+        })
+        .collect();
+    wait_for("every dns thread to be stuck", || {
+        let m = pool.metrics();
+        let dns = m.lane(Lane::Dns);
+        dns.running == dns_threads && dns.queued == DNS_FLOOD - dns_threads
+    });
+
+    // Every fs job completes while every dns job is still blocked: with one
+    // shared queue they would sit behind the flood until the gate opens,
+    // which happens only after they are done.
+    for i in 0..FS_JOBS {
+        assert_eq!(block_on(pool.submit(Lane::Fs, move || i * 2)).unwrap(), i * 2);
+    }
+    let m = pool.metrics();
+    assert_eq!(m.lane(Lane::Fs).completed, FS_JOBS as u64);
+    assert_eq!(m.lane(Lane::Dns).completed, 0, "dns jobs finished early");
+    assert_eq!(m.lane(Lane::Dns).running, dns_threads);
+
+    gate.open();
+    for job in flood {
+        block_on(job).unwrap();
+    }
+    assert_eq!(pool.metrics().lane(Lane::Dns).completed, DNS_FLOOD as u64);
+}
+
+#[test]
+fn lane_never_exceeds_its_thread_limit() {
+    let pool = WorkerPool::builder().threads(Lane::Cpu, 2).build().unwrap();
+    let gate = Gate::new();
+    let _open = OpenOnDrop(gate.clone());
+    assert_eq!(pool.metrics().lane(Lane::Cpu).threads, 0, "threads before any job");
+    let jobs: Vec<_> = (0..10)
+        .map(|_| {
+            let gate = gate.clone();
+            pool.spawn_cpu(move || gate.wait())
+        })
+        .collect();
+    wait_for("both threads busy", || pool.metrics().lane(Lane::Cpu).running == 2);
+    let m = pool.metrics();
+    assert_eq!(m.lane(Lane::Cpu).threads, 2);
+    assert_eq!(m.lane(Lane::Cpu).queued, 8);
+    gate.open();
+    for job in jobs {
+        block_on(job).unwrap();
+    }
+}

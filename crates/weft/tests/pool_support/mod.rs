@@ -1,0 +1,58 @@
+//! Shared test tools for the pool tests: a gate that jobs block on, and a
+//! bounded wait for a condition.
+#![allow(dead_code)]
+
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long a test waits for a condition that should hold almost at once
+/// before it fails. Generous because the machine is shared; only a broken
+/// pool gets near it.
+pub const CONDITION_DEADLINE: Duration = Duration::from_secs(20);
+
+/// Polling period of [`wait_for`]; short so tests stay quick.
+const POLL_PERIOD: Duration = Duration::from_millis(1);
+
+/// Waits until `cond` holds, panicking with `what` after [`CONDITION_DEADLINE`].
+pub fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + CONDITION_DEADLINE;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
+        std::thread::sleep(POLL_PERIOD);
+    }
+}
+
+/// A gate that blocked jobs wait on until the test opens it.
+#[derive(Clone, Default)]
+pub struct Gate(Arc<(Mutex<bool>, Condvar)>);
+
+impl Gate {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Blocks the calling thread until the gate opens.
+    pub fn wait(&self) {
+        let (open, cv) = &*self.0;
+        let mut open = open.lock().unwrap();
+        while !*open {
+            open = cv.wait(open).unwrap();
+        }
+    }
+
+    pub fn open(&self) {
+        let (open, cv) = &*self.0;
+        *open.lock().unwrap() = true;
+        cv.notify_all();
+    }
+}
+
+/// Opens the gate when dropped, so a failing test does not leave pool
+/// threads blocked forever.
+pub struct OpenOnDrop(pub Gate);
+
+impl Drop for OpenOnDrop {
+    fn drop(&mut self) {
+        self.0.open();
+    }
+}
