@@ -12,15 +12,25 @@ fn listeners_run_in_order_with_the_argument() {
     let log = Rc::new(RefCell::new(Vec::new()));
     for name in ["first", "second"] {
         let log = log.clone();
-        em.on("order", move |(item, qty)| log.borrow_mut().push(format!("{name}:{item}x{qty}")));
+        em.on("order", move |(item, qty)| {
+            log.borrow_mut().push(format!("{name}:{item}x{qty}"))
+        });
     }
     let l = log.clone();
-    em.once("order", move |(item, _)| l.borrow_mut().push(format!("once:{item}")));
+    em.once("order", move |(item, _)| {
+        l.borrow_mut().push(format!("once:{item}"))
+    });
     assert!(em.emit("order", &("tea".into(), 2)));
     assert!(em.emit("order", &("cake".into(), 1)));
     assert_eq!(
         *log.borrow(),
-        ["first:teax2", "second:teax2", "once:tea", "first:cakex1", "second:cakex1"]
+        [
+            "first:teax2",
+            "second:teax2",
+            "once:tea",
+            "first:cakex1",
+            "second:cakex1"
+        ]
     );
     assert_eq!(em.listener_count("order"), 2);
     assert!(!em.emit("nobody", &("x".into(), 0)));

@@ -20,12 +20,17 @@ async fn until(done: impl Fn() -> bool) {
             weft::time::sleep(Duration::from_millis(1)).await;
         }
     };
-    weft::time::timeout(DEADLINE, wait).await.expect("condition met before the deadline");
+    weft::time::timeout(DEADLINE, wait)
+        .await
+        .expect("condition met before the deadline");
 }
 
 #[test]
 fn echo_server_events_in_order() {
-    let rt = weft::rt::Runtime::builder().current_thread().build().unwrap();
+    let rt = weft::rt::Runtime::builder()
+        .current_thread()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let server_log = Rc::new(RefCell::new(Vec::<String>::new()));
         let log = server_log.clone();
@@ -33,7 +38,8 @@ fn echo_server_events_in_order() {
             log.borrow_mut().push("connection".into());
             let (s, l) = (socket.clone(), log.clone());
             socket.on_data(move |data| {
-                l.borrow_mut().push(format!("data:{}", String::from_utf8_lossy(data)));
+                l.borrow_mut()
+                    .push(format!("data:{}", String::from_utf8_lossy(data)));
                 s.write(data);
             });
             let (s, l) = (socket.clone(), log.clone());
@@ -46,7 +52,9 @@ fn echo_server_events_in_order() {
         });
         let addr = Rc::new(Cell::new(None));
         let a = addr.clone();
-        server.listen("127.0.0.1:0".parse().unwrap(), move |bound| a.set(Some(bound.unwrap())));
+        server.listen("127.0.0.1:0".parse().unwrap(), move |bound| {
+            a.set(Some(bound.unwrap()))
+        });
         until(|| addr.get().is_some()).await;
 
         let received = Rc::new(RefCell::new(Vec::new()));
@@ -65,11 +73,26 @@ fn echo_server_events_in_order() {
             // Queued output is still sent before our side shuts down.
             sock.end();
         });
-        until(|| client_log.borrow().last().is_some_and(|e| e.starts_with("close"))).await;
-        until(|| server_log.borrow().last().is_some_and(|e| e.starts_with("close"))).await;
+        until(|| {
+            client_log
+                .borrow()
+                .last()
+                .is_some_and(|e| e.starts_with("close"))
+        })
+        .await;
+        until(|| {
+            server_log
+                .borrow()
+                .last()
+                .is_some_and(|e| e.starts_with("close"))
+        })
+        .await;
         assert_eq!(&*received.borrow(), b"hellobye");
         assert_eq!(*client_log.borrow(), ["connect", "end", "close:false"]);
-        assert_eq!(*server_log.borrow(), ["connection", "data:hello", "end", "close:false"]);
+        assert_eq!(
+            *server_log.borrow(),
+            ["connection", "data:hello", "end", "close:false"]
+        );
         server.close();
         assert!(server.local_addr().is_none());
     });
@@ -77,7 +100,10 @@ fn echo_server_events_in_order() {
 
 #[test]
 fn many_callback_clients() {
-    let rt = weft::rt::Runtime::builder().current_thread().build().unwrap();
+    let rt = weft::rt::Runtime::builder()
+        .current_thread()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let server = create_server(|socket| {
             let s = socket.clone();
@@ -87,7 +113,9 @@ fn many_callback_clients() {
         });
         let addr = Rc::new(Cell::new(None));
         let a = addr.clone();
-        server.listen("127.0.0.1:0".parse().unwrap(), move |bound| a.set(Some(bound.unwrap())));
+        server.listen("127.0.0.1:0".parse().unwrap(), move |bound| {
+            a.set(Some(bound.unwrap()))
+        });
         until(|| addr.get().is_some()).await;
         let done = Rc::new(Cell::new(0usize));
         for id in 0..CLIENTS {

@@ -13,7 +13,10 @@ use weft::callback::{clear_interval, clear_timeout, set_interval, set_timeout};
 const DEADLINE: Duration = Duration::from_secs(30);
 
 fn runtime() -> weft::rt::Runtime {
-    weft::rt::Runtime::builder().current_thread().build().unwrap()
+    weft::rt::Runtime::builder()
+        .current_thread()
+        .build()
+        .unwrap()
 }
 
 /// Waits (yielding to the loop) until `done` holds, failing at the deadline.
@@ -23,7 +26,9 @@ async fn until(done: impl Fn() -> bool) {
             weft::time::sleep(Duration::from_millis(1)).await;
         }
     };
-    weft::time::timeout(DEADLINE, wait).await.expect("condition met before the deadline");
+    weft::time::timeout(DEADLINE, wait)
+        .await
+        .expect("condition met before the deadline");
 }
 
 #[test]
@@ -46,7 +51,10 @@ fn timeouts_fire_in_order() {
         assert!(clear_timeout(cancelled));
         assert!(!clear_timeout(cancelled), "second clear finds nothing");
         until(|| log.borrow().len() == 5).await;
-        assert_eq!(*log.borrow(), ["zero", "ten-first", "ten-second", "twenty", "thirty"]);
+        assert_eq!(
+            *log.borrow(),
+            ["zero", "ten-first", "ten-second", "twenty", "thirty"]
+        );
     });
 }
 

@@ -4,12 +4,17 @@
 use std::io::ErrorKind;
 use std::net::SocketAddr;
 
-use weft_pool_scratch::dns::lookup_host;
-use weft_pool_scratch::pool::Lane;
-use weft_pool_scratch::rt::current_pool;
+use weft::dns::lookup_host;
+use weft::pool::Lane;
+use weft::rt::current_pool;
 
+/// Runs `f` on a fresh single-loop runtime (whose pool `weft::fs` uses).
 fn run<F: std::future::Future>(f: F) -> F::Output {
-    futures::executor::block_on(f)
+    weft::rt::Runtime::builder()
+        .current_thread()
+        .build()
+        .unwrap()
+        .block_on(f)
 }
 
 #[test]
@@ -18,10 +23,18 @@ fn localhost_resolves_on_the_dns_lane() {
         let before = current_pool().metrics().lane(Lane::Dns).completed;
         let addrs: Vec<SocketAddr> = lookup_host("localhost:8080").await.unwrap().collect();
         assert!(!addrs.is_empty());
-        assert!(addrs.iter().all(|a| a.port() == 8080 && a.ip().is_loopback()), "{addrs:?}");
+        assert!(
+            addrs
+                .iter()
+                .all(|a| a.port() == 8080 && a.ip().is_loopback()),
+            "{addrs:?}"
+        );
         assert!(current_pool().metrics().lane(Lane::Dns).completed > before);
         let pair: Vec<_> = lookup_host(("localhost", 9)).await.unwrap().collect();
-        assert!(pair.iter().all(|a| a.port() == 9 && a.ip().is_loopback()), "{pair:?}");
+        assert!(
+            pair.iter().all(|a| a.port() == 9 && a.ip().is_loopback()),
+            "{pair:?}"
+        );
     });
 }
 
@@ -40,7 +53,10 @@ fn numeric_and_malformed_input_need_no_job() {
 fn unknown_name_error_names_it() {
     run(async {
         // `.invalid` is reserved (RFC 2606): it never resolves.
-        let err = lookup_host("no-such-host.invalid:80").await.map(drop).unwrap_err();
+        let err = lookup_host("no-such-host.invalid:80")
+            .await
+            .map(drop)
+            .unwrap_err();
         assert!(err.to_string().contains("no-such-host.invalid:80"), "{err}");
         assert!(std::error::Error::source(err.get_ref().unwrap()).is_some());
     });

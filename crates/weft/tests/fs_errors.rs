@@ -6,10 +6,15 @@ use std::io::{self, ErrorKind};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use weft_pool_scratch::fs::{self, File, OpenOptions, PathError};
+use weft::fs::{self, File, OpenOptions, PathError};
 
+/// Runs `f` on a fresh single-loop runtime (whose pool `weft::fs` uses).
 fn run<F: std::future::Future>(f: F) -> F::Output {
-    futures::executor::block_on(f)
+    weft::rt::Runtime::builder()
+        .current_thread()
+        .build()
+        .unwrap()
+        .block_on(f)
 }
 
 struct TempDir(PathBuf);
@@ -34,13 +39,20 @@ impl Drop for TempDir {
 fn assert_same_error_with_path(err: &io::Error, expected: &io::Error, path: &Path) {
     assert_eq!(err.kind(), expected.kind(), "{err} (std: {expected})");
     let msg = err.to_string();
-    assert!(msg.contains(&path.display().to_string()), "no path in: {msg}");
+    assert!(
+        msg.contains(&path.display().to_string()),
+        "no path in: {msg}"
+    );
     let detail = err
         .get_ref()
         .and_then(|e| e.downcast_ref::<PathError>())
         .expect("payload is a PathError");
     assert_eq!(detail.path(), path);
-    assert_eq!(detail.io_error().raw_os_error(), expected.raw_os_error(), "{msg}");
+    assert_eq!(
+        detail.io_error().raw_os_error(),
+        expected.raw_os_error(),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -57,7 +69,10 @@ fn missing_file() {
             fs::metadata(&missing).await.map(drop).unwrap_err(),
             fs::remove_file(&missing).await.unwrap_err(),
             fs::read_dir(&missing).await.map(drop).unwrap_err(),
-            fs::copy(&missing, dir.0.join("x")).await.map(drop).unwrap_err(),
+            fs::copy(&missing, dir.0.join("x"))
+                .await
+                .map(drop)
+                .unwrap_err(),
             fs::rename(&missing, dir.0.join("y")).await.unwrap_err(),
         ];
         for err in &errs {
@@ -66,7 +81,10 @@ fn missing_file() {
         let msg = errs[5].to_string();
         assert!(msg.starts_with("could not read directory `"), "{msg}");
         let msg = errs[7].to_string();
-        assert!(msg.contains(&dir.0.join("y").display().to_string()), "{msg}");
+        assert!(
+            msg.contains(&dir.0.join("y").display().to_string()),
+            "{msg}"
+        );
     });
 }
 
@@ -74,9 +92,16 @@ fn missing_file() {
 fn directory_where_a_file_is_expected() {
     let dir = TempDir::new("fs-err-dir");
     // Fails for root too: no permission bit lets anyone write a directory.
-    let std_err = std::fs::OpenOptions::new().write(true).open(&dir.0).unwrap_err();
+    let std_err = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&dir.0)
+        .unwrap_err();
     run(async {
-        let err = OpenOptions::new().write(true).open(&dir.0).await.unwrap_err();
+        let err = OpenOptions::new()
+            .write(true)
+            .open(&dir.0)
+            .await
+            .unwrap_err();
         assert_same_error_with_path(&err, &std_err, &dir.0);
         let err = fs::write(&dir.0, b"x").await.unwrap_err();
         assert_same_error_with_path(&err, &std_err, &dir.0);
@@ -132,11 +157,18 @@ fn invalid_utf8_and_self_copy() {
     run(async {
         let err = fs::read_to_string(&bin).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidData);
-        assert!(err.to_string().contains(&bin.display().to_string()), "{err}");
+        assert!(
+            err.to_string().contains(&bin.display().to_string()),
+            "{err}"
+        );
 
         let err = fs::copy(&bin, &bin).await.unwrap_err();
         assert_eq!(err.kind(), ErrorKind::InvalidInput);
         assert!(err.to_string().contains("same file"), "{err}");
-        assert_eq!(std::fs::read(&bin).unwrap(), [0xff, 0xfe, 0x00], "self-copy destroyed data");
+        assert_eq!(
+            std::fs::read(&bin).unwrap(),
+            [0xff, 0xfe, 0x00],
+            "self-copy destroyed data"
+        );
     });
 }

@@ -5,11 +5,16 @@ use std::io::SeekFrom;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 
-use futures::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
-use weft_pool_scratch::fs::{self, File, OpenOptions, IO_CHUNK, READ_DIR_BATCH};
+use futures_util::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use weft::fs::{self, File, OpenOptions, IO_CHUNK, READ_DIR_BATCH};
 
+/// Runs `f` on a fresh single-loop runtime (whose pool `weft::fs` uses).
 fn run<F: std::future::Future>(f: F) -> F::Output {
-    futures::executor::block_on(f)
+    weft::rt::Runtime::builder()
+        .current_thread()
+        .build()
+        .unwrap()
+        .block_on(f)
 }
 
 /// A fresh directory under the system temp dir, removed on drop.
@@ -33,7 +38,9 @@ impl Drop for TempDir {
 /// Bytes that differ at every offset within a chunk, so a misplaced chunk
 /// shows.
 fn pattern(len: usize) -> Vec<u8> {
-    (0..len).map(|i| (i % 251) as u8 ^ (i / 251) as u8).collect()
+    (0..len)
+        .map(|i| (i % 251) as u8 ^ (i / 251) as u8)
+        .collect()
 }
 
 #[test]
@@ -73,7 +80,12 @@ fn file_write_seek_read() {
         f.close().await.unwrap();
         drop(f);
 
-        let mut f = OpenOptions::new().read(true).write(true).open(&path).await.unwrap();
+        let mut f = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .await
+            .unwrap();
         let mut all = Vec::new();
         f.read_to_end(&mut all).await.unwrap();
         assert_eq!(all, data);
@@ -110,14 +122,24 @@ fn append_and_create_new() {
     let dir = TempDir::new("fs-append");
     let path = dir.0.join("log");
     run(async {
-        let mut f = OpenOptions::new().append(true).create_new(true).open(&path).await.unwrap();
+        let mut f = OpenOptions::new()
+            .append(true)
+            .create_new(true)
+            .open(&path)
+            .await
+            .unwrap();
         f.write_all(b"one\n").await.unwrap();
         f.close().await.unwrap();
         let mut f = OpenOptions::new().append(true).open(&path).await.unwrap();
         f.write_all(b"two\n").await.unwrap();
         f.close().await.unwrap();
         assert_eq!(fs::read_to_string(&path).await.unwrap(), "one\ntwo\n");
-        let err = OpenOptions::new().write(true).create_new(true).open(&path).await.unwrap_err();
+        let err = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .await
+            .unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::AlreadyExists);
     });
 }
@@ -152,7 +174,9 @@ fn directories_rename_copy_remove() {
         // More entries than one batch, so listing takes several jobs.
         let count = READ_DIR_BATCH * 2 + 5;
         for i in 0..count {
-            fs::write(nested.join(format!("f{i:03}")), i.to_string()).await.unwrap();
+            fs::write(nested.join(format!("f{i:03}")), i.to_string())
+                .await
+                .unwrap();
         }
         fs::create_dir(nested.join("sub")).await.unwrap();
         let mut listing = fs::read_dir(&nested).await.unwrap();
@@ -168,7 +192,10 @@ fn directories_rename_copy_remove() {
                 files.push(name);
             }
         }
-        assert!(listing.next_entry().await.unwrap().is_none(), "exhausted stays exhausted");
+        assert!(
+            listing.next_entry().await.unwrap().is_none(),
+            "exhausted stays exhausted"
+        );
         files.sort();
         let expected: Vec<_> = (0..count).map(|i| format!("f{i:03}")).collect();
         assert_eq!(files, expected);
@@ -184,7 +211,9 @@ fn directories_rename_copy_remove() {
         let big = dir.0.join("big");
         let data = pattern(IO_CHUNK * 2 + 7);
         fs::write(&big, &data).await.unwrap();
-        fs::set_permissions(&big, std::fs::Permissions::from_mode(0o640)).await.unwrap();
+        fs::set_permissions(&big, std::fs::Permissions::from_mode(0o640))
+            .await
+            .unwrap();
         let copy = dir.0.join("copy");
         assert_eq!(fs::copy(&big, &copy).await.unwrap(), data.len() as u64);
         assert_eq!(fs::read(&copy).await.unwrap(), data);
@@ -196,7 +225,9 @@ fn directories_rename_copy_remove() {
         fs::remove_dir(nested.join("sub")).await.unwrap();
         fs::remove_dir_all(dir.0.join("a")).await.unwrap();
         assert!(!fs::try_exists(dir.0.join("a")).await.unwrap());
-        let canon = fs::canonicalize(dir.0.join(".").join("copy")).await.unwrap();
+        let canon = fs::canonicalize(dir.0.join(".").join("copy"))
+            .await
+            .unwrap();
         assert_eq!(canon, std::fs::canonicalize(&copy).unwrap());
     });
 }

@@ -39,7 +39,10 @@ fn echo(mut conn: impl Read + Write) -> std::io::Result<u64> {
 
 #[test]
 fn green_echo_server_with_1000_clients() {
-    let rt = weft::rt::Runtime::builder().current_thread().build().unwrap();
+    let rt = weft::rt::Runtime::builder()
+        .current_thread()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let listener = green::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
         let addr = listener.local_addr().unwrap();
@@ -77,7 +80,9 @@ fn green_echo_server_with_1000_clients() {
                 c.await.expect("client");
             }
         };
-        weft::time::timeout(DEADLINE, all).await.expect("all clients done in time");
+        weft::time::timeout(DEADLINE, all)
+            .await
+            .expect("all clients done in time");
         // Every connection green thread finished once its client had the
         // whole echo; wait for the last ones to record it.
         let settle = async {
@@ -85,7 +90,9 @@ fn green_echo_server_with_1000_clients() {
                 weft::yield_now().await;
             }
         };
-        weft::time::timeout(DEADLINE, settle).await.expect("all connections closed");
+        weft::time::timeout(DEADLINE, settle)
+            .await
+            .expect("all connections closed");
     });
 }
 
@@ -95,7 +102,10 @@ fn green_unix_echo_and_timeouts() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("echo.sock");
     let _ = std::fs::remove_file(&path);
-    let rt = weft::rt::Runtime::builder().current_thread().build().unwrap();
+    let rt = weft::rt::Runtime::builder()
+        .current_thread()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let listener = green::UnixListener::bind(&path).unwrap();
         let server = green::spawn(move || echo(listener.accept().expect("accept")).expect("echo"));
@@ -109,7 +119,8 @@ fn green_unix_echo_and_timeouts() {
 
             // A read with nothing to read times out with TimedOut; the
             // connection stays usable.
-            conn.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+            conn.set_read_timeout(Some(Duration::from_millis(20)))
+                .unwrap();
             let err = conn.read(&mut back).unwrap_err();
             assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
             conn.write_all(b"again").unwrap();
@@ -117,8 +128,14 @@ fn green_unix_echo_and_timeouts() {
             assert_eq!(&back[..5], b"again");
             assert!(conn.set_read_timeout(Some(Duration::ZERO)).is_err());
         });
-        weft::time::timeout(DEADLINE, client).await.expect("in time").expect("client");
-        let echoed = weft::time::timeout(DEADLINE, server).await.expect("in time").expect("server");
+        weft::time::timeout(DEADLINE, client)
+            .await
+            .expect("in time")
+            .expect("client");
+        let echoed = weft::time::timeout(DEADLINE, server)
+            .await
+            .expect("in time")
+            .expect("server");
         assert_eq!(echoed, 14);
     });
     let _ = std::fs::remove_dir_all(&dir);

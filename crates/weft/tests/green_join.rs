@@ -24,7 +24,10 @@ fn await_from_a_task() {
             green::yield_now();
             vec![1, 2, 3]
         });
-        let v = weft::time::timeout(DEADLINE, h).await.expect("in time").expect("ok");
+        let v = weft::time::timeout(DEADLINE, h)
+            .await
+            .expect("in time")
+            .expect("ok");
         assert_eq!(v, [1, 2, 3]);
     });
 }
@@ -40,7 +43,10 @@ fn join_from_another_green_thread() {
             // Parks the outer green thread until the inner one finishes.
             inner.join().expect("inner") * 2
         });
-        let v = weft::time::timeout(DEADLINE, outer).await.expect("in time").expect("ok");
+        let v = weft::time::timeout(DEADLINE, outer)
+            .await
+            .expect("in time")
+            .expect("ok");
         assert_eq!(v, 42);
     });
 }
@@ -55,7 +61,13 @@ fn join_a_task_from_a_green_thread() {
             });
             green::block_on(task).expect("task")
         });
-        assert_eq!(weft::time::timeout(DEADLINE, h).await.expect("in time").unwrap(), "from task");
+        assert_eq!(
+            weft::time::timeout(DEADLINE, h)
+                .await
+                .expect("in time")
+                .unwrap(),
+            "from task"
+        );
     });
 }
 
@@ -88,7 +100,10 @@ fn abort_unwinds_a_parked_green_thread() {
         }
         assert!(!h.is_finished());
         h.abort();
-        let err = weft::time::timeout(DEADLINE, h).await.expect("in time").unwrap_err();
+        let err = weft::time::timeout(DEADLINE, h)
+            .await
+            .expect("in time")
+            .unwrap_err();
         assert!(err.is_cancelled(), "{err:?}");
         assert!(dropped.get(), "the parked green thread's destructors ran");
     });
@@ -113,22 +128,31 @@ fn shutdown_drops_parked_green_threads() {
     });
     assert!(!dropped.get());
     drop(rt);
-    assert!(dropped.get(), "runtime shutdown unwound the parked green thread");
+    assert!(
+        dropped.get(),
+        "runtime shutdown unwound the parked green thread"
+    );
 }
 
 #[test]
 fn builder_stack_size() {
     runtime().block_on(async {
-        // A deliberately deep but bounded recursion that needs more than
-        // the minimum stack: fits in 1 MiB.
+        // A bounded recursion needing at least 200 × 4 KiB = 800 KiB, more
+        // than the default stack: it completes only if the configured size
+        // (ample even for unoptimized frames) is applied.
         fn depth(n: u32) -> u32 {
-            let pad = std::hint::black_box([0u8; 512]);
-            if n == 0 { u32::from(pad[0]) } else { 1 + depth(n - 1) }
+            let pad = std::hint::black_box([0u8; 4096]);
+            if n == 0 {
+                u32::from(pad[0])
+            } else {
+                1 + depth(n - 1)
+            }
         }
+        const { assert!(200 * 4096 > green::DEFAULT_STACK_SIZE) };
         let h = green::Builder::new()
-            .stack_size(1024 * 1024)
-            .spawn(|| depth(1000))
+            .stack_size(8 * 1024 * 1024)
+            .spawn(|| depth(200))
             .expect("stack mapped");
-        assert_eq!(h.await.expect("ok"), 1000);
+        assert_eq!(h.await.expect("ok"), 200);
     });
 }

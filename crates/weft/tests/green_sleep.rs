@@ -40,7 +40,11 @@ fn tasks_run_while_a_green_thread_sleeps() {
             })
         };
         let ticker = {
-            let (asleep, turns, done) = (asleep.clone(), task_turns_while_asleep.clone(), done.clone());
+            let (asleep, turns, done) = (
+                asleep.clone(),
+                task_turns_while_asleep.clone(),
+                done.clone(),
+            );
             weft::spawn_local(async move {
                 while !done.get() {
                     if asleep.get() {
@@ -109,5 +113,8 @@ fn parking_outside_a_green_thread_is_an_error() {
     });
     // On a plain thread, green sockets answer with an error too.
     let err = green::TcpStream::connect("127.0.0.1:9".parse().unwrap()).unwrap_err();
-    assert!(err.to_string().contains("not running on a green thread"), "{err}");
+    assert!(
+        err.to_string().contains("not running on a green thread"),
+        "{err}"
+    );
 }

@@ -26,8 +26,15 @@ fn recurse(n: u64) -> u64 {
 #[test]
 #[ignore = "run by overflow_faults_on_the_guard_page in a child process"]
 fn overflow_child() {
-    assert_eq!(std::env::var(CHILD_ENV).as_deref(), Ok("1"), "run only as a child");
-    let rt = weft::rt::Runtime::builder().current_thread().build().unwrap();
+    assert_eq!(
+        std::env::var(CHILD_ENV).as_deref(),
+        Ok("1"),
+        "run only as a child"
+    );
+    let rt = weft::rt::Runtime::builder()
+        .current_thread()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let h = weft::green::Builder::new()
             .stack_size(SMALL_STACK)
@@ -42,12 +49,21 @@ fn overflow_child() {
 #[test]
 fn overflow_faults_on_the_guard_page() {
     let out = Command::new(std::env::current_exe().unwrap())
-        .args(["--ignored", "--exact", "overflow_child", "--nocapture", "--test-threads=1"])
+        .args([
+            "--ignored",
+            "--exact",
+            "overflow_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD_ENV, "1")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(!stdout.contains("NO FAULT"), "overflow was not detected: {stdout}");
+    assert!(
+        !stdout.contains("NO FAULT"),
+        "overflow was not detected: {stdout}"
+    );
     assert_eq!(
         out.status.signal(),
         Some(libc::SIGSEGV),

@@ -102,7 +102,10 @@ fn talks_to_a_blocking_std_peer() {
 #[test]
 fn connect_to_a_closed_port_fails_with_the_address_in_the_error() {
     // Bind then drop to find a port that nothing listens on.
-    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let rt = Runtime::builder().current_thread().build().unwrap();
     let err = rt.block_on(TcpStream::connect(addr)).unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused);

@@ -7,9 +7,8 @@ mod pool_support;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use futures::executor::block_on;
-use pool_support::{wait_for, Gate, OpenOnDrop};
-use weft_pool_scratch::pool::{Lane, WorkerPool};
+use pool_support::{block_on, wait_for, Gate, OpenOnDrop};
+use weft::pool::{Lane, WorkerPool};
 
 /// Sets its flag when dropped: tells when the pool let go of a closure.
 struct DropFlag(Arc<AtomicBool>);
@@ -30,7 +29,9 @@ fn dropped_handle_of_queued_job_cancels_it() {
         let gate = gate.clone();
         pool.submit(Lane::Fs, move || gate.wait())
     };
-    wait_for("the blocker to run", || pool.metrics().lane(Lane::Fs).running == 1);
+    wait_for("the blocker to run", || {
+        pool.metrics().lane(Lane::Fs).running == 1
+    });
 
     let ran = Arc::new(AtomicBool::new(false));
     let dropped = Arc::new(AtomicBool::new(false));
@@ -45,7 +46,10 @@ fn dropped_handle_of_queued_job_cancels_it() {
     assert_eq!(pool.metrics().lane(Lane::Fs).queued, 1);
 
     drop(queued);
-    assert!(dropped.load(Ordering::SeqCst), "cancel did not drop the closure");
+    assert!(
+        dropped.load(Ordering::SeqCst),
+        "cancel did not drop the closure"
+    );
     let m = pool.metrics();
     assert_eq!(m.lane(Lane::Fs).queued, 0);
     assert_eq!(m.lane(Lane::Fs).cancelled, 1);
@@ -64,7 +68,10 @@ fn dropped_handle_of_queued_job_cancels_it() {
 
 #[test]
 fn dropping_a_running_job_lets_it_finish() {
-    let pool = WorkerPool::builder().threads(Lane::Blocking, 1).build().unwrap();
+    let pool = WorkerPool::builder()
+        .threads(Lane::Blocking, 1)
+        .build()
+        .unwrap();
     let gate = Gate::new();
     let _open = OpenOnDrop(gate.clone());
     let finished = Arc::new(AtomicBool::new(false));
@@ -75,16 +82,23 @@ fn dropping_a_running_job_lets_it_finish() {
             finished.store(true, Ordering::SeqCst);
         })
     };
-    wait_for("the job to start", || pool.metrics().lane(Lane::Blocking).running == 1);
+    wait_for("the job to start", || {
+        pool.metrics().lane(Lane::Blocking).running == 1
+    });
     drop(handle);
     assert_eq!(pool.metrics().lane(Lane::Blocking).cancelled, 0);
     gate.open();
-    wait_for("the detached job to finish", || finished.load(Ordering::SeqCst));
+    wait_for("the detached job to finish", || {
+        finished.load(Ordering::SeqCst)
+    });
 }
 
 #[test]
 fn detached_queued_job_still_runs() {
-    let pool = WorkerPool::builder().threads(Lane::Blocking, 1).build().unwrap();
+    let pool = WorkerPool::builder()
+        .threads(Lane::Blocking, 1)
+        .build()
+        .unwrap();
     let gate = Gate::new();
     let _open = OpenOnDrop(gate.clone());
     let blocker = {

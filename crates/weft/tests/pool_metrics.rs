@@ -5,9 +5,8 @@ mod pool_support;
 
 use std::time::{Duration, Instant};
 
-use futures::executor::block_on;
-use pool_support::{wait_for, Gate, OpenOnDrop};
-use weft_pool_scratch::pool::{Lane, WorkerPool};
+use pool_support::{block_on, wait_for, Gate, OpenOnDrop};
+use weft::pool::{Lane, WorkerPool};
 
 /// How long the test holds a job in the queue. Only a lower bound on the
 /// recorded wait is asserted, so any value works; long enough to stand out
@@ -27,7 +26,9 @@ fn queue_wait_histogram_records_waits() {
         let gate = gate.clone();
         pool.submit(Lane::Fs, move || gate.wait())
     };
-    wait_for("the blocker to run", || pool.metrics().lane(Lane::Fs).running == 1);
+    wait_for("the blocker to run", || {
+        pool.metrics().lane(Lane::Fs).running == 1
+    });
     let held = pool.submit(Lane::Fs, || ());
     let submitted = Instant::now();
     assert_eq!(pool.metrics().lane(Lane::Fs).queued, 1);
@@ -54,18 +55,4 @@ fn queue_wait_histogram_records_waits() {
     assert!(fs.queue_wait.p50() <= fs.queue_wait.p99());
     // Other lanes saw nothing.
     assert_eq!(m.lane(Lane::Dns).queue_wait.count(), 0);
-}
-
-#[test]
-fn idle_threads_exit_after_the_idle_timeout() {
-    let pool = WorkerPool::builder()
-        .idle_timeout(Duration::from_millis(20))
-        .build()
-        .unwrap();
-    block_on(pool.spawn_blocking(|| ())).unwrap();
-    wait_for("the idle thread to exit", || {
-        pool.metrics().lane(Lane::Blocking).threads == 0
-    });
-    // And a new one starts on demand.
-    assert_eq!(block_on(pool.spawn_blocking(|| 1)).unwrap(), 1);
 }

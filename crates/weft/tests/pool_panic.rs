@@ -1,7 +1,9 @@
 //! A panicking job comes back as an error and its worker thread survives.
 
-use futures::executor::block_on;
-use weft_pool_scratch::pool::{Lane, WorkerPool};
+mod pool_support;
+
+use pool_support::block_on;
+use weft::pool::{Lane, WorkerPool};
 
 #[test]
 fn panic_is_an_error_and_the_thread_lives_on() {
@@ -16,7 +18,10 @@ fn panic_is_an_error_and_the_thread_lives_on() {
 
     // The lane has one thread; the same thread runs the next job.
     let after = block_on(pool.spawn_cpu(|| std::thread::current().id())).unwrap();
-    assert_eq!(before, after, "the worker thread was replaced after a panic");
+    assert_eq!(
+        before, after,
+        "the worker thread was replaced after a panic"
+    );
     let m = pool.metrics();
     assert_eq!(m.lane(Lane::Cpu).panicked, 1);
     assert_eq!(m.lane(Lane::Cpu).completed, 2);

@@ -6,9 +6,8 @@ mod pool_support;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use futures::executor::block_on;
-use pool_support::{wait_for, Gate, OpenOnDrop, CONDITION_DEADLINE};
-use weft_pool_scratch::pool::{Lane, WorkerPool};
+use pool_support::{block_on, wait_for, Gate, OpenOnDrop, CONDITION_DEADLINE};
+use weft::pool::{Lane, WorkerPool};
 
 /// The shutdown timeout under test; short to keep the test quick.
 const SHUTDOWN_TIMEOUT: Duration = Duration::from_millis(100);
@@ -17,7 +16,10 @@ const QUEUED: usize = 3;
 
 #[test]
 fn shutdown_with_a_never_ending_job_returns_and_reports() {
-    let pool = WorkerPool::builder().threads(Lane::Blocking, 1).build().unwrap();
+    let pool = WorkerPool::builder()
+        .threads(Lane::Blocking, 1)
+        .build()
+        .unwrap();
     // "Never ending": only the end of the test (the guard) releases it, after
     // shutdown has returned.
     let gate = Gate::new();
@@ -29,7 +31,9 @@ fn shutdown_with_a_never_ending_job_returns_and_reports() {
     wait_for("the stuck job to start", || {
         pool.metrics().lane(Lane::Blocking).running == 1
     });
-    let queued: Vec<_> = (0..QUEUED).map(|i| pool.spawn_blocking(move || i)).collect();
+    let queued: Vec<_> = (0..QUEUED)
+        .map(|i| pool.spawn_blocking(move || i))
+        .collect();
 
     // Shutdown runs on its own thread so the test can fail (not hang) if it
     // hung.
@@ -45,7 +49,11 @@ fn shutdown_with_a_never_ending_job_returns_and_reports() {
 
     assert!(report.elapsed >= SHUTDOWN_TIMEOUT, "did not wait: {report}");
     assert_eq!(report.lane(Lane::Blocking).detached_running, 1, "{report}");
-    assert_eq!(report.lane(Lane::Blocking).abandoned_queued, QUEUED, "{report}");
+    assert_eq!(
+        report.lane(Lane::Blocking).abandoned_queued,
+        QUEUED,
+        "{report}"
+    );
     assert!(!report.is_clean());
     for job in queued {
         assert!(block_on(job).unwrap_err().is_abandoned());

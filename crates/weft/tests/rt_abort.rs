@@ -54,7 +54,8 @@ fn aborting_a_running_task_stops_it_at_its_next_await() {
     let aborted = Arc::new(AtomicBool::new(false));
     let polled_again = Arc::new(AtomicBool::new(false));
     let task = rt.spawn({
-        let (started, aborted, polled_again) = (started.clone(), aborted.clone(), polled_again.clone());
+        let (started, aborted, polled_again) =
+            (started.clone(), aborted.clone(), polled_again.clone());
         async move {
             started.store(true, SeqCst);
             // Stay inside this poll until the abort has been requested.
@@ -70,7 +71,10 @@ fn aborting_a_running_task_stops_it_at_its_next_await() {
     aborted.store(true, SeqCst);
     let err = rt.block_on(task).unwrap_err();
     assert!(err.is_cancelled());
-    assert!(!polled_again.load(SeqCst), "an aborted task was polled again");
+    assert!(
+        !polled_again.load(SeqCst),
+        "an aborted task was polled again"
+    );
 }
 
 #[test]

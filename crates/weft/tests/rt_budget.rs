@@ -36,7 +36,11 @@ fn a_busy_yielding_task_does_not_stop_a_timer() {
     });
     assert!(fired_after >= Duration::from_millis(20));
     // The busy task really was running the whole time.
-    assert!(spins.load(SeqCst) > 100, "busy task barely ran: {}", spins.load(SeqCst));
+    assert!(
+        spins.load(SeqCst) > 100,
+        "busy task barely ran: {}",
+        spins.load(SeqCst)
+    );
 }
 
 /// A reader whose socket always has data (a writer on another thread keeps it full) would
@@ -86,6 +90,9 @@ fn an_always_ready_socket_reader_yields_to_timers() {
         writer.join().unwrap();
         result
     });
-    assert!(timer_fired_while_reading, "the timer only fired after the reader stopped");
+    assert!(
+        timer_fired_while_reading,
+        "the timer only fired after the reader stopped"
+    );
     assert!(bytes > 0);
 }

@@ -104,7 +104,9 @@ fn spawn_inside_a_loop_thread_stays_on_that_loop() {
         Handle::current()
             .spawn_on(2, async {
                 let outer = std::thread::current().id();
-                let inner = weft::spawn(async { std::thread::current().id() }).await.unwrap();
+                let inner = weft::spawn(async { std::thread::current().id() })
+                    .await
+                    .unwrap();
                 (outer, inner)
             })
             .await

@@ -83,7 +83,8 @@ fn sleep_until_a_past_instant_is_ready_at_once() {
     rt.block_on(async {
         let past = Instant::now() - Duration::from_millis(10);
         let mut s = Box::pin(sleep_until(past));
-        let ready = std::future::poll_fn(|cx| std::task::Poll::Ready(s.as_mut().poll(cx).is_ready())).await;
+        let ready =
+            std::future::poll_fn(|cx| std::task::Poll::Ready(s.as_mut().poll(cx).is_ready())).await;
         assert!(ready);
     });
 }

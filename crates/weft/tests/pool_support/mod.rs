@@ -56,3 +56,13 @@ impl Drop for OpenOnDrop {
         self.0.open();
     }
 }
+
+/// Runs `f` to completion on a fresh single-loop weft runtime: the pool's
+/// handles wake it like any other task.
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    weft::rt::Runtime::builder()
+        .current_thread()
+        .build()
+        .expect("runtime")
+        .block_on(f)
+}

@@ -1,0 +1,51 @@
+//! Worker threads start on demand, never exceed their lane's limit, and
+//! exit after the idle timeout.
+
+mod pool_support;
+
+use std::time::Duration;
+
+use pool_support::{block_on, wait_for, Gate, OpenOnDrop};
+use weft::pool::{Lane, WorkerPool};
+
+#[test]
+fn lane_never_exceeds_its_thread_limit() {
+    let pool = WorkerPool::builder().threads(Lane::Cpu, 2).build().unwrap();
+    let gate = Gate::new();
+    let _open = OpenOnDrop(gate.clone());
+    assert_eq!(
+        pool.metrics().lane(Lane::Cpu).threads,
+        0,
+        "threads before any job"
+    );
+    let jobs: Vec<_> = (0..10)
+        .map(|_| {
+            let gate = gate.clone();
+            pool.spawn_cpu(move || gate.wait())
+        })
+        .collect();
+    wait_for("both threads busy", || {
+        pool.metrics().lane(Lane::Cpu).running == 2
+    });
+    let m = pool.metrics();
+    assert_eq!(m.lane(Lane::Cpu).threads, 2);
+    assert_eq!(m.lane(Lane::Cpu).queued, 8);
+    gate.open();
+    for job in jobs {
+        block_on(job).unwrap();
+    }
+}
+
+#[test]
+fn idle_threads_exit_after_the_idle_timeout() {
+    let pool = WorkerPool::builder()
+        .idle_timeout(Duration::from_millis(20))
+        .build()
+        .unwrap();
+    block_on(pool.spawn_blocking(|| ())).unwrap();
+    wait_for("the idle thread to exit", || {
+        pool.metrics().lane(Lane::Blocking).threads == 0
+    });
+    // And a new one starts on demand.
+    assert_eq!(block_on(pool.spawn_blocking(|| 1)).unwrap(), 1);
+}
