@@ -225,18 +225,24 @@ impl LoopCore {
             self.shared.end_sleep();
             timeout = Some(Duration::ZERO);
         }
-        self.poll_io(timeout);
+        self.poll_io(timeout, sleeping);
         if sleeping {
-            self.shared.end_sleep();
             self.drain_inbox();
             self.fire_timers(Instant::now());
         }
         self.shared.free_released();
     }
 
-    fn poll_io(&self, timeout: Option<Duration>) {
+    /// Waits for I/O and turns readiness into wake-ups. If the loop announced it was sleeping,
+    /// it announces it is awake *before* waking anyone, so wakes issued while processing the
+    /// events (which run on this thread) do not write the eventfd needlessly.
+    fn poll_io(&self, timeout: Option<Duration>, sleeping: bool) {
         let mut events = self.events.borrow_mut();
-        if let Err(err) = self.shared.poller.wait(&mut events, timeout) {
+        let waited = self.shared.poller.wait(&mut events, timeout);
+        if sleeping {
+            self.shared.end_sleep();
+        }
+        if let Err(err) = waited {
             tracing::error!(error = %err, "epoll_wait failed");
             return;
         }

@@ -14,10 +14,16 @@
 //! [`Handle::spawn`] (the current loop if called on one, otherwise round-robin over the loop
 //! threads), and wakers, which always post a woken task to its own loop.
 //!
+//! The runtime also owns the [`WorkerPool`](crate::pool::WorkerPool) that every loop sends
+//! blocking, file, DNS and CPU-heavy work to ([`current_pool`]); its settings are on the
+//! [`Builder`] (`pool_*`) and its metrics in [`Runtime::metrics`].
+//!
 //! # Shutdown
 //!
 //! Dropping the runtime (or [`Runtime::shutdown`]) stops every loop thread and joins it, then
-//! shuts the caller loop down on the dropping thread. Each loop cancels all its tasks (their
+//! shuts the caller loop down on the dropping thread, then shuts the worker pool down: queued
+//! jobs are abandoned, running ones get up to the pool's shutdown timeout to finish, and any
+//! still running after it are detached and reported (see [`crate::pool`]). Each loop cancels all its tasks (their
 //! futures are dropped on their own thread, so destructors run and sockets close), drops its
 //! timers and frees its I/O registrations; see [`event_loop`] for the steps. Shutdown waits for
 //! no task to finish, so it cannot hang on one; it does wait for destructors.
@@ -30,6 +36,7 @@ pub(crate) mod reactor;
 pub(crate) mod shared;
 
 use crate::loom::{Arc, AtomicUsize, Ordering::*};
+use crate::pool::{Lane, PoolBuilder, PoolMetrics, ShutdownReport, WorkerPool};
 use crate::task::JoinHandle;
 use event_loop::LoopCore;
 use shared::LoopShared;
@@ -53,6 +60,7 @@ pub struct Builder {
     loops: usize,
     pin_cores: bool,
     thread_name: String,
+    pool: PoolBuilder,
 }
 
 impl Default for Builder {
@@ -68,6 +76,7 @@ impl Builder {
             loops: thread::available_parallelism().map_or(1, |n| n.get()),
             pin_cores: false,
             thread_name: "weft-loop".into(),
+            pool: PoolBuilder::new(),
         }
     }
 
@@ -97,8 +106,31 @@ impl Builder {
         self
     }
 
+    /// Sets the worker pool's thread limit for `lane` (default and `WEFT_POOL_*` variables:
+    /// [`crate::pool`]).
+    pub fn pool_threads(mut self, lane: Lane, n: usize) -> Builder {
+        self.pool.threads(lane, n);
+        self
+    }
+
+    /// Sets how long an idle worker-pool thread lives.
+    pub fn pool_idle_timeout(mut self, timeout: std::time::Duration) -> Builder {
+        self.pool.idle_timeout(timeout);
+        self
+    }
+
+    /// Sets how long runtime shutdown lets running pool jobs finish before detaching them.
+    pub fn pool_shutdown_timeout(mut self, timeout: std::time::Duration) -> Builder {
+        self.pool.shutdown_timeout(timeout);
+        self
+    }
+
     /// Creates the loops and starts the loop threads.
+    ///
+    /// Fails with `InvalidInput` if a worker-pool setting (from the builder or a `WEFT_POOL_*`
+    /// variable) is malformed.
     pub fn build(self) -> io::Result<Runtime> {
+        let pool = Arc::new(self.pool.build()?);
         let mut loops = Vec::with_capacity(self.loops);
         for i in 0..self.loops {
             loops.push(Arc::new(LoopShared::new(Some(i))?));
@@ -108,6 +140,7 @@ impl Builder {
             loops,
             caller,
             next: AtomicUsize::new(0),
+            pool,
         });
         let caller_core = Rc::new(LoopCore::new(shared.caller.clone(), shared.clone()));
         let mut runtime = Runtime {
@@ -147,6 +180,7 @@ pub(crate) struct RuntimeShared {
     loops: Vec<Arc<LoopShared>>,
     caller: Arc<LoopShared>,
     next: AtomicUsize,
+    pub(crate) pool: Arc<WorkerPool>,
 }
 
 impl RuntimeShared {
@@ -230,9 +264,18 @@ impl Runtime {
         self.shared.loops.len()
     }
 
-    /// Shuts the runtime down now; the same as dropping it.
-    pub fn shutdown(self) {
+    /// Metrics of the runtime: today, the worker pool's lanes.
+    pub fn metrics(&self) -> RuntimeMetrics {
+        self.handle().metrics()
+    }
+
+    /// Shuts the runtime down now, the same as dropping it, and returns what the worker pool
+    /// abandoned (queued jobs dropped, running jobs detached after the pool's timeout).
+    pub fn shutdown(self) -> ShutdownReport {
+        let pool = self.shared.pool.clone();
         drop(self);
+        pool.shutdown_report()
+            .expect("dropping the runtime shuts its pool down")
     }
 }
 
@@ -250,8 +293,14 @@ impl Drop for Runtime {
         }
         // The caller loop may already be current if the runtime is dropped inside block_on's
         // thread-local scope; it never is, because Runtime is !Send and block_on borrows it.
-        let _enter = context::enter(&self.caller);
+        let enter = context::enter(&self.caller);
         self.caller.shutdown();
+        // Leave the loop before the pool abandons jobs, so that their wakes go through inboxes
+        // (and are refused by the stopped loops) rather than onto this loop's dead run queue.
+        drop(enter);
+        // Last, so that tasks cancelled above have already cancelled their queued jobs.
+        let pool = &self.shared.pool;
+        pool.shutdown(pool.config().shutdown_timeout);
     }
 }
 
@@ -316,6 +365,13 @@ impl Handle {
         context::spawn_to(home, future)
     }
 
+    /// Metrics of the runtime; see [`Runtime::metrics`].
+    pub fn metrics(&self) -> RuntimeMetrics {
+        RuntimeMetrics {
+            pool: self.shared.pool.metrics(),
+        }
+    }
+
     /// Spawns a `Send` task on loop thread `index`.
     ///
     /// # Panics
@@ -335,6 +391,32 @@ impl Handle {
         });
         context::spawn_to(home, future)
     }
+}
+
+/// Metrics of a runtime, from [`Runtime::metrics`] or [`Handle::metrics`].
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct RuntimeMetrics {
+    /// Per-lane metrics of the worker pool: queued, running, threads, queue wait.
+    pub pool: PoolMetrics,
+}
+
+/// The worker pool of the runtime whose loop runs on this thread.
+///
+/// # Panics
+///
+/// Panics outside a weft loop; see [`try_current_pool`].
+#[track_caller]
+pub fn current_pool() -> Arc<WorkerPool> {
+    try_current_pool().expect(
+        "weft's worker pool was used outside a weft loop \
+         (call it inside Runtime::block_on or a spawned task)",
+    )
+}
+
+/// The worker pool of the runtime whose loop runs on this thread, if any.
+pub fn try_current_pool() -> Option<Arc<WorkerPool>> {
+    context::with_current(|core| core.map(|core| core.runtime.pool.clone()))
 }
 
 /// Statistics of the loop running on this thread (for tests and diagnostics).

@@ -33,4 +33,4 @@ pub(crate) const REF_MASK: usize = !(REF_ONE - 1);
 
 /// A new task: queued once (the `Notified` handed to the scheduler) and joinable (the
 /// `JoinHandle`), so two references.
-pub(crate) const INITIAL: usize = NOTIFIED | JOIN_INTEREST | 2 * REF_ONE;
+pub(crate) const INITIAL: usize = NOTIFIED | JOIN_INTEREST | (2 * REF_ONE);
