@@ -29,3 +29,18 @@ fn spawning_onto_a_shut_down_runtime_yields_a_cancelled_handle() {
     let rt2 = Runtime::builder().current_thread().build().unwrap();
     assert!(rt2.block_on(h).unwrap_err().is_cancelled());
 }
+
+#[test]
+fn a_runtime_can_be_built_and_dropped_inside_another_runtimes_task() {
+    let outer = Runtime::builder().current_thread().build().unwrap();
+    let out = outer.block_on(async {
+        let inner = Runtime::builder().loops(1).build().unwrap();
+        let v = inner.spawn(async { 3 });
+        drop(inner);
+        // The inner runtime is gone; the outer loop still works.
+        let w = weft::spawn(async { 4 }).await.unwrap();
+        (v.is_finished(), w)
+    });
+    assert_eq!(out.1, 4);
+    let _ = out.0;
+}

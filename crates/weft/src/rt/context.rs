@@ -17,9 +17,9 @@ thread_local! {
     static CURRENT: Cell<*const LoopCore> = const { Cell::new(std::ptr::null()) };
 }
 
-/// Keeps a loop installed as current; uninstalls it when dropped.
+/// Keeps a loop installed as current; puts back the previous one when dropped.
 pub(crate) struct EnterGuard {
-    _private: (),
+    previous: *const LoopCore,
 }
 
 /// Installs `core` as this thread's current loop.
@@ -36,13 +36,24 @@ pub(crate) fn enter(core: &LoopCore) -> EnterGuard {
         );
         current.set(core as *const LoopCore);
     });
-    EnterGuard { _private: () }
+    EnterGuard {
+        previous: std::ptr::null(),
+    }
+}
+
+/// Installs `core` as current for its shutdown, even on a thread that runs another loop (a
+/// runtime dropped inside a task of another runtime); the other loop is current again after.
+pub(crate) fn enter_for_shutdown(core: &LoopCore) -> EnterGuard {
+    let previous = CURRENT.with(|current| current.replace(core as *const LoopCore));
+    EnterGuard { previous }
 }
 
 impl Drop for EnterGuard {
     fn drop(&mut self) {
-        CURRENT.with(|current| current.set(std::ptr::null()));
-        crate::rt::coop::unconstrain();
+        CURRENT.with(|current| current.set(self.previous));
+        if self.previous.is_null() {
+            crate::rt::coop::unconstrain();
+        }
     }
 }
 
