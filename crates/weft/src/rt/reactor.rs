@@ -204,7 +204,33 @@ impl Registration {
         &self,
         cx: &mut Context<'_>,
         dir: Direction,
+        op: impl FnMut() -> io::Result<R>,
+    ) -> Poll<io::Result<R>> {
+        self.poll_op(cx, dir, op, |_| false)
+    }
+
+    /// Like [`poll_io`](Self::poll_io) for stream reads and writes: a transfer shorter than
+    /// asked means the socket buffer is drained (or full), so the readiness is cleared at once
+    /// and the next call waits for the next edge instead of paying a syscall to hear
+    /// `WouldBlock`.
+    pub(crate) fn poll_transfer(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        wanted: usize,
+        op: impl FnMut() -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        self.poll_op(cx, dir, op, |&n| n > 0 && n < wanted)
+    }
+
+    /// The operation loop: budget, readiness, syscall, and clearing the readiness after
+    /// `WouldBlock` or when `drained` says a success emptied the socket.
+    fn poll_op<R>(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
         mut op: impl FnMut() -> io::Result<R>,
+        drained: impl Fn(&R) -> bool,
     ) -> Poll<io::Result<R>> {
         if coop::poll_proceed(cx).is_pending() {
             return Poll::Pending;
@@ -218,40 +244,11 @@ impl Registration {
                 }
             };
             match op() {
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => self.clear_readiness(event),
-                result => return Poll::Ready(result),
-            }
-        }
-    }
-
-    /// Like [`poll_io`](Self::poll_io) for stream reads and writes: a transfer shorter than
-    /// asked means the socket buffer is drained (or full), so the readiness is cleared at once
-    /// and the next call waits for the next edge instead of paying a syscall to hear
-    /// `WouldBlock`.
-    pub(crate) fn poll_transfer(
-        &self,
-        cx: &mut Context<'_>,
-        dir: Direction,
-        wanted: usize,
-        mut op: impl FnMut() -> io::Result<usize>,
-    ) -> Poll<io::Result<usize>> {
-        if coop::poll_proceed(cx).is_pending() {
-            return Poll::Pending;
-        }
-        loop {
-            let event = match self.poll_ready(cx, dir) {
-                Poll::Ready(event) => event,
-                Poll::Pending => {
-                    coop::refund();
-                    return Poll::Pending;
-                }
-            };
-            match op() {
-                Ok(n) => {
-                    if n > 0 && n < wanted {
+                Ok(done) => {
+                    if drained(&done) {
                         self.clear_readiness(event);
                     }
-                    return Poll::Ready(Ok(n));
+                    return Poll::Ready(Ok(done));
                 }
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => self.clear_readiness(event),
                 Err(err) => return Poll::Ready(Err(err)),
