@@ -41,7 +41,7 @@ fn many_tasks_all_run_once() {
         }
     });
     assert_eq!(counter.load(Ordering::Relaxed), 10_000);
-    assert_eq!(total, (0..10_000u64).sum());
+    assert_eq!(total, (0..10_000u64).sum::<u64>());
 }
 
 #[test]
