@@ -18,6 +18,7 @@
 //!     `park`/`unpark` (futex) — each hand-off a kernel context switch.
 //!   - process: two processes pinned to one CPU ping-ponging one byte
 //!     through a pair of pipes.
+//!
 //!   Both sides are pinned to one CPU so every hand-off is a true context
 //!   switch rather than a cross-core wake-up.
 //! - *create*: spawn one unit and wait for it to finish.
@@ -86,6 +87,8 @@ struct NoopWake;
 
 impl std::task::Wake for NoopWake {
     fn wake(self: Arc<Self>) {}
+    // Overridden so that waking by reference touches no reference count.
+    fn wake_by_ref(self: &Arc<Self>) {}
 }
 
 fn current_thread_runtime() -> weft::rt::Runtime {
@@ -180,7 +183,12 @@ fn pin_to_one_cpu() -> libc::cpu_set_t {
     // SAFETY: pid 0 is the calling thread; `old` is a valid, writable mask
     // of the size passed.
     let rc = unsafe { libc::sched_getaffinity(0, std::mem::size_of_val(&old), &mut old) };
-    assert_eq!(rc, 0, "sched_getaffinity: {}", std::io::Error::last_os_error());
+    assert_eq!(
+        rc,
+        0,
+        "sched_getaffinity: {}",
+        std::io::Error::last_os_error()
+    );
     let cpu = (0..libc::CPU_SETSIZE as usize)
         // SAFETY: `i` is below CPU_SETSIZE, the mask's capacity.
         .find(|&i| unsafe { libc::CPU_ISSET(i, &old) })
@@ -200,7 +208,12 @@ fn set_affinity_to(cpu: usize) {
 fn restore_affinity(set: &libc::cpu_set_t) {
     // SAFETY: `set` is a valid mask of the size passed; pid 0 is this thread.
     let rc = unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(set), set) };
-    assert_eq!(rc, 0, "sched_setaffinity: {}", std::io::Error::last_os_error());
+    assert_eq!(
+        rc,
+        0,
+        "sched_setaffinity: {}",
+        std::io::Error::last_os_error()
+    );
 }
 
 /// `n` round trips between this thread and another pinned to the same
@@ -270,7 +283,11 @@ fn echo_child() {
     let mut output = std::io::stdout().lock();
     let mut byte = [0u8; 1];
     while input.read_exact(&mut byte).is_ok() {
-        if output.write_all(&byte).and_then(|()| output.flush()).is_err() {
+        if output
+            .write_all(&byte)
+            .and_then(|()| output.flush())
+            .is_err()
+        {
             break;
         }
     }
@@ -294,10 +311,16 @@ fn create(c: &mut Criterion) {
         b.iter_custom(|iters| {
             rt.block_on(async move {
                 // A non-default size is never cached: mmap + munmap each time.
-                let builder = weft::green::Builder::new().stack_size(weft::green::DEFAULT_STACK_SIZE * 2);
+                let builder =
+                    weft::green::Builder::new().stack_size(weft::green::DEFAULT_STACK_SIZE * 2);
                 let start = Instant::now();
                 for _ in 0..iters {
-                    builder.clone().spawn(|| 1u8).expect("stack").await.expect("green");
+                    builder
+                        .clone()
+                        .spawn(|| 1u8)
+                        .expect("stack")
+                        .await
+                        .expect("green");
                 }
                 start.elapsed()
             })
@@ -439,9 +462,7 @@ fn measure_memory(kind: &str) {
 
 fn print_memory_table() {
     println!("\nmemory with {MEMORY_UNITS} units alive and parked (fresh process each):");
-    println!(
-        "| unit | resident per unit | address space per unit | create-to-parked per unit |"
-    );
+    println!("| unit | resident per unit | address space per unit | create-to-parked per unit |");
     println!("|---|---|---|---|");
     for kind in ["green", "task", "thread"] {
         let out = Command::new(std::env::current_exe().expect("own path"))

@@ -19,11 +19,12 @@ import sys
 import time
 
 SCENARIO_TITLES = {
-    "plain": "256 connections, no pipelining",
-    "pipeline": "256 connections, pipelining depth 16",
-    "conn10k": "10,000 keep-alive connections (wrk, all busy)",
-    "idle10k": "10,000 idle keep-alive connections",
+    "plain": "{CONNS} connections, no pipelining",
+    "pipeline": "{CONNS} connections, pipelining depth {DEPTH}",
+    "conn10k": "{CONNS_10K} keep-alive connections, all busy (wrk)",
+    "idle10k": "{CONNS_10K} idle keep-alive connections",
 }
+SETTING = re.compile(r'(\w+)=("[^"]*"|\S+)')
 
 # The issue's targets for weft serve on one loop (see README "Targets").
 TARGET_CPU_PLAIN = 1.10  # CPU per request, times the floor's, no pipelining
@@ -36,7 +37,6 @@ WRK_SOCKET_ERRORS = re.compile(
     r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)"
 )
 WRK_NON2XX = re.compile(r"Non-2xx or 3xx responses: (\d+)")
-BUSY_PROBE_NOTE = "0.5 s"
 SECONDS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
 
 
@@ -86,7 +86,7 @@ def load_runs(out_dir):
                 "hwm_kb": int(row["hwm_kb"]),
                 "threads": int(row["max_threads"]),
                 "fds": int(row["max_fds"] or 0),
-                "busy": (int(row["server_cpu_busy_pct"]), int(row["client_cpu_busy_pct"])),
+                "other": int(row["other_pct"]),
             }
             if row["scenario"] == "idle10k":
                 idle = parse_idle(row["client_log"])
@@ -151,7 +151,7 @@ def table_busy(scenario, servers, runs):
         )
     head = (
         "| server | req/s | ×floor | ×tokio-hyper | CPU µs/req (min–max) | ×floor | ×tokio-hyper"
-        " | peak RSS MB | ×floor | ×tokio-hyper | threads | open fds | errors | runs |"
+        " | peak RSS MB | ×floor | ×tokio-hyper | threads | open fds | errors | other % | runs |"
     )
     rows.append(head)
     rows.append("|" + "|".join(["---"] * (head.count("|") - 1)) + "|")
@@ -178,6 +178,7 @@ def table_busy(scenario, servers, runs):
                     fmt_int(median(r, "threads")),
                     fmt_int(median(r, "fds")),
                     fmt_int(max(x["errors"] for x in r)),
+                    fmt_int(median(r, "other")),
                     str(len(r)),
                 ]
             )
@@ -194,7 +195,7 @@ def table_idle(servers, runs):
         base[ref] = {f: median(r, f) for f in ("cpu_us", "hwm_kb")} if r else {}
     head = (
         "| server | open after hold | peak RSS MB | ×floor | ×tokio-hyper | KB per conn"
-        " | CPU µs/conn | ×floor | ×tokio-hyper | threads | errors | runs |"
+        " | CPU µs/conn | ×floor | ×tokio-hyper | threads | errors | other % | runs |"
     )
     rows.append(head)
     rows.append("|" + "|".join(["---"] * (head.count("|") - 1)) + "|")
@@ -221,6 +222,7 @@ def table_idle(servers, runs):
                     ratio(cpu, base["tokio-hyper"].get("cpu_us")),
                     fmt_int(median(r, "threads")),
                     fmt_int(max(x["errors"] for x in r)),
+                    fmt_int(median(r, "other")),
                     str(len(r)),
                 ]
             )
@@ -263,20 +265,21 @@ def main():
     out_dir, servers, scenarios = sys.argv[1], sys.argv[2].split(), sys.argv[3].split()
     skipped = sys.argv[4].strip() if len(sys.argv) > 4 else ""
     runs, failures = load_runs(out_dir)
-    busy = [r["busy"] for rs in runs.values() for r in rs]
+    other = sorted(r["other"] for rs in runs.values() for r in rs)
     settings = open(os.path.join(out_dir, "settings.env")).read().strip()
+    values = {k: v.strip('"') for k, v in SETTING.findall(settings)}
+    for sc, title in SCENARIO_TITLES.items():
+        SCENARIO_TITLES[sc] = re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), "?"), title)
 
     out = ["# Side-by-side server benchmark", ""]
     out.append(f"- when: {time.strftime('%Y-%m-%d %H:%M %Z')}")
     out.append(f"- machine: {machine()}")
-    if busy:
-        srv = sorted(b[0] for b in busy)
-        cli = sorted(b[1] for b in busy)
+    if other:
         out.append(
-            f"- other work on the machine, measured for {BUSY_PROBE_NOTE} before each run:"
-            f" server CPU {srv[0]}–{srv[-1]}% busy (median {statistics.median(srv):.0f}%),"
-            f" client CPU {cli[0]}–{cli[-1]}% busy (median {statistics.median(cli):.0f}%)."
-            " Anything above a few percent makes the figures noisy; medians of the runs are shown."
+            "- other work on the server's CPU during the runs (its user+system time not spent by"
+            f" the server): {other[0]}–{other[-1]}% (median {statistics.median(other):.0f}%)."
+            " More than a few percent makes the figures noisy; the 'other %' column shows it"
+            " per row, and every figure is the median of the runs."
         )
     out.append("- settings: " + " ".join(settings.split()))
     out.append(

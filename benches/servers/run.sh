@@ -19,6 +19,9 @@
 #   IDLE_HOLD      seconds idle10k leaves its connections idle before measuring [2]
 #   SERVER_CPU     CPU the server is pinned to [0]
 #   CLIENT_CPU     CPU wrk (and this script) are pinned to [1]
+#   QUIET_WAIT     seconds to wait, before each run, for the two CPUs to be
+#                  nearly idle (other users' builds add noise); 0: don't [10]
+#   QUIET_PCT      "nearly idle": at most this percent busy [10]
 #   PORT           first port tried; each server start takes the next free one [18080]
 #   OUT_DIR        results, logs and raw data [benches/servers/target/results]
 #   BUILD          1: build before running; 0: use what is built [1]
@@ -53,6 +56,8 @@ IDLE_HOLD=${IDLE_HOLD:-2}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 PORT=${PORT:-18080}
+QUIET_WAIT=${QUIET_WAIT:-10}
+QUIET_PCT=${QUIET_PCT:-10}
 OUT_DIR=${OUT_DIR:-$HERE/target/results}
 BUILD=${BUILD:-1}
 PEERS_TARGET_DIR=${PEERS_TARGET_DIR:-$HERE/target}
@@ -70,9 +75,6 @@ STOP_GRACE=5
 # Seconds between two samples of the server's threads, RSS and open fds: often
 # enough to see a 10k peak, rarely enough to cost the client CPU little.
 SAMPLE_EVERY=0.25
-# Seconds over which the two CPUs' business is measured before each run, while
-# no server of ours is running: other work on them means a noisy figure.
-BUSY_PROBE=0.5
 
 tsv_row() { local IFS=$'\t'; echo "$*"; }
 say() { printf '%s\n' "$*" >&2; }
@@ -84,7 +86,7 @@ done
 for sc in $SCENARIOS; do
     [[ " $ALL_SCENARIOS " == *" $sc "* ]] || die "unknown scenario '$sc' (known: $ALL_SCENARIOS)"
 done
-for v in RUNS DURATION DURATION_10K WARMUP CONNS DEPTH CONNS_10K IDLE_HOLD SERVER_CPU CLIENT_CPU PORT; do
+for v in RUNS DURATION DURATION_10K WARMUP CONNS DEPTH CONNS_10K IDLE_HOLD SERVER_CPU CLIENT_CPU PORT QUIET_WAIT QUIET_PCT; do
     [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number, got '${!v}'"
 done
 
@@ -263,28 +265,30 @@ start_server() { # name lifetime_s log -> WRAP_PID SERVER_PID PICKED
     return 1
 }
 
-read_cpu_times() { # fills the caller's associative arrays tot[cpu] and idl[cpu] from /proc/stat
+cpu_times() { # cpu -> "busy total": that CPU's user+nice+system and all ticks so far
     local name user nice sys idle iowait irq softirq steal _
     while read -r name user nice sys idle iowait irq softirq steal _; do
-        [[ $name == cpu[0-9]* ]] || continue
-        tot[${name#cpu}]=$((user + nice + sys + idle + iowait + irq + softirq + steal))
-        idl[${name#cpu}]=$((idle + iowait))
+        if [[ $name == "cpu$1" ]]; then
+            echo "$((user + nice + sys)) $((user + nice + sys + idle + iowait + irq + softirq + steal))"
+            return 0
+        fi
     done </proc/stat
+    return 1
 }
 
-cpu_busy() { # cpu... -> busy percent of each CPU over BUSY_PROBE seconds, space-separated
-    local -A t0 i0 tot idl
-    local c out=()
-    read_cpu_times
-    for c in "$@"; do t0[$c]=${tot[$c]} i0[$c]=${idl[$c]}; done
-    sleep "$BUSY_PROBE"
-    read_cpu_times
-    for c in "$@"; do
-        local dt=$((tot[$c] - t0[$c])) di=$((idl[$c] - i0[$c]))
-        ((dt > 0)) || dt=1
-        out+=("$(((100 * (dt - di)) / dt))")
+wait_for_quiet() { # waits up to QUIET_WAIT s for both CPUs to be at most QUIET_PCT % busy
+    local deadline=$((SECONDS + QUIET_WAIT)) sb0 sa0 sb1 sa1 cb0 ca0 cb1 ca1 s c
+    while ((SECONDS < deadline)); do
+        read -r sb0 sa0 <<<"$(cpu_times "$SERVER_CPU")"
+        read -r cb0 ca0 <<<"$(cpu_times "$CLIENT_CPU")"
+        sleep 0.5
+        read -r sb1 sa1 <<<"$(cpu_times "$SERVER_CPU")"
+        read -r cb1 ca1 <<<"$(cpu_times "$CLIENT_CPU")"
+        s=$(((100 * (sb1 - sb0)) / (sa1 - sa0 > 0 ? sa1 - sa0 : 1)))
+        c=$(((100 * (cb1 - cb0)) / (ca1 - ca0 > 0 ? ca1 - ca0 : 1)))
+        ((s <= QUIET_PCT && c <= QUIET_PCT)) && return 0
     done
-    echo "${out[*]}"
+    say "    (CPUs still busy with other work: server CPU $s%, client CPU $c%; running anyway)"
 }
 
 cpu_ticks() { # pid -> utime+stime of the whole process, in clock ticks
@@ -303,19 +307,22 @@ status_kb() { # pid key -> value of that /proc/<pid>/status line
     return 1
 }
 
-sample_peaks() { # pid out: highest Threads, VmRSS and open fds seen, every SAMPLE_EVERY s
-    local pid=$1 out=$2 max_thr=0 max_rss=0 max_fds=0 fds k v _
+sample_peaks() { # pid out: appends "Threads VmRSS open-fds" to out every SAMPLE_EVERY s
+    local pid=$1 out=$2 thr=0 rss=0 fds k v _
     while [[ -r /proc/$pid/status ]]; do
         while read -r k v _; do
             case $k in
-            Threads:) ((v > max_thr)) && max_thr=$v ;;
-            VmRSS:) ((v > max_rss)) && max_rss=$v ;;
+            Threads:) thr=$v ;;
+            VmRSS:) rss=$v ;;
             esac
         done <"/proc/$pid/status" 2>/dev/null || break
-        # ls -f: no sorting; the count includes "." and "..".
+        # ls -f: no sorting; the count includes "." and "..". fd names are
+        # plain numbers, so counting ls lines is exact.
+        # shellcheck disable=SC2012
         fds=$(ls -f "/proc/$pid/fd" 2>/dev/null | wc -l) || fds=2
-        ((fds - 2 > max_fds)) && max_fds=$((fds - 2))
-        echo "$max_thr $max_rss $max_fds" >"$out"
+        # One line per sample, appended: a sampler stopped mid-write loses at
+        # most its last line.
+        echo "$thr $rss $((fds - 2))" >>"$out"
         sleep "$SAMPLE_EVERY"
     done
 }
@@ -345,9 +352,9 @@ wrk_cmd() { # scenario port seconds -> WRK array
 measure() { # run scenario name
     local run=$1 sc=$2 name=$3
     local tag="$sc.$name.$run"
+    ((QUIET_WAIT == 0)) || wait_for_quiet
     local slog="$LOGS/$tag.server.log" clog="$LOGS/$tag.client.log" peaks="$LOGS/$tag.peaks"
-    local state=ok t0 t1 hwm threads rss fds busy rss0 secs=$DURATION
-    busy=$(cpu_busy "$SERVER_CPU" "$CLIENT_CPU")
+    local state=ok t0 t1 hwm threads rss fds rss0 c0 c1 b0 b1 a0 a1 other secs=$DURATION
     if ! start_server "$name" $((WARMUP + DURATION + DURATION_10K + IDLE_HOLD + SERVER_SLACK)) "$slog"; then
         SKIP[$name]="did not start (log: $slog)"
         say "run.sh: $name ${SKIP[$name]}"
@@ -369,6 +376,7 @@ measure() { # run scenario name
     sample_peaks "$SERVER_PID" "$peaks" &
     SAMPLER_PID=$!
     t0=$(cpu_ticks "$SERVER_PID") || state=crashed
+    c0=$(cpu_times "$SERVER_CPU")
     rss0=$(status_kb "$SERVER_PID" VmRSS) || rss0=0
     if [[ $sc == idle10k ]]; then
         run_client "$clog" python3 "$HERE/probe.py" idle --host "$HOST" --port "$PICKED" \
@@ -382,19 +390,28 @@ measure() { # run scenario name
     else
         state=crashed t1=0 hwm=0
     fi
+    c1=$(cpu_times "$SERVER_CPU")
+    # Other work on the server's CPU during the run: its user+system ticks not
+    # spent by the server, in percent of the run. (Softirq time is in neither.)
+    read -r b0 a0 <<<"$c0"
+    read -r b1 a1 <<<"$c1"
+    other=$(((100 * ((b1 - b0) - (t1 - t0))) / (a1 - a0 > 0 ? a1 - a0 : 1)))
+    ((other >= 0)) || other=0
     stop_pid "$SAMPLER_PID"
     SAMPLER_PID=""
-    read -r threads rss fds 2>/dev/null <"$peaks" || { threads=0 rss=0 fds=0; }
+    read -r threads rss fds < <(awk 'NF == 3 {
+            if ($1 > t) t = $1; if ($2 > r) r = $2; if ($3 > f) f = $3
+        } END { print t + 0, r + 0, f + 0 }' "$peaks" 2>/dev/null || echo 0 0 0)
     stop_server
     tsv_row "$run" "$sc" "$name" "$state" "$((t1 - t0))" "$(getconf CLK_TCK)" \
-        "$rss0" "$hwm" "$rss" "$threads" "$fds" "${busy% *}" "${busy#* }" "$clog" >>"$RAW"
+        "$rss0" "$hwm" "$rss" "$threads" "$fds" "$other" "$clog" >>"$RAW"
     say "  $sc  $name  run $run: $state"
 }
 
 # ---- main -------------------------------------------------------------------
 
 tsv_row run scenario server state cpu_ticks clk_tck start_rss_kb hwm_kb max_rss_kb \
-    max_threads max_fds server_cpu_busy_pct client_cpu_busy_pct client_log >"$RAW"
+    max_threads max_fds other_pct client_log >"$RAW"
 cat >"$OUT_DIR/settings.env" <<EOF
 SERVERS="$SERVERS"
 SCENARIOS="$SCENARIOS"

@@ -2,35 +2,82 @@
 //!
 //! Every response carries `Date` (RFC 9110 §6.6.1). Formatting a date per
 //! response would cost more than the rest of the header; instead each thread
-//! (each event loop) keeps the rendered IMF-fixdate of the current second and
-//! re-renders it only when the second changes. The connection driver calls
-//! [`now`] once per batch of requests; every response of that batch copies
-//! the same 29 bytes.
+//! (each event loop) keeps a [`Stamp`]: the current second's IMF-fixdate and
+//! the ready-made `Server:` and `Date:` lines, and the monotonic instant at
+//! which that second ends. The connection driver asks for the stamp with the
+//! `Instant` it already read for its deadlines, so a batch of requests costs
+//! one clock read, and the wall clock is read (and a date rendered) only
+//! when a second has passed.
 
-use std::cell::Cell;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::cell::RefCell;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::encode::SERVER_NAME;
 
 /// Length of an IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT`.
 pub(crate) const DATE_LEN: usize = 29;
 
-thread_local! {
-    /// (unix second, rendered date) of the last render on this thread.
-    static CACHE: Cell<(u64, [u8; DATE_LEN])> = const { Cell::new((u64::MAX, [0; DATE_LEN])) };
+const SERVER_PREFIX: &[u8] = b"Server: ";
+const DATE_PREFIX: &[u8] = b"\r\nDate: ";
+
+/// Length of the pre-rendered `Server: weft\r\nDate: ...\r\n` lines.
+pub(crate) const FIELDS_LEN: usize =
+    SERVER_PREFIX.len() + SERVER_NAME.len() + DATE_PREFIX.len() + DATE_LEN + 2;
+
+/// The date of one second, alone and as ready-made header lines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Stamp {
+    pub(crate) date: [u8; DATE_LEN],
+    pub(crate) fields: [u8; FIELDS_LEN],
 }
 
-/// The current date as an IMF-fixdate, from this thread's cache.
-pub(crate) fn now() -> [u8; DATE_LEN] {
-    let second = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    CACHE.with(|cache| {
-        let (cached_second, text) = cache.get();
-        if cached_second == second {
-            return text;
+impl Stamp {
+    pub(crate) fn from_date(date: [u8; DATE_LEN]) -> Stamp {
+        let mut fields = [0u8; FIELDS_LEN];
+        let mut at = 0;
+        for part in [
+            SERVER_PREFIX,
+            SERVER_NAME.as_bytes(),
+            DATE_PREFIX,
+            &date,
+            b"\r\n",
+        ] {
+            fields[at..at + part.len()].copy_from_slice(part);
+            at += part.len();
         }
-        let text = render(second);
-        cache.set((second, text));
-        text
+        Stamp { date, fields }
+    }
+}
+
+struct Cache {
+    /// The stamp is valid while `Instant::now() < valid_until`.
+    valid_until: Option<Instant>,
+    stamp: Stamp,
+}
+
+thread_local! {
+    static CACHE: RefCell<Cache> = RefCell::new(Cache {
+        valid_until: None,
+        stamp: Stamp::from_date(render(0)),
+    });
+}
+
+/// The stamp for `now` (an `Instant` the caller just read), from this
+/// thread's cache.
+pub(crate) fn stamp(now: Instant) -> Stamp {
+    CACHE.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if cache.valid_until.is_some_and(|until| now < until) {
+            return cache.stamp;
+        }
+        let since_epoch = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        let to_next_second =
+            Duration::from_nanos(u64::from(1_000_000_000 - since_epoch.subsec_nanos()));
+        cache.valid_until = Some(now + to_next_second);
+        cache.stamp = Stamp::from_date(render(since_epoch.as_secs()));
+        cache.stamp
     })
 }
 
@@ -127,9 +174,21 @@ mod tests {
     }
 
     #[test]
-    fn now_is_cached_per_second() {
-        let a = now();
-        assert!(a.ends_with(b" GMT"));
-        assert_eq!(a.len(), DATE_LEN);
+    fn stamps_are_cached_within_a_second() {
+        let now = Instant::now();
+        let a = stamp(now);
+        assert!(a.date.ends_with(b" GMT"));
+        assert_eq!(stamp(now), a);
+        let fields = String::from_utf8(a.fields.to_vec()).unwrap();
+        assert!(
+            fields.starts_with("Server: weft\r\nDate: ") && fields.ends_with(" GMT\r\n"),
+            "{fields:?}"
+        );
+        // Asked for an instant past the cached second, the cache re-reads
+        // the wall clock and is then valid past that instant.
+        let later = now + Duration::from_secs(2);
+        stamp(later);
+        let valid_until = CACHE.with(|c| c.borrow().valid_until).unwrap();
+        assert!(valid_until > later);
     }
 }

@@ -40,15 +40,17 @@ pub(crate) enum Phase {
 }
 
 /// Incremental HTTP/1.1 request decoder for one connection.
-#[derive(Debug)]
+///
+/// Between requests it is one null pointer: the state of a request whose
+/// body is arriving is boxed, so an idle connection carries no request.
+#[derive(Debug, Default)]
 pub(crate) struct RequestDecoder {
-    limits: Limits,
-    body: Option<(Request, BodyDecoder)>,
+    body: Option<Box<(Request, BodyDecoder)>>,
 }
 
 impl RequestDecoder {
-    pub(crate) fn new(limits: Limits) -> RequestDecoder {
-        RequestDecoder { limits, body: None }
+    pub(crate) fn new() -> RequestDecoder {
+        RequestDecoder { body: None }
     }
 
     /// The phase of the request in progress.
@@ -63,18 +65,23 @@ impl RequestDecoder {
     /// Decodes from `input`: returns how many bytes were consumed (the caller
     /// drops them) and what was found. In the Head phase an incomplete head
     /// consumes nothing: call again with the same bytes plus new ones.
-    pub(crate) fn decode(&mut self, input: &[u8]) -> (usize, Result<Step, HttpError>) {
-        if let Some((mut request, mut body)) = self.body.take() {
-            return match body.decode(input, &mut request.buf, self.limits.max_body_bytes) {
+    pub(crate) fn decode(
+        &mut self,
+        input: &[u8],
+        limits: &Limits,
+    ) -> (usize, Result<Step, HttpError>) {
+        if let Some(mut state) = self.body.take() {
+            let (request, body) = &mut *state;
+            return match body.decode(input, &mut request.buf, limits.max_body_bytes) {
                 Err(e) => (0, Err(e)),
-                Ok((used, true)) => (used, Ok(Step::Request(request))),
+                Ok((used, true)) => (used, Ok(Step::Request(state.0))),
                 Ok((used, false)) => {
-                    self.body = Some((request, body));
+                    self.body = Some(state);
                     (used, Ok(Step::NeedMore))
                 }
             };
         }
-        let head = match parse_head(input, &self.limits) {
+        let head = match parse_head(input, limits) {
             Err(e) => return (0, Err(e)),
             Ok(None) => return (0, Ok(Step::NeedMore)),
             Ok(Some(head)) => head,
@@ -87,18 +94,17 @@ impl RequestDecoder {
         let mut request = head.request;
         let rest = &input[head.len..];
         if head.expect_continue && rest.is_empty() {
-            self.body = Some((request, body));
+            self.body = Some(Box::new((request, body)));
             return (head.len, Ok(Step::Continue));
         }
         if let Framing::Length(n) = head.framing {
-            // One allocation-free copy in the common case (small bodies fit
-            // the recycled buffer); reserve exactly for large ones.
+            // Small bodies fit the recycled buffer; reserve exactly for large ones.
             request
                 .buf
-                .reserve(n.min(self.limits.max_body_bytes as u64) as usize);
+                .reserve(n.min(limits.max_body_bytes as u64) as usize);
         }
-        self.body = Some((request, body));
-        let (used, step) = self.decode(rest);
+        self.body = Some(Box::new((request, body)));
+        let (used, step) = self.decode(rest, limits);
         (head.len + used, step)
     }
 }
@@ -107,20 +113,20 @@ impl RequestDecoder {
 mod tests {
     use super::*;
 
+    /// (method, path, body) of a decoded request.
+    type Summary = (String, String, Vec<u8>);
+
     /// Decodes every request in `wire`, fed `step` bytes at a time, like a
     /// connection would; returns (method, path, body) per request.
-    fn decode_all(
-        wire: &[u8],
-        step: usize,
-    ) -> Result<(Vec<(String, String, Vec<u8>)>, usize), HttpError> {
-        let mut decoder = RequestDecoder::new(Limits::default());
+    fn decode_all(wire: &[u8], step: usize) -> Result<(Vec<Summary>, usize), HttpError> {
+        let mut decoder = RequestDecoder::new();
         let mut pending = Vec::new();
         let mut out = Vec::new();
         let mut continues = 0;
         for piece in wire.chunks(step) {
             pending.extend_from_slice(piece);
             loop {
-                let (used, result) = decoder.decode(&pending);
+                let (used, result) = decoder.decode(&pending, &Limits::default());
                 pending.drain(..used);
                 match result? {
                     Step::NeedMore => break,
@@ -166,12 +172,12 @@ GET /d HTTP/1.1\r\nHost: x\r\n\r\n";
     fn continue_only_when_the_body_has_not_started() {
         let head =
             b"PUT /u HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n";
-        let mut decoder = RequestDecoder::new(Limits::default());
-        let (used, step) = decoder.decode(head);
+        let mut decoder = RequestDecoder::new();
+        let (used, step) = decoder.decode(head, &Limits::default());
         assert_eq!(used, head.len());
         assert!(matches!(step, Ok(Step::Continue)));
         assert_eq!(decoder.phase(), Phase::Body);
-        let (used, step) = decoder.decode(b"abc");
+        let (used, step) = decoder.decode(b"abc", &Limits::default());
         assert_eq!(used, 3);
         match step {
             Ok(Step::Request(r)) => assert_eq!(r.body(), b"abc"),
@@ -188,18 +194,20 @@ GET /d HTTP/1.1\r\nHost: x\r\n\r\n";
 
     #[test]
     fn body_limit_is_413() {
-        let mut decoder = RequestDecoder::new(Limits {
+        let limits = Limits {
             max_body_bytes: 4,
             ..Limits::default()
-        });
-        let (_, step) = decoder.decode(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n");
+        };
+        let mut decoder = RequestDecoder::new();
+        let (_, step) = decoder.decode(
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n",
+            &limits,
+        );
         assert_eq!(step.unwrap_err().status().as_u16(), 413);
-        let mut decoder = RequestDecoder::new(Limits {
-            max_body_bytes: 4,
-            ..Limits::default()
-        });
+        let mut decoder = RequestDecoder::new();
         let (_, step) = decoder.decode(
             b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\n",
+            &limits,
         );
         assert_eq!(step.unwrap_err().status().as_u16(), 413);
     }

@@ -16,9 +16,9 @@
 //!   this response; `Connection: keep-alive` answers an HTTP/1.0 client that
 //!   asked for it.
 
-use crate::date::DATE_LEN;
+use crate::date::Stamp;
 use crate::response::{BodyKind, BodyStream, ResponseHead};
-use crate::{HttpError, Method, Response, StatusCode, Version};
+use crate::{HttpError, Method, Response, Version};
 
 /// Value of the `Server` header.
 pub const SERVER_NAME: &str = "weft";
@@ -75,7 +75,7 @@ pub(crate) fn encode(
     out: &mut Vec<u8>,
     response: Response,
     exchange: Exchange,
-    date: &[u8; DATE_LEN],
+    stamp: &Stamp,
     close: bool,
 ) -> (Rest, bool) {
     let (head, body) = response.into_parts();
@@ -96,20 +96,24 @@ pub(crate) fn encode(
             out.extend_from_slice(b" \r\n");
         }
     }
-    let (mut server, mut dated) = (true, true);
-    for (name, _) in &headers {
-        server &= !name.eq_ignore_ascii_case("server");
-        dated &= !name.eq_ignore_ascii_case("date");
-    }
-    if server {
-        out.extend_from_slice(b"Server: ");
-        out.extend_from_slice(SERVER_NAME.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
-    if dated {
-        out.extend_from_slice(b"Date: ");
-        out.extend_from_slice(date);
-        out.extend_from_slice(b"\r\n");
+    if headers.is_empty() {
+        out.extend_from_slice(&stamp.fields);
+    } else {
+        let (mut server, mut dated) = (true, true);
+        for (name, _) in &headers {
+            server &= !name.eq_ignore_ascii_case("server");
+            dated &= !name.eq_ignore_ascii_case("date");
+        }
+        if server {
+            out.extend_from_slice(b"Server: ");
+            out.extend_from_slice(SERVER_NAME.as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        if dated {
+            out.extend_from_slice(b"Date: ");
+            out.extend_from_slice(&stamp.date);
+            out.extend_from_slice(b"\r\n");
+        }
     }
     if let Some(content_type) = &content_type {
         put_field(out, "Content-Type", content_type);
@@ -173,9 +177,9 @@ fn end_head(out: &mut Vec<u8>, keep_alive: bool, version: Version) {
 
 /// Appends the answer to a refused request: the error's status, its reason
 /// as a plain-text body, `Connection: close`.
-pub(crate) fn encode_error(out: &mut Vec<u8>, error: HttpError, date: &[u8; DATE_LEN]) {
+pub(crate) fn encode_error(out: &mut Vec<u8>, error: HttpError, stamp: &Stamp) {
     let response = Response::error(error.status(), error.reason());
-    encode(out, response, Exchange::failed(), date, true);
+    encode(out, response, Exchange::failed(), stamp, true);
 }
 
 /// Appends one chunk of a chunked body (`len-in-hex CRLF data CRLF`).
@@ -224,16 +228,18 @@ fn put_decimal(out: &mut Vec<u8>, mut n: u64) {
 
 /// `status` is sent with a reason phrase if it has one; for tests.
 #[cfg(test)]
-fn status_text(status: StatusCode) -> String {
+fn status_text(status: crate::StatusCode) -> String {
     format!("{} {}", status.as_u16(), status.reason())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Body;
+    use crate::{Body, StatusCode};
 
-    const DATE: &[u8; DATE_LEN] = b"Sun, 06 Nov 1994 08:49:37 GMT";
+    fn stamp() -> Stamp {
+        Stamp::from_date(*b"Sun, 06 Nov 1994 08:49:37 GMT")
+    }
 
     fn ex(version: Version, head: bool, keep_alive: bool) -> Exchange {
         Exchange {
@@ -245,7 +251,7 @@ mod tests {
 
     fn encoded(response: Response, exchange: Exchange) -> (String, bool) {
         let mut out = Vec::new();
-        let (rest, keep) = encode(&mut out, response, exchange, DATE, false);
+        let (rest, keep) = encode(&mut out, response, exchange, &stamp(), false);
         assert!(matches!(rest, Rest::Done));
         (String::from_utf8(out).unwrap(), keep)
     }
@@ -330,7 +336,7 @@ Content-Type: text/plain; charset=utf-8\r\nContent-Length: 13\r\n\r\nHello, Worl
             &mut out,
             Response::new(StatusCode::OK).with_body(stream()),
             ex(Version::Http11, false, true),
-            DATE,
+            &stamp(),
             false,
         );
         let text = String::from_utf8(out).unwrap();
@@ -345,7 +351,7 @@ Content-Type: text/plain; charset=utf-8\r\nContent-Length: 13\r\n\r\nHello, Worl
             &mut out,
             Response::new(StatusCode::OK).with_body(stream()),
             ex(Version::Http10, false, true),
-            DATE,
+            &stamp(),
             false,
         );
         let text = String::from_utf8(out).unwrap();
@@ -361,7 +367,7 @@ Content-Type: text/plain; charset=utf-8\r\nContent-Length: 13\r\n\r\nHello, Worl
             &mut out,
             Response::new(StatusCode::OK).with_body(stream()),
             ex(Version::Http11, true, true),
-            DATE,
+            &stamp(),
             false,
         );
         assert!(matches!(rest, Rest::Done));
@@ -384,7 +390,7 @@ Content-Type: text/plain; charset=utf-8\r\nContent-Length: 13\r\n\r\nHello, Worl
         encode_error(
             &mut out,
             HttpError::new(StatusCode::URI_TOO_LONG, "request line too long"),
-            DATE,
+            &stamp(),
         );
         let text = String::from_utf8(out).unwrap();
         assert!(

@@ -10,6 +10,24 @@
 //!   with a per-second cached `Date`.
 //! - **Handler API**: [`Request`], [`Response`], [`Handler`] (any
 //!   `async fn(Request) -> Response`) and a [`Router`] by method and path.
+//! - **Connection driver** (`conn`): keep-alive, pipelining (a batch of
+//!   requests read together is answered with one write), timeouts, lingering
+//!   close, all on a `weft::net::TcpStream` without per-request allocation.
+//! - **Server**: [`serve`] on one loop, [`Server`] on N loops with one
+//!   `SO_REUSEPORT` listener each, graceful [`ShutdownSignal`]-driven drain.
+//!
+//! ```no_run
+//! use weft_http::{Request, Response, Router, Server, ShutdownSignal};
+//! let app = Router::new()
+//!     .get("/", |_: Request| async { Response::text("Hello, World!") })
+//!     .get("/json", |_: Request| async { Response::json(r#"{"message":"Hello, World!"}"#) });
+//! let stop = ShutdownSignal::new();
+//! Server::bind("127.0.0.1:8080".parse().unwrap())
+//!     .start(app)
+//!     .unwrap()
+//!     .run_until(stop.wait())
+//!     .unwrap();
+//! ```
 //!
 //! Bad input is answered, never crashed on: every refusal is an
 //! [`HttpError`] with a status (400, 408, 413, 414, 417, 431, 501, 505) and a
@@ -19,18 +37,25 @@
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 mod body;
+mod conn;
+mod connections;
 mod date;
 mod decode;
 mod encode;
 mod error;
 mod handler;
 mod head;
+#[cfg(feature = "hyper")]
+pub mod hyper_rt;
 pub mod limits;
 mod method;
 mod request;
 mod response;
 mod router;
+mod server;
+mod shutdown;
 mod status;
+mod uri;
 
 pub use encode::SERVER_NAME;
 pub use error::HttpError;
@@ -42,4 +67,9 @@ pub use response::{
     Body, BodyStream, HeaderText, InvalidHeader, Response, APPLICATION_JSON, TEXT_PLAIN,
 };
 pub use router::{End, Route, RouteTable, Router};
+pub use server::{
+    serve, Running, Server, ServerConfig, ServerHandle, DEFAULT_DRAIN_TIMEOUT, LISTEN_BACKLOG,
+};
+pub use shutdown::{ShutdownSignal, WaitForShutdown};
 pub use status::StatusCode;
+pub use uri::percent_decode;

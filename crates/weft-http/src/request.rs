@@ -129,10 +129,11 @@ impl Request {
     /// assert_eq!(req.query_param("b"), Some("1"));
     /// ```
     pub fn from_bytes(raw: &[u8]) -> Result<Request, crate::HttpError> {
-        let mut decoder = crate::decode::RequestDecoder::new(crate::Limits::default());
+        let mut decoder = crate::decode::RequestDecoder::new();
+        let limits = crate::Limits::default();
         let mut at = 0;
         loop {
-            let (used, step) = decoder.decode(&raw[at..]);
+            let (used, step) = decoder.decode(&raw[at..], &limits);
             at += used;
             match step? {
                 crate::decode::Step::Request(req) => return Ok(req),
@@ -171,6 +172,14 @@ impl Request {
     pub fn path(&self) -> &str {
         match self.str_at(self.path) {
             "" => "/",
+            path => path,
+        }
+    }
+
+    /// [`path`](Request::path) as bytes (no UTF-8 check: the router's hot path).
+    pub(crate) fn path_bytes(&self) -> &[u8] {
+        match self.bytes_at(self.path) {
+            b"" => b"/",
             path => path,
         }
     }

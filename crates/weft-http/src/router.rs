@@ -20,8 +20,38 @@
 //! tens of routes, not thousands (lookup is linear).
 
 use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use crate::{Handler, Method, Request, Response, StatusCode};
+
+pin_project_lite::pin_project! {
+    /// One of two futures: the future type of a dispatch through a route
+    /// list (this route's handler or an earlier route's). Built synchronously
+    /// when the route is chosen, so the request is moved once, into the
+    /// handler, not once per level of the list.
+    #[project = BranchProj]
+    #[derive(Debug)]
+    pub(crate) enum Branch<A, B> {
+        First { #[pin] future: A },
+        Second { #[pin] future: B },
+    }
+}
+
+impl<A, B> Future for Branch<A, B>
+where
+    A: Future<Output = Response>,
+    B: Future<Output = Response>,
+{
+    type Output = Response;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response> {
+        match self.project() {
+            BranchProj::First { future } => future.poll(cx),
+            BranchProj::Second { future } => future.poll(cx),
+        }
+    }
+}
 
 /// A path pattern: exact, or a prefix (written with a trailing `/*`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,10 +75,10 @@ impl Pattern {
         }
     }
 
-    fn matches(self, path: &str) -> bool {
+    fn matches(self, path: &[u8]) -> bool {
         match self {
-            Pattern::Exact(p) => path == p,
-            Pattern::Prefix(p) => path.starts_with(p),
+            Pattern::Exact(p) => path == p.as_bytes(),
+            Pattern::Prefix(p) => path.starts_with(p.as_bytes()),
         }
     }
 }
@@ -60,7 +90,7 @@ pub trait RouteTable: 'static {
     /// The index of the first route (in registration order) matching
     /// `method` and `path`; ORs the method bits of routes whose path matches
     /// into `allowed`.
-    fn lookup(&self, method: Method, path: &str, allowed: &mut u16) -> Option<usize>;
+    fn lookup(&self, method: Method, path: &[u8], allowed: &mut u16) -> Option<usize>;
 
     /// Runs the handler of route `index` (as returned by `lookup`).
     fn dispatch(&self, index: usize, request: Request) -> impl Future<Output = Response> + '_;
@@ -71,7 +101,7 @@ pub trait RouteTable: 'static {
 pub struct End;
 
 impl RouteTable for End {
-    fn lookup(&self, _: Method, _: &str, _: &mut u16) -> Option<usize> {
+    fn lookup(&self, _: Method, _: &[u8], _: &mut u16) -> Option<usize> {
         None
     }
 
@@ -91,7 +121,7 @@ pub struct Route<H, Earlier> {
 }
 
 impl<H: Handler, Earlier: RouteTable> RouteTable for Route<H, Earlier> {
-    fn lookup(&self, method: Method, path: &str, allowed: &mut u16) -> Option<usize> {
+    fn lookup(&self, method: Method, path: &[u8], allowed: &mut u16) -> Option<usize> {
         if let Some(index) = self.earlier.lookup(method, path, allowed) {
             return Some(index);
         }
@@ -106,11 +136,13 @@ impl<H: Handler, Earlier: RouteTable> RouteTable for Route<H, Earlier> {
     }
 
     fn dispatch(&self, index: usize, request: Request) -> impl Future<Output = Response> + '_ {
-        async move {
-            if index == self.index {
-                self.handler.call(request).await
-            } else {
-                self.earlier.dispatch(index, request).await
+        if index == self.index {
+            Branch::First {
+                future: self.handler.call(request),
+            }
+        } else {
+            Branch::Second {
+                future: self.earlier.dispatch(index, request),
             }
         }
     }
@@ -209,16 +241,21 @@ impl<T: RouteTable> Handler for Router<T> {
     fn call(&self, request: Request) -> impl Future<Output = Response> + '_ {
         let method = request.method();
         let mut allowed = 0u16;
-        let mut found = self.table.lookup(method, request.path(), &mut allowed);
+        let path = request.path_bytes();
+        let mut found = self.table.lookup(method, path, &mut allowed);
         if found.is_none() && method == Method::Head {
-            found = self.table.lookup(Method::Get, request.path(), &mut allowed);
+            found = self.table.lookup(Method::Get, path, &mut allowed);
         }
-        async move {
-            match found {
-                Some(index) => self.table.dispatch(index, request).await,
-                None if allowed != 0 => method_not_allowed(allowed),
-                None => not_found(),
-            }
+        match found {
+            Some(index) => Branch::First {
+                future: self.table.dispatch(index, request),
+            },
+            None if allowed != 0 => Branch::Second {
+                future: std::future::ready(method_not_allowed(allowed)),
+            },
+            None => Branch::Second {
+                future: std::future::ready(not_found()),
+            },
         }
     }
 }

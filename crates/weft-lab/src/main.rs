@@ -1,4 +1,61 @@
-//! The `weft` binary (being written).
-#![forbid(unsafe_code)]
+//! `weft`: the weft platform's command-line tool.
+//!
+//! Today it has one command, `weft serve`, the HTTP server that the lab and
+//! the side-by-side benchmark measure (see [`serve`]). The lab's other
+//! commands (load generator, reports) join it as subcommands.
 
-fn main() {}
+#![forbid(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
+
+mod green_model;
+mod serve;
+mod signals;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// weft: an event-loop runtime and server platform.
+#[derive(Debug, Parser)]
+#[command(name = "weft", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve HTTP: /, /plaintext, /json, /sleep?ms=N, /cpu?ms=N[&offload=1], /static/<path>.
+    Serve(serve::ServeArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => {
+            init_logging(args.quiet);
+            match serve::run(args) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    tracing::error!("weft serve: {error}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    }
+}
+
+/// Log lines go to stderr; `--quiet` keeps only warnings and errors.
+fn init_logging(quiet: bool) {
+    let level = if quiet {
+        tracing::Level::WARN
+    } else {
+        tracing::Level::INFO
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+}

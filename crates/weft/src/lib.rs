@@ -8,6 +8,11 @@
 //! - [`task`]: spawning futures on a loop, [`JoinHandle`](task::JoinHandle)s, `yield_now`.
 //! - [`time`]: `sleep`, `timeout`, `interval` on a hierarchical timer wheel.
 //! - [`net`]: non-blocking TCP, UDP and Unix sockets driven by edge-triggered epoll.
+//! - [`pool`]: the worker pool (lanes `fs`, `dns`, `cpu`, `blocking`) for work that would block
+//!   a loop; [`fs`] (files) and [`dns`] (name resolution) run on it.
+//! - [`signal`]: Unix signals as asynchronous streams, safe in a multi-threaded process.
+//! - [`cluster`]: a supervisor and N worker processes sharing listening sockets, with IPC,
+//!   crash restarts, graceful stop and zero-downtime reload.
 //!
 //! Everything that runs on a loop thread must return quickly: one long computation on a loop
 //! stalls every client of that loop.
@@ -26,9 +31,17 @@
 pub(crate) mod loom;
 pub(crate) mod sys;
 
+pub mod callback;
+pub mod cluster;
+pub mod dns;
+pub mod fs;
+pub mod green;
 pub mod net;
+pub mod pool;
 pub mod rt;
+pub mod signal;
 pub mod task;
 pub mod time;
 
+pub use pool::{spawn_blocking, spawn_cpu};
 pub use task::{spawn, spawn_local, yield_now, JoinError, JoinHandle};

@@ -39,12 +39,15 @@ fn timeouts_fire_in_order() {
             let log = log.clone();
             set_timeout(ms, move || log.borrow_mut().push(label))
         };
-        // Registered out of order; ties (10, 10) keep registration order.
-        at(30, "thirty");
-        at(10, "ten-first");
-        let cancelled = at(15, "cancelled");
-        at(10, "ten-second");
+        // "last" is registered first but due last; equal delays run in the
+        // order they were set. (Each timer is due no earlier than the ones
+        // listed before it in the expected order, however slowly these
+        // lines run, except "last", which has a 300 ms margin.)
+        at(300, "last");
         at(0, "zero");
+        at(10, "ten-first");
+        let cancelled = at(10, "cancelled");
+        at(10, "ten-second");
         at(20, "twenty");
         // Never runs inside the call that set it.
         assert!(log.borrow().is_empty());
@@ -53,7 +56,7 @@ fn timeouts_fire_in_order() {
         until(|| log.borrow().len() == 5).await;
         assert_eq!(
             *log.borrow(),
-            ["zero", "ten-first", "ten-second", "twenty", "thirty"]
+            ["zero", "ten-first", "ten-second", "twenty", "last"]
         );
     });
 }

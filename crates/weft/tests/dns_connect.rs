@@ -13,14 +13,14 @@ fn connect_by_host_name() {
         let port = listener.local_addr().unwrap().port();
         let server = weft::spawn(async move {
             for _ in 0..2 {
-                let (mut s, _) = listener.accept().await.unwrap();
+                let (s, _) = listener.accept().await.unwrap();
                 let mut buf = [0u8; 16];
                 let n = s.read(&mut buf).await.unwrap();
                 s.write_all(&buf[..n]).await.unwrap();
             }
         });
 
-        let mut by_str = TcpStream::connect(format!("localhost:{port}"))
+        let by_str = TcpStream::connect(format!("localhost:{port}"))
             .await
             .unwrap();
         by_str.write_all(b"by str").await.unwrap();
@@ -28,7 +28,7 @@ fn connect_by_host_name() {
         let n = by_str.read(&mut buf).await.unwrap();
         assert_eq!(&buf[..n], b"by str");
 
-        let mut by_pair = TcpStream::connect(("localhost", port)).await.unwrap();
+        let by_pair = TcpStream::connect(("localhost", port)).await.unwrap();
         by_pair.write_all(b"by pair").await.unwrap();
         let n = by_pair.read(&mut buf).await.unwrap();
         assert_eq!(&buf[..n], b"by pair");

@@ -50,3 +50,40 @@ fn slow_dns_flood_does_not_delay_fs() {
     }
     assert_eq!(pool.metrics().lane(Lane::Dns).completed, DNS_FLOOD as u64);
 }
+
+#[test]
+fn file_calls_complete_while_the_dns_lane_is_stuck() {
+    let rt = weft::rt::Runtime::builder()
+        .current_thread()
+        .build()
+        .unwrap();
+    let gate = Gate::new();
+    let _open = OpenOnDrop(gate.clone());
+    let path = std::env::temp_dir().join(format!("weft-lanes-{}", std::process::id()));
+    let flood = rt.block_on(async {
+        // Stand-ins for lookups of a dead name server: they hold every dns
+        // thread until the gate opens.
+        (0..DNS_FLOOD)
+            .map(|_| {
+                let gate = gate.clone();
+                weft::pool::submit(Lane::Dns, move || gate.wait())
+            })
+            .collect::<Vec<_>>()
+    });
+    let dns_threads = rt.metrics().pool.lane(Lane::Dns).max_threads;
+    wait_for("every dns thread to be stuck", || {
+        rt.metrics().pool.lane(Lane::Dns).running == dns_threads
+    });
+    rt.block_on(async {
+        weft::fs::write(&path, b"not stuck").await.unwrap();
+        assert_eq!(weft::fs::read(&path).await.unwrap(), b"not stuck");
+        weft::fs::remove_file(&path).await.unwrap();
+    });
+    assert_eq!(rt.metrics().pool.lane(Lane::Dns).completed, 0);
+    gate.open();
+    rt.block_on(async {
+        for job in flood {
+            job.await.unwrap();
+        }
+    });
+}

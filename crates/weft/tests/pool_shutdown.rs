@@ -99,3 +99,36 @@ fn clean_shutdown_waits_for_running_jobs() {
     assert!(report.is_clean(), "{report}");
     assert_eq!(block_on(job).unwrap(), "done");
 }
+
+#[test]
+fn detached_queued_jobs_run_during_shutdown() {
+    let pool = std::sync::Arc::new(WorkerPool::builder().threads(Lane::Fs, 1).build().unwrap());
+    let gate = Gate::new();
+    let _open = OpenOnDrop(gate.clone());
+    let blocker = {
+        let gate = gate.clone();
+        pool.submit(Lane::Fs, move || gate.wait())
+    };
+    wait_for("the blocker to run", || {
+        pool.metrics().lane(Lane::Fs).running == 1
+    });
+    let (ran_tx, ran_rx) = mpsc::channel();
+    pool.submit(Lane::Fs, move || ran_tx.send(()).unwrap())
+        .detach();
+    let awaited = pool.submit(Lane::Fs, || ());
+
+    let opener = {
+        let (gate, pool) = (gate.clone(), pool.clone());
+        std::thread::spawn(move || {
+            wait_for("shutdown to begin", || pool.is_shut_down());
+            gate.open();
+        })
+    };
+    let report = pool.shutdown(CONDITION_DEADLINE);
+    opener.join().unwrap();
+    ran_rx.try_recv().expect("the detached job did not run");
+    assert_eq!(report.lane(Lane::Fs).drained, 1, "{report}");
+    assert_eq!(report.lane(Lane::Fs).abandoned_queued, 1, "{report}");
+    assert!(block_on(awaited).unwrap_err().is_abandoned());
+    block_on(blocker).unwrap();
+}

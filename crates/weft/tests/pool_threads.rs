@@ -49,3 +49,26 @@ fn idle_threads_exit_after_the_idle_timeout() {
     // And a new one starts on demand.
     assert_eq!(block_on(pool.spawn_blocking(|| 1)).unwrap(), 1);
 }
+
+/// Sequential round trips in `sequential_jobs_reuse_one_thread`.
+const ROUND_TRIPS: usize = 200;
+
+#[test]
+fn sequential_jobs_reuse_one_thread() {
+    // A worker counts itself idle before it publishes a result, so the
+    // submission that the result triggers finds it instead of starting a
+    // thread. (Idle timeout far beyond the test, so no thread exits.)
+    let rt = weft::rt::Runtime::builder()
+        .current_thread()
+        .pool_idle_timeout(Duration::from_secs(3600))
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        for i in 0..ROUND_TRIPS {
+            assert_eq!(weft::spawn_blocking(move || i).await.unwrap(), i);
+        }
+    });
+    let m = rt.metrics();
+    assert_eq!(m.pool.lane(Lane::Blocking).completed, ROUND_TRIPS as u64);
+    assert_eq!(m.pool.lane(Lane::Blocking).threads, 1);
+}

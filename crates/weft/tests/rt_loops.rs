@@ -29,7 +29,7 @@ fn spawn_on_runs_on_the_named_loop_thread() {
 #[should_panic(expected = "spawn_on(5): the runtime has 2 loop threads")]
 fn spawn_on_a_missing_loop_panics_clearly() {
     let rt = Runtime::builder().loops(2).build().unwrap();
-    let _ = rt.spawn_on(5, async {});
+    drop(rt.spawn_on(5, async {}));
 }
 
 #[test]

@@ -63,12 +63,15 @@ fn detached_task_keeps_running() {
 fn tasks_spawned_in_block_on_survive_until_the_next_block_on() {
     let rt = Runtime::builder().current_thread().build().unwrap();
     let (tx, rx) = common::oneshot();
+    // Spawn from inside one block_on, return the handle (not awaited) out of it.
     let handle = rt.block_on(async move {
-        weft::spawn(async move {
+        let task = weft::spawn(async move {
             rx.await.unwrap();
             "second"
-        })
+        });
+        Some(task)
     });
+    let handle = handle.unwrap();
     tx.send(());
     assert_eq!(rt.block_on(handle).unwrap(), "second");
 }
@@ -142,7 +145,7 @@ fn local_tasks_accept_non_send_futures() {
 #[test]
 #[should_panic(expected = "inside a weft loop")]
 fn spawn_outside_a_loop_panics_with_a_clear_message() {
-    let _ = weft::spawn(async {});
+    drop(weft::spawn(async {}));
 }
 
 #[test]

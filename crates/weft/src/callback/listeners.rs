@@ -106,6 +106,8 @@ impl<A: ?Sized> Listeners<A> {
 
 impl<A: ?Sized> fmt::Debug for Listeners<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Listeners").field("len", &self.len()).finish()
+        f.debug_struct("Listeners")
+            .field("len", &self.len())
+            .finish()
     }
 }

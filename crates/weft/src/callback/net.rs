@@ -51,8 +51,6 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use futures_io::{AsyncRead, AsyncWrite};
-
 use super::listeners::{ListenerId, Listeners};
 use crate::net;
 use crate::task::JoinHandle;
@@ -139,10 +137,11 @@ impl Socket {
             events: SocketEvents::default(),
             driver: RefCell::new(None),
         });
-        drop(crate::task::spawn_local(SocketDriver {
+        crate::task::spawn_local(SocketDriver {
             shared: Rc::clone(&shared),
             buf: vec![0; READ_CHUNK].into_boxed_slice(),
-        }));
+        })
+        .detach();
         Socket { shared }
     }
 
@@ -289,7 +288,7 @@ impl SocketDriver {
                 let Some(stream) = stream.as_ref() else {
                     return Step::Wait;
                 };
-                Pin::new(&mut &*stream).poll_write(cx, pending)
+                stream.poll_write(cx, pending)
             };
             match result {
                 Poll::Ready(Ok(0)) => {
@@ -338,7 +337,7 @@ impl SocketDriver {
             let Some(stream) = stream.as_ref() else {
                 return Step::Wait;
             };
-            Pin::new(&mut &*stream).poll_read(cx, &mut self.buf)
+            stream.poll_read(cx, &mut self.buf)
         };
         match result {
             Poll::Ready(Ok(0)) => {
@@ -447,12 +446,13 @@ impl Drop for SocketDriver {
 ///
 /// Outside an event loop.
 pub fn connect(addr: SocketAddr, on_connect: impl FnOnce(io::Result<Socket>) + 'static) {
-    drop(crate::task::spawn_local(async move {
+    crate::task::spawn_local(async move {
         match net::TcpStream::connect(addr).await {
             Ok(stream) => on_connect(Ok(Socket::start(stream, Some(addr)))),
             Err(e) => on_connect(Err(context(e, format_args!("connect to {addr}")))),
         }
-    }));
+    })
+    .detach();
 }
 
 /// Creates a server that calls `on_connection` with each accepted socket.
@@ -513,7 +513,7 @@ impl Server {
             }
             Err(e) => Err(e),
         };
-        drop(crate::task::spawn_local(async move { on_listening(outcome) }));
+        crate::task::spawn_local(async move { on_listening(outcome) }).detach();
     }
 
     /// Listens for accept errors (the server keeps accepting after each).
@@ -553,7 +553,9 @@ async fn accept_loop(server: Rc<ServerShared>, listener: net::TcpListener) {
                 // A panicking connection callback is reported and the server
                 // keeps accepting; the socket it got is closed.
                 let keep = socket.clone();
-                if let Err(panic) = panic::catch_unwind(AssertUnwindSafe(|| (on_connection)(socket))) {
+                if let Err(panic) =
+                    panic::catch_unwind(AssertUnwindSafe(|| (on_connection)(socket)))
+                {
                     let msg = panic
                         .downcast_ref::<&str>()
                         .copied()

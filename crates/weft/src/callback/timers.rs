@@ -186,10 +186,11 @@ fn queue() -> Rc<RefCell<TimerQueue>> {
     }
     let q = Rc::new(RefCell::new(TimerQueue::default()));
     // Spawn first: outside a loop this panics before any state is kept.
-    drop(crate::task::spawn_local(TimerDriver {
+    crate::task::spawn_local(TimerDriver {
         queue: Rc::clone(&q),
         sleep: None,
-    }));
+    })
+    .detach();
     QUEUE.with(|slot| *slot.borrow_mut() = Some(Rc::clone(&q)));
     q
 }
@@ -212,15 +213,13 @@ impl TimerDriver {
                 }
                 None
             }
-            Callback::Every(period, mut f) => {
-                match panic::catch_unwind(AssertUnwindSafe(|| f())) {
-                    Ok(()) => Some((period, f)),
-                    Err(panic) => {
-                        log_panic(id, &*panic);
-                        None
-                    }
+            Callback::Every(period, mut f) => match panic::catch_unwind(AssertUnwindSafe(&mut f)) {
+                Ok(()) => Some((period, f)),
+                Err(panic) => {
+                    log_panic(id, &*panic);
+                    None
                 }
-            }
+            },
         }
     }
 }
@@ -231,7 +230,11 @@ fn log_panic(id: TimerId, panic: &(dyn std::any::Any + Send)) {
         .copied()
         .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("<non-string payload>");
-    tracing::error!(timer = id.0, panic = msg, "timer callback panicked; timer cleared");
+    tracing::error!(
+        timer = id.0,
+        panic = msg,
+        "timer callback panicked; timer cleared"
+    );
 }
 
 impl Future for TimerDriver {
@@ -255,7 +258,11 @@ impl Future for TimerDriver {
             }
             let earliest = {
                 let mut queue = this.queue.borrow_mut();
-                if !queue.driver.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                if !queue
+                    .driver
+                    .as_ref()
+                    .is_some_and(|w| w.will_wake(cx.waker()))
+                {
                     queue.driver = Some(cx.waker().clone());
                 }
                 queue.earliest()

@@ -24,31 +24,39 @@ use std::future::{poll_fn, Future};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr};
 use std::path::Path;
-use std::pin::Pin;
+use std::pin::pin;
+use std::task::Poll;
 use std::time::Duration;
-
-use futures_io::{AsyncRead, AsyncWrite};
 
 use super::park_io;
 use crate::net;
 
 /// Parks on `fut`, bounded by `limit` when one is set.
+///
+/// An operation that completes on its first poll (data already buffered,
+/// room in the send buffer) is not timed at all: the timer, and the clock
+/// read it needs, are only set up once it has to wait.
 fn park_bounded<T>(
     limit: Option<Duration>,
     fut: impl Future<Output = io::Result<T>>,
 ) -> io::Result<T> {
-    match limit {
-        None => park_io(fut),
-        Some(limit) => park_io(async move {
-            match crate::time::timeout(limit, fut).await {
-                Ok(result) => result,
-                Err(_) => Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    format!("green socket operation timed out after {limit:?}"),
-                )),
-            }
-        }),
-    }
+    let Some(limit) = limit else {
+        return park_io(fut);
+    };
+    park_io(async move {
+        let mut fut = pin!(fut);
+        let first = poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await;
+        if let Poll::Ready(result) = first {
+            return result;
+        }
+        match crate::time::timeout(limit, fut).await {
+            Ok(result) => result,
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("green socket operation timed out after {limit:?}"),
+            )),
+        }
+    })
 }
 
 /// A zero timeout is refused, as by std's `set_read_timeout`.
@@ -62,8 +70,8 @@ fn check_timeout(limit: Option<Duration>) -> io::Result<Option<Duration>> {
     Ok(limit)
 }
 
-/// Generates a green stream type over a `net` stream whose shared reference
-/// implements `AsyncRead + AsyncWrite`: the `Read`/`Write` impls (for the
+/// Generates a green stream type over a `net` stream (which has `&self`
+/// `poll_read`/`poll_write`): the `Read`/`Write` impls (for the
 /// type and for `&type`), timeouts, and conversion to and from async.
 macro_rules! green_stream {
     ($(#[$doc:meta])* $name:ident, $inner:ty) => {
@@ -126,18 +134,16 @@ macro_rules! green_stream {
             }
 
             fn park_read(&self, buf: &mut [u8]) -> io::Result<usize> {
-                let mut stream = &self.inner;
                 park_bounded(
                     self.read_timeout.get(),
-                    poll_fn(|cx| Pin::new(&mut stream).poll_read(cx, buf)),
+                    poll_fn(|cx| self.inner.poll_read(cx, buf)),
                 )
             }
 
             fn park_write(&self, buf: &[u8]) -> io::Result<usize> {
-                let mut stream = &self.inner;
                 park_bounded(
                     self.write_timeout.get(),
-                    poll_fn(|cx| Pin::new(&mut stream).poll_write(cx, buf)),
+                    poll_fn(|cx| self.inner.poll_write(cx, buf)),
                 )
             }
         }
@@ -357,6 +363,6 @@ impl UnixListener {
     ///
     /// As `accept4(2)`, or the caller is not a green thread.
     pub fn accept(&self) -> io::Result<UnixStream> {
-        park_io(self.inner.accept()).map(|(s, _)| UnixStream::from_async(s))
+        park_io(self.inner.accept()).map(UnixStream::from_async)
     }
 }

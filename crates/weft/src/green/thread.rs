@@ -39,10 +39,14 @@
 //!    code on the coroutine's stack only runs inside such a `poll`, so any
 //!    read of it from that stack sees a live `Context`.
 //! 3. A `Context` pointer is never kept across a suspend: `try_block_on`
-//!    polls its future with a `Context` built from its *own clone* of the
-//!    task's waker, held on the green stack. A future that parks again from
+//!    polls its future with a `Context` over a waker *owned by the green
+//!    stack* — a clone of the task's waker kept in the [`Frame`] (refreshed
+//!    after each resume only if the task's waker changed, so the common
+//!    path costs no reference counting). A future that parks again from
 //!    inside its own `poll` (nested `block_on`) therefore keeps a valid
-//!    `Context`: only the clone is referenced, never the dead poll's.
+//!    `Context`. While an outer poll borrows the frame's waker, a nested
+//!    park cannot replace it: it finds the `RefCell` borrowed and polls with
+//!    a clone of its own instead.
 //! 4. A coroutine never moves between OS threads: [`GreenThread`] is `!Send`
 //!    (corosensei's `Coroutine` is `!Send`), so an executor can only run it
 //!    on the thread that created it (`weft` spawns it with `spawn_local`).
@@ -73,11 +77,14 @@
 //! - *Overflowing the stack* faults on the guard page (see `stack`).
 //! - Panics are caught at the root of the coroutine and returned as the
 //!   output's `Err`; they never unwind through the loop. This needs
-//!   `panic = "unwind"` (the default); with `panic = "abort"` a panic in a
-//!   green thread aborts the process, as anywhere else.
+//!   `panic = "unwind"` (the default). With `panic = "abort"` a panic in a
+//!   green thread aborts the process, as anywhere else, and so does
+//!   cancelling a *parked* green thread: its stack can only be released by
+//!   unwinding it. Builds that abort on panic should let green threads
+//!   finish rather than abort them.
 
 use std::any::Any;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
 use std::io;
@@ -86,8 +93,10 @@ use std::pin::{pin, Pin};
 use std::ptr::{self, NonNull};
 use std::task::{Context, Poll, Waker};
 
+use corosensei::stack::Stack;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 
+use super::overflow::{self, Guard, Running};
 use super::stack::{self, DefaultStack};
 
 /// The payload of a panic caught in a green thread.
@@ -110,6 +119,8 @@ struct Frame<'y> {
     yielder: &'y Yielder<PollContext, ()>,
     /// The `Context` of the `poll` currently running this coroutine.
     cx: Cell<PollContext>,
+    /// The task's waker, for the outermost park's polls (invariant 3).
+    waker: RefCell<Option<Waker>>,
 }
 
 thread_local! {
@@ -162,6 +173,9 @@ pub struct GreenThread<T> {
     coroutine: Option<Body<T>>,
     /// Usable size of the stack, to give it back to the right cache.
     stack_size: usize,
+    /// The stack's guard page, announced while the coroutine runs so an
+    /// overflow is reported as such (see `overflow`).
+    guard: Guard,
 }
 
 impl<T: 'static> GreenThread<T> {
@@ -177,13 +191,16 @@ impl<T: 'static> GreenThread<T> {
     where
         F: FnOnce() -> T + 'static,
     {
+        overflow::install();
         let stack = stack::take(stack_size)?;
+        let guard = Guard::below(stack.limit().get(), stack_size.max(stack::MIN_STACK_SIZE));
         let mut f = UnwindSafeDrop(Some(f));
         let coroutine = Coroutine::with_stack(stack, move |yielder, first: PollContext| {
             let f = f.0.take().expect("a green thread's closure runs once");
             let frame = Frame {
                 yielder,
                 cx: Cell::new(first),
+                waker: RefCell::new(None),
             };
             // Invariant 1: from here until the closure returns or suspends,
             // this coroutine is the one running. The erased lifetime is only
@@ -197,6 +214,7 @@ impl<T: 'static> GreenThread<T> {
         Ok(GreenThread {
             coroutine: Some(coroutine),
             stack_size,
+            guard,
         })
     }
 }
@@ -212,6 +230,7 @@ impl<T> Future for GreenThread<T> {
             .expect("GreenThread polled after it finished");
         let outcome = {
             let _restore = replace_current(ptr::null());
+            let _running = Running::enter(this.guard);
             coroutine.resume(PollContext::new(cx))
         };
         match outcome {
@@ -233,6 +252,7 @@ impl<T> Drop for GreenThread<T> {
             // run; nothing it runs meanwhile may park on a frame of whoever
             // is dropping it.
             let _restore = replace_current(ptr::null());
+            let _running = Running::enter(self.guard);
             coroutine.force_unwind();
             stack::give_back(coroutine.into_stack(), self.stack_size);
         }
@@ -303,27 +323,72 @@ pub fn try_block_on<F: Future>(fut: F) -> Result<F::Output, ParkError> {
     // outlives this call, which returns before the closure that owns the
     // frame does.
     let frame = unsafe { &*frame };
-    // SAFETY: by invariant 2, `frame.cx` is the `Context` of the `poll` that
-    // is running us right now; it is only read here, before any suspend.
-    let mut waker: Waker = unsafe { frame.cx.get().0.as_ref() }.waker().clone();
     let mut fut = pin!(fut);
+    // Used only by a park nested inside another park's poll (invariant 3).
+    let mut own_waker: Option<Waker> = None;
     loop {
-        // Invariant 3: poll with a Context over our own waker clone, so a
-        // nested park inside this poll leaves it valid.
-        let mut cx = Context::from_waker(&waker);
-        if let Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
+        // SAFETY: by invariant 2, `frame.cx` is the `Context` of the `poll`
+        // that is running us right now; it is only used before the suspend
+        // below.
+        let current = unsafe { frame.cx.get().0.as_ref() }.waker();
+        let polled = if let Ok(mut slot) = frame.waker.try_borrow_mut() {
+            // Outermost park: the frame's slot is free; refresh it only if
+            // the task's waker changed (no reference-count traffic).
+            if !slot.as_ref().is_some_and(|w| w.will_wake(current)) {
+                *slot = Some(current.clone());
+            }
+            drop(slot);
+            let slot = frame.waker.borrow();
+            let waker = slot.as_ref().expect("filled just above");
+            fut.as_mut().poll(&mut Context::from_waker(waker))
+        } else {
+            // Nested inside an outer park's poll, which borrows the slot: use
+            // a clone of our own, on this stack.
+            if !own_waker.as_ref().is_some_and(|w| w.will_wake(current)) {
+                own_waker = Some(current.clone());
+            }
+            let waker = own_waker.as_ref().expect("filled just above");
+            fut.as_mut().poll(&mut Context::from_waker(waker))
+        };
+        if let Poll::Ready(out) = polled {
             return Ok(out);
         }
         let resumed_by = frame.yielder.suspend(());
         frame.cx.set(resumed_by);
         CURRENT.with(|c| c.set(ptr::from_ref(frame)));
-        // SAFETY: `resumed_by` is the Context of the poll that just resumed
-        // us (invariant 2), read before any further suspend.
-        let current = unsafe { resumed_by.0.as_ref() }.waker();
-        if !waker.will_wake(current) {
-            waker = current.clone();
-        }
     }
+}
+
+/// Runs `f` on the stack of the event loop that runs this green thread,
+/// then returns its result here; outside a green thread, just runs `f`.
+///
+/// For stack-hungry calls: a parser with large on-stack arrays, deep
+/// recursion. The loop's stack is an OS thread stack (megabytes, and hot in
+/// the cache, since every task and green thread of the loop runs on it),
+/// while each green thread's stack is small and, with many green threads,
+/// mostly cold: scratch space touched on it costs cache misses that the
+/// loop's stack does not. The hop costs two stack switches.
+///
+/// `f` cannot park: inside it, [`try_block_on`] returns
+/// [`ParkError::NotGreen`] (it runs on no green stack). A panic in `f`
+/// propagates to the caller, on the green stack.
+pub fn on_loop_stack<F, R>(f: F) -> R
+where
+    F: FnOnce() -> R + Send,
+{
+    let frame = CURRENT.with(Cell::get);
+    if frame.is_null() {
+        return f();
+    }
+    // SAFETY: invariant 1, as in `try_block_on`.
+    let frame = unsafe { &*frame };
+    // While `f` runs on the parent stack, no green frame is current (so it
+    // cannot suspend from the wrong stack) and no guard page is announced
+    // (a fault there is not this green thread's overflow). Both are
+    // restored when `f` returns or unwinds.
+    let _restore = replace_current(ptr::null());
+    let _off_stack = Running::enter(Guard::NONE);
+    frame.yielder.on_parent_stack(f)
 }
 
 /// Waits for `fut` on the current green thread (see [`try_block_on`]).
@@ -335,5 +400,195 @@ pub fn block_on<F: Future>(fut: F) -> F::Output {
     match try_block_on(fut) {
         Ok(out) => out,
         Err(e) => panic!("green::block_on: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The mechanism alone, driven by a bare poll loop (no event loop).
+
+    use super::*;
+    use std::rc::Rc;
+    use std::sync::Arc;
+    use std::task::Wake;
+
+    /// Counts wakes, so tests can check that parking wakes correctly.
+    #[derive(Default)]
+    struct CountingWake(std::sync::atomic::AtomicUsize);
+
+    impl Wake for CountingWake {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// A one-shot value a test fills in between polls.
+    #[derive(Default)]
+    struct Slot<T> {
+        value: Cell<Option<T>>,
+        waker: RefCell<Option<Waker>>,
+    }
+
+    impl<T> Slot<T> {
+        fn fill(&self, value: T) {
+            self.value.set(Some(value));
+            if let Some(w) = self.waker.borrow_mut().take() {
+                w.wake();
+            }
+        }
+
+        fn wait(self: &Rc<Self>) -> impl Future<Output = T> {
+            let slot = Rc::clone(self);
+            std::future::poll_fn(move |cx| match slot.value.take() {
+                Some(v) => Poll::Ready(v),
+                None => {
+                    *slot.waker.borrow_mut() = Some(cx.waker().clone());
+                    Poll::Pending
+                }
+            })
+        }
+    }
+
+    fn poll_once<F: Future + Unpin>(fut: &mut F, waker: &Waker) -> Poll<F::Output> {
+        Pin::new(fut).poll(&mut Context::from_waker(waker))
+    }
+
+    const SIZE: usize = stack::DEFAULT_STACK_SIZE;
+
+    #[test]
+    fn parks_until_woken_and_returns() {
+        let wakes = Arc::new(CountingWake::default());
+        let waker = Waker::from(Arc::clone(&wakes));
+        let slot = Rc::new(Slot::<u32>::default());
+        let s = Rc::clone(&slot);
+        let mut green = GreenThread::new(SIZE, move || block_on(s.wait()) + 1).unwrap();
+        assert!(poll_once(&mut green, &waker).is_pending());
+        assert!(!in_green_thread(), "CURRENT restored after the switch back");
+        slot.fill(41);
+        assert_eq!(wakes.0.load(std::sync::atomic::Ordering::Relaxed), 1);
+        assert_eq!(
+            poll_once(&mut green, &waker).map(Result::unwrap),
+            Poll::Ready(42)
+        );
+    }
+
+    #[test]
+    fn park_nested_inside_a_poll_keeps_a_valid_context() {
+        let waker = Waker::from(Arc::new(CountingWake::default()));
+        let (a, b) = (
+            Rc::new(Slot::<u32>::default()),
+            Rc::new(Slot::<u32>::default()),
+        );
+        let (a2, b2) = (Rc::clone(&a), Rc::clone(&b));
+        let mut green = GreenThread::new(SIZE, move || {
+            block_on(async move {
+                // Parks from inside the outer park's poll, then awaits with
+                // the outer poll's Context, which must still be valid.
+                let x = block_on(a2.wait());
+                x + b2.wait().await
+            })
+        })
+        .unwrap();
+        assert!(poll_once(&mut green, &waker).is_pending());
+        a.fill(1);
+        assert!(poll_once(&mut green, &waker).is_pending());
+        b.fill(2);
+        assert_eq!(
+            poll_once(&mut green, &waker).map(Result::unwrap),
+            Poll::Ready(3)
+        );
+    }
+
+    #[test]
+    fn green_threads_nest() {
+        let waker = Waker::from(Arc::new(CountingWake::default()));
+        let slot = Rc::new(Slot::<u32>::default());
+        let s = Rc::clone(&slot);
+        let mut outer = GreenThread::new(SIZE, move || {
+            let inner = GreenThread::new(SIZE, move || block_on(s.wait()) * 2).unwrap();
+            let v = block_on(inner).unwrap();
+            assert!(in_green_thread(), "the outer frame is current again");
+            v + 1
+        })
+        .unwrap();
+        assert!(poll_once(&mut outer, &waker).is_pending());
+        slot.fill(5);
+        assert_eq!(
+            poll_once(&mut outer, &waker).map(Result::unwrap),
+            Poll::Ready(11)
+        );
+    }
+
+    #[test]
+    fn panic_comes_back_as_payload() {
+        let waker = Waker::from(Arc::new(CountingWake::default()));
+        let mut green = GreenThread::new(SIZE, || -> u8 { std::panic::panic_any(7u32) }).unwrap();
+        let Poll::Ready(Err(payload)) = poll_once(&mut green, &waker) else {
+            panic!("expected the panic as an error");
+        };
+        assert_eq!(payload.downcast_ref::<u32>(), Some(&7));
+    }
+
+    /// Records its drop, and checks that parking is refused while unwinding.
+    struct DropProbe(Rc<Cell<bool>>);
+
+    impl Drop for DropProbe {
+        fn drop(&mut self) {
+            if std::thread::panicking() {
+                assert_eq!(try_block_on(async {}), Err(ParkError::Unwinding));
+            }
+            self.0.set(true);
+        }
+    }
+
+    #[test]
+    fn dropping_a_parked_green_thread_unwinds_it() {
+        let waker = Waker::from(Arc::new(CountingWake::default()));
+        let dropped = Rc::new(Cell::new(false));
+        let (d, slot) = (Rc::clone(&dropped), Rc::new(Slot::<u32>::default()));
+        let s = Rc::clone(&slot);
+        let mut green = GreenThread::new(SIZE, move || {
+            let _probe = DropProbe(d);
+            block_on(s.wait())
+        })
+        .unwrap();
+        assert!(poll_once(&mut green, &waker).is_pending());
+        drop(green);
+        assert!(dropped.get());
+        assert!(!in_green_thread());
+    }
+
+    /// Panics when dropped.
+    struct PanicOnDrop;
+
+    impl Drop for PanicOnDrop {
+        fn drop(&mut self) {
+            panic!("a capture's destructor panics");
+        }
+    }
+
+    #[test]
+    fn never_started_green_thread_drops_its_captures_once() {
+        let dropped = Rc::new(Cell::new(false));
+        let probe = DropProbe(Rc::clone(&dropped));
+        let green = GreenThread::new(SIZE, move || drop(probe)).unwrap();
+        drop(green);
+        assert!(dropped.get());
+        // A panicking capture is contained (and not dropped twice: that
+        // would be a double free, which the allocator checks below catch).
+        let green = GreenThread::new(SIZE, move || drop(PanicOnDrop)).unwrap();
+        drop(green);
+        let churn: Vec<Vec<u8>> = (0..1000).map(|i| vec![0; i]).collect();
+        drop(churn);
+    }
+
+    #[test]
+    fn parking_outside_is_refused() {
+        assert_eq!(try_block_on(async { 1 }), Err(ParkError::NotGreen));
+        let err = io::Error::from(ParkError::NotGreen);
+        assert!(err.to_string().contains("not running on a green thread"));
     }
 }

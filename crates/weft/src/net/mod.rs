@@ -15,6 +15,7 @@ mod tcp;
 mod udp;
 mod unix;
 
+pub use crate::dns::ToSocketAddrs;
 pub use listen::{ListenOptions, ACCEPT_BACKOFF_MAX, ACCEPT_BACKOFF_START, DEFAULT_BACKLOG};
 pub use tcp::{TcpListener, TcpStream};
 pub use udp::UdpSocket;

@@ -2,6 +2,7 @@
 
 use super::evented::{stream_io, Evented};
 use super::listen::{accept_loop, ListenOptions};
+use crate::dns::ToSocketAddrs;
 use crate::rt::reactor::Direction;
 use crate::sys::socket::{self, SockAddr};
 use std::fmt;
@@ -140,12 +141,31 @@ impl TcpStream {
         })
     }
 
-    /// Connects to `addr`.
+    /// Connects to `addr`: a socket address, or a host name (`"example.com:80"`,
+    /// `("example.com", 80)`) resolved on the worker pool's `dns` lane (see [`crate::dns`]).
+    /// Resolved addresses are tried in order; the first connection wins, else the last error
+    /// is returned.
     ///
     /// # Cancel safety
     ///
-    /// Dropping the future closes the half-open socket.
-    pub async fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
+    /// Dropping the future cancels a lookup that has not started and closes a half-open socket.
+    pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
+        let mut last_err = None;
+        for addr in crate::dns::resolve(&addr).await? {
+            match TcpStream::connect_addr(addr).await {
+                Ok(stream) => return Ok(stream),
+                Err(err) => last_err = Some(err),
+            }
+        }
+        Err(last_err.unwrap_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "connect: the address resolved to no socket address",
+            )
+        }))
+    }
+
+    async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
         let fd = socket::inet_socket(&addr, libc::SOCK_STREAM)?;
         let started = socket::connect(fd.as_raw_fd(), &SockAddr::from_inet(&addr));
         let stream = TcpStream::from_fd(fd)?;

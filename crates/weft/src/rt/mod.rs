@@ -14,7 +14,7 @@
 //! [`Handle::spawn`] (the current loop if called on one, otherwise round-robin over the loop
 //! threads), and wakers, which always post a woken task to its own loop.
 //!
-//! The runtime also owns the [`WorkerPool`](crate::pool::WorkerPool) that every loop sends
+//! The runtime also owns the [`WorkerPool`] that every loop sends
 //! blocking, file, DNS and CPU-heavy work to ([`current_pool`]); its settings are on the
 //! [`Builder`] (`pool_*`) and its metrics in [`Runtime::metrics`].
 //!
@@ -291,9 +291,9 @@ impl Drop for Runtime {
                 tracing::error!(thread = %name, "a weft loop thread panicked during shutdown");
             }
         }
-        // The caller loop may already be current if the runtime is dropped inside block_on's
-        // thread-local scope; it never is, because Runtime is !Send and block_on borrows it.
-        let enter = context::enter(&self.caller);
+        // This thread may be running another runtime's loop (a runtime dropped inside a task);
+        // the caller loop is made current only for its shutdown.
+        let enter = context::enter_for_shutdown(&self.caller);
         self.caller.shutdown();
         // Leave the loop before the pool abandons jobs, so that their wakes go through inboxes
         // (and are refused by the stopped loops) rather than onto this loop's dead run queue.

@@ -22,11 +22,20 @@
 //! - [`socket`]: non-blocking, close-on-exec sockets (TCP, UDP, Unix) with the options servers
 //!   need, and the read/write/accept/connect calls that report `WouldBlock` instead of blocking.
 //! - [`thread`]: pinning the current thread to a CPU.
+//! - [`signal`]: signal handlers that only write to a self-pipe (async-signal-safe), the pipe.
+//! - [`process`]: what a process supervisor needs: `kill`, the parent's pid, the parent-death
+//!   signal, close-on-exec flags and inspection of inherited sockets; the calls that may run
+//!   between `fork` and `exec` say so.
+//! - [`file`]: reading a regular file into a vector's spare capacity (for `weft::fs`, on pool
+//!   threads).
 //!
 //! Every call returns `io::Result`; errors are the OS error, unchanged, so callers can add context.
 
 mod epoll;
 mod eventfd;
+pub(crate) mod file;
+pub(crate) mod process;
+pub(crate) mod signal;
 pub(crate) mod socket;
 pub(crate) mod thread;
 

@@ -1,0 +1,397 @@
+//! The server: accept loops, one per event loop, and their shutdown.
+//!
+//! # Roles
+//!
+//! - [`serve`] runs one accept loop on the current weft loop: every accepted
+//!   connection becomes a local task (see [`crate::conn`]) sharing the
+//!   loop's [`ConnectionSet`]. It returns after a [`ShutdownSignal`] fires
+//!   and the loop's connections drained.
+//! - [`Server`] builds a weft runtime with N loop threads and runs [`serve`]
+//!   on each, every loop with its own `SO_REUSEPORT` listener on the same
+//!   address, so the kernel spreads connections across loops and no loop
+//!   ever touches another's sockets (shared-nothing).
+//! - [`Running`] is a server that is listening; [`ServerHandle`] is one run
+//!   on a background thread (for tests and embedding).
+//!
+//! # Shutdown (bounded)
+//!
+//! 1. The signal fires: every accept loop closes its listener (new
+//!    connections are refused by the kernel from then on).
+//! 2. Idle connections close; connections with a request in progress finish
+//!    it with `Connection: close` (see [`crate::connections`]).
+//! 3. After [`ServerConfig::drain_timeout`] whatever is left is closed
+//!    without an answer; then the runtime is dropped, which joins the loop
+//!    threads.
+
+use std::fmt;
+use std::future::{poll_fn, Future};
+use std::io;
+use std::net::SocketAddr;
+use std::pin::pin;
+use std::rc::Rc;
+use std::sync::mpsc;
+use std::task::Poll;
+use std::thread;
+use std::time::Duration;
+
+use weft::net::{ListenOptions, TcpListener};
+use weft::rt::Runtime;
+
+use crate::connections::ConnectionSet;
+use crate::{conn, Handler, Limits, ShutdownSignal, Timeouts};
+
+/// Default for [`ServerConfig::drain_timeout`]: 5 s for requests in progress
+/// to finish after a shutdown signal; enough for any ordinary request, short
+/// enough that a restart is not held up (orchestrators typically kill after
+/// 30 s).
+pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Backlog of each listener: the kernel's queue of connections not yet
+/// accepted. 4096 (Linux's default `somaxconn` cap since 5.4) so that a
+/// benchmark opening 10,000 connections at once is not met with drops.
+pub const LISTEN_BACKLOG: i32 = 4096;
+
+/// Pause after an accept error other than descriptor exhaustion (which the
+/// runtime's `accept` already backs off from): avoids a hot loop on a
+/// persistent error while keeping the listener alive.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(10);
+
+/// Everything a server needs to know besides its handler.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// Size limits on requests.
+    pub limits: Limits,
+    /// Time limits on clients.
+    pub timeouts: Timeouts,
+    /// How long requests in progress may take to finish after shutdown.
+    pub drain_timeout: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            limits: Limits::default(),
+            timeouts: Timeouts::default(),
+            drain_timeout: DEFAULT_DRAIN_TIMEOUT,
+        }
+    }
+}
+
+/// Serves HTTP on `listener` from the current weft loop until `shutdown`
+/// fires, then drains (see the [module docs](self)).
+///
+/// Connections run as local tasks of this loop; `handler` is shared by them
+/// and need not be `Send`.
+///
+/// ```
+/// use weft_http::{serve, Request, Response, ServerConfig, ShutdownSignal};
+/// let rt = weft::rt::Runtime::builder().current_thread().build().unwrap();
+/// rt.block_on(async {
+///     let listener = weft::net::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+///     let stop = ShutdownSignal::new();
+///     stop.trigger(); // (a real server triggers it on SIGTERM)
+///     serve(listener, |_: Request| async { Response::text("hi") }, ServerConfig::default(), stop)
+///         .await
+///         .unwrap();
+/// });
+/// ```
+pub async fn serve<H: Handler>(
+    listener: TcpListener,
+    handler: H,
+    config: ServerConfig,
+    shutdown: ShutdownSignal,
+) -> io::Result<()> {
+    let handler = Rc::new(handler);
+    let set = Rc::new(ConnectionSet::new(config));
+    let mut stop = pin!(shutdown.wait());
+    loop {
+        let accepted = {
+            let mut accept = pin!(listener.accept());
+            poll_fn(|cx| {
+                if stop.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(None);
+                }
+                accept.as_mut().poll(cx).map(Some)
+            })
+            .await
+        };
+        match accepted {
+            None => break,
+            Some(Ok((stream, remote))) => {
+                // Responses are written whole, once per batch: never delay them (Nagle).
+                let _ = stream.set_nodelay(true);
+                weft::spawn_local(conn::run(stream, remote, handler.clone(), set.clone())).detach();
+            }
+            Some(Err(error)) => {
+                tracing::warn!(%error, "accept failed; retrying");
+                weft::time::sleep(ACCEPT_ERROR_PAUSE).await;
+            }
+        }
+    }
+    // Connections the kernel already completed are clients in flight: take them before closing
+    // the listener, or closing it would reset them (weft::cluster relies on this for a drain).
+    while let Poll::Ready(Ok((stream, remote))) =
+        poll_fn(|cx| Poll::Ready(listener.poll_accept(cx))).await
+    {
+        let _ = stream.set_nodelay(true);
+        weft::spawn_local(conn::run(stream, remote, handler.clone(), set.clone())).detach();
+    }
+    drop(listener);
+    set.begin_drain();
+    if weft::time::timeout(config.drain_timeout, set.drained())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            connections = set.live(),
+            "drain timeout passed; closing connections without answering"
+        );
+        set.abort_all();
+        set.drained().await;
+    }
+    Ok(())
+}
+
+/// A multi-loop HTTP server (builder). See the [module docs](self).
+///
+/// ```no_run
+/// use weft_http::{Request, Response, Server, ShutdownSignal};
+/// let stop = ShutdownSignal::new();
+/// let running = Server::bind("127.0.0.1:8080".parse().unwrap())
+///     .loops(2)
+///     .start(|_: Request| async { Response::text("Hello, World!") })
+///     .unwrap();
+/// println!("listening on {}", running.local_addr());
+/// running.run_until(stop.wait()).unwrap();
+/// ```
+#[derive(Clone, Debug)]
+pub struct Server {
+    addr: SocketAddr,
+    loops: usize,
+    config: ServerConfig,
+}
+
+impl Server {
+    /// A server for `addr` (port 0 picks a free port, shared by all loops),
+    /// with one loop per available core and default configuration.
+    pub fn bind(addr: SocketAddr) -> Server {
+        Server {
+            addr,
+            loops: thread::available_parallelism().map_or(1, |n| n.get()),
+            config: ServerConfig::default(),
+        }
+    }
+
+    /// Number of event-loop threads (at least 1), each with its own listener.
+    pub fn loops(mut self, loops: usize) -> Server {
+        self.loops = loops.max(1);
+        self
+    }
+
+    /// Replaces the whole configuration.
+    pub fn config(mut self, config: ServerConfig) -> Server {
+        self.config = config;
+        self
+    }
+
+    /// Sets the request size limits.
+    pub fn limits(mut self, limits: Limits) -> Server {
+        self.config.limits = limits;
+        self
+    }
+
+    /// Sets the client time limits.
+    pub fn timeouts(mut self, timeouts: Timeouts) -> Server {
+        self.config.timeouts = timeouts;
+        self
+    }
+
+    /// Builds the runtime on this thread, binds one listener per loop and
+    /// starts serving; returns once every loop is listening.
+    pub fn start<H>(self, handler: H) -> io::Result<Running>
+    where
+        H: Handler + Clone + Send,
+    {
+        let runtime = Runtime::builder()
+            .loops(self.loops)
+            .thread_name("weft-http")
+            .build()?;
+        let stop = ShutdownSignal::new();
+        let options = ListenOptions::default()
+            .reuse_port(true)
+            .backlog(LISTEN_BACKLOG);
+        let mut addr = self.addr;
+        let mut loops = Vec::with_capacity(self.loops);
+        for index in 0..self.loops {
+            let (bound_tx, bound_rx) = mpsc::channel();
+            let handler = handler.clone();
+            let options = options.clone();
+            let loop_stop = stop.clone();
+            let config = self.config;
+            let task = runtime.spawn_on(index, async move {
+                // `serve` is not Send (it holds the loop's connections): run it
+                // as a local task of this loop and forward its result.
+                weft::spawn_local(async move {
+                    let listener = match TcpListener::bind_with(addr, &options) {
+                        Ok(listener) => listener,
+                        Err(error) => {
+                            let _ =
+                                bound_tx.send(Err(io::Error::new(error.kind(), error.to_string())));
+                            return Err(error);
+                        }
+                    };
+                    let _ = bound_tx.send(listener.local_addr());
+                    serve(listener, handler, config, loop_stop).await
+                })
+                .await
+                .unwrap_or_else(|join| {
+                    Err(io::Error::other(format!(
+                        "accept loop ended abnormally: {join}"
+                    )))
+                })
+            });
+            let bound = bound_rx
+                .recv()
+                .map_err(|_| io::Error::other("loop ended before binding"))
+                .and_then(|r| r);
+            match bound {
+                Ok(local) => addr = local,
+                Err(error) => {
+                    stop.trigger();
+                    return Err(error);
+                }
+            }
+            loops.push(task);
+        }
+        Ok(Running {
+            runtime,
+            addr,
+            stop,
+            loops,
+        })
+    }
+
+    /// Starts the server on a new thread (which owns its runtime) and
+    /// returns once it is listening.
+    pub fn spawn<H>(self, handler: H) -> io::Result<ServerHandle>
+    where
+        H: Handler + Clone + Send,
+    {
+        let stop = ShutdownSignal::new();
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let thread = {
+            let stop = stop.clone();
+            thread::Builder::new()
+                .name("weft-http-server".into())
+                .spawn(move || {
+                    let running = match self.start(handler) {
+                        Ok(running) => running,
+                        Err(error) => {
+                            let _ = ready_tx.send(Err(error));
+                            return Ok(());
+                        }
+                    };
+                    let _ = ready_tx.send(Ok(running.local_addr()));
+                    running.run_until(stop.wait())
+                })?
+        };
+        let addr = ready_rx
+            .recv()
+            .map_err(|_| io::Error::other("server thread ended before listening"))??;
+        Ok(ServerHandle {
+            addr,
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+/// A listening server; dropping it without [`run_until`](Running::run_until)
+/// shuts it down at once.
+pub struct Running {
+    runtime: Runtime,
+    addr: SocketAddr,
+    stop: ShutdownSignal,
+    loops: Vec<weft::JoinHandle<io::Result<()>>>,
+}
+
+impl fmt::Debug for Running {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Running")
+            .field("addr", &self.addr)
+            .field("loops", &self.loops.len())
+            .finish()
+    }
+}
+
+impl Running {
+    /// The address the server listens on (with the real port if 0 was asked).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Serves until `until` completes (e.g. a signal), then shuts down as
+    /// the [module docs](self) describe. Returns the first accept loop error.
+    pub fn run_until(self, until: impl Future<Output = ()>) -> io::Result<()> {
+        let Running {
+            runtime,
+            stop,
+            loops,
+            ..
+        } = self;
+        let result = runtime.block_on(async move {
+            until.await;
+            stop.trigger();
+            let mut result = Ok(());
+            for task in loops {
+                let outcome = task.await.unwrap_or_else(|join| {
+                    Err(io::Error::other(format!("server loop failed: {join}")))
+                });
+                if result.is_ok() {
+                    result = outcome;
+                }
+            }
+            result
+        });
+        drop(runtime);
+        result
+    }
+}
+
+/// A server running on its own thread. [`shutdown`](ServerHandle::shutdown)
+/// stops it (dropping the handle does too).
+#[derive(Debug)]
+pub struct ServerHandle {
+    addr: SocketAddr,
+    stop: ShutdownSignal,
+    thread: Option<thread::JoinHandle<io::Result<()>>>,
+}
+
+impl ServerHandle {
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Shuts the server down (draining requests in progress) and waits for
+    /// its thread.
+    pub fn shutdown(mut self) -> io::Result<()> {
+        self.stop_and_join()
+    }
+
+    fn stop_and_join(&mut self) -> io::Result<()> {
+        self.stop.trigger();
+        match self.thread.take() {
+            Some(thread) => thread
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("server thread panicked"))),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        let _ = self.stop_and_join();
+    }
+}

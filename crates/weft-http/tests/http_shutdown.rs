@@ -1,0 +1,78 @@
+//! Graceful shutdown: requests in progress finish (with `Connection: close`),
+//! idle connections close, new connections are refused, and a request that
+//! outlives the drain timeout is cut off.
+
+mod support;
+
+use std::time::Duration;
+
+use support::{start, wait_until, RawClient};
+use weft_http::{Request, Response, Router, ServerConfig};
+
+fn app(
+    entered: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) -> impl weft_http::Handler + Clone + Send {
+    Router::new()
+        .get("/", |_: Request| async { Response::text("ok") })
+        .get("/sleep", move |req: Request| {
+            let entered = entered.clone();
+            async move {
+                entered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let ms: u64 = req
+                    .query_param("ms")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+                weft::time::sleep(Duration::from_millis(ms)).await;
+                Response::text("slept")
+            }
+        })
+}
+
+#[test]
+fn in_flight_request_finishes_and_idle_connections_close() {
+    let entered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let server = start(app(entered.clone()), ServerConfig::default());
+    let addr = server.local_addr();
+
+    let mut idle = RawClient::connect(addr);
+    idle.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(idle.response().text(), "ok");
+
+    let mut busy = RawClient::connect(addr);
+    busy.send("GET /sleep?ms=300 HTTP/1.1\r\nHost: t\r\n\r\n");
+    wait_until("the slow handler started", || {
+        entered.load(std::sync::atomic::Ordering::SeqCst) == 1
+    });
+
+    let stopper = std::thread::spawn(move || server.shutdown());
+    let r = busy.response();
+    assert_eq!(
+        (r.status, r.text().as_str(), r.header("connection")),
+        (200, "slept", Some("close"))
+    );
+    assert!(busy.closed());
+    assert!(idle.closed());
+    stopper.join().unwrap().unwrap();
+    assert!(
+        std::net::TcpStream::connect(addr).is_err(),
+        "listener is closed after shutdown"
+    );
+}
+
+#[test]
+fn request_longer_than_the_drain_timeout_is_cut_off() {
+    let entered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let config = ServerConfig {
+        drain_timeout: Duration::from_millis(100),
+        ..ServerConfig::default()
+    };
+    let server = start(app(entered.clone()), config);
+    let mut busy = RawClient::connect(server.local_addr());
+    busy.send("GET /sleep?ms=600000 HTTP/1.1\r\nHost: t\r\n\r\n");
+    wait_until("the slow handler started", || {
+        entered.load(std::sync::atomic::Ordering::SeqCst) == 1
+    });
+    server.shutdown().unwrap();
+    assert!(busy.closed());
+    assert!(busy.unread().is_empty(), "no answer for a cut-off request");
+}

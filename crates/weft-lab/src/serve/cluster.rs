@@ -1,0 +1,178 @@
+//! `weft serve --workers N`: the HTTP server as a multi-process cluster.
+//!
+//! The same command line runs in every process; [`weft::cluster::role`] says which part it
+//! plays.
+//!
+//! - **Supervisor** (the process you start): takes the listening socket from systemd socket
+//!   activation if there is one, else binds `--host:--port`; logs the start line (with the real
+//!   port, so `--port 0` works); then runs a [`Supervisor`] of N workers until it stops. Signals:
+//!   SIGTERM/SIGINT drain and stop (twice: kill at once), SIGHUP reloads without downtime,
+//!   SIGTTIN/SIGTTOU add/remove a worker.
+//! - **Worker**: a weft runtime with `--loops` loop threads (default 1: the processes are the
+//!   unit of parallelism), each serving HTTP with [`weft_http::serve`] on its own duplicate of
+//!   the inherited socket (one accept queue shared by every loop of every worker, so a worker
+//!   that stops or dies loses nothing that is still queued). It reports ready once every loop
+//!   accepts. On stop (the supervisor's `Stop`, SIGTERM, SIGINT, or the supervisor gone) every
+//!   loop takes the connections already queued, closes its listener, and drains within the
+//!   drain timeout the supervisor grants; then the process exits.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::mpsc;
+
+use weft::cluster::{self, IpcError, Role, Supervisor, WorkerEvent, WorkerLink};
+use weft::net::TcpListener;
+use weft::rt::Runtime;
+use weft_http::{ServerConfig, ShutdownSignal};
+
+use super::static_files::StaticRoot;
+use super::{routes, Model, ServeArgs};
+
+/// Event loops per worker when `--loops` is not given: one, as nginx runs one event loop per
+/// worker process; N workers on N cores then use every core without oversubscribing them.
+const DEFAULT_LOOPS_PER_WORKER: usize = 1;
+
+/// Runs this process's part of the cluster.
+pub(crate) fn run(args: &ServeArgs, workers: usize, root: StaticRoot) -> io::Result<()> {
+    if args.model != Model::Async {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "--workers runs the async model only (drop --model green)",
+        ));
+    }
+    let loops = args.loops.map_or(DEFAULT_LOOPS_PER_WORKER, usize::from);
+    match cluster::role()? {
+        Role::Supervisor => supervise(SocketAddr::new(args.host, args.port), workers, loops),
+        Role::Worker(index) => work(index, loops, root),
+    }
+}
+
+fn supervise(addr: SocketAddr, workers: usize, loops: usize) -> io::Result<()> {
+    let runtime = Runtime::builder().current_thread().build()?;
+    runtime.block_on(async {
+        let mut inherited = cluster::listeners()?;
+        let activated = !inherited.is_empty();
+        let listener = if activated {
+            inherited.remove(0)
+        } else {
+            cluster::bind(addr)?
+        };
+        tracing::info!(
+            "weft serve listening on http://{} (workers={workers}, loops={loops} per worker, \
+             supervisor pid {}{})",
+            listener.local_addr()?,
+            std::process::id(),
+            if activated {
+                ", socket from systemd"
+            } else {
+                ""
+            }
+        );
+        Supervisor::builder()
+            .workers(workers)
+            .listener(listener)
+            .build::<(), ()>()?
+            .run()
+            .await
+    })?;
+    tracing::info!("weft serve stopped");
+    Ok(())
+}
+
+fn work(index: usize, loops: usize, root: StaticRoot) -> io::Result<()> {
+    let listener = cluster::listeners()?.into_iter().next().ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::NotFound,
+            "cluster worker: no listening socket was inherited",
+        )
+    })?;
+    let runtime = Runtime::builder()
+        .loops(loops)
+        .thread_name("weft-http")
+        .build()?;
+    let mut link = runtime.block_on(async { WorkerLink::<(), ()>::connect() })?;
+    let config = ServerConfig {
+        drain_timeout: link.drain_timeout(),
+        ..ServerConfig::default()
+    };
+    let stop = ShutdownSignal::new();
+    let handler = routes::app(root);
+    let (adopted_tx, adopted_rx) = mpsc::channel();
+    let mut serving = Vec::with_capacity(loops);
+    for i in 0..loops {
+        let (listener, handler, stop, adopted) = (
+            listener.try_clone()?,
+            handler.clone(),
+            stop.clone(),
+            adopted_tx.clone(),
+        );
+        serving.push(runtime.spawn_on(i, async move {
+            // `serve` is not Send: run it as a local task of this loop.
+            weft::spawn_local(async move {
+                let listener = TcpListener::from_std(listener);
+                let _ = adopted.send(listener.as_ref().map(|_| ()).map_err(|e| e.to_string()));
+                weft_http::serve(listener?, handler, config, stop).await
+            })
+            .await
+            .unwrap_or_else(|join| {
+                Err(io::Error::other(format!(
+                    "worker loop ended abnormally: {join}"
+                )))
+            })
+        }));
+    }
+    drop((listener, adopted_tx));
+    for _ in 0..loops {
+        adopted_rx
+            .recv()
+            .map_err(|_| io::Error::other("a worker loop ended before adopting the listener"))?
+            .map_err(io::Error::other)?;
+    }
+    runtime.block_on(async {
+        link.ready().await.map_err(io::Error::other)?;
+        tracing::info!(
+            worker = index,
+            pid = std::process::id(),
+            loops,
+            "weft serve worker ready"
+        );
+        loop {
+            match link.recv().await {
+                Ok(WorkerEvent::Stop(cause)) => {
+                    tracing::info!(
+                        worker = index,
+                        pid = std::process::id(),
+                        "weft serve worker draining: {cause}"
+                    );
+                    break;
+                }
+                Ok(WorkerEvent::Message(())) => {}
+                Err(error @ IpcError::Decode { .. }) => {
+                    tracing::warn!(worker = index, "supervisor link: {error}")
+                }
+                Err(error) => {
+                    tracing::error!(worker = index, "supervisor link failed ({error}); draining");
+                    break;
+                }
+            }
+        }
+        stop.trigger();
+        let mut outcome = Ok(());
+        for task in serving {
+            let result = task.await.unwrap_or_else(|join| {
+                Err(io::Error::other(format!("worker loop failed: {join}")))
+            });
+            if outcome.is_ok() {
+                outcome = result;
+            }
+        }
+        outcome
+    })?;
+    drop(runtime);
+    tracing::info!(
+        worker = index,
+        pid = std::process::id(),
+        "weft serve worker stopped"
+    );
+    Ok(())
+}

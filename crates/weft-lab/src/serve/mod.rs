@@ -1,0 +1,111 @@
+//! `weft serve`: the lab's HTTP server.
+//!
+//! Routes (all `GET`, `HEAD` too):
+//!
+//! | path | answer |
+//! |---|---|
+//! | `/`, `/plaintext` | `Hello, World!` as `text/plain` |
+//! | `/json` | `{"message":"Hello, World!"}` as `application/json` |
+//! | `/pid` | the id of the process that answered (a worker, with `--workers`) |
+//! | `/sleep?ms=N` | after an asynchronous sleep of N ms (the loop serves others meanwhile) |
+//! | `/cpu?ms=N` | after burning N ms of CPU on the event loop (stalls that loop: the hazard made visible) |
+//! | `/cpu?ms=N&offload=1` | after burning N ms on the worker pool's `cpu` lane (the loop stays free) |
+//! | `/static/<path>` | the file under `--root` (see [`static_files`]) |
+//!
+//! `--loops N` event-loop threads each accept on their own `SO_REUSEPORT`
+//! listener. One log line at start (with the bound address, so `--port 0`
+//! is usable) and one at stop; SIGINT/SIGTERM drain and stop the server.
+//!
+//! `--workers N` runs it as a multi-process cluster instead (see [`cluster`]).
+
+mod cluster;
+mod routes;
+pub(crate) mod static_files;
+
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use clap::Args;
+use weft_http::Server;
+
+use crate::signals::ShutdownSignals;
+
+/// Options of `weft serve`.
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// Port to listen on (0 picks a free one; the start line shows it).
+    #[arg(long, short, default_value_t = 8080)]
+    port: u16,
+    /// Event-loop threads, each with its own listener [default: one per core].
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    loops: Option<u16>,
+    /// Directory served under /static/ [default: the current directory].
+    #[arg(long)]
+    root: Option<PathBuf>,
+    /// Log only warnings and errors (for benchmarks).
+    #[arg(long, short)]
+    pub(crate) quiet: bool,
+    /// How connections are served: `async` tasks, or one `green` thread per
+    /// connection in blocking style (see `green_model`).
+    #[arg(long, value_enum, default_value_t = Model::Async)]
+    model: Model,
+    /// Worker processes sharing the port, under a supervisor that restarts,
+    /// drains and reloads them (SIGTERM, SIGHUP, SIGTTIN/SIGTTOU); each runs
+    /// `--loops` event loops [default with --workers: 1].
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    workers: Option<u16>,
+}
+
+/// The serving model of `weft serve --model`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Model {
+    /// weft-http's async connection driver, one task per connection.
+    Async,
+    /// One green thread per connection, blocking-style reads and writes.
+    Green,
+}
+
+/// Runs the server until SIGINT or SIGTERM.
+pub(crate) fn run(args: ServeArgs) -> io::Result<()> {
+    let root = args.root.clone().unwrap_or_else(|| PathBuf::from("."));
+    let root = static_files::StaticRoot::new(&root)
+        .map_err(|e| io::Error::new(e.kind(), format!("--root {}: {e}", root.display())))?;
+    if let Some(workers) = args.workers {
+        return cluster::run(&args, usize::from(workers), root);
+    }
+    let loops = args
+        .loops
+        .map(usize::from)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let signals = ShutdownSignals::install()?;
+
+    if args.model == Model::Green {
+        let addr = SocketAddr::new(args.host, args.port);
+        return crate::green_model::run(addr, loops, routes::app(root.clone()), signals, |bound| {
+            tracing::info!(
+                "weft serve listening on http://{bound} (loops={loops}, model=green, root={})",
+                root.path().display()
+            );
+        })
+        .map(|()| tracing::info!("weft serve stopped"));
+    }
+    let running = Server::bind(SocketAddr::new(args.host, args.port))
+        .loops(loops)
+        .start(routes::app(root.clone()))?;
+    tracing::info!(
+        "weft serve listening on http://{} (loops={loops}, root={})",
+        running.local_addr(),
+        root.path().display()
+    );
+    running.run_until(async {
+        if let Err(error) = signals.recv().await {
+            tracing::warn!("signal pipe failed ({error}); stopping");
+        }
+    })?;
+    tracing::info!("weft serve stopped");
+    Ok(())
+}

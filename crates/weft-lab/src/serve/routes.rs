@@ -1,0 +1,106 @@
+//! The routes of `weft serve` (see the [parent module](super) for the table).
+
+use std::time::{Duration, Instant};
+
+use weft_http::{Handler, Request, Response, Router, StatusCode};
+
+use super::static_files::StaticRoot;
+
+/// Body of `/` and `/plaintext`.
+const HELLO: &str = "Hello, World!";
+/// Body of `/json`.
+const HELLO_JSON: &str = r#"{"message":"Hello, World!"}"#;
+
+/// Longest `/sleep`: one minute, so a typo cannot park a connection for days.
+pub(crate) const MAX_SLEEP_MS: u64 = 60_000;
+
+/// Longest `/cpu` burn: 10 s. A burn on the loop stalls every connection of
+/// that loop for its whole length; beyond this it is a mistake, not a test.
+pub(crate) const MAX_CPU_MS: u64 = 10_000;
+
+/// The `weft serve` application.
+pub(crate) fn app(root: StaticRoot) -> impl Handler + Clone + Send {
+    Router::new()
+        .get("/", plaintext)
+        .get("/plaintext", plaintext)
+        .get("/json", json)
+        .get("/pid", pid)
+        .get("/sleep", sleep)
+        .get("/cpu", cpu)
+        .get("/static/*", move |req: Request| {
+            let root = root.clone();
+            async move {
+                root.serve(req.path().strip_prefix("/static/").unwrap_or(""))
+                    .await
+            }
+        })
+}
+
+async fn plaintext(_: Request) -> Response {
+    Response::new(StatusCode::OK)
+        .with_content_type("text/plain")
+        .with_body(HELLO)
+}
+
+/// The serving process's id: tells the workers of `weft serve --workers N` apart.
+async fn pid(_: Request) -> Response {
+    Response::text(format!("{}\n", std::process::id()))
+}
+
+async fn json(_: Request) -> Response {
+    Response::json(HELLO_JSON)
+}
+
+async fn sleep(req: Request) -> Response {
+    let ms = match millis(&req, MAX_SLEEP_MS) {
+        Ok(ms) => ms,
+        Err(answer) => return answer,
+    };
+    weft::time::sleep(Duration::from_millis(ms)).await;
+    Response::text(format!("slept {ms} ms\n"))
+}
+
+async fn cpu(req: Request) -> Response {
+    let ms = match millis(&req, MAX_CPU_MS) {
+        Ok(ms) => ms,
+        Err(answer) => return answer,
+    };
+    let offload = matches!(req.query_param("offload"), Some("1" | "true"));
+    let duration = Duration::from_millis(ms);
+    if !offload {
+        burn(duration);
+        return Response::text(format!("burned {ms} ms of CPU on the event loop\n"));
+    }
+    match weft::pool::spawn_cpu(move || burn(duration)).await {
+        Ok(()) => Response::text(format!("burned {ms} ms of CPU on the pool's cpu lane\n")),
+        Err(error) => Response::error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &format!("cpu lane: {error}"),
+        ),
+    }
+}
+
+/// The `ms` query parameter, required, at most `max`; otherwise the 400 to send.
+fn millis(req: &Request, max: u64) -> Result<u64, Response> {
+    let bad = |why: String| Err(Response::error(StatusCode::BAD_REQUEST, &why));
+    match req.query_param("ms").map(str::parse::<u64>) {
+        None => bad("missing query parameter ms (milliseconds)".into()),
+        Some(Err(_)) => bad("ms must be a whole number of milliseconds".into()),
+        Some(Ok(ms)) if ms > max => bad(format!("ms must be at most {max}")),
+        Some(Ok(ms)) => Ok(ms),
+    }
+}
+
+/// Spins the current thread for `duration` (real work the optimizer keeps).
+fn burn(duration: Duration) {
+    let start = Instant::now();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    while start.elapsed() < duration {
+        for _ in 0..1000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+        }
+        std::hint::black_box(x);
+    }
+}

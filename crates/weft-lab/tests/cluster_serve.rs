@@ -1,0 +1,477 @@
+//! `weft serve --workers N` end to end, with a real HTTP client on loopback: the workers share
+//! the port and all answer; `kill -9` of a worker under load, SIGHUP (reload) under load and
+//! SIGTERM (stop) under load, each with the requests sent and failed printed (the figures of
+//! the cluster issue). Every request uses its own connection (`Connection: close`), so no
+//! failure can hide behind a client's retry of a kept-alive connection.
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Generous bound for anything the tests wait for (a loaded 2-core machine).
+const DEADLINE: Duration = Duration::from_secs(30);
+/// Hard cap on requests per load client, so a test can never flood the machine.
+const LOAD_MAX: usize = 20_000;
+/// A load client pauses this long after a refused connection (the port is closed for good).
+const REFUSED_PAUSE: Duration = Duration::from_millis(10);
+
+struct Cluster {
+    child: Child,
+    addr: SocketAddr,
+    lines: mpsc::Receiver<String>,
+    log: Vec<String>,
+}
+
+impl Cluster {
+    fn start(workers: u16) -> Cluster {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
+            .args(["serve", "--port", "0", "--workers", &workers.to_string()])
+            .stdin(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start weft serve --workers");
+        let stderr = child.stderr.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut cluster = Cluster {
+            child,
+            addr: "0.0.0.0:0".parse().unwrap(),
+            lines,
+            log: Vec::new(),
+        };
+        let start = cluster.wait_line(|l| l.contains("listening on http://"), "the start line");
+        let addr = start.split("listening on http://").nth(1).unwrap();
+        cluster.addr = addr.split_whitespace().next().unwrap().parse().unwrap();
+        cluster
+    }
+
+    fn wait_line(&mut self, mut pred: impl FnMut(&str) -> bool, what: &str) -> String {
+        if let Some(line) = self.log.iter().find(|l| pred(l)) {
+            return line.clone();
+        }
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.log.push(line.clone());
+                    if pred(&line) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!(
+                    "waited {DEADLINE:?} for {what}; log:\n{}",
+                    self.log.join("\n")
+                ),
+            }
+        }
+    }
+
+    /// Pids of the workers that reported ready so far, waiting until there are `n`.
+    fn ready_pids(&mut self, n: usize) -> Vec<u32> {
+        let mut pids = Vec::new();
+        let mut seen = 0;
+        while pids.len() < n {
+            let line = {
+                let mut k = 0;
+                self.wait_line(
+                    |l| {
+                        let hit = l.contains("cluster worker ready");
+                        if hit {
+                            k += 1;
+                        }
+                        hit && k > seen
+                    },
+                    "workers to be ready",
+                )
+            };
+            seen += 1;
+            let pid = field(&line, "pid=").unwrap();
+            if !pids.contains(&pid) {
+                pids.push(pid);
+            }
+        }
+        pids
+    }
+
+    fn signal(&self, signal: i32) {
+        kill(self.child.id(), signal);
+    }
+
+    fn wait_exit(&mut self) -> std::process::ExitStatus {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(1)) {
+                    self.log.push(line);
+                }
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "weft serve did not exit; log:\n{}",
+                self.log.join("\n")
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn field(line: &str, key: &str) -> Option<u32> {
+    line.split_whitespace()
+        .find_map(|w| w.strip_prefix(key))
+        .and_then(|v| v.parse().ok())
+}
+
+fn kill(pid: u32, signal: i32) {
+    let status = Command::new("kill")
+        .args([format!("-{signal}"), pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill -{signal} {pid}");
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Outcome {
+    /// 200, body = the answering pid (for /pid) or 0.
+    Answered(u32),
+    /// Connection refused: not listening (not a request in flight).
+    Refused,
+    /// Connected, then no complete 200 answer.
+    Failed(String),
+}
+
+/// One GET on a new connection.
+fn get(addr: SocketAddr, path: &str) -> Outcome {
+    let stream = match TcpStream::connect_timeout(&addr, DEADLINE) {
+        Ok(s) => s,
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => return Outcome::Refused,
+        Err(e) => return Outcome::Failed(format!("connect: {e}")),
+    };
+    let run = || -> std::io::Result<u32> {
+        stream.set_read_timeout(Some(DEADLINE))?;
+        (&stream).write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n").as_bytes(),
+        )?;
+        let mut response = String::new();
+        (&stream).read_to_string(&mut response)?;
+        if !response.starts_with("HTTP/1.1 200") {
+            return Err(std::io::Error::other(format!("not a 200: {response:?}")));
+        }
+        let body = response.split("\r\n\r\n").nth(1).unwrap_or("");
+        Ok(body.trim().parse().unwrap_or(0))
+    };
+    match run() {
+        Ok(pid) => Outcome::Answered(pid),
+        Err(e) => Outcome::Failed(e.to_string()),
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Record {
+    started: Instant,
+    ended: Instant,
+    outcome: Outcome,
+}
+
+/// `clients` threads sending GET `path` in a loop until stopped (bounded in count and time).
+struct Load {
+    stop: Arc<AtomicBool>,
+    records: Arc<Mutex<Vec<Record>>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Load {
+    fn start(addr: SocketAddr, clients: usize, path: &'static str) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let records = Arc::new(Mutex::new(Vec::new()));
+        let threads = (0..clients)
+            .map(|_| {
+                let (stop, records) = (stop.clone(), records.clone());
+                std::thread::spawn(move || {
+                    let begun = Instant::now();
+                    for _ in 0..LOAD_MAX {
+                        if stop.load(Ordering::SeqCst) || begun.elapsed() > DEADLINE {
+                            break;
+                        }
+                        let started = Instant::now();
+                        let outcome = get(addr, path);
+                        let refused = outcome == Outcome::Refused;
+                        records.lock().unwrap().push(Record {
+                            started,
+                            ended: Instant::now(),
+                            outcome,
+                        });
+                        if refused {
+                            std::thread::sleep(REFUSED_PAUSE);
+                        }
+                    }
+                })
+            })
+            .collect();
+        Load {
+            stop,
+            records,
+            threads,
+        }
+    }
+
+    fn wait_until(&self, what: &str, mut cond: impl FnMut(&[Record]) -> bool) {
+        let deadline = Instant::now() + DEADLINE;
+        while !cond(&self.records.lock().unwrap()) {
+            assert!(Instant::now() < deadline, "waited {DEADLINE:?} for {what}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    fn stop(self) -> Vec<Record> {
+        self.stop.store(true, Ordering::SeqCst);
+        for t in self.threads {
+            t.join().unwrap();
+        }
+        let records = self.records.lock().unwrap();
+        records.clone()
+    }
+}
+
+fn answered_by(records: &[Record], pids: &[u32]) -> bool {
+    records
+        .iter()
+        .any(|r| matches!(r.outcome, Outcome::Answered(p) if pids.contains(&p)))
+}
+
+/// (sent, answered, refused, failures)
+fn tally(records: &[Record]) -> (usize, usize, usize, Vec<String>) {
+    let answered = records
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::Answered(_)))
+        .count();
+    let refused = records
+        .iter()
+        .filter(|r| r.outcome == Outcome::Refused)
+        .count();
+    let failed = records
+        .iter()
+        .filter_map(|r| match &r.outcome {
+            Outcome::Failed(why) => Some(why.clone()),
+            _ => None,
+        })
+        .collect();
+    (records.len(), answered, refused, failed)
+}
+
+#[test]
+fn workers_share_the_port_and_all_answer() {
+    let mut cluster = Cluster::start(2);
+    let pids = cluster.ready_pids(2);
+    let mut seen = HashSet::new();
+    let deadline = Instant::now() + DEADLINE;
+    while !pids.iter().all(|p| seen.contains(p)) {
+        assert!(
+            Instant::now() < deadline,
+            "not every worker answered: {seen:?} of {pids:?}"
+        );
+        match get(cluster.addr, "/pid") {
+            Outcome::Answered(pid) => {
+                assert!(
+                    pids.contains(&pid),
+                    "answered by {pid}, not a worker of {pids:?}"
+                );
+                seen.insert(pid);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    cluster.signal(libc_sig::TERM);
+    assert!(cluster.wait_exit().success());
+}
+
+#[test]
+fn kill_9_of_a_worker_under_load() {
+    const CLIENTS: usize = 2;
+    let mut cluster = Cluster::start(2);
+    let pids = cluster.ready_pids(2);
+    let load = Load::start(cluster.addr, CLIENTS, "/pid");
+    load.wait_until("answers from both workers", |r| {
+        answered_by(r, &pids[..1]) && answered_by(r, &pids[1..])
+    });
+    let killed_at = Instant::now();
+    kill(pids[0], libc_sig::KILL);
+    let mut replacement = 0;
+    cluster.wait_line(
+        |l| {
+            let hit = l.contains("cluster worker ready")
+                && field(l, "pid=").is_some_and(|p| !pids.contains(&p));
+            if hit {
+                replacement = field(l, "pid=").unwrap();
+            }
+            hit
+        },
+        "the replacement worker",
+    );
+    let back_after = killed_at.elapsed();
+    load.wait_until("an answer from the replacement", |r| {
+        answered_by(r, &[replacement])
+    });
+    let records = load.stop();
+    let (sent, answered, refused, failed) = tally(&records);
+    println!(
+        "weft serve --workers 2, kill -9 of one worker under load ({CLIENTS} clients, GET /pid, \
+         one connection per request): {sent} sent, {answered} answered, {} failed, {refused} \
+         refused; replacement ready {back_after:?} after the kill",
+        failed.len()
+    );
+    assert_eq!(refused, 0);
+    assert!(
+        failed.len() <= CLIENTS,
+        "more failures than requests in flight: {failed:?}"
+    );
+    assert!(
+        back_after < Duration::from_secs(1),
+        "back after {back_after:?}"
+    );
+    cluster.signal(libc_sig::TERM);
+    assert!(cluster.wait_exit().success());
+}
+
+/// Reloads in a row in the SIGHUP test: each replaces every worker.
+const RELOADS: usize = 3;
+
+#[test]
+fn sighup_under_load_fails_no_request() {
+    const CLIENTS: usize = 4;
+    let mut cluster = Cluster::start(2);
+    let mut current = cluster.ready_pids(2);
+    let load = Load::start(cluster.addr, CLIENTS, "/pid");
+    load.wait_until("answers before the reload", |r| r.len() >= 20);
+    let mut reload_time = Duration::ZERO;
+    let mut during = 0;
+    for round in 1..=RELOADS {
+        let hup_at = Instant::now();
+        cluster.signal(libc_sig::HUP);
+        let mut seen = 0;
+        cluster.wait_line(
+            |l| {
+                seen += l.contains("cluster reload complete") as usize;
+                seen == round
+            },
+            "the reload to complete",
+        );
+        let took = hup_at.elapsed();
+        reload_time += took;
+        during += load
+            .records
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.ended >= hup_at && r.started <= hup_at + took)
+            .count();
+        // Every old worker drained and exited 0, and two new ones serve.
+        for pid in &current {
+            assert!(
+                cluster
+                    .log
+                    .iter()
+                    .any(|l| l.contains("cluster worker exited")
+                        && l.contains(&format!("pid={pid} "))
+                        && l.ends_with("exit code 0")),
+                "old worker {pid} exited cleanly; log:\n{}",
+                cluster.log.join("\n")
+            );
+        }
+        let ready: Vec<u32> = cluster
+            .log
+            .iter()
+            .filter(|l| l.contains("cluster worker ready"))
+            .filter_map(|l| field(l, "pid="))
+            .collect();
+        let new: Vec<u32> = ready[ready.len() - 2..].to_vec();
+        assert!(
+            new.iter().all(|p| !current.contains(p)),
+            "{new:?} vs {current:?}"
+        );
+        current = new;
+    }
+    let done_at = Instant::now();
+    load.wait_until("answers after the reloads", |r| {
+        r.iter().filter(|r| r.started > done_at).count() >= 20
+    });
+    let records = load.stop();
+    let (sent, answered, refused, failed) = tally(&records);
+    println!(
+        "weft serve --workers 2, {RELOADS} SIGHUP reloads under load ({CLIENTS} clients, GET /pid, \
+         one connection per request): {sent} sent, {answered} answered, {} failed, {refused} \
+         refused; {during} requests overlapped the reloads, which took {reload_time:?} in all",
+        failed.len()
+    );
+    assert!(
+        failed.is_empty() && refused == 0,
+        "failed {failed:?}, refused {refused}"
+    );
+    // Every worker's pid changed: /pid names only the newest workers.
+    for _ in 0..20 {
+        match get(cluster.addr, "/pid") {
+            Outcome::Answered(pid) => assert!(current.contains(&pid), "old worker {pid} answered"),
+            other => panic!("{other:?}"),
+        }
+    }
+    cluster.signal(libc_sig::TERM);
+    assert!(cluster.wait_exit().success());
+}
+
+#[test]
+fn sigterm_under_load_fails_no_request_in_flight() {
+    const CLIENTS: usize = 4;
+    let mut cluster = Cluster::start(2);
+    cluster.ready_pids(2);
+    let load = Load::start(cluster.addr, CLIENTS, "/sleep?ms=100");
+    load.wait_until("answers before the stop", |r| r.len() >= 8);
+    let term_at = Instant::now();
+    cluster.signal(libc_sig::TERM);
+    let status = cluster.wait_exit();
+    let stopped_after = term_at.elapsed();
+    load.wait_until("clients to see the port closed", |r| {
+        r.iter()
+            .any(|r| r.started > term_at && r.outcome == Outcome::Refused)
+    });
+    let records = load.stop();
+    assert!(status.success(), "{status:?}");
+    let (sent, answered, refused, failed) = tally(&records);
+    let in_flight = records
+        .iter()
+        .filter(|r| r.started < term_at && r.ended > term_at)
+        .count();
+    println!(
+        "weft serve --workers 2, SIGTERM under load ({CLIENTS} clients, GET /sleep?ms=100, one \
+         connection per request): {sent} sent, {answered} answered, {} failed, {refused} refused \
+         after the port closed; {in_flight} in flight at the signal; exited {stopped_after:?} after it",
+        failed.len()
+    );
+    assert!(failed.is_empty(), "requests in flight failed: {failed:?}");
+    assert!(in_flight > 0);
+}
+
+/// Signal numbers (Linux), without a libc dependency in this crate's tests.
+mod libc_sig {
+    pub const HUP: i32 = 1;
+    pub const KILL: i32 = 9;
+    pub const TERM: i32 = 15;
+}

@@ -1,0 +1,274 @@
+//! `weft serve` end to end: the real binary, a real HTTP client (ureq), every
+//! route, and a clean stop on SIGTERM.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+/// Longest any wait in these tests may take before the test fails (a hang
+/// detector, not a timing assertion).
+const GUARD: Duration = Duration::from_secs(30);
+
+/// A running `weft serve`; killed if the test ends without stopping it.
+struct Serve {
+    child: Child,
+    addr: SocketAddr,
+    log: mpsc::Receiver<String>,
+}
+
+impl Serve {
+    fn start(root: &Path) -> Serve {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
+            .args([
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--loops",
+                "2",
+                "--root",
+            ])
+            .arg(root)
+            .stderr(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("weft binary runs");
+        let (tx, log) = mpsc::channel();
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let line = wait_for_line(&log, "listening on http://");
+        let addr = line
+            .split("listening on http://")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("no address in start line {line:?}"));
+        Serve { child, addr, log }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// Sends SIGTERM and waits for a successful exit.
+    fn stop(mut self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + GUARD;
+        let exit = loop {
+            if let Some(exit) = self.child.try_wait().unwrap() {
+                break exit;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "weft serve did not stop on SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        assert!(exit.success(), "exit status {exit}");
+        wait_for_line(&self.log, "weft serve stopped");
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait_for_line(log: &mpsc::Receiver<String>, needle: &str) -> String {
+    let deadline = Instant::now() + GUARD;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match log.recv_timeout(left) {
+            Ok(line) if line.contains(needle) => return line,
+            Ok(_) => {}
+            Err(e) => panic!("no log line containing {needle:?}: {e}"),
+        }
+    }
+}
+
+/// A scratch directory under the system temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> TempDir {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let dir = std::env::temp_dir().join(format!("weft-{tag}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(GUARD))
+        .build()
+        .into()
+}
+
+/// (status, content type, body) of a GET.
+fn get(agent: &ureq::Agent, url: &str) -> (u16, String, String) {
+    let mut response = agent
+        .get(url)
+        .call()
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body = response.body_mut().read_to_string().unwrap();
+    (status, content_type, body)
+}
+
+/// A raw request (paths a client library would normalize), answer status.
+fn raw_status(addr: SocketAddr, target: &str) -> u16 {
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(GUARD)).unwrap();
+    write!(
+        stream,
+        "GET {target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {answer:?}"))
+}
+
+#[test]
+fn serve_answers_every_route_and_stops_on_sigterm() {
+    let root = TempDir::new("root");
+    std::fs::write(root.0.join("hello.txt"), "static hello\n").unwrap();
+    std::fs::create_dir(root.0.join("site")).unwrap();
+    std::fs::write(root.0.join("site/index.html"), "<h1>index</h1>").unwrap();
+    let serve = Serve::start(&root.0);
+    let agent = agent();
+
+    assert_eq!(
+        get(&agent, &serve.url("/")),
+        (200, "text/plain".into(), "Hello, World!".into())
+    );
+    assert_eq!(
+        get(&agent, &serve.url("/plaintext")),
+        (200, "text/plain".into(), "Hello, World!".into())
+    );
+    assert_eq!(
+        get(&agent, &serve.url("/json")),
+        (
+            200,
+            "application/json".into(),
+            r#"{"message":"Hello, World!"}"#.into()
+        )
+    );
+
+    let (status, _, body) = get(&agent, &serve.url("/sleep?ms=20"));
+    assert_eq!((status, body.as_str()), (200, "slept 20 ms\n"));
+    assert_eq!(get(&agent, &serve.url("/sleep?ms=soon")).0, 400);
+    assert_eq!(get(&agent, &serve.url("/sleep")).0, 400);
+    assert_eq!(get(&agent, &serve.url("/sleep?ms=99999999")).0, 400);
+
+    let (status, _, body) = get(&agent, &serve.url("/cpu?ms=5"));
+    assert_eq!(status, 200);
+    assert!(body.contains("on the event loop"), "{body}");
+    let (status, _, body) = get(&agent, &serve.url("/cpu?ms=5&offload=1"));
+    assert_eq!(status, 200);
+    assert!(body.contains("cpu lane"), "{body}");
+
+    assert_eq!(
+        get(&agent, &serve.url("/static/hello.txt")),
+        (
+            200,
+            "text/plain; charset=utf-8".into(),
+            "static hello\n".into()
+        )
+    );
+    assert_eq!(
+        get(&agent, &serve.url("/static/site/")),
+        (
+            200,
+            "text/html; charset=utf-8".into(),
+            "<h1>index</h1>".into()
+        )
+    );
+    assert_eq!(get(&agent, &serve.url("/static/missing.txt")).0, 404);
+    assert_eq!(get(&agent, &serve.url("/nowhere")).0, 404);
+
+    serve.stop();
+}
+
+#[test]
+fn static_files_never_escape_the_root() {
+    let outside = TempDir::new("outside");
+    std::fs::write(outside.0.join("secret.txt"), "secret").unwrap();
+    let root = TempDir::new("jail");
+    std::fs::write(root.0.join("ok.txt"), "ok").unwrap();
+    std::os::unix::fs::symlink(outside.0.join("secret.txt"), root.0.join("link-out.txt")).unwrap();
+    std::os::unix::fs::symlink(&outside.0, root.0.join("dir-out")).unwrap();
+    std::os::unix::fs::symlink(root.0.join("ok.txt"), root.0.join("link-in.txt")).unwrap();
+    let serve = Serve::start(&root.0);
+    let secret_name = outside.0.file_name().unwrap().to_str().unwrap().to_owned();
+
+    // `..` in any spelling is refused before the file system is consulted.
+    for target in [
+        format!("/static/../{secret_name}/secret.txt"),
+        format!("/static/%2e%2e/{secret_name}/secret.txt"),
+        format!("/static/sub/%2E%2E/%2e%2e/{secret_name}/secret.txt"),
+        "/static/..%2f..%2fetc%2fpasswd".to_string(),
+    ] {
+        assert_eq!(raw_status(serve.addr, &target), 403, "{target}");
+    }
+    // Symlinks leading out of the root are refused; inside ones are followed.
+    assert_eq!(raw_status(serve.addr, "/static/link-out.txt"), 403);
+    assert_eq!(raw_status(serve.addr, "/static/dir-out/secret.txt"), 403);
+    assert_eq!(raw_status(serve.addr, "/static/link-in.txt"), 200);
+    assert_eq!(raw_status(serve.addr, "/static/a%00b"), 400);
+
+    serve.stop();
+}
+
+#[test]
+fn bad_arguments_are_reported() {
+    let output = Command::new(env!("CARGO_BIN_EXE_weft"))
+        .args(["serve", "--loops", "0"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--loops"));
+
+    let output = Command::new(env!("CARGO_BIN_EXE_weft"))
+        .args(["serve", "--port", "0", "--root", "/definitely/not/here"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("/definitely/not/here"));
+}

@@ -1,0 +1,766 @@
+//! Shared by the `cluster_*` tests: a small test runner, the cluster program the tests start
+//! (the test binary re-executes itself as supervisor and workers), and client-side helpers.
+//!
+//! The test binaries have `harness = false`: `main` runs [`program`] when the environment says
+//! this process is the cluster program (the supervisor, then every worker it starts by
+//! executing `/proc/self/exe` again), and the tests otherwise.
+//!
+//! # The cluster program
+//!
+//! Supervisor: binds `127.0.0.1:0`, prints `LISTEN <addr>`, then one line per cluster event on
+//! stdout (`STARTED slot pid restart`, `READY slot pid`, `EXITED slot pid exit expected`,
+//! `RESTARTING slot ms`, `GAVEUP slot reason`, `RELOADED n`, `SCALED n`, `STOPPING graceful`,
+//! `STOPPED reason`, and the IPC test lines).
+//!
+//! Worker: serves one request per connection, a line in, a line out: `PID` → its pid;
+//! `SLEEP ms` → its pid after an asynchronous sleep; `FATAL` → exits with the fatal code;
+//! `CRASH` → aborts. On stop it stops accepting (after taking what is queued), answers what is
+//! in flight, then exits.
+#![allow(dead_code)]
+
+use serde::{Deserialize, Serialize};
+use std::cell::{Cell, RefCell};
+use std::collections::HashSet;
+use std::future::poll_fn;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::task::{Poll, Waker};
+use std::time::{Duration, Instant};
+use weft::cluster::{self, ClusterEvent, Role, StopCause, Supervisor, WorkerEvent, WorkerLink};
+
+/// Generous bound for anything a test waits for: far above what a loaded 2-core machine needs.
+pub const DEADLINE: Duration = Duration::from_secs(30);
+
+/// Set (to anything) in the environment of the cluster program.
+const PROGRAM: &str = "WEFT_TEST_CLUSTER";
+/// Number of workers the supervisor starts.
+const WORKERS: &str = "WEFT_TEST_WORKERS";
+/// `serve` (default), `ipc` (round trips and broadcast) or `stall` (backpressure).
+const MODE: &str = "WEFT_TEST_MODE";
+/// A slot whose worker exits with code [`CRASH_CODE`] as soon as it starts.
+const CRASH_SLOT: &str = "WEFT_TEST_CRASH_SLOT";
+/// Drain timeout given to the supervisor, in ms.
+const DRAIN_MS: &str = "WEFT_TEST_DRAIN_MS";
+/// A `SLEEP` at least this long is announced on stdout (`BUSY pid ms`), so that a test knows
+/// the request is in flight.
+const LONG_SLEEP_MS: u64 = 1000;
+/// Pause of a load client after a refused connection (the server is gone; no need to spin).
+const REFUSED_PAUSE: Duration = Duration::from_millis(10);
+/// Exit code of a crashing worker (any code other than 0 and the fatal one).
+const CRASH_CODE: i32 = 3;
+/// Payload of each backpressure message: 4 KiB.
+const STALL_BLOB_BYTES: usize = 4096;
+/// A send that has not completed after this long is taken as blocked by backpressure (it is
+/// an observation for the report; the test's assertion is the upper bound on messages queued).
+const STALL_BLOCKED_AFTER: Duration = Duration::from_millis(500);
+
+// ----- the runner -----
+
+/// Runs the cluster program if this process is one, otherwise the tests named on the command
+/// line (all if none), printing libtest's summary line.
+pub fn main(tests: &[(&str, fn())]) {
+    if std::env::var_os(PROGRAM).is_some() {
+        std::process::exit(program());
+    }
+    let mut filters = Vec::new();
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--list" => {
+                for (name, _) in tests {
+                    println!("{name}: test");
+                }
+                return;
+            }
+            "--test-threads" | "--format" | "--color" | "--skip" | "-Z" => {
+                args.next();
+            }
+            a if a.starts_with('-') => {}
+            a => filters.push(a.to_string()),
+        }
+    }
+    let chosen: Vec<_> = tests
+        .iter()
+        .filter(|(name, _)| filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str())))
+        .collect();
+    println!("\nrunning {} tests", chosen.len());
+    let (mut passed, mut failed) = (0, 0);
+    for (name, test) in &chosen {
+        println!("test {name} ...");
+        match std::panic::catch_unwind(*test) {
+            Ok(()) => {
+                println!("test {name} ... ok");
+                passed += 1;
+            }
+            Err(_) => {
+                println!("test {name} ... FAILED");
+                failed += 1;
+            }
+        }
+    }
+    let verdict = if failed == 0 { "ok" } else { "FAILED" };
+    println!(
+        "\ntest result: {verdict}. {passed} passed; {failed} failed; 0 ignored; 0 measured; {} filtered out\n",
+        tests.len() - chosen.len()
+    );
+    if failed > 0 {
+        std::process::exit(101);
+    }
+}
+
+// ----- the cluster program -----
+
+/// Supervisor → worker messages.
+#[derive(Debug, Serialize, Deserialize)]
+enum Down {
+    Ping(u64),
+    Hello(String),
+    Stall,
+    Blob(Vec<u8>),
+    Done,
+}
+
+/// Worker → supervisor messages.
+#[derive(Debug, Serialize, Deserialize)]
+enum Up {
+    Pong { seq: u64, slot: usize, pid: u32 },
+    HelloAck { token: String, slot: usize },
+    Received { blobs: usize },
+}
+
+fn env_num<T: std::str::FromStr>(name: &str) -> Option<T> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
+}
+
+fn program() -> i32 {
+    let outcome = match cluster::role() {
+        Ok(Role::Supervisor) => supervisor(),
+        Ok(Role::Worker(k)) => worker(k),
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("cluster test program (pid {}): {e}", std::process::id());
+            1
+        }
+    }
+}
+
+fn say(line: String) {
+    let mut out = io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+fn supervisor() -> io::Result<()> {
+    let rt = weft::rt::Runtime::builder().current_thread().build()?;
+    rt.block_on(async {
+        let listener = cluster::bind("127.0.0.1:0".parse().unwrap())?;
+        say(format!("LISTEN {}", listener.local_addr()?));
+        let workers: usize = env_num(WORKERS).unwrap_or(2);
+        let mut builder = Supervisor::builder().workers(workers).listener(listener);
+        if let Some(ms) = env_num(DRAIN_MS) {
+            builder = builder.drain_timeout(Duration::from_millis(ms));
+        }
+        let mut supervisor = builder.build::<Down, Up>()?;
+        let control = supervisor.control();
+        let mode = std::env::var(MODE).unwrap_or_else(|_| "serve".into());
+        let mut ready = HashSet::new();
+        let mut started_script = false;
+        let mut acks = 0;
+        while let Some(event) = supervisor.next().await {
+            match event {
+                ClusterEvent::Started { worker, restart } => {
+                    say(format!("STARTED {} {} {restart}", worker.slot, worker.pid))
+                }
+                ClusterEvent::Ready { worker } => {
+                    say(format!("READY {} {}", worker.slot, worker.pid));
+                    ready.insert(worker.slot);
+                    if ready.len() == workers && !started_script {
+                        started_script = true;
+                        match mode.as_str() {
+                            "ipc" => {
+                                let control = control.clone();
+                                weft::spawn_local(async move {
+                                    for slot in 0..workers {
+                                        control
+                                            .send(slot, Down::Ping(slot as u64 * 10))
+                                            .await
+                                            .unwrap();
+                                    }
+                                    let n =
+                                        control.broadcast(Down::Hello("tok".into())).await.unwrap();
+                                    say(format!("BROADCAST sent={n}"));
+                                })
+                                .detach();
+                            }
+                            "stall" => {
+                                let control = control.clone();
+                                weft::spawn_local(stall_script(control)).detach();
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                ClusterEvent::Message { worker, message } => match message {
+                    Up::Pong { seq, slot, pid } => {
+                        assert_eq!((slot, pid), (worker.slot, worker.pid));
+                        say(format!("PONG {slot} {pid} {seq}"));
+                    }
+                    Up::HelloAck { token, slot } => {
+                        acks += 1;
+                        say(format!("HELLOACK {slot} {token} total={acks}"));
+                    }
+                    Up::Received { blobs } => say(format!("DRAINED {blobs}")),
+                },
+                ClusterEvent::Exited {
+                    worker,
+                    exit,
+                    expected,
+                } => say(format!(
+                    "EXITED {} {} {} {expected}",
+                    worker.slot,
+                    worker.pid,
+                    match exit {
+                        cluster::Exit::Code(c) => format!("code={c}"),
+                        cluster::Exit::Signal(s) => format!("signal={s}"),
+                        cluster::Exit::Unknown => "unknown".into(),
+                    }
+                )),
+                ClusterEvent::Restarting { slot, delay } => {
+                    say(format!("RESTARTING {slot} {}", delay.as_millis()))
+                }
+                ClusterEvent::GaveUp { slot, reason } => say(format!(
+                    "GAVEUP {slot} {}",
+                    match reason {
+                        cluster::GiveUpReason::Fatal => "fatal".to_string(),
+                        cluster::GiveUpReason::CrashLoop { deaths, .. } =>
+                            format!("crashloop deaths={deaths}"),
+                        other => format!("{other}"),
+                    }
+                )),
+                ClusterEvent::Reloaded { workers } => say(format!("RELOADED {workers}")),
+                ClusterEvent::ReloadFailed { reason } => say(format!("RELOADFAILED {reason}")),
+                ClusterEvent::Scaled { workers } => say(format!("SCALED {workers}")),
+                ClusterEvent::Stopping { graceful } => say(format!("STOPPING {graceful}")),
+                ClusterEvent::Stopped { reason } => say(format!("STOPPED {reason:?}")),
+                other => say(format!("OTHER {other:?}")),
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Backpressure: worker 0 stops reading its link; the supervisor sends until `send` waits,
+/// reports how many went through, wakes the worker with SIGUSR1 and checks all arrive.
+async fn stall_script(control: cluster::SupervisorControl<Down>) {
+    control.send(0, Down::Stall).await.unwrap();
+    let mut sent = 0usize;
+    loop {
+        let send = control.send(0, Down::Blob(vec![7; STALL_BLOB_BYTES]));
+        let mut send = std::pin::pin!(send);
+        match weft::time::timeout(STALL_BLOCKED_AFTER, send.as_mut()).await {
+            Ok(result) => {
+                result.unwrap();
+                sent += 1;
+            }
+            Err(_) => {
+                say(format!(
+                    "BLOCKED after={sent} blob_bytes={STALL_BLOB_BYTES}"
+                ));
+                say("RESUME".to_string());
+                // The test sends SIGUSR1 to worker 0 now; the waiting send then completes.
+                send.await.unwrap();
+                sent += 1;
+                break;
+            }
+        }
+        if sent > 100_000 {
+            say("NEVER BLOCKED".to_string());
+            return;
+        }
+    }
+    control.send(0, Down::Done).await.unwrap();
+    say(format!("SENT {sent}"));
+}
+
+/// Requests in progress in this worker, and who waits for them to end.
+#[derive(Default)]
+struct InFlight {
+    count: Cell<usize>,
+    waiter: RefCell<Option<Waker>>,
+}
+
+impl InFlight {
+    fn enter(&self) {
+        self.count.set(self.count.get() + 1);
+    }
+    fn leave(&self) {
+        self.count.set(self.count.get() - 1);
+        if self.count.get() == 0 {
+            if let Some(w) = self.waiter.borrow_mut().take() {
+                w.wake();
+            }
+        }
+    }
+    async fn idle(&self) {
+        poll_fn(|cx| {
+            if self.count.get() == 0 {
+                return Poll::Ready(());
+            }
+            *self.waiter.borrow_mut() = Some(cx.waker().clone());
+            Poll::Pending
+        })
+        .await
+    }
+}
+
+fn worker(slot: usize) -> io::Result<()> {
+    if env_num::<usize>(CRASH_SLOT) == Some(slot) {
+        std::process::exit(CRASH_CODE);
+    }
+    let rt = weft::rt::Runtime::builder().current_thread().build()?;
+    rt.block_on(async {
+        let std_listener = cluster::listeners()?.remove(0);
+        let listener = Rc::new(weft::net::TcpListener::from_std(std_listener)?);
+        let link = WorkerLink::<Up, Down>::connect()?;
+        let drain = link.drain_timeout();
+        let (mut tx, mut rx) = link.split();
+        let inflight = Rc::new(InFlight::default());
+        let stopping = Rc::new(Cell::new(false));
+        let accept_waker: Rc<RefCell<Option<Waker>>> = Rc::default();
+        let acceptor = {
+            let (listener, inflight, stopping, accept_waker) = (
+                listener.clone(),
+                inflight.clone(),
+                stopping.clone(),
+                accept_waker.clone(),
+            );
+            weft::spawn_local(async move {
+                loop {
+                    let accepted = poll_fn(|cx| {
+                        if stopping.get() {
+                            return Poll::Ready(None);
+                        }
+                        *accept_waker.borrow_mut() = Some(cx.waker().clone());
+                        listener.poll_accept(cx).map(Some)
+                    })
+                    .await;
+                    match accepted {
+                        None => break,
+                        Some(Ok((stream, _))) => serve_connection(stream, &inflight),
+                        Some(Err(e)) => eprintln!("worker accept: {e}"),
+                    }
+                }
+            })
+        };
+        tx.ready().await.map_err(io::Error::other)?;
+        let mut blobs = 0usize;
+        let cause = loop {
+            match rx.recv().await {
+                Ok(WorkerEvent::Message(Down::Ping(seq))) => {
+                    let pid = std::process::id();
+                    tx.send(Up::Pong { seq, slot, pid })
+                        .await
+                        .map_err(io::Error::other)?;
+                }
+                Ok(WorkerEvent::Message(Down::Hello(token))) => {
+                    tx.send(Up::HelloAck { token, slot })
+                        .await
+                        .map_err(io::Error::other)?;
+                }
+                Ok(WorkerEvent::Message(Down::Stall)) => {
+                    // Stop reading the link until SIGUSR1.
+                    let mut usr1 = weft::signal::signal(weft::signal::SignalKind::User1)?;
+                    say(format!("STALLED {slot} {}", std::process::id()));
+                    usr1.recv().await?;
+                }
+                Ok(WorkerEvent::Message(Down::Blob(_))) => blobs += 1,
+                Ok(WorkerEvent::Message(Down::Done)) => {
+                    tx.send(Up::Received { blobs })
+                        .await
+                        .map_err(io::Error::other)?;
+                }
+                Ok(WorkerEvent::Stop(cause)) => break cause,
+                Err(e) => return Err(io::Error::other(e)),
+            }
+        };
+        // Stop accepting, but first take what is already queued: those clients are in flight.
+        stopping.set(true);
+        if let Some(w) = accept_waker.borrow_mut().take() {
+            w.wake();
+        }
+        let _ = acceptor.await;
+        while let Poll::Ready(Ok((stream, _))) =
+            poll_fn(|cx| Poll::Ready(listener.poll_accept(cx))).await
+        {
+            serve_connection(stream, &inflight);
+        }
+        drop(listener);
+        if weft::time::timeout(drain, inflight.idle()).await.is_err() {
+            eprintln!(
+                "worker {slot}: drain timeout with {} in flight",
+                inflight.count.get()
+            );
+        }
+        if cause == StopCause::SupervisorGone {
+            eprintln!(
+                "worker {slot} (pid {}): supervisor gone; exiting",
+                std::process::id()
+            );
+        }
+        Ok(())
+    })
+}
+
+fn serve_connection(stream: weft::net::TcpStream, inflight: &Rc<InFlight>) {
+    inflight.enter();
+    let inflight = inflight.clone();
+    weft::spawn_local(async move {
+        let _ = answer(&stream).await;
+        inflight.leave();
+    })
+    .detach();
+}
+
+async fn answer(stream: &weft::net::TcpStream) -> io::Result<()> {
+    let mut line = Vec::new();
+    let mut buf = [0u8; 256];
+    while !line.contains(&b'\n') {
+        let n = stream.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        line.extend_from_slice(&buf[..n]);
+    }
+    let line = String::from_utf8_lossy(&line).trim().to_string();
+    let pid = std::process::id();
+    let mut words = line.split_whitespace();
+    match words.next() {
+        Some("PID") => {}
+        Some("SLEEP") => {
+            let ms: u64 = words.next().and_then(|w| w.parse().ok()).unwrap_or(0);
+            if ms >= LONG_SLEEP_MS {
+                say(format!("BUSY {pid} {ms}"));
+            }
+            weft::time::sleep(Duration::from_millis(ms)).await;
+        }
+        Some("FATAL") => std::process::exit(cluster::FATAL_EXIT_CODE),
+        Some("CRASH") => std::process::abort(),
+        _ => {
+            stream.write_all(b"ERR unknown command\n").await?;
+            return Ok(());
+        }
+    }
+    stream.write_all(format!("{pid}\n").as_bytes()).await
+}
+
+// ----- the test side -----
+
+/// A running cluster program (the supervisor process) and what it printed.
+pub struct Cluster {
+    child: Child,
+    pub addr: SocketAddr,
+    lines: mpsc::Receiver<String>,
+    pub log: Vec<String>,
+}
+
+impl Cluster {
+    /// Starts the supervisor with `workers` workers and extra environment variables.
+    pub fn start(workers: usize, envs: &[(&str, String)]) -> Cluster {
+        let mut command = Command::new(std::env::current_exe().unwrap());
+        command
+            .env(PROGRAM, "1")
+            .env(WORKERS, workers.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped());
+        for (k, v) in envs {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("start the cluster program");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut cluster = Cluster {
+            child,
+            addr: "0.0.0.0:0".parse().unwrap(),
+            lines,
+            log: Vec::new(),
+        };
+        let listen = cluster.wait_line(|l| l.starts_with("LISTEN "), "the LISTEN line");
+        cluster.addr = listen[7..].parse().unwrap();
+        cluster
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits (up to [`DEADLINE`]) for a line matching `pred`; panics with the log otherwise.
+    pub fn wait_line(&mut self, mut pred: impl FnMut(&str) -> bool, what: &str) -> String {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.log.push(line.clone());
+                    if pred(&line) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!(
+                    "waited {DEADLINE:?} for {what}; the supervisor printed:\n{}",
+                    self.log.join("\n")
+                ),
+            }
+        }
+    }
+
+    /// Like [`wait_line`](Self::wait_line), but a line already printed counts too.
+    pub fn wait_logged(&mut self, mut pred: impl FnMut(&str) -> bool, what: &str) -> String {
+        if let Some(line) = self.log.iter().find(|l| pred(l)) {
+            return line.clone();
+        }
+        self.wait_line(pred, what)
+    }
+
+    /// Waits until `n` distinct slots reported READY; returns (slot, pid) pairs by slot.
+    pub fn wait_ready(&mut self, n: usize) -> Vec<(usize, u32)> {
+        let mut ready = std::collections::BTreeMap::new();
+        for line in &self.log {
+            if let Some((slot, pid)) = parse_slot_pid(line, "READY") {
+                ready.insert(slot, pid);
+            }
+        }
+        while ready.len() < n {
+            let line = self.wait_line(|l| l.starts_with("READY "), &format!("{n} workers ready"));
+            let (slot, pid) = parse_slot_pid(&line, "READY").unwrap();
+            ready.insert(slot, pid);
+        }
+        ready.into_iter().collect()
+    }
+
+    pub fn signal(&self, signal: i32) {
+        send_signal(self.pid(), signal);
+    }
+
+    /// Waits (up to [`DEADLINE`]) for the supervisor to exit, reading its remaining output.
+    pub fn wait_exit(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            while let Ok(line) = self.lines.try_recv() {
+                self.log.push(line);
+            }
+            if let Some(status) = self.child.try_wait().unwrap() {
+                while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(1)) {
+                    self.log.push(line);
+                }
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the supervisor did not exit within {DEADLINE:?}; it printed:\n{}",
+                self.log.join("\n")
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Lines printed so far that start with `prefix`.
+    pub fn lines_with(&self, prefix: &str) -> Vec<&String> {
+        self.log.iter().filter(|l| l.starts_with(prefix)).collect()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        // SIGKILL: the workers see their supervisor die and exit by themselves.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Parses `"<prefix> <slot> <pid> ..."`.
+pub fn parse_slot_pid(line: &str, prefix: &str) -> Option<(usize, u32)> {
+    let mut words = line.strip_prefix(prefix)?.split_whitespace();
+    Some((words.next()?.parse().ok()?, words.next()?.parse().ok()?))
+}
+
+pub fn send_signal(pid: u32, signal: i32) {
+    // SAFETY: kill has no memory-safety preconditions.
+    let rc = unsafe { libc::kill(pid as libc::pid_t, signal) };
+    assert_eq!(
+        rc,
+        0,
+        "kill({pid}, {signal}): {}",
+        io::Error::last_os_error()
+    );
+}
+
+/// Whether process `pid` has ended (gone, or a zombie waiting to be reaped).
+pub fn process_gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state == "Z" || state == "X"),
+    }
+}
+
+/// Waits until `cond` holds, up to [`DEADLINE`].
+pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + DEADLINE;
+    while !cond() {
+        assert!(Instant::now() < deadline, "waited {DEADLINE:?} for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// How a request ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Answered by this pid.
+    Answered(u32),
+    /// The connection was refused: the server was not listening (not a request in flight).
+    Refused,
+    /// Connected, then failed: a request in flight was lost.
+    Failed(String),
+}
+
+/// Sends one request (`PID`, `SLEEP 20`, ...) on a new connection.
+pub fn request(addr: SocketAddr, command: &str) -> Outcome {
+    let stream = match TcpStream::connect_timeout(&addr, DEADLINE) {
+        Ok(s) => s,
+        Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => return Outcome::Refused,
+        Err(e) => return Outcome::Failed(format!("connect: {e}")),
+    };
+    let run = || -> io::Result<u32> {
+        stream.set_read_timeout(Some(DEADLINE))?;
+        (&stream).write_all(format!("{command}\n").as_bytes())?;
+        let mut answer = String::new();
+        (&stream).read_to_string(&mut answer)?;
+        answer
+            .trim()
+            .parse()
+            .map_err(|_| io::Error::other(format!("bad answer {answer:?}")))
+    };
+    match run() {
+        Ok(pid) => Outcome::Answered(pid),
+        Err(e) => Outcome::Failed(e.to_string()),
+    }
+}
+
+/// One request of a load run.
+#[derive(Clone, Debug)]
+pub struct Record {
+    pub started: Instant,
+    pub ended: Instant,
+    pub outcome: Outcome,
+}
+
+/// A bounded load: `clients` threads sending `command` in a loop until stopped (or a hard cap
+/// of [`LOAD_MAX`] requests each, or [`DEADLINE`]).
+pub struct Load {
+    stop: Arc<AtomicBool>,
+    records: Arc<Mutex<Vec<Record>>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+/// Hard cap on requests per load client, so a test can never flood the machine.
+pub const LOAD_MAX: usize = 20_000;
+
+impl Load {
+    pub fn start(addr: SocketAddr, clients: usize, command: &'static str) -> Load {
+        let stop = Arc::new(AtomicBool::new(false));
+        let records = Arc::new(Mutex::new(Vec::new()));
+        let threads = (0..clients)
+            .map(|_| {
+                let (stop, records) = (stop.clone(), records.clone());
+                std::thread::spawn(move || {
+                    let begun = Instant::now();
+                    for _ in 0..LOAD_MAX {
+                        if stop.load(Ordering::SeqCst) || begun.elapsed() > DEADLINE {
+                            break;
+                        }
+                        let started = Instant::now();
+                        let outcome = request(addr, command);
+                        let record = Record {
+                            started,
+                            ended: Instant::now(),
+                            outcome,
+                        };
+                        let refused = record.outcome == Outcome::Refused;
+                        records.lock().unwrap().push(record);
+                        if refused {
+                            std::thread::sleep(REFUSED_PAUSE);
+                        }
+                    }
+                })
+            })
+            .collect();
+        Load {
+            stop,
+            records,
+            threads,
+        }
+    }
+
+    /// The records so far.
+    pub fn records(&self) -> Vec<Record> {
+        self.records.lock().unwrap().clone()
+    }
+
+    /// Waits until some request was answered by a pid in `pids`.
+    pub fn wait_answer_from(&self, pids: &[u32], what: &str) {
+        wait_until(what, || {
+            self.records
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|r| matches!(r.outcome, Outcome::Answered(p) if pids.contains(&p)))
+        });
+    }
+
+    pub fn stop(self) -> Vec<Record> {
+        self.stop.store(true, Ordering::SeqCst);
+        for t in self.threads {
+            t.join().unwrap();
+        }
+        let records = self.records.lock().unwrap();
+        records.clone()
+    }
+}
+
+/// Counts (sent, answered, refused, failed) and lists the failures.
+pub fn tally(records: &[Record]) -> (usize, usize, usize, Vec<String>) {
+    let answered = records
+        .iter()
+        .filter(|r| matches!(r.outcome, Outcome::Answered(_)))
+        .count();
+    let refused = records
+        .iter()
+        .filter(|r| r.outcome == Outcome::Refused)
+        .count();
+    let failed = records
+        .iter()
+        .filter_map(|r| match &r.outcome {
+            Outcome::Failed(why) => Some(why.clone()),
+            _ => None,
+        })
+        .collect();
+    (records.len(), answered, refused, failed)
+}
