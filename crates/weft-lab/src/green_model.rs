@@ -32,12 +32,14 @@
 //!
 //! # Shutdown
 //!
-//! On SIGINT/SIGTERM the acceptors stop (listeners close), connections
+//! On SIGINT/SIGTERM the acceptors stop (listeners close), idle
+//! connections (parked between requests) are cancelled at once, busy ones
 //! close after the response in progress (answered with
 //! `Connection: close`), and the runtime is dropped once no connection is
 //! left or after [`DRAIN_TIMEOUT`], cancelling (unwinding) what remains.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -58,6 +60,12 @@ pub(crate) const DRAIN_TIMEOUT: Duration = weft_http::DEFAULT_DRAIN_TIMEOUT;
 /// Bytes read per `read` call. 16 KiB: a whole pipelined batch of small
 /// requests (16 plaintext requests are about 2 KiB) arrives in one read.
 const READ_CHUNK: usize = 16 * 1024;
+
+/// How long the acceptor waits after an accept error before trying again,
+/// so that a persistent error is reported a few times a second instead of
+/// spinning the loop (weft's accept already backs off on descriptor
+/// exhaustion). 100 ms: arbitrary within that purpose.
+const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(100);
 
 /// How often the drain checks whether connections are left. 10 ms: short
 /// next to [`DRAIN_TIMEOUT`], long enough to cost nothing.
@@ -101,6 +109,10 @@ where
         shared.draining.store(true, Ordering::Relaxed);
         for acceptor in &acceptors {
             acceptor.abort();
+        }
+        for index in 0..loops {
+            rt.spawn_on(index, async { close_idle_connections() })
+                .detach();
         }
         let deadline = Instant::now() + DRAIN_TIMEOUT;
         while shared.connections.load(Ordering::Relaxed) > 0 && Instant::now() < deadline {
@@ -148,18 +160,26 @@ where
             let stream = match listener.accept() {
                 Ok((stream, _)) => stream,
                 Err(error) => {
-                    // weft's accept already backs off on descriptor
-                    // exhaustion; anything else is reported and retried.
                     tracing::warn!("accept: {error}");
+                    green::sleep(ACCEPT_ERROR_BACKOFF);
                     continue;
                 }
             };
             let (app, shared) = (Rc::clone(&app), Arc::clone(&shared));
             shared.connections.fetch_add(1, Ordering::Relaxed);
-            green::spawn(move || {
-                let _open = OpenConnection(&shared);
-                serve_connection(stream, &*app, &shared.draining);
-            });
+            let idle = Rc::new(Cell::new(false));
+            let id = OPEN.with(|open| open.borrow_mut().next_id());
+            let connection = {
+                let idle = Rc::clone(&idle);
+                green::spawn(move || {
+                    let _open = OpenConnection {
+                        shared: &shared,
+                        id,
+                    };
+                    serve_connection(stream, &*app, &shared.draining, &idle);
+                })
+            };
+            OPEN.with(|open| open.borrow_mut().insert(id, connection, idle));
         });
         // Aborting this task drops the guard, which aborts the acceptor so
         // that its listener closes.
@@ -183,12 +203,70 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// Counts a connection as open for as long as it lives.
-struct OpenConnection<'a>(&'a Shared);
+/// Counts a connection as open, and keeps it in this loop's table, for as
+/// long as its green thread lives.
+struct OpenConnection<'a> {
+    shared: &'a Shared,
+    id: u64,
+}
 
 impl Drop for OpenConnection<'_> {
     fn drop(&mut self) {
-        self.0.connections.fetch_sub(1, Ordering::Relaxed);
+        self.shared.connections.fetch_sub(1, Ordering::Relaxed);
+        let _ = OPEN.try_with(|open| open.borrow_mut().remove(self.id));
+    }
+}
+
+/// One loop's open connections: each one's green thread, and whether it is
+/// idle (parked between requests), so that a drain can close the idle ones
+/// at once instead of waiting for their idle timeout.
+#[derive(Default)]
+struct ConnectionTable {
+    next: u64,
+    open: HashMap<u64, (green::GreenHandle<()>, Rc<Cell<bool>>)>,
+}
+
+impl ConnectionTable {
+    fn next_id(&mut self) -> u64 {
+        self.next += 1;
+        self.next
+    }
+
+    fn insert(&mut self, id: u64, connection: green::GreenHandle<()>, idle: Rc<Cell<bool>>) {
+        self.open.insert(id, (connection, idle));
+    }
+
+    fn remove(&mut self, id: u64) {
+        self.open.remove(&id);
+    }
+}
+
+thread_local! {
+    /// This loop's connections (see [`ConnectionTable`]).
+    static OPEN: RefCell<ConnectionTable> = RefCell::new(ConnectionTable::default());
+}
+
+/// Cancels this loop's idle connections (their green threads unwind from
+/// the parked read, closing the socket). Busy ones finish their response
+/// and close, since the server is draining.
+fn close_idle_connections() {
+    let idle: Vec<green::GreenHandle<()>> = OPEN.with(|open| {
+        let mut open = open.borrow_mut();
+        let ids: Vec<u64> = open
+            .open
+            .iter()
+            .filter(|(_, (_, idle))| idle.get())
+            .map(|(&id, _)| id)
+            .collect();
+        ids.iter()
+            .filter_map(|id| open.open.remove(id))
+            .map(|(h, _)| h)
+            .collect()
+    });
+    // Aborted outside the borrow: an aborted green thread's destructors
+    // remove it from the table.
+    for connection in idle {
+        connection.abort();
     }
 }
 
@@ -198,7 +276,12 @@ impl Drop for OpenConnection<'_> {
 struct Refusal(StatusCode, &'static str);
 
 /// One connection's blocking-style loop (see the module doc).
-fn serve_connection<H: Handler>(stream: green::TcpStream, app: &H, draining: &AtomicBool) {
+fn serve_connection<H: Handler>(
+    stream: green::TcpStream,
+    app: &H,
+    draining: &AtomicBool,
+    idle: &Cell<bool>,
+) {
     let limits = Limits::default();
     let timeouts = Timeouts::default();
     let _ = stream.set_nodelay(true);
@@ -246,8 +329,13 @@ fn serve_connection<H: Handler>(stream: green::TcpStream, app: &H, draining: &At
             return;
         }
         // Wait for more: the idle limit between requests, the head limit
-        // inside one.
-        let limit = if input.filled().is_empty() {
+        // inside one. Between requests the connection is idle, and a drain
+        // may cancel it (or, if draining already, it just closes).
+        let between = input.filled().is_empty();
+        if between && draining.load(Ordering::Relaxed) {
+            return;
+        }
+        let limit = if between {
             timeouts.idle
         } else {
             timeouts.header_read
@@ -255,7 +343,10 @@ fn serve_connection<H: Handler>(stream: green::TcpStream, app: &H, draining: &At
         if stream.set_read_timeout(Some(limit)).is_err() {
             return;
         }
-        match input.read_from(&stream) {
+        idle.set(between);
+        let read = input.read_from(&stream);
+        idle.set(false);
+        match read {
             Ok(0) => return,
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::TimedOut && !input.filled().is_empty() => {

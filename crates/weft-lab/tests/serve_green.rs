@@ -6,6 +6,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Bound on every socket read, so a hung server fails the test instead of
@@ -15,6 +16,9 @@ const IO_DEADLINE: Duration = Duration::from_secs(30);
 struct Server {
     child: Child,
     addr: SocketAddr,
+    /// Everything the server logs after its start line.
+    log: Arc<Mutex<Vec<String>>>,
+    log_reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Server {
@@ -33,15 +37,42 @@ impl Server {
                 break addr.parse().expect("address in the start line");
             }
         };
-        // Keep draining stderr so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Server { child, addr }
+        // Keep reading stderr so the server never blocks on a full pipe.
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&log);
+        let log_reader = std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        Server {
+            child,
+            addr,
+            log,
+            log_reader: Some(log_reader),
+        }
     }
 
     fn connect(&self) -> TcpStream {
         let s = TcpStream::connect(self.addr).unwrap();
         s.set_read_timeout(Some(IO_DEADLINE)).unwrap();
         s
+    }
+
+    /// Sends SIGTERM and waits for the exit; returns the exit status and
+    /// what the server logged.
+    fn terminate(&mut self) -> (std::process::ExitStatus, Vec<String>) {
+        let pid = self.child.id().to_string();
+        assert!(Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+        let exit = self.child.wait().unwrap();
+        if let Some(reader) = self.log_reader.take() {
+            reader.join().unwrap();
+        }
+        (exit, self.log.lock().unwrap().clone())
     }
 }
 
@@ -156,14 +187,33 @@ fn a_parked_connection_does_not_hold_up_the_loop() {
 }
 
 #[test]
-fn sigterm_stops_the_server() {
+fn sigterm_closes_idle_connections_and_stops() {
     let mut server = Server::start();
-    let pid = server.child.id();
-    let status = Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
+    // A keep-alive connection that got its answer and now sits idle.
+    let mut idle = server.connect();
+    idle.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
-    assert!(status.success());
-    let exit = server.child.wait().unwrap();
+    let mut idle = BufReader::new(idle);
+    assert_eq!(read_response(&mut idle).0, 200);
+    // A second connection served on the same loop (--loops 1) after that
+    // answer: by then the first connection's green thread went straight
+    // from its write to its next read, where it is parked, idle.
+    let mut other = server.connect();
+    other
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut BufReader::new(other)).0, 200);
+    let (exit, log) = server.terminate();
     assert!(exit.success(), "clean exit after SIGTERM: {exit:?}");
+    // Closed by the drain, not left to the drain deadline.
+    assert!(
+        !log.iter().any(|l| l.contains("still open")),
+        "the idle connection was closed at once: {log:?}"
+    );
+    let mut rest = Vec::new();
+    let closed = idle.read_to_end(&mut rest).map(|_| rest.is_empty());
+    assert!(
+        matches!(closed, Ok(true) | Err(_)),
+        "no more data, connection closed"
+    );
 }

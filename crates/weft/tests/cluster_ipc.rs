@@ -8,7 +8,7 @@ use cluster_support::{send_signal, Cluster};
 use std::io::Write;
 use std::time::Duration;
 use weft::cluster::ipc::{Channel, IpcError, MAX_FRAME_BYTES, SOCKET_BUFFER_BYTES};
-use weft::cluster::supervisor::OUTBOX_BYTES;
+use weft::cluster::OUTBOX_BYTES;
 
 fn main() {
     cluster_support::main(&[

@@ -1,11 +1,11 @@
 //! Zero-downtime reload: SIGHUP under a steady load replaces every worker, new ones first, with
-//! no failed request.
+//! no failed request; three reloads in a row.
 
 mod cluster_support;
 
 use cluster_support::{parse_slot_pid, tally, wait_until, Cluster, Load, Outcome};
 use std::collections::HashSet;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 fn main() {
     cluster_support::main(&[(
@@ -15,70 +15,58 @@ fn main() {
 }
 
 const CLIENTS: usize = 4;
+const WORKERS: usize = 2;
+const RELOADS: usize = 3;
 
 fn sighup_under_load_replaces_every_worker_with_no_failed_request() {
-    let workers = 2;
-    let mut cluster = Cluster::start(workers, &[]);
-    let old: Vec<u32> = cluster
-        .wait_ready(workers)
+    let mut cluster = Cluster::start(WORKERS, &[]);
+    let mut current: Vec<u32> = cluster
+        .wait_ready(WORKERS)
         .iter()
         .map(|(_, p)| *p)
         .collect();
-    let load = Load::start(cluster.addr, CLIENTS, "SLEEP 20");
-    load.wait_answer_from(&old, "answers from the old workers");
-    let hup_at = Instant::now();
-    cluster.signal(libc::SIGHUP);
-    let reloaded = cluster.wait_line(|l| l.starts_with("RELOADED "), "the reload to complete");
-    assert_eq!(reloaded, format!("RELOADED {workers}"));
-    let reload_took = hup_at.elapsed();
-    // New workers were ready before any old one was asked to stop, and every old one exited.
-    let new: Vec<u32> = cluster
-        .log
-        .iter()
-        .filter_map(|l| parse_slot_pid(l, "READY"))
-        .map(|(_, p)| p)
-        .filter(|p| !old.contains(p))
-        .collect();
-    assert_eq!(new.len(), workers, "{:#?}", cluster.log);
-    for pid in &old {
-        assert!(
-            cluster
-                .log
+    let load = Load::start(cluster.addr, CLIENTS, "PID");
+    load.wait_answer_from(&current, "answers from the first workers");
+    let mut reload_time = Duration::ZERO;
+    for round in 1..=RELOADS {
+        let log_start = cluster.log.len();
+        let hup_at = Instant::now();
+        cluster.signal(libc::SIGHUP);
+        let reloaded = cluster.wait_line(|l| l.starts_with("RELOADED "), "the reload to complete");
+        assert_eq!(reloaded, format!("RELOADED {WORKERS}"), "round {round}");
+        reload_time += hup_at.elapsed();
+        let this_round = &cluster.log[log_start..];
+        let new: Vec<u32> = this_round
+            .iter()
+            .filter_map(|l| parse_slot_pid(l, "READY"))
+            .map(|(_, p)| p)
+            .collect();
+        assert_eq!(new.len(), WORKERS, "round {round}: {this_round:#?}");
+        // Every old worker drained and exited 0, and only after every new one was ready.
+        let last_ready = this_round
+            .iter()
+            .rposition(|l| l.starts_with("READY"))
+            .unwrap();
+        for pid in &current {
+            let exit = this_round
                 .iter()
-                .any(|l| l.contains(&format!(" {pid} code=0 true")) && l.starts_with("EXITED")),
-            "old worker {pid} drained and exited: {:#?}",
-            cluster.log
-        );
+                .position(|l| l.starts_with("EXITED") && l.contains(&format!(" {pid} code=0 true")))
+                .unwrap_or_else(|| panic!("old worker {pid} exited cleanly: {this_round:#?}"));
+            assert!(last_ready < exit, "new workers first: {this_round:#?}");
+        }
+        current = new;
     }
-    let first_old_exit = cluster
-        .log
-        .iter()
-        .position(|l| l.starts_with("EXITED"))
-        .unwrap();
-    let last_new_ready = cluster
-        .log
-        .iter()
-        .rposition(|l| parse_slot_pid(l, "READY").is_some_and(|(_, p)| new.contains(&p)))
-        .unwrap();
-    assert!(
-        last_new_ready < first_old_exit,
-        "new workers first: {:#?}",
-        cluster.log
-    );
-    load.wait_answer_from(&new, "answers from the new workers");
+    load.wait_answer_from(&current, "answers from the newest workers");
     let after = Instant::now();
-    wait_until("more answers after the reload", || {
+    wait_until("more answers after the reloads", || {
         load.records().iter().filter(|r| r.started > after).count() >= 20
     });
     let records = load.stop();
     let (sent, answered, refused, failed) = tally(&records);
-    let during = records
-        .iter()
-        .filter(|r| r.ended >= hup_at && r.started <= hup_at + reload_took)
-        .count();
     println!(
-        "SIGHUP under load ({CLIENTS} clients, SLEEP 20 requests): {sent} sent, {answered} \
-         answered, {} failed, {refused} refused; {during} during the {reload_took:?} reload",
+        "{RELOADS} SIGHUP reloads under load ({CLIENTS} clients, one request per connection): \
+         {sent} sent, {answered} answered, {} failed, {refused} refused; the reloads took \
+         {reload_time:?} in all",
         failed.len()
     );
     assert!(
@@ -94,8 +82,8 @@ fn sighup_under_load_replaces_every_worker_with_no_failed_request() {
         })
         .collect();
     assert!(
-        late.iter().all(|p| new.contains(p)),
-        "only new workers answer: {late:?} vs {new:?}"
+        late.iter().all(|p| current.contains(p)),
+        "only the newest workers answer: {late:?}"
     );
     cluster.signal(libc::SIGTERM);
     assert!(cluster.wait_exit().success());

@@ -156,3 +156,90 @@ fn builder_stack_size() {
         assert_eq!(h.await.expect("ok"), 200);
     });
 }
+
+#[test]
+fn aborting_a_green_thread_leaves_its_spawns_running() {
+    runtime().block_on(async {
+        let child_done = Rc::new(Cell::new(false));
+        let child_handle = Rc::new(std::cell::RefCell::new(None));
+        let parent = {
+            let (done, slot) = (child_done.clone(), child_handle.clone());
+            green::spawn(move || {
+                let child = green::spawn(move || {
+                    green::sleep(Duration::from_millis(20));
+                    done.set(true);
+                });
+                *slot.borrow_mut() = Some(child);
+                green::sleep(Duration::from_secs(3600));
+            })
+        };
+        while child_handle.borrow().is_none() {
+            weft::yield_now().await;
+        }
+        parent.abort();
+        assert!(parent.await.unwrap_err().is_cancelled());
+        let child = child_handle.borrow_mut().take().unwrap();
+        weft::time::timeout(DEADLINE, child)
+            .await
+            .expect("in time")
+            .expect("child finished");
+        assert!(child_done.get());
+    });
+}
+
+/// Sets a flag while alive; clears it when dropped.
+struct Alive(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for Alive {
+    fn drop(&mut self) {
+        self.0.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// Aborts a green thread when dropped.
+struct AbortOnDrop(green::GreenHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+#[test]
+fn abort_requested_from_another_thread_cancels_only_that_green_thread() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let rt = weft::rt::Runtime::builder().loops(1).build().unwrap();
+    let (spawned_tx, spawned_rx) = std::sync::mpsc::channel();
+    let child_alive = Arc::new(AtomicBool::new(false));
+    let alive = child_alive.clone();
+    // A task on loop 0 owns a parent green thread, which spawned a child.
+    let owner = rt.spawn_on(0, async move {
+        let parent = green::spawn(move || {
+            alive.store(true, Ordering::SeqCst);
+            drop(green::spawn(move || {
+                let _alive = Alive(alive);
+                green::sleep(Duration::from_secs(3600));
+            }));
+            spawned_tx.send(()).unwrap();
+            green::sleep(Duration::from_secs(3600));
+        });
+        let _stop = AbortOnDrop(parent);
+        std::future::pending::<()>().await;
+    });
+    spawned_rx.recv().unwrap();
+    // Cancelling the owner (from this thread) aborts the parent...
+    owner.abort();
+    assert!(rt.block_on(owner).unwrap_err().is_cancelled());
+    // ...and the child keeps running: let loop 0 turn, then look.
+    rt.block_on(rt.spawn_on(0, weft::yield_now())).unwrap();
+    assert!(
+        child_alive.load(Ordering::SeqCst),
+        "the child is still parked"
+    );
+    drop(rt);
+    assert!(
+        !child_alive.load(Ordering::SeqCst),
+        "shutdown unwound the child"
+    );
+}

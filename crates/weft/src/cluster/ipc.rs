@@ -131,6 +131,13 @@ impl std::error::Error for IpcError {
     }
 }
 
+impl From<io::Error> for IpcError {
+    /// Socket errors; a broken pipe or a reset is [`IpcError::Closed`].
+    fn from(err: io::Error) -> IpcError {
+        IpcError::from_io(err)
+    }
+}
+
 impl IpcError {
     /// True if the peer is gone.
     pub fn is_closed(&self) -> bool {

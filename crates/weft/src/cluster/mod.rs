@@ -54,7 +54,9 @@
 //! - [`ipc`]: typed, length-prefixed, bounded message channels over a socketpair.
 //! - `policy`: exponential restart backoff, the fatal exit code, crash-loop detection.
 //! - [`supervisor`]: the [`Supervisor`] state machine — its states, invariants, and the steps
-//!   of a graceful stop, a reload and scaling are in its module docs.
+//!   of a graceful stop, a reload and scaling are in its module docs; `builder` holds its
+//!   settings ([`SupervisorBuilder`]), `control` the [`SupervisorControl`] handle and the
+//!   bounded per-worker outboxes, `events` what it reports ([`ClusterEvent`]).
 //! - [`worker`]: the worker's [`WorkerLink`] and how it learns to stop, including as an orphan.
 //!
 //! # Signals (to the supervisor)
@@ -70,6 +72,9 @@
 //! Workers ignore SIGHUP, SIGTTIN and SIGTTOU (a terminal may send them to the whole process
 //! group), and treat SIGTERM and SIGINT like the supervisor's `Stop`.
 
+mod builder;
+mod control;
+mod events;
 pub mod inherit;
 pub mod ipc;
 mod policy;
@@ -77,11 +82,11 @@ mod spawn;
 pub mod supervisor;
 pub mod worker;
 
+pub use builder::SupervisorBuilder;
+pub use control::{SupervisorControl, OUTBOX_BYTES};
+pub use events::{ClusterEvent, Exit, GiveUpReason, StopReason, WorkerId};
 pub use ipc::IpcError;
-pub use supervisor::{
-    ClusterEvent, Exit, GiveUpReason, StopReason, Supervisor, SupervisorBuilder, SupervisorControl,
-    WorkerId,
-};
+pub use supervisor::{Supervisor, EVENT_BACKLOG};
 pub use worker::{StopCause, WorkerEvent, WorkerLink, WorkerReceiver, WorkerSender};
 
 use serde::{Deserialize, Serialize};

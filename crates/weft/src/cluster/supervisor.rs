@@ -23,7 +23,7 @@
 //!   only the connections it had accepted, never the queue.
 //! - A process is removed only once reaped (`waitpid`), so a pid is never signalled after it
 //!   could have been reused.
-//! - Memory is bounded: each worker's outbox holds at most [`OUTBOX_BYTES`] (then `send`
+//! - Memory is bounded: each worker's outbox holds at most [`OUTBOX_BYTES`](super::OUTBOX_BYTES) (then `send`
 //!   waits), and the supervisor stops reading worker messages while [`EVENT_BACKLOG`] events
 //!   wait to be taken by `next` (then the workers' `send`s wait).
 //!
@@ -54,6 +54,9 @@
 //! SIGTTIN adds a slot (and starts its worker); SIGTTOU retires the highest active slot and
 //! stops its worker gracefully. The last slot is never removed.
 
+use super::builder::SupervisorBuilder;
+use super::control::{CommandKind, Op, Outbox, Shared, SupervisorControl};
+use super::events::{ClusterEvent, Exit, GiveUpReason, StopReason, WorkerId};
 use super::ipc::{self, Channel, IpcError};
 use super::policy::{RestartPolicy, SlotHistory, Verdict};
 use super::spawn::{self, Program};
@@ -63,380 +66,22 @@ use crate::time::Sleep;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
-use std::ffi::OsString;
+use std::collections::VecDeque;
 use std::fmt;
 use std::future::{poll_fn, Future};
 use std::io;
 use std::marker::PhantomData;
 use std::net::TcpListener;
 use std::os::fd::{AsRawFd, RawFd};
-use std::os::unix::process::ExitStatusExt;
-use std::path::PathBuf;
 use std::pin::Pin;
-use std::process::{Child, ExitStatus};
+use std::process::Child;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
-
-/// Most bytes of encoded messages waiting for one worker before [`SupervisorControl::send`]
-/// waits: 1 MiB, thousands of control messages; a worker that stopped reading its link costs
-/// at most this (plus the kernel socket buffers). A single larger message is still accepted
-/// when the outbox is empty.
-pub const OUTBOX_BYTES: usize = 1 << 20;
 
 /// Most events waiting to be taken by [`Supervisor::next`] before the supervisor stops reading
 /// worker messages (pushing back on the workers): bounds the memory a chatty worker can use.
 pub const EVENT_BACKLOG: usize = 1024;
-
-/// Identifies one worker process.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct WorkerId {
-    /// The slot it serves (its `k`).
-    pub slot: usize,
-    /// Its process id.
-    pub pid: u32,
-}
-
-impl fmt::Display for WorkerId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "worker {} (pid {})", self.slot, self.pid)
-    }
-}
-
-/// How a worker process ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Exit {
-    /// It exited with this code.
-    Code(i32),
-    /// A signal killed it.
-    Signal(i32),
-    /// It was reaped by someone else, so its status is unknown.
-    Unknown,
-}
-
-impl Exit {
-    fn of(status: ExitStatus) -> Exit {
-        match (status.code(), status.signal()) {
-            (Some(code), _) => Exit::Code(code),
-            (None, Some(signal)) => Exit::Signal(signal),
-            (None, None) => Exit::Unknown,
-        }
-    }
-}
-
-impl fmt::Display for Exit {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Exit::Code(code) => write!(f, "exit code {code}"),
-            Exit::Signal(signal) => match SignalKind::from_raw(*signal) {
-                Some(kind) => write!(f, "signal {signal} ({kind})"),
-                None if *signal == libc::SIGKILL => write!(f, "signal {signal} (SIGKILL)"),
-                None if *signal == libc::SIGABRT => write!(f, "signal {signal} (SIGABRT)"),
-                None if *signal == libc::SIGSEGV => write!(f, "signal {signal} (SIGSEGV)"),
-                None => write!(f, "signal {signal}"),
-            },
-            Exit::Unknown => f.write_str("unknown status (reaped elsewhere)"),
-        }
-    }
-}
-
-/// Why a slot stopped restarting its worker.
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum GiveUpReason {
-    /// The worker exited with [`FATAL_EXIT_CODE`](super::FATAL_EXIT_CODE).
-    Fatal,
-    /// More deaths than allowed within the window.
-    CrashLoop {
-        /// Deaths counted within the window.
-        deaths: usize,
-        /// The window.
-        window: Duration,
-    },
-}
-
-impl fmt::Display for GiveUpReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            GiveUpReason::Fatal => write!(
-                f,
-                "exited with the fatal code {} (restarting cannot help)",
-                super::FATAL_EXIT_CODE
-            ),
-            GiveUpReason::CrashLoop { deaths, window } => {
-                write!(f, "crash loop: {deaths} deaths within {window:?}")
-            }
-        }
-    }
-}
-
-/// Why the cluster stopped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum StopReason {
-    /// SIGTERM or SIGINT.
-    Signal(SignalKind),
-    /// [`SupervisorControl::stop`].
-    Requested,
-    /// Every slot gave up (fatal exits or crash loops): nothing is left to supervise.
-    NoWorkers,
-}
-
-/// What happened in the cluster; returned by [`Supervisor::next`].
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum ClusterEvent<Up> {
-    /// A worker process was started (`restart`: it replaces one that died).
-    Started {
-        /// The new worker.
-        worker: WorkerId,
-        /// Whether it replaces a worker that died.
-        restart: bool,
-    },
-    /// A worker reported that it serves.
-    Ready {
-        /// The worker.
-        worker: WorkerId,
-    },
-    /// A worker sent a message.
-    Message {
-        /// The sender.
-        worker: WorkerId,
-        /// The message.
-        message: Up,
-    },
-    /// A worker process ended and was reaped.
-    Exited {
-        /// The worker.
-        worker: WorkerId,
-        /// How it ended.
-        exit: Exit,
-        /// Whether it was asked to stop (false: it crashed or exited on its own).
-        expected: bool,
-    },
-    /// A slot's worker will be restarted after `delay`.
-    Restarting {
-        /// The slot.
-        slot: usize,
-        /// The backoff delay.
-        delay: Duration,
-    },
-    /// A slot stopped restarting its worker.
-    GaveUp {
-        /// The slot.
-        slot: usize,
-        /// Why.
-        reason: GiveUpReason,
-    },
-    /// A reload finished: every old worker was replaced and stopped.
-    Reloaded {
-        /// Workers now serving.
-        workers: usize,
-    },
-    /// A reload was abandoned; the old workers go on serving.
-    ReloadFailed {
-        /// What went wrong.
-        reason: String,
-    },
-    /// The number of slots changed (SIGTTIN, SIGTTOU).
-    Scaled {
-        /// Active slots now.
-        workers: usize,
-    },
-    /// The cluster began to stop (`graceful`: draining; otherwise SIGKILL).
-    Stopping {
-        /// Whether workers are drained (false: killed).
-        graceful: bool,
-    },
-    /// Every worker has exited; `next` returns `None` from now on.
-    Stopped {
-        /// Why.
-        reason: StopReason,
-    },
-}
-
-/// Settings of a [`Supervisor`]. Defaults: one worker per core, the constants of
-/// [`cluster`](super), this binary with its arguments, signals handled.
-#[derive(Debug)]
-pub struct SupervisorBuilder {
-    workers: usize,
-    listeners: Vec<TcpListener>,
-    program: Program,
-    drain_timeout: Duration,
-    ready_timeout: Duration,
-    policy: RestartPolicy,
-    handle_signals: bool,
-}
-
-impl Default for SupervisorBuilder {
-    fn default() -> Self {
-        SupervisorBuilder::new()
-    }
-}
-
-impl SupervisorBuilder {
-    /// The defaults.
-    pub fn new() -> SupervisorBuilder {
-        SupervisorBuilder {
-            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            listeners: Vec::new(),
-            program: Program::current(),
-            drain_timeout: super::DEFAULT_DRAIN_TIMEOUT,
-            ready_timeout: super::READY_TIMEOUT,
-            policy: RestartPolicy::default(),
-            handle_signals: true,
-        }
-    }
-
-    /// Number of worker processes (default: the number of cores).
-    pub fn workers(mut self, n: usize) -> Self {
-        self.workers = n;
-        self
-    }
-
-    /// A listening socket to hand to every worker (in order; see
-    /// [`listeners`](super::listeners) on the worker side).
-    pub fn listener(mut self, listener: TcpListener) -> Self {
-        self.listeners.push(listener);
-        self
-    }
-
-    /// Several listening sockets.
-    pub fn listeners(mut self, listeners: impl IntoIterator<Item = TcpListener>) -> Self {
-        self.listeners.extend(listeners);
-        self
-    }
-
-    /// The program workers run (default `/proc/self/exe`: this binary, even if its file was
-    /// replaced since). Give a path to let a reload pick up a newly installed binary.
-    pub fn program(mut self, path: impl Into<PathBuf>) -> Self {
-        self.program.path = path.into();
-        self
-    }
-
-    /// The workers' arguments (default: this process's arguments).
-    pub fn args(mut self, args: impl IntoIterator<Item = impl Into<OsString>>) -> Self {
-        self.program.args = args.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// An extra environment variable for the workers.
-    pub fn env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
-        self.program.envs.push((key.into(), value.into()));
-        self
-    }
-
-    /// How long a stopping worker may drain (default
-    /// [`DEFAULT_DRAIN_TIMEOUT`](super::DEFAULT_DRAIN_TIMEOUT)).
-    pub fn drain_timeout(mut self, timeout: Duration) -> Self {
-        self.drain_timeout = timeout;
-        self
-    }
-
-    /// How long a reload waits for new workers to be ready (default
-    /// [`READY_TIMEOUT`](super::READY_TIMEOUT)).
-    pub fn ready_timeout(mut self, timeout: Duration) -> Self {
-        self.ready_timeout = timeout;
-        self
-    }
-
-    /// Restart backoff: first delay and cap (defaults
-    /// [`RESTART_BACKOFF_START`](super::RESTART_BACKOFF_START),
-    /// [`RESTART_BACKOFF_MAX`](super::RESTART_BACKOFF_MAX)).
-    pub fn restart_backoff(mut self, start: Duration, max: Duration) -> Self {
-        self.policy.backoff_start = start;
-        self.policy.backoff_max = max;
-        self
-    }
-
-    /// Crash-loop detection: more than `deaths` deaths of one slot within `window` stop its
-    /// restarts (defaults [`CRASH_LOOP_DEATHS`](super::CRASH_LOOP_DEATHS) in
-    /// [`CRASH_LOOP_WINDOW`](super::CRASH_LOOP_WINDOW)).
-    pub fn crash_loop(mut self, deaths: usize, window: Duration) -> Self {
-        self.policy.crash_loop_deaths = deaths;
-        self.policy.crash_loop_window = window;
-        self
-    }
-
-    /// Whether the supervisor reacts to SIGTERM, SIGINT, SIGHUP, SIGTTIN and SIGTTOU itself
-    /// (default true). Without, use [`SupervisorControl`].
-    pub fn handle_signals(mut self, on: bool) -> Self {
-        self.handle_signals = on;
-        self
-    }
-
-    /// Starts the workers. Must be called inside a weft loop, on a thread that lives as long
-    /// as the supervisor (see the parent-death signal in `spawn`).
-    ///
-    /// Fails with `InvalidInput` for a setting out of range, or with the error of the first
-    /// worker that cannot be started.
-    pub fn build<Down, Up>(self) -> io::Result<Supervisor<Down, Up>>
-    where
-        Down: Serialize,
-        Up: DeserializeOwned,
-    {
-        let bad = |what: String| Err(io::Error::new(io::ErrorKind::InvalidInput, what));
-        if self.workers == 0 {
-            return bad("Supervisor: workers must be at least 1".into());
-        }
-        if self.policy.backoff_start > self.policy.backoff_max {
-            return bad(format!(
-                "Supervisor: restart backoff start {:?} exceeds its maximum {:?}",
-                self.policy.backoff_start, self.policy.backoff_max
-            ));
-        }
-        if self.policy.crash_loop_window.is_zero() {
-            return bad("Supervisor: the crash-loop window must be longer than zero".into());
-        }
-        let signals = if self.handle_signals {
-            Some(Signals::new(&[
-                SignalKind::Terminate,
-                SignalKind::Interrupt,
-                SignalKind::Hangup,
-                SignalKind::TtyIn,
-                SignalKind::TtyOut,
-            ])?)
-        } else {
-            None
-        };
-        let children = Signals::new(&[SignalKind::Child])?;
-        let listener_fds = self.listeners.iter().map(|l| l.as_raw_fd()).collect();
-        let mut supervisor = Supervisor {
-            program: self.program,
-            drain_timeout: self.drain_timeout,
-            ready_timeout: self.ready_timeout,
-            policy: self.policy,
-            listeners: self.listeners,
-            listener_fds,
-            slots: Vec::new(),
-            procs: Vec::new(),
-            next_id: 0,
-            phase: Phase::Running,
-            reload: None,
-            reload_again: false,
-            ops: VecDeque::new(),
-            signals,
-            children,
-            timer: crate::time::sleep(Duration::ZERO),
-            events: VecDeque::new(),
-            shared: Rc::new(RefCell::new(Shared::default())),
-            _types: PhantomData,
-        };
-        for slot in 0..self.workers {
-            supervisor.slots.push(Slot::default());
-            supervisor.shared.borrow_mut().current.push(None);
-            supervisor.spawn_proc(slot, Role::Current, false)?;
-        }
-        tracing::info!(
-            supervisor = std::process::id(),
-            workers = self.workers,
-            "cluster supervisor started"
-        );
-        Ok(supervisor)
-    }
-}
-
 /// One seat of the cluster.
 #[derive(Debug, Default)]
 struct Slot {
@@ -466,7 +111,7 @@ enum ProcState {
     Stopping { kill_at: Instant },
 }
 
-type ProcId = u64;
+pub(super) type ProcId = u64;
 
 struct Proc<Down, Up> {
     id: ProcId,
@@ -513,51 +158,6 @@ enum ReloadStage {
         old: VecDeque<ProcId>,
         stopping: Option<ProcId>,
     },
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Op {
-    Reload,
-    Add,
-    Remove,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CommandKind {
-    Op(Op),
-    Stop,
-}
-
-#[derive(Debug, Default)]
-struct Outbox {
-    frames: VecDeque<Vec<u8>>,
-    bytes: usize,
-}
-
-/// State shared between the supervisor and its controls (same loop: `Rc<RefCell>`).
-#[derive(Debug, Default)]
-struct Shared {
-    commands: VecDeque<CommandKind>,
-    outboxes: HashMap<ProcId, Outbox>,
-    /// The current process of each slot, if it can take messages.
-    current: Vec<Option<ProcId>>,
-    supervisor: Option<Waker>,
-    space_waiters: Vec<Waker>,
-    finished: bool,
-}
-
-impl Shared {
-    fn wake_supervisor(&mut self) {
-        if let Some(waker) = self.supervisor.take() {
-            waker.wake();
-        }
-    }
-
-    fn wake_senders(&mut self) {
-        for waker in self.space_waiters.drain(..) {
-            waker.wake();
-        }
-    }
 }
 
 /// A cluster supervisor; see the [module docs](self). `Down` is the type of messages to
@@ -629,6 +229,44 @@ where
     Down: Serialize,
     Up: DeserializeOwned,
 {
+    /// Starts the workers of `settings` (called by [`SupervisorBuilder::build`]).
+    pub(super) fn start(settings: SupervisorBuilder, signals: Option<Signals>) -> io::Result<Self> {
+        let children = Signals::new(&[SignalKind::Child])?;
+        let listener_fds = settings.listeners.iter().map(|l| l.as_raw_fd()).collect();
+        let mut supervisor = Supervisor {
+            program: settings.program,
+            drain_timeout: settings.drain_timeout,
+            ready_timeout: settings.ready_timeout,
+            policy: settings.policy,
+            listeners: settings.listeners,
+            listener_fds,
+            slots: Vec::new(),
+            procs: Vec::new(),
+            next_id: 0,
+            phase: Phase::Running,
+            reload: None,
+            reload_again: false,
+            ops: VecDeque::new(),
+            signals,
+            children,
+            timer: crate::time::sleep(Duration::ZERO),
+            events: VecDeque::new(),
+            shared: Rc::new(RefCell::new(Shared::default())),
+            _types: PhantomData,
+        };
+        for slot in 0..settings.workers {
+            supervisor.slots.push(Slot::default());
+            supervisor.shared.borrow_mut().current.push(None);
+            supervisor.spawn_proc(slot, Role::Current, false)?;
+        }
+        tracing::info!(
+            supervisor = std::process::id(),
+            workers = settings.workers,
+            "cluster supervisor started"
+        );
+        Ok(supervisor)
+    }
+
     /// A handle to send messages and commands from other tasks of this loop.
     pub fn control(&self) -> SupervisorControl<Down> {
         SupervisorControl {
@@ -1377,121 +1015,5 @@ where
             self.shared.borrow_mut().current[slot] = Some(id);
         }
         old
-    }
-}
-
-/// A handle to a [`Supervisor`] for other tasks of its loop: send, broadcast, reload, scale,
-/// stop. Commands take effect while the supervisor is driven ([`Supervisor::next`]).
-pub struct SupervisorControl<Down> {
-    shared: Rc<RefCell<Shared>>,
-    _type: PhantomData<fn(Down)>,
-}
-
-impl<Down> Clone for SupervisorControl<Down> {
-    fn clone(&self) -> Self {
-        SupervisorControl {
-            shared: self.shared.clone(),
-            _type: PhantomData,
-        }
-    }
-}
-
-impl<Down> fmt::Debug for SupervisorControl<Down> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SupervisorControl").finish_non_exhaustive()
-    }
-}
-
-impl<Down: Serialize> SupervisorControl<Down> {
-    /// Sends `message` to the worker serving `slot`, waiting while its outbox is full.
-    ///
-    /// Fails with [`IpcError::NoWorker`] if no worker serves the slot now (restarting,
-    /// retired, stopping), [`IpcError::Closed`] once the cluster has stopped, and
-    /// [`IpcError::Encode`] or [`IpcError::FrameTooLarge`] for a message that cannot be sent.
-    ///
-    /// # Cancel safety
-    ///
-    /// Cancel safe: if cancelled, the message was not queued.
-    pub async fn send(&self, slot: usize, message: Down) -> Result<(), IpcError> {
-        let frame = ipc::encode(&ToWorker::Message(message))?;
-        self.enqueue(slot, frame).await
-    }
-
-    /// Sends `message` to every worker currently serving, one after the other (each waiting
-    /// for outbox space); returns how many it was queued for.
-    pub async fn broadcast(&self, message: Down) -> Result<usize, IpcError> {
-        let frame = ipc::encode(&ToWorker::Message(message))?;
-        let slots: Vec<usize> = {
-            let shared = self.shared.borrow();
-            if shared.finished {
-                return Err(IpcError::Closed);
-            }
-            (0..shared.current.len())
-                .filter(|&s| shared.current[s].is_some())
-                .collect()
-        };
-        let mut sent = 0;
-        for slot in slots {
-            match self.enqueue(slot, frame.clone()).await {
-                Ok(()) => sent += 1,
-                Err(IpcError::NoWorker { .. }) => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(sent)
-    }
-
-    async fn enqueue(&self, slot: usize, frame: Vec<u8>) -> Result<(), IpcError> {
-        let mut frame = Some(frame);
-        poll_fn(|cx| {
-            let mut shared = self.shared.borrow_mut();
-            if shared.finished {
-                return Poll::Ready(Err(IpcError::Closed));
-            }
-            let Some(id) = shared.current.get(slot).copied().flatten() else {
-                return Poll::Ready(Err(IpcError::NoWorker { slot }));
-            };
-            let Some(outbox) = shared.outboxes.get_mut(&id) else {
-                return Poll::Ready(Err(IpcError::NoWorker { slot }));
-            };
-            let len = frame.as_ref().map_or(0, Vec::len);
-            if outbox.bytes > 0 && outbox.bytes + len > OUTBOX_BYTES {
-                shared.space_waiters.push(cx.waker().clone());
-                return Poll::Pending;
-            }
-            outbox.bytes += len;
-            outbox
-                .frames
-                .push_back(frame.take().expect("polled after completion"));
-            shared.wake_supervisor();
-            Poll::Ready(Ok(()))
-        })
-        .await
-    }
-
-    /// Starts a zero-downtime reload, as SIGHUP does.
-    pub fn reload(&self) {
-        self.command(CommandKind::Op(Op::Reload));
-    }
-
-    /// Adds a worker, as SIGTTIN does.
-    pub fn add_worker(&self) {
-        self.command(CommandKind::Op(Op::Add));
-    }
-
-    /// Removes a worker, as SIGTTOU does.
-    pub fn remove_worker(&self) {
-        self.command(CommandKind::Op(Op::Remove));
-    }
-
-    /// Stops the cluster gracefully, as SIGTERM does; a second call kills the workers.
-    pub fn stop(&self) {
-        self.command(CommandKind::Stop);
-    }
-
-    fn command(&self, command: CommandKind) {
-        let mut shared = self.shared.borrow_mut();
-        shared.commands.push_back(command);
-        shared.wake_supervisor();
     }
 }

@@ -586,6 +586,40 @@ mod tests {
     }
 
     #[test]
+    fn on_loop_stack_runs_off_the_green_stack() {
+        let waker = Waker::from(Arc::new(CountingWake::default()));
+        let mut green = GreenThread::new(SIZE, || {
+            let green_local = 0u8;
+            let green_addr = ptr::from_ref(&green_local) as usize;
+            let (loop_addr, park) = on_loop_stack(|| {
+                let loop_local = 0u8;
+                let addr = ptr::from_ref(&loop_local) as usize;
+                (addr, try_block_on(async {}).map(|_| ()))
+            });
+            // Back on the green stack, parking works again.
+            block_on(async {});
+            let caught = panic::catch_unwind(|| on_loop_stack(|| panic!("off stack")));
+            (green_addr.abs_diff(loop_addr), park, caught.is_err())
+        })
+        .unwrap();
+        let Poll::Ready(Ok((distance, park, caught))) = poll_once(&mut green, &waker) else {
+            panic!("the green thread finishes in one poll");
+        };
+        assert!(
+            distance > SIZE,
+            "ran on another stack ({distance} bytes away)"
+        );
+        assert_eq!(
+            park,
+            Err(ParkError::NotGreen),
+            "no parking off the green stack"
+        );
+        assert!(caught, "a panic comes back to the green stack");
+        // Outside a green thread it simply runs the closure.
+        assert_eq!(on_loop_stack(|| 5), 5);
+    }
+
+    #[test]
     fn parking_outside_is_refused() {
         assert_eq!(try_block_on(async { 1 }), Err(ParkError::NotGreen));
         let err = io::Error::from(ParkError::NotGreen);

@@ -24,6 +24,12 @@ impl Evented {
         Ok(Evented { registration, fd })
     }
 
+    /// Registers a socket whose `connect` returned `EINPROGRESS`.
+    pub(crate) fn connecting(fd: OwnedFd) -> io::Result<Evented> {
+        let registration = Registration::connecting(fd.as_raw_fd())?;
+        Ok(Evented { registration, fd })
+    }
+
     pub(crate) fn raw(&self) -> RawFd {
         self.fd.as_raw_fd()
     }

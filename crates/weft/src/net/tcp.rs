@@ -168,15 +168,18 @@ impl TcpStream {
     async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
         let fd = socket::inet_socket(&addr, libc::SOCK_STREAM)?;
         let started = socket::connect(fd.as_raw_fd(), &SockAddr::from_inet(&addr));
-        let stream = TcpStream::from_fd(fd)?;
-        match started {
-            Ok(()) => {}
+        let stream = match started {
+            Ok(()) => TcpStream::from_fd(fd)?,
             Err(err) if err.raw_os_error() == Some(libc::EINPROGRESS) => {
+                let stream = TcpStream {
+                    io: Evented::connecting(fd)?,
+                };
                 stream
                     .io
                     .finish_connect()
                     .await
                     .map_err(|e| io::Error::new(e.kind(), format!("connect to {addr}: {e}")))?;
+                stream
             }
             Err(err) => {
                 return Err(io::Error::new(
@@ -184,7 +187,7 @@ impl TcpStream {
                     format!("connect to {addr}: {err}"),
                 ))
             }
-        }
+        };
         Ok(stream)
     }
 

@@ -87,10 +87,12 @@ impl UnixStream {
         let path = path.as_ref();
         let fd = socket::socket(libc::AF_UNIX, libc::SOCK_STREAM)?;
         let started = socket::connect(fd.as_raw_fd(), &SockAddr::from_path(path)?);
-        let stream = UnixStream::from_fd(fd)?;
         match started {
-            Ok(()) => Ok(stream),
+            Ok(()) => UnixStream::from_fd(fd),
             Err(err) if err.raw_os_error() == Some(libc::EINPROGRESS) => {
+                let stream = UnixStream {
+                    io: Evented::connecting(fd)?,
+                };
                 stream.io.finish_connect().await?;
                 Ok(stream)
             }

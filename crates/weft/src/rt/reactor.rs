@@ -17,6 +17,17 @@
 //!
 //! A source starts out readable and writable: the first operation tries the syscall at once,
 //! which saves an epoll round trip for a freshly accepted connection whose request has arrived.
+//! (A connecting socket is the exception: it starts with nothing ready and waits for the
+//! kernel's word that the handshake finished.)
+//!
+//! # Writability on demand
+//!
+//! Most sockets never fill their send buffer, yet with `EPOLLOUT` subscribed every ACK that frees
+//! buffer space would queue an epoll event for nobody. So a source is subscribed to writability
+//! only the first time a write has to wait: `poll_ready(Write)` then makes one `EPOLL_CTL_MOD`,
+//! which also reports at once a writability that arrived meanwhile. The subscription stays for
+//! the life of the source, so that is at most one extra syscall per socket, and none for sockets
+//! whose writes never block.
 //!
 //! # Lifetime
 //!
@@ -25,7 +36,7 @@
 //! loop's release list; the loop frees it after finishing the event batch in hand, the last
 //! place where the kernel could still have named it.
 
-use crate::loom::{Arc, AtomicUsize, Ordering::*};
+use crate::loom::{Arc, AtomicBool, AtomicUsize, Ordering::*};
 use crate::rt::context;
 use crate::rt::coop;
 use crate::rt::shared::LoopShared;
@@ -89,6 +100,8 @@ pub(crate) struct IoSource {
     readiness: AtomicUsize,
     reader: AtomicWaker,
     writer: AtomicWaker,
+    /// True once epoll reports writability for this descriptor (set before the `EPOLL_CTL_MOD`).
+    write_subscribed: AtomicBool,
 }
 
 impl IoSource {
@@ -131,19 +144,31 @@ impl std::fmt::Debug for Registration {
 }
 
 impl Registration {
-    /// Registers `fd` with the current loop. Fails outside a weft loop.
+    /// Registers `fd` with the current loop, optimistically ready in both directions. Fails
+    /// outside a weft loop.
     pub(crate) fn new(fd: RawFd) -> io::Result<Registration> {
+        let ready = (Readiness::READABLE | Readiness::WRITABLE) as usize;
+        Registration::with_state(fd, ready, false)
+    }
+
+    /// Registers a socket whose non-blocking `connect` is in progress: nothing is ready until
+    /// the kernel reports the handshake's outcome (writable, or an error).
+    pub(crate) fn connecting(fd: RawFd) -> io::Result<Registration> {
+        Registration::with_state(fd, 0, true)
+    }
+
+    fn with_state(fd: RawFd, ready: usize, writable: bool) -> io::Result<Registration> {
         let home = context::current_shared().ok_or_else(|| {
             io::Error::other("weft I/O objects must be created inside a weft loop (in Runtime::block_on or a spawned task)")
         })?;
-        let ready = (Readiness::READABLE | Readiness::WRITABLE) as usize;
         let source = Arc::new(IoSource {
             readiness: AtomicUsize::new(ready),
             reader: AtomicWaker::new(),
             writer: AtomicWaker::new(),
+            write_subscribed: AtomicBool::new(writable),
         });
         let raw = Arc::into_raw(source) as *mut IoSource;
-        if let Err(err) = home.poller.register(fd, raw as u64) {
+        if let Err(err) = home.poller.register(fd, raw as u64, writable) {
             // SAFETY: the pointer was never given to the kernel; take the reference back.
             drop(unsafe { Arc::from_raw(raw) });
             return Err(err);
@@ -176,6 +201,17 @@ impl Registration {
             Direction::Write => &source.writer,
         };
         waiter.register(cx.waker());
+        if dir == Direction::Write && !source.write_subscribed.swap(true, AcqRel) {
+            let token = self.source.as_ptr() as u64;
+            if let Err(err) = self.home.poller.modify(self.fd, token, true) {
+                // Let the write itself run into (and report) whatever is wrong.
+                tracing::debug!(fd = self.fd, error = %err, "could not subscribe to writability");
+                return Poll::Ready(ReadyEvent {
+                    word: source.readiness.load(Acquire),
+                    direction: dir,
+                });
+            }
+        }
         let word = source.readiness.load(Acquire);
         if word & dir.mask() != 0 {
             return Poll::Ready(ReadyEvent {

@@ -83,7 +83,7 @@ impl LoopShared {
     pub(crate) fn new(index: Option<usize>) -> io::Result<LoopShared> {
         let poller = Poller::new()?;
         let notifier = Notifier::new()?;
-        poller.register(notifier.as_raw_fd(), NOTIFIER_TOKEN)?;
+        poller.register(notifier.as_raw_fd(), NOTIFIER_TOKEN, false)?;
         Ok(LoopShared {
             id: NEXT_LOOP_ID.fetch_add(1, Relaxed),
             index,

@@ -1,9 +1,10 @@
 //! The epoll backend of [`Poller`](super::Poller).
 //!
-//! Each file descriptor is registered once, edge-triggered, for input, output, peer hang-up
-//! (`EPOLLRDHUP`) and errors. Edge triggering means the kernel reports a transition once; the
-//! reactor keeps the readiness until an operation sees `WouldBlock`, so no `epoll_ctl` is needed
-//! between waits.
+//! Each file descriptor is registered once, edge-triggered, for input, peer hang-up
+//! (`EPOLLRDHUP`) and errors, and for output only when asked (see the reactor: writability is
+//! subscribed to the first time a write has to wait). Edge triggering means the kernel reports a
+//! transition once; the reactor keeps the readiness until an operation sees `WouldBlock`, so no
+//! `epoll_ctl` is needed between waits.
 
 use super::cvt;
 use std::io;
@@ -96,14 +97,30 @@ impl Poller {
         })
     }
 
-    /// Subscribes `fd`, edge-triggered, to readable, writable, hang-up and error readiness.
-    pub(crate) fn register(&self, fd: RawFd, token: u64) -> io::Result<()> {
+    /// Subscribes `fd`, edge-triggered, to readable (and, if `writable`, writable) readiness;
+    /// hang-up and errors are always reported.
+    pub(crate) fn register(&self, fd: RawFd, token: u64, writable: bool) -> io::Result<()> {
+        self.ctl(libc::EPOLL_CTL_ADD, fd, token, writable)
+    }
+
+    /// Changes the subscription of a registered `fd`. With edge triggering the kernel checks the
+    /// descriptor's readiness at once and reports it if already ready, so a readiness that
+    /// arrived before the change is not lost.
+    pub(crate) fn modify(&self, fd: RawFd, token: u64, writable: bool) -> io::Result<()> {
+        self.ctl(libc::EPOLL_CTL_MOD, fd, token, writable)
+    }
+
+    fn ctl(&self, op: libc::c_int, fd: RawFd, token: u64, writable: bool) -> io::Result<()> {
+        let mut events = libc::EPOLLIN | libc::EPOLLRDHUP | libc::EPOLLET;
+        if writable {
+            events |= libc::EPOLLOUT;
+        }
         let mut ev = libc::epoll_event {
-            events: (libc::EPOLLIN | libc::EPOLLOUT | libc::EPOLLRDHUP | libc::EPOLLET) as u32,
+            events: events as u32,
             u64: token,
         };
         // SAFETY: `ev` is a valid epoll_event that lives across the call; the kernel copies it.
-        cvt(unsafe { libc::epoll_ctl(self.epfd.as_raw_fd(), libc::EPOLL_CTL_ADD, fd, &mut ev) })?;
+        cvt(unsafe { libc::epoll_ctl(self.epfd.as_raw_fd(), op, fd, &mut ev) })?;
         Ok(())
     }
 

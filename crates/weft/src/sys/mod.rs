@@ -13,10 +13,12 @@
 //!
 //! A backend (epoll today; io_uring and kqueue are planned) must provide:
 //!
-//! - [`Poller`]: a readiness queue. `register(fd, token)` subscribes once, edge-triggered, to
-//!   both readable and writable readiness plus hang-up and error (no re-arming syscall per wait);
-//!   `deregister(fd)`; `wait(events, timeout)` blocks at most `timeout` and fills `events` with
-//!   `(token, Readiness)` pairs. Registration may be called from any thread.
+//! - [`Poller`]: a readiness queue. `register(fd, token, writable)` subscribes once,
+//!   edge-triggered, to readable readiness plus hang-up and error, and to writable readiness if
+//!   asked (no re-arming syscall per wait); `modify` adds writability later, reporting it at once
+//!   if the descriptor is already writable; `deregister(fd)`; `wait(events, timeout)` blocks at
+//!   most `timeout` and fills `events` with `(token, Readiness)` pairs. Registration may be
+//!   called from any thread.
 //! - [`Notifier`]: a kernel object registered in a poller that another thread can make readable
 //!   to wake a sleeping `wait`; `notify()` is async-signal-tolerant and cheap; `drain()` resets it.
 //! - [`socket`]: non-blocking, close-on-exec sockets (TCP, UDP, Unix) with the options servers
