@@ -3,7 +3,7 @@
 //! # Layers
 //!
 //! - **Sans-I/O protocol core** (no runtime needed, unit-tested on bytes):
-//!   [`head`](crate::head) parses request heads on `httparse` with the
+//!   `head` parses request heads on `httparse` with the
 //!   [`limits`]; `body` decodes `Content-Length` and chunked bodies
 //!   incrementally; `decode` turns a byte stream into complete requests,
 //!   pipelined or not; `encode` renders responses (fixed-length or chunked)

@@ -148,7 +148,7 @@ impl<H: Handler, Earlier: RouteTable> RouteTable for Route<H, Earlier> {
     }
 }
 
-/// Routes requests by method and path to handlers. See the [module docs](self).
+/// Routes requests by method and path to handlers. See the `router` module docs.
 ///
 /// ```
 /// use weft_http::{Request, Response, Router};

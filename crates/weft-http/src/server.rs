@@ -78,7 +78,7 @@ impl Default for ServerConfig {
 }
 
 /// Serves HTTP on `listener` from the current weft loop until `shutdown`
-/// fires, then drains (see the [module docs](self)).
+/// fires, then drains (see the `server` module docs).
 ///
 /// Connections run as local tasks of this loop; `handler` is shared by them
 /// and need not be `Send`.
@@ -152,7 +152,7 @@ pub async fn serve<H: Handler>(
     Ok(())
 }
 
-/// A multi-loop HTTP server (builder). See the [module docs](self).
+/// A multi-loop HTTP server (builder). See the `server` module docs.
 ///
 /// ```no_run
 /// use weft_http::{Request, Response, Server, ShutdownSignal};
@@ -331,7 +331,7 @@ impl Running {
     }
 
     /// Serves until `until` completes (e.g. a signal), then shuts down as
-    /// the [module docs](self) describe. Returns the first accept loop error.
+    /// the `server` module docs describe. Returns the first accept loop error.
     pub fn run_until(self, until: impl Future<Output = ()>) -> io::Result<()> {
         let Running {
             runtime,

@@ -5,7 +5,7 @@
 //!
 //! - [`rt`]: the [`Runtime`](rt::Runtime), its event loops (ready queue, reactor, timer wheel and
 //!   a cross-thread inbox per loop) and [`Handle`](rt::Handle)s to reach them from other threads.
-//! - [`task`]: spawning futures on a loop, [`JoinHandle`](task::JoinHandle)s, `yield_now`.
+//! - [`task`]: spawning futures on a loop, [`JoinHandle`]s, `yield_now`.
 //! - [`time`]: `sleep`, `timeout`, `interval` on a hierarchical timer wheel.
 //! - [`net`]: non-blocking TCP, UDP and Unix sockets driven by edge-triggered epoll.
 //! - [`pool`]: the worker pool (lanes `fs`, `dns`, `cpu`, `blocking`) for work that would block

@@ -25,7 +25,7 @@
 //! jobs are abandoned, running ones get up to the pool's shutdown timeout to finish, and any
 //! still running after it are detached and reported (see [`crate::pool`]). Each loop cancels all its tasks (their
 //! futures are dropped on their own thread, so destructors run and sockets close), drops its
-//! timers and frees its I/O registrations; see [`event_loop`] for the steps. Shutdown waits for
+//! timers and frees its I/O registrations; see the `event_loop` module for the steps. Shutdown waits for
 //! no task to finish, so it cannot hang on one; it does wait for destructors.
 
 pub(crate) mod context;
