@@ -142,3 +142,49 @@ fn many_callback_clients() {
         until(|| done.get() == CLIENTS).await;
     });
 }
+
+#[test]
+fn a_panicking_listener_closes_only_its_socket() {
+    let rt = weft::rt::Runtime::builder()
+        .current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let server = create_server(|socket| {
+            let s = socket.clone();
+            socket.on_data(move |d| {
+                if d == b"boom" {
+                    panic!("listener failed");
+                }
+                s.write(d);
+            });
+        });
+        let addr = Rc::new(Cell::new(None));
+        let a = addr.clone();
+        server.listen("127.0.0.1:0".parse().unwrap(), move |bound| {
+            a.set(Some(bound.unwrap()))
+        });
+        until(|| addr.get().is_some()).await;
+        let addr = addr.get().unwrap();
+
+        // The failing client's connection is closed by the server...
+        let failed_closed = Rc::new(Cell::new(false));
+        let f = failed_closed.clone();
+        connect(addr, move |sock| {
+            let sock = sock.unwrap();
+            sock.on_close(move |_| f.set(true));
+            sock.write(b"boom");
+        });
+        until(|| failed_closed.get()).await;
+
+        // ...and the server still serves the next one.
+        let echoed = Rc::new(RefCell::new(Vec::new()));
+        let e = echoed.clone();
+        connect(addr, move |sock| {
+            let sock = sock.unwrap();
+            sock.on_data(move |d| e.borrow_mut().extend_from_slice(d));
+            sock.write(b"still serving");
+        });
+        until(|| echoed.borrow().as_slice() == b"still serving").await;
+    });
+}

@@ -75,6 +75,12 @@ pub(crate) fn run(args: ServeArgs) -> io::Result<()> {
     let root = static_files::StaticRoot::new(&root)
         .map_err(|e| io::Error::new(e.kind(), format!("--root {}: {e}", root.display())))?;
     if let Some(workers) = args.workers {
+        if args.model == Model::Green {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "--model green cannot be combined with --workers yet (cluster workers serve async)",
+            ));
+        }
         return cluster::run(&args, usize::from(workers), root);
     }
     let loops = args

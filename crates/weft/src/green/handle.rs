@@ -69,12 +69,8 @@ impl<T> GreenHandle<T> {
 impl<T> Future for GreenHandle<T> {
     type Output = Result<T, JoinError>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        // SAFETY: structural pinning of `task`: it is never moved out of a
-        // pinned `GreenHandle` (no method takes it by value from `Pin`, and
-        // there is no `Drop` impl), so a pinned handle keeps it pinned.
-        let task = unsafe { self.map_unchecked_mut(|h| &mut h.task) };
-        let joined = match task.poll(cx) {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let joined = match Pin::new(&mut self.task).poll(cx) {
             Poll::Pending => return Poll::Pending,
             Poll::Ready(joined) => joined,
         };

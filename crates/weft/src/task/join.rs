@@ -51,6 +51,10 @@ impl<T> JoinHandle<T> {
     }
 }
 
+// The output lives in the task allocation, never inside the handle, so moving a handle never
+// moves a `T`: the handle is `Unpin` whatever `T` is.
+impl<T> Unpin for JoinHandle<T> {}
+
 impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
