@@ -85,7 +85,6 @@
 pub mod fs;
 mod handle;
 mod net;
-mod overflow;
 mod stack;
 mod thread;
 

@@ -96,8 +96,8 @@ use std::task::{Context, Poll, Waker};
 use corosensei::stack::Stack;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 
-use super::overflow::{self, Guard, Running};
 use super::stack::{self, DefaultStack};
+use crate::sys::stack_guard::{self, Guard, Running};
 
 /// The payload of a panic caught in a green thread.
 pub type PanicPayload = Box<dyn Any + Send + 'static>;
@@ -191,7 +191,7 @@ impl<T: 'static> GreenThread<T> {
     where
         F: FnOnce() -> T + 'static,
     {
-        overflow::install();
+        stack_guard::install();
         let stack = stack::take(stack_size)?;
         let guard = Guard::below(stack.limit().get(), stack_size.max(stack::MIN_STACK_SIZE));
         let mut f = UnwindSafeDrop(Some(f));

@@ -24,6 +24,8 @@
 //! - [`socket`]: non-blocking, close-on-exec sockets (TCP, UDP, Unix) with the options servers
 //!   need, and the read/write/accept/connect calls that report `WouldBlock` instead of blocking.
 //! - [`thread`]: pinning the current thread to a CPU.
+//! - [`stack_guard`]: a `SIGSEGV` handler that names a green thread's stack overflow (its
+//!   guard page) before letting the fault kill the process.
 //! - [`signal`]: signal handlers that only write to a self-pipe (async-signal-safe), the pipe.
 //! - [`process`]: what a process supervisor needs: `kill`, the parent's pid, the parent-death
 //!   signal, close-on-exec flags and inspection of inherited sockets; the calls that may run
@@ -39,6 +41,7 @@ pub(crate) mod file;
 pub(crate) mod process;
 pub(crate) mod signal;
 pub(crate) mod socket;
+pub(crate) mod stack_guard;
 pub(crate) mod thread;
 
 pub(crate) use epoll::{Events, Poller, Readiness};

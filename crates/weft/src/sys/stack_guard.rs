@@ -1,7 +1,9 @@
 //! Saying so when a green thread overflows its stack.
 //!
+//! (It lives in `sys` because it installs a signal handler; `weft::green` uses it.)
+//!
 //! An overflow runs into the guard page below the green thread's stack
-//! (see `stack`) and faults: the process cannot safely continue, since the
+//! (see `green::stack`) and faults: the process cannot safely continue, since the
 //! faulting code was mid-call with no stack left. Without help the process
 //! would die by a bare `SIGSEGV`, because std's handler only recognizes
 //! the guard pages of OS thread stacks. This module adds the message std
