@@ -30,6 +30,7 @@ SETTING = re.compile(r'(\w+)=("[^"]*"|\S+)')
 TARGET_CPU_PLAIN = 1.10  # CPU per request, times the floor's, no pipelining
 TARGET_CPU_PIPELINE = 1.15  # same, pipelining depth 16
 TARGET_IDLE_RSS_MB = 25.0  # peak RSS holding 10,000 idle keep-alive connections
+TARGET_GREEN_VS_ASYNC = 1.20  # weft --model green against weft's async model, CPU per request
 
 WRK_REQUESTS = re.compile(r"^\s*(\d+) requests in ([\d.]+)(us|ms|s|m)\b", re.M)
 WRK_RPS = re.compile(r"^Requests/sec:\s+([\d.]+)", re.M)
@@ -245,6 +246,15 @@ def targets(runs):
         r = cpu_ratio(sc)
         what = f"CPU per request, {SCENARIO_TITLES[sc]}: at most {limit:.2f}× the floor"
         checks.append((what, None if r is None else f"{r:.2f}×", None if r is None else r <= limit))
+    # Issue 6: the green model's plaintext CPU per request within 1.2x the async model's.
+    for sc in ("plain", "pipeline"):
+        g, a = runs.get((sc, "weft-green")), runs.get((sc, "weft"))
+        r = median(g, "cpu_us") / median(a, "cpu_us") if g and a else None
+        what = (
+            f"weft --model green, CPU per request, {SCENARIO_TITLES[sc]}: "
+            f"at most {TARGET_GREEN_VS_ASYNC:.2f}× weft's async model"
+        )
+        checks.append((what, None if r is None else f"{r:.2f}×", None if r is None else r <= TARGET_GREEN_VS_ASYNC))
     w = runs.get(("idle10k", "weft"))
     v = mb(median(w, "hwm_kb")) if w else None
     checks.append(

@@ -4,10 +4,11 @@
 # file for what it measures and how to read the results.
 #
 # Usage: benches/servers/run.sh [SERVER...]
-#   SERVER: weft floor tokio-hyper threads node (default: all of them)
+#   SERVER: weft weft-green floor tokio-hyper threads node (default: all of them)
 #
 # Settings (environment variables, defaults in brackets):
-#   SERVERS        servers to run, if no arguments [weft floor tokio-hyper threads node]
+#   SERVERS        servers to run, if no arguments [weft weft-green floor tokio-hyper threads node]
+#                  (weft-green is `weft serve --model green`: a green thread per connection)
 #   SCENARIOS      any of: plain pipeline conn10k idle10k [all four]
 #   RUNS           measured runs per server and scenario; medians reported [3]
 #   DURATION       seconds of each measured wrk run of plain and pipeline [5]
@@ -40,7 +41,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 
-ALL_SERVERS="weft floor tokio-hyper threads node"
+ALL_SERVERS="weft weft-green floor tokio-hyper threads node"
 ALL_SCENARIOS="plain pipeline conn10k idle10k"
 if (($# > 0)); then SERVERS="$*"; fi
 SERVERS=${SERVERS:-$ALL_SERVERS}
@@ -183,6 +184,12 @@ build_weft() {
     [[ -x ${BIN[weft]} ]] || SKIP[weft]="no binary at ${BIN[weft]}"
 }
 
+# weft-green is the same binary with `--model green`.
+share_weft_with_green() {
+    BIN[weft-green]=${BIN[weft]:-}
+    [[ -z ${SKIP[weft]:-} ]] || SKIP[weft-green]=${SKIP[weft]}
+}
+
 wants() { [[ " $SERVERS " == *" $1 "* ]]; }
 
 if wants floor || wants tokio-hyper || wants threads; then
@@ -198,7 +205,10 @@ if wants floor || wants tokio-hyper || wants threads; then
         fi
     done
 fi
-if wants weft; then build_weft; fi
+if wants weft || wants weft-green; then
+    build_weft
+    share_weft_with_green
+fi
 if wants node && ! command -v node >/dev/null; then
     SKIP[node]="node not found (install Node.js, e.g. sudo apt-get install -y nodejs)"
 fi
@@ -219,6 +229,11 @@ server_cmd() { # name port -> CMD array
         local args=${WEFT_ARGS//\{port\}/$port}
         # shellcheck disable=SC2206 # word splitting of WEFT_ARGS is intended
         CMD=("${BIN[weft]}" $args)
+        ;;
+    weft-green)
+        local args=${WEFT_ARGS//\{port\}/$port}
+        # shellcheck disable=SC2206
+        CMD=("${BIN[weft]}" $args --model green)
         ;;
     floor | threads) CMD=("${BIN[$name]}" --host "$HOST" --port "$port") ;;
     tokio-hyper)
