@@ -19,6 +19,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
+use weft_benches::{tokio_rt, weft_rt};
 
 /// Jobs per burst in `pool_throughput`: enough to queue behind every thread of the lane.
 const BURST: usize = 256;
@@ -27,20 +28,6 @@ const FILE_SIZE: usize = 64 * 1024 * 1024;
 /// The caller's buffer in `fs_read_64mib_chunks`: 1 MiB, below both runtimes' per-job cap
 /// (2 MiB each), so both move the same amount per job.
 const READ_BUF: usize = 1024 * 1024;
-
-fn weft_rt() -> weft::rt::Runtime {
-    weft::rt::Runtime::builder()
-        .current_thread()
-        .build()
-        .unwrap()
-}
-
-fn tokio_rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 fn pool_round_trip(c: &mut Criterion) {
     let mut g = c.benchmark_group("pool_round_trip");

@@ -11,20 +11,7 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::Poll;
 use std::time::{Duration, Instant};
-
-fn weft_rt() -> weft::rt::Runtime {
-    weft::rt::Runtime::builder()
-        .current_thread()
-        .build()
-        .unwrap()
-}
-
-fn tokio_rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
+use weft_benches::{tokio_rt, weft_rt};
 
 fn spawn_join(c: &mut Criterion) {
     let mut g = c.benchmark_group("spawn_join");

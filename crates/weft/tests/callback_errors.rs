@@ -1,26 +1,15 @@
 //! Errors reach callbacks as values, naming what failed and where; nothing
 //! panics.
 
+mod common;
+
+use common::until;
+
 use std::cell::RefCell;
 use std::io;
 use std::rc::Rc;
-use std::time::Duration;
 
 use weft::callback::net::{connect, create_server};
-
-/// Bound on each wait, so a lost wake-up fails instead of hanging.
-const DEADLINE: Duration = Duration::from_secs(30);
-
-async fn until(done: impl Fn() -> bool) {
-    let wait = async {
-        while !done() {
-            weft::time::sleep(Duration::from_millis(1)).await;
-        }
-    };
-    weft::time::timeout(DEADLINE, wait)
-        .await
-        .expect("condition met before the deadline");
-}
 
 #[test]
 fn connect_refused_reaches_the_callback() {

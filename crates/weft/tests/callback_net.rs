@@ -2,28 +2,17 @@
 //! talked to by a callback client; events arrive in order with the
 //! expected arguments.
 
+mod common;
+
+use common::until;
+
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-use std::time::Duration;
 
 use weft::callback::net::{connect, create_server};
 
-/// Bound on each wait, so a lost wake-up fails instead of hanging.
-const DEADLINE: Duration = Duration::from_secs(30);
-
 /// Clients of the multi-client test.
 const CLIENTS: usize = 50;
-
-async fn until(done: impl Fn() -> bool) {
-    let wait = async {
-        while !done() {
-            weft::time::sleep(Duration::from_millis(1)).await;
-        }
-    };
-    weft::time::timeout(DEADLINE, wait)
-        .await
-        .expect("condition met before the deadline");
-}
 
 #[test]
 fn echo_server_events_in_order() {

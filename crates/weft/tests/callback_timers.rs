@@ -1,16 +1,16 @@
 //! Timer callbacks fire in deadline order (ties in the order they were
 //! set), intervals repeat until cleared, cleared timeouts never fire.
 
+mod common;
+
+use common::until;
+
 use std::cell::{Cell, RefCell};
 use std::future::poll_fn;
 use std::rc::Rc;
 use std::task::Poll;
-use std::time::Duration;
 
 use weft::callback::{clear_interval, clear_timeout, set_interval, set_timeout};
-
-/// Bound on each wait, so a lost wake-up fails instead of hanging.
-const DEADLINE: Duration = Duration::from_secs(30);
 
 fn runtime() -> weft::rt::Runtime {
     weft::rt::Runtime::builder()
@@ -20,17 +20,6 @@ fn runtime() -> weft::rt::Runtime {
 }
 
 /// Waits (yielding to the loop) until `done` holds, failing at the deadline.
-async fn until(done: impl Fn() -> bool) {
-    let wait = async {
-        while !done() {
-            weft::time::sleep(Duration::from_millis(1)).await;
-        }
-    };
-    weft::time::timeout(DEADLINE, wait)
-        .await
-        .expect("condition met before the deadline");
-}
-
 #[test]
 fn timeouts_fire_in_order() {
     runtime().block_on(async {

@@ -1,21 +1,16 @@
 //! `weft::dns::lookup_host`: names resolve on the dns lane, numeric
 //! addresses need no job, bad input and unknown names are clear errors.
 
+mod pool_support;
+
+use pool_support::block_on as run;
+
 use std::io::ErrorKind;
 use std::net::SocketAddr;
 
 use weft::dns::lookup_host;
 use weft::pool::Lane;
 use weft::rt::current_pool;
-
-/// Runs `f` on a fresh single-loop runtime (whose pool `weft::fs` uses).
-fn run<F: std::future::Future>(f: F) -> F::Output {
-    weft::rt::Runtime::builder()
-        .current_thread()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
 
 #[test]
 fn localhost_resolves_on_the_dns_lane() {

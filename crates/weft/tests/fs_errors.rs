@@ -2,37 +2,15 @@
 //! files, directories where files are expected, paths under a regular file,
 //! permissions, invalid UTF-8, copying a file onto itself.
 
+mod pool_support;
+
+use pool_support::{block_on as run, TempDir};
+
 use std::io::{self, ErrorKind};
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use weft::fs::{self, File, OpenOptions, PathError};
-
-/// Runs `f` on a fresh single-loop runtime (whose pool `weft::fs` uses).
-fn run<F: std::future::Future>(f: F) -> F::Output {
-    weft::rt::Runtime::builder()
-        .current_thread()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
-
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("weft-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Asserts `err` is what std said (`expected`'s kind) and names `path`.
 #[track_caller]

@@ -1,39 +1,15 @@
 //! File round trips through `weft::fs`: whole-file helpers, `File` with
 //! read/write/seek, directories, rename, copy.
 
+mod pool_support;
+
+use pool_support::{block_on as run, TempDir};
+
 use std::io::SeekFrom;
 use std::os::unix::fs::PermissionsExt;
-use std::path::PathBuf;
 
 use futures_util::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use weft::fs::{self, File, OpenOptions, IO_CHUNK, READ_DIR_BATCH};
-
-/// Runs `f` on a fresh single-loop runtime (whose pool `weft::fs` uses).
-fn run<F: std::future::Future>(f: F) -> F::Output {
-    weft::rt::Runtime::builder()
-        .current_thread()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
-
-/// A fresh directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("weft-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// Bytes that differ at every offset within a chunk, so a misplaced chunk
 /// shows.

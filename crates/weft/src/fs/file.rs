@@ -422,6 +422,16 @@ impl File {
     }
 }
 
+/// Smallest read a `File` makes. A caller that reads a few bytes at a time gets them from the
+/// file's buffer rather than paying a pool round trip each (std's `BufReader` reads 8 KiB; a
+/// round trip through the pool costs several syscalls' worth, hence more).
+const MIN_READ: usize = 64 * 1024;
+
+/// How much one read job asks for when the caller's buffer holds `asked` bytes.
+fn read_size(asked: usize) -> usize {
+    asked.clamp(MIN_READ, IO_CHUNK)
+}
+
 /// `Err` with the pending error, if any.
 fn take_pending(pending: &mut Option<(&'static str, io::Error)>, path: &Path) -> io::Result<()> {
     match pending.take() {
@@ -445,14 +455,15 @@ impl AsyncRead for File {
             if this.buf.unread() > 0 {
                 let n = this.buf.copy_to(dst);
                 if this.buf.unread() == 0 && this.sequential {
-                    // Read the next chunk, of the size the caller asks
-                    // for, while it works on this one.
-                    this.start_read(this.read_max);
+                    // Read the next chunk, of the size the caller asks for
+                    // now (a growing `read_to_end` buffer asks for more each
+                    // time), while it works on this one.
+                    this.start_read(read_size(dst.len()));
                 }
                 return Poll::Ready(Ok(n));
             }
             if this.job.is_none() {
-                this.start_read(dst.len().min(IO_CHUNK));
+                this.start_read(read_size(dst.len()));
             }
             match ready!(this.poll_job(cx))? {
                 Done::Read(Ok(0)) => return Poll::Ready(Ok(0)),

@@ -125,3 +125,16 @@ pub fn within_deadline<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Se
     rx.recv_timeout(DEADLINE)
         .unwrap_or_else(|_| panic!("{what} did not finish within {DEADLINE:?}"))
 }
+
+/// Waits, on the loop, until `done` holds; panics if [`DEADLINE`] passes first, so a lost
+/// wake-up fails the test instead of hanging it.
+pub async fn until(done: impl Fn() -> bool) {
+    let wait = async {
+        while !done() {
+            weft::time::sleep(Duration::from_millis(1)).await;
+        }
+    };
+    weft::time::timeout(DEADLINE, wait)
+        .await
+        .expect("condition met before the deadline");
+}

@@ -1,7 +1,8 @@
-//! Shared test tools for the pool tests: a gate that jobs block on, and a
-//! bounded wait for a condition.
+//! Shared test tools for the pool, fs and dns tests: a gate that jobs block on, a
+//! bounded wait for a condition, a runtime to block on and a temporary directory.
 #![allow(dead_code)]
 
+use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -65,4 +66,22 @@ pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
         .build()
         .expect("runtime")
         .block_on(f)
+}
+
+/// A fresh directory under the system temp dir, removed (with its contents) when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("weft-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
