@@ -106,7 +106,7 @@ impl TimerQueue {
                 repeats,
             },
         );
-        if earliest.map_or(true, |e| deadline < e) {
+        if earliest.is_none_or(|e| deadline < e) {
             if let Some(driver) = &self.driver {
                 driver.wake_by_ref();
             }
@@ -271,7 +271,7 @@ impl Future for TimerDriver {
                 this.sleep = None;
                 return Poll::Pending;
             };
-            if this.sleep.as_ref().map_or(true, |(d, _)| *d != deadline) {
+            if this.sleep.as_ref().is_none_or(|(d, _)| *d != deadline) {
                 this.sleep = Some((deadline, Box::pin(crate::time::sleep_until(deadline))));
             }
             let (_, sleep) = this.sleep.as_mut().expect("armed just above");
