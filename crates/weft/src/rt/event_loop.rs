@@ -210,14 +210,16 @@ impl LoopCore {
     fn maintain(&self, may_sleep: bool, attention: &dyn Fn() -> bool) {
         self.polls_since_maintenance.set(0);
         self.drain_inbox();
-        let now = Instant::now();
-        self.fire_timers(now);
+        // The clock is read only when a timer waits: with an empty wheel there is nothing to
+        // fire, and a wheel whose `elapsed` lags behind the clock stays correct (`advance`
+        // catches up in one step, and insertion checks the clock before refusing a deadline).
+        let now = self.fire_timers();
 
         let mut timeout = Some(Duration::ZERO);
         if may_sleep && self.ready.borrow().is_empty() && !attention() {
             timeout = self.timers.borrow().next_expiration().map(|tick| {
                 let at = self.origin + Duration::from_nanos(tick * crate::time::TICK_NANOS as u64);
-                at.saturating_duration_since(now)
+                at.saturating_duration_since(now.unwrap_or_else(Instant::now))
             });
         }
         let sleeping = timeout != Some(Duration::ZERO);
@@ -228,7 +230,7 @@ impl LoopCore {
         self.poll_io(timeout, sleeping);
         if sleeping {
             self.drain_inbox();
-            self.fire_timers(Instant::now());
+            self.fire_timers();
         }
         self.shared.free_released();
     }
@@ -277,7 +279,13 @@ impl LoopCore {
         *self.inbox_buf.borrow_mut() = messages;
     }
 
-    fn fire_timers(&self, now: Instant) {
+    /// Fires the expired timers; returns the instant it read, or `None` (without reading the
+    /// clock) when no timer waits.
+    fn fire_timers(&self) -> Option<Instant> {
+        if self.timers.borrow().pending() == 0 {
+            return None;
+        }
+        let now = Instant::now();
         let now_tick = self.now_tick(now);
         let mut fired = std::mem::take(&mut *self.fired.borrow_mut());
         self.timers.borrow_mut().advance(now_tick, &mut fired);
@@ -285,6 +293,7 @@ impl LoopCore {
             waker.wake();
         }
         *self.fired.borrow_mut() = fired;
+        Some(now)
     }
 
     /// Cancels everything this loop owns; see the module docs for the steps.

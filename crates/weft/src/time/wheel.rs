@@ -108,7 +108,6 @@ impl TimerWheel {
     }
 
     /// Number of entries waiting to fire.
-    #[allow(dead_code)]
     pub(crate) fn pending(&self) -> usize {
         self.pending
     }
