@@ -18,7 +18,7 @@
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use std::hint::black_box;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use weft_benches::{tokio_rt, weft_rt};
 
 /// Jobs per burst in `pool_throughput`: enough to queue behind every thread of the lane.
@@ -209,9 +209,7 @@ fn fs_read_whole(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(3));
+    config = weft_benches::criterion_config();
     targets = pool_round_trip, pool_throughput, fs_read_chunks, fs_read_whole
 }
 criterion_main!(benches);

@@ -204,9 +204,7 @@ fn tcp_echo_round_trip(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(3));
+    config = weft_benches::criterion_config();
     targets = spawn_join, yield_ping_pong, timer_insert_cancel, tcp_echo_round_trip
 }
 criterion_main!(benches);

@@ -16,3 +16,11 @@ pub fn tokio_rt() -> tokio::runtime::Runtime {
         .build()
         .expect("tokio runtime")
 }
+
+/// Criterion settings shared by the runtime and pool benchmarks: short warm-up and measurement
+/// windows keep a full `cargo bench` within a few minutes on a 2-core machine.
+pub fn criterion_config() -> criterion::Criterion {
+    criterion::Criterion::default()
+        .warm_up_time(std::time::Duration::from_millis(500))
+        .measurement_time(std::time::Duration::from_secs(3))
+}

@@ -120,16 +120,6 @@ impl LoopCore {
         self.ready.borrow_mut().push_back(task);
     }
 
-    /// Number of tasks waiting in the ready queue.
-    pub(crate) fn ready_len(&self) -> usize {
-        self.ready.borrow().len()
-    }
-
-    /// Number of idle tasks owned by this loop.
-    pub(crate) fn idle_tasks(&self) -> usize {
-        self.owned.len()
-    }
-
     /// Converts a deadline to wheel ticks, rounding up so timers never fire early.
     fn tick_of(&self, deadline: Instant) -> u64 {
         let since = deadline.saturating_duration_since(self.origin);

@@ -418,22 +418,3 @@ pub fn current_pool() -> Arc<WorkerPool> {
 pub fn try_current_pool() -> Option<Arc<WorkerPool>> {
     context::with_current(|core| core.map(|core| core.runtime.pool.clone()))
 }
-
-/// Statistics of the loop running on this thread (for tests and diagnostics).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LoopStats {
-    /// Tasks in the ready queue.
-    pub ready: usize,
-    /// Idle tasks (waiting for a wake-up).
-    pub idle: usize,
-}
-
-/// Statistics of the current loop, `None` outside a loop.
-pub fn loop_stats() -> Option<LoopStats> {
-    context::with_current(|core| {
-        core.map(|core| LoopStats {
-            ready: core.ready_len(),
-            idle: core.idle_tasks(),
-        })
-    })
-}

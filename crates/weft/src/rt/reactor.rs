@@ -83,18 +83,6 @@ pub(crate) struct ReadyEvent {
     direction: Direction,
 }
 
-impl ReadyEvent {
-    /// True if the peer closed its side in this direction.
-    #[allow(dead_code)]
-    pub(crate) fn is_closed(&self) -> bool {
-        let closed = match self.direction {
-            Direction::Read => Readiness::READ_CLOSED,
-            Direction::Write => Readiness::WRITE_CLOSED,
-        } as usize;
-        self.word & closed != 0
-    }
-}
-
 /// Readiness state and waiters of one registered descriptor.
 pub(crate) struct IoSource {
     readiness: AtomicUsize,
