@@ -88,6 +88,12 @@ pub(crate) fn encode(
     let mut keep_alive = exchange.keep_alive && !handler_close && !close;
     let with_body = status.allows_body();
 
+    let body = body.into_kind();
+    // One reservation for the whole head (and a fixed body) so the appends
+    // below never reallocate; the bound is generous, not exact.
+    let fixed_len = fixed_bytes(&body).len();
+    out.reserve(HEAD_RESERVE + content_type.as_ref().map_or(0, |c| c.len()) + fixed_len);
+
     match status.status_line() {
         Some(line) => out.extend_from_slice(line.as_bytes()),
         None => {
@@ -122,7 +128,7 @@ pub(crate) fn encode(
         put_field(out, name, value);
     }
 
-    match body.into_kind() {
+    match body {
         BodyKind::Stream(stream) => {
             if with_body && exchange.version == Version::Http11 {
                 out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
@@ -155,6 +161,11 @@ pub(crate) fn encode(
         }
     }
 }
+
+/// Room reserved for a head beyond its content type and body: the longest
+/// status line, `Server`/`Date`, the framing and connection fields. Extra
+/// header fields may make the buffer grow once more; that is all.
+const HEAD_RESERVE: usize = 256;
 
 /// The bytes of a fixed body (nothing for a stream).
 fn fixed_bytes(kind: &BodyKind) -> &[u8] {
@@ -212,18 +223,33 @@ fn put_field(out: &mut Vec<u8>, name: &str, value: &str) {
     out.extend_from_slice(b"\r\n");
 }
 
-fn put_decimal(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
+fn put_decimal(out: &mut Vec<u8>, n: u64) {
+    // Short numbers (most lengths) as fixed-size appends, which compile to a
+    // store or two; longer ones through a digit buffer.
+    if n < 10 {
+        out.push(b'0' + n as u8);
+    } else if n < 100 {
+        out.extend_from_slice(&[b'0' + (n / 10) as u8, b'0' + (n % 10) as u8]);
+    } else if n < 1000 {
+        out.extend_from_slice(&[
+            b'0' + (n / 100) as u8,
+            b'0' + (n / 10 % 10) as u8,
+            b'0' + (n % 10) as u8,
+        ]);
+    } else {
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        let mut n = n;
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
         }
+        out.extend_from_slice(&digits[at..]);
     }
-    out.extend_from_slice(&digits[at..]);
 }
 
 /// `status` is sent with a reason phrase if it has one; for tests.
@@ -373,6 +399,15 @@ Content-Type: text/plain; charset=utf-8\r\nContent-Length: 13\r\n\r\nHello, Worl
         assert!(matches!(rest, Rest::Done));
         let text = String::from_utf8(out).unwrap();
         assert!(!text.contains("Content-Length"), "{text}");
+    }
+
+    #[test]
+    fn decimals_at_every_width_boundary() {
+        for n in [0, 9, 10, 99, 100, 999, 1000, 65_535, u64::MAX] {
+            let mut out = b"x".to_vec();
+            put_decimal(&mut out, n);
+            assert_eq!(out, format!("x{n}").into_bytes());
+        }
     }
 
     #[test]

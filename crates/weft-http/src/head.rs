@@ -24,7 +24,7 @@
 use std::mem::MaybeUninit;
 
 use crate::limits::{Limits, MAX_HEADERS_CEILING};
-use crate::request::{storage, FieldSpan, Span};
+use crate::request::{storage, Span};
 use crate::{HttpError, Method, Request, StatusCode, Version};
 
 /// How the body of a request is delimited.
@@ -146,17 +146,22 @@ fn parse_head_with<const N: usize>(buf: &[u8], limits: &Limits) -> Result<Option
     };
     let method = Method::from_bytes(method_str.as_bytes());
 
-    let (mut bytes, mut fields) = storage::take();
     let mut semantics = Semantics::default();
     for field in parsed.headers.iter() {
-        let name_at = offset_in(buf, field.name.as_bytes());
-        let value_at = offset_in(buf, field.value);
-        fields.push(FieldSpan {
-            name: Span::new(name_at, name_at + field.name.len()),
-            value: Span::new(value_at, value_at + field.value.len()),
-        });
         semantics.observe(field.name.as_bytes(), field.value)?;
     }
+    // The field lines start after the request line's LF and end before the
+    // blank line (CRLF or LF) that ends the head.
+    let fields_start = buf[target_end..head_len]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(head_len, |lf| target_end + lf + 1);
+    let blank_line = if buf[..head_len].ends_with(b"\r\n") {
+        2
+    } else {
+        1
+    };
+    let fields_end = (head_len - blank_line).max(fields_start);
     let (path, query) = split_target(method, target_str, target_at)?;
     let framing = semantics.framing(version, limits)?;
     let keep_alive = match version {
@@ -177,6 +182,7 @@ fn parse_head_with<const N: usize>(buf: &[u8], limits: &Limits) -> Result<Option
         ));
     }
 
+    let mut bytes = storage::take();
     bytes.extend_from_slice(&buf[..head_len]);
     let request = Request {
         method,
@@ -187,7 +193,7 @@ fn parse_head_with<const N: usize>(buf: &[u8], limits: &Limits) -> Result<Option
         path,
         query,
         buf: bytes,
-        fields,
+        fields: Span::new(fields_start, fields_end),
         body_start: head_len,
         remote_addr: None,
     };
@@ -432,6 +438,35 @@ mod tests {
         assert!(r.keep_alive());
         assert_eq!(r.body(), b"");
         assert_eq!(h.framing, Framing::Empty);
+    }
+
+    #[test]
+    fn header_lookup_walks_the_lines_of_every_line_ending() {
+        for raw in [
+            "GET / HTTP/1.1\r\nHost: a\r\nX-A:  one \t\r\nx-b:\r\nX-A: two\r\n\r\n",
+            "GET / HTTP/1.1\nHost: a\nX-A:  one \t\nx-b:\nX-A: two\n\n",
+            "\r\nGET / HTTP/1.1\r\nHost: a\nX-A:  one \t\r\nx-b:\nX-A: two\n\r\n",
+        ] {
+            let r = head(raw).request;
+            let all: Vec<_> = r.headers().collect();
+            assert_eq!(
+                all,
+                [
+                    ("Host", &b"a"[..]),
+                    ("X-A", b"one"),
+                    ("x-b", b""),
+                    ("X-A", b"two")
+                ],
+                "{raw:?}"
+            );
+            assert_eq!(r.header("x-a"), Some(&b"one"[..]), "{raw:?}");
+            assert_eq!(r.header("X-B"), Some(&b""[..]), "{raw:?}");
+            assert_eq!(r.header("missing"), None, "{raw:?}");
+        }
+        let bare = head("GET / HTTP/1.0\r\n\r\n").request;
+        assert_eq!(bare.headers().count(), 0);
+        let obs_text = head("GET / HTTP/1.1\r\nHost: a\r\nX-T: café\r\n\r\n").request;
+        assert_eq!(obs_text.header_str("x-t"), Some("caf\u{e9}"));
     }
 
     #[test]

@@ -1,15 +1,18 @@
 //! The request a handler receives.
 //!
 //! A [`Request`] owns one byte buffer holding a copy of the request head
-//! followed by the decoded body, plus a list of spans (offsets) into it for
-//! the method, target and each header field. Accessors slice that buffer; no
-//! string is allocated per field.
+//! followed by the decoded body, plus spans (offsets) into it for the method,
+//! target, path and query. Accessors slice that buffer; no string is
+//! allocated per field. Header fields are not indexed: the parser validated
+//! the head, so a lookup walks its lines (a few hundred bytes) when asked.
+//! Most handlers look at no header or one, and indexing every field of every
+//! request cost more than the lookups it would save.
 //!
-//! The two vectors come from a per-thread free list ([`storage`]) and go back
-//! to it when the request is dropped, so in steady state a request costs no
-//! heap allocation: the head copy is a `memcpy` of a few hundred bytes into a
-//! buffer that already has the capacity. The copy is what lets the handler's
-//! future be `'static` while the connection reuses its read buffer.
+//! The buffer comes from a per-thread spare ([`storage`]) and goes back to it
+//! when the request is dropped. A connection answers its requests one after
+//! another, so in steady state the head copy is a `memcpy` into a buffer that
+//! already has the capacity, with no allocation. The copy is what lets the
+//! handler's future be `'static` while the connection reuses its read buffer.
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -37,62 +40,68 @@ impl Span {
     }
 }
 
-/// One header field: spans of its name and value.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct FieldSpan {
-    pub(crate) name: Span,
-    pub(crate) value: Span,
-}
-
-/// Per-thread free list of request buffers.
+/// The per-thread spare request buffer.
 ///
-/// Invariant: every pooled buffer is empty (length 0) and has at most
-/// [`MAX_POOLED_CAPACITY`] bytes of capacity; the list holds at most
-/// [`MAX_POOLED`] entries, so an idle loop keeps at most ~256 KiB here.
+/// Invariant: the spare is empty (length 0) and has at most
+/// [`MAX_SPARE_CAPACITY`] bytes of capacity. One spare is enough for the
+/// common case (each request is dropped before the next one of the batch is
+/// decoded); requests that live longer, behind a handler that waits, simply
+/// allocate their own buffer.
 pub(crate) mod storage {
-    use std::cell::RefCell;
-
-    use super::FieldSpan;
-
-    /// Buffers kept per thread: enough for every request in flight on a loop
-    /// under pipelined load; beyond that they are simply freed.
-    const MAX_POOLED: usize = 64;
+    use std::cell::Cell;
 
     /// Largest buffer kept: a typical head plus a small body. Buffers that
     /// grew for a large upload are freed instead of pinning that memory.
-    const MAX_POOLED_CAPACITY: usize = 4096;
+    const MAX_SPARE_CAPACITY: usize = 4096;
 
     /// Initial capacity of a fresh buffer: fits a typical browser request head.
     const INITIAL_CAPACITY: usize = 1024;
 
-    type Pair = (Vec<u8>, Vec<FieldSpan>);
-
     thread_local! {
-        static FREE: RefCell<Vec<Pair>> = const { RefCell::new(Vec::new()) };
+        static SPARE: Cell<Option<Vec<u8>>> = const { Cell::new(None) };
     }
 
-    /// An empty byte buffer and an empty field list, recycled if possible.
-    pub(crate) fn take() -> Pair {
-        FREE.with(|free| free.try_borrow_mut().ok().and_then(|mut f| f.pop()))
-            .unwrap_or_else(|| (Vec::with_capacity(INITIAL_CAPACITY), Vec::with_capacity(16)))
+    /// An empty buffer: this thread's spare if there is one.
+    pub(crate) fn take() -> Vec<u8> {
+        SPARE
+            .try_with(Cell::take)
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| Vec::with_capacity(INITIAL_CAPACITY))
     }
 
-    /// Returns buffers to this thread's free list (or frees them).
-    pub(crate) fn give(mut bytes: Vec<u8>, mut fields: Vec<FieldSpan>) {
-        if bytes.capacity() == 0 || bytes.capacity() > MAX_POOLED_CAPACITY {
+    /// Keeps `buf` as this thread's spare (or frees it).
+    pub(crate) fn give(mut buf: Vec<u8>) {
+        if buf.capacity() == 0 || buf.capacity() > MAX_SPARE_CAPACITY {
             return;
         }
-        bytes.clear();
-        fields.clear();
-        // `try_with`: during thread teardown the list may already be gone.
-        let _ = FREE.try_with(|free| {
-            if let Ok(mut free) = free.try_borrow_mut() {
-                if free.len() < MAX_POOLED {
-                    free.push((bytes, fields));
-                }
-            }
-        });
+        buf.clear();
+        // `try_with`: during thread teardown the spare may already be gone.
+        let _ = SPARE.try_with(|spare| spare.set(Some(buf)));
     }
+}
+
+/// The header fields of a head, walked line by line: `(name, value)` with
+/// the value's surrounding whitespace trimmed. `lines` must be the field
+/// lines of a head the parser accepted (each `name: value`, ending in LF or
+/// CRLF, without the blank line that ends the head).
+fn field_lines(lines: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
+    lines.split(|&b| b == b'\n').filter_map(|line| {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let colon = line.iter().position(|&b| b == b':')?;
+        Some((&line[..colon], trim_ows(&line[colon + 1..])))
+    })
+}
+
+/// `value` without leading and trailing spaces and tabs.
+fn trim_ows(value: &[u8]) -> &[u8] {
+    let is_ows = |b: &u8| *b == b' ' || *b == b'\t';
+    let start = value.iter().position(|b| !is_ows(b)).unwrap_or(value.len());
+    let end = value
+        .iter()
+        .rposition(|b| !is_ows(b))
+        .map_or(start, |i| i + 1);
+    &value[start..end]
 }
 
 /// An HTTP request: head fields and the complete (already decoded) body.
@@ -112,7 +121,8 @@ pub struct Request {
     pub(crate) query: Option<Span>,
     /// Head copy (`..body_start`), then body bytes.
     pub(crate) buf: Vec<u8>,
-    pub(crate) fields: Vec<FieldSpan>,
+    /// The header field lines: after the request line, before the blank line.
+    pub(crate) fields: Span,
     pub(crate) body_start: usize,
     pub(crate) remote_addr: Option<SocketAddr>,
 }
@@ -200,10 +210,9 @@ impl Request {
 
     /// The first value of header `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&[u8]> {
-        self.fields
-            .iter()
-            .find(|f| self.bytes_at(f.name).eq_ignore_ascii_case(name.as_bytes()))
-            .map(|f| self.bytes_at(f.value))
+        self.fields_raw()
+            .find(|(field, _)| field.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, value)| value)
     }
 
     /// The first value of header `name`, if it is valid UTF-8.
@@ -213,9 +222,13 @@ impl Request {
 
     /// All header fields in arrival order, as (name, value).
     pub fn headers(&self) -> impl Iterator<Item = (&str, &[u8])> + '_ {
-        self.fields
-            .iter()
-            .map(|f| (self.str_at(f.name), self.bytes_at(f.value)))
+        // Names are tokens (ASCII), checked by the parser.
+        self.fields_raw()
+            .map(|(name, value)| (std::str::from_utf8(name).unwrap_or(""), value))
+    }
+
+    fn fields_raw(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
+        field_lines(self.bytes_at(self.fields))
     }
 
     /// The request body, decoded (chunked framing removed); empty if none.
@@ -256,10 +269,7 @@ impl Request {
 
 impl Drop for Request {
     fn drop(&mut self) {
-        storage::give(
-            std::mem::take(&mut self.buf),
-            std::mem::take(&mut self.fields),
-        );
+        storage::give(std::mem::take(&mut self.buf));
     }
 }
 
@@ -269,7 +279,7 @@ impl fmt::Debug for Request {
             .field("method", &self.method_str())
             .field("target", &self.target())
             .field("version", &self.version)
-            .field("headers", &self.fields.len())
+            .field("headers", &self.fields_raw().count())
             .field("body_len", &self.body().len())
             .finish()
     }

@@ -25,14 +25,17 @@ pub(crate) fn app(root: StaticRoot) -> impl Handler + Clone + Send {
         .get("/plaintext", plaintext)
         .get("/json", json)
         .get("/pid", pid)
-        .get("/sleep", sleep)
-        .get("/cpu", cpu)
+        // The slow routes box their futures: a connection keeps its handler's
+        // future inline, sized for the largest route, so an unboxed file or
+        // pool future would make every hello-world request move ~0.7 KiB.
+        .get("/sleep", |req| Box::pin(sleep(req)))
+        .get("/cpu", |req| Box::pin(cpu(req)))
         .get("/static/*", move |req: Request| {
             let root = root.clone();
-            async move {
+            Box::pin(async move {
                 root.serve(req.path().strip_prefix("/static/").unwrap_or(""))
                     .await
-            }
+            })
         })
 }
 
