@@ -148,7 +148,8 @@ impl Scratch {
     }
 }
 
-/// The clock, read at most once per poll, and only if needed.
+/// The time of one poll: the loop's cached clock ([`weft::time::now`], read
+/// at most once per loop iteration), taken only if needed.
 #[derive(Default)]
 struct Clock {
     now: Option<Instant>,
@@ -157,7 +158,7 @@ struct Clock {
 
 impl Clock {
     fn now(&mut self) -> Instant {
-        *self.now.get_or_insert_with(Instant::now)
+        *self.now.get_or_insert_with(weft::time::now)
     }
 
     /// The `Server`/`Date` stamp for this poll's instant.
@@ -229,7 +230,7 @@ impl Connection {
     fn new(stream: TcpStream, remote: SocketAddr, set: Rc<ConnectionSet>) -> Connection {
         let id = set.join();
         let config = set.config;
-        let deadline = Instant::now() + config.timeouts.header_read;
+        let deadline = weft::time::now() + config.timeouts.header_read;
         Connection {
             stream,
             remote,

@@ -9,7 +9,7 @@
 //! one clock read, and the wall clock is read (and a date rendered) only
 //! when a second has passed.
 
-use std::cell::RefCell;
+use std::cell::Cell;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::encode::SERVER_NAME;
@@ -49,36 +49,34 @@ impl Stamp {
     }
 }
 
-struct Cache {
-    /// The stamp is valid while `Instant::now() < valid_until`.
-    valid_until: Option<Instant>,
-    stamp: Stamp,
-}
-
 thread_local! {
-    static CACHE: RefCell<Cache> = RefCell::new(Cache {
-        valid_until: None,
-        stamp: Stamp::from_date(render(0)),
-    });
+    /// The stamp is valid while `Instant::now() < VALID_UNTIL` (never, at
+    /// first). Plain `Cell`s of `Copy` data with constant initial values:
+    /// reading them is a thread-local load, with no lazy set-up to check.
+    static VALID_UNTIL: Cell<Option<Instant>> = const { Cell::new(None) };
+    static STAMP: Cell<Stamp> = const {
+        Cell::new(Stamp {
+            date: [0; DATE_LEN],
+            fields: [0; FIELDS_LEN],
+        })
+    };
 }
 
 /// The stamp for `now` (an `Instant` the caller just read), from this
 /// thread's cache.
 pub(crate) fn stamp(now: Instant) -> Stamp {
-    CACHE.with(|cache| {
-        let mut cache = cache.borrow_mut();
-        if cache.valid_until.is_some_and(|until| now < until) {
-            return cache.stamp;
-        }
-        let since_epoch = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default();
-        let to_next_second =
-            Duration::from_nanos(u64::from(1_000_000_000 - since_epoch.subsec_nanos()));
-        cache.valid_until = Some(now + to_next_second);
-        cache.stamp = Stamp::from_date(render(since_epoch.as_secs()));
-        cache.stamp
-    })
+    if VALID_UNTIL.get().is_some_and(|until| now < until) {
+        return STAMP.get();
+    }
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    let to_next_second =
+        Duration::from_nanos(u64::from(1_000_000_000 - since_epoch.subsec_nanos()));
+    let stamp = Stamp::from_date(render(since_epoch.as_secs()));
+    STAMP.set(stamp);
+    VALID_UNTIL.set(Some(now + to_next_second));
+    stamp
 }
 
 /// Renders unix time `secs` as an IMF-fixdate.
@@ -188,7 +186,7 @@ mod tests {
         // the wall clock and is then valid past that instant.
         let later = now + Duration::from_secs(2);
         stamp(later);
-        let valid_until = CACHE.with(|c| c.borrow().valid_until).unwrap();
+        let valid_until = VALID_UNTIL.get().unwrap();
         assert!(valid_until > later);
     }
 }

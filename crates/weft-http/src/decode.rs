@@ -81,6 +81,10 @@ impl RequestDecoder {
                 }
             };
         }
+        if input.is_empty() {
+            // The usual end of a batch: every request in the read was decoded.
+            return (0, Ok(Step::NeedMore));
+        }
         let head = match parse_head(input, limits) {
             Err(e) => return (0, Err(e)),
             Ok(None) => return (0, Ok(Step::NeedMore)),

@@ -16,9 +16,11 @@
 //!   this response; `Connection: keep-alive` answers an HTTP/1.0 client that
 //!   asked for it.
 
+use std::borrow::Cow;
+
 use crate::date::Stamp;
 use crate::response::{BodyKind, BodyStream, ResponseHead};
-use crate::{HttpError, Method, Response, Version};
+use crate::{HttpError, Method, Response, StatusCode, Version};
 
 /// Value of the `Server` header.
 pub const SERVER_NAME: &str = "weft";
@@ -94,14 +96,31 @@ pub(crate) fn encode(
     let fixed_len = fixed_bytes(&body).len();
     out.reserve(HEAD_RESERVE + content_type.as_ref().map_or(0, |c| c.len()) + fixed_len);
 
-    match status.status_line() {
-        Some(line) => out.extend_from_slice(line.as_bytes()),
-        None => {
-            out.extend_from_slice(b"HTTP/1.1 ");
-            put_decimal(out, u64::from(status.as_u16()));
-            out.extend_from_slice(b" \r\n");
+    // The common shape (no extra field, a static or no content type, a fixed
+    // body): the head up to the length digits comes pre-rendered.
+    let static_type = match &content_type {
+        None => Some(None),
+        Some(Cow::Borrowed(value)) => Some(Some(*value)),
+        Some(Cow::Owned(_)) => None,
+    };
+    if let (true, true, Some(content_type), false) = (
+        headers.is_empty(),
+        with_body,
+        static_type,
+        matches!(body, BodyKind::Stream(_)),
+    ) {
+        prefix::append(out, status, content_type, stamp);
+        let bytes = fixed_bytes(&body);
+        put_decimal(out, bytes.len() as u64);
+        out.extend_from_slice(b"\r\n");
+        end_head(out, keep_alive, exchange.version);
+        if !exchange.head {
+            out.extend_from_slice(bytes);
         }
+        return (Rest::Done, keep_alive);
     }
+
+    put_status_line(out, status);
     if headers.is_empty() {
         out.extend_from_slice(&stamp.fields);
     } else {
@@ -166,6 +185,123 @@ pub(crate) fn encode(
 /// status line, `Server`/`Date`, the framing and connection fields. Extra
 /// header fields may make the buffer grow once more; that is all.
 const HEAD_RESERVE: usize = 256;
+
+/// The status line of `status` (with its reason phrase if it has one).
+fn put_status_line(out: &mut Vec<u8>, status: StatusCode) {
+    match status.status_line() {
+        Some(line) => out.extend_from_slice(line.as_bytes()),
+        None => {
+            out.extend_from_slice(b"HTTP/1.1 ");
+            put_decimal(out, u64::from(status.as_u16()));
+            out.extend_from_slice(b" \r\n");
+        }
+    }
+}
+
+/// Pre-rendered response heads, per thread (per loop).
+///
+/// Most responses have a status, a static content type (or none), a fixed
+/// body and no other field. Within one second their heads are identical up
+/// to the length digits: status line, `Server`, `Date`, `Content-Type` and
+/// `Content-Length: `. That prefix is rendered once and then copied whole,
+/// one `memcpy` instead of a dozen small appends.
+///
+/// An entry is keyed by the status, the content type's address and length
+/// (a `&'static str` never changes, so equal keys mean equal text; the same
+/// text at another address just gets its own entry) and the date it was
+/// rendered with. A handful of entries covers a server's response shapes;
+/// when they are all taken, the oldest is replaced.
+mod prefix {
+    use std::cell::RefCell;
+
+    use super::{put_field, put_status_line};
+    use crate::date::{Stamp, DATE_LEN};
+    use crate::StatusCode;
+
+    /// Entries kept per thread.
+    const ENTRIES: usize = 8;
+
+    struct Entry {
+        status: StatusCode,
+        /// Address and length of the content type; (0, 0) for none.
+        content_type: (usize, usize),
+        date: [u8; DATE_LEN],
+        prefix: Vec<u8>,
+    }
+
+    struct Cache {
+        entries: Vec<Entry>,
+        /// The entry replaced next once all are taken.
+        next: usize,
+    }
+
+    thread_local! {
+        static CACHE: RefCell<Cache> = const {
+            RefCell::new(Cache { entries: Vec::new(), next: 0 })
+        };
+    }
+
+    /// Appends the head of a fixed-body response of `status` and
+    /// `content_type`, from its status line to `Content-Length: ` inclusive.
+    pub(super) fn append(
+        out: &mut Vec<u8>,
+        status: StatusCode,
+        content_type: Option<&'static str>,
+        stamp: &Stamp,
+    ) {
+        let key = content_type.map_or((0, 0), |t| (t.as_ptr() as usize, t.len()));
+        let cached = CACHE.try_with(|cache| {
+            let Ok(mut cache) = cache.try_borrow_mut() else {
+                return false;
+            };
+            let at = match cache
+                .entries
+                .iter()
+                .position(|e| e.status == status && e.content_type == key)
+            {
+                Some(at) => at,
+                None => {
+                    let entry = Entry {
+                        status,
+                        content_type: key,
+                        date: [0; DATE_LEN],
+                        prefix: Vec::new(),
+                    };
+                    if cache.entries.len() < ENTRIES {
+                        cache.entries.push(entry);
+                        cache.entries.len() - 1
+                    } else {
+                        let at = cache.next;
+                        cache.next = (at + 1) % ENTRIES;
+                        cache.entries[at] = entry;
+                        at
+                    }
+                }
+            };
+            let entry = &mut cache.entries[at];
+            if entry.prefix.is_empty() || entry.date != stamp.date {
+                entry.prefix.clear();
+                render(&mut entry.prefix, status, content_type, stamp);
+                entry.date = stamp.date;
+            }
+            out.extend_from_slice(&entry.prefix);
+            true
+        });
+        if cached != Ok(true) {
+            // Thread teardown or re-entry: render in place.
+            render(out, status, content_type, stamp);
+        }
+    }
+
+    fn render(out: &mut Vec<u8>, status: StatusCode, content_type: Option<&str>, stamp: &Stamp) {
+        put_status_line(out, status);
+        out.extend_from_slice(&stamp.fields);
+        if let Some(content_type) = content_type {
+            put_field(out, "Content-Type", content_type);
+        }
+        out.extend_from_slice(b"Content-Length: ");
+    }
+}
 
 /// The bytes of a fixed body (nothing for a stream).
 fn fixed_bytes(kind: &BodyKind) -> &[u8] {
@@ -399,6 +535,49 @@ Content-Type: text/plain; charset=utf-8\r\nContent-Length: 13\r\n\r\nHello, Worl
         assert!(matches!(rest, Rest::Done));
         let text = String::from_utf8(out).unwrap();
         assert!(!text.contains("Content-Length"), "{text}");
+    }
+
+    #[test]
+    fn prerendered_heads_follow_the_date_status_and_content_type() {
+        let expected = |status: &str, date: &str, content_type: &str, body: &str| {
+            format!(
+                "HTTP/1.1 {status}\r\nServer: weft\r\nDate: {date}\r\n{content_type}\
+Content-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+        };
+        let first = Stamp::from_date(*b"Sun, 06 Nov 1994 08:49:37 GMT");
+        let second = Stamp::from_date(*b"Sun, 06 Nov 1994 08:49:38 GMT");
+        let exchange = ex(Version::Http11, false, true);
+        for stamp in [first, first, second, first] {
+            let date = std::str::from_utf8(&stamp.date).unwrap();
+            // More shapes than the cache has entries, twice over: every one
+            // is rendered, evicted and rendered again, always right.
+            for round in 0..2 {
+                for (i, code) in (400..412).enumerate() {
+                    let status = StatusCode::from_u16(code).unwrap();
+                    let body = "x".repeat(i + round);
+                    let mut out = Vec::new();
+                    let response = Response::new(status)
+                        .with_content_type(["a/b", "c/d"][i % 2])
+                        .with_body(body.clone());
+                    encode(&mut out, response, exchange, &stamp, false);
+                    let line = format!("{code} {}", status.reason());
+                    let content_type = format!("Content-Type: {}\r\n", ["a/b", "c/d"][i % 2]);
+                    assert_eq!(
+                        String::from_utf8(out).unwrap(),
+                        expected(&line, date, &content_type, &body)
+                    );
+                }
+            }
+            let mut out = Vec::new();
+            let untyped = Response::new(StatusCode::OK).with_body("hi");
+            encode(&mut out, untyped, exchange, &stamp, false);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                expected("200 OK", date, "", "hi")
+            );
+        }
     }
 
     #[test]

@@ -18,6 +18,13 @@
 //! future lives inline in the connection, and answering a request allocates
 //! nothing. The price is a longer type name; a route list is meant to have
 //! tens of routes, not thousands (lookup is linear).
+//!
+//! The dispatch future is as large as the largest route's future, and every
+//! request moves one into its connection. A route whose future is large and
+//! slow anyway (file serving, pool jobs, long sleeps) should box it,
+//! `|req| Box::pin(serve_file(req))`, so that it does not make every other
+//! route's requests pay for its size: in `weft serve` that took the future
+//! from 768 bytes to a few dozen.
 
 use std::future::Future;
 use std::pin::Pin;

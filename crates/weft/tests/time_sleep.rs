@@ -122,3 +122,30 @@ fn many_timers_with_the_same_deadline_all_fire() {
     });
     assert_eq!(fired, 1000);
 }
+
+#[test]
+fn loop_time_is_read_once_per_iteration_and_refreshed_after_waiting() {
+    let rt = Runtime::builder().current_thread().build().unwrap();
+    rt.block_on(async {
+        let first = weft::time::now();
+        // Two milliseconds of clock pass inside one poll: the loop's time
+        // stays where this iteration read it.
+        let spin_start = Instant::now();
+        while spin_start.elapsed() < Duration::from_millis(2) {
+            std::hint::spin_loop();
+        }
+        assert_eq!(weft::time::now(), first, "cached within an iteration");
+        assert!(Instant::now() >= first + Duration::from_millis(2));
+        // After the loop waited for a timer, its time has moved on.
+        sleep(Duration::from_millis(5)).await;
+        let later = weft::time::now();
+        assert!(
+            later >= first + Duration::from_millis(5),
+            "{later:?} vs {first:?}"
+        );
+        assert!(later <= Instant::now());
+    });
+    // Outside a loop it is the clock.
+    let before = Instant::now();
+    assert!(weft::time::now() >= before);
+}

@@ -70,6 +70,9 @@ pub(crate) struct LoopCore {
     inbox_buf: RefCell<Vec<Message>>,
     fired: RefCell<Vec<Waker>>,
     polls_since_maintenance: Cell<u32>,
+    /// The loop's notion of now ([`crate::time::now`]): read at most once per
+    /// maintenance (by the timers, or by the first caller), forgotten at the next.
+    now: Cell<Option<Instant>>,
 }
 
 impl std::fmt::Debug for LoopCore {
@@ -112,6 +115,7 @@ impl LoopCore {
             inbox_buf: RefCell::new(Vec::new()),
             fired: RefCell::new(Vec::new()),
             polls_since_maintenance: Cell::new(0),
+            now: Cell::new(None),
         }
     }
 
@@ -199,6 +203,7 @@ impl LoopCore {
     /// Inbox, timers, I/O. Blocks in epoll only if `may_sleep` and nothing is ready.
     fn maintain(&self, may_sleep: bool, attention: &dyn Fn() -> bool) {
         self.polls_since_maintenance.set(0);
+        self.now.set(None);
         self.drain_inbox();
         // The clock is read only when a timer waits: with an empty wheel there is nothing to
         // fire, and a wheel whose `elapsed` lags behind the clock stays correct (`advance`
@@ -219,6 +224,7 @@ impl LoopCore {
         }
         self.poll_io(timeout, sleeping);
         if sleeping {
+            self.now.set(None);
             self.drain_inbox();
             self.fire_timers();
         }
@@ -276,6 +282,7 @@ impl LoopCore {
             return None;
         }
         let now = Instant::now();
+        self.now.set(Some(now));
         let now_tick = self.now_tick(now);
         let mut fired = std::mem::take(&mut *self.fired.borrow_mut());
         self.timers.borrow_mut().advance(now_tick, &mut fired);
@@ -284,6 +291,19 @@ impl LoopCore {
         }
         *self.fired.borrow_mut() = fired;
         Some(now)
+    }
+
+    /// The loop's cached time (see [`crate::time::now`]), read now if this
+    /// maintenance period has not read it yet.
+    pub(crate) fn now(&self) -> Instant {
+        match self.now.get() {
+            Some(now) => now,
+            None => {
+                let now = Instant::now();
+                self.now.set(Some(now));
+                now
+            }
+        }
     }
 
     /// Cancels everything this loop owns; see the module docs for the steps.

@@ -74,3 +74,10 @@ impl IsMinusOne for isize {
         *self == -1
     }
 }
+
+// `libc::syscall` returns a C `long` (i64 on 64-bit Linux).
+impl IsMinusOne for i64 {
+    fn is_minus_one(&self) -> bool {
+        *self == -1
+    }
+}

@@ -23,6 +23,32 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+/// The current time as the event loop sees it: read at most once per loop
+/// iteration, like libuv's `uv_now` or nginx's cached time.
+///
+/// The loop reads the clock when it fires timers and forgets the value each
+/// time it checks for I/O (at least every 61 task polls, see
+/// [`crate::rt`]'s fairness rules), so within one iteration every caller gets
+/// the same instant without paying for a clock read. It may lag the clock by
+/// the length of the iteration: well under a millisecond on a loop that is
+/// not blocked, the timer wheel's own granularity. Code that measures short
+/// intervals, or runs long blocking work on the loop, wants
+/// [`Instant::now`] instead. Outside a loop this is `Instant::now()`.
+///
+/// ```
+/// let rt = weft::rt::Runtime::new().unwrap();
+/// rt.block_on(async {
+///     let a = weft::time::now();
+///     assert!(weft::time::now() >= a);
+/// });
+/// ```
+pub fn now() -> Instant {
+    crate::rt::context::with_current(|core| match core {
+        Some(core) => core.now(),
+        None => Instant::now(),
+    })
+}
+
 /// Waits until `duration` has elapsed.
 ///
 /// ```
