@@ -190,7 +190,6 @@ pub(crate) async fn run<H: Handler>(
 /// The state of one connection. See the [module docs](self).
 struct Connection {
     stream: TcpStream,
-    remote: SocketAddr,
     set: Rc<ConnectionSet>,
     id: usize,
     decoder: RequestDecoder,
@@ -233,9 +232,8 @@ impl Connection {
         let deadline = weft::time::now() + config.timeouts.header_read;
         Connection {
             stream,
-            remote,
             id,
-            decoder: RequestDecoder::new(),
+            decoder: RequestDecoder::for_client(remote),
             inbuf: Vec::new(),
             outbuf: Vec::new(),
             stalled: false,
@@ -455,10 +453,9 @@ impl Connection {
                 }
                 Ok(Step::NeedMore) => return at,
                 Ok(Step::Continue) => out.extend_from_slice(CONTINUE),
-                Ok(Step::Request(mut request)) => {
+                Ok(Step::Request(request)) => {
                     self.wait_stale = true;
                     self.fresh = false;
-                    request.remote_addr = Some(self.remote);
                     let exchange = Exchange::of(&request);
                     let polled = poll_handler(|| {
                         slot.set(Some(make(request)));

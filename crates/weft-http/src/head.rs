@@ -22,6 +22,7 @@
 //! the `Request` (see [`crate::request`]); fields are recorded as offsets.
 
 use std::mem::MaybeUninit;
+use std::net::SocketAddr;
 
 use crate::limits::{Limits, MAX_HEADERS_CEILING};
 use crate::request::{storage, Span};
@@ -64,18 +65,38 @@ const ERR_BODY_TOO_LARGE: HttpError = HttpError::new(
     "request body exceeds the size limit",
 );
 
-/// Parses a request head from the start of `buf`.
+/// Parses a request head from the start of `buf`; the request records
+/// `remote` as the client's address.
 ///
 /// `Ok(None)`: the head is incomplete and within limits; call again with more
 /// bytes (the same prefix plus what arrived). `Err`: refuse the request with
 /// the error's status and close.
-pub(crate) fn parse_head(buf: &[u8], limits: &Limits) -> Result<Option<Head>, HttpError> {
-    match parse_head_with::<FAST_HEADER_SLOTS>(buf, limits) {
+///
+/// Inlined (see [`RequestDecoder::decode`](crate::decode::RequestDecoder::decode)).
+#[inline(always)]
+pub(crate) fn parse_head(
+    buf: &[u8],
+    limits: &Limits,
+    remote: Option<SocketAddr>,
+) -> Result<Option<Head>, HttpError> {
+    match parse_head_with::<FAST_HEADER_SLOTS>(buf, limits, remote) {
         Err(ERR_TOO_MANY_HEADERS) if limits.header_slots() > FAST_HEADER_SLOTS => {
-            parse_head_with::<MAX_HEADERS_CEILING>(buf, limits)
+            parse_head_with_all_slots(buf, limits, remote)
         }
         parsed => parsed,
     }
+}
+
+/// [`parse_head`]'s second try, for requests with more fields than the
+/// first try's slots.
+#[cold]
+#[inline(never)]
+fn parse_head_with_all_slots(
+    buf: &[u8],
+    limits: &Limits,
+    remote: Option<SocketAddr>,
+) -> Result<Option<Head>, HttpError> {
+    parse_head_with::<MAX_HEADERS_CEILING>(buf, limits, remote)
 }
 
 /// Header slots tried first: real requests carry 5 to 30 fields, and a
@@ -85,7 +106,12 @@ pub(crate) fn parse_head(buf: &[u8], limits: &Limits) -> Result<Option<Head>, Ht
 const FAST_HEADER_SLOTS: usize = 32;
 
 /// [`parse_head`] with `N` header slots (at most the configured limit).
-fn parse_head_with<const N: usize>(buf: &[u8], limits: &Limits) -> Result<Option<Head>, HttpError> {
+#[inline(always)]
+fn parse_head_with<const N: usize>(
+    buf: &[u8],
+    limits: &Limits,
+    remote: Option<SocketAddr>,
+) -> Result<Option<Head>, HttpError> {
     let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; N];
     let mut parsed = httparse::Request::new(&mut []);
     let status = httparse::ParserConfig::default().parse_request_with_uninit_headers(
@@ -195,7 +221,9 @@ fn parse_head_with<const N: usize>(buf: &[u8], limits: &Limits) -> Result<Option
         buf: bytes,
         fields: Span::new(fields_start, fields_end),
         body_start: head_len,
-        remote_addr: None,
+        // Set here, with every other field: writing one field of a request
+        // just built and then moving it whole stalls store forwarding.
+        remote_addr: remote,
     };
     Ok(Some(Head {
         request,
@@ -403,7 +431,7 @@ mod tests {
     use super::*;
 
     fn parse(raw: &str) -> Result<Option<Head>, HttpError> {
-        parse_head(raw.as_bytes(), &Limits::default())
+        parse_head(raw.as_bytes(), &Limits::default(), None)
     }
 
     fn status_of(raw: &str) -> u16 {
@@ -509,12 +537,12 @@ mod tests {
             ..Limits::default()
         };
         let long = format!("GET /{} HTTP/1.1", "a".repeat(100));
-        let err = parse_head(long.as_bytes(), &limits).unwrap_err();
+        let err = parse_head(long.as_bytes(), &limits, None).unwrap_err();
         assert_eq!(err.status(), StatusCode::URI_TOO_LONG);
         // And when complete in one piece.
         let complete = format!("{long}\r\nHost: a\r\n\r\n");
         assert_eq!(
-            parse_head(complete.as_bytes(), &limits)
+            parse_head(complete.as_bytes(), &limits, None)
                 .unwrap_err()
                 .status()
                 .as_u16(),
@@ -522,7 +550,7 @@ mod tests {
         );
         // Just under the limit passes.
         let ok = format!("GET /{} HTTP/1.1\r\nHost: a\r\n\r\n", "a".repeat(64 - 16));
-        assert!(parse_head(ok.as_bytes(), &limits).unwrap().is_some());
+        assert!(parse_head(ok.as_bytes(), &limits, None).unwrap().is_some());
     }
 
     #[test]
@@ -536,7 +564,7 @@ mod tests {
             "v".repeat(300)
         );
         assert_eq!(
-            parse_head(big.as_bytes(), &limits)
+            parse_head(big.as_bytes(), &limits, None)
                 .unwrap_err()
                 .status()
                 .as_u16(),
@@ -544,7 +572,7 @@ mod tests {
         );
         let complete = format!("{big}\r\n");
         assert_eq!(
-            parse_head(complete.as_bytes(), &limits)
+            parse_head(complete.as_bytes(), &limits, None)
                 .unwrap_err()
                 .status()
                 .as_u16(),
@@ -564,7 +592,7 @@ mod tests {
         }
         raw.push_str("\r\n");
         assert_eq!(
-            parse_head(raw.as_bytes(), &limits)
+            parse_head(raw.as_bytes(), &limits, None)
                 .unwrap_err()
                 .status()
                 .as_u16(),
@@ -587,7 +615,7 @@ mod tests {
             ..Limits::default()
         };
         assert_eq!(
-            parse_head(raw.as_bytes(), &limits)
+            parse_head(raw.as_bytes(), &limits, None)
                 .unwrap_err()
                 .status()
                 .as_u16(),
