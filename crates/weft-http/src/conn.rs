@@ -429,7 +429,45 @@ impl Connection {
     /// Decodes and answers the requests in `data`, in order; returns how many
     /// bytes were consumed. Stops at the first incomplete request, a pending
     /// handler, a streamed body, a full batch, or the end of the connection.
+    ///
+    /// A handler that panics (creating its future or polling it) is answered
+    /// `500` and the connection closes; the responses before it in the batch
+    /// still go out. The guard covers the whole batch rather than each
+    /// request: per request, building the guarded closure cost more than the
+    /// rest of the dispatch.
     fn process<F, M>(
+        &mut self,
+        data: &[u8],
+        cx: &mut Context<'_>,
+        mut slot: Pin<&mut Option<F>>,
+        make: &M,
+        out: &mut Vec<u8>,
+        clock: &mut Clock,
+    ) -> usize
+    where
+        F: Future<Output = Response>,
+        M: Fn(Request) -> F,
+    {
+        let batch = catch_unwind(AssertUnwindSafe(|| {
+            self.process_unguarded(data, cx, slot.as_mut(), make, out, clock)
+        }));
+        match batch {
+            Ok(used) => used,
+            Err(_) => {
+                // Drop what the panicking handler left behind and answer it.
+                slot.set(None);
+                self.streaming = None;
+                self.stalled = false;
+                let exchange = self.pending.take().unwrap_or_else(Exchange::failed);
+                self.respond(handler_panicked(), exchange, out, clock);
+                data.len()
+            }
+        }
+    }
+
+    /// [`process`](Self::process) without the panic guard. While a handler
+    /// runs, `pending` holds the exchange it answers.
+    fn process_unguarded<F, M>(
         &mut self,
         data: &[u8],
         cx: &mut Context<'_>,
@@ -456,19 +494,17 @@ impl Connection {
                 Ok(Step::Request(request)) => {
                     self.wait_stale = true;
                     self.fresh = false;
-                    let exchange = Exchange::of(&request);
-                    let polled = poll_handler(|| {
-                        slot.set(Some(make(request)));
-                        slot.as_mut().as_pin_mut().expect("just set").poll(cx)
-                    });
+                    self.pending = Some(Exchange::of(&request));
+                    slot.set(Some(make(request)));
+                    let polled = slot.as_mut().as_pin_mut().expect("just set").poll(cx);
                     match polled {
                         Poll::Pending => {
-                            self.pending = Some(exchange);
                             self.stalled = at < data.len();
                             return at;
                         }
                         Poll::Ready(response) => {
                             slot.set(None);
+                            let exchange = self.pending.take().expect("set before the call");
                             self.respond(response, exchange, out, clock);
                             if self.closing && self.streaming.is_none() {
                                 return data.len();
@@ -657,10 +693,13 @@ impl Connection {
 fn poll_handler(poll: impl FnOnce() -> Poll<Response>) -> Poll<Response> {
     match catch_unwind(AssertUnwindSafe(poll)) {
         Ok(polled) => polled,
-        Err(_) => Poll::Ready(
-            Response::error(StatusCode::INTERNAL_SERVER_ERROR, "internal server error").close(),
-        ),
+        Err(_) => Poll::Ready(handler_panicked()),
     }
+}
+
+/// The answer to a request whose handler panicked; the connection closes.
+fn handler_panicked() -> Response {
+    Response::error(StatusCode::INTERNAL_SERVER_ERROR, "internal server error").close()
 }
 
 /// Writes `buf[*sent..]` until done, `Pending` or an error; `sent` tracks progress.

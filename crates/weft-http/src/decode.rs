@@ -130,6 +130,7 @@ impl RequestDecoder {
         if let Framing::Length(n) = head.framing {
             // Small bodies fit the recycled buffer; reserve exactly for large ones.
             request
+                .parts_mut()
                 .buf
                 .reserve(n.min(limits.max_body_bytes as u64) as usize);
         }
@@ -145,7 +146,7 @@ impl RequestDecoder {
             return (0, Ok(Step::NeedMore));
         };
         let (request, body) = &mut *state;
-        match body.decode(input, &mut request.buf, limits.max_body_bytes) {
+        match body.decode(input, &mut request.parts_mut().buf, limits.max_body_bytes) {
             Err(e) => (0, Err(e)),
             Ok((used, true)) => (used, Ok(Step::Request(state.0))),
             Ok((used, false)) => {

@@ -208,23 +208,21 @@ fn parse_head_with<const N: usize>(
         ));
     }
 
-    let mut bytes = storage::take();
-    bytes.extend_from_slice(&buf[..head_len]);
-    let request = Request {
-        method,
-        version,
-        keep_alive,
-        method_span: Span::new(method_at, method_at + method_str.len()),
-        target: Span::new(target_at, target_end),
-        path,
-        query,
-        buf: bytes,
-        fields: Span::new(fields_start, fields_end),
-        body_start: head_len,
-        // Set here, with every other field: writing one field of a request
-        // just built and then moving it whole stalls store forwarding.
-        remote_addr: remote,
-    };
+    // Written field by field into the recycled box, where the request stays
+    // until it is dropped: nothing of it is copied again.
+    let mut parts = storage::take();
+    parts.buf.extend_from_slice(&buf[..head_len]);
+    parts.method = method;
+    parts.version = version;
+    parts.keep_alive = keep_alive;
+    parts.method_span = Span::new(method_at, method_at + method_str.len());
+    parts.target = Span::new(target_at, target_end);
+    parts.path = path;
+    parts.query = query;
+    parts.fields = Span::new(fields_start, fields_end);
+    parts.body_start = head_len;
+    parts.remote_addr = remote;
+    let request = Request::from_parts(parts);
     Ok(Some(Head {
         request,
         len: head_len,

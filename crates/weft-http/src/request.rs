@@ -8,11 +8,16 @@
 //! Most handlers look at no header or one, and indexing every field of every
 //! request cost more than the lookups it would save.
 //!
-//! The buffer comes from a per-thread spare ([`storage`]) and goes back to it
-//! when the request is dropped. A connection answers its requests one after
-//! another, so in steady state the head copy is a `memcpy` into a buffer that
-//! already has the capacity, with no allocation. The copy is what lets the
-//! handler's future be `'static` while the connection reuses its read buffer.
+//! The fields live in a box ([`Parts`]), so a request moves as one pointer:
+//! between the decoder and the handler's future it is handed on several
+//! times, and copying a struct that was just written field by field stalls
+//! the CPU's store forwarding (that was a tenth of `weft serve`'s CPU time
+//! with pipelining). The box, with its buffer, comes from a per-thread spare
+//! ([`storage`]) and goes back to it when the request is dropped. A
+//! connection answers its requests one after another, so in steady state a
+//! request costs no allocation: the head copy is a `memcpy` into a buffer that
+//! already has the capacity. The copy is what lets the handler's future be
+//! `'static` while the connection reuses its read buffer.
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -40,15 +45,17 @@ impl Span {
     }
 }
 
-/// The per-thread spare request buffer.
+/// The per-thread spare request.
 ///
-/// Invariant: the spare is empty (length 0) and has at most
-/// [`MAX_SPARE_CAPACITY`] bytes of capacity. One spare is enough for the
-/// common case (each request is dropped before the next one of the batch is
-/// decoded); requests that live longer, behind a handler that waits, simply
-/// allocate their own buffer.
+/// Invariant: the spare's buffer is empty (length 0) and has at most
+/// [`MAX_SPARE_CAPACITY`](storage) bytes of capacity. One spare is enough
+/// for the common case (each request is dropped before the next one of the
+/// batch is decoded); requests that live longer, behind a handler that waits,
+/// simply allocate their own.
 pub(crate) mod storage {
     use std::cell::Cell;
+
+    use super::Parts;
 
     /// Largest buffer kept: a typical head plus a small body. Buffers that
     /// grew for a large upload are freed instead of pinning that memory.
@@ -58,26 +65,41 @@ pub(crate) mod storage {
     const INITIAL_CAPACITY: usize = 1024;
 
     thread_local! {
-        static SPARE: Cell<Option<Vec<u8>>> = const { Cell::new(None) };
+        static SPARE: Cell<Option<Box<Parts>>> = const { Cell::new(None) };
     }
 
-    /// An empty buffer: this thread's spare if there is one.
-    pub(crate) fn take() -> Vec<u8> {
+    /// Request parts with an empty buffer: this thread's spare if there is one.
+    /// Every field but the buffer is stale; the caller sets them all.
+    pub(crate) fn take() -> Box<Parts> {
         SPARE
             .try_with(Cell::take)
             .ok()
             .flatten()
-            .unwrap_or_else(|| Vec::with_capacity(INITIAL_CAPACITY))
+            .unwrap_or_else(|| {
+                Box::new(Parts {
+                    method: crate::Method::Get,
+                    version: crate::Version::Http11,
+                    keep_alive: true,
+                    method_span: Default::default(),
+                    target: Default::default(),
+                    path: Default::default(),
+                    query: None,
+                    buf: Vec::with_capacity(INITIAL_CAPACITY),
+                    fields: Default::default(),
+                    body_start: 0,
+                    remote_addr: None,
+                })
+            })
     }
 
-    /// Keeps `buf` as this thread's spare (or frees it).
-    pub(crate) fn give(mut buf: Vec<u8>) {
-        if buf.capacity() == 0 || buf.capacity() > MAX_SPARE_CAPACITY {
+    /// Keeps `parts` as this thread's spare (or frees them).
+    pub(crate) fn give(mut parts: Box<Parts>) {
+        if parts.buf.capacity() == 0 || parts.buf.capacity() > MAX_SPARE_CAPACITY {
             return;
         }
-        buf.clear();
+        parts.buf.clear();
         // `try_with`: during thread teardown the spare may already be gone.
-        let _ = SPARE.try_with(|spare| spare.set(Some(buf)));
+        let _ = SPARE.try_with(|spare| spare.set(Some(parts)));
     }
 }
 
@@ -111,6 +133,12 @@ fn trim_ows(value: &[u8]) -> &[u8] {
 /// (RFC 9110 allows non-UTF-8 `obs-text`); [`header_str`](Request::header_str)
 /// gives them as `&str` when they are valid UTF-8.
 pub struct Request {
+    /// Always `Some` until the request is dropped (then the parts are recycled).
+    parts: Option<Box<Parts>>,
+}
+
+/// What a [`Request`] holds; see the [module docs](self) for why it is boxed.
+pub(crate) struct Parts {
     pub(crate) method: Method,
     pub(crate) version: Version,
     /// `Connection` semantics after this request: false means close.
@@ -128,6 +156,20 @@ pub struct Request {
 }
 
 impl Request {
+    pub(crate) fn from_parts(parts: Box<Parts>) -> Request {
+        Request { parts: Some(parts) }
+    }
+
+    fn parts(&self) -> &Parts {
+        self.parts.as_deref().expect("a live request has its parts")
+    }
+
+    pub(crate) fn parts_mut(&mut self) -> &mut Parts {
+        self.parts
+            .as_deref_mut()
+            .expect("a live request has its parts")
+    }
+
     /// Parses one complete request (head and, if framed, its body) from
     /// `raw`, with default [`Limits`](crate::Limits). For tests and tools that
     /// want a `Request` without a connection; bytes after the request are
@@ -157,30 +199,30 @@ impl Request {
 
     /// The method.
     pub fn method(&self) -> Method {
-        self.method
+        self.parts().method
     }
 
     /// The method token as sent (useful for [`Method::Other`]).
     pub fn method_str(&self) -> &str {
-        self.str_at(self.method_span)
+        self.str_at(self.parts().method_span)
     }
 
     /// The protocol version of the request.
     pub fn version(&self) -> Version {
-        self.version
+        self.parts().version
     }
 
     /// The request target as sent: `/path?query`, an absolute URI, `*`, or an
     /// authority for `CONNECT`.
     pub fn target(&self) -> &str {
-        self.str_at(self.target)
+        self.str_at(self.parts().target)
     }
 
     /// The path of the target, not percent-decoded (`/a%20b`). For an
     /// absolute-form target this is the path part (`/` if it has none); it is
     /// `*` for `OPTIONS *` and the authority for `CONNECT`.
     pub fn path(&self) -> &str {
-        match self.str_at(self.path) {
+        match self.str_at(self.parts().path) {
             "" => "/",
             path => path,
         }
@@ -188,7 +230,7 @@ impl Request {
 
     /// [`path`](Request::path) as bytes (no UTF-8 check: the router's hot path).
     pub(crate) fn path_bytes(&self) -> &[u8] {
-        match self.bytes_at(self.path) {
+        match self.bytes_at(self.parts().path) {
             b"" => b"/",
             path => path,
         }
@@ -196,7 +238,7 @@ impl Request {
 
     /// The query string without `?`, not decoded, if the target has one.
     pub fn query(&self) -> Option<&str> {
-        self.query.map(|s| self.str_at(s))
+        self.parts().query.map(|s| self.str_at(s))
     }
 
     /// The first value of query parameter `name` (raw, not percent-decoded);
@@ -228,35 +270,36 @@ impl Request {
     }
 
     fn fields_raw(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
-        field_lines(self.bytes_at(self.fields))
+        field_lines(self.bytes_at(self.parts().fields))
     }
 
     /// The request body, decoded (chunked framing removed); empty if none.
     pub fn body(&self) -> &[u8] {
-        &self.buf[self.body_start..]
+        &self.parts().buf[self.parts().body_start..]
     }
 
     /// Takes the body out of the request (one copy of the body bytes, so
     /// the request's buffer can still be recycled).
     pub fn take_body(&mut self) -> Vec<u8> {
-        let body = self.buf[self.body_start..].to_vec();
-        self.buf.truncate(self.body_start);
+        let parts = self.parts_mut();
+        let body = parts.buf[parts.body_start..].to_vec();
+        parts.buf.truncate(parts.body_start);
         body
     }
 
     /// Whether the connection stays open after the response (HTTP/1.1 without
     /// `Connection: close`, or HTTP/1.0 with `Connection: keep-alive`).
     pub fn keep_alive(&self) -> bool {
-        self.keep_alive
+        self.parts().keep_alive
     }
 
     /// The client's address, when the request came from a socket.
     pub fn remote_addr(&self) -> Option<SocketAddr> {
-        self.remote_addr
+        self.parts().remote_addr
     }
 
     fn bytes_at(&self, span: Span) -> &[u8] {
-        &self.buf[span.range()]
+        &self.parts().buf[span.range()]
     }
 
     /// Spans given to `str_at` were validated as ASCII (method, target,
@@ -269,7 +312,9 @@ impl Request {
 
 impl Drop for Request {
     fn drop(&mut self) {
-        storage::give(std::mem::take(&mut self.buf));
+        if let Some(parts) = self.parts.take() {
+            storage::give(parts);
+        }
     }
 }
 
@@ -278,7 +323,7 @@ impl fmt::Debug for Request {
         f.debug_struct("Request")
             .field("method", &self.method_str())
             .field("target", &self.target())
-            .field("version", &self.version)
+            .field("version", &self.parts().version)
             .field("headers", &self.fields_raw().count())
             .field("body_len", &self.body().len())
             .finish()

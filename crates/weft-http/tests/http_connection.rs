@@ -115,6 +115,22 @@ fn panicking_handler_is_500_and_others_carry_on() {
     let mut other = RawClient::connect(server.local_addr());
     other.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
     assert_eq!(other.response().text(), "hello");
+
+    // In a pipelined batch: the answer before the panic goes out, the panic
+    // is a 500, and the request after it is not answered (the connection
+    // closes).
+    let mut pipelined = RawClient::connect(server.local_addr());
+    pipelined.send(
+        "GET / HTTP/1.1\r\nHost: t\r\n\r\n\
+         GET /panic HTTP/1.1\r\nHost: t\r\n\r\n\
+         GET / HTTP/1.1\r\nHost: t\r\n\r\n",
+    );
+    let first = pipelined.response();
+    assert_eq!((first.status, first.text()), (200, "hello".to_string()));
+    let second = pipelined.response();
+    assert_eq!(second.status, 500);
+    assert_eq!(second.header("connection"), Some("close"));
+    assert!(pipelined.closed());
     server.shutdown().unwrap();
 }
 

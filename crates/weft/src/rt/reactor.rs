@@ -211,14 +211,27 @@ impl Registration {
     }
 
     /// Forgets the readiness seen in `event`, unless an event arrived since.
+    ///
+    /// Events are recorded only by the home loop, between task polls. So on
+    /// the home loop's thread (the usual case: tasks never migrate) no event
+    /// can arrive between reading the word and writing it back, and a plain
+    /// load and store do what a compare-and-swap would, without its locked
+    /// instruction (a measurable part of a request's userspace time). Another
+    /// thread clearing the other direction at the same moment (a stream split
+    /// across threads) can at worst see a cleared bit come back: one extra
+    /// syscall that answers `WouldBlock`, never a lost event.
     pub(crate) fn clear_readiness(&self, event: ReadyEvent) {
         let clear = event.word & event.direction.clearable();
-        let _ = self.source().readiness.compare_exchange(
-            event.word,
-            event.word & !clear,
-            AcqRel,
-            Acquire,
-        );
+        let readiness = &self.source().readiness;
+        let on_home_loop =
+            context::with_current(|core| core.is_some_and(|core| core.shared.id == self.home.id));
+        if on_home_loop {
+            if readiness.load(Acquire) == event.word {
+                readiness.store(event.word & !clear, Release);
+            }
+            return;
+        }
+        let _ = readiness.compare_exchange(event.word, event.word & !clear, AcqRel, Acquire);
         // A failed exchange means the word changed (new tick or new bits): keep it.
     }
 
