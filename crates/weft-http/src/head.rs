@@ -79,12 +79,7 @@ pub(crate) fn parse_head(
     limits: &Limits,
     remote: Option<SocketAddr>,
 ) -> Result<Option<Head>, HttpError> {
-    match parse_head_with::<FAST_HEADER_SLOTS>(buf, limits, remote) {
-        Err(ERR_TOO_MANY_HEADERS) if limits.header_slots() > FAST_HEADER_SLOTS => {
-            parse_head_with_all_slots(buf, limits, remote)
-        }
-        parsed => parsed,
-    }
+    parse_head_with::<FAST_HEADER_SLOTS>(buf, limits, remote)
 }
 
 /// [`parse_head`]'s second try, for requests with more fields than the
@@ -131,6 +126,13 @@ fn parse_head_with<const N: usize>(
             } else {
                 Ok(None)
             };
+        }
+        Err(httparse::Error::TooManyHeaders)
+            if N < MAX_HEADERS_CEILING && limits.header_slots() > N =>
+        {
+            // Returned straight through (not matched on by the caller), so
+            // the common case's result is never moved.
+            return parse_head_with_all_slots(buf, limits, remote);
         }
         Err(httparse::Error::TooManyHeaders) => return Err(ERR_TOO_MANY_HEADERS),
         Err(httparse::Error::Version) if names_other_http_version(buf) => {
@@ -246,7 +248,9 @@ fn names_other_http_version(buf: &[u8]) -> bool {
     line.windows(6).any(|w| w == b" HTTP/")
 }
 
-/// Splits the target into path and query spans by its form.
+/// Splits the target into path and query spans by its form. Inlined: its
+/// result would otherwise travel through memory just after being written.
+#[inline(always)]
 fn split_target(
     method: Method,
     target: &str,
