@@ -324,13 +324,13 @@ impl Connection {
         if let Some(future) = slot.as_mut().as_pin_mut() {
             match poll_handler(|| future.poll(cx)) {
                 Poll::Pending => return self.flush_then_wait(cx, out, Wait::Handler),
-                Poll::Ready(response) => {
+                Poll::Ready(mut response) => {
                     slot.set(None);
                     let exchange = self
                         .pending
                         .take()
                         .expect("a pending handler has its exchange");
-                    self.respond(response, exchange, out, clock);
+                    self.respond(&mut response, exchange, out, clock);
                 }
             }
         }
@@ -459,7 +459,7 @@ impl Connection {
                 self.streaming = None;
                 self.stalled = false;
                 let exchange = self.pending.take().unwrap_or_else(Exchange::failed);
-                self.respond(handler_panicked(), exchange, out, clock);
+                self.respond(&mut handler_panicked(), exchange, out, clock);
                 data.len()
             }
         }
@@ -496,8 +496,10 @@ impl Connection {
                     self.fresh = false;
                     self.pending = Some(Exchange::of(&request));
                     slot.set(Some(make(request)));
-                    let polled = slot.as_mut().as_pin_mut().expect("just set").poll(cx);
-                    match polled {
+                    // Matched by reference: the response is encoded where
+                    // the handler wrote it (see `Response::take_parts`).
+                    let mut polled = slot.as_mut().as_pin_mut().expect("just set").poll(cx);
+                    match &mut polled {
                         Poll::Pending => {
                             self.stalled = at < data.len();
                             return at;
@@ -522,13 +524,13 @@ impl Connection {
 
     fn respond(
         &mut self,
-        response: Response,
+        response: &mut Response,
         exchange: Exchange,
         out: &mut Vec<u8>,
         clock: &mut Clock,
     ) {
         let (rest, keep_alive) =
-            encode::encode(out, response, exchange, clock.stamp(), self.set.draining());
+            encode::encode_in_place(out, response, exchange, clock.stamp(), self.set.draining());
         if !keep_alive {
             self.closing = true;
         }

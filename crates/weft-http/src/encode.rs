@@ -75,12 +75,23 @@ pub(crate) enum Rest {
 /// continues and whether the connection stays open afterwards.
 pub(crate) fn encode(
     out: &mut Vec<u8>,
-    response: Response,
+    mut response: Response,
     exchange: Exchange,
     stamp: &Stamp,
     close: bool,
 ) -> (Rest, bool) {
-    let (head, body) = response.into_parts();
+    encode_in_place(out, &mut response, exchange, stamp, close)
+}
+
+/// [`encode`] from a response left where it was written (it is emptied).
+pub(crate) fn encode_in_place(
+    out: &mut Vec<u8>,
+    response: &mut Response,
+    exchange: Exchange,
+    stamp: &Stamp,
+    close: bool,
+) -> (Rest, bool) {
+    let (head, body) = response.take_parts();
     let ResponseHead {
         status,
         content_type,

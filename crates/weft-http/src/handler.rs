@@ -39,6 +39,7 @@ where
     F: Fn(Request) -> Fut + 'static,
     Fut: Future<Output = Response> + 'static,
 {
+    #[inline(always)]
     fn call(&self, request: Request) -> impl Future<Output = Response> + '_ {
         self(request)
     }

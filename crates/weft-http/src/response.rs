@@ -333,15 +333,19 @@ impl Response {
         self.close
     }
 
-    pub(crate) fn into_parts(self) -> (ResponseHead, Body) {
+    /// Moves the parts out, field by field, leaving an empty response. The
+    /// connection encodes a response where the handler's future wrote it:
+    /// reading it field by field, rather than moving the freshly written
+    /// struct whole, keeps the CPU's store forwarding working.
+    pub(crate) fn take_parts(&mut self) -> (ResponseHead, Body) {
         (
             ResponseHead {
                 status: self.status,
-                content_type: self.content_type,
-                headers: self.headers,
+                content_type: self.content_type.take(),
+                headers: std::mem::take(&mut self.headers),
                 close: self.close,
             },
-            self.body,
+            std::mem::take(&mut self.body),
         )
     }
 }
