@@ -65,7 +65,7 @@ use weft::time::Sleep;
 
 use crate::connections::ConnectionSet;
 use crate::date::{self, Stamp};
-use crate::decode::{Phase, RequestDecoder, Step};
+use crate::decode::{Found, Phase, RequestDecoder};
 use crate::encode::{self, encode_chunk, encode_error, Exchange, Rest, CONTINUE, LAST_CHUNK};
 use crate::limits::{Timeouts, LINGER_MAX_BYTES};
 use crate::response::BodyStream;
@@ -482,16 +482,18 @@ impl Connection {
     {
         let mut at = 0;
         loop {
-            let (used, step) = self.decoder.decode(&data[at..], &self.set.config.limits);
+            let (used, found) = self.decoder.decode_next(&data[at..], &self.set.config.limits);
             at += used;
-            match step {
-                Err(error) => {
+            match found {
+                Found::Failed => {
+                    let error = self.decoder.take_error();
                     self.refuse(error, out, clock);
                     return data.len();
                 }
-                Ok(Step::NeedMore) => return at,
-                Ok(Step::Continue) => out.extend_from_slice(CONTINUE),
-                Ok(Step::Request(request)) => {
+                Found::NeedMore => return at,
+                Found::Continue => out.extend_from_slice(CONTINUE),
+                Found::Request => {
+                    let request = self.decoder.take_request();
                     self.wait_stale = true;
                     self.fresh = false;
                     self.pending = Some(Exchange::of(&request));

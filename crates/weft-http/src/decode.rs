@@ -41,16 +41,36 @@ pub(crate) enum Phase {
     Body,
 }
 
+/// What [`RequestDecoder::decode_next`] found. Fieldless, so that the
+/// result travels in registers; the request or the error waits in the
+/// decoder ([`take_request`](RequestDecoder::take_request),
+/// [`take_error`](RequestDecoder::take_error)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Found {
+    /// The request so far is incomplete; feed more bytes.
+    NeedMore,
+    /// Send `100 Continue`, then keep feeding bytes.
+    Continue,
+    /// A complete request: take it.
+    Request,
+    /// The input is refused: take the error, answer it and close.
+    Failed,
+}
+
 /// Incremental HTTP/1.1 request decoder for one connection.
 ///
 /// Between requests it holds no request: the state of a request whose body
-/// is arriving is boxed, so an idle connection carries one null pointer and
-/// the client's address.
+/// is arriving is boxed, so an idle connection carries a null pointer or
+/// two and the client's address.
 #[derive(Debug, Default)]
 pub(crate) struct RequestDecoder {
     body: Option<Box<(Request, BodyDecoder)>>,
     /// The client's address, recorded in every request.
     remote: Option<SocketAddr>,
+    /// The request found by the last call, until taken.
+    ready: Option<Request>,
+    /// The error found by the last call, until taken.
+    error: Option<Box<HttpError>>,
 }
 
 impl RequestDecoder {
@@ -61,8 +81,8 @@ impl RequestDecoder {
     /// A decoder for the requests of the client at `remote`.
     pub(crate) fn for_client(remote: SocketAddr) -> RequestDecoder {
         RequestDecoder {
-            body: None,
             remote: Some(remote),
+            ..RequestDecoder::default()
         }
     }
 
@@ -78,54 +98,86 @@ impl RequestDecoder {
     /// Decodes from `input`: returns how many bytes were consumed (the caller
     /// drops them) and what was found. In the Head phase an incomplete head
     /// consumes nothing: call again with the same bytes plus new ones.
-    ///
-    /// Inlined into its caller, with the head parser, so that the request is
-    /// built where the caller keeps it: a request handed up through several
-    /// returned values is copied at each level, and those copies of a freshly
-    /// written struct stall the CPU's store forwarding (they were a tenth of
-    /// `weft serve`'s CPU time with pipelining). Bodies take the outlined path.
-    #[inline(always)]
     pub(crate) fn decode(
         &mut self,
         input: &[u8],
         limits: &Limits,
     ) -> (usize, Result<Step, HttpError>) {
+        let (used, found) = self.decode_next(input, limits);
+        let step = match found {
+            Found::NeedMore => Ok(Step::NeedMore),
+            Found::Continue => Ok(Step::Continue),
+            Found::Request => Ok(Step::Request(self.take_request())),
+            Found::Failed => Err(self.take_error()),
+        };
+        (used, step)
+    }
+
+    /// [`decode`](Self::decode) for the connection's hot loop: what was found
+    /// comes back as a plain code, the request stays in the decoder.
+    ///
+    /// Inlined into its caller, with the head parser, and returning nothing
+    /// larger than two words: a request handed up through several returned
+    /// values (or one large result merged from several paths) is copied at
+    /// each level, and those copies of freshly written memory stall the CPU's
+    /// store forwarding (they were a tenth of `weft serve`'s CPU time with
+    /// pipelining). Bodies take the outlined path.
+    #[inline(always)]
+    pub(crate) fn decode_next(&mut self, input: &[u8], limits: &Limits) -> (usize, Found) {
         if self.body.is_some() {
             return self.decode_body(input, limits);
         }
         if input.is_empty() {
             // The usual end of a batch: every request in the read was decoded.
-            return (0, Ok(Step::NeedMore));
+            return (0, Found::NeedMore);
         }
         match parse_head(input, limits, self.remote) {
-            Err(e) => (0, Err(e)),
-            Ok(None) => (0, Ok(Step::NeedMore)),
+            Err(e) => self.fail(e),
+            Ok(None) => (0, Found::NeedMore),
             Ok(Some(head)) if head.framing == Framing::Empty => {
-                (head.len, Ok(Step::Request(head.request)))
+                self.ready = Some(head.request);
+                (head.len, Found::Request)
             }
             Ok(Some(head)) => self.start_body(head, input, limits),
         }
     }
 
+    /// The request the last call found.
+    ///
+    /// # Panics
+    /// If the last call did not return [`Found::Request`].
+    pub(crate) fn take_request(&mut self) -> Request {
+        self.ready.take().expect("decode_next found a request")
+    }
+
+    /// The error the last call found.
+    ///
+    /// # Panics
+    /// If the last call did not return [`Found::Failed`].
+    pub(crate) fn take_error(&mut self) -> HttpError {
+        *self.error.take().expect("decode_next found an error")
+    }
+
+    #[cold]
+    fn fail(&mut self, error: HttpError) -> (usize, Found) {
+        self.error = Some(Box::new(error));
+        (0, Found::Failed)
+    }
+
     /// A head with a body was accepted: decode what of the body is in `input`.
     #[inline(never)]
-    fn start_body(
-        &mut self,
-        head: Head,
-        input: &[u8],
-        limits: &Limits,
-    ) -> (usize, Result<Step, HttpError>) {
+    fn start_body(&mut self, head: Head, input: &[u8], limits: &Limits) -> (usize, Found) {
         let body = match head.framing {
             Framing::Length(n) => BodyDecoder::length(n),
             Framing::Chunked => BodyDecoder::chunked(),
-            // Not reached: `decode` hands bodiless requests out itself.
+            // Not reached: `decode_next` hands bodiless requests out itself.
             Framing::Empty => BodyDecoder::length(0),
         };
         let mut request = head.request;
         let rest = &input[head.len..];
         if head.expect_continue && rest.is_empty() {
             self.body = Some(Box::new((request, body)));
-            return (head.len, Ok(Step::Continue));
+            return (head.len, Found::Continue);
         }
         if let Framing::Length(n) = head.framing {
             // Small bodies fit the recycled buffer; reserve exactly for large ones.
@@ -135,23 +187,26 @@ impl RequestDecoder {
                 .reserve(n.min(limits.max_body_bytes as u64) as usize);
         }
         self.body = Some(Box::new((request, body)));
-        let (used, step) = self.decode_body(rest, limits);
-        (head.len + used, step)
+        let (used, found) = self.decode_body(rest, limits);
+        (head.len + used, found)
     }
 
     /// Decodes body bytes of the request in progress.
     #[inline(never)]
-    fn decode_body(&mut self, input: &[u8], limits: &Limits) -> (usize, Result<Step, HttpError>) {
+    fn decode_body(&mut self, input: &[u8], limits: &Limits) -> (usize, Found) {
         let Some(mut state) = self.body.take() else {
-            return (0, Ok(Step::NeedMore));
+            return (0, Found::NeedMore);
         };
         let (request, body) = &mut *state;
         match body.decode(input, &mut request.parts_mut().buf, limits.max_body_bytes) {
-            Err(e) => (0, Err(e)),
-            Ok((used, true)) => (used, Ok(Step::Request(state.0))),
+            Err(e) => self.fail(e),
+            Ok((used, true)) => {
+                self.ready = Some(state.0);
+                (used, Found::Request)
+            }
             Ok((used, false)) => {
                 self.body = Some(state);
-                (used, Ok(Step::NeedMore))
+                (used, Found::NeedMore)
             }
         }
     }
