@@ -226,15 +226,20 @@ impl Response {
     }
 
     /// Sets the status.
-    pub fn with_status(mut self, status: StatusCode) -> Response {
-        self.status = status;
-        self
+    pub fn with_status(self, status: StatusCode) -> Response {
+        Response { status, ..self }
     }
 
     /// Sets the body.
-    pub fn with_body(mut self, body: impl Into<Body>) -> Response {
-        self.body = body.into();
-        self
+    pub fn with_body(self, body: impl Into<Body>) -> Response {
+        // The builders rebuild the response field by field (`..self`)
+        // rather than assigning into `self` and returning it: moving a struct
+        // that was just written piecemeal as one block stalls the CPU's store
+        // forwarding, and a chain of builders did that at every step.
+        Response {
+            body: body.into(),
+            ..self
+        }
     }
 
     /// The body.
@@ -248,10 +253,12 @@ impl Response {
     /// In debug builds, if `value` contains a control character: static
     /// values are the program's own text, so this is a bug, not bad input
     /// (release builds skip the check; it would cost on every response).
-    pub fn with_content_type(mut self, value: &'static str) -> Response {
+    pub fn with_content_type(self, value: &'static str) -> Response {
         debug_assert!(valid_value(value), "invalid static Content-Type {value:?}");
-        self.content_type = Some(Cow::Borrowed(value));
-        self
+        Response {
+            content_type: Some(Cow::Borrowed(value)),
+            ..self
+        }
     }
 
     /// The content type, if set.
@@ -323,9 +330,11 @@ impl Response {
 
     /// Asks the server to close the connection after this response
     /// (`Connection: close`).
-    pub fn close(mut self) -> Response {
-        self.close = true;
-        self
+    pub fn close(self) -> Response {
+        Response {
+            close: true,
+            ..self
+        }
     }
 
     /// Whether [`close`](Response::close) was requested.
