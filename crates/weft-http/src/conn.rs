@@ -482,7 +482,9 @@ impl Connection {
     {
         let mut at = 0;
         loop {
-            let (used, found) = self.decoder.decode_next(&data[at..], &self.set.config.limits);
+            let (used, found) = self
+                .decoder
+                .decode_next(&data[at..], &self.set.config.limits);
             at += used;
             match found {
                 Found::Failed => {
