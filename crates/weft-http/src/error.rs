@@ -14,7 +14,10 @@ pub struct HttpError {
 }
 
 impl HttpError {
-    pub(crate) const fn new(status: StatusCode, reason: &'static str) -> HttpError {
+    /// A refusal with `status` and `reason`, for drivers of [`crate::proto`]
+    /// that refuse on their own account (a request that did not arrive in
+    /// time is `408`, say).
+    pub const fn new(status: StatusCode, reason: &'static str) -> HttpError {
         HttpError { status, reason }
     }
 

@@ -7,7 +7,8 @@
 //!   [`limits`]; `body` decodes `Content-Length` and chunked bodies
 //!   incrementally; `decode` turns a byte stream into complete requests,
 //!   pipelined or not; `encode` renders responses (fixed-length or chunked)
-//!   with a per-second cached `Date`.
+//!   with a per-second cached `Date`. [`proto`] is their public face, for
+//!   drivers other than the built-in connection task.
 //! - **Handler API**: [`Request`], [`Response`], [`Handler`] (any
 //!   `async fn(Request) -> Response`) and a [`Router`] by method and path.
 //! - **Connection driver** (`conn`): keep-alive, pipelining (a batch of
@@ -49,6 +50,7 @@ mod head;
 pub mod hyper_rt;
 pub mod limits;
 mod method;
+pub mod proto;
 mod request;
 mod response;
 mod router;

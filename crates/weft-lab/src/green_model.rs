@@ -17,18 +17,17 @@
 //!   keep-alive, pipelining (every complete request of one read is
 //!   answered with one write), and the same limits and timeouts as the
 //!   async server's defaults ([`Limits`], [`Timeouts`]).
-//! - Requests are framed here (head end, `Content-Length`) and parsed with
-//!   [`Request::from_bytes`]; answers are encoded here. This duplicates a
-//!   small part of weft-http's connection driver, whose incremental decoder
-//!   and encoder are crate-private; with a public sans-I/O API in
-//!   weft-http, this module would use it instead.
+//! - Requests are decoded and answers encoded by weft-http's sans-I/O core
+//!   ([`weft_http::proto`]): the same parser, limits, framing (bodies with
+//!   `Content-Length` or chunked, `100-continue`, HTTP/1.0) and encoding as
+//!   the async server; only reading, writing and timing are done here.
 //!
 //! # Bad input
 //!
-//! A head over the limit is 431, a body over the limit 413, a malformed
-//! request 400 (weft-http's parser says why), a chunked request body 501
-//! (no lab route takes a body), a silent client 408; the connection closes
-//! after each, and the loop keeps serving the others.
+//! Every refusal of the decoder is answered with its status (400, 413, 431,
+//! 501, 505, ...; see [`weft_http::limits`]), a client silent mid-request
+//! gets 408; the connection closes after each, and the loop keeps serving
+//! the others.
 //!
 //! # Shutdown
 //!
@@ -45,11 +44,12 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use weft::green;
 use weft::net::ListenOptions;
-use weft_http::{Handler, Limits, Method, Request, Response, StatusCode, Timeouts, Version};
+use weft_http::proto::{self, Answering, Decoded, Encoded, RequestDecoder};
+use weft_http::{Handler, HttpError, Limits, StatusCode, Timeouts};
 
 use crate::signals::ShutdownSignals;
 
@@ -270,11 +270,6 @@ fn close_idle_connections() {
     }
 }
 
-/// A request that will not be served: answer this status and reason, then
-/// close.
-#[derive(Debug)]
-struct Refusal(StatusCode, &'static str);
-
 /// One connection's blocking-style loop (see the module doc).
 fn serve_connection<H: Handler>(
     stream: green::TcpStream,
@@ -286,41 +281,54 @@ fn serve_connection<H: Handler>(
     let timeouts = Timeouts::default();
     let _ = stream.set_nodelay(true);
     let mut input = Inbox::new(limits.max_head_bytes.saturating_add(limits.max_body_bytes));
+    let mut decoder = match stream.peer_addr() {
+        Ok(peer) => RequestDecoder::for_client(peer, limits),
+        Err(_) => RequestDecoder::new(limits),
+    };
     let mut output: Vec<u8> = Vec::with_capacity(READ_CHUNK);
     loop {
         // Answer every complete request already read, with one write.
         output.clear();
         let mut keep_alive = true;
         while keep_alive {
-            let len = match frame(input.filled(), &limits) {
-                Ok(Some(len)) => len,
-                Ok(None) => break,
-                Err(Refusal(status, reason)) => {
-                    let refusal = Response::error(status, reason);
-                    encode(&mut output, refusal, Version::Http11, false, false);
-                    keep_alive = false;
-                    break;
-                }
-            };
-            // Parsing uses a few KiB of scratch stack: on the loop's stack it
-            // stays in cache, on each connection's own stack it would not.
-            let raw = &input.filled()[..len];
-            keep_alive = match green::on_loop_stack(|| Request::from_bytes(raw)) {
-                Ok(request) => {
-                    let version = request.version();
-                    let head_only = request.method() == Method::Head;
-                    let wants_open = request.keep_alive() && !draining.load(Ordering::Relaxed);
+            let (used, decoded) = decoder.decode(input.filled());
+            input.consume(used);
+            match decoded {
+                Ok(Decoded::NeedMore) => break,
+                Ok(Decoded::Continue) => output.extend_from_slice(proto::CONTINUE),
+                Ok(Decoded::Request(request)) => {
+                    let answering = Answering::of(&request);
                     // Pinned here and parked on by reference: the route's
                     // future (large: every route's state) is not moved.
                     let response = green::block_on(std::pin::pin!(app.call(request)));
-                    encode(&mut output, response, version, head_only, wants_open)
+                    let close = draining.load(Ordering::Relaxed);
+                    keep_alive =
+                        match proto::encode_response(&mut output, response, answering, close) {
+                            Encoded::Complete { keep_alive } => keep_alive,
+                            Encoded::Streaming {
+                                body,
+                                chunked,
+                                keep_alive,
+                            } => {
+                                let sent = send_stream(
+                                    &stream,
+                                    &mut output,
+                                    body,
+                                    chunked,
+                                    timeouts.write,
+                                );
+                                if sent.is_err() {
+                                    return;
+                                }
+                                keep_alive
+                            }
+                        };
                 }
                 Err(error) => {
-                    let refusal = Response::error(error.status(), error.reason());
-                    encode(&mut output, refusal, Version::Http11, false, false)
+                    proto::encode_error(&mut output, error);
+                    keep_alive = false;
                 }
-            };
-            input.consume(len);
+            }
         }
         if !output.is_empty() && write_all(&stream, &output, timeouts.write).is_err() {
             return;
@@ -328,15 +336,17 @@ fn serve_connection<H: Handler>(
         if !keep_alive {
             return;
         }
-        // Wait for more: the idle limit between requests, the head limit
-        // inside one. Between requests the connection is idle, and a drain
-        // may cancel it (or, if draining already, it just closes).
-        let between = input.filled().is_empty();
+        // Wait for more: the idle limit between requests, the head or body
+        // limit inside one. Between requests the connection is idle, and a
+        // drain may cancel it (or, if draining already, it just closes).
+        let between = input.filled().is_empty() && !decoder.in_body();
         if between && draining.load(Ordering::Relaxed) {
             return;
         }
         let limit = if between {
             timeouts.idle
+        } else if decoder.in_body() {
+            timeouts.body_read
         } else {
             timeouts.header_read
         };
@@ -349,15 +359,47 @@ fn serve_connection<H: Handler>(
         match read {
             Ok(0) => return,
             Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::TimedOut && !input.filled().is_empty() => {
+            Err(e) if e.kind() == io::ErrorKind::TimedOut && !between => {
                 output.clear();
-                let refusal =
-                    Response::error(StatusCode::REQUEST_TIMEOUT, "request not received in time");
-                encode(&mut output, refusal, Version::Http11, false, false);
+                let late =
+                    HttpError::new(StatusCode::REQUEST_TIMEOUT, "request not received in time");
+                proto::encode_error(&mut output, late);
                 let _ = write_all(&stream, &output, timeouts.write);
                 return;
             }
             Err(_) => return,
+        }
+    }
+}
+
+/// Sends `output` (a response head) and then the streamed body, flushing
+/// every [`READ_CHUNK`] bytes. An error of the stream closes the connection
+/// without the final chunk, so the client sees the body cut short.
+fn send_stream(
+    stream: &green::TcpStream,
+    output: &mut Vec<u8>,
+    mut body: weft_http::BodyStream,
+    chunked: bool,
+    limit: Duration,
+) -> io::Result<()> {
+    loop {
+        match green::block_on(proto::next_chunk(&mut body)) {
+            Some(Ok(chunk)) if chunked => proto::encode_chunk(output, &chunk),
+            Some(Ok(chunk)) => output.extend_from_slice(&chunk),
+            Some(Err(error)) => {
+                write_all(stream, output, limit)?;
+                return Err(error);
+            }
+            None => {
+                if chunked {
+                    output.extend_from_slice(proto::LAST_CHUNK);
+                }
+                return Ok(());
+            }
+        }
+        if output.len() >= READ_CHUNK {
+            write_all(stream, output, limit)?;
+            output.clear();
         }
     }
 }
@@ -421,240 +463,4 @@ impl Inbox {
 fn write_all(mut stream: &green::TcpStream, bytes: &[u8], limit: Duration) -> io::Result<()> {
     stream.set_write_timeout(Some(limit))?;
     stream.write_all(bytes)
-}
-
-/// The length of the first complete request in `input`, `None` if it is
-/// not complete yet, or the refusal if it can never be served.
-fn frame(input: &[u8], limits: &Limits) -> Result<Option<usize>, Refusal> {
-    let Some(head_end) = find_head_end(input) else {
-        if input.len() > limits.max_head_bytes {
-            return Err(Refusal(
-                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-                "request head too large",
-            ));
-        }
-        return Ok(None);
-    };
-    if head_end > limits.max_head_bytes {
-        return Err(Refusal(
-            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            "request head too large",
-        ));
-    }
-    let mut body = 0usize;
-    for line in input[..head_end].split(|&b| b == b'\n').skip(1) {
-        let Some(colon) = line.iter().position(|&b| b == b':') else {
-            continue;
-        };
-        let (name, value) = (&line[..colon], trim(&line[colon + 1..]));
-        if name.eq_ignore_ascii_case(b"transfer-encoding") {
-            return Err(Refusal(
-                StatusCode::NOT_IMPLEMENTED,
-                "chunked request bodies are not served by the green model",
-            ));
-        }
-        if name.eq_ignore_ascii_case(b"content-length") {
-            let parsed = std::str::from_utf8(value)
-                .ok()
-                .and_then(|v| v.parse::<usize>().ok());
-            match parsed {
-                Some(n) if n > limits.max_body_bytes => {
-                    return Err(Refusal(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "request body too large",
-                    ))
-                }
-                Some(n) => body = n,
-                None => return Err(Refusal(StatusCode::BAD_REQUEST, "invalid Content-Length")),
-            }
-        }
-    }
-    let total = head_end + body;
-    Ok((input.len() >= total).then_some(total))
-}
-
-/// Index just past the blank line ending the head, if present.
-fn find_head_end(input: &[u8]) -> Option<usize> {
-    input
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|i| i + 4)
-}
-
-fn trim(mut s: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t' | b'\r', rest @ ..] = s {
-        s = rest;
-    }
-    while let [rest @ .., b' ' | b'\t' | b'\r'] = s {
-        s = rest;
-    }
-    s
-}
-
-/// Appends `response` to `out`; returns whether the connection stays open.
-fn encode(
-    out: &mut Vec<u8>,
-    response: Response,
-    version: Version,
-    head_only: bool,
-    wants_open: bool,
-) -> bool {
-    let Some(body) = response.body().as_bytes() else {
-        // No lab route streams; refuse rather than mis-frame.
-        let refusal = Response::error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "streamed bodies are not served by the green model",
-        );
-        return encode(out, refusal, version, head_only, false);
-    };
-    let status = response.status();
-    let keep_alive = wants_open && !response.closes();
-    out.extend_from_slice(b"HTTP/1.1 ");
-    put_decimal(out, status.as_u16().into());
-    out.push(b' ');
-    out.extend_from_slice(status.reason().as_bytes());
-    out.extend_from_slice(b"\r\n");
-    let (mut server, mut dated) = (true, true);
-    for (name, _) in response.headers() {
-        server &= !name.eq_ignore_ascii_case("server");
-        dated &= !name.eq_ignore_ascii_case("date");
-    }
-    if server {
-        header(out, "Server", weft_http::SERVER_NAME);
-    }
-    if dated {
-        DATE.with(|d| header(out, "Date", d.borrow_mut().now()));
-    }
-    if let Some(content_type) = response.content_type() {
-        header(out, "Content-Type", content_type);
-    }
-    for (name, value) in response.headers() {
-        if !name.eq_ignore_ascii_case("content-type") {
-            header(out, name, value);
-        }
-    }
-    if status.allows_body() {
-        out.extend_from_slice(b"Content-Length: ");
-        put_decimal(out, body.len() as u64);
-        out.extend_from_slice(b"\r\n");
-    }
-    if !keep_alive {
-        header(out, "Connection", "close");
-    } else if version == Version::Http10 {
-        header(out, "Connection", "keep-alive");
-    }
-    out.extend_from_slice(b"\r\n");
-    if status.allows_body() && !head_only {
-        out.extend_from_slice(body);
-    }
-    keep_alive
-}
-
-/// Appends `n` in decimal, without allocating.
-fn put_decimal(out: &mut Vec<u8>, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    // A few bytes: pushed one by one rather than through `memcpy`.
-    for &digit in &digits[at..] {
-        out.push(digit);
-    }
-}
-
-fn header(out: &mut Vec<u8>, name: &str, value: &str) {
-    out.extend_from_slice(name.as_bytes());
-    out.extend_from_slice(b": ");
-    out.extend_from_slice(value.as_bytes());
-    out.extend_from_slice(b"\r\n");
-}
-
-thread_local! {
-    /// This loop's `Date` value, re-rendered once per second.
-    static DATE: RefCell<HttpDate> = RefCell::new(HttpDate::default());
-}
-
-/// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) cached per second.
-#[derive(Default)]
-struct HttpDate {
-    second: u64,
-    text: String,
-}
-
-impl HttpDate {
-    fn now(&mut self) -> &str {
-        let second = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        if self.text.is_empty() || second != self.second {
-            self.second = second;
-            self.text = imf_fixdate(second);
-        }
-        &self.text
-    }
-}
-
-/// Formats seconds since the Unix epoch as an IMF-fixdate (RFC 9110 §5.6.7).
-fn imf_fixdate(secs: u64) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let days = secs / 86_400;
-    let (h, m, s) = ((secs / 3600) % 24, (secs / 60) % 60, secs % 60);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{}, {day:02} {} {year} {h:02}:{m:02}:{s:02} GMT",
-        DAYS[(days % 7) as usize],
-        MONTHS[(month - 1) as usize]
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dates() {
-        assert_eq!(imf_fixdate(0), "Thu, 01 Jan 1970 00:00:00 GMT");
-        assert_eq!(imf_fixdate(784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT");
-        assert_eq!(imf_fixdate(951_782_400), "Tue, 29 Feb 2000 00:00:00 GMT");
-    }
-
-    #[test]
-    fn framing() {
-        let limits = Limits::default();
-        let get = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
-        assert!(matches!(frame(get, &limits), Ok(Some(n)) if n == get.len()));
-        assert!(matches!(frame(&get[..10], &limits), Ok(None)));
-        let post = b"POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nab";
-        assert!(matches!(frame(post, &limits), Ok(None)));
-        let post = b"POST / HTTP/1.1\r\nContent-Length:  3 \r\n\r\nabcGET";
-        assert!(matches!(frame(post, &limits), Ok(Some(n)) if n == post.len() - 3));
-        let chunked = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n";
-        assert!(
-            matches!(frame(chunked, &limits), Err(Refusal(s, _)) if s == StatusCode::NOT_IMPLEMENTED)
-        );
-        let bad = b"POST / HTTP/1.1\r\nContent-Length: x\r\n\r\n";
-        assert!(matches!(frame(bad, &limits), Err(Refusal(s, _)) if s == StatusCode::BAD_REQUEST));
-        let huge = vec![b'a'; limits.max_head_bytes + 1];
-        assert!(
-            matches!(frame(&huge, &limits), Err(Refusal(s, _)) if s == StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE)
-        );
-    }
 }

@@ -157,6 +157,41 @@ fn serves_routes_pipelined_and_refuses_bad_input() {
 }
 
 #[test]
+fn request_bodies_are_decoded_like_the_async_server_does() {
+    let server = Server::start();
+    // A chunked body (the lab routes take none: 405, after the body was read
+    // off the wire), a Content-Length body, then a plain GET, pipelined.
+    let mut conn = server.connect();
+    conn.write_all(
+        b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n\
+          4\r\nwxyz\r\n0\r\n\r\n\
+          POST /json HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc\
+          GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+    )
+    .unwrap();
+    let mut r = BufReader::new(conn);
+    let (status, head, _) = read_response(&mut r);
+    assert_eq!(status, 405, "{head}");
+    assert!(head.contains("Allow: GET, HEAD"), "{head}");
+    let (status, _, _) = read_response(&mut r);
+    assert_eq!(status, 405);
+    let (status, _, body) = read_response(&mut r);
+    assert_eq!((status, body.as_str()), (200, "Hello, World!"));
+
+    // A body over the limit is refused before it is read, and the
+    // connection closes.
+    let mut conn = server.connect();
+    conn.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 999999999\r\n\r\n")
+        .unwrap();
+    let mut r = BufReader::new(conn);
+    let (status, head, _) = read_response(&mut r);
+    assert_eq!(status, 413, "{head}");
+    let mut rest = Vec::new();
+    r.read_to_end(&mut rest).unwrap();
+    assert!(rest.is_empty(), "closed after the refusal");
+}
+
+#[test]
 fn a_parked_connection_does_not_hold_up_the_loop() {
     let server = Server::start();
     // Half a request: its green thread parks in `read` (same loop: --loops 1).

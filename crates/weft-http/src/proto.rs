@@ -1,0 +1,273 @@
+//! Sans-I/O HTTP/1.1: the server's request decoder and response encoder, for
+//! drivers other than the built-in connection task.
+//!
+//! The built-in server ([`serve`](crate::serve), [`Server`](crate::Server))
+//! runs these from one task per connection. Another driver feeds bytes in
+//! and takes bytes out: `weft serve --model green` (a green thread per
+//! connection, blocking-style reads and writes), a test harness, a server on
+//! another transport. It gets the same parser, [limits](crate::limits),
+//! framing rules (`Content-Length` and chunked bodies, `100-continue`,
+//! keep-alive, HTTP/1.0) and response encoding as the built-in server, so the
+//! two cannot drift apart. Timeouts, reading and writing are the driver's.
+//!
+//! ```
+//! use weft_http::proto::{encode_response, Answering, Decoded, Encoded, RequestDecoder};
+//! use weft_http::{Limits, Response};
+//!
+//! let mut decoder = RequestDecoder::new(Limits::default());
+//! let wire = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n";
+//! let mut at = 0;
+//! let mut out = Vec::new();
+//! loop {
+//!     let (used, decoded) = decoder.decode(&wire[at..]);
+//!     at += used;
+//!     match decoded.expect("valid requests") {
+//!         Decoded::Request(request) => {
+//!             let answering = Answering::of(&request);
+//!             let response = Response::text(request.path().to_owned());
+//!             let encoded = encode_response(&mut out, response, answering, false);
+//!             assert!(matches!(encoded, Encoded::Complete { keep_alive: true }));
+//!         }
+//!         Decoded::Continue => {} // would send weft_http::proto::CONTINUE
+//!         Decoded::NeedMore => break, // read more, then decode again
+//!     }
+//! }
+//! let text = String::from_utf8(out).unwrap();
+//! assert!(text.starts_with("HTTP/1.1 200 OK\r\n") && text.ends_with("/b"));
+//! ```
+
+use std::net::SocketAddr;
+
+use crate::decode::{self, Found};
+use crate::encode::{self, Exchange, Rest};
+use crate::{BodyStream, HttpError, Limits, Request, Response};
+
+/// The interim response to send when [`Decoded::Continue`] comes out.
+pub const CONTINUE: &[u8] = encode::CONTINUE;
+
+/// The end of a chunked body (the last, empty chunk, no trailers).
+pub const LAST_CHUNK: &[u8] = encode::LAST_CHUNK;
+
+/// What one [`RequestDecoder::decode`] call found.
+#[derive(Debug)]
+pub enum Decoded {
+    /// The request so far is incomplete: read more, then call again with the
+    /// unconsumed bytes followed by the new ones.
+    NeedMore,
+    /// The client waits for `100 Continue` ([`CONTINUE`]) before sending the
+    /// body it announced; send it, then keep decoding.
+    Continue,
+    /// A complete request, its body decoded.
+    Request(Request),
+}
+
+/// Incremental HTTP/1.1 request decoder for one connection: bytes in,
+/// complete requests out, in order.
+///
+/// A request head is consumed only once it is complete (an incomplete head
+/// consumes nothing: keep the bytes and call again with more); a body is
+/// consumed as it is decoded. After an error the connection must be answered
+/// ([`encode_error`]) and closed; the decoder is not used again.
+#[derive(Debug)]
+pub struct RequestDecoder {
+    inner: decode::RequestDecoder,
+    limits: Limits,
+}
+
+impl RequestDecoder {
+    /// A decoder enforcing `limits`.
+    pub fn new(limits: Limits) -> RequestDecoder {
+        RequestDecoder {
+            inner: decode::RequestDecoder::new(),
+            limits,
+        }
+    }
+
+    /// A decoder for the client at `remote` (its requests report it as
+    /// [`Request::remote_addr`]).
+    pub fn for_client(remote: SocketAddr, limits: Limits) -> RequestDecoder {
+        RequestDecoder {
+            inner: decode::RequestDecoder::for_client(remote),
+            limits,
+        }
+    }
+
+    /// Decodes from the start of `input`: how many bytes were consumed (drop
+    /// them) and what was found, or the refusal to answer before closing.
+    pub fn decode(&mut self, input: &[u8]) -> (usize, Result<Decoded, HttpError>) {
+        let (used, found) = self.inner.decode_next(input, &self.limits);
+        let decoded = match found {
+            Found::NeedMore => Ok(Decoded::NeedMore),
+            Found::Continue => Ok(Decoded::Continue),
+            Found::Request => Ok(Decoded::Request(self.inner.take_request())),
+            Found::Failed => Err(self.inner.take_error()),
+        };
+        (used, decoded)
+    }
+
+    /// Whether a request body is being decoded (its head was accepted): for
+    /// choosing between the header-read and body-read timeouts.
+    pub fn in_body(&self) -> bool {
+        self.inner.phase() == decode::Phase::Body
+    }
+
+    /// The limits this decoder enforces.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+}
+
+/// What a response needs to know about the request it answers: its version
+/// (HTTP/1.0 clients get no chunked framing), whether it was `HEAD` (no
+/// body), and whether it allows the connection to stay open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Answering(Exchange);
+
+impl Answering {
+    /// The exchange of `request`.
+    pub fn of(request: &Request) -> Answering {
+        Answering(Exchange::of(request))
+    }
+}
+
+/// How a response continues after [`encode_response`].
+pub enum Encoded {
+    /// The whole response is in the output.
+    Complete {
+        /// The connection may stay open for the next request.
+        keep_alive: bool,
+    },
+    /// The head is in the output; the body comes from `body`. Encode each
+    /// chunk with [`encode_chunk`] and end with [`LAST_CHUNK`] if `chunked`;
+    /// otherwise (an HTTP/1.0 client) write the chunks as they are and
+    /// close the connection to end the body.
+    Streaming {
+        /// The body's chunks.
+        body: BodyStream,
+        /// Chunked framing (HTTP/1.1); if false the body ends at close.
+        chunked: bool,
+        /// The connection may stay open after the body.
+        keep_alive: bool,
+    },
+}
+
+impl std::fmt::Debug for Encoded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Encoded::Complete { keep_alive } => f
+                .debug_struct("Complete")
+                .field("keep_alive", keep_alive)
+                .finish(),
+            Encoded::Streaming {
+                chunked,
+                keep_alive,
+                ..
+            } => f
+                .debug_struct("Streaming")
+                .field("chunked", chunked)
+                .field("keep_alive", keep_alive)
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
+/// Appends `response`, answering `answering`, to `out`: status line,
+/// `Server`, `Date`, the handler's fields, framing, and the body if it is
+/// fixed. `close` forces `Connection: close` (a draining server, say).
+pub fn encode_response(
+    out: &mut Vec<u8>,
+    response: Response,
+    answering: Answering,
+    close: bool,
+) -> Encoded {
+    let stamp = crate::date::stamp(weft::time::now());
+    match encode::encode(out, response, answering.0, &stamp, close) {
+        (Rest::Done, keep_alive) => Encoded::Complete { keep_alive },
+        (Rest::Stream { body, chunked }, keep_alive) => Encoded::Streaming {
+            body,
+            chunked,
+            keep_alive,
+        },
+    }
+}
+
+/// Appends the answer to a refused request (`error`'s status, its reason as
+/// the body, `Connection: close`). Close the connection after writing it.
+pub fn encode_error(out: &mut Vec<u8>, error: HttpError) {
+    let stamp = crate::date::stamp(weft::time::now());
+    encode::encode_error(out, error, &stamp);
+}
+
+/// The next chunk of a streamed body ([`Encoded::Streaming`]), `None` at
+/// its end.
+pub async fn next_chunk(body: &mut BodyStream) -> Option<std::io::Result<Vec<u8>>> {
+    std::future::poll_fn(|cx| futures_core::Stream::poll_next(body.as_mut(), cx)).await
+}
+
+/// Appends one chunk of a chunked body; empty data appends nothing (an
+/// empty chunk would end the body).
+pub fn encode_chunk(out: &mut Vec<u8>, data: &[u8]) {
+    encode::encode_chunk(out, data);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::StatusCode;
+
+    #[test]
+    fn requests_bodies_and_refusals_come_out_as_the_server_sees_them() {
+        let mut decoder = RequestDecoder::new(Limits {
+            max_body_bytes: 8,
+            ..Limits::default()
+        });
+        let wire = b"POST /p HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n\
+3\r\nabc\r\n0\r\n\r\nPUT /u HTTP/1.1\r\nHost: x\r\nContent-Length: 9\r\n\r\n";
+        let (used, first) = decoder.decode(wire);
+        let Ok(Decoded::Request(request)) = first else {
+            panic!("{first:?}")
+        };
+        assert_eq!((request.path(), request.body()), ("/p", &b"abc"[..]));
+        assert!(!decoder.in_body());
+        let (_, second) = decoder.decode(&wire[used..]);
+        let error = second.expect_err("body over the limit");
+        assert_eq!(error.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let mut out = Vec::new();
+        encode_error(&mut out, error);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.starts_with("HTTP/1.1 413 "), "{text}");
+        assert!(text.contains("Connection: close\r\n"), "{text}");
+    }
+
+    #[test]
+    fn continue_then_body_and_a_head_answer() {
+        let mut decoder = RequestDecoder::new(Limits::default());
+        let head =
+            b"PUT /u HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n";
+        let (used, found) = decoder.decode(head);
+        assert_eq!(used, head.len());
+        assert!(matches!(found, Ok(Decoded::Continue)));
+        assert!(decoder.in_body());
+        let (_, found) = decoder.decode(b"ok");
+        let Ok(Decoded::Request(request)) = found else {
+            panic!("{found:?}")
+        };
+        assert_eq!(request.body(), b"ok");
+
+        let (_, found) = decoder.decode(b"HEAD / HTTP/1.0\r\n\r\n");
+        let Ok(Decoded::Request(head_request)) = found else {
+            panic!("{found:?}")
+        };
+        let mut out = Vec::new();
+        let encoded = encode_response(
+            &mut out,
+            Response::text("body"),
+            Answering::of(&head_request),
+            false,
+        );
+        assert!(matches!(encoded, Encoded::Complete { keep_alive: false }));
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains("Content-Length: 4\r\n"), "{text}");
+        assert!(text.ends_with("\r\n\r\n"), "HEAD: no body: {text}");
+    }
+}
