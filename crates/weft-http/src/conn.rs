@@ -174,17 +174,24 @@ struct Streaming {
 }
 
 /// Serves one connection until it closes. `handler` answers its requests.
-pub(crate) async fn run<H: Handler>(
+///
+/// The connection joins `set` now, when the acceptor calls this, not when
+/// the returned task first runs: a drain that begins in between (the
+/// acceptor's last accepts come just before it) must count and wait for it,
+/// or the server could stop with the connection accepted and unanswered.
+pub(crate) fn run<H: Handler>(
     stream: TcpStream,
     remote: SocketAddr,
     handler: Rc<H>,
     set: Rc<ConnectionSet>,
-) {
-    let handler = &*handler;
-    let make = |request: Request| handler.call(request);
+) -> impl Future<Output = ()> {
     let mut conn = Connection::new(stream, remote, set);
-    let mut slot = pin!(None);
-    poll_fn(|cx| conn.poll(cx, slot.as_mut(), &make)).await;
+    async move {
+        let handler = &*handler;
+        let make = |request: Request| handler.call(request);
+        let mut slot = pin!(None);
+        poll_fn(|cx| conn.poll(cx, slot.as_mut(), &make)).await;
+    }
 }
 
 /// The state of one connection. See the [module docs](self).

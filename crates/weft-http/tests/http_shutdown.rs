@@ -76,3 +76,49 @@ fn request_longer_than_the_drain_timeout_is_cut_off() {
     assert!(busy.closed());
     assert!(busy.unread().is_empty(), "no answer for a cut-off request");
 }
+
+#[test]
+fn connections_accepted_as_the_drain_begins_are_answered() {
+    // The loop is kept busy while clients connect (without sending yet) and
+    // the shutdown is asked for. When it resumes, the server sees the stop
+    // first, takes the connections waiting in the backlog, closes the
+    // listener and drains. Those connections were accepted but their tasks
+    // had not run: the drain must count them and give their requests the
+    // head grace, not end at once and let the runtime drop them unanswered.
+    let entered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let blocked = entered.clone();
+    let app = Router::new()
+        .get("/", |_: Request| async { Response::text("ok") })
+        .get("/block", move |_: Request| {
+            blocked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            // Blocks the loop thread on purpose.
+            std::thread::sleep(Duration::from_millis(300));
+            async { Response::text("blocked") }
+        });
+    let server = start(app, ServerConfig::default());
+    let addr = server.local_addr();
+    // The blocking client hangs up at once, so that its connection is gone
+    // by the time the drain begins and nothing else keeps the server alive.
+    let mut blocker = RawClient::connect(addr);
+    blocker.send("GET /block HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    wait_until("the loop is blocked", || {
+        entered.load(std::sync::atomic::Ordering::SeqCst) == 1
+    });
+    drop(blocker);
+    let mut waiting: Vec<RawClient> = (0..4).map(|_| RawClient::connect(addr)).collect();
+    let stopper = std::thread::spawn(move || server.shutdown());
+    wait_until("the listener closed (the drain began)", || {
+        std::net::TcpStream::connect(addr).is_err()
+    });
+    for client in &mut waiting {
+        client.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    }
+    for client in &mut waiting {
+        let r = client.response();
+        assert_eq!(
+            (r.status, r.text().as_str(), r.header("connection")),
+            (200, "ok", Some("close"))
+        );
+    }
+    stopper.join().unwrap().unwrap();
+}
