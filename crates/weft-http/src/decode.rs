@@ -4,7 +4,7 @@
 //! is whole, so the caller keeps the partial bytes) and **Body** (a head was
 //! accepted and its body is being decoded into the request; each call
 //! consumes what it decodes). A request is handed out only when its body is
-//! complete. Between them, [`Step::Continue`] tells the caller to send
+//! complete. Between them, [`Decoded::Continue`] tells the caller to send
 //! `100 Continue`: the client announced a body, asked to be told to send it,
 //! and none of it has arrived yet.
 //!
@@ -19,18 +19,8 @@ use std::net::SocketAddr;
 
 use crate::body::BodyDecoder;
 use crate::head::{parse_head, Framing, Head};
+use crate::proto::Decoded;
 use crate::{HttpError, Limits, Request};
-
-/// What one [`RequestDecoder::decode`] call produced.
-#[derive(Debug)]
-pub(crate) enum Step {
-    /// The request so far is incomplete; feed more bytes.
-    NeedMore,
-    /// Send `100 Continue`, then keep feeding bytes.
-    Continue,
-    /// A complete request.
-    Request(Request),
-}
 
 /// Which part of a request the decoder is in, for choosing timeouts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,15 +92,15 @@ impl RequestDecoder {
         &mut self,
         input: &[u8],
         limits: &Limits,
-    ) -> (usize, Result<Step, HttpError>) {
+    ) -> (usize, Result<Decoded, HttpError>) {
         let (used, found) = self.decode_next(input, limits);
-        let step = match found {
-            Found::NeedMore => Ok(Step::NeedMore),
-            Found::Continue => Ok(Step::Continue),
-            Found::Request => Ok(Step::Request(self.take_request())),
+        let decoded = match found {
+            Found::NeedMore => Ok(Decoded::NeedMore),
+            Found::Continue => Ok(Decoded::Continue),
+            Found::Request => Ok(Decoded::Request(self.take_request())),
             Found::Failed => Err(self.take_error()),
         };
-        (used, step)
+        (used, decoded)
     }
 
     /// [`decode`](Self::decode) for the connection's hot loop: what was found
@@ -232,9 +222,9 @@ mod tests {
                 let (used, result) = decoder.decode(&pending, &Limits::default());
                 pending.drain(..used);
                 match result? {
-                    Step::NeedMore => break,
-                    Step::Continue => continues += 1,
-                    Step::Request(r) => out.push((
+                    Decoded::NeedMore => break,
+                    Decoded::Continue => continues += 1,
+                    Decoded::Request(r) => out.push((
                         r.method_str().to_owned(),
                         r.path().to_owned(),
                         r.body().to_vec(),
@@ -278,12 +268,12 @@ GET /d HTTP/1.1\r\nHost: x\r\n\r\n";
         let mut decoder = RequestDecoder::new();
         let (used, step) = decoder.decode(head, &Limits::default());
         assert_eq!(used, head.len());
-        assert!(matches!(step, Ok(Step::Continue)));
+        assert!(matches!(step, Ok(Decoded::Continue)));
         assert_eq!(decoder.phase(), Phase::Body);
         let (used, step) = decoder.decode(b"abc", &Limits::default());
         assert_eq!(used, 3);
         match step {
-            Ok(Step::Request(r)) => assert_eq!(r.body(), b"abc"),
+            Ok(Decoded::Request(r)) => assert_eq!(r.body(), b"abc"),
             other => panic!("{other:?}"),
         }
         assert_eq!(decoder.phase(), Phase::Head);

@@ -38,7 +38,7 @@
 
 use std::net::SocketAddr;
 
-use crate::decode::{self, Found};
+use crate::decode;
 use crate::encode::{self, Exchange, Rest};
 use crate::{BodyStream, HttpError, Limits, Request, Response};
 
@@ -95,14 +95,7 @@ impl RequestDecoder {
     /// Decodes from the start of `input`: how many bytes were consumed (drop
     /// them) and what was found, or the refusal to answer before closing.
     pub fn decode(&mut self, input: &[u8]) -> (usize, Result<Decoded, HttpError>) {
-        let (used, found) = self.inner.decode_next(input, &self.limits);
-        let decoded = match found {
-            Found::NeedMore => Ok(Decoded::NeedMore),
-            Found::Continue => Ok(Decoded::Continue),
-            Found::Request => Ok(Decoded::Request(self.inner.take_request())),
-            Found::Failed => Err(self.inner.take_error()),
-        };
-        (used, decoded)
+        self.inner.decode(input, &self.limits)
     }
 
     /// Whether a request body is being decoded (its head was accepted): for

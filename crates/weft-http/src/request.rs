@@ -48,7 +48,7 @@ impl Span {
 /// The per-thread spare request.
 ///
 /// Invariant: the spare's buffer is empty (length 0) and has at most
-/// [`MAX_SPARE_CAPACITY`](storage) bytes of capacity. One spare is enough
+/// `MAX_SPARE_CAPACITY` bytes of capacity. One spare is enough
 /// for the common case (each request is dropped before the next one of the
 /// batch is decoded); requests that live longer, behind a handler that waits,
 /// simply allocate their own.
@@ -188,9 +188,9 @@ impl Request {
             let (used, step) = decoder.decode(&raw[at..], &limits);
             at += used;
             match step? {
-                crate::decode::Step::Request(req) => return Ok(req),
-                crate::decode::Step::Continue => {}
-                crate::decode::Step::NeedMore => {
+                crate::proto::Decoded::Request(req) => return Ok(req),
+                crate::proto::Decoded::Continue => {}
+                crate::proto::Decoded::NeedMore => {
                     return Err(crate::HttpError::bad_request("incomplete request"))
                 }
             }
