@@ -82,3 +82,48 @@ fn one_reuseport_listener_per_loop_all_accept() {
     let expected: HashSet<String> = (0..loops).map(|i| format!("weft-loop-{i}")).collect();
     assert_eq!(seen, expected);
 }
+
+#[test]
+fn a_stream_polled_off_its_home_loop_is_still_woken() {
+    // The connection is created (registered) on the caller loop, then read
+    // and written by a task on loop thread 0: its waits go through the
+    // cross-thread waiter, and the home loop's events must still wake it.
+    let rt = Runtime::builder().loops(1).build().unwrap();
+    let echoed = rt.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let client = weft::net::TcpStream::connect(addr).await.unwrap();
+        let (server_side, _) = listener.accept().await.unwrap();
+        let echo = Handle::current().spawn_on(0, async move {
+            let mut buf = [0u8; 16];
+            let mut got = Vec::new();
+            // Several waits, each parked on loop 0 and woken by the caller loop.
+            while got.len() < 10 {
+                let n = server_side.read(&mut buf).await.unwrap();
+                assert!(n > 0, "closed early");
+                got.extend_from_slice(&buf[..n]);
+            }
+            server_side.write_all(&got).await.unwrap();
+            got
+        });
+        for part in [&b"hello"[..], b"world"] {
+            // Give the reader time to park before each part (not required for
+            // correctness: either way it must see the bytes).
+            weft::time::sleep(std::time::Duration::from_millis(20)).await;
+            client.write_all(part).await.unwrap();
+        }
+        let mut back = vec![0u8; 10];
+        let mut at = 0;
+        while at < back.len() {
+            let n = weft::time::timeout(common::DEADLINE, client.read(&mut back[at..]))
+                .await
+                .expect("the echo arrives")
+                .unwrap();
+            assert!(n > 0);
+            at += n;
+        }
+        assert_eq!(echo.await.unwrap(), b"helloworld");
+        back
+    });
+    assert_eq!(echoed, b"helloworld");
+}
