@@ -50,7 +50,9 @@
 //!   libuv make the same choice; restoring the default would race with other streams).
 //! - Handlers installed by others for the same signal are replaced, not chained. Signals other
 //!   than those of [`SignalKind`] are not accepted.
-//! - Streams must be created inside a weft loop (they register with its reactor).
+//! - Streams must be created inside a weft loop (they register with its reactor). A program
+//!   that must not die of a signal before its loop runs installs the handlers first with
+//!   [`Signals::install`] and attaches the stream later.
 
 use crate::loom::{AtomicBool, AtomicU64, Mutex, Ordering::SeqCst};
 use crate::rt::reactor::{Direction, Registration};
@@ -284,10 +286,20 @@ impl Signals {
     /// Fails with `InvalidInput` for an empty set, and with the OS error (and the signal's
     /// name) if a handler cannot be installed; must be called inside a weft loop.
     pub fn new(kinds: &[SignalKind]) -> io::Result<Signals> {
+        Signals::install(kinds)?.attach()
+    }
+
+    /// Installs the handlers for `kinds` now, outside any loop, and returns what becomes a
+    /// stream once [attached](InstalledSignals::attach) inside one. For a program that must
+    /// not die of a signal (or miss it) while it starts up: install first, start the runtime,
+    /// then attach. Signals delivered in between are reported by the stream.
+    ///
+    /// Fails like [`new`](Self::new), except that it needs no loop.
+    pub fn install(kinds: &[SignalKind]) -> io::Result<InstalledSignals> {
         if kinds.is_empty() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                "weft::signal::Signals::new: the set of signals is empty",
+                "weft::signal::Signals::install: the set of signals is empty",
             ));
         }
         let mut unique: Vec<SignalKind> = Vec::with_capacity(kinds.len());
@@ -298,8 +310,6 @@ impl Signals {
         }
         let mask = unique.iter().fold(0, |m, k| m | k.bit());
         let globals = globals()?;
-        let pipe = sys::signal::dup_cloexec(globals.read_end.as_raw_fd())?;
-        let registration = Registration::new(pipe.as_raw_fd())?;
         // Counters are read before the handlers are installed: a signal that arrives in between
         // is counted by a later dispatch, hence reported.
         let seen = unique
@@ -307,14 +317,10 @@ impl Signals {
             .map(|k| globals.delivered[k.as_raw() as usize].load(SeqCst))
             .collect();
         globals.install(mask)?;
-        Ok(Signals {
-            registration,
-            pipe,
-            id: globals.next_id.fetch_add(1, SeqCst),
+        Ok(InstalledSignals {
             kinds: unique,
             mask,
             seen,
-            next: 0,
         })
     }
 
@@ -405,6 +411,34 @@ impl Drop for Signals {
         if let Ok(globals) = globals() {
             self.forget_waker(globals);
         }
+    }
+}
+
+/// Installed signal handlers not yet read by a loop: see [`Signals::install`].
+#[derive(Debug)]
+pub struct InstalledSignals {
+    kinds: Vec<SignalKind>,
+    mask: u64,
+    /// Per kind: the delivered count when the handlers were installed.
+    seen: Vec<u64>,
+}
+
+impl InstalledSignals {
+    /// The stream, on the current loop. It reports every signal of its kinds delivered since
+    /// [`Signals::install`]. Must be called inside a weft loop.
+    pub fn attach(self) -> io::Result<Signals> {
+        let globals = globals()?;
+        let pipe = sys::signal::dup_cloexec(globals.read_end.as_raw_fd())?;
+        let registration = Registration::new(pipe.as_raw_fd())?;
+        Ok(Signals {
+            registration,
+            pipe,
+            id: globals.next_id.fetch_add(1, SeqCst),
+            kinds: self.kinds,
+            mask: self.mask,
+            seen: self.seen,
+            next: 0,
+        })
     }
 }
 

@@ -126,3 +126,23 @@ fn an_empty_set_is_refused_with_a_clear_error() {
     let err = signal(SignalKind::User1).unwrap_err();
     assert!(err.to_string().contains("inside a weft loop"), "{err}");
 }
+
+#[test]
+fn handlers_installed_before_any_loop_keep_the_signal_for_the_stream() {
+    // SIGTERM's default action kills the process: this test only survives
+    // the `raise` if `install` put the handler in place, outside any loop.
+    let installed = Signals::install(&[SignalKind::Terminate]).unwrap();
+    raise(SignalKind::Terminate);
+    let rt = weft::rt::Runtime::builder()
+        .current_thread()
+        .build()
+        .unwrap();
+    let got = rt
+        .block_on(async {
+            let mut stream = installed.attach().unwrap();
+            weft::time::timeout(DEADLINE, stream.recv()).await
+        })
+        .expect("the signal raised before the loop ran is reported")
+        .unwrap();
+    assert_eq!(got, SignalKind::Terminate);
+}
