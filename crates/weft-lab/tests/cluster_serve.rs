@@ -5,12 +5,14 @@
 //! failure can hide behind a client's retry of a kept-alive connection.
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use weft_testkit::{send_signal, Watch, WatchedChild};
 
 /// Generous bound for anything the tests wait for (a loaded 2-core machine).
 const DEADLINE: Duration = Duration::from_secs(30);
@@ -19,63 +21,38 @@ const LOAD_MAX: usize = 20_000;
 /// A load client pauses this long after a refused connection (the port is closed for good).
 const REFUSED_PAUSE: Duration = Duration::from_millis(10);
 
+/// `weft serve --workers N` and what it logged. Waiting for lines, for the exit and signalling
+/// it are [`WatchedChild`]'s (through `Deref`).
 struct Cluster {
-    child: Child,
+    supervisor: WatchedChild,
     addr: SocketAddr,
-    lines: mpsc::Receiver<String>,
-    log: Vec<String>,
+}
+
+impl std::ops::Deref for Cluster {
+    type Target = WatchedChild;
+    fn deref(&self) -> &WatchedChild {
+        &self.supervisor
+    }
+}
+
+impl std::ops::DerefMut for Cluster {
+    fn deref_mut(&mut self) -> &mut WatchedChild {
+        &mut self.supervisor
+    }
 }
 
 impl Cluster {
     fn start(workers: u16) -> Cluster {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_weft"));
+        command
             .args(["serve", "--port", "0", "--workers", &workers.to_string()])
-            .stdin(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start weft serve --workers");
-        let stderr = child.stderr.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut cluster = Cluster {
-            child,
-            addr: "0.0.0.0:0".parse().unwrap(),
-            lines,
-            log: Vec::new(),
-        };
-        let start = cluster.wait_line(|l| l.contains("listening on http://"), "the start line");
+            .stdin(Stdio::null());
+        let mut supervisor = WatchedChild::spawn(command, Watch::Stderr, DEADLINE);
+        let start =
+            supervisor.wait_logged(|l| l.contains("listening on http://"), "the start line");
         let addr = start.split("listening on http://").nth(1).unwrap();
-        cluster.addr = addr.split_whitespace().next().unwrap().parse().unwrap();
-        cluster
-    }
-
-    fn wait_line(&mut self, mut pred: impl FnMut(&str) -> bool, what: &str) -> String {
-        if let Some(line) = self.log.iter().find(|l| pred(l)) {
-            return line.clone();
-        }
-        let deadline = Instant::now() + DEADLINE;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.log.push(line.clone());
-                    if pred(&line) {
-                        return line;
-                    }
-                }
-                Err(_) => panic!(
-                    "waited {DEADLINE:?} for {what}; log:\n{}",
-                    self.log.join("\n")
-                ),
-            }
-        }
+        let addr = addr.split_whitespace().next().unwrap().parse().unwrap();
+        Cluster { supervisor, addr }
     }
 
     /// Pids of the workers that reported ready so far, waiting until there are `n`.
@@ -85,7 +62,7 @@ impl Cluster {
         while pids.len() < n {
             let line = {
                 let mut k = 0;
-                self.wait_line(
+                self.wait_logged(
                     |l| {
                         let hit = l.contains("cluster worker ready");
                         if hit {
@@ -104,49 +81,12 @@ impl Cluster {
         }
         pids
     }
-
-    fn signal(&self, signal: i32) {
-        kill(self.child.id(), signal);
-    }
-
-    fn wait_exit(&mut self) -> std::process::ExitStatus {
-        let deadline = Instant::now() + DEADLINE;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(1)) {
-                    self.log.push(line);
-                }
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "weft serve did not exit; log:\n{}",
-                self.log.join("\n")
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn field(line: &str, key: &str) -> Option<u32> {
     line.split_whitespace()
         .find_map(|w| w.strip_prefix(key))
         .and_then(|v| v.parse().ok())
-}
-
-fn kill(pid: u32, signal: i32) {
-    let status = Command::new("kill")
-        .args([format!("-{signal}"), pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success(), "kill -{signal} {pid}");
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -314,9 +254,9 @@ fn kill_9_of_a_worker_under_load() {
         answered_by(r, &pids[..1]) && answered_by(r, &pids[1..])
     });
     let killed_at = Instant::now();
-    kill(pids[0], libc_sig::KILL);
+    send_signal(pids[0], libc_sig::KILL);
     let mut replacement = 0;
-    cluster.wait_line(
+    cluster.wait_logged(
         |l| {
             let hit = l.contains("cluster worker ready")
                 && field(l, "pid=").is_some_and(|p| !pids.contains(&p));
@@ -368,7 +308,7 @@ fn sighup_under_load_fails_no_request() {
         let hup_at = Instant::now();
         cluster.signal(libc_sig::HUP);
         let mut seen = 0;
-        cluster.wait_line(
+        cluster.wait_logged(
             |l| {
                 seen += l.contains("cluster reload complete") as usize;
                 seen == round

@@ -22,16 +22,18 @@ use serde::{Deserialize, Serialize};
 use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
 use std::future::poll_fn;
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, Stdio};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 use weft::cluster::{self, ClusterEvent, Role, StopCause, Supervisor, WorkerEvent, WorkerLink};
+#[allow(unused_imports)] // used by some of the cluster test binaries, not all
+pub use weft_testkit::send_signal;
+use weft_testkit::{Watch, WatchedChild};
 
 /// Generous bound for anything a test waits for: far above what a loaded 2-core machine needs.
 pub const DEADLINE: Duration = Duration::from_secs(30);
@@ -463,12 +465,24 @@ async fn answer(stream: &weft::net::TcpStream) -> io::Result<()> {
 
 // ----- the test side -----
 
-/// A running cluster program (the supervisor process) and what it printed.
+/// A running cluster program (the supervisor process) and what it printed. Waiting for its
+/// lines, its exit and signalling it are [`WatchedChild`]'s (through `Deref`).
 pub struct Cluster {
-    child: Child,
+    supervisor: WatchedChild,
     pub addr: SocketAddr,
-    lines: mpsc::Receiver<String>,
-    pub log: Vec<String>,
+}
+
+impl std::ops::Deref for Cluster {
+    type Target = WatchedChild;
+    fn deref(&self) -> &WatchedChild {
+        &self.supervisor
+    }
+}
+
+impl std::ops::DerefMut for Cluster {
+    fn deref_mut(&mut self) -> &mut WatchedChild {
+        &mut self.supervisor
+    }
 }
 
 impl Cluster {
@@ -478,63 +492,14 @@ impl Cluster {
         command
             .env(PROGRAM, "1")
             .env(WORKERS, workers.to_string())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped());
+            .stdin(Stdio::null());
         for (k, v) in envs {
             command.env(k, v);
         }
-        let mut child = command.spawn().expect("start the cluster program");
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut cluster = Cluster {
-            child,
-            addr: "0.0.0.0:0".parse().unwrap(),
-            lines,
-            log: Vec::new(),
-        };
-        let listen = cluster.wait_line(|l| l.starts_with("LISTEN "), "the LISTEN line");
-        cluster.addr = listen[7..].parse().unwrap();
-        cluster
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Waits (up to [`DEADLINE`]) for a line matching `pred`; panics with the log otherwise.
-    pub fn wait_line(&mut self, mut pred: impl FnMut(&str) -> bool, what: &str) -> String {
-        let deadline = Instant::now() + DEADLINE;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => {
-                    self.log.push(line.clone());
-                    if pred(&line) {
-                        return line;
-                    }
-                }
-                Err(_) => panic!(
-                    "waited {DEADLINE:?} for {what}; the supervisor printed:\n{}",
-                    self.log.join("\n")
-                ),
-            }
-        }
-    }
-
-    /// Like [`wait_line`](Self::wait_line), but a line already printed counts too.
-    pub fn wait_logged(&mut self, mut pred: impl FnMut(&str) -> bool, what: &str) -> String {
-        if let Some(line) = self.log.iter().find(|l| pred(l)) {
-            return line.clone();
-        }
-        self.wait_line(pred, what)
+        let mut supervisor = WatchedChild::spawn(command, Watch::Stdout, DEADLINE);
+        let listen = supervisor.wait_line(|l| l.starts_with("LISTEN "), "the LISTEN line");
+        let addr = listen[7..].parse().unwrap();
+        Cluster { supervisor, addr }
     }
 
     /// Waits until `n` distinct slots reported READY; returns (slot, pid) pairs by slot.
@@ -553,43 +518,9 @@ impl Cluster {
         ready.into_iter().collect()
     }
 
-    pub fn signal(&self, signal: i32) {
-        send_signal(self.pid(), signal);
-    }
-
-    /// Waits (up to [`DEADLINE`]) for the supervisor to exit, reading its remaining output.
-    pub fn wait_exit(&mut self) -> ExitStatus {
-        let deadline = Instant::now() + DEADLINE;
-        loop {
-            while let Ok(line) = self.lines.try_recv() {
-                self.log.push(line);
-            }
-            if let Some(status) = self.child.try_wait().unwrap() {
-                while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(1)) {
-                    self.log.push(line);
-                }
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the supervisor did not exit within {DEADLINE:?}; it printed:\n{}",
-                self.log.join("\n")
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
     /// Lines printed so far that start with `prefix`.
     pub fn lines_with(&self, prefix: &str) -> Vec<&String> {
         self.log.iter().filter(|l| l.starts_with(prefix)).collect()
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        // SIGKILL: the workers see their supervisor die and exit by themselves.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -597,17 +528,6 @@ impl Drop for Cluster {
 pub fn parse_slot_pid(line: &str, prefix: &str) -> Option<(usize, u32)> {
     let mut words = line.strip_prefix(prefix)?.split_whitespace();
     Some((words.next()?.parse().ok()?, words.next()?.parse().ok()?))
-}
-
-pub fn send_signal(pid: u32, signal: i32) {
-    // SAFETY: kill has no memory-safety preconditions.
-    let rc = unsafe { libc::kill(pid as libc::pid_t, signal) };
-    assert_eq!(
-        rc,
-        0,
-        "kill({pid}, {signal}): {}",
-        io::Error::last_os_error()
-    );
 }
 
 /// Whether process `pid` has ended (gone, or a zombie waiting to be reaped).
