@@ -8,18 +8,12 @@ use std::collections::HashSet;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use weft_testkit::{send_signal, Watch, WatchedChild};
+use weft_testkit::{answered_by, send_signal, tally, Load, Outcome, Watch, WatchedChild};
 
 /// Generous bound for anything the tests wait for (a loaded 2-core machine).
 const DEADLINE: Duration = Duration::from_secs(30);
-/// Hard cap on requests per load client, so a test can never flood the machine.
-const LOAD_MAX: usize = 20_000;
-/// A load client pauses this long after a refused connection (the port is closed for good).
-const REFUSED_PAUSE: Duration = Duration::from_millis(10);
 
 /// `weft serve --workers N` and what it logged. Waiting for lines, for the exit and signalling
 /// it are [`WatchedChild`]'s (through `Deref`).
@@ -89,16 +83,6 @@ fn field(line: &str, key: &str) -> Option<u32> {
         .and_then(|v| v.parse().ok())
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Outcome {
-    /// 200, body = the answering pid (for /pid) or 0.
-    Answered(u32),
-    /// Connection refused: not listening (not a request in flight).
-    Refused,
-    /// Connected, then no complete 200 answer.
-    Failed(String),
-}
-
 /// One GET on a new connection.
 fn get(addr: SocketAddr, path: &str) -> Outcome {
     let stream = match TcpStream::connect_timeout(&addr, DEADLINE) {
@@ -125,97 +109,9 @@ fn get(addr: SocketAddr, path: &str) -> Outcome {
     }
 }
 
-#[derive(Clone, Debug)]
-struct Record {
-    started: Instant,
-    ended: Instant,
-    outcome: Outcome,
-}
-
-/// `clients` threads sending GET `path` in a loop until stopped (bounded in count and time).
-struct Load {
-    stop: Arc<AtomicBool>,
-    records: Arc<Mutex<Vec<Record>>>,
-    threads: Vec<std::thread::JoinHandle<()>>,
-}
-
-impl Load {
-    fn start(addr: SocketAddr, clients: usize, path: &'static str) -> Load {
-        let stop = Arc::new(AtomicBool::new(false));
-        let records = Arc::new(Mutex::new(Vec::new()));
-        let threads = (0..clients)
-            .map(|_| {
-                let (stop, records) = (stop.clone(), records.clone());
-                std::thread::spawn(move || {
-                    let begun = Instant::now();
-                    for _ in 0..LOAD_MAX {
-                        if stop.load(Ordering::SeqCst) || begun.elapsed() > DEADLINE {
-                            break;
-                        }
-                        let started = Instant::now();
-                        let outcome = get(addr, path);
-                        let refused = outcome == Outcome::Refused;
-                        records.lock().unwrap().push(Record {
-                            started,
-                            ended: Instant::now(),
-                            outcome,
-                        });
-                        if refused {
-                            std::thread::sleep(REFUSED_PAUSE);
-                        }
-                    }
-                })
-            })
-            .collect();
-        Load {
-            stop,
-            records,
-            threads,
-        }
-    }
-
-    fn wait_until(&self, what: &str, mut cond: impl FnMut(&[Record]) -> bool) {
-        let deadline = Instant::now() + DEADLINE;
-        while !cond(&self.records.lock().unwrap()) {
-            assert!(Instant::now() < deadline, "waited {DEADLINE:?} for {what}");
-            std::thread::sleep(Duration::from_millis(5));
-        }
-    }
-
-    fn stop(self) -> Vec<Record> {
-        self.stop.store(true, Ordering::SeqCst);
-        for t in self.threads {
-            t.join().unwrap();
-        }
-        let records = self.records.lock().unwrap();
-        records.clone()
-    }
-}
-
-fn answered_by(records: &[Record], pids: &[u32]) -> bool {
-    records
-        .iter()
-        .any(|r| matches!(r.outcome, Outcome::Answered(p) if pids.contains(&p)))
-}
-
-/// (sent, answered, refused, failures)
-fn tally(records: &[Record]) -> (usize, usize, usize, Vec<String>) {
-    let answered = records
-        .iter()
-        .filter(|r| matches!(r.outcome, Outcome::Answered(_)))
-        .count();
-    let refused = records
-        .iter()
-        .filter(|r| r.outcome == Outcome::Refused)
-        .count();
-    let failed = records
-        .iter()
-        .filter_map(|r| match &r.outcome {
-            Outcome::Failed(why) => Some(why.clone()),
-            _ => None,
-        })
-        .collect();
-    (records.len(), answered, refused, failed)
+/// A bounded load (see [`Load`]): `clients` threads sending GET `path` on new connections.
+fn load(addr: SocketAddr, clients: usize, path: &'static str) -> Load {
+    Load::start(clients, DEADLINE, move || get(addr, path))
 }
 
 #[test]
@@ -249,7 +145,7 @@ fn kill_9_of_a_worker_under_load() {
     const CLIENTS: usize = 2;
     let mut cluster = Cluster::start(2);
     let pids = cluster.ready_pids(2);
-    let load = Load::start(cluster.addr, CLIENTS, "/pid");
+    let load = load(cluster.addr, CLIENTS, "/pid");
     load.wait_until("answers from both workers", |r| {
         answered_by(r, &pids[..1]) && answered_by(r, &pids[1..])
     });
@@ -300,7 +196,7 @@ fn sighup_under_load_fails_no_request() {
     const CLIENTS: usize = 4;
     let mut cluster = Cluster::start(2);
     let mut current = cluster.ready_pids(2);
-    let load = Load::start(cluster.addr, CLIENTS, "/pid");
+    let load = load(cluster.addr, CLIENTS, "/pid");
     load.wait_until("answers before the reload", |r| r.len() >= 20);
     let mut reload_time = Duration::ZERO;
     let mut during = 0;
@@ -318,9 +214,7 @@ fn sighup_under_load_fails_no_request() {
         let took = hup_at.elapsed();
         reload_time += took;
         during += load
-            .records
-            .lock()
-            .unwrap()
+            .records()
             .iter()
             .filter(|r| r.ended >= hup_at && r.started <= hup_at + took)
             .count();
@@ -382,7 +276,7 @@ fn sigterm_under_load_fails_no_request_in_flight() {
     const CLIENTS: usize = 4;
     let mut cluster = Cluster::start(2);
     cluster.ready_pids(2);
-    let load = Load::start(cluster.addr, CLIENTS, "/sleep?ms=100");
+    let load = load(cluster.addr, CLIENTS, "/sleep?ms=100");
     load.wait_until("answers before the stop", |r| r.len() >= 8);
     let term_at = Instant::now();
     cluster.signal(libc_sig::TERM);

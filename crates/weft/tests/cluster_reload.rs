@@ -3,7 +3,7 @@
 
 mod cluster_support;
 
-use cluster_support::{parse_slot_pid, tally, wait_until, Cluster, Load, Outcome};
+use cluster_support::{load, parse_slot_pid, tally, wait_until, Cluster, Outcome};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
@@ -25,7 +25,7 @@ fn sighup_under_load_replaces_every_worker_with_no_failed_request() {
         .iter()
         .map(|(_, p)| *p)
         .collect();
-    let load = Load::start(cluster.addr, CLIENTS, "PID");
+    let load = load(cluster.addr, CLIENTS, "PID");
     load.wait_answer_from(&current, "answers from the first workers");
     let mut reload_time = Duration::ZERO;
     for round in 1..=RELOADS {

@@ -3,7 +3,7 @@
 
 mod cluster_support;
 
-use cluster_support::{parse_slot_pid, request, send_signal, tally, Cluster, Load, Outcome};
+use cluster_support::{load, parse_slot_pid, request, send_signal, tally, Cluster, Outcome};
 use std::time::{Duration, Instant};
 use weft::cluster::FATAL_EXIT_CODE;
 
@@ -35,7 +35,7 @@ fn killed_worker_is_back_within_a_second_and_others_keep_serving() {
     let ready = cluster.wait_ready(2);
     let (victim_slot, victim) = ready[0];
     let survivor = ready[1].1;
-    let load = Load::start(cluster.addr, CLIENTS, "PID");
+    let load = load(cluster.addr, CLIENTS, "PID");
     load.wait_answer_from(
         &[victim, survivor],
         "answers from both workers before the kill",

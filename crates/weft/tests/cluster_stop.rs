@@ -3,7 +3,7 @@
 
 mod cluster_support;
 
-use cluster_support::{process_gone, request, tally, wait_until, Cluster, Load, Outcome};
+use cluster_support::{load, process_gone, request, tally, wait_until, Cluster, Outcome};
 use std::time::{Duration, Instant};
 
 fn main() {
@@ -30,7 +30,7 @@ fn sigterm_under_load_fails_no_request_in_flight() {
     let ready = cluster.wait_ready(2);
     let pids: Vec<u32> = ready.iter().map(|(_, p)| *p).collect();
     // Requests that take a while, so that some are surely in flight when the signal comes.
-    let load = Load::start(cluster.addr, CLIENTS, "SLEEP 100");
+    let load = load(cluster.addr, CLIENTS, "SLEEP 100");
     load.wait_answer_from(&pids, "answers under load");
     let term_at = Instant::now();
     cluster.signal(libc::SIGTERM);

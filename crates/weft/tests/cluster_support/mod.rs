@@ -26,13 +26,12 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 use weft::cluster::{self, ClusterEvent, Role, StopCause, Supervisor, WorkerEvent, WorkerLink};
-#[allow(unused_imports)] // used by some of the cluster test binaries, not all
-pub use weft_testkit::send_signal;
+// Each cluster test binary uses some of these, none uses all.
+#[allow(unused_imports)]
+pub use weft_testkit::{send_signal, tally, Load, Outcome};
 use weft_testkit::{Watch, WatchedChild};
 
 /// Generous bound for anything a test waits for: far above what a loaded 2-core machine needs.
@@ -51,8 +50,6 @@ const DRAIN_MS: &str = "WEFT_TEST_DRAIN_MS";
 /// A `SLEEP` at least this long is announced on stdout (`BUSY pid ms`), so that a test knows
 /// the request is in flight.
 const LONG_SLEEP_MS: u64 = 1000;
-/// Pause of a load client after a refused connection (the server is gone; no need to spin).
-const REFUSED_PAUSE: Duration = Duration::from_millis(10);
 /// Exit code of a crashing worker (any code other than 0 and the fatal one).
 const CRASH_CODE: i32 = 3;
 /// Payload of each backpressure message: 4 KiB.
@@ -550,17 +547,6 @@ pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
-/// How a request ended.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    /// Answered by this pid.
-    Answered(u32),
-    /// The connection was refused: the server was not listening (not a request in flight).
-    Refused,
-    /// Connected, then failed: a request in flight was lost.
-    Failed(String),
-}
-
 /// Sends one request (`PID`, `SLEEP 20`, ...) on a new connection.
 pub fn request(addr: SocketAddr, command: &str) -> Outcome {
     let stream = match TcpStream::connect_timeout(&addr, DEADLINE) {
@@ -584,103 +570,7 @@ pub fn request(addr: SocketAddr, command: &str) -> Outcome {
     }
 }
 
-/// One request of a load run.
-#[derive(Clone, Debug)]
-pub struct Record {
-    pub started: Instant,
-    pub ended: Instant,
-    pub outcome: Outcome,
-}
-
-/// A bounded load: `clients` threads sending `command` in a loop until stopped (or a hard cap
-/// of [`LOAD_MAX`] requests each, or [`DEADLINE`]).
-pub struct Load {
-    stop: Arc<AtomicBool>,
-    records: Arc<Mutex<Vec<Record>>>,
-    threads: Vec<std::thread::JoinHandle<()>>,
-}
-
-/// Hard cap on requests per load client, so a test can never flood the machine.
-pub const LOAD_MAX: usize = 20_000;
-
-impl Load {
-    pub fn start(addr: SocketAddr, clients: usize, command: &'static str) -> Load {
-        let stop = Arc::new(AtomicBool::new(false));
-        let records = Arc::new(Mutex::new(Vec::new()));
-        let threads = (0..clients)
-            .map(|_| {
-                let (stop, records) = (stop.clone(), records.clone());
-                std::thread::spawn(move || {
-                    let begun = Instant::now();
-                    for _ in 0..LOAD_MAX {
-                        if stop.load(Ordering::SeqCst) || begun.elapsed() > DEADLINE {
-                            break;
-                        }
-                        let started = Instant::now();
-                        let outcome = request(addr, command);
-                        let record = Record {
-                            started,
-                            ended: Instant::now(),
-                            outcome,
-                        };
-                        let refused = record.outcome == Outcome::Refused;
-                        records.lock().unwrap().push(record);
-                        if refused {
-                            std::thread::sleep(REFUSED_PAUSE);
-                        }
-                    }
-                })
-            })
-            .collect();
-        Load {
-            stop,
-            records,
-            threads,
-        }
-    }
-
-    /// The records so far.
-    pub fn records(&self) -> Vec<Record> {
-        self.records.lock().unwrap().clone()
-    }
-
-    /// Waits until some request was answered by a pid in `pids`.
-    pub fn wait_answer_from(&self, pids: &[u32], what: &str) {
-        wait_until(what, || {
-            self.records
-                .lock()
-                .unwrap()
-                .iter()
-                .any(|r| matches!(r.outcome, Outcome::Answered(p) if pids.contains(&p)))
-        });
-    }
-
-    pub fn stop(self) -> Vec<Record> {
-        self.stop.store(true, Ordering::SeqCst);
-        for t in self.threads {
-            t.join().unwrap();
-        }
-        let records = self.records.lock().unwrap();
-        records.clone()
-    }
-}
-
-/// Counts (sent, answered, refused, failed) and lists the failures.
-pub fn tally(records: &[Record]) -> (usize, usize, usize, Vec<String>) {
-    let answered = records
-        .iter()
-        .filter(|r| matches!(r.outcome, Outcome::Answered(_)))
-        .count();
-    let refused = records
-        .iter()
-        .filter(|r| r.outcome == Outcome::Refused)
-        .count();
-    let failed = records
-        .iter()
-        .filter_map(|r| match &r.outcome {
-            Outcome::Failed(why) => Some(why.clone()),
-            _ => None,
-        })
-        .collect();
-    (records.len(), answered, refused, failed)
+/// A bounded load (see [`Load`]): `clients` threads sending `command` on new connections.
+pub fn load(addr: SocketAddr, clients: usize, command: &'static str) -> Load {
+    Load::start(clients, DEADLINE, move || request(addr, command))
 }
