@@ -286,7 +286,9 @@ impl Signals {
     /// Fails with `InvalidInput` for an empty set, and with the OS error (and the signal's
     /// name) if a handler cannot be installed; must be called inside a weft loop.
     pub fn new(kinds: &[SignalKind]) -> io::Result<Signals> {
-        Signals::install(kinds)?.attach()
+        // The loop's part first: outside a loop this fails before any handler is installed.
+        let (registration, pipe) = pipe_on_this_loop()?;
+        Ok(Signals::install(kinds)?.into_stream(registration, pipe))
     }
 
     /// Installs the handlers for `kinds` now, outside any loop, and returns what becomes a
@@ -318,6 +320,7 @@ impl Signals {
             .collect();
         globals.install(mask)?;
         Ok(InstalledSignals {
+            id: globals.next_id.fetch_add(1, SeqCst),
             kinds: unique,
             mask,
             seen,
@@ -417,6 +420,7 @@ impl Drop for Signals {
 /// Installed signal handlers not yet read by a loop: see [`Signals::install`].
 #[derive(Debug)]
 pub struct InstalledSignals {
+    id: u64,
     kinds: Vec<SignalKind>,
     mask: u64,
     /// Per kind: the delivered count when the handlers were installed.
@@ -427,19 +431,29 @@ impl InstalledSignals {
     /// The stream, on the current loop. It reports every signal of its kinds delivered since
     /// [`Signals::install`]. Must be called inside a weft loop.
     pub fn attach(self) -> io::Result<Signals> {
-        let globals = globals()?;
-        let pipe = sys::signal::dup_cloexec(globals.read_end.as_raw_fd())?;
-        let registration = Registration::new(pipe.as_raw_fd())?;
-        Ok(Signals {
+        let (registration, pipe) = pipe_on_this_loop()?;
+        Ok(self.into_stream(registration, pipe))
+    }
+
+    fn into_stream(self, registration: Registration, pipe: OwnedFd) -> Signals {
+        Signals {
             registration,
             pipe,
-            id: globals.next_id.fetch_add(1, SeqCst),
+            id: self.id,
             kinds: self.kinds,
             mask: self.mask,
             seen: self.seen,
             next: 0,
-        })
+        }
     }
+}
+
+/// A duplicate of the self-pipe's read end, registered with the current loop.
+fn pipe_on_this_loop() -> io::Result<(Registration, OwnedFd)> {
+    let globals = globals()?;
+    let pipe = sys::signal::dup_cloexec(globals.read_end.as_raw_fd())?;
+    let registration = Registration::new(pipe.as_raw_fd())?;
+    Ok((registration, pipe))
 }
 
 /// A stream of one kind of signal: `signal(SignalKind::Hangup)?.recv().await`.
