@@ -2,8 +2,38 @@
 //!
 //! Every atomic and lock shared between threads is imported from here rather than from `std`,
 //! so that a `cfg(loom)` build can swap in the loom model checker's versions in one place.
+//!
+//! The modules small enough to be model-checked whole (`task::state`, `rt::sleep_gate`) use
+//! nothing but this door, so the loom tests compile those very files against a door of their
+//! own that opens onto loom's types (see `tests/loom_*.rs`). That is why [`UnsafeCell`] here
+//! has loom's shape (`with`/`with_mut` instead of `get`): loom can then see every access to the
+//! cell and report one that races.
 
 #[allow(unused_imports)]
-pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
 #[allow(unused_imports)]
 pub(crate) use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+/// `std::cell::UnsafeCell` with loom's interface: access goes through a closure that gets the
+/// raw pointer, so the loom build can track reads and writes.
+#[derive(Debug)]
+pub(crate) struct UnsafeCell<T>(std::cell::UnsafeCell<T>);
+
+impl<T> UnsafeCell<T> {
+    /// Wraps `value`.
+    pub(crate) const fn new(value: T) -> UnsafeCell<T> {
+        UnsafeCell(std::cell::UnsafeCell::new(value))
+    }
+
+    /// Calls `f` with a pointer for reading; the caller guarantees no write happens meanwhile.
+    #[inline(always)]
+    pub(crate) fn with<R>(&self, f: impl FnOnce(*const T) -> R) -> R {
+        f(self.0.get())
+    }
+
+    /// Calls `f` with a pointer for writing; the caller guarantees no other access meanwhile.
+    #[inline(always)]
+    pub(crate) fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
+        f(self.0.get())
+    }
+}

@@ -97,7 +97,9 @@ impl Wake for MainWaker {
     }
 
     fn wake_by_ref(self: &std::sync::Arc<Self>) {
-        self.woken.store(true, SeqCst);
+        // Release: the fence in `unpark` orders this store before its look at the loop's
+        // sleep flag (the sleep gate's handshake); the loop's swap acquires it.
+        self.woken.store(true, Release);
         self.shared.unpark();
     }
 }

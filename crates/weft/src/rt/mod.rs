@@ -34,6 +34,7 @@ pub(crate) mod event_loop;
 mod owned;
 pub(crate) mod reactor;
 pub(crate) mod shared;
+mod sleep_gate;
 
 use crate::loom::{Arc, AtomicUsize, Ordering::*};
 use crate::pool::{Lane, PoolBuilder, PoolMetrics, ShutdownReport, WorkerPool};

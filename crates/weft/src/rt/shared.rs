@@ -10,16 +10,13 @@
 //! - the **release list** of I/O sources deregistered by other threads, freed by the loop once
 //!   no event batch can still name them.
 //!
-//! # Sleeping without losing a wake-up
-//!
-//! Before blocking in `epoll_wait`, the loop stores `sleeping = true` and then re-checks
-//! `pending` (and its other reasons to stay awake). A poster stores `pending = true` and then
-//! checks `sleeping`. Both sides use sequentially consistent operations, so at least one of them
-//! sees the other's store: either the loop does not sleep, or the poster writes the eventfd.
-//! A poster that finds the loop awake pays one atomic load and no syscall.
+//! Sleeping without losing a wake-up is the [`SleepGate`]'s handshake: a poster marks the inbox
+//! pending and then looks for a sleeping loop; the loop announces its sleep and then looks for
+//! pending messages.
 
 use crate::loom::{AtomicBool, AtomicUsize, Mutex, Ordering::*};
 use crate::rt::reactor::IoSource;
+use crate::rt::sleep_gate::SleepGate;
 use crate::sys::{Notifier, Poller};
 use crate::task::raw::Notified;
 use std::io;
@@ -51,10 +48,8 @@ pub(crate) struct LoopShared {
     /// Index among its runtime's loop threads, `None` for the caller loop driven by `block_on`.
     pub(crate) index: Option<usize>,
     inbox: Mutex<Inbox>,
-    /// True while the inbox may hold messages (a hint read without the lock).
-    pending: AtomicBool,
-    /// True while the loop is (about to be) blocked in `epoll_wait`.
-    sleeping: AtomicBool,
+    /// Whether the inbox may hold messages and whether the loop sleeps.
+    gate: SleepGate,
     /// Set by the runtime to make a loop thread leave its run loop and shut down.
     pub(crate) stop: AtomicBool,
     notifier: Notifier,
@@ -91,8 +86,7 @@ impl LoopShared {
                 messages: Vec::new(),
                 closed: false,
             }),
-            pending: AtomicBool::new(false),
-            sleeping: AtomicBool::new(false),
+            gate: SleepGate::new(),
             stop: AtomicBool::new(false),
             notifier,
             poller,
@@ -110,31 +104,32 @@ impl LoopShared {
                 return Err(message);
             }
             inbox.messages.push(message);
-            self.pending.store(true, SeqCst);
+            self.gate.set_pending();
         }
         self.unpark();
         Ok(())
     }
 
-    /// Wakes the loop if it is blocked in (or about to enter) `epoll_wait`.
+    /// Wakes the loop if it is blocked in (or about to enter) `epoll_wait`. Call it after
+    /// making the reason visible: a message, or a flag the loop checks before it sleeps.
     pub(crate) fn unpark(&self) {
-        if self.sleeping.load(SeqCst) && self.sleeping.swap(false, SeqCst) {
+        if self.gate.unpark() {
             self.notifier.notify();
         }
     }
 
     /// True if messages may be waiting.
     pub(crate) fn has_pending(&self) -> bool {
-        self.pending.load(SeqCst)
+        self.gate.has_pending()
     }
 
     /// Moves all waiting messages into `into` (which should be empty).
     pub(crate) fn take_messages(&self, into: &mut Vec<Message>) {
-        if !self.pending.load(Acquire) {
+        if !self.gate.has_pending() {
             return;
         }
         let mut inbox = self.inbox.lock().unwrap_or_else(|e| e.into_inner());
-        self.pending.store(false, Relaxed);
+        self.gate.clear_pending();
         std::mem::swap(&mut inbox.messages, into);
     }
 
@@ -142,24 +137,19 @@ impl LoopShared {
     pub(crate) fn close(&self) -> Vec<Message> {
         let mut inbox = self.inbox.lock().unwrap_or_else(|e| e.into_inner());
         inbox.closed = true;
-        self.pending.store(false, Relaxed);
+        self.gate.clear_pending();
         std::mem::take(&mut inbox.messages)
     }
 
     /// Announces that the loop is going to block; returns false if it should not, because a
     /// message arrived meanwhile.
     pub(crate) fn prepare_sleep(&self) -> bool {
-        self.sleeping.store(true, SeqCst);
-        if self.pending.load(SeqCst) {
-            self.sleeping.store(false, SeqCst);
-            return false;
-        }
-        true
+        self.gate.prepare_sleep()
     }
 
     /// Announces that the loop is awake again.
     pub(crate) fn end_sleep(&self) {
-        self.sleeping.store(false, SeqCst);
+        self.gate.end_sleep();
     }
 
     /// Resets the notifier after it woke the loop.

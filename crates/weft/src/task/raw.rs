@@ -22,9 +22,9 @@
 //! always either queued or in the owned list, so runtime shutdown can reach every live future
 //! and drop it on its home thread.
 
-use super::state::*;
+use super::state::{JoinWaker, Parked, Start, State, COMPLETE, JOIN_INTEREST, JOIN_WAKER, OWNED};
 use super::JoinError;
-use crate::loom::{Arc, AtomicUsize, Ordering::*};
+use crate::loom::Arc;
 use crate::rt::shared::LoopShared;
 use crate::rt::{context, coop};
 use std::cell::UnsafeCell;
@@ -38,14 +38,14 @@ use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 /// The type-erased part of every task.
 #[repr(C)]
 pub(crate) struct Header {
-    pub(crate) state: AtomicUsize,
+    pub(crate) state: State,
     vtable: &'static Vtable,
     /// The loop that polls this task.
     pub(crate) home: Arc<LoopShared>,
     /// Owned-list links; touched only on the home thread while `OWNED`.
     pub(crate) links: UnsafeCell<Links>,
     /// The awaiting task's waker; see `JOIN_WAKER` for who may touch it.
-    join_waker: UnsafeCell<Option<Waker>>,
+    join_waker: JoinWaker,
 }
 
 /// Intrusive doubly-linked list pointers for the home loop's owned-task list.
@@ -102,11 +102,11 @@ pub(crate) fn allocate<F: Future + 'static>(
 ) -> (Notified, NonNull<Header>) {
     let cell = Box::new(Cell {
         header: Header {
-            state: AtomicUsize::new(INITIAL),
+            state: State::new(),
             vtable: &Cell::<F>::VTABLE,
             home,
             links: UnsafeCell::new(Links::default()),
-            join_waker: UnsafeCell::new(None),
+            join_waker: JoinWaker::new(),
         },
         stage: UnsafeCell::new(Stage::Running(future)),
     });
@@ -141,7 +141,7 @@ impl Notified {
     /// `Cancelled`. Used on the home thread during shutdown.
     pub(crate) fn cancel_and_run(self) {
         // SAFETY: the queued reference keeps the header alive.
-        unsafe { self.0.as_ref() }.state.fetch_or(CANCELLED, AcqRel);
+        unsafe { self.0.as_ref() }.state.cancel_queued();
         self.run();
     }
 
@@ -155,7 +155,7 @@ impl Notified {
     pub(crate) fn reject(self) {
         // SAFETY: the queued reference keeps the header alive.
         let header = unsafe { self.0.as_ref() };
-        if header.state.load(Acquire) & OWNED == 0 {
+        if header.state.load() & OWNED == 0 {
             self.cancel_and_run();
         }
     }
@@ -180,11 +180,7 @@ impl std::fmt::Debug for Notified {
 /// The caller must hold a reference already.
 unsafe fn ref_inc(ptr: NonNull<Header>) {
     // SAFETY: the caller's reference keeps the header alive.
-    let prev = unsafe { ptr.as_ref() }.state.fetch_add(REF_ONE, Relaxed);
-    if prev > usize::MAX / 2 {
-        // Like Arc: a count this large means leaked wakers; continuing would risk overflow.
-        std::process::abort();
-    }
+    unsafe { ptr.as_ref() }.state.ref_inc();
 }
 
 /// Drops one reference; frees the task on the last one.
@@ -192,9 +188,8 @@ unsafe fn ref_inc(ptr: NonNull<Header>) {
 /// # Safety
 /// The caller must own the reference it drops and not use `ptr` afterwards.
 pub(crate) unsafe fn drop_ref(ptr: NonNull<Header>) {
-    // SAFETY: the reference being dropped keeps the header alive until the fetch_sub.
-    let prev = unsafe { ptr.as_ref() }.state.fetch_sub(REF_ONE, AcqRel);
-    if prev & REF_MASK == REF_ONE {
+    // SAFETY: the reference being dropped keeps the header alive until the decrement.
+    if unsafe { ptr.as_ref() }.state.ref_dec() {
         // SAFETY: that was the last reference: nobody else can reach the task.
         unsafe { (ptr.as_ref().vtable.dealloc)(ptr) }
     }
@@ -211,16 +206,8 @@ fn schedule(task: Notified) {
 /// The caller must hold a reference.
 unsafe fn wake_by_ref(ptr: NonNull<Header>) {
     // SAFETY: the caller's reference keeps the header alive.
-    let state = unsafe { &ptr.as_ref().state };
-    let mut cur = state.load(Acquire);
-    loop {
-        if cur & (COMPLETE | NOTIFIED) != 0 {
-            return;
-        }
-        match state.compare_exchange_weak(cur, (cur | NOTIFIED) + REF_ONE, AcqRel, Acquire) {
-            Ok(_) => return schedule(Notified(ptr)),
-            Err(actual) => cur = actual,
-        }
+    if unsafe { ptr.as_ref() }.state.wake_by_ref() {
+        schedule(Notified(ptr));
     }
 }
 
@@ -230,17 +217,11 @@ unsafe fn wake_by_ref(ptr: NonNull<Header>) {
 /// The caller must own the reference it gives up.
 unsafe fn wake_by_val(ptr: NonNull<Header>) {
     // SAFETY: the caller's reference keeps the header alive.
-    let state = unsafe { &ptr.as_ref().state };
-    let mut cur = state.load(Acquire);
-    loop {
-        if cur & (COMPLETE | NOTIFIED) != 0 {
-            // SAFETY: we own the waker's reference.
-            return unsafe { drop_ref(ptr) };
-        }
-        match state.compare_exchange_weak(cur, cur | NOTIFIED, AcqRel, Acquire) {
-            Ok(_) => return schedule(Notified(ptr)),
-            Err(actual) => cur = actual,
-        }
+    if unsafe { ptr.as_ref() }.state.wake_by_val() {
+        schedule(Notified(ptr));
+    } else {
+        // SAFETY: we own the waker's reference.
+        unsafe { drop_ref(ptr) };
     }
 }
 
@@ -289,32 +270,22 @@ unsafe fn borrowed_waker(ptr: NonNull<Header>) -> ManuallyDrop<Waker> {
 unsafe fn poll<F: Future + 'static>(ptr: NonNull<Header>) {
     // SAFETY: the queued reference keeps the allocation alive for this whole function.
     let header = unsafe { ptr.as_ref() };
-    let mut cur = header.state.load(Acquire);
-    loop {
-        debug_assert!(cur & NOTIFIED != 0, "polling a task that was not queued");
-        if cur & COMPLETE != 0 {
+    match header.state.start_poll() {
+        Start::Poll => {}
+        Start::Done => {
             // Cancelled by shutdown while it sat in a queue.
             // SAFETY: the queued reference is ours.
             return unsafe { drop_ref(ptr) };
         }
-        let next = (cur & !NOTIFIED) | RUNNING;
-        match header
-            .state
-            .compare_exchange_weak(cur, next, AcqRel, Acquire)
-        {
-            Ok(_) => break,
-            Err(actual) => cur = actual,
+        Start::Cancel => {
+            // SAFETY: we hold RUNNING on the home thread.
+            unsafe { cancel::<F>(ptr) };
+            // SAFETY: as above; the stage now holds the error.
+            unsafe { complete(ptr) };
+            // SAFETY: the queued reference is ours.
+            return unsafe { drop_ref(ptr) };
         }
     }
-    if cur & CANCELLED != 0 {
-        // SAFETY: we hold RUNNING on the home thread.
-        unsafe { cancel::<F>(ptr) };
-        // SAFETY: as above; the stage now holds the error.
-        unsafe { complete(ptr) };
-        // SAFETY: the queued reference is ours.
-        return unsafe { drop_ref(ptr) };
-    }
-
     // SAFETY: `ptr` points to a Cell<F>; only the home thread touches the stage while RUNNING.
     let stage = unsafe { &mut *ptr.cast::<Cell<F>>().as_ref().stage.get() };
     // SAFETY: the queued reference outlives this poll, and the waker is never dropped.
@@ -327,46 +298,24 @@ unsafe fn poll<F: Future + 'static>(ptr: NonNull<Header>) {
         _ => unreachable!("a task was polled after its future completed"),
     }));
     match polled {
-        Ok(Poll::Pending) => {
-            let mut cur = header.state.load(Acquire);
-            loop {
-                if cur & CANCELLED != 0 {
-                    // Aborted while running: cancel now rather than wait for another wake.
-                    // SAFETY: we still hold RUNNING on the home thread.
-                    unsafe { cancel::<F>(ptr) };
-                    // SAFETY: as above.
-                    unsafe { complete(ptr) };
-                    break;
-                }
-                // Idle tasks must be reachable by shutdown: link into the owned list once.
-                let link = cur & OWNED == 0;
-                let mut next = cur & !RUNNING;
+        Ok(Poll::Pending) => match header.state.finish_pending() {
+            // The queued reference went with RUNNING. Idle tasks must be reachable by
+            // shutdown: the first `Pending` links the task into the owned list, whose
+            // reference (added by the transition) keeps it alive.
+            Parked::Idle { link } => {
                 if link {
-                    next = (next | OWNED) + REF_ONE;
+                    context::link_owned(ptr);
                 }
-                // The queued reference is dropped in the same step: one atomic operation
-                // per poll instead of two. It is never the last reference here: an idle
-                // task is in the owned list, which holds one.
-                next -= REF_ONE;
-                debug_assert!(
-                    next & REF_MASK != 0,
-                    "an idle task keeps its owned-list reference"
-                );
-                match header
-                    .state
-                    .compare_exchange_weak(cur, next, AcqRel, Acquire)
-                {
-                    Ok(_) => {
-                        if link {
-                            // The owned list's reference (added above) keeps the task alive.
-                            context::link_owned(ptr);
-                        }
-                        return;
-                    }
-                    Err(actual) => cur = actual,
-                }
+                return;
             }
-        }
+            Parked::Cancel => {
+                // Aborted while running: cancel now rather than wait for another wake.
+                // SAFETY: we still hold RUNNING on the home thread.
+                unsafe { cancel::<F>(ptr) };
+                // SAFETY: as above.
+                unsafe { complete(ptr) };
+            }
+        },
         Ok(Poll::Ready(output)) => {
             let dropped = catch_unwind(AssertUnwindSafe(|| *stage = Stage::Consumed));
             *stage = Stage::Finished(match dropped {
@@ -412,8 +361,7 @@ unsafe fn cancel<F: Future + 'static>(ptr: NonNull<Header>) {
 unsafe fn complete(ptr: NonNull<Header>) {
     // SAFETY: the caller's reference keeps the header alive.
     let header = unsafe { ptr.as_ref() };
-    let prev = header.state.fetch_xor(RUNNING | COMPLETE, AcqRel);
-    debug_assert!(prev & RUNNING != 0 && prev & COMPLETE == 0);
+    let prev = header.state.complete();
     if prev & JOIN_INTEREST == 0 {
         // Nobody will read the output; drop it here, on the home thread.
         // SAFETY: completion gives this thread the output while no handle exists.
@@ -421,11 +369,8 @@ unsafe fn complete(ptr: NonNull<Header>) {
             (header.vtable.drop_output)(ptr)
         }));
     } else if prev & JOIN_WAKER != 0 {
-        // SAFETY: JOIN_WAKER was set when COMPLETE was published, so the handle no longer
-        // writes the slot: reading it here is exclusive.
-        if let Some(waker) = unsafe { &*header.join_waker.get() } {
-            waker.wake_by_ref();
-        }
+        // SAFETY: we completed the task and JOIN_WAKER was set at that moment.
+        unsafe { header.join_waker.wake() };
     }
     if prev & OWNED != 0 {
         context::unlink_owned(ptr);
@@ -455,7 +400,9 @@ unsafe fn drop_output<F: Future + 'static>(ptr: NonNull<Header>) {
 /// caller is the join handle (holding its reference).
 unsafe fn try_read_output<F: Future + 'static>(ptr: NonNull<Header>, dst: *mut (), waker: &Waker) {
     // SAFETY: the handle's reference keeps the header alive.
-    if can_read_output(unsafe { ptr.as_ref() }, waker) {
+    let header = unsafe { ptr.as_ref() };
+    // SAFETY: the caller is the task's one join handle, and `state` is this task's.
+    if unsafe { header.join_waker.register(&header.state, waker) } {
         // SAFETY: COMPLETE is set, so the home loop no longer touches the stage, and only the
         // handle reads the output.
         let stage = unsafe { &mut *ptr.cast::<Cell<F>>().as_ref().stage.get() };
@@ -468,42 +415,6 @@ unsafe fn try_read_output<F: Future + 'static>(ptr: NonNull<Header>, dst: *mut (
             _ => panic!("JoinHandle polled after it returned its output"),
         }
     }
-}
-
-/// True if the output is ready; otherwise leaves `waker` in the join-waker slot.
-fn can_read_output(header: &Header, waker: &Waker) -> bool {
-    let cur = header.state.load(Acquire);
-    if cur & COMPLETE != 0 {
-        return true;
-    }
-    if cur & JOIN_WAKER != 0 {
-        // SAFETY: JOIN_WAKER is set, so the slot holds a waker that only changes under our
-        // control; reading it here only races with the completing loop's read, which is fine.
-        let same = unsafe { &*header.join_waker.get() }
-            .as_ref()
-            .is_some_and(|w| w.will_wake(waker));
-        if same {
-            return false;
-        }
-        // Take the slot back before replacing the waker.
-        if header
-            .state
-            .fetch_update(AcqRel, Acquire, |s| {
-                (s & COMPLETE == 0).then_some(s & !JOIN_WAKER)
-            })
-            .is_err()
-        {
-            return true;
-        }
-    }
-    // SAFETY: JOIN_WAKER is clear, so the completing loop will not read the slot.
-    unsafe { *header.join_waker.get() = Some(waker.clone()) };
-    header
-        .state
-        .fetch_update(AcqRel, Acquire, |s| {
-            (s & COMPLETE == 0).then_some(s | JOIN_WAKER)
-        })
-        .is_err()
 }
 
 /// The join handle's side of the task.
@@ -537,33 +448,14 @@ impl RawJoin {
 
     /// True once the task has completed.
     pub(crate) fn is_complete(&self) -> bool {
-        self.header().state.load(Acquire) & COMPLETE != 0
+        self.header().state.load() & COMPLETE != 0
     }
 
     /// Requests cancellation: the home loop drops the future the next time it gets to it
     /// (immediately if the task is idle).
     pub(crate) fn abort(&self) {
-        let state = &self.header().state;
-        let mut cur = state.load(Acquire);
-        loop {
-            if cur & (COMPLETE | CANCELLED) != 0 {
-                return;
-            }
-            let schedule_it = cur & (RUNNING | NOTIFIED) == 0;
-            let next = if schedule_it {
-                (cur | CANCELLED | NOTIFIED) + REF_ONE
-            } else {
-                cur | CANCELLED
-            };
-            match state.compare_exchange_weak(cur, next, AcqRel, Acquire) {
-                Ok(_) => {
-                    if schedule_it {
-                        schedule(Notified(self.0));
-                    }
-                    return;
-                }
-                Err(actual) => cur = actual,
-            }
+        if self.header().state.abort() {
+            schedule(Notified(self.0));
         }
     }
 }
@@ -571,21 +463,10 @@ impl RawJoin {
 impl Drop for RawJoin {
     fn drop(&mut self) {
         let header = self.header();
-        let mut cur = header.state.load(Acquire);
-        loop {
-            if cur & COMPLETE != 0 {
-                // The output was never read: drop it here.
-                // SAFETY: COMPLETE with JOIN_INTEREST set leaves the output to the handle.
-                unsafe { (header.vtable.drop_output)(self.0) };
-                break;
-            }
-            match header
-                .state
-                .compare_exchange_weak(cur, cur & !JOIN_INTEREST, AcqRel, Acquire)
-            {
-                Ok(_) => break,
-                Err(actual) => cur = actual,
-            }
+        if header.state.drop_join_interest() {
+            // The output was never read: drop it here.
+            // SAFETY: COMPLETE with JOIN_INTEREST set leaves the output to the handle.
+            unsafe { (header.vtable.drop_output)(self.0) };
         }
         // SAFETY: the handle's reference is released.
         unsafe { drop_ref(self.0) }
@@ -599,8 +480,7 @@ impl Drop for RawJoin {
 pub(crate) unsafe fn shutdown_owned(ptr: NonNull<Header>) {
     // SAFETY: the owned list's reference keeps the header alive.
     let header = unsafe { ptr.as_ref() };
-    let prev = header.state.fetch_or(RUNNING | CANCELLED, AcqRel);
-    debug_assert!(prev & (RUNNING | COMPLETE) == 0, "owned tasks are idle");
+    header.state.claim_idle();
     // SAFETY: we hold RUNNING on the home thread; `cancel` then `complete` (which unlinks the
     // task and releases the list's reference).
     unsafe {
