@@ -120,7 +120,16 @@ pub(crate) fn encode_in_place(
         static_type,
         matches!(body, BodyKind::Stream(_)),
     ) {
-        prefix::append(out, status, content_type, stamp);
+        // Small static bodies on keep-alive HTTP/1.1 (hello-world, health checks, canned
+        // answers): the whole response comes pre-rendered, one copy.
+        if let BodyKind::Static(bytes) = body {
+            let plain_end = keep_alive && exchange.version == Version::Http11 && !exchange.head;
+            if plain_end && bytes.len() <= prefix::WHOLE_BODY_MAX {
+                prefix::append(out, status, content_type, Some(bytes), stamp);
+                return (Rest::Done, true);
+            }
+        }
+        prefix::append(out, status, content_type, None, stamp);
         let bytes = fixed_bytes(&body);
         put_decimal(out, bytes.len() as u64);
         out.extend_from_slice(b"\r\n");
@@ -225,19 +234,26 @@ fn put_status_line(out: &mut Vec<u8>, status: StatusCode) {
 mod prefix {
     use std::cell::RefCell;
 
-    use super::{put_field, put_status_line};
+    use super::{put_decimal, put_field, put_status_line};
     use crate::date::{Stamp, DATE_LEN};
     use crate::StatusCode;
 
     /// Entries kept per thread.
     const ENTRIES: usize = 8;
 
+    /// Largest static body rendered into a whole response. Above it the copy of the body
+    /// dominates anyway, and a cached copy per thread would double its memory.
+    pub(super) const WHOLE_BODY_MAX: usize = 1024;
+
     struct Entry {
         status: StatusCode,
         /// Address and length of the content type; (0, 0) for none.
         content_type: (usize, usize),
+        /// Address and length of the static body rendered in; (0, 0) for a head prefix. A
+        /// `&'static [u8]` never changes, so its address and length name its bytes.
+        body: (usize, usize),
         date: [u8; DATE_LEN],
-        prefix: Vec<u8>,
+        bytes: Vec<u8>,
     }
 
     struct Cache {
@@ -252,15 +268,18 @@ mod prefix {
         };
     }
 
-    /// Appends the head of a fixed-body response of `status` and
-    /// `content_type`, from its status line to `Content-Length: ` inclusive.
+    /// Appends the head of a fixed-body response of `status` and `content_type`, from its
+    /// status line to `Content-Length: ` inclusive; or, given a static `body`, the whole
+    /// response to a keep-alive HTTP/1.1 request (the length, the blank line and the body).
     pub(super) fn append(
         out: &mut Vec<u8>,
         status: StatusCode,
         content_type: Option<&'static str>,
+        body: Option<&'static [u8]>,
         stamp: &Stamp,
     ) {
         let key = content_type.map_or((0, 0), |t| (t.as_ptr() as usize, t.len()));
+        let body_key = body.map_or((0, 0), |b| (b.as_ptr() as usize, b.len()));
         let cached = CACHE.try_with(|cache| {
             let Ok(mut cache) = cache.try_borrow_mut() else {
                 return false;
@@ -268,15 +287,16 @@ mod prefix {
             let at = match cache
                 .entries
                 .iter()
-                .position(|e| e.status == status && e.content_type == key)
+                .position(|e| e.status == status && e.content_type == key && e.body == body_key)
             {
                 Some(at) => at,
                 None => {
                     let entry = Entry {
                         status,
                         content_type: key,
+                        body: body_key,
                         date: [0; DATE_LEN],
-                        prefix: Vec::new(),
+                        bytes: Vec::new(),
                     };
                     if cache.entries.len() < ENTRIES {
                         cache.entries.push(entry);
@@ -290,27 +310,38 @@ mod prefix {
                 }
             };
             let entry = &mut cache.entries[at];
-            if entry.prefix.is_empty() || entry.date != stamp.date {
-                entry.prefix.clear();
-                render(&mut entry.prefix, status, content_type, stamp);
+            if entry.bytes.is_empty() || entry.date != stamp.date {
+                entry.bytes.clear();
+                render(&mut entry.bytes, status, content_type, body, stamp);
                 entry.date = stamp.date;
             }
-            out.extend_from_slice(&entry.prefix);
+            out.extend_from_slice(&entry.bytes);
             true
         });
         if cached != Ok(true) {
             // Thread teardown or re-entry: render in place.
-            render(out, status, content_type, stamp);
+            render(out, status, content_type, body, stamp);
         }
     }
 
-    fn render(out: &mut Vec<u8>, status: StatusCode, content_type: Option<&str>, stamp: &Stamp) {
+    fn render(
+        out: &mut Vec<u8>,
+        status: StatusCode,
+        content_type: Option<&str>,
+        body: Option<&[u8]>,
+        stamp: &Stamp,
+    ) {
         put_status_line(out, status);
         out.extend_from_slice(&stamp.fields);
         if let Some(content_type) = content_type {
             put_field(out, "Content-Type", content_type);
         }
         out.extend_from_slice(b"Content-Length: ");
+        if let Some(body) = body {
+            put_decimal(out, body.len() as u64);
+            out.extend_from_slice(b"\r\n\r\n");
+            out.extend_from_slice(body);
+        }
     }
 }
 
@@ -588,6 +619,46 @@ Content-Length: {}\r\n\r\n{body}",
                 String::from_utf8(out).unwrap(),
                 expected("200 OK", date, "", "hi")
             );
+        }
+    }
+
+    #[test]
+    fn whole_prerendered_responses_only_where_they_are_the_same_bytes() {
+        static SMALL: &str = "Hello, World!";
+        static OTHER: &str = "Hello, World?";
+        let large: &'static str = "y".repeat(prefix::WHOLE_BODY_MAX + 1).leak();
+        let first = Stamp::from_date(*b"Sun, 06 Nov 1994 08:49:37 GMT");
+        let second = Stamp::from_date(*b"Sun, 06 Nov 1994 08:49:38 GMT");
+        for stamp in [first, first, second, first] {
+            let date = std::str::from_utf8(&stamp.date).unwrap();
+            for body in [SMALL, OTHER, large, SMALL] {
+                for (exchange, close) in [
+                    (ex(Version::Http11, false, true), false),
+                    (ex(Version::Http11, true, true), false),
+                    (ex(Version::Http10, false, true), false),
+                    (ex(Version::Http11, false, false), false),
+                    (ex(Version::Http11, false, true), true),
+                ] {
+                    let mut out = Vec::new();
+                    let (_, keep) = encode(&mut out, Response::text(body), exchange, &stamp, close);
+                    let connection = match (keep, exchange.version) {
+                        (false, _) => "Connection: close\r\n",
+                        (true, Version::Http10) => "Connection: keep-alive\r\n",
+                        (true, _) => "",
+                    };
+                    let sent = if exchange.head { "" } else { body };
+                    assert_eq!(
+                        String::from_utf8(out).unwrap(),
+                        format!(
+                            "HTTP/1.1 200 OK\r\nServer: weft\r\nDate: {date}\r\n\
+Content-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n{connection}\r\n{sent}",
+                            body.len()
+                        ),
+                        "{exchange:?}, close {close}, body of {}",
+                        body.len()
+                    );
+                }
+            }
         }
     }
 
