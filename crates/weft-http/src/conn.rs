@@ -24,6 +24,14 @@
 //!   `inbuf` (`stalled`) and are decoded, in order, after the response.
 //! - **A streamed body**: chunks are encoded as the stream yields them and
 //!   flushed every [`STREAM_FLUSH_BYTES`]; the next request waits likewise.
+//! - **A streamed request body** (the handler asked for it, see
+//!   [`Handler::streams_body`]): the handler is called at the end of the
+//!   head. While it waits and its reader asks for more
+//!   ([`request_body`](crate::request_body)), the connection reads the
+//!   socket, decodes, and hands the bytes over, one read at a time; when the
+//!   reader does not ask, nothing is read. `100 Continue` goes out when the
+//!   reader first asks. A response sent before the body ended closes the
+//!   connection.
 //! - **A slow reader**: output not accepted by the socket stays in `outbuf`
 //!   and the connection reads nothing more until it is flushed
 //!   (backpressure).
@@ -33,7 +41,9 @@
 //! Whenever the task is about to return `Pending` it is waiting for one
 //! thing ([`Wait`]), and that decides its deadline (see [`Timeouts`]):
 //! `Head` (nothing or part of a head received: 408 if part, silent close if
-//! nothing), `Body` (408), `Idle` between requests (close), `Write` (close),
+//! nothing), `Body` (408; for a streamed body the reader gets the 408 error,
+//! and the limit is the longest silence between two reads rather than the
+//! whole body's time), `Idle` between requests (close), `Write` (close),
 //! `Handler` (no deadline: the handler owns its time), `Linger` (close).
 //! One [`Sleep`] per connection is armed lazily: moving a deadline later just
 //! records it, and the timer re-arms when it fires early. So a busy
@@ -68,8 +78,10 @@ use crate::date::{self, Stamp};
 use crate::decode::{Found, Phase, RequestDecoder};
 use crate::encode::{self, encode_chunk, encode_error, Exchange, Rest, CONTINUE, LAST_CHUNK};
 use crate::limits::{Timeouts, LINGER_MAX_BYTES};
+use crate::request_body::{Demand, Inflow};
 use crate::response::BodyStream;
 use crate::{Handler, HttpError, Request, Response, StatusCode};
+use std::sync::Arc;
 
 /// Size of the per-loop read buffer: a read batch can hold this many bytes of
 /// pipelined requests (hundreds of typical requests) or body.
@@ -189,9 +201,21 @@ pub(crate) fn run<H: Handler>(
     async move {
         let handler = &*handler;
         let make = |request: Request| handler.call(request);
+        let stream = |request: &Request| handler.streams_body(request);
+        let io = Dispatch {
+            make: &make,
+            stream: &stream,
+        };
         let mut slot = pin!(None);
-        poll_fn(|cx| conn.poll(cx, slot.as_mut(), &make)).await;
+        poll_fn(|cx| conn.poll(cx, slot.as_mut(), &io)).await;
     }
+}
+
+/// The handler, as the connection calls it: `make` starts a request's
+/// future, `stream` says whether a request's body is streamed to it.
+struct Dispatch<'a, M, S> {
+    make: &'a M,
+    stream: &'a S,
 }
 
 /// The state of one connection. See the [module docs](self).
@@ -211,6 +235,10 @@ struct Connection {
     fresh: bool,
     /// The exchange answered by the handler future in the slot.
     pending: Option<Exchange>,
+    /// The feed of the request body being streamed to the handler.
+    inflow: Option<Arc<Inflow>>,
+    /// The streamed body's client waits for `100 Continue`, not sent yet.
+    continue_due: bool,
     streaming: Option<Streaming>,
     /// The connection closes once the output is flushed.
     closing: bool,
@@ -246,6 +274,8 @@ impl Connection {
             stalled: false,
             fresh: true,
             pending: None,
+            inflow: None,
+            continue_due: false,
             streaming: None,
             closing: false,
             write_shut: false,
@@ -264,15 +294,16 @@ impl Connection {
         self.set.config.timeouts
     }
 
-    fn poll<F, M>(
+    fn poll<F, M, S>(
         &mut self,
         cx: &mut Context<'_>,
         mut slot: Pin<&mut Option<F>>,
-        make: &M,
+        io: &Dispatch<'_, M, S>,
     ) -> Poll<()>
     where
         F: Future<Output = Response>,
         M: Fn(Request) -> F,
+        S: Fn(&Request) -> bool,
     {
         let mut scratch = Scratch::take();
         let mut clock = Clock::default();
@@ -280,7 +311,7 @@ impl Connection {
             if self.set.aborted() {
                 break Poll::Ready(());
             }
-            match self.step(cx, slot.as_mut(), make, &mut scratch, &mut clock) {
+            match self.step(cx, slot.as_mut(), io, &mut scratch, &mut clock) {
                 Next::Again => continue,
                 Next::Done => break Poll::Ready(()),
                 Next::Wait(wait) => {
@@ -313,24 +344,31 @@ impl Connection {
     }
 
     /// One step of the driver: finish what is in flight, then read.
-    fn step<F, M>(
+    fn step<F, M, S>(
         &mut self,
         cx: &mut Context<'_>,
         mut slot: Pin<&mut Option<F>>,
-        make: &M,
+        io: &Dispatch<'_, M, S>,
         scratch: &mut Scratch,
         clock: &mut Clock,
     ) -> Next
     where
         F: Future<Output = Response>,
         M: Fn(Request) -> F,
+        S: Fn(&Request) -> bool,
     {
         let Scratch { input, out } = scratch;
 
-        // 1. A handler that was pending.
+        // 1. A handler that was pending (and may be reading a streamed body).
         if let Some(future) = slot.as_mut().as_pin_mut() {
             match poll_handler(|| future.poll(cx)) {
-                Poll::Pending => return self.flush_then_wait(cx, out, Wait::Handler),
+                Poll::Pending => {
+                    let demand = self.inflow.as_ref().map(|f| Inflow::demand(f, cx.waker()));
+                    if demand == Some(Demand::Read) {
+                        return self.pump_body(cx, input, out);
+                    }
+                    return self.flush_then_wait(cx, out, Wait::Handler);
+                }
                 Poll::Ready(mut response) => {
                     slot.set(None);
                     let exchange = self
@@ -393,7 +431,7 @@ impl Connection {
         if self.stalled {
             self.stalled = false;
             let mut data = std::mem::take(&mut self.inbuf);
-            let used = self.process(&data, cx, slot, make, out, clock);
+            let used = self.process(&data, cx, slot, io, out, clock);
             data.drain(..used);
             self.keep_leftover(data);
             return Next::Again;
@@ -404,7 +442,7 @@ impl Connection {
             match self.stream.poll_read(cx, &mut input[..]) {
                 Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => Next::Done,
                 Poll::Ready(Ok(n)) => {
-                    let used = self.process(&input[..n], cx, slot, make, out, clock);
+                    let used = self.process(&input[..n], cx, slot, io, out, clock);
                     if used < n {
                         self.inbuf.extend_from_slice(&input[used..n]);
                     }
@@ -420,7 +458,7 @@ impl Connection {
                 Poll::Ready(Ok(n)) => {
                     self.inbuf.truncate(len + n);
                     let mut data = std::mem::take(&mut self.inbuf);
-                    let used = self.process(&data, cx, slot, make, out, clock);
+                    let used = self.process(&data, cx, slot, io, out, clock);
                     data.drain(..used);
                     self.keep_leftover(data);
                     Next::Again
@@ -442,21 +480,22 @@ impl Connection {
     /// still go out. The guard covers the whole batch rather than each
     /// request: per request, building the guarded closure cost more than the
     /// rest of the dispatch.
-    fn process<F, M>(
+    fn process<F, M, S>(
         &mut self,
         data: &[u8],
         cx: &mut Context<'_>,
         mut slot: Pin<&mut Option<F>>,
-        make: &M,
+        io: &Dispatch<'_, M, S>,
         out: &mut Vec<u8>,
         clock: &mut Clock,
     ) -> usize
     where
         F: Future<Output = Response>,
         M: Fn(Request) -> F,
+        S: Fn(&Request) -> bool,
     {
         let batch = catch_unwind(AssertUnwindSafe(|| {
-            self.process_unguarded(data, cx, slot.as_mut(), make, out, clock)
+            self.process_unguarded(data, cx, slot.as_mut(), io, out, clock)
         }));
         match batch {
             Ok(used) => used,
@@ -474,24 +513,25 @@ impl Connection {
 
     /// [`process`](Self::process) without the panic guard. While a handler
     /// runs, `pending` holds the exchange it answers.
-    fn process_unguarded<F, M>(
+    fn process_unguarded<F, M, S>(
         &mut self,
         data: &[u8],
         cx: &mut Context<'_>,
         mut slot: Pin<&mut Option<F>>,
-        make: &M,
+        io: &Dispatch<'_, M, S>,
         out: &mut Vec<u8>,
         clock: &mut Clock,
     ) -> usize
     where
         F: Future<Output = Response>,
         M: Fn(Request) -> F,
+        S: Fn(&Request) -> bool,
     {
         let mut at = 0;
         loop {
-            let (used, found) = self
-                .decoder
-                .decode_next(&data[at..], &self.set.config.limits);
+            let (used, found) =
+                self.decoder
+                    .decode_next(&data[at..], &self.set.config.limits, io.stream);
             at += used;
             match found {
                 Found::Failed => {
@@ -502,11 +542,14 @@ impl Connection {
                 Found::NeedMore => return at,
                 Found::Continue => out.extend_from_slice(CONTINUE),
                 Found::Request => {
-                    let request = self.decoder.take_request();
+                    let mut request = self.decoder.take_request();
+                    if self.decoder.streaming() {
+                        at += self.start_streamed(&mut request, &data[at..]);
+                    }
                     self.wait_stale = true;
                     self.fresh = false;
                     self.pending = Some(Exchange::of(&request));
-                    slot.set(Some(make(request)));
+                    slot.set(Some((io.make)(request)));
                     // Matched by reference: the response is encoded where
                     // the handler wrote it (see `Response::take_parts`).
                     let mut polled = slot.as_mut().as_pin_mut().expect("just set").poll(cx);
@@ -540,14 +583,106 @@ impl Connection {
         out: &mut Vec<u8>,
         clock: &mut Clock,
     ) {
+        let mut close = self.set.draining();
+        if let Some(inflow) = self.inflow.take() {
+            // Answered before its body ended: the rest is not read, so the
+            // connection cannot carry another request.
+            if !inflow.ended() {
+                close = true;
+                inflow.fail(HttpError::new(
+                    StatusCode::BAD_REQUEST,
+                    "the response was sent before the request body was read",
+                ));
+            }
+            self.continue_due = false;
+        }
         let (rest, keep_alive) =
-            encode::encode_in_place(out, response, exchange, clock.stamp(), self.set.draining());
+            encode::encode_in_place(out, response, exchange, clock.stamp(), close);
         if !keep_alive {
             self.closing = true;
         }
         if let Rest::Stream { body, chunked } = rest {
             self.streaming = Some(Streaming { body, chunked });
         }
+    }
+
+    /// A request whose body is streamed was handed out: attach the feed and
+    /// give it the body bytes already here (`rest`); returns those consumed.
+    fn start_streamed(&mut self, request: &mut Request, rest: &[u8]) -> usize {
+        let inflow = Inflow::new();
+        request.parts_mut().inflow = Some(inflow.clone());
+        self.continue_due = self.decoder.streamed_expects_continue() && rest.is_empty();
+        self.inflow = Some(inflow);
+        self.feed_body(rest)
+    }
+
+    /// Decodes streamed body bytes from `input` for the reader; returns the
+    /// bytes consumed. A malformed body fails the reader and consumes all:
+    /// the connection closes after the response.
+    fn feed_body(&mut self, input: &[u8]) -> usize {
+        let Some(inflow) = &self.inflow else {
+            return 0;
+        };
+        if !inflow.open() {
+            return 0;
+        }
+        let mut bytes = Vec::new();
+        match self.decoder.decode_streamed(input, &mut bytes) {
+            Ok((used, end)) => {
+                if !bytes.is_empty() || end {
+                    self.continue_due = false;
+                    inflow.feed(&mut bytes, end);
+                }
+                used
+            }
+            Err(error) => {
+                inflow.fail(error);
+                input.len()
+            }
+        }
+    }
+
+    /// The handler waits for more of its streamed body: invite it (`100
+    /// Continue`) if due, then feed what is buffered or read the socket once.
+    fn pump_body(&mut self, cx: &mut Context<'_>, input: &mut [u8], out: &mut Vec<u8>) -> Next {
+        if std::mem::take(&mut self.continue_due) {
+            out.extend_from_slice(CONTINUE);
+        }
+        match self.flush(cx, out) {
+            Poll::Ready(Ok(())) => {}
+            Poll::Ready(Err(_)) => return Next::Done,
+            Poll::Pending => return Next::Wait(Wait::Write),
+        }
+        let (used, len) = if self.inbuf.is_empty() {
+            match self.stream.poll_read(cx, input) {
+                Poll::Ready(Ok(n)) if n > 0 => {
+                    let used = self.feed_body(&input[..n]);
+                    self.inbuf.extend_from_slice(&input[used..n]);
+                    (used, n)
+                }
+                Poll::Ready(_) => {
+                    if let Some(inflow) = &self.inflow {
+                        inflow.fail(HttpError::bad_request(
+                            "the client closed the connection before the end of the body",
+                        ));
+                    }
+                    return Next::Again;
+                }
+                Poll::Pending => return Next::Wait(Wait::Body),
+            }
+        } else {
+            let mut data = std::mem::take(&mut self.inbuf);
+            let used = self.feed_body(&data);
+            let len = data.len();
+            data.drain(..used);
+            self.keep_leftover(data);
+            (used, len)
+        };
+        // Bytes after the body are the next requests; they wait for the response.
+        self.stalled = used < len && !self.decoder.streaming();
+        // A streamed body's deadline is the longest silence between reads.
+        self.wait_stale = true;
+        Next::Again
     }
 
     fn refuse(&mut self, error: HttpError, out: &mut Vec<u8>, clock: &mut Clock) {
@@ -686,6 +821,15 @@ impl Connection {
     /// answer (408) was queued and the connection goes on to close politely.
     fn on_timeout(&mut self, out: &mut Vec<u8>, clock: &mut Clock) -> bool {
         self.deadline = None;
+        if let (Wait::Body, Some(inflow)) = (self.wait, &self.inflow) {
+            // The handler owns the answer: its reader gets the 408.
+            inflow.fail(HttpError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "request body not received in time",
+            ));
+            self.wait = Wait::Handler;
+            return true;
+        }
         match self.wait {
             Wait::Head if self.inbuf.is_empty() => false,
             Wait::Head | Wait::Body => {

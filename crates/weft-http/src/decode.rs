@@ -12,13 +12,19 @@
 //! whatever each read delivered. It stops at request boundaries, so one read
 //! holding several pipelined requests yields them one call at a time.
 //!
+//! A third state, **Streamed**, serves handlers that read bodies as they
+//! arrive: asked by the caller's `stream` predicate at the end of a head with
+//! a body, the decoder hands the request out at once and then decodes body
+//! bytes only when called with [`decode_streamed`](RequestDecoder::decode_streamed),
+//! until the body ends. `100 Continue` is then the connection's call.
+//!
 //! After an error the decoder must not be used again: the connection answers
 //! the error and closes.
 
 use std::net::SocketAddr;
 
 use crate::body::BodyDecoder;
-use crate::head::{parse_head, Framing, Head};
+use crate::head::{parse_head, Framing, Head, ERR_BODY_TOO_LARGE};
 use crate::proto::Decoded;
 use crate::{HttpError, Limits, Request};
 
@@ -61,6 +67,18 @@ pub(crate) struct RequestDecoder {
     ready: Option<Request>,
     /// The error found by the last call, until taken.
     error: Option<Box<HttpError>>,
+    /// The body of the last request handed out, while it is being streamed.
+    streamed: Option<Box<Streamed>>,
+}
+
+/// A body streamed to the handler.
+#[derive(Debug)]
+struct Streamed {
+    body: BodyDecoder,
+    /// The most decoded bytes accepted.
+    max: u64,
+    /// The client waits for `100 Continue` before it sends the body.
+    expect_continue: bool,
 }
 
 impl RequestDecoder {
@@ -78,7 +96,7 @@ impl RequestDecoder {
 
     /// The phase of the request in progress.
     pub(crate) fn phase(&self) -> Phase {
-        if self.body.is_some() {
+        if self.body.is_some() || self.streamed.is_some() {
             Phase::Body
         } else {
             Phase::Head
@@ -93,7 +111,7 @@ impl RequestDecoder {
         input: &[u8],
         limits: &Limits,
     ) -> (usize, Result<Decoded, HttpError>) {
-        let (used, found) = self.decode_next(input, limits);
+        let (used, found) = self.decode_next(input, limits, &|_: &Request| false);
         let decoded = match found {
             Found::NeedMore => Ok(Decoded::NeedMore),
             Found::Continue => Ok(Decoded::Continue),
@@ -104,7 +122,11 @@ impl RequestDecoder {
     }
 
     /// [`decode`](Self::decode) for the connection's hot loop: what was found
-    /// comes back as a plain code, the request stays in the decoder.
+    /// comes back as a plain code, the request stays in the decoder. A
+    /// request with a body for which `stream` says true is handed out at the
+    /// end of its head; its body then comes from
+    /// [`decode_streamed`](Self::decode_streamed). Not to be called while a
+    /// body is streamed.
     ///
     /// Inlined into its caller, with the head parser, and returning nothing
     /// larger than two words: a request handed up through several returned
@@ -113,7 +135,19 @@ impl RequestDecoder {
     /// store forwarding (they were a tenth of `weft serve`'s CPU time with
     /// pipelining). Bodies take the outlined path.
     #[inline(always)]
-    pub(crate) fn decode_next(&mut self, input: &[u8], limits: &Limits) -> (usize, Found) {
+    pub(crate) fn decode_next<S>(
+        &mut self,
+        input: &[u8],
+        limits: &Limits,
+        stream: &S,
+    ) -> (usize, Found)
+    where
+        S: Fn(&Request) -> bool + ?Sized,
+    {
+        debug_assert!(
+            self.streamed.is_none(),
+            "decode_next while a body is streamed"
+        );
         if self.body.is_some() {
             return self.decode_body(input, limits);
         }
@@ -128,8 +162,37 @@ impl RequestDecoder {
                 self.ready = Some(head.request);
                 (head.len, Found::Request)
             }
-            Ok(Some(head)) => self.start_body(head, input, limits),
+            Ok(Some(head)) => self.start_body(head, input, limits, stream),
         }
+    }
+
+    /// True while the body of the last request handed out is being streamed.
+    pub(crate) fn streaming(&self) -> bool {
+        self.streamed.is_some()
+    }
+
+    /// Whether the client of the streamed body waits for `100 Continue`.
+    pub(crate) fn streamed_expects_continue(&self) -> bool {
+        self.streamed.as_ref().is_some_and(|s| s.expect_continue)
+    }
+
+    /// Decodes streamed body bytes from `input` into `out`; returns the bytes
+    /// consumed and whether the body ended (input after it is untouched). An
+    /// error ends the streaming too.
+    pub(crate) fn decode_streamed(
+        &mut self,
+        input: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(usize, bool), HttpError> {
+        let Some(streamed) = &mut self.streamed else {
+            return Ok((0, true));
+        };
+        let max = usize::try_from(streamed.max).unwrap_or(usize::MAX);
+        let result = streamed.body.decode(input, out, max);
+        if !matches!(result, Ok((_, false))) {
+            self.streamed = None;
+        }
+        result
     }
 
     /// The request the last call found.
@@ -154,15 +217,43 @@ impl RequestDecoder {
         (0, Found::Failed)
     }
 
-    /// A head with a body was accepted: decode what of the body is in `input`.
+    /// A head with a body was accepted: stream the body, or decode what of it
+    /// is in `input`.
     #[inline(never)]
-    fn start_body(&mut self, head: Head, input: &[u8], limits: &Limits) -> (usize, Found) {
+    fn start_body<S>(
+        &mut self,
+        head: Head,
+        input: &[u8],
+        limits: &Limits,
+        stream: &S,
+    ) -> (usize, Found)
+    where
+        S: Fn(&Request) -> bool + ?Sized,
+    {
         let body = match head.framing {
             Framing::Length(n) => BodyDecoder::length(n),
             Framing::Chunked => BodyDecoder::chunked(),
             // Not reached: `decode_next` hands bodiless requests out itself.
             Framing::Empty => BodyDecoder::length(0),
         };
+        let streamed = stream(&head.request);
+        let max = if streamed {
+            limits.max_streamed_body_bytes
+        } else {
+            limits.max_body_bytes as u64
+        };
+        if matches!(head.framing, Framing::Length(n) if n > max) {
+            return self.fail(ERR_BODY_TOO_LARGE);
+        }
+        if streamed {
+            self.streamed = Some(Box::new(Streamed {
+                body,
+                max,
+                expect_continue: head.expect_continue,
+            }));
+            self.ready = Some(head.request);
+            return (head.len, Found::Request);
+        }
         let mut request = head.request;
         let rest = &input[head.len..];
         if head.expect_continue && rest.is_empty() {

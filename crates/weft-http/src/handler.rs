@@ -32,6 +32,54 @@ use crate::{Request, Response};
 pub trait Handler: 'static {
     /// Answers one request.
     fn call(&self, request: Request) -> impl Future<Output = Response> + '_;
+
+    /// Whether the body of `request`, whose head has just arrived, is streamed to the handler
+    /// (read as it arrives with [`Request::body_stream`]) instead of buffered whole, up to
+    /// [`Limits::max_body_bytes`](crate::Limits::max_body_bytes), before [`call`](Handler::call).
+    /// Asked only for requests that have a body. The default is to buffer; [`stream_body`]
+    /// wraps a handler to stream, and [`Router`](crate::Router) asks the matching route's
+    /// handler.
+    fn streams_body(&self, request: &Request) -> bool {
+        let _ = request;
+        false
+    }
+}
+
+/// A handler that streams every request body; see [`stream_body`].
+#[derive(Clone, Copy, Debug)]
+pub struct StreamBody<H>(H);
+
+/// Makes `handler` read request bodies as they arrive ([`Request::body_stream`]) instead of
+/// receiving them buffered: for uploads of any size, held one read at a time.
+///
+/// ```
+/// use weft_http::{stream_body, Request, Response, Router};
+/// let router = Router::new().post(
+///     "/upload",
+///     stream_body(|mut req: Request| async move {
+///         let mut body = req.body_stream();
+///         let mut total = 0;
+///         while let Some(Ok(chunk)) = body.chunk().await {
+///             total += chunk.len();
+///         }
+///         Response::text(format!("{total}"))
+///     }),
+/// );
+/// # let _ = router;
+/// ```
+pub fn stream_body<H: Handler>(handler: H) -> StreamBody<H> {
+    StreamBody(handler)
+}
+
+impl<H: Handler> Handler for StreamBody<H> {
+    #[inline(always)]
+    fn call(&self, request: Request) -> impl Future<Output = Response> + '_ {
+        self.0.call(request)
+    }
+
+    fn streams_body(&self, _: &Request) -> bool {
+        true
+    }
 }
 
 impl<F, Fut> Handler for F

@@ -52,6 +52,7 @@ pub mod limits;
 mod method;
 pub mod proto;
 mod request;
+mod request_body;
 mod response;
 mod router;
 mod server;
@@ -61,10 +62,11 @@ mod uri;
 
 pub use encode::SERVER_NAME;
 pub use error::HttpError;
-pub use handler::Handler;
+pub use handler::{stream_body, Handler, StreamBody};
 pub use limits::{Limits, Timeouts};
 pub use method::{Method, Version};
 pub use request::Request;
+pub use request_body::RequestBody;
 pub use response::{
     Body, BodyStream, HeaderText, InvalidHeader, Response, APPLICATION_JSON, TEXT_PLAIN,
 };

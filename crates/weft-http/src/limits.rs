@@ -11,6 +11,7 @@
 //! | header block longer than [`Limits::max_head_bytes`] | `431 Request Header Fields Too Large`, close |
 //! | more than [`Limits::max_headers`] header fields | `431`, close |
 //! | body longer than [`Limits::max_body_bytes`] | `413 Content Too Large`, close |
+//! | streamed body longer than [`Limits::max_streamed_body_bytes`] | the handler's reader gets a 413 error |
 //! | head not complete within [`Timeouts::header_read`] | `408 Request Timeout`, close |
 //! | body not complete within [`Timeouts::body_read`] | `408`, close |
 //! | no new request within [`Timeouts::idle`] | close (nothing to answer) |
@@ -43,8 +44,14 @@ pub const MAX_HEADERS_CEILING: usize = 256;
 
 /// Default for [`Limits::max_body_bytes`]: 1 MiB, nginx's
 /// `client_max_body_size`. Request bodies are buffered whole before the
-/// handler runs, so this is also the most memory one request can hold.
+/// handler runs (unless it streams them, see [`Handler::streams_body`](crate::Handler::streams_body)),
+/// so this is also the most memory one request can hold.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Default for [`Limits::max_streamed_body_bytes`]: no limit. A streamed body never sits in
+/// memory (the connection reads only as fast as the handler takes it), so its size is the
+/// handler's business, as with hyper; set a bound to have larger bodies refused with 413.
+pub const DEFAULT_MAX_STREAMED_BODY_BYTES: u64 = u64::MAX;
 
 /// Bytes of one chunk-size line's extensions (`;name=value`) accepted before
 /// answering 400: nothing uses extensions, and an unbounded line would let a
@@ -92,8 +99,10 @@ pub struct Limits {
     pub max_head_bytes: usize,
     /// Most header fields -> 431. Capped at [`MAX_HEADERS_CEILING`].
     pub max_headers: usize,
-    /// Longest request body, after chunked decoding -> 413.
+    /// Longest request body buffered for the handler, after chunked decoding -> 413.
     pub max_body_bytes: usize,
+    /// Longest body streamed to a handler that asked for it -> the reader's 413 error.
+    pub max_streamed_body_bytes: u64,
 }
 
 impl Default for Limits {
@@ -103,6 +112,7 @@ impl Default for Limits {
             max_head_bytes: DEFAULT_MAX_HEAD_BYTES,
             max_headers: DEFAULT_MAX_HEADERS,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            max_streamed_body_bytes: DEFAULT_MAX_STREAMED_BODY_BYTES,
         }
     }
 }

@@ -21,7 +21,9 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
+use crate::request_body::{Inflow, RequestBody};
 use crate::{Method, Version};
 
 /// A byte range in a request's buffer. `u32` keeps a request's index small;
@@ -88,6 +90,7 @@ pub(crate) mod storage {
                     fields: Default::default(),
                     body_start: 0,
                     remote_addr: None,
+                    inflow: None,
                 })
             })
     }
@@ -98,6 +101,7 @@ pub(crate) mod storage {
             return;
         }
         parts.buf.clear();
+        parts.inflow = None;
         // `try_with`: during thread teardown the spare may already be gone.
         let _ = SPARE.try_with(|spare| spare.set(Some(parts)));
     }
@@ -153,6 +157,8 @@ pub(crate) struct Parts {
     pub(crate) fields: Span,
     pub(crate) body_start: usize,
     pub(crate) remote_addr: Option<SocketAddr>,
+    /// The feed of a streamed body, until the handler takes it.
+    pub(crate) inflow: Option<Arc<Inflow>>,
 }
 
 impl Request {
@@ -273,7 +279,8 @@ impl Request {
         field_lines(self.bytes_at(self.parts().fields))
     }
 
-    /// The request body, decoded (chunked framing removed); empty if none.
+    /// The request body, decoded (chunked framing removed); empty if none, and empty if the
+    /// body is streamed ([`is_body_streamed`](Request::is_body_streamed)).
     pub fn body(&self) -> &[u8] {
         &self.parts().buf[self.parts().body_start..]
     }
@@ -285,6 +292,23 @@ impl Request {
         let body = parts.buf[parts.body_start..].to_vec();
         parts.buf.truncate(parts.body_start);
         body
+    }
+
+    /// The body as it arrives, for a handler that streams bodies
+    /// ([`Handler::streams_body`](crate::Handler::streams_body)); for a buffered body, the
+    /// whole body as one chunk. Takes the body out of the request: a second call yields
+    /// nothing.
+    pub fn body_stream(&mut self) -> RequestBody {
+        match self.parts_mut().inflow.take() {
+            Some(inflow) => RequestBody::streamed(inflow),
+            None => RequestBody::buffered(self.take_body()),
+        }
+    }
+
+    /// Whether the body is streamed: then [`body`](Request::body) is empty and the bytes come
+    /// from [`body_stream`](Request::body_stream).
+    pub fn is_body_streamed(&self) -> bool {
+        self.parts().inflow.is_some()
     }
 
     /// Whether the connection stays open after the response (HTTP/1.1 without

@@ -107,6 +107,9 @@ pub trait RouteTable: 'static {
 
     /// Runs the handler of route `index` (as returned by `lookup`).
     fn dispatch(&self, index: usize, request: Request) -> impl Future<Output = Response> + '_;
+
+    /// [`Handler::streams_body`] of the handler of route `index`.
+    fn streams_body(&self, index: usize, request: &Request) -> bool;
 }
 
 /// The empty route list.
@@ -120,6 +123,10 @@ impl RouteTable for End {
 
     fn dispatch(&self, _: usize, _: Request) -> impl Future<Output = Response> + '_ {
         std::future::ready(not_found())
+    }
+
+    fn streams_body(&self, _: usize, _: &Request) -> bool {
+        false
     }
 }
 
@@ -159,6 +166,14 @@ impl<H: Handler, Earlier: RouteTable> RouteTable for Route<H, Earlier> {
             Branch::Second {
                 future: self.earlier.dispatch(index, request),
             }
+        }
+    }
+
+    fn streams_body(&self, index: usize, request: &Request) -> bool {
+        if index == self.index {
+            self.handler.streams_body(request)
+        } else {
+            self.earlier.streams_body(index, request)
         }
     }
 }
@@ -252,9 +267,10 @@ impl<T: RouteTable> Router<T> {
     }
 }
 
-impl<T: RouteTable> Handler for Router<T> {
+impl<T: RouteTable> Router<T> {
+    /// The route that answers `request`, and the methods its path allows otherwise.
     #[inline(always)]
-    fn call(&self, request: Request) -> impl Future<Output = Response> + '_ {
+    fn find(&self, request: &Request) -> (Option<usize>, u16) {
         let method = request.method();
         let mut allowed = 0u16;
         let path = request.path_bytes();
@@ -262,6 +278,14 @@ impl<T: RouteTable> Handler for Router<T> {
         if found.is_none() && method == Method::Head {
             found = self.table.lookup(Method::Get, path, &mut allowed);
         }
+        (found, allowed)
+    }
+}
+
+impl<T: RouteTable> Handler for Router<T> {
+    #[inline(always)]
+    fn call(&self, request: Request) -> impl Future<Output = Response> + '_ {
+        let (found, allowed) = self.find(&request);
         match found {
             Some(index) => Branch::First {
                 future: self.table.dispatch(index, request),
@@ -272,6 +296,13 @@ impl<T: RouteTable> Handler for Router<T> {
             None => Branch::Second {
                 future: std::future::ready(not_found()),
             },
+        }
+    }
+
+    fn streams_body(&self, request: &Request) -> bool {
+        match self.find(request) {
+            (Some(index), _) => self.table.streams_body(index, request),
+            (None, _) => false,
         }
     }
 }

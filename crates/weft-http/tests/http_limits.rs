@@ -21,6 +21,7 @@ fn config() -> ServerConfig {
             max_head_bytes: 4096,
             max_headers: 20,
             max_body_bytes: 64 * 1024,
+            ..Limits::default()
         },
         ..ServerConfig::default()
     }

@@ -25,7 +25,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve HTTP: /, /plaintext, /json, /sleep?ms=N, /cpu?ms=N[&offload=1], /static/<path>.
+    /// Serve HTTP: /, /plaintext, /json, /sleep?ms=N, /cpu?ms=N[&offload=1], /static/<path>, POST /upload.
     Serve(serve::ServeArgs),
 }
 

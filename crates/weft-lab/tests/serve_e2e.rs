@@ -223,6 +223,16 @@ fn serve_answers_every_route_and_stops_on_sigterm() {
     assert_eq!(get(&agent, &serve.url("/static/missing.txt")).0, 404);
     assert_eq!(get(&agent, &serve.url("/nowhere")).0, 404);
 
+    // An upload 5 times the buffered-body limit (1 MiB), read as it arrives.
+    let upload = vec![b'u'; 5 << 20];
+    let mut response = agent
+        .post(&serve.url("/upload"))
+        .send(&upload[..])
+        .expect("POST /upload");
+    assert_eq!(response.status().as_u16(), 200);
+    let body = response.body_mut().read_to_string().unwrap();
+    assert!(body.starts_with("received 5242880 bytes in "), "{body}");
+
     serve.stop();
 }
 

@@ -1,6 +1,6 @@
 //! `weft serve`: the lab's HTTP server.
 //!
-//! Routes (all `GET`, `HEAD` too):
+//! Routes (`GET`, and `HEAD` too, unless marked otherwise):
 //!
 //! | path | answer |
 //! |---|---|
@@ -10,6 +10,7 @@
 //! | `/sleep?ms=N` | after an asynchronous sleep of N ms (the loop serves others meanwhile) |
 //! | `/cpu?ms=N` | after burning N ms of CPU on the event loop (stalls that loop: the hazard made visible) |
 //! | `/cpu?ms=N&offload=1` | after burning N ms on the worker pool's `cpu` lane (the loop stays free) |
+//! | `POST /upload` | how many bytes the body had, read as it arrived (a streamed body: any size, one read at a time) |
 //! | `/static/<path>` | the file under `--root` (see [`static_files`]) |
 //!
 //! `--loops N` event-loop threads each accept on their own `SO_REUSEPORT`

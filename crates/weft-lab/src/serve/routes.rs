@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use weft_http::{Handler, Request, Response, Router, StatusCode};
+use weft_http::{stream_body, Handler, Request, Response, Router, StatusCode};
 
 use super::static_files::StaticRoot;
 
@@ -30,6 +30,7 @@ pub(crate) fn app(root: StaticRoot) -> impl Handler + Clone + Send {
         // pool future would make every hello-world request move ~0.7 KiB.
         .get("/sleep", |req| Box::pin(sleep(req)))
         .get("/cpu", |req| Box::pin(cpu(req)))
+        .post("/upload", stream_body(|req| Box::pin(upload(req))))
         .get("/static/*", move |req: Request| {
             let root = root.clone();
             Box::pin(async move {
@@ -52,6 +53,23 @@ async fn pid(_: Request) -> Response {
 
 async fn json(_: Request) -> Response {
     Response::json(HELLO_JSON)
+}
+
+/// Reads an upload of any size as it arrives (one read at a time, never whole) and answers
+/// how many bytes and chunks came.
+async fn upload(mut req: Request) -> Response {
+    let mut body = req.body_stream();
+    let (mut bytes, mut chunks) = (0u64, 0u64);
+    while let Some(chunk) = body.chunk().await {
+        match chunk {
+            Ok(chunk) => {
+                bytes += chunk.len() as u64;
+                chunks += 1;
+            }
+            Err(error) => return Response::error(error.status(), error.reason()),
+        }
+    }
+    Response::text(format!("received {bytes} bytes in {chunks} chunks\n"))
 }
 
 async fn sleep(req: Request) -> Response {
