@@ -541,9 +541,9 @@ impl Connection {
                 }
                 Found::NeedMore => return at,
                 Found::Continue => out.extend_from_slice(CONTINUE),
-                Found::Request => {
+                found @ (Found::Request | Found::Streamed) => {
                     let mut request = self.decoder.take_request();
-                    if self.decoder.streaming() {
+                    if found == Found::Streamed {
                         at += self.start_streamed(&mut request, &data[at..]);
                     }
                     self.wait_stale = true;
@@ -584,17 +584,8 @@ impl Connection {
         clock: &mut Clock,
     ) {
         let mut close = self.set.draining();
-        if let Some(inflow) = self.inflow.take() {
-            // Answered before its body ended: the rest is not read, so the
-            // connection cannot carry another request.
-            if !inflow.ended() {
-                close = true;
-                inflow.fail(HttpError::new(
-                    StatusCode::BAD_REQUEST,
-                    "the response was sent before the request body was read",
-                ));
-            }
-            self.continue_due = false;
+        if self.inflow.is_some() {
+            close |= self.end_streamed();
         }
         let (rest, keep_alive) =
             encode::encode_in_place(out, response, exchange, clock.stamp(), close);
@@ -606,8 +597,28 @@ impl Connection {
         }
     }
 
+    /// The handler of a streamed body answered; true if the body had not
+    /// ended: the rest is not read, so the connection cannot carry another
+    /// request.
+    #[cold]
+    fn end_streamed(&mut self) -> bool {
+        self.continue_due = false;
+        let Some(inflow) = self.inflow.take() else {
+            return false;
+        };
+        if inflow.ended() {
+            return false;
+        }
+        inflow.fail(HttpError::new(
+            StatusCode::BAD_REQUEST,
+            "the response was sent before the request body was read",
+        ));
+        true
+    }
+
     /// A request whose body is streamed was handed out: attach the feed and
     /// give it the body bytes already here (`rest`); returns those consumed.
+    #[cold]
     fn start_streamed(&mut self, request: &mut Request, rest: &[u8]) -> usize {
         let inflow = Inflow::new();
         request.parts_mut().inflow = Some(inflow.clone());

@@ -49,6 +49,9 @@ pub(crate) enum Found {
     Continue,
     /// A complete request: take it.
     Request,
+    /// A request whose body is streamed: take it, then feed the body with
+    /// [`decode_streamed`](RequestDecoder::decode_streamed).
+    Streamed,
     /// The input is refused: take the error, answer it and close.
     Failed,
 }
@@ -115,7 +118,7 @@ impl RequestDecoder {
         let decoded = match found {
             Found::NeedMore => Ok(Decoded::NeedMore),
             Found::Continue => Ok(Decoded::Continue),
-            Found::Request => Ok(Decoded::Request(self.take_request())),
+            Found::Request | Found::Streamed => Ok(Decoded::Request(self.take_request())),
             Found::Failed => Err(self.take_error()),
         };
         (used, decoded)
@@ -198,7 +201,7 @@ impl RequestDecoder {
     /// The request the last call found.
     ///
     /// # Panics
-    /// If the last call did not return [`Found::Request`].
+    /// If the last call did not return [`Found::Request`] or [`Found::Streamed`].
     pub(crate) fn take_request(&mut self) -> Request {
         self.ready.take().expect("decode_next found a request")
     }
@@ -252,7 +255,7 @@ impl RequestDecoder {
                 expect_continue: head.expect_continue,
             }));
             self.ready = Some(head.request);
-            return (head.len, Found::Request);
+            return (head.len, Found::Streamed);
         }
         let mut request = head.request;
         let rest = &input[head.len..];

@@ -20,6 +20,7 @@
 //! `'static` while the connection reuses its read buffer.
 
 use std::fmt;
+use std::mem::ManuallyDrop;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -95,15 +96,26 @@ pub(crate) mod storage {
             })
     }
 
-    /// Keeps `parts` as this thread's spare (or frees them).
+    /// Keeps `parts` as this thread's spare (or frees them). The usual path
+    /// (recycle, no spare yet) is a few stores; freeing, the rare path, is
+    /// called out of line so that this stays small enough to inline.
     pub(crate) fn give(mut parts: Box<Parts>) {
-        if parts.buf.capacity() == 0 || parts.buf.capacity() > MAX_SPARE_CAPACITY {
-            return;
+        if parts.buf.capacity() == 0
+            || parts.buf.capacity() > MAX_SPARE_CAPACITY
+            || parts.inflow.is_some()
+        {
+            return free(parts);
         }
         parts.buf.clear();
-        parts.inflow = None;
         // `try_with`: during thread teardown the spare may already be gone.
         let _ = SPARE.try_with(|spare| spare.set(Some(parts)));
+    }
+
+    /// Frees parts that are not recycled.
+    #[cold]
+    #[inline(never)]
+    fn free(parts: Box<Parts>) {
+        drop(parts);
     }
 }
 
@@ -138,7 +150,9 @@ fn trim_ows(value: &[u8]) -> &[u8] {
 /// gives them as `&str` when they are valid UTF-8.
 pub struct Request {
     /// Always `Some` until the request is dropped (then the parts are recycled).
-    parts: Option<Box<Parts>>,
+    /// `ManuallyDrop`: `Request::drop` disposes of the parts itself, so the
+    /// request has no drop glue of its own beyond that inlined call.
+    parts: ManuallyDrop<Option<Box<Parts>>>,
 }
 
 /// What a [`Request`] holds; see the [module docs](self) for why it is boxed.
@@ -163,7 +177,9 @@ pub(crate) struct Parts {
 
 impl Request {
     pub(crate) fn from_parts(parts: Box<Parts>) -> Request {
-        Request { parts: Some(parts) }
+        Request {
+            parts: ManuallyDrop::new(Some(parts)),
+        }
     }
 
     fn parts(&self) -> &Parts {
@@ -335,6 +351,7 @@ impl Request {
 }
 
 impl Drop for Request {
+    #[inline(always)]
     fn drop(&mut self) {
         if let Some(parts) = self.parts.take() {
             storage::give(parts);
