@@ -48,6 +48,10 @@ pub const CONTINUE: &[u8] = encode::CONTINUE;
 /// The end of a chunked body (the last, empty chunk, no trailers).
 pub const LAST_CHUNK: &[u8] = encode::LAST_CHUNK;
 
+/// Streamed body bytes a driver gathers before it writes them: the async server's batch, so
+/// that every driver makes the same number of syscalls for the same body.
+pub const STREAM_FLUSH_BYTES: usize = crate::conn::STREAM_FLUSH_BYTES;
+
 /// What one [`RequestDecoder::decode`] call found.
 #[derive(Debug)]
 pub enum Decoded {

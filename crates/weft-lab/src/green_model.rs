@@ -373,7 +373,7 @@ fn serve_connection<H: Handler>(
 }
 
 /// Sends `output` (a response head) and then the streamed body, flushing
-/// every [`READ_CHUNK`] bytes. An error of the stream closes the connection
+/// every [`proto::STREAM_FLUSH_BYTES`], as the async server does. An error of the stream closes the connection
 /// without the final chunk, so the client sees the body cut short.
 fn send_stream(
     stream: &green::TcpStream,
@@ -397,7 +397,7 @@ fn send_stream(
                 return Ok(());
             }
         }
-        if output.len() >= READ_CHUNK {
+        if output.len() >= proto::STREAM_FLUSH_BYTES {
             write_all(stream, output, limit)?;
             output.clear();
         }
