@@ -285,14 +285,7 @@ impl<T: RouteTable> Router<T> {
 impl<T: RouteTable> Handler for Router<T> {
     #[inline(always)]
     fn call(&self, request: Request) -> impl Future<Output = Response> + '_ {
-        // `find`, written out: a returned pair cost a few instructions per request.
-        let method = request.method();
-        let mut allowed = 0u16;
-        let path = request.path_bytes();
-        let mut found = self.table.lookup(method, path, &mut allowed);
-        if found.is_none() && method == Method::Head {
-            found = self.table.lookup(Method::Get, path, &mut allowed);
-        }
+        let (found, allowed) = self.find(&request);
         match found {
             Some(index) => Branch::First {
                 future: self.table.dispatch(index, request),

@@ -39,14 +39,20 @@ struct Task {
     queued: AtomicUsize,
 }
 
-#[test]
-fn a_wake_during_a_poll_is_never_lost() {
-    ::loom::model(|| {
-        let task = Arc::new(Task {
+impl Task {
+    fn new() -> Arc<Task> {
+        Arc::new(Task {
             state: State::new(),
             event: Mutex::new(false),
             queued: AtomicUsize::new(0),
-        });
+        })
+    }
+}
+
+#[test]
+fn a_wake_during_a_poll_is_never_lost() {
+    ::loom::model(|| {
+        let task = Task::new();
         // The waker's own reference: queued + handle + waker.
         task.state.ref_inc();
 
@@ -88,11 +94,7 @@ fn a_wake_during_a_poll_is_never_lost() {
 #[test]
 fn wakes_by_reference_from_two_threads_queue_the_task_once() {
     ::loom::model(|| {
-        let task = Arc::new(Task {
-            state: State::new(),
-            event: Mutex::new(false),
-            queued: AtomicUsize::new(0),
-        });
+        let task = Task::new();
         // Park the task first, as after its first poll.
         assert_eq!(task.state.start_poll(), Start::Poll);
         assert_eq!(task.state.finish_pending(), Parked::Idle { link: true });
@@ -121,11 +123,7 @@ fn wakes_by_reference_from_two_threads_queue_the_task_once() {
 #[test]
 fn an_abort_racing_a_poll_cancels_the_task_exactly_once() {
     ::loom::model(|| {
-        let task = Arc::new(Task {
-            state: State::new(),
-            event: Mutex::new(false),
-            queued: AtomicUsize::new(0),
-        });
+        let task = Task::new();
         let handle = {
             let task = task.clone();
             thread::spawn(move || {
