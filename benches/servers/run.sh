@@ -32,6 +32,7 @@
 #   WEFT_ARGS      weft's arguments; {port} is replaced
 #                  [serve --host 127.0.0.1 --port {port} --loops 1 --quiet]
 #   HYPER_ARGS     extra arguments of tokio-hyper, e.g. --pipeline-flush []
+#   FLOOR_ARGS     extra arguments of floor, e.g. --response weft (weft's bytes on the wire) []
 #
 # Every server runs under `timeout`, so it ends by itself even if this script
 # is killed; on any exit the script stops the server and client it started.
@@ -66,6 +67,7 @@ WEFT_TARGET_DIR=${WEFT_TARGET_DIR:-${CARGO_TARGET_DIR:-$ROOT/target}}
 DEFAULT_WEFT_ARGS='serve --host 127.0.0.1 --port {port} --loops 1 --quiet'
 WEFT_ARGS=${WEFT_ARGS:-$DEFAULT_WEFT_ARGS}
 HYPER_ARGS=${HYPER_ARGS:-}
+FLOOR_ARGS=${FLOOR_ARGS:-}
 HOST=127.0.0.1 # loopback only, by design
 
 # Seconds a server may live beyond its scenario's own length before `timeout`
@@ -235,7 +237,11 @@ server_cmd() { # name port -> CMD array
         # shellcheck disable=SC2206
         CMD=("${BIN[weft]}" $args --model green)
         ;;
-    floor | threads) CMD=("${BIN[$name]}" --host "$HOST" --port "$port") ;;
+    floor)
+        # shellcheck disable=SC2206
+        CMD=("${BIN[floor]}" --host "$HOST" --port "$port" $FLOOR_ARGS)
+        ;;
+    threads) CMD=("${BIN[threads]}" --host "$HOST" --port "$port") ;;
     tokio-hyper)
         # shellcheck disable=SC2206
         CMD=("${BIN[tokio-hyper]}" --host "$HOST" --port "$port" $HYPER_ARGS)
@@ -432,7 +438,7 @@ SERVERS="$SERVERS"
 SCENARIOS="$SCENARIOS"
 RUNS=$RUNS DURATION=$DURATION DURATION_10K=$DURATION_10K WARMUP=$WARMUP CONNS=$CONNS DEPTH=$DEPTH
 CONNS_10K=$CONNS_10K IDLE_HOLD=$IDLE_HOLD SERVER_CPU=$SERVER_CPU CLIENT_CPU=$CLIENT_CPU
-WEFT_ARGS="$WEFT_ARGS" HYPER_ARGS="$HYPER_ARGS"
+WEFT_ARGS="$WEFT_ARGS" HYPER_ARGS="$HYPER_ARGS" FLOOR_ARGS="$FLOOR_ARGS"
 EOF
 
 say "servers: $SERVERS | scenarios: $SCENARIOS | runs: $RUNS x ${DURATION}s (+${WARMUP}s warm-up)"

@@ -30,15 +30,24 @@
 //! - `conns[fd]` is `Some` exactly while `fd` is an open, registered
 //!   connection. Closing the fd removes it from the epoll set.
 //!
-//! Usage: `floor [--host 127.0.0.1] [--port 8080]`. It runs until killed.
+//! Usage: `floor [--host 127.0.0.1] [--port 8080] [--response floor|weft]`.
+//! It runs until killed. `--response weft` sends, instead of the shortest
+//! response, one exactly as long as `weft serve`'s (with `Server` and a
+//! fixed `Date`): the kernel's cost of weft's bytes on the wire.
 
 use std::io;
 use std::net::Ipv4Addr;
 use std::os::raw::c_int;
 
-/// The one response, sent for every request.
+/// The one response, sent for every request (by default).
 const RESPONSE: &[u8] =
     b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!";
+
+/// With `--response weft`: as many bytes as `weft serve` sends for `/plaintext`
+/// (the date is fixed; only its length matters to the kernel).
+const WEFT_SIZED_RESPONSE: &[u8] =
+    b"HTTP/1.1 200 OK\r\nServer: weft\r\nDate: Sun, 22 Nov 2026 04:15:40 GMT\r\n\
+Content-Type: text/plain\r\nContent-Length: 13\r\n\r\nHello, World!";
 
 /// The end of a request head.
 const HEAD_END: &[u8] = b"\r\n\r\n";
@@ -66,32 +75,42 @@ const BACKLOG: c_int = 4096;
 const LISTENER_TOKEN: u64 = u64::MAX;
 
 fn main() {
-    let (host, port) = match parse_args() {
-        Ok(hp) => hp,
+    let (host, port, response) = match parse_args() {
+        Ok(args) => args,
         Err(msg) => {
-            eprintln!("floor: {msg}\nusage: floor [--host 127.0.0.1] [--port 8080]");
+            eprintln!(
+                "floor: {msg}\nusage: floor [--host 127.0.0.1] [--port 8080] [--response floor|weft]"
+            );
             std::process::exit(2);
         }
     };
-    if let Err(err) = Floor::bind(host, port).and_then(|mut floor| floor.run()) {
+    if let Err(err) = Floor::bind(host, port, response).and_then(|mut floor| floor.run()) {
         eprintln!("floor: {err}");
         std::process::exit(1);
     }
 }
 
-fn parse_args() -> Result<(Ipv4Addr, u16), String> {
+fn parse_args() -> Result<(Ipv4Addr, u16, &'static [u8]), String> {
     let mut host = Ipv4Addr::LOCALHOST;
     let mut port = 8080;
+    let mut response = RESPONSE;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let value = args.next().ok_or(format!("{arg} needs a value"))?;
         match arg.as_str() {
             "--host" => host = value.parse().map_err(|e| format!("--host {value}: {e}"))?,
             "--port" => port = value.parse().map_err(|e| format!("--port {value}: {e}"))?,
+            "--response" => {
+                response = match value.as_str() {
+                    "floor" => RESPONSE,
+                    "weft" => WEFT_SIZED_RESPONSE,
+                    _ => return Err(format!("--response {value}: expected floor or weft")),
+                }
+            }
             _ => return Err(format!("unknown argument {arg}")),
         }
     }
-    Ok((host, port))
+    Ok((host, port, response))
 }
 
 /// Per-connection state. Both buffers are empty and unallocated when idle.
@@ -111,10 +130,12 @@ struct Floor {
     read_buf: Box<[u8]>,
     /// Scratch for the responses to one read.
     out: Vec<u8>,
+    /// The response sent for every request.
+    response: &'static [u8],
 }
 
 impl Floor {
-    fn bind(host: Ipv4Addr, port: u16) -> io::Result<Floor> {
+    fn bind(host: Ipv4Addr, port: u16, response: &'static [u8]) -> io::Result<Floor> {
         // SAFETY: plain syscall with constant arguments; the result is checked.
         let epfd = cvt(unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) })?;
         let flags = libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
@@ -141,6 +162,7 @@ impl Floor {
             conns: Vec::new(),
             read_buf: vec![0; READ_BUF_SIZE].into_boxed_slice(),
             out: Vec::new(),
+            response,
         })
     }
 
@@ -292,11 +314,11 @@ impl Floor {
     /// connection was closed.
     fn answer(&mut self, fd: c_int, requests: usize) -> bool {
         let bytes: &[u8] = if requests == 1 {
-            RESPONSE
+            self.response
         } else {
             self.out.clear();
             for _ in 0..requests {
-                self.out.extend_from_slice(RESPONSE);
+                self.out.extend_from_slice(self.response);
             }
             &self.out
         };
