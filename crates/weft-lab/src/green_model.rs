@@ -21,6 +21,12 @@
 //!   ([`weft_http::proto`]): the same parser, limits, framing (bodies with
 //!   `Content-Length` or chunked, `100-continue`, HTTP/1.0) and encoding as
 //!   the async server; only reading, writing and timing are done here.
+//! - Request bodies are always buffered (up to [`Limits::max_body_bytes`]),
+//!   also for routes that ask to stream them (`POST /upload`): the protocol
+//!   core decodes whole requests, and streaming a body to a handler that
+//!   runs inside `green::block_on` would need a reader fed by this same
+//!   green thread. So a large upload gets 413 here, as with a buffering
+//!   route of the async server.
 //!
 //! # Bad input
 //!
