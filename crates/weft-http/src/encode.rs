@@ -102,10 +102,6 @@ pub(crate) fn encode_in_place(
     let with_body = status.allows_body();
 
     let body = body.into_kind();
-    // One reservation for the whole head (and a fixed body) so the appends
-    // below never reallocate; the bound is generous, not exact.
-    let fixed_len = fixed_bytes(&body).len();
-    out.reserve(HEAD_RESERVE + content_type.as_ref().map_or(0, |c| c.len()) + fixed_len);
 
     // The common shape (no extra field, a static or no content type, a fixed
     // body): the head up to the length digits comes pre-rendered.
@@ -114,12 +110,8 @@ pub(crate) fn encode_in_place(
         Some(Cow::Borrowed(value)) => Some(Some(*value)),
         Some(Cow::Owned(_)) => None,
     };
-    if let (true, true, Some(content_type), false) = (
-        headers.is_empty(),
-        with_body,
-        static_type,
-        matches!(body, BodyKind::Stream(_)),
-    ) {
+    let common = headers.is_empty() && with_body && !matches!(body, BodyKind::Stream(_));
+    if let (true, Some(content_type)) = (common, static_type) {
         // Small static bodies on keep-alive HTTP/1.1 (hello-world, health checks, canned
         // answers): the whole response comes pre-rendered, one copy.
         if let BodyKind::Static(bytes) = body {
@@ -129,6 +121,14 @@ pub(crate) fn encode_in_place(
                 return (Rest::Done, true);
             }
         }
+    }
+
+    // One reservation for the whole head (and a fixed body) so the appends
+    // below never reallocate; the bound is generous, not exact.
+    let fixed_len = fixed_bytes(&body).len();
+    out.reserve(HEAD_RESERVE + content_type.as_ref().map_or(0, |c| c.len()) + fixed_len);
+
+    if let (true, Some(content_type)) = (common, static_type) {
         prefix::append(out, status, content_type, None, stamp);
         let bytes = fixed_bytes(&body);
         put_decimal(out, bytes.len() as u64);
