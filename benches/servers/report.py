@@ -38,6 +38,8 @@ WRK_SOCKET_ERRORS = re.compile(
     r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)"
 )
 WRK_NON2XX = re.compile(r"Non-2xx or 3xx responses: (\d+)")
+# `wrk --latency`: "     99%    2.17ms" under "Latency Distribution".
+WRK_PERCENTILE = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s|m)\s*$", re.M)
 SECONDS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}
 
 
@@ -56,10 +58,14 @@ def parse_wrk(path):
     e = WRK_NON2XX.search(text)
     if e:
         errors += int(e.group(1))
+    latency = {
+        f"p{p}_ms": float(v) * SECONDS[unit] * 1e3 for p, v, unit in WRK_PERCENTILE.findall(text)
+    }
     return {
         "requests": requests,
         "rps": float(rps.group(1)) if rps else requests / seconds,
         "errors": errors,
+        **latency,
     }
 
 
@@ -88,6 +94,7 @@ def load_runs(out_dir):
                 "threads": int(row["max_threads"]),
                 "fds": int(row["max_fds"] or 0),
                 "other": int(row["other_pct"]),
+                "csw_per_s": float(row["ctx_switches_per_s"]) if row.get("ctx_switches_per_s") else None,
             }
             if row["scenario"] == "idle10k":
                 idle = parse_idle(row["client_log"])
@@ -108,6 +115,8 @@ def load_runs(out_dir):
                     continue
                 run.update(w)
             run["cpu_us"] = run["cpu_s"] * 1e6 / run["requests"]
+            if run["csw_per_s"] is not None and run.get("rps"):
+                run["csw_per_1k"] = run["csw_per_s"] * 1000 / run["rps"]
             runs.setdefault(key, []).append(run)
     return runs, failures
 
@@ -152,7 +161,8 @@ def table_busy(scenario, servers, runs):
         )
     head = (
         "| server | req/s | ×floor | ×tokio-hyper | CPU µs/req (min–max) | ×floor | ×tokio-hyper"
-        " | peak RSS MB | ×floor | ×tokio-hyper | threads | open fds | errors | other % | runs |"
+        " | peak RSS MB | ×floor | ×tokio-hyper | latency p50 / p99 ms | ctx switches per 1k req"
+        " | threads | open fds | errors | other % | runs |"
     )
     rows.append(head)
     rows.append("|" + "|".join(["---"] * (head.count("|") - 1)) + "|")
@@ -161,6 +171,15 @@ def table_busy(scenario, servers, runs):
         if not r:
             continue
         rps, cpu, hwm = median(r, "rps"), median(r, "cpu_us"), median(r, "hwm_kb")
+        # With pipelining wrk's percentiles are not meaningful (see the notes above the tables).
+        if scenario != "pipeline" and all("p50_ms" in x and "p99_ms" in x for x in r):
+            latency = f"{median(r, 'p50_ms'):.2f} / {median(r, 'p99_ms'):.2f}"
+        else:
+            latency = "–"
+        if all("csw_per_1k" in x for x in r):
+            csw = f"{median(r, 'csw_per_1k'):.1f}"
+        else:
+            csw = "–"
         cpus = [x["cpu_us"] for x in r]
         rows.append(
             "| "
@@ -176,6 +195,8 @@ def table_busy(scenario, servers, runs):
                     f"{mb(hwm):.1f}",
                     ratio(hwm, base["floor"].get("hwm_kb")),
                     ratio(hwm, base["tokio-hyper"].get("hwm_kb")),
+                    latency,
+                    csw,
                     fmt_int(median(r, "threads")),
                     fmt_int(median(r, "fds")),
                     fmt_int(max(x["errors"] for x in r)),
@@ -296,6 +317,11 @@ def main():
         "- server pinned to one CPU, wrk (one thread) to another; loopback; a fresh server per run."
         " CPU = the server's utime+stime over the measured run / requests completed."
         " peak RSS = VmHWM; threads and open fds = most seen during the run (sampled every 0.25 s)."
+        " Latency: wrk's, from a request's write to its response, under full load (not shown with"
+        " pipelining: wrk records one latency per batch but ranks them among all requests, so its"
+        " upper percentiles read 0). Context switches: voluntary and involuntary, of all the"
+        " server's threads, counted from 10% to 80% of the run (while the load runs: a thread's"
+        " count ends with the thread), per second, divided by req/s."
         " Ratios: figure / the floor's, figure / tokio-hyper's."
     )
     out.append("")

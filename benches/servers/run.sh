@@ -320,6 +320,24 @@ cpu_ticks() { # pid -> utime+stime of the whole process, in clock ticks
     echo $((f[11] + f[12]))
 }
 
+ctx_switches() { # pid -> voluntary + involuntary context switches of all its threads so far
+    awk '/^(non)?voluntary_ctxt_switches:/ { n += $2 } END { print n + 0 }' \
+        /proc/"$1"/task/*/status 2>/dev/null || echo 0
+}
+
+# Writes the server's context switches per second to out, counted from 10% to
+# 80% of a run of secs seconds: while the load runs, because a thread's count
+# ends with the thread (a thread-per-connection server's threads end when wrk
+# closes its connections).
+count_switches() { # pid secs out
+    local n0 n1 t0 t1
+    sleep "$(awk -v s="$2" 'BEGIN { print s * 0.1 }')"
+    n0=$(ctx_switches "$1") t0=$EPOCHREALTIME
+    sleep "$(awk -v s="$2" 'BEGIN { print s * 0.7 }')"
+    n1=$(ctx_switches "$1") t1=$EPOCHREALTIME
+    awk -v n="$((n1 - n0))" -v a="$t0" -v b="$t1" 'BEGIN { if (b > a) printf "%.0f\n", n / (b - a) }' >"$3"
+}
+
 status_kb() { # pid key -> value of that /proc/<pid>/status line
     local k v _
     while read -r k v _; do
@@ -362,9 +380,9 @@ run_client() { # log cmd...: runs the client pinned, in the background, and wait
 wrk_cmd() { # scenario port seconds -> WRK array
     local sc=$1 port=$2 secs=$3 url="http://$HOST:$2/plaintext"
     case $sc in
-    plain) WRK=(wrk -t1 "-c$CONNS" "-d${secs}s" --timeout 5s "$url") ;;
-    pipeline) WRK=(wrk -t1 "-c$CONNS" "-d${secs}s" --timeout 5s -s "$HERE/pipeline.lua" "$url" -- "$DEPTH") ;;
-    conn10k) WRK=(wrk -t1 "-c$CONNS_10K" "-d${secs}s" --timeout 10s "$url") ;;
+    plain) WRK=(wrk -t1 "-c$CONNS" "-d${secs}s" --timeout 5s --latency "$url") ;;
+    pipeline) WRK=(wrk -t1 "-c$CONNS" "-d${secs}s" --timeout 5s --latency -s "$HERE/pipeline.lua" "$url" -- "$DEPTH") ;;
+    conn10k) WRK=(wrk -t1 "-c$CONNS_10K" "-d${secs}s" --timeout 10s --latency "$url") ;;
     esac
 }
 
@@ -375,7 +393,7 @@ measure() { # run scenario name
     local tag="$sc.$name.$run"
     ((QUIET_WAIT == 0)) || wait_for_quiet
     local slog="$LOGS/$tag.server.log" clog="$LOGS/$tag.client.log" peaks="$LOGS/$tag.peaks"
-    local state=ok t0 t1 hwm threads rss fds rss0 c0 c1 b0 b1 a0 a1 other secs=$DURATION
+    local state=ok t0 t1 hwm threads rss fds rss0 c0 c1 b0 b1 a0 a1 other secs=$DURATION csw="" csw_pid
     if ! start_server "$name" $((WARMUP + DURATION + DURATION_10K + IDLE_HOLD + SERVER_SLACK)) "$slog"; then
         SKIP[$name]="did not start (log: $slog)"
         say "run.sh: $name ${SKIP[$name]}"
@@ -404,7 +422,11 @@ measure() { # run scenario name
             --pid "$SERVER_PID" --conns "$CONNS_10K" --hold "$IDLE_HOLD" || state=client-failed
     else
         wrk_cmd "$sc" "$PICKED" "$secs"
+        count_switches "$SERVER_PID" "$secs" "$LOGS/$tag.csw" &
+        csw_pid=$!
         run_client "$clog" "${WRK[@]}" || state=client-failed
+        wait "$csw_pid" 2>/dev/null || true
+        csw=$(cat "$LOGS/$tag.csw" 2>/dev/null) || csw=""
     fi
     if t1=$(cpu_ticks "$SERVER_PID" 2>/dev/null) && hwm=$(status_kb "$SERVER_PID" VmHWM 2>/dev/null); then
         :
@@ -425,14 +447,14 @@ measure() { # run scenario name
         } END { print t + 0, r + 0, f + 0 }' "$peaks" 2>/dev/null || echo 0 0 0)
     stop_server
     tsv_row "$run" "$sc" "$name" "$state" "$((t1 - t0))" "$(getconf CLK_TCK)" \
-        "$rss0" "$hwm" "$rss" "$threads" "$fds" "$other" "$clog" >>"$RAW"
+        "$rss0" "$hwm" "$rss" "$threads" "$fds" "$other" "$clog" "$csw" >>"$RAW"
     say "  $sc  $name  run $run: $state"
 }
 
 # ---- main -------------------------------------------------------------------
 
 tsv_row run scenario server state cpu_ticks clk_tck start_rss_kb hwm_kb max_rss_kb \
-    max_threads max_fds other_pct client_log >"$RAW"
+    max_threads max_fds other_pct client_log ctx_switches_per_s >"$RAW"
 cat >"$OUT_DIR/settings.env" <<EOF
 SERVERS="$SERVERS"
 SCENARIOS="$SCENARIOS"
