@@ -171,14 +171,16 @@ impl std::fmt::Debug for Encoded {
 /// Appends `response`, answering `answering`, to `out`: status line,
 /// `Server`, `Date`, the handler's fields, framing, and the body if it is
 /// fixed. `close` forces `Connection: close` (a draining server, say).
+#[inline]
 pub fn encode_response(
     out: &mut Vec<u8>,
-    response: Response,
+    mut response: Response,
     answering: Answering,
     close: bool,
 ) -> Encoded {
     let stamp = crate::date::stamp(weft::time::now());
-    match encode::encode(out, response, answering.0, &stamp, close) {
+    // In place: the response is not moved again (see `Response::take_parts`).
+    match encode::encode_in_place(out, &mut response, answering.0, &stamp, close) {
         (Rest::Done, keep_alive) => Encoded::Complete { keep_alive },
         (Rest::Stream { body, chunked }, keep_alive) => Encoded::Streaming {
             body,
