@@ -114,7 +114,22 @@ impl RequestDecoder {
         input: &[u8],
         limits: &Limits,
     ) -> (usize, Result<Decoded, HttpError>) {
-        let (used, found) = self.decode_next(input, limits, &|_: &Request| false);
+        self.decode_with(input, limits, &|_: &Request| false)
+    }
+
+    /// [`decode`](Self::decode) with a `stream` predicate (see
+    /// [`decode_next`](Self::decode_next)); a streamed request comes out as
+    /// [`Decoded::Request`] at the end of its head.
+    pub(crate) fn decode_with<S>(
+        &mut self,
+        input: &[u8],
+        limits: &Limits,
+        stream: &S,
+    ) -> (usize, Result<Decoded, HttpError>)
+    where
+        S: Fn(&Request) -> bool + ?Sized,
+    {
+        let (used, found) = self.decode_next(input, limits, stream);
         let decoded = match found {
             Found::NeedMore => Ok(Decoded::NeedMore),
             Found::Continue => Ok(Decoded::Continue),

@@ -10,6 +10,11 @@
 //! keep-alive, HTTP/1.0) and response encoding as the built-in server, so the
 //! two cannot drift apart. Timeouts, reading and writing are the driver's.
 //!
+//! Request bodies come decoded with their request, or, for handlers that
+//! stream them, through [`RequestDecoder::decode_streaming`],
+//! [`RequestDecoder::decode_body`] and a [`BodyFeed`] that the driver fills
+//! as the handler's reader asks.
+//!
 //! ```
 //! use weft_http::proto::{encode_response, Answering, Decoded, Encoded, RequestDecoder};
 //! use weft_http::{Limits, Response};
@@ -38,8 +43,12 @@
 
 use std::net::SocketAddr;
 
+use std::sync::Arc;
+use std::task::Waker;
+
 use crate::decode;
 use crate::encode::{self, Exchange, Rest};
+use crate::request_body::{Demand, Inflow};
 use crate::{BodyStream, HttpError, Limits, Request, Response};
 
 /// The interim response to send when [`Decoded::Continue`] comes out.
@@ -102,6 +111,48 @@ impl RequestDecoder {
         self.inner.decode(input, &self.limits)
     }
 
+    /// [`decode`](Self::decode), asking `stream` at the end of each head with a
+    /// body whether to stream that body (a handler's
+    /// [`Handler::streams_body`](crate::Handler::streams_body)). A streamed
+    /// request comes out at once, without its body: attach a [`BodyFeed`] to
+    /// it and feed the body with [`decode_body`](Self::decode_body) while
+    /// [`streaming_body`](Self::streaming_body) holds; `100 Continue`, if
+    /// [`expects_continue`](Self::expects_continue), is then the driver's to
+    /// send, when the reader first asks.
+    pub fn decode_streaming<S>(
+        &mut self,
+        input: &[u8],
+        stream: &S,
+    ) -> (usize, Result<Decoded, HttpError>)
+    where
+        S: Fn(&Request) -> bool,
+    {
+        self.inner.decode_with(input, &self.limits, stream)
+    }
+
+    /// True while the body of the last request handed out is streamed.
+    pub fn streaming_body(&self) -> bool {
+        self.inner.streaming()
+    }
+
+    /// Whether the client of the streamed body waits for `100 Continue`.
+    pub fn expects_continue(&self) -> bool {
+        self.inner.streamed_expects_continue()
+    }
+
+    /// Decodes streamed body bytes from `input` into `out`: the bytes consumed
+    /// and whether the body ended (input after it is left alone). An error
+    /// (malformed chunked framing, over
+    /// [`Limits::max_streamed_body_bytes`]) ends the body; hand it to the
+    /// reader ([`BodyFeed::fail`]) and close after the response.
+    pub fn decode_body(
+        &mut self,
+        input: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(usize, bool), HttpError> {
+        self.inner.decode_streamed(input, out)
+    }
+
     /// Whether a request body is being decoded (its head was accepted): for
     /// choosing between the header-read and body-read timeouts.
     pub fn in_body(&self) -> bool {
@@ -111,6 +162,46 @@ impl RequestDecoder {
     /// The limits this decoder enforces.
     pub fn limits(&self) -> &Limits {
         &self.limits
+    }
+}
+
+/// The driver's end of a streamed request body, whose other end is the
+/// handler's [`RequestBody`](crate::RequestBody). Read the socket and feed
+/// only when [`wants_more`](BodyFeed::wants_more) says the reader waits, so
+/// that a body of any size is held one read at a time and a handler that
+/// does not read holds the client back; answer the request with
+/// `Connection: close` if the body had not [`ended`](BodyFeed::ended).
+#[derive(Debug)]
+pub struct BodyFeed(Arc<Inflow>);
+
+impl BodyFeed {
+    /// Attaches a feed to `request`, whose body is streamed
+    /// ([`RequestDecoder::streaming_body`]).
+    pub fn attach(request: &mut Request) -> BodyFeed {
+        let inflow = Inflow::new();
+        request.parts_mut().inflow = Some(inflow.clone());
+        BodyFeed(inflow)
+    }
+
+    /// True if the reader took everything and waits for more; otherwise
+    /// `waker` is woken when it asks.
+    pub fn wants_more(&self, waker: &Waker) -> bool {
+        Inflow::demand(&self.0, waker) == Demand::Read
+    }
+
+    /// Hands decoded body bytes to the reader; `end` if they were the last.
+    pub fn feed(&self, mut bytes: Vec<u8>, end: bool) {
+        self.0.feed(&mut bytes, end);
+    }
+
+    /// Ends the body with an error for the reader.
+    pub fn fail(&self, error: HttpError) {
+        self.0.fail(error);
+    }
+
+    /// True once the last byte was fed.
+    pub fn ended(&self) -> bool {
+        self.0.ended()
     }
 }
 

@@ -21,12 +21,13 @@
 //!   ([`weft_http::proto`]): the same parser, limits, framing (bodies with
 //!   `Content-Length` or chunked, `100-continue`, HTTP/1.0) and encoding as
 //!   the async server; only reading, writing and timing are done here.
-//! - Request bodies are always buffered (up to [`Limits::max_body_bytes`]),
-//!   also for routes that ask to stream them (`POST /upload`): the protocol
-//!   core decodes whole requests, and streaming a body to a handler that
-//!   runs inside `green::block_on` would need a reader fed by this same
-//!   green thread. So a large upload gets 413 here, as with a buffering
-//!   route of the async server.
+//! - Request bodies are buffered, or streamed to the routes that ask for it
+//!   (`POST /upload`) as in the async server: the handler runs inside
+//!   `green::block_on` until its reader wants more, then this green thread
+//!   reads the socket (blocking-style, with the body-read timeout), feeds
+//!   the reader ([`proto::BodyFeed`]) and runs the handler on. `100
+//!   Continue` goes out when the reader first asks; a response sent before
+//!   the body ended closes the connection.
 //!
 //! # Bad input
 //!
@@ -50,12 +51,13 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use weft::green;
 use weft::net::ListenOptions;
-use weft_http::proto::{self, Answering, Decoded, Encoded, RequestDecoder};
-use weft_http::{Handler, HttpError, Limits, StatusCode, Timeouts};
+use weft_http::proto::{self, Answering, BodyFeed, Decoded, Encoded, RequestDecoder};
+use weft_http::{Handler, HttpError, Limits, Request, Response, StatusCode, Timeouts};
 
 use crate::signals::ShutdownSignals;
 
@@ -297,17 +299,52 @@ fn serve_connection<H: Handler>(
         output.clear();
         let mut keep_alive = true;
         while keep_alive {
-            let (used, decoded) = decoder.decode(input.filled());
+            let stream_body = |request: &Request| app.streams_body(request);
+            let (used, decoded) = decoder.decode_streaming(input.filled(), &stream_body);
             input.consume(used);
             match decoded {
                 Ok(Decoded::NeedMore) => break,
                 Ok(Decoded::Continue) => output.extend_from_slice(proto::CONTINUE),
-                Ok(Decoded::Request(request)) => {
+                Ok(Decoded::Request(mut request)) => {
                     let answering = Answering::of(&request);
+                    let feed = decoder
+                        .streaming_body()
+                        .then(|| BodyFeed::attach(&mut request));
                     // Pinned here and parked on by reference: the route's
                     // future (large: every route's state) is not moved.
-                    let response = green::block_on(std::pin::pin!(app.call(request)));
-                    let close = draining.load(Ordering::Relaxed);
+                    let mut future = std::pin::pin!(app.call(request));
+                    let response = match &feed {
+                        None => green::block_on(future),
+                        Some(feed) => {
+                            // Earlier answers of this batch go out first.
+                            if !output.is_empty() {
+                                if write_all(&stream, &output, timeouts.write).is_err() {
+                                    return;
+                                }
+                                output.clear();
+                            }
+                            match run_streaming(
+                                future.as_mut(),
+                                feed,
+                                &stream,
+                                &mut decoder,
+                                &mut input,
+                                timeouts,
+                            ) {
+                                Some(response) => response,
+                                None => return,
+                            }
+                        }
+                    };
+                    // Answered before its body ended: the rest is not read.
+                    let unfinished = feed.as_ref().is_some_and(|f| !f.ended());
+                    if let (true, Some(feed)) = (unfinished, &feed) {
+                        feed.fail(HttpError::new(
+                            StatusCode::BAD_REQUEST,
+                            "the response was sent before the request body was read",
+                        ));
+                    }
+                    let close = draining.load(Ordering::Relaxed) || unfinished;
                     keep_alive =
                         match proto::encode_response(&mut output, response, answering, close) {
                             Encoded::Complete { keep_alive } => keep_alive,
@@ -374,6 +411,79 @@ fn serve_connection<H: Handler>(
                 return;
             }
             Err(_) => return,
+        }
+    }
+}
+
+/// What one run of a handler whose body is streamed came to.
+enum Step {
+    /// It answered.
+    Done(Response),
+    /// Its reader waits for more of the body.
+    NeedBody,
+}
+
+/// Runs the handler of a request whose body is streamed (see the module doc):
+/// inside `green::block_on` while it works, and out of it, on this green
+/// thread, to read and feed its body when the reader asks. `None` if the
+/// connection failed (close it).
+fn run_streaming<F: std::future::Future<Output = Response>>(
+    mut future: std::pin::Pin<&mut F>,
+    feed: &BodyFeed,
+    stream: &green::TcpStream,
+    decoder: &mut RequestDecoder,
+    input: &mut Inbox,
+    timeouts: Timeouts,
+) -> Option<Response> {
+    let mut continue_due = decoder.expects_continue() && input.filled().is_empty();
+    loop {
+        let step = green::block_on(std::future::poll_fn(|cx| match future.as_mut().poll(cx) {
+            Poll::Ready(response) => Poll::Ready(Step::Done(response)),
+            Poll::Pending if feed.wants_more(cx.waker()) => Poll::Ready(Step::NeedBody),
+            Poll::Pending => Poll::Pending,
+        }));
+        if let Step::Done(response) = step {
+            return Some(response);
+        }
+        if std::mem::take(&mut continue_due)
+            && write_all(stream, proto::CONTINUE, timeouts.write).is_err()
+        {
+            return None;
+        }
+        if input.filled().is_empty() {
+            // The longest silence between two reads of a streamed body.
+            if stream.set_read_timeout(Some(timeouts.body_read)).is_err() {
+                return None;
+            }
+            match input.read_from(stream) {
+                Ok(n) if n > 0 => {}
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                    feed.fail(HttpError::new(
+                        StatusCode::REQUEST_TIMEOUT,
+                        "request body not received in time",
+                    ));
+                    continue;
+                }
+                _ => {
+                    feed.fail(HttpError::new(
+                        StatusCode::BAD_REQUEST,
+                        "the client closed the connection before the end of the body",
+                    ));
+                    continue;
+                }
+            }
+        }
+        let mut bytes = Vec::new();
+        match decoder.decode_body(input.filled(), &mut bytes) {
+            Ok((used, end)) => {
+                input.consume(used);
+                feed.feed(bytes, end);
+            }
+            Err(error) => {
+                let all = input.filled().len();
+                input.consume(all);
+                feed.fail(error);
+            }
         }
     }
 }

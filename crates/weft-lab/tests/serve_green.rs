@@ -192,6 +192,53 @@ fn request_bodies_are_decoded_like_the_async_server_does() {
 }
 
 #[test]
+fn uploads_stream_through_a_green_thread_one_read_at_a_time() {
+    let server = Server::start();
+    // Eight times the buffered-body limit (1 MiB): refused with 413 if the
+    // green model buffered it. A request pipelined behind it is answered after.
+    let len = 8 << 20;
+    let conn = server.connect();
+    let mut writer = conn.try_clone().unwrap();
+    writer
+        .write_all(
+            format!(
+                "POST /upload HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n\
+                 Content-Length: {len}\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+    let mut r = BufReader::new(conn.try_clone().unwrap());
+    // The reader asked: the client is invited to send.
+    let (status, _, _) = read_response(&mut r);
+    assert_eq!(status, 100);
+    let sender = std::thread::spawn(move || {
+        let block = vec![b'u'; 64 * 1024];
+        for _ in 0..len / block.len() {
+            writer.write_all(&block).unwrap();
+        }
+        writer
+            .write_all(b"GET /plaintext HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+    });
+    let (status, _, body) = read_response(&mut r);
+    sender.join().unwrap();
+    assert_eq!(status, 200, "{body}");
+    let chunks: usize = body
+        .strip_prefix(&format!("received {len} bytes in "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected answer {body:?}"));
+    assert!(
+        chunks >= len / (64 * 1024),
+        "{chunks} chunks: the body was buffered"
+    );
+    let (status, _, body) = read_response(&mut r);
+    assert_eq!((status, body.as_str()), (200, "Hello, World!"));
+    conn.shutdown(std::net::Shutdown::Both).unwrap();
+}
+
+#[test]
 fn a_parked_connection_does_not_hold_up_the_loop() {
     let server = Server::start();
     // Half a request: its green thread parks in `read` (same loop: --loops 1).
