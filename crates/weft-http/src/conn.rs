@@ -78,6 +78,7 @@ use crate::date::{self, Stamp};
 use crate::decode::{Found, Phase, RequestDecoder};
 use crate::encode::{self, encode_chunk, encode_error, Exchange, Rest, CONTINUE, LAST_CHUNK};
 use crate::limits::{Timeouts, LINGER_MAX_BYTES};
+use crate::proto;
 use crate::request_body::{Demand, Inflow};
 use crate::response::BodyStream;
 use crate::{Handler, HttpError, Request, Response, StatusCode};
@@ -609,10 +610,7 @@ impl Connection {
         if inflow.ended() {
             return false;
         }
-        inflow.fail(HttpError::new(
-            StatusCode::BAD_REQUEST,
-            "the response was sent before the request body was read",
-        ));
+        inflow.fail(proto::BODY_NOT_READ);
         true
     }
 
@@ -673,9 +671,7 @@ impl Connection {
                 }
                 Poll::Ready(_) => {
                     if let Some(inflow) = &self.inflow {
-                        inflow.fail(HttpError::bad_request(
-                            "the client closed the connection before the end of the body",
-                        ));
+                        inflow.fail(proto::BODY_CUT_SHORT);
                     }
                     return Next::Again;
                 }
@@ -834,10 +830,7 @@ impl Connection {
         self.deadline = None;
         if let (Wait::Body, Some(inflow)) = (self.wait, &self.inflow) {
             // The handler owns the answer: its reader gets the 408.
-            inflow.fail(HttpError::new(
-                StatusCode::REQUEST_TIMEOUT,
-                "request body not received in time",
-            ));
+            inflow.fail(proto::BODY_TIMED_OUT);
             self.wait = Wait::Handler;
             return true;
         }

@@ -49,7 +49,7 @@ use std::task::Waker;
 use crate::decode;
 use crate::encode::{self, Exchange, Rest};
 use crate::request_body::{Demand, Inflow};
-use crate::{BodyStream, HttpError, Limits, Request, Response};
+use crate::{BodyStream, HttpError, Limits, Request, Response, StatusCode};
 
 /// The interim response to send when [`Decoded::Continue`] comes out.
 pub const CONTINUE: &[u8] = encode::CONTINUE;
@@ -164,6 +164,26 @@ impl RequestDecoder {
         &self.limits
     }
 }
+
+/// A streamed body's reader gets this when the client stalls longer than
+/// [`Timeouts::body_read`](crate::Timeouts::body_read) between two reads.
+pub const BODY_TIMED_OUT: HttpError = HttpError::new(
+    StatusCode::REQUEST_TIMEOUT,
+    "request body not received in time",
+);
+
+/// A streamed body's reader gets this when the client closes before the end.
+pub const BODY_CUT_SHORT: HttpError = HttpError::new(
+    StatusCode::BAD_REQUEST,
+    "the client closed the connection before the end of the body",
+);
+
+/// A streamed body's reader (if it outlives the handler) gets this when the
+/// response went out before the body ended; the connection then closes.
+pub const BODY_NOT_READ: HttpError = HttpError::new(
+    StatusCode::BAD_REQUEST,
+    "the response was sent before the request body was read",
+);
 
 /// The driver's end of a streamed request body, whose other end is the
 /// handler's [`RequestBody`](crate::RequestBody). Read the socket and feed

@@ -339,10 +339,7 @@ fn serve_connection<H: Handler>(
                     // Answered before its body ended: the rest is not read.
                     let unfinished = feed.as_ref().is_some_and(|f| !f.ended());
                     if let (true, Some(feed)) = (unfinished, &feed) {
-                        feed.fail(HttpError::new(
-                            StatusCode::BAD_REQUEST,
-                            "the response was sent before the request body was read",
-                        ));
+                        feed.fail(proto::BODY_NOT_READ);
                     }
                     let close = draining.load(Ordering::Relaxed) || unfinished;
                     keep_alive =
@@ -458,17 +455,11 @@ fn run_streaming<F: std::future::Future<Output = Response>>(
             match input.read_from(stream) {
                 Ok(n) if n > 0 => {}
                 Err(e) if e.kind() == io::ErrorKind::TimedOut => {
-                    feed.fail(HttpError::new(
-                        StatusCode::REQUEST_TIMEOUT,
-                        "request body not received in time",
-                    ));
+                    feed.fail(proto::BODY_TIMED_OUT);
                     continue;
                 }
                 _ => {
-                    feed.fail(HttpError::new(
-                        StatusCode::BAD_REQUEST,
-                        "the client closed the connection before the end of the body",
-                    ));
+                    feed.fail(proto::BODY_CUT_SHORT);
                     continue;
                 }
             }
