@@ -119,6 +119,39 @@ impl RequestDecoder {
     /// [`streaming_body`](Self::streaming_body) holds; `100 Continue`, if
     /// [`expects_continue`](Self::expects_continue), is then the driver's to
     /// send, when the reader first asks.
+    ///
+    /// ```
+    /// use std::task::{Context, Poll, Waker};
+    /// use weft_http::proto::{BodyFeed, Decoded, RequestDecoder};
+    /// use weft_http::Limits;
+    ///
+    /// let mut decoder = RequestDecoder::new(Limits::default());
+    /// let wire = b"POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhel";
+    /// let (used, decoded) = decoder.decode_streaming(wire, &|_req| true);
+    /// let Ok(Decoded::Request(mut request)) = decoded else { panic!("a request") };
+    /// assert!(decoder.streaming_body());
+    /// let feed = BodyFeed::attach(&mut request);
+    /// let mut body = request.body_stream();
+    ///
+    /// // The reader asks; the driver feeds what it has read.
+    /// let mut cx = Context::from_waker(Waker::noop());
+    /// assert!(body.poll_chunk(&mut cx).is_pending());
+    /// assert!(feed.wants_more(cx.waker()));
+    /// let mut bytes = Vec::new();
+    /// let (fed, ended) = decoder.decode_body(&wire[used..], &mut bytes).unwrap();
+    /// assert_eq!((fed, ended), (3, false));
+    /// feed.feed(bytes, ended);
+    /// assert!(matches!(body.poll_chunk(&mut cx), Poll::Ready(Some(Ok(b))) if b == b"hel"));
+    ///
+    /// // The rest arrives: the body ends, and so does the stream.
+    /// assert!(body.poll_chunk(&mut cx).is_pending());
+    /// let mut bytes = Vec::new();
+    /// assert_eq!(decoder.decode_body(b"lo", &mut bytes).unwrap(), (2, true));
+    /// feed.feed(bytes, true);
+    /// assert!(matches!(body.poll_chunk(&mut cx), Poll::Ready(Some(Ok(b))) if b == b"lo"));
+    /// assert!(matches!(body.poll_chunk(&mut cx), Poll::Ready(None)));
+    /// assert!(feed.ended() && !decoder.streaming_body());
+    /// ```
     pub fn decode_streaming<S>(
         &mut self,
         input: &[u8],
