@@ -625,9 +625,8 @@ impl Connection {
         self.feed_body(rest)
     }
 
-    /// Decodes streamed body bytes from `input` for the reader; returns the
-    /// bytes consumed. A malformed body fails the reader and consumes all:
-    /// the connection closes after the response.
+    /// Feeds streamed body bytes from `input` to the reader (see
+    /// [`Inflow::feed_from`]); returns the bytes consumed.
     fn feed_body(&mut self, input: &[u8]) -> usize {
         let Some(inflow) = &self.inflow else {
             return 0;
@@ -635,20 +634,11 @@ impl Connection {
         if !inflow.open() {
             return 0;
         }
-        let mut bytes = Vec::new();
-        match self.decoder.decode_streamed(input, &mut bytes) {
-            Ok((used, end)) => {
-                if !bytes.is_empty() || end {
-                    self.continue_due = false;
-                    inflow.feed(&mut bytes, end);
-                }
-                used
-            }
-            Err(error) => {
-                inflow.fail(error);
-                input.len()
-            }
+        let (used, delivered) = inflow.feed_from(&mut self.decoder, input);
+        if delivered {
+            self.continue_due = false;
         }
+        used
     }
 
     /// The handler waits for more of its streamed body: invite it (`100

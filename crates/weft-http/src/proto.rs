@@ -247,6 +247,14 @@ impl BodyFeed {
         self.0.feed(&mut bytes, end);
     }
 
+    /// Decodes streamed body bytes from the start of `input` with `decoder`
+    /// ([`RequestDecoder::decode_body`]) and feeds them; returns how many
+    /// bytes were consumed (drop them). A malformed body fails the reader and
+    /// consumes all of `input`: answer, then close.
+    pub fn feed_from(&self, decoder: &mut RequestDecoder, input: &[u8]) -> usize {
+        self.0.feed_from(&mut decoder.inner, input).0
+    }
+
     /// Ends the body with an error for the reader.
     pub fn fail(&self, error: HttpError) {
         self.0.fail(error);

@@ -464,18 +464,8 @@ fn run_streaming<F: std::future::Future<Output = Response>>(
                 }
             }
         }
-        let mut bytes = Vec::new();
-        match decoder.decode_body(input.filled(), &mut bytes) {
-            Ok((used, end)) => {
-                input.consume(used);
-                feed.feed(bytes, end);
-            }
-            Err(error) => {
-                let all = input.filled().len();
-                input.consume(all);
-                feed.fail(error);
-            }
-        }
+        let used = feed.feed_from(decoder, input.filled());
+        input.consume(used);
     }
 }
 
