@@ -31,6 +31,10 @@ TARGET_CPU_PLAIN = 1.10  # CPU per request, times the floor's, no pipelining
 TARGET_CPU_PIPELINE = 1.15  # same, pipelining depth 16
 TARGET_IDLE_RSS_MB = 25.0  # peak RSS holding 10,000 idle keep-alive connections
 TARGET_GREEN_VS_ASYNC = 1.20  # weft --model green against weft's async model, CPU per request
+# The peers' CPU per request as issue #4 quotes them, times its floor's: (plain, pipelined).
+# Set beside the same ratios measured here, they show how this floor compares with the one
+# behind the targets.
+QUOTED_PEER_RATIOS = {"tokio-hyper": (1.26, 5.0), "may-minihttp": (1.2, 1.3)}
 
 WRK_REQUESTS = re.compile(r"^\s*(\d+) requests in ([\d.]+)(us|ms|s|m)\b", re.M)
 WRK_RPS = re.compile(r"^Requests/sec:\s+([\d.]+)", re.M)
@@ -292,6 +296,28 @@ def targets(runs):
     return lines
 
 
+def calibration(runs):
+    """The peers the issue quotes, measured here against the same floor, and weft against them."""
+
+    def cpu(sc, name):
+        r = runs.get((sc, name))
+        return median(r, "cpu_us") if r else None
+
+    lines = [
+        "### Calibration: the peers #4's targets quote, against this floor",
+        "",
+        "| server | scenario | quoted ×floor | measured ×floor | weft ×this server |",
+        "|---|---|---|---|---|",
+    ]
+    for name, quoted in QUOTED_PEER_RATIOS.items():
+        for sc, q in zip(("plain", "pipeline"), quoted):
+            peer, floor, weft = cpu(sc, name), cpu(sc, "floor"), cpu(sc, "weft")
+            measured = f"{peer / floor:.2f}×" if peer and floor else "not measured"
+            versus = f"{weft / peer:.2f}×" if peer and weft else "not measured"
+            lines.append(f"| {name} | {sc} | {q:.2f}× | {measured} | {versus} |")
+    return lines
+
+
 def main():
     out_dir, servers, scenarios = sys.argv[1], sys.argv[2].split(), sys.argv[3].split()
     skipped = sys.argv[4].strip() if len(sys.argv) > 4 else ""
@@ -334,6 +360,8 @@ def main():
             out.extend(table_idle(servers, runs) if sc == "idle10k" else table_busy(sc, servers, runs))
         out.append("")
     out.extend(targets(runs))
+    out.append("")
+    out.extend(calibration(runs))
     out.append("")
     if failures or skipped:
         out.append("### Not measured / failed runs")

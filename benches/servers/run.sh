@@ -4,12 +4,13 @@
 # file for what it measures and how to read the results.
 #
 # Usage: benches/servers/run.sh [SERVER...]
-#   SERVER: weft weft-green floor tokio-hyper weft-hyper threads node (default: all of them)
+#   SERVER: weft weft-green floor tokio-hyper weft-hyper may-minihttp threads node (default: all of them)
 #
 # Settings (environment variables, defaults in brackets):
-#   SERVERS        servers to run, if no arguments [weft weft-green floor tokio-hyper weft-hyper threads node]
+#   SERVERS        servers to run, if no arguments [weft weft-green floor tokio-hyper weft-hyper may-minihttp threads node]
 #                  (weft-green is `weft serve --model green`: a green thread per connection;
-#                  weft-hyper is tokio-hyper's hyper server and service on weft's runtime)
+#                  weft-hyper is tokio-hyper's hyper server and service on weft's runtime;
+#                  may-minihttp is may_minihttp on may's coroutines, one worker)
 #   SCENARIOS      any of: plain pipeline conn10k idle10k [all four]
 #   RUNS           measured runs per server and scenario; medians reported [3]
 #   DURATION       seconds of each measured wrk run of plain and pipeline [5]
@@ -43,7 +44,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 
-ALL_SERVERS="weft weft-green floor tokio-hyper weft-hyper threads node"
+ALL_SERVERS="weft weft-green floor tokio-hyper weft-hyper may-minihttp threads node"
 ALL_SCENARIOS="plain pipeline conn10k idle10k"
 if (($# > 0)); then SERVERS="$*"; fi
 SERVERS=${SERVERS:-$ALL_SERVERS}
@@ -165,7 +166,7 @@ build_peers() {
         --manifest-path "$HERE/Cargo.toml" >"$OUT_DIR/build-peers.log" 2>&1; then
         return 0
     fi
-    say "run.sh: building the peers failed (see $OUT_DIR/build-peers.log); skipping floor, tokio-hyper, weft-hyper, threads"
+    say "run.sh: building the peers failed (see $OUT_DIR/build-peers.log); skipping floor, tokio-hyper, weft-hyper, may-minihttp, threads"
     return 1
 }
 
@@ -195,11 +196,11 @@ share_weft_with_green() {
 
 wants() { [[ " $SERVERS " == *" $1 "* ]]; }
 
-if wants floor || wants tokio-hyper || wants weft-hyper || wants threads; then
+if wants floor || wants tokio-hyper || wants weft-hyper || wants may-minihttp || wants threads; then
     command -v cargo >/dev/null || die "cargo not found"
     peers_ok=1
     if ((BUILD)); then build_peers || peers_ok=0; fi
-    for p in floor tokio-hyper weft-hyper threads; do
+    for p in floor tokio-hyper weft-hyper may-minihttp threads; do
         BIN[$p]="$PEERS_TARGET_DIR/release/$p"
         if ((!peers_ok)); then
             SKIP[$p]="peer build failed (log: $OUT_DIR/build-peers.log)"
@@ -242,7 +243,7 @@ server_cmd() { # name port -> CMD array
         # shellcheck disable=SC2206
         CMD=("${BIN[floor]}" --host "$HOST" --port "$port" $FLOOR_ARGS)
         ;;
-    threads | weft-hyper) CMD=("${BIN[$name]}" --host "$HOST" --port "$port") ;;
+    threads | weft-hyper | may-minihttp) CMD=("${BIN[$name]}" --host "$HOST" --port "$port") ;;
     tokio-hyper)
         # shellcheck disable=SC2206
         CMD=("${BIN[tokio-hyper]}" --host "$HOST" --port "$port" $HYPER_ARGS)
