@@ -27,12 +27,16 @@ pub(crate) const FIELDS_LEN: usize =
 /// The date of one second, alone and as ready-made header lines.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Stamp {
+    /// The second, in Unix time: one integer compare tells two stamps apart.
+    pub(crate) secs: u64,
     pub(crate) date: [u8; DATE_LEN],
     pub(crate) fields: [u8; FIELDS_LEN],
 }
 
 impl Stamp {
-    pub(crate) fn from_date(date: [u8; DATE_LEN]) -> Stamp {
+    /// The stamp of Unix second `secs`.
+    pub(crate) fn at(secs: u64) -> Stamp {
+        let date = render(secs);
         let mut fields = [0u8; FIELDS_LEN];
         let mut at = 0;
         for part in [
@@ -45,7 +49,7 @@ impl Stamp {
             fields[at..at + part.len()].copy_from_slice(part);
             at += part.len();
         }
-        Stamp { date, fields }
+        Stamp { secs, date, fields }
     }
 }
 
@@ -56,6 +60,7 @@ thread_local! {
     static VALID_UNTIL: Cell<Option<Instant>> = const { Cell::new(None) };
     static STAMP: Cell<Stamp> = const {
         Cell::new(Stamp {
+            secs: 0,
             date: [0; DATE_LEN],
             fields: [0; FIELDS_LEN],
         })
@@ -73,7 +78,7 @@ pub(crate) fn stamp(now: Instant) -> Stamp {
         .unwrap_or_default();
     let to_next_second =
         Duration::from_nanos(u64::from(1_000_000_000 - since_epoch.subsec_nanos()));
-    let stamp = Stamp::from_date(render(since_epoch.as_secs()));
+    let stamp = Stamp::at(since_epoch.as_secs());
     STAMP.set(stamp);
     VALID_UNTIL.set(Some(now + to_next_second));
     stamp

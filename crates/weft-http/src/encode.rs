@@ -235,7 +235,7 @@ mod prefix {
     use std::cell::RefCell;
 
     use super::{put_decimal, put_field, put_status_line};
-    use crate::date::{Stamp, DATE_LEN};
+    use crate::date::Stamp;
     use crate::StatusCode;
 
     /// Entries kept per thread.
@@ -252,7 +252,8 @@ mod prefix {
         /// Address and length of the static body rendered in; (0, 0) for a head prefix. A
         /// `&'static [u8]` never changes, so its address and length name its bytes.
         body: (usize, usize),
-        date: [u8; DATE_LEN],
+        /// The second ([`Stamp::secs`]) whose date `bytes` carry.
+        secs: u64,
         bytes: Vec<u8>,
     }
 
@@ -295,7 +296,7 @@ mod prefix {
                         status,
                         content_type: key,
                         body: body_key,
-                        date: [0; DATE_LEN],
+                        secs: 0,
                         bytes: Vec::new(),
                     };
                     if cache.entries.len() < ENTRIES {
@@ -310,10 +311,10 @@ mod prefix {
                 }
             };
             let entry = &mut cache.entries[at];
-            if entry.bytes.is_empty() || entry.date != stamp.date {
+            if entry.bytes.is_empty() || entry.secs != stamp.secs {
                 entry.bytes.clear();
                 render(&mut entry.bytes, status, content_type, body, stamp);
-                entry.date = stamp.date;
+                entry.secs = stamp.secs;
             }
             out.extend_from_slice(&entry.bytes);
             true
@@ -442,7 +443,7 @@ mod tests {
     use crate::{Body, StatusCode};
 
     fn stamp() -> Stamp {
-        Stamp::from_date(*b"Sun, 06 Nov 1994 08:49:37 GMT")
+        Stamp::at(784_111_777) // Sun, 06 Nov 1994 08:49:37 GMT
     }
 
     fn ex(version: Version, head: bool, keep_alive: bool) -> Exchange {
@@ -588,8 +589,8 @@ Content-Length: {}\r\n\r\n{body}",
                 body.len()
             )
         };
-        let first = Stamp::from_date(*b"Sun, 06 Nov 1994 08:49:37 GMT");
-        let second = Stamp::from_date(*b"Sun, 06 Nov 1994 08:49:38 GMT");
+        let first = Stamp::at(784_111_777); // Sun, 06 Nov 1994 08:49:37 GMT
+        let second = Stamp::at(784_111_778);
         let exchange = ex(Version::Http11, false, true);
         for stamp in [first, first, second, first] {
             let date = std::str::from_utf8(&stamp.date).unwrap();
@@ -627,8 +628,8 @@ Content-Length: {}\r\n\r\n{body}",
         static SMALL: &str = "Hello, World!";
         static OTHER: &str = "Hello, World?";
         let large: &'static str = "y".repeat(prefix::WHOLE_BODY_MAX + 1).leak();
-        let first = Stamp::from_date(*b"Sun, 06 Nov 1994 08:49:37 GMT");
-        let second = Stamp::from_date(*b"Sun, 06 Nov 1994 08:49:38 GMT");
+        let first = Stamp::at(784_111_777); // Sun, 06 Nov 1994 08:49:37 GMT
+        let second = Stamp::at(784_111_778);
         for stamp in [first, first, second, first] {
             let date = std::str::from_utf8(&stamp.date).unwrap();
             for body in [SMALL, OTHER, large, SMALL] {

@@ -319,15 +319,15 @@ impl Semantics {
     /// are none of these and cost one comparison.
     fn observe(&mut self, name: &[u8], value: &[u8]) -> Result<(), HttpError> {
         match name.len() {
-            4 if name.eq_ignore_ascii_case(b"host") => self.hosts += 1,
-            6 if name.eq_ignore_ascii_case(b"expect") => {
+            4 if is_field(name, b"host") => self.hosts += 1,
+            6 if is_field(name, b"expect") => {
                 if trim(value).eq_ignore_ascii_case(b"100-continue") {
                     self.expect_continue = true;
                 } else {
                     self.unknown_expectation = true;
                 }
             }
-            10 if name.eq_ignore_ascii_case(b"connection") => {
+            10 if is_field(name, b"connection") => {
                 for token in list_elements(value) {
                     if token.eq_ignore_ascii_case(b"close") {
                         self.close = true;
@@ -336,14 +336,14 @@ impl Semantics {
                     }
                 }
             }
-            14 if name.eq_ignore_ascii_case(b"content-length") => {
+            14 if is_field(name, b"content-length") => {
                 let length = parse_content_length(value)?;
                 if self.content_length.is_some_and(|seen| seen != length) {
                     return Err(HttpError::bad_request("conflicting Content-Length headers"));
                 }
                 self.content_length = Some(length);
             }
-            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+            17 if is_field(name, b"transfer-encoding") => {
                 self.transfer_encoding = true;
                 for coding in list_elements(value) {
                     if coding.eq_ignore_ascii_case(b"chunked") {
@@ -395,6 +395,26 @@ impl Semantics {
     }
 }
 
+/// Whether the field name `name` is `lower` in any ASCII case. `lower` is
+/// lowercase letters and `-`; `name` is a token httparse accepted (letters,
+/// digits and the symbols RFC 9110 allows in a token). Among token bytes,
+/// `b | 0x20` equals a lowercase letter only for that letter in either case,
+/// and equals `-` only for `-` (the other byte it maps there, CR, is not a
+/// token byte), so the comparison needs no per-byte branch: it folds into a
+/// few word compares.
+#[inline(always)]
+fn is_field<const N: usize>(name: &[u8], lower: &[u8; N]) -> bool {
+    debug_assert!(lower.iter().all(|&b| b.is_ascii_lowercase() || b == b'-'));
+    let Ok(name) = <&[u8; N]>::try_from(name) else {
+        return false;
+    };
+    let mut diff = 0;
+    for (&b, &l) in name.iter().zip(lower) {
+        diff |= (b | 0x20) ^ l;
+    }
+    diff == 0
+}
+
 /// `Content-Length = 1*DIGIT`; anything else (sign, space inside, list,
 /// overflow) is 400.
 fn parse_content_length(value: &[u8]) -> Result<u64, HttpError> {
@@ -430,6 +450,38 @@ fn trim(value: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The bytes RFC 9110 allows in a token (a field name).
+    fn token_bytes() -> impl Iterator<Item = u8> {
+        (0u8..=255).filter(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(b))
+    }
+
+    #[test]
+    fn field_names_match_like_eq_ignore_ascii_case_for_every_token_byte() {
+        fn check<const N: usize>(lower: &[u8; N]) {
+            let upper = lower.to_ascii_uppercase();
+            assert!(is_field(lower, lower) && is_field(&upper, lower));
+            assert!(!is_field(&lower[1..], lower), "a shorter name never matches");
+            for at in 0..N {
+                for b in token_bytes() {
+                    let mut name = *lower;
+                    name[at] = b;
+                    assert_eq!(
+                        is_field(&name, lower),
+                        name.eq_ignore_ascii_case(lower),
+                        "{:?} against {:?}",
+                        String::from_utf8_lossy(&name),
+                        String::from_utf8_lossy(lower),
+                    );
+                }
+            }
+        }
+        check(b"host");
+        check(b"expect");
+        check(b"connection");
+        check(b"content-length");
+        check(b"transfer-encoding");
+    }
 
     fn parse(raw: &str) -> Result<Option<Head>, HttpError> {
         parse_head(raw.as_bytes(), &Limits::default(), None)
