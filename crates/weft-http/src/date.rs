@@ -109,6 +109,86 @@ pub(crate) fn render(secs: u64) -> [u8; DATE_LEN] {
     out
 }
 
+/// `time` as an HTTP-date (IMF-fixdate, RFC 9110 §5.6.7), for fields such as
+/// `Last-Modified`; times before 1970 read as 1970, fractions of a second
+/// are dropped.
+pub fn http_date(time: SystemTime) -> String {
+    let secs = time
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs());
+    // An IMF-fixdate is ASCII.
+    render(secs).iter().map(|&b| char::from(b)).collect()
+}
+
+/// Parses an HTTP-date in the IMF-fixdate form every current client sends
+/// (`Sun, 06 Nov 1994 08:49:37 GMT`); `None` for anything else, including
+/// the two obsolete forms RFC 9110 §5.6.7 still allows (a recipient then
+/// ignores the field, as it must ignore an invalid date). The weekday is
+/// checked for shape only.
+pub fn parse_http_date(value: &str) -> Option<SystemTime> {
+    const MONTHS: [&[u8; 3]; 12] = [
+        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
+        b"Dec",
+    ];
+    let b = value.trim_matches([' ', '\t']).as_bytes();
+    if b.len() != DATE_LEN
+        || !b[..3].iter().all(u8::is_ascii_alphabetic)
+        || &b[3..5] != b", "
+        || b[7] != b' '
+        || b[11] != b' '
+        || b[16] != b' '
+        || b[19] != b':'
+        || b[22] != b':'
+        || &b[25..] != b" GMT"
+    {
+        return None;
+    }
+    let number = |range: std::ops::Range<usize>| -> Option<u64> {
+        let digits = &b[range];
+        digits
+            .iter()
+            .all(u8::is_ascii_digit)
+            .then(|| digits.iter().fold(0, |n, &d| n * 10 + u64::from(d - b'0')))
+    };
+    let day = number(5..7)?;
+    let month = MONTHS.iter().position(|m| &b[8..11] == *m)? as u64 + 1;
+    let year = number(12..16)?;
+    let (hour, minute, second) = (number(17..19)?, number(20..22)?, number(23..25)?);
+    if year < 1970 || day == 0 || day > days_in_month(year, month) || hour > 23 || minute > 59 {
+        return None;
+    }
+    // 60: a leap second, as RFC 5322 allows; it reads as the next second.
+    if second > 60 {
+        return None;
+    }
+    let secs = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second;
+    Some(UNIX_EPOCH + Duration::from_secs(secs))
+}
+
+fn days_in_month(year: u64, month: u64) -> u64 {
+    match month {
+        2 if year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400)) => {
+            29
+        }
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days from 1970-01-01 to a Gregorian date from 1970 on: the inverse of
+/// [`civil_from_days`], with the same March-based eras.
+fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
+    const EPOCH_SHIFT: u64 = 719_468;
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year / 400;
+    let year_of_era = year % 400;
+    let month_from_march = if month > 2 { month - 3 } else { month + 9 };
+    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - EPOCH_SHIFT
+}
+
 fn put2(slot: &mut [u8], value: u64) {
     slot[0] = b'0' + (value / 10 % 10) as u8;
     slot[1] = b'0' + (value % 10) as u8;
@@ -145,6 +225,45 @@ mod tests {
 
     fn text(secs: u64) -> String {
         String::from_utf8(render(secs).to_vec()).unwrap()
+    }
+
+    #[test]
+    fn http_dates_parse_back_to_the_second_they_render() {
+        for secs in [0, 784_111_777, 951_782_400, 1_709_208_000, 4_102_444_799] {
+            let time = UNIX_EPOCH + Duration::from_secs(secs);
+            assert_eq!(parse_http_date(&http_date(time)), Some(time), "{secs}");
+        }
+        // Every day of four years, at a time of day that moves.
+        for day in 20_000..20_000 + 4 * 366 {
+            let secs = day * 86_400 + (day * 7919) % 86_400;
+            let time = UNIX_EPOCH + Duration::from_secs(secs);
+            assert_eq!(parse_http_date(&http_date(time)), Some(time), "{secs}");
+        }
+        assert_eq!(
+            http_date(UNIX_EPOCH + Duration::from_millis(784_111_777_900)),
+            "Sun, 06 Nov 1994 08:49:37 GMT"
+        );
+    }
+
+    #[test]
+    fn malformed_http_dates_are_none() {
+        for bad in [
+            "",
+            "Sunday, 06-Nov-94 08:49:37 GMT", // RFC 850, obsolete
+            "Sun Nov  6 08:49:37 1994",       // asctime, obsolete
+            "Sun, 06 Nov 1994 08:49:37 UTC",
+            "Sun, 31 Nov 1994 08:49:37 GMT",
+            "Sun, 29 Feb 2023 08:49:37 GMT",
+            "Sun, 06 Nov 1994 24:00:00 GMT",
+            "Sun, 06 Nov 1969 08:49:37 GMT",
+            "Sun, 06 Nvm 1994 08:49:37 GMT",
+            "Sun, 0x Nov 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 08:49:37 GMTX",
+        ] {
+            assert_eq!(parse_http_date(bad), None, "{bad:?}");
+        }
+        assert!(parse_http_date("Thu, 29 Feb 2024 12:00:00 GMT").is_some());
+        assert!(parse_http_date(" Sun, 06 Nov 1994 08:49:37 GMT ").is_some());
     }
 
     #[test]

@@ -461,7 +461,10 @@ mod tests {
         fn check<const N: usize>(lower: &[u8; N]) {
             let upper = lower.to_ascii_uppercase();
             assert!(is_field(lower, lower) && is_field(&upper, lower));
-            assert!(!is_field(&lower[1..], lower), "a shorter name never matches");
+            assert!(
+                !is_field(&lower[1..], lower),
+                "a shorter name never matches"
+            );
             for at in 0..N {
                 for b in token_bytes() {
                     let mut name = *lower;

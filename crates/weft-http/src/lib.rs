@@ -60,6 +60,7 @@ mod shutdown;
 mod status;
 mod uri;
 
+pub use date::{http_date, parse_http_date};
 pub use encode::SERVER_NAME;
 pub use error::HttpError;
 pub use handler::{stream_body, Handler, StreamBody};

@@ -79,12 +79,16 @@ status_codes! {
     (CONFLICT, 409, "Conflict");
     /// 411 Length Required.
     (LENGTH_REQUIRED, 411, "Length Required");
+    /// 412 Precondition Failed: an `If-Match` or `If-Unmodified-Since` did not hold.
+    (PRECONDITION_FAILED, 412, "Precondition Failed");
     /// 413 Content Too Large: the request body exceeds the limit.
     (PAYLOAD_TOO_LARGE, 413, "Content Too Large");
     /// 414 URI Too Long: the request line exceeds the limit.
     (URI_TOO_LONG, 414, "URI Too Long");
     /// 415 Unsupported Media Type.
     (UNSUPPORTED_MEDIA_TYPE, 415, "Unsupported Media Type");
+    /// 416 Range Not Satisfiable: the requested range lies outside the representation.
+    (RANGE_NOT_SATISFIABLE, 416, "Range Not Satisfiable");
     /// 417 Expectation Failed: an `Expect` other than `100-continue`.
     (EXPECTATION_FAILED, 417, "Expectation Failed");
     /// 422 Unprocessable Content.

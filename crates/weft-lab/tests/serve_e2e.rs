@@ -236,6 +236,102 @@ fn serve_answers_every_route_and_stops_on_sigterm() {
     serve.stop();
 }
 
+/// (status, the named response fields, body) of a GET with `fields`.
+fn get_with(
+    agent: &ureq::Agent,
+    url: &str,
+    fields: &[(&str, &str)],
+    wanted: &[&str],
+) -> (u16, Vec<Option<String>>, Vec<u8>) {
+    let mut request = agent.get(url);
+    for (name, value) in fields {
+        request = request.header(*name, *value);
+    }
+    let mut response = request.call().unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let found = wanted
+        .iter()
+        .map(|name| {
+            let value = response.headers().get(*name)?;
+            Some(value.to_str().unwrap().to_owned())
+        })
+        .collect();
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(64 << 20)
+        .read_to_vec()
+        .unwrap();
+    (response.status().as_u16(), found, body)
+}
+
+#[test]
+fn static_files_answer_conditional_and_range_requests() {
+    let root = TempDir::new("cond");
+    std::fs::write(root.0.join("hello.txt"), "static hello\n").unwrap();
+    // Over the 32 MiB a whole response may carry: served by ranges only.
+    let big: Vec<u8> = (0..(33u32 << 20)).map(|i| (i % 251) as u8).collect();
+    std::fs::write(root.0.join("big.bin"), &big).unwrap();
+    let serve = Serve::start(&root.0);
+    let agent = agent();
+    let url = serve.url("/static/hello.txt");
+    const FIELDS: [&str; 4] = ["etag", "last-modified", "content-range", "accept-ranges"];
+
+    let (status, found, body) = get_with(&agent, &url, &[], &FIELDS);
+    assert_eq!((status, body.as_slice()), (200, &b"static hello\n"[..]));
+    let [etag, modified, range, accept] = <[_; 4]>::try_from(found).unwrap();
+    let (etag, modified) = (etag.expect("ETag"), modified.expect("Last-Modified"));
+    assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
+    assert!(
+        weft_http::parse_http_date(&modified).is_some(),
+        "{modified}"
+    );
+    assert_eq!((range, accept.as_deref()), (None, Some("bytes")));
+
+    // Revalidation: the client's copy is current, or not.
+    for fields in [
+        [("If-None-Match", etag.as_str())],
+        [("If-Modified-Since", modified.as_str())],
+    ] {
+        let (status, found, body) = get_with(&agent, &url, &fields, &FIELDS);
+        assert_eq!((status, body.len()), (304, 0), "{fields:?}");
+        assert_eq!(found[0].as_deref(), Some(etag.as_str()));
+    }
+    let (status, ..) = get_with(&agent, &url, &[("If-None-Match", "\"old\"")], &[]);
+    assert_eq!(status, 200);
+    let (status, ..) = get_with(&agent, &url, &[("If-Match", "\"old\"")], &[]);
+    assert_eq!(status, 412);
+
+    // Ranges: satisfiable, past the end, and guarded by If-Range.
+    let (status, found, body) = get_with(&agent, &url, &[("Range", "bytes=7-")], &FIELDS);
+    assert_eq!((status, body.as_slice()), (206, &b"hello\n"[..]));
+    assert_eq!(found[2].as_deref(), Some("bytes 7-12/13"));
+    let (status, found, _) = get_with(&agent, &url, &[("Range", "bytes=13-")], &FIELDS);
+    assert_eq!((status, found[2].as_deref()), (416, Some("bytes */13")));
+    let stale = [("Range", "bytes=0-5"), ("If-Range", "\"old\"")];
+    let (status, _, body) = get_with(&agent, &url, &stale, &[]);
+    assert_eq!((status, body.len()), (200, 13));
+    let fresh = [("Range", "bytes=0-5"), ("If-Range", etag.as_str())];
+    let (status, _, body) = get_with(&agent, &url, &fresh, &[]);
+    assert_eq!((status, body.as_slice()), (206, &b"static"[..]));
+
+    // The big file: refused whole, served by range, a range cut to 32 MiB.
+    let big_url = serve.url("/static/big.bin");
+    assert_eq!(get_with(&agent, &big_url, &[], &[]).0, 403);
+    let (status, found, body) = get_with(&agent, &big_url, &[("Range", "bytes=-1000")], &FIELDS);
+    assert_eq!(status, 206);
+    assert_eq!(body, &big[big.len() - 1000..]);
+    let total = big.len();
+    let expect = format!("bytes {}-{}/{total}", total - 1000, total - 1);
+    assert_eq!(found[2].as_deref(), Some(expect.as_str()));
+    let (status, found, body) = get_with(&agent, &big_url, &[("Range", "bytes=1-")], &FIELDS);
+    assert_eq!((status, body.len()), (206, 32 << 20));
+    assert_eq!(body, &big[1..1 + (32 << 20)]);
+    let expect = format!("bytes 1-{}/{total}", 32 << 20);
+    assert_eq!(found[2].as_deref(), Some(expect.as_str()));
+
+    serve.stop();
+}
+
 #[test]
 fn static_files_never_escape_the_root() {
     let outside = TempDir::new("outside");

@@ -20,6 +20,7 @@
 //! `--workers N` runs it as a multi-process cluster instead (see [`cluster`]).
 
 mod cluster;
+mod conditional;
 mod routes;
 pub(crate) mod static_files;
 

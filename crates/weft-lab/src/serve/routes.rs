@@ -34,8 +34,8 @@ pub(crate) fn app(root: StaticRoot) -> impl Handler + Clone + Send {
         .get("/static/*", move |req: Request| {
             let root = root.clone();
             Box::pin(async move {
-                root.serve(req.path().strip_prefix("/static/").unwrap_or(""))
-                    .await
+                let path = req.path().strip_prefix("/static/").unwrap_or("");
+                root.serve(&req, path).await
             })
         })
 }

@@ -11,11 +11,17 @@
 //!    symlink inside the root cannot lead out of it. Missing files are 404.
 //! 3. A directory is served by its `index.html` (resolved the same way);
 //!    anything that is not a regular file is 404.
-//! 4. The file is read on the pool (`weft::fs::read`) and sent with a
-//!    content type from its extension and `Content-Length`.
+//! 4. Conditional and range requests are decided from the file's
+//!    modification time and length (see [`super::conditional`]): 304, 412,
+//!    206 or 416 where they apply.
+//! 5. The file, or the requested range of it, is read on the pool and sent
+//!    with a content type from its extension, `Content-Length`,
+//!    `Last-Modified`, `ETag` and `Accept-Ranges: bytes`.
 //!
-//! Files larger than [`MAX_FILE_BYTES`] are refused (403): responses are
-//! buffered whole, and this server is a lab instrument, not a CDN.
+//! Responses are buffered whole, so at most [`MAX_FILE_BYTES`] are sent per
+//! response: a larger file is refused (403) unless a range is asked for, and
+//! a larger range is cut to that size (the `Content-Range` says so, and
+//! clients ask for the rest). This server is a lab instrument, not a CDN.
 //!
 //! The check and the read are separate pool jobs, so someone who can write
 //! inside the root could swap a checked file for a symlink in between; the
@@ -25,10 +31,14 @@ use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::UNIX_EPOCH;
 
-use weft_http::{percent_decode, Response, StatusCode};
+use weft::pool::Lane;
+use weft_http::{http_date, percent_decode, Request, Response, StatusCode};
 
-/// Largest file served: 32 MiB.
+use super::conditional::{evaluate, Conditions, Outcome, Validators};
+
+/// Largest body sent in one response: 32 MiB.
 pub(crate) const MAX_FILE_BYTES: u64 = 32 * 1024 * 1024;
 
 /// File served for a directory.
@@ -82,17 +92,69 @@ impl StaticRoot {
         &self.root
     }
 
-    /// Answers a request for `url_path` (the part after `/static/`).
-    pub(crate) async fn serve(&self, url_path: &str) -> Response {
-        match self.resolve(url_path).await {
-            Ok(file) => self.send(&file).await,
-            Err(refusal) => refusal.response(),
-        }
+    /// Answers `request` for the file at `url_path` (the part of its path
+    /// after `/static/`).
+    pub(crate) async fn serve(&self, request: &Request, url_path: &str) -> Response {
+        let (file, meta) = match self.resolve(url_path).await {
+            Ok(found) => found,
+            Err(refusal) => return refusal.response(),
+        };
+        let len = meta.len();
+        let validators = Validators::new(meta.modified().unwrap_or(UNIX_EPOCH), len);
+        let mut response = match evaluate(&Conditions::of(request), &validators, len) {
+            Outcome::NotModified => Response::new(StatusCode::NOT_MODIFIED),
+            Outcome::PreconditionFailed => {
+                return Response::error(StatusCode::PRECONDITION_FAILED, "precondition failed")
+            }
+            Outcome::Unsatisfiable => {
+                let mut response =
+                    Response::error(StatusCode::RANGE_NOT_SATISFIABLE, "range not satisfiable");
+                set(&mut response, "Content-Range", format!("bytes */{len}"));
+                return response;
+            }
+            Outcome::Full if len > MAX_FILE_BYTES => {
+                return Refusal {
+                    status: StatusCode::FORBIDDEN,
+                    reason: "file larger than weft serve sends whole (32 MiB); ask for a range",
+                }
+                .response()
+            }
+            Outcome::Full => match weft::fs::read(&file).await {
+                Ok(bytes) => self.found(StatusCode::OK, &file, bytes),
+                Err(error) => return fs_refusal(&error).response(),
+            },
+            Outcome::Partial(range) => {
+                let range = range.start..range.end.min(range.start + MAX_FILE_BYTES);
+                let content_range = format!("bytes {}-{}/{len}", range.start, range.end - 1);
+                let mut response = match read_range(file.clone(), range).await {
+                    Ok(bytes) => self.found(StatusCode::PARTIAL_CONTENT, &file, bytes),
+                    Err(error) => return fs_refusal(&error).response(),
+                };
+                set(&mut response, "Content-Range", content_range);
+                response
+            }
+        };
+        set(
+            &mut response,
+            "Last-Modified",
+            http_date(validators.modified),
+        );
+        set(&mut response, "ETag", validators.etag);
+        response
+    }
+
+    /// A response carrying bytes of `file`.
+    fn found(&self, status: StatusCode, file: &Path, bytes: Vec<u8>) -> Response {
+        let mut response = Response::new(status)
+            .with_content_type(content_type(file))
+            .with_body(bytes);
+        set(&mut response, "Accept-Ranges", "bytes".to_owned());
+        response
     }
 
     /// Steps 1 to 3 of the module docs: the canonical path of a regular file
-    /// under the root.
-    async fn resolve(&self, url_path: &str) -> Result<PathBuf, Refusal> {
+    /// under the root, and its metadata.
+    async fn resolve(&self, url_path: &str) -> Result<(PathBuf, std::fs::Metadata), Refusal> {
         let relative = relative_path(url_path)?;
         let file = self.canonical_inside(&self.root.join(&relative)).await?;
         let meta = weft::fs::metadata(&file)
@@ -104,7 +166,7 @@ impl StaticRoot {
                 .await
                 .map_err(|e| fs_refusal(&e))?;
             return if meta.is_file() {
-                Ok(index)
+                Ok((index, meta))
             } else {
                 Err(NOT_FOUND)
             };
@@ -112,13 +174,7 @@ impl StaticRoot {
         if !meta.is_file() {
             return Err(NOT_FOUND);
         }
-        if meta.len() > MAX_FILE_BYTES {
-            return Err(Refusal {
-                status: StatusCode::FORBIDDEN,
-                reason: "file larger than weft serve sends (32 MiB)",
-            });
-        }
-        Ok(file)
+        Ok((file, meta))
     }
 
     async fn canonical_inside(&self, path: &Path) -> Result<PathBuf, Refusal> {
@@ -131,15 +187,26 @@ impl StaticRoot {
             Err(OUTSIDE_ROOT)
         }
     }
+}
 
-    async fn send(&self, file: &Path) -> Response {
-        match weft::fs::read(file).await {
-            Ok(bytes) => Response::new(StatusCode::OK)
-                .with_content_type(content_type(file))
-                .with_body(bytes),
-            Err(error) => fs_refusal(&error).response(),
-        }
-    }
+/// Sets a header field whose name and value are known to be valid.
+fn set(response: &mut Response, name: &'static str, value: String) {
+    response
+        .insert_header(name, value)
+        .expect("a static name and an ASCII value");
+}
+
+/// Reads `range` of the file at `path` on the pool's fs lane (one job:
+/// open, then `pread` until the range is read).
+async fn read_range(path: PathBuf, range: std::ops::Range<u64>) -> io::Result<Vec<u8>> {
+    let job = weft::pool::submit(Lane::Fs, move || {
+        use std::os::unix::fs::FileExt;
+        let file = std::fs::File::open(&path)?;
+        let mut bytes = vec![0; (range.end - range.start) as usize];
+        file.read_exact_at(&mut bytes, range.start)?;
+        Ok(bytes)
+    });
+    job.await.map_err(io::Error::other)?
 }
 
 /// Step 1: the decoded, `..`-free relative path for `url_path`.
