@@ -176,44 +176,46 @@ pub(crate) fn parse_range(value: &str, len: u64) -> RangeSpec {
     if spec.contains(',') {
         return RangeSpec::Ignored;
     }
-    let Some((first, last)) = spec.trim().split_once('-') else {
+    let Some((first, last)) = spec.split_once('-') else {
         return RangeSpec::Ignored;
     };
-    let number = |s: &str| -> Option<u64> {
-        let s = s.trim();
-        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        // Too many digits for a u64: larger than any file.
-        Some(s.parse().unwrap_or(u64::MAX))
-    };
-    match (first.trim().is_empty(), number(first), number(last)) {
+    let (first, last) = (first.trim(), last.trim());
+    let bytes = if first.is_empty() {
         // bytes=-suffix: the last `suffix` bytes.
-        (true, _, Some(suffix)) => {
-            if suffix == 0 || len == 0 {
-                RangeSpec::Unsatisfiable
-            } else {
-                RangeSpec::Bytes(len.saturating_sub(suffix)..len)
-            }
-        }
+        let Some(suffix) = number(last) else {
+            return RangeSpec::Ignored;
+        };
+        len.saturating_sub(suffix)..len
+    } else {
         // bytes=first- and bytes=first-last.
-        (false, Some(first), last) if last.is_some() || last_is_open(spec) => {
-            if last.is_some_and(|last| last < first) {
-                return RangeSpec::Ignored;
+        let Some(first) = number(first) else {
+            return RangeSpec::Ignored;
+        };
+        let end = if last.is_empty() {
+            len
+        } else {
+            match number(last) {
+                Some(last) if last >= first => last.saturating_add(1).min(len),
+                _ => return RangeSpec::Ignored,
             }
-            if first >= len {
-                return RangeSpec::Unsatisfiable;
-            }
-            let end = last.map_or(len, |last| last.saturating_add(1).min(len));
-            RangeSpec::Bytes(first..end)
-        }
-        _ => RangeSpec::Ignored,
+        };
+        first..end
+    };
+    // Empty: it starts at or past the end (or asks for a suffix of 0 bytes).
+    if bytes.is_empty() {
+        RangeSpec::Unsatisfiable
+    } else {
+        RangeSpec::Bytes(bytes)
     }
 }
 
-/// `first-` with nothing after the dash.
-fn last_is_open(spec: &str) -> bool {
-    spec.trim().ends_with('-')
+/// A decimal position; `None` if `s` is not all digits (or empty). Too many
+/// digits for a `u64` read as `u64::MAX`: past the end of any file.
+fn number(s: &str) -> Option<u64> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(s.parse().unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]

@@ -120,14 +120,14 @@ impl StaticRoot {
                 .response()
             }
             Outcome::Full => match weft::fs::read(&file).await {
-                Ok(bytes) => self.found(StatusCode::OK, &file, bytes),
+                Ok(bytes) => file_response(StatusCode::OK, &file, bytes),
                 Err(error) => return fs_refusal(&error).response(),
             },
             Outcome::Partial(range) => {
                 let range = range.start..range.end.min(range.start + MAX_FILE_BYTES);
                 let content_range = format!("bytes {}-{}/{len}", range.start, range.end - 1);
                 let mut response = match read_range(file.clone(), range).await {
-                    Ok(bytes) => self.found(StatusCode::PARTIAL_CONTENT, &file, bytes),
+                    Ok(bytes) => file_response(StatusCode::PARTIAL_CONTENT, &file, bytes),
                     Err(error) => return fs_refusal(&error).response(),
                 };
                 set(&mut response, "Content-Range", content_range);
@@ -140,15 +140,6 @@ impl StaticRoot {
             http_date(validators.modified),
         );
         set(&mut response, "ETag", validators.etag);
-        response
-    }
-
-    /// A response carrying bytes of `file`.
-    fn found(&self, status: StatusCode, file: &Path, bytes: Vec<u8>) -> Response {
-        let mut response = Response::new(status)
-            .with_content_type(content_type(file))
-            .with_body(bytes);
-        set(&mut response, "Accept-Ranges", "bytes".to_owned());
         response
     }
 
@@ -187,6 +178,15 @@ impl StaticRoot {
             Err(OUTSIDE_ROOT)
         }
     }
+}
+
+/// A response carrying `bytes` of `file`.
+fn file_response(status: StatusCode, file: &Path, bytes: Vec<u8>) -> Response {
+    let mut response = Response::new(status)
+        .with_content_type(content_type(file))
+        .with_body(bytes);
+    set(&mut response, "Accept-Ranges", "bytes".to_owned());
+    response
 }
 
 /// Sets a header field whose name and value are known to be valid.
