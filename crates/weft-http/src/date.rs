@@ -84,13 +84,21 @@ pub(crate) fn stamp(now: Instant) -> Stamp {
     stamp
 }
 
+/// Month names as an IMF-fixdate spells them.
+const MONTHS: [&[u8; 3]; 12] = [
+    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
+];
+
+/// Days from 0000-03-01 to 1970-01-01 (the calendar arithmetic counts from
+/// a March 1).
+const EPOCH_SHIFT: u64 = 719_468;
+
+/// Days in a 400-year Gregorian era.
+const DAYS_PER_ERA: u64 = 146_097;
+
 /// Renders unix time `secs` as an IMF-fixdate.
 pub(crate) fn render(secs: u64) -> [u8; DATE_LEN] {
     const WEEKDAYS: [&[u8; 3]; 7] = [b"Sun", b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat"];
-    const MONTHS: [&[u8; 3]; 12] = [
-        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
-        b"Dec",
-    ];
     let days = secs / 86_400;
     let of_day = secs % 86_400;
     // 1970-01-01 was a Thursday (index 4 with Sunday = 0).
@@ -126,10 +134,6 @@ pub fn http_date(time: SystemTime) -> String {
 /// ignores the field, as it must ignore an invalid date). The weekday is
 /// checked for shape only.
 pub fn parse_http_date(value: &str) -> Option<SystemTime> {
-    const MONTHS: [&[u8; 3]; 12] = [
-        b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov",
-        b"Dec",
-    ];
     let b = value.trim_matches([' ', '\t']).as_bytes();
     if b.len() != DATE_LEN
         || !b[..3].iter().all(u8::is_ascii_alphabetic)
@@ -179,14 +183,13 @@ fn days_in_month(year: u64, month: u64) -> u64 {
 /// Days from 1970-01-01 to a Gregorian date from 1970 on: the inverse of
 /// [`civil_from_days`], with the same March-based eras.
 fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
-    const EPOCH_SHIFT: u64 = 719_468;
     let year = if month <= 2 { year - 1 } else { year };
     let era = year / 400;
     let year_of_era = year % 400;
     let month_from_march = if month > 2 { month - 3 } else { month + 9 };
     let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
     let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - EPOCH_SHIFT
+    era * DAYS_PER_ERA + day_of_era - EPOCH_SHIFT
 }
 
 fn put2(slot: &mut [u8], value: u64) {
@@ -199,9 +202,6 @@ fn put2(slot: &mut [u8], value: u64) {
 /// leap day is the last day of an era-year and month lengths repeat in a
 /// 5-month pattern of 153 days).
 fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    // Days from 0000-03-01 to 1970-01-01.
-    const EPOCH_SHIFT: u64 = 719_468;
-    const DAYS_PER_ERA: u64 = 146_097;
     let z = days + EPOCH_SHIFT;
     let era = z / DAYS_PER_ERA;
     let day_of_era = z % DAYS_PER_ERA;
