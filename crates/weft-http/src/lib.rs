@@ -2,20 +2,24 @@
 //!
 //! # Layers
 //!
-//! - **Sans-I/O protocol core** (no runtime needed, unit-tested on bytes):
-//!   `head` parses request heads on `httparse` with the
-//!   [`limits`]; `body` decodes `Content-Length` and chunked bodies
-//!   incrementally; `decode` turns a byte stream into complete requests,
-//!   pipelined or not; `encode` renders responses (fixed-length or chunked)
-//!   with a per-second cached `Date`. [`proto`] is their public face, for
-//!   drivers other than the built-in connection task.
-//! - **Handler API**: [`Request`], [`Response`], [`Handler`] (any
-//!   `async fn(Request) -> Response`) and a [`Router`] by method and path.
-//! - **Connection driver** (`conn`): keep-alive, pipelining (a batch of
-//!   requests read together is answered with one write), timeouts, lingering
-//!   close, all on a `weft::net::TcpStream` without per-request allocation.
-//! - **Server**: [`serve`] on one loop, [`Server`] on N loops with one
-//!   `SO_REUSEPORT` listener each, graceful [`ShutdownSignal`]-driven drain.
+//! Imports run one way: `server` uses `proto`, both use the plain types, and
+//! `proto` knows neither the server nor the [`Handler`] API.
+//!
+//! - **Plain types** at the top: [`Request`], [`RequestBody`], [`Response`],
+//!   [`StatusCode`], [`Method`], the [`limits`], [`HttpError`], and the
+//!   handler API: [`Handler`] (any `async fn(Request) -> Response`) and a
+//!   [`Router`] by method and path.
+//! - **[`proto`], sans-I/O** (no runtime needed, unit-tested on bytes): head
+//!   parsing on `httparse` within the [`limits`], body framing
+//!   (`Content-Length`, chunked), the incremental request decoder, the
+//!   response encoder, and the per-second `Date`/`Server` stamp. It is the
+//!   public face for drivers other than the built-in one (`weft serve
+//!   --model green`).
+//! - **`server`, the I/O driver**: one task per connection (keep-alive,
+//!   pipelining with one write per read batch, deadlines, streamed request
+//!   bodies, lingering close), the per-loop connection set, graceful
+//!   [`ShutdownSignal`]-driven drain, and [`serve`] on one loop or [`Server`]
+//!   on N loops with one `SO_REUSEPORT` listener each.
 //!
 //! ```no_run
 //! use weft_http::{Request, Response, Router, Server, ShutdownSignal};
@@ -37,15 +41,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
-mod body;
-mod conn;
-mod connections;
-mod date;
-mod decode;
-mod encode;
 mod error;
 mod handler;
-mod head;
 #[cfg(feature = "hyper")]
 pub mod hyper_rt;
 pub mod limits;
@@ -56,16 +53,14 @@ mod request_body;
 mod response;
 mod router;
 mod server;
-mod shutdown;
 mod status;
 mod uri;
 
-pub use date::{http_date, parse_http_date};
-pub use encode::SERVER_NAME;
 pub use error::HttpError;
 pub use handler::{stream_body, Handler, StreamBody};
 pub use limits::{Limits, Timeouts};
 pub use method::{Method, Version};
+pub use proto::date::{http_date, parse_http_date, SERVER_NAME};
 pub use request::Request;
 pub use request_body::RequestBody;
 pub use response::{
@@ -75,6 +70,6 @@ pub use router::{End, Route, RouteTable, Router};
 pub use server::{
     serve, Running, Server, ServerConfig, ServerHandle, DEFAULT_DRAIN_TIMEOUT, LISTEN_BACKLOG,
 };
-pub use shutdown::{ShutdownSignal, WaitForShutdown};
+pub use server::{ShutdownSignal, WaitForShutdown};
 pub use status::StatusCode;
 pub use uri::percent_decode;

@@ -186,37 +186,18 @@ impl Request {
         self.parts.as_deref().expect("a live request has its parts")
     }
 
+    /// Makes this request's body a streamed one and returns the state its
+    /// feed (the driver) shares with its reader ([`Request::body_stream`]).
+    pub(crate) fn attach_inflow(&mut self) -> Arc<Inflow> {
+        let inflow = Inflow::new();
+        self.parts_mut().inflow = Some(inflow.clone());
+        inflow
+    }
+
     pub(crate) fn parts_mut(&mut self) -> &mut Parts {
         self.parts
             .as_deref_mut()
             .expect("a live request has its parts")
-    }
-
-    /// Parses one complete request (head and, if framed, its body) from
-    /// `raw`, with default [`Limits`](crate::Limits). For tests and tools that
-    /// want a `Request` without a connection; bytes after the request are
-    /// ignored.
-    ///
-    /// ```
-    /// let req = weft_http::Request::from_bytes(b"GET /a?b=1 HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
-    /// assert_eq!(req.path(), "/a");
-    /// assert_eq!(req.query_param("b"), Some("1"));
-    /// ```
-    pub fn from_bytes(raw: &[u8]) -> Result<Request, crate::HttpError> {
-        let mut decoder = crate::decode::RequestDecoder::new();
-        let limits = crate::Limits::default();
-        let mut at = 0;
-        loop {
-            let (used, step) = decoder.decode(&raw[at..], &limits);
-            at += used;
-            match step? {
-                crate::proto::Decoded::Request(req) => return Ok(req),
-                crate::proto::Decoded::Continue => {}
-                crate::proto::Decoded::NeedMore => {
-                    return Err(crate::HttpError::bad_request("incomplete request"))
-                }
-            }
-        }
     }
 
     /// The method.

@@ -32,7 +32,6 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
-use crate::decode::RequestDecoder;
 use crate::{HttpError, StatusCode};
 
 /// The state a streamed body's reader and its connection share.
@@ -132,27 +131,6 @@ impl Inflow {
         };
         if let Some(waker) = reader {
             waker.wake();
-        }
-    }
-
-    /// Decodes streamed body bytes from `input` with `decoder` and hands them
-    /// to the reader. Returns the input consumed (all of it after a malformed
-    /// body, which fails the reader: the connection closes after the
-    /// response) and whether the reader got anything (bytes or the end).
-    pub(crate) fn feed_from(&self, decoder: &mut RequestDecoder, input: &[u8]) -> (usize, bool) {
-        let mut bytes = Vec::new();
-        match decoder.decode_streamed(input, &mut bytes) {
-            Ok((used, end)) => {
-                let delivered = !bytes.is_empty() || end;
-                if delivered {
-                    self.feed(&mut bytes, end);
-                }
-                (used, delivered)
-            }
-            Err(error) => {
-                self.fail(error);
-                (input.len(), false)
-            }
         }
     }
 

@@ -46,10 +46,18 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::task::Waker;
 
-use crate::decode;
-use crate::encode::{self, Exchange, Rest};
+mod body;
+pub(crate) mod date;
+pub(crate) mod decode;
+pub(crate) mod encode;
+mod head;
+
 use crate::request_body::{Demand, Inflow};
 use crate::{BodyStream, HttpError, Limits, Request, Response, StatusCode};
+use decode::DecodeState;
+use encode::Rest;
+
+pub use encode::Answering;
 
 /// The interim response to send when [`Decoded::Continue`] comes out.
 pub const CONTINUE: &[u8] = encode::CONTINUE;
@@ -57,9 +65,11 @@ pub const CONTINUE: &[u8] = encode::CONTINUE;
 /// The end of a chunked body (the last, empty chunk, no trailers).
 pub const LAST_CHUNK: &[u8] = encode::LAST_CHUNK;
 
-/// Streamed body bytes a driver gathers before it writes them: the async server's batch, so
-/// that every driver makes the same number of syscalls for the same body.
-pub const STREAM_FLUSH_BYTES: usize = crate::conn::STREAM_FLUSH_BYTES;
+/// Streamed body bytes a driver gathers before it writes them (64 KiB: a few
+/// socket-buffer's worth, so a large body goes out in few syscalls while a
+/// slow stream is not held back long). Every driver, the built-in server
+/// included, batches by this, so each makes the same writes for the same body.
+pub const STREAM_FLUSH_BYTES: usize = 64 * 1024;
 
 /// What one [`RequestDecoder::decode`] call found.
 #[derive(Debug)]
@@ -83,7 +93,7 @@ pub enum Decoded {
 /// ([`encode_error`]) and closed; the decoder is not used again.
 #[derive(Debug)]
 pub struct RequestDecoder {
-    inner: decode::RequestDecoder,
+    inner: DecodeState,
     limits: Limits,
 }
 
@@ -91,7 +101,7 @@ impl RequestDecoder {
     /// A decoder enforcing `limits`.
     pub fn new(limits: Limits) -> RequestDecoder {
         RequestDecoder {
-            inner: decode::RequestDecoder::new(),
+            inner: DecodeState::new(),
             limits,
         }
     }
@@ -100,7 +110,7 @@ impl RequestDecoder {
     /// [`Request::remote_addr`]).
     pub fn for_client(remote: SocketAddr, limits: Limits) -> RequestDecoder {
         RequestDecoder {
-            inner: decode::RequestDecoder::for_client(remote),
+            inner: DecodeState::for_client(remote),
             limits,
         }
     }
@@ -198,6 +208,13 @@ impl RequestDecoder {
     }
 }
 
+/// The answer to a request whose head or buffered body did not arrive within
+/// its [`Timeouts`](crate::Timeouts) limit
+/// ([`header_read`](crate::Timeouts::header_read),
+/// [`body_read`](crate::Timeouts::body_read)); close after writing it.
+pub const REQUEST_NOT_RECEIVED: HttpError =
+    HttpError::new(StatusCode::REQUEST_TIMEOUT, "request not received in time");
+
 /// A streamed body's reader gets this when the client stalls longer than
 /// [`Timeouts::body_read`](crate::Timeouts::body_read) between two reads.
 pub const BODY_TIMED_OUT: HttpError = HttpError::new(
@@ -231,9 +248,7 @@ impl BodyFeed {
     /// Attaches a feed to `request`, whose body is streamed
     /// ([`RequestDecoder::streaming_body`]).
     pub fn attach(request: &mut Request) -> BodyFeed {
-        let inflow = Inflow::new();
-        request.parts_mut().inflow = Some(inflow.clone());
-        BodyFeed(inflow)
+        BodyFeed(request.attach_inflow())
     }
 
     /// True if the reader took everything and waits for more; otherwise
@@ -252,7 +267,7 @@ impl BodyFeed {
     /// bytes were consumed (drop them). A malformed body fails the reader and
     /// consumes all of `input`: answer, then close.
     pub fn feed_from(&self, decoder: &mut RequestDecoder, input: &[u8]) -> usize {
-        self.0.feed_from(&mut decoder.inner, input).0
+        feed_streamed(&self.0, &mut decoder.inner, input).0
     }
 
     /// Ends the body with an error for the reader.
@@ -266,16 +281,29 @@ impl BodyFeed {
     }
 }
 
-/// What a response needs to know about the request it answers: its version
-/// (HTTP/1.0 clients get no chunked framing), whether it was `HEAD` (no
-/// body), and whether it allows the connection to stay open.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Answering(Exchange);
-
-impl Answering {
-    /// The exchange of `request`.
-    pub fn of(request: &Request) -> Answering {
-        Answering(Exchange::of(request))
+/// Decodes streamed body bytes from `input` with `decoder` and hands them to
+/// the reader behind `inflow`: the one decode-and-feed step of every driver.
+/// Returns the input consumed (all of it after a malformed body, which fails
+/// the reader: the connection closes after the response) and whether the
+/// reader got anything (bytes or the end).
+pub(crate) fn feed_streamed(
+    inflow: &Inflow,
+    decoder: &mut DecodeState,
+    input: &[u8],
+) -> (usize, bool) {
+    let mut bytes = Vec::new();
+    match decoder.decode_streamed(input, &mut bytes) {
+        Ok((used, end)) => {
+            let delivered = !bytes.is_empty() || end;
+            if delivered {
+                inflow.feed(&mut bytes, end);
+            }
+            (used, delivered)
+        }
+        Err(error) => {
+            inflow.fail(error);
+            (input.len(), false)
+        }
     }
 }
 
@@ -330,9 +358,9 @@ pub fn encode_response(
     answering: Answering,
     close: bool,
 ) -> Encoded {
-    let stamp = crate::date::stamp(weft::time::now());
+    let stamp = date::stamp(weft::time::now());
     // In place: the response is not moved again (see `Response::take_parts`).
-    match encode::encode_in_place(out, &mut response, answering.0, &stamp, close) {
+    match encode::encode_in_place(out, &mut response, answering, &stamp, close) {
         (Rest::Done, keep_alive) => Encoded::Complete { keep_alive },
         (Rest::Stream { body, chunked }, keep_alive) => Encoded::Streaming {
             body,
@@ -345,7 +373,7 @@ pub fn encode_response(
 /// Appends the answer to a refused request (`error`'s status, its reason as
 /// the body, `Connection: close`). Close the connection after writing it.
 pub fn encode_error(out: &mut Vec<u8>, error: HttpError) {
-    let stamp = crate::date::stamp(weft::time::now());
+    let stamp = date::stamp(weft::time::now());
     encode::encode_error(out, error, &stamp);
 }
 

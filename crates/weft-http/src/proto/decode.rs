@@ -15,7 +15,7 @@
 //! A third state, **Streamed**, serves handlers that read bodies as they
 //! arrive: asked by the caller's `stream` predicate at the end of a head with
 //! a body, the decoder hands the request out at once and then decodes body
-//! bytes only when called with [`decode_streamed`](RequestDecoder::decode_streamed),
+//! bytes only when called with [`decode_streamed`](DecodeState::decode_streamed),
 //! until the body ends. `100 Continue` is then the connection's call.
 //!
 //! After an error the decoder must not be used again: the connection answers
@@ -23,9 +23,9 @@
 
 use std::net::SocketAddr;
 
-use crate::body::BodyDecoder;
-use crate::head::{parse_head, Framing, Head, ERR_BODY_TOO_LARGE};
-use crate::proto::Decoded;
+use super::body::BodyDecoder;
+use super::head::{parse_head, Framing, Head, ERR_BODY_TOO_LARGE};
+use super::Decoded;
 use crate::{HttpError, Limits, Request};
 
 /// Which part of a request the decoder is in, for choosing timeouts.
@@ -37,10 +37,10 @@ pub(crate) enum Phase {
     Body,
 }
 
-/// What [`RequestDecoder::decode_next`] found. Fieldless, so that the
+/// What [`DecodeState::decode_next`] found. Fieldless, so that the
 /// result travels in registers; the request or the error waits in the
-/// decoder ([`take_request`](RequestDecoder::take_request),
-/// [`take_error`](RequestDecoder::take_error)).
+/// decoder ([`take_request`](DecodeState::take_request),
+/// [`take_error`](DecodeState::take_error)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Found {
     /// The request so far is incomplete; feed more bytes.
@@ -50,19 +50,22 @@ pub(crate) enum Found {
     /// A complete request: take it.
     Request,
     /// A request whose body is streamed: take it, then feed the body with
-    /// [`decode_streamed`](RequestDecoder::decode_streamed).
+    /// [`decode_streamed`](DecodeState::decode_streamed).
     Streamed,
     /// The input is refused: take the error, answer it and close.
     Failed,
 }
 
-/// Incremental HTTP/1.1 request decoder for one connection.
+/// The state of one connection's request decoding, without its limits (the
+/// built-in server passes its configuration's on each call, so that an idle
+/// connection stays small); [`proto::RequestDecoder`](super::RequestDecoder)
+/// is this with the limits it enforces.
 ///
 /// Between requests it holds no request: the state of a request whose body
 /// is arriving is boxed, so an idle connection carries a null pointer or
 /// two and the client's address.
 #[derive(Debug, Default)]
-pub(crate) struct RequestDecoder {
+pub(crate) struct DecodeState {
     body: Option<Box<(Request, BodyDecoder)>>,
     /// The client's address, recorded in every request.
     remote: Option<SocketAddr>,
@@ -84,16 +87,16 @@ struct Streamed {
     expect_continue: bool,
 }
 
-impl RequestDecoder {
-    pub(crate) fn new() -> RequestDecoder {
-        RequestDecoder::default()
+impl DecodeState {
+    pub(crate) fn new() -> DecodeState {
+        DecodeState::default()
     }
 
     /// A decoder for the requests of the client at `remote`.
-    pub(crate) fn for_client(remote: SocketAddr) -> RequestDecoder {
-        RequestDecoder {
+    pub(crate) fn for_client(remote: SocketAddr) -> DecodeState {
+        DecodeState {
             remote: Some(remote),
-            ..RequestDecoder::default()
+            ..DecodeState::default()
         }
     }
 
@@ -311,6 +314,33 @@ impl RequestDecoder {
     }
 }
 
+impl Request {
+    /// Parses one complete request (head and, if framed, its body) from
+    /// `raw`, with default [`Limits`](crate::Limits). For tests and tools that
+    /// want a `Request` without a connection; bytes after the request are
+    /// ignored.
+    ///
+    /// ```
+    /// let req = weft_http::Request::from_bytes(b"GET /a?b=1 HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    /// assert_eq!(req.path(), "/a");
+    /// assert_eq!(req.query_param("b"), Some("1"));
+    /// ```
+    pub fn from_bytes(raw: &[u8]) -> Result<Request, HttpError> {
+        let mut decoder = DecodeState::new();
+        let limits = Limits::default();
+        let mut at = 0;
+        loop {
+            let (used, step) = decoder.decode(&raw[at..], &limits);
+            at += used;
+            match step? {
+                Decoded::Request(req) => return Ok(req),
+                Decoded::Continue => {}
+                Decoded::NeedMore => return Err(HttpError::bad_request("incomplete request")),
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -321,7 +351,7 @@ mod tests {
     /// Decodes every request in `wire`, fed `step` bytes at a time, like a
     /// connection would; returns (method, path, body) per request.
     fn decode_all(wire: &[u8], step: usize) -> Result<(Vec<Summary>, usize), HttpError> {
-        let mut decoder = RequestDecoder::new();
+        let mut decoder = DecodeState::new();
         let mut pending = Vec::new();
         let mut out = Vec::new();
         let mut continues = 0;
@@ -374,7 +404,7 @@ GET /d HTTP/1.1\r\nHost: x\r\n\r\n";
     fn continue_only_when_the_body_has_not_started() {
         let head =
             b"PUT /u HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n";
-        let mut decoder = RequestDecoder::new();
+        let mut decoder = DecodeState::new();
         let (used, step) = decoder.decode(head, &Limits::default());
         assert_eq!(used, head.len());
         assert!(matches!(step, Ok(Decoded::Continue)));
@@ -400,13 +430,13 @@ GET /d HTTP/1.1\r\nHost: x\r\n\r\n";
             max_body_bytes: 4,
             ..Limits::default()
         };
-        let mut decoder = RequestDecoder::new();
+        let mut decoder = DecodeState::new();
         let (_, step) = decoder.decode(
             b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n",
             &limits,
         );
         assert_eq!(step.unwrap_err().status().as_u16(), 413);
-        let mut decoder = RequestDecoder::new();
+        let mut decoder = DecodeState::new();
         let (_, step) = decoder.decode(
             b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\n",
             &limits,

@@ -18,12 +18,9 @@
 
 use std::borrow::Cow;
 
-use crate::date::Stamp;
+use super::date::{Stamp, SERVER_NAME};
 use crate::response::{BodyKind, BodyStream, ResponseHead};
 use crate::{HttpError, Method, Response, StatusCode, Version};
-
-/// Value of the `Server` header.
-pub const SERVER_NAME: &str = "weft";
 
 /// The interim response sent when a client expects `100-continue`.
 pub(crate) const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
@@ -31,9 +28,11 @@ pub(crate) const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
 /// The last chunk of a chunked body (no trailers).
 pub(crate) const LAST_CHUNK: &[u8] = b"0\r\n\r\n";
 
-/// What the connection knows about the request a response answers.
+/// What a response needs to know about the request it answers: its version
+/// (HTTP/1.0 clients get no chunked framing), whether it was `HEAD` (no
+/// body), and whether it allows the connection to stay open.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Exchange {
+pub struct Answering {
     pub(crate) version: Version,
     /// `HEAD`: headers only.
     pub(crate) head: bool,
@@ -41,19 +40,20 @@ pub(crate) struct Exchange {
     pub(crate) keep_alive: bool,
 }
 
-impl Exchange {
-    pub(crate) fn of(request: &crate::Request) -> Exchange {
-        Exchange {
+impl Answering {
+    /// The answering of `request`.
+    pub fn of(request: &crate::Request) -> Answering {
+        Answering {
             version: request.version(),
             head: request.method() == Method::Head,
             keep_alive: request.keep_alive(),
         }
     }
 
-    /// The exchange for an error answered before (or instead of) a request:
+    /// The answering for an error answered before (or instead of) a request:
     /// always closes.
-    pub(crate) fn failed() -> Exchange {
-        Exchange {
+    pub(crate) fn failed() -> Answering {
+        Answering {
             version: Version::Http11,
             head: false,
             keep_alive: false,
@@ -70,24 +70,24 @@ pub(crate) enum Rest {
     Stream { body: BodyStream, chunked: bool },
 }
 
-/// Appends `response` (answering `exchange`) to `out`. `close` forces
+/// Appends `response` (answering `answering`) to `out`. `close` forces
 /// `Connection: close` (e.g. while the server drains). Returns how the body
 /// continues and whether the connection stays open afterwards.
 pub(crate) fn encode(
     out: &mut Vec<u8>,
     mut response: Response,
-    exchange: Exchange,
+    answering: Answering,
     stamp: &Stamp,
     close: bool,
 ) -> (Rest, bool) {
-    encode_in_place(out, &mut response, exchange, stamp, close)
+    encode_in_place(out, &mut response, answering, stamp, close)
 }
 
 /// [`encode`] from a response left where it was written (it is emptied).
 pub(crate) fn encode_in_place(
     out: &mut Vec<u8>,
     response: &mut Response,
-    exchange: Exchange,
+    answering: Answering,
     stamp: &Stamp,
     close: bool,
 ) -> (Rest, bool) {
@@ -98,7 +98,7 @@ pub(crate) fn encode_in_place(
         headers,
         close: handler_close,
     } = head;
-    let mut keep_alive = exchange.keep_alive && !handler_close && !close;
+    let mut keep_alive = answering.keep_alive && !handler_close && !close;
     let with_body = status.allows_body();
 
     let body = body.into_kind();
@@ -115,7 +115,7 @@ pub(crate) fn encode_in_place(
         // Small static bodies on keep-alive HTTP/1.1 (hello-world, health checks, canned
         // answers): the whole response comes pre-rendered, one copy.
         if let BodyKind::Static(bytes) = body {
-            let plain_end = keep_alive && exchange.version == Version::Http11 && !exchange.head;
+            let plain_end = keep_alive && answering.version == Version::Http11 && !answering.head;
             if plain_end && bytes.len() <= prefix::WHOLE_BODY_MAX {
                 prefix::append(out, status, content_type, Some(bytes), stamp);
                 return (Rest::Done, true);
@@ -133,8 +133,8 @@ pub(crate) fn encode_in_place(
         let bytes = fixed_bytes(&body);
         put_decimal(out, bytes.len() as u64);
         out.extend_from_slice(b"\r\n");
-        end_head(out, keep_alive, exchange.version);
-        if !exchange.head {
+        end_head(out, keep_alive, answering.version);
+        if !answering.head {
             out.extend_from_slice(bytes);
         }
         return (Rest::Done, keep_alive);
@@ -169,11 +169,11 @@ pub(crate) fn encode_in_place(
 
     match body {
         BodyKind::Stream(stream) => {
-            if with_body && exchange.version == Version::Http11 {
+            if with_body && answering.version == Version::Http11 {
                 out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
             }
-            let rest = if with_body && !exchange.head {
-                let chunked = exchange.version == Version::Http11;
+            let rest = if with_body && !answering.head {
+                let chunked = answering.version == Version::Http11;
                 keep_alive &= chunked;
                 Rest::Stream {
                     body: stream,
@@ -182,7 +182,7 @@ pub(crate) fn encode_in_place(
             } else {
                 Rest::Done
             };
-            end_head(out, keep_alive, exchange.version);
+            end_head(out, keep_alive, answering.version);
             (rest, keep_alive)
         }
         fixed => {
@@ -192,8 +192,8 @@ pub(crate) fn encode_in_place(
                 put_decimal(out, bytes.len() as u64);
                 out.extend_from_slice(b"\r\n");
             }
-            end_head(out, keep_alive, exchange.version);
-            if with_body && !exchange.head {
+            end_head(out, keep_alive, answering.version);
+            if with_body && !answering.head {
                 out.extend_from_slice(bytes);
             }
             (Rest::Done, keep_alive)
@@ -235,7 +235,7 @@ mod prefix {
     use std::cell::RefCell;
 
     use super::{put_decimal, put_field, put_status_line};
-    use crate::date::Stamp;
+    use crate::proto::date::Stamp;
     use crate::StatusCode;
 
     /// Entries kept per thread.
@@ -369,7 +369,7 @@ fn end_head(out: &mut Vec<u8>, keep_alive: bool, version: Version) {
 /// as a plain-text body, `Connection: close`.
 pub(crate) fn encode_error(out: &mut Vec<u8>, error: HttpError, stamp: &Stamp) {
     let response = Response::error(error.status(), error.reason());
-    encode(out, response, Exchange::failed(), stamp, true);
+    encode(out, response, Answering::failed(), stamp, true);
 }
 
 /// Appends one chunk of a chunked body (`len-in-hex CRLF data CRLF`).
@@ -446,17 +446,17 @@ mod tests {
         Stamp::at(784_111_777) // Sun, 06 Nov 1994 08:49:37 GMT
     }
 
-    fn ex(version: Version, head: bool, keep_alive: bool) -> Exchange {
-        Exchange {
+    fn ex(version: Version, head: bool, keep_alive: bool) -> Answering {
+        Answering {
             version,
             head,
             keep_alive,
         }
     }
 
-    fn encoded(response: Response, exchange: Exchange) -> (String, bool) {
+    fn encoded(response: Response, answering: Answering) -> (String, bool) {
         let mut out = Vec::new();
-        let (rest, keep) = encode(&mut out, response, exchange, &stamp(), false);
+        let (rest, keep) = encode(&mut out, response, answering, &stamp(), false);
         assert!(matches!(rest, Rest::Done));
         (String::from_utf8(out).unwrap(), keep)
     }
@@ -591,7 +591,7 @@ Content-Length: {}\r\n\r\n{body}",
         };
         let first = Stamp::at(784_111_777); // Sun, 06 Nov 1994 08:49:37 GMT
         let second = Stamp::at(784_111_778);
-        let exchange = ex(Version::Http11, false, true);
+        let answering = ex(Version::Http11, false, true);
         for stamp in [first, first, second, first] {
             let date = std::str::from_utf8(&stamp.date).unwrap();
             // More shapes than the cache has entries, twice over: every one
@@ -604,7 +604,7 @@ Content-Length: {}\r\n\r\n{body}",
                     let response = Response::new(status)
                         .with_content_type(["a/b", "c/d"][i % 2])
                         .with_body(body.clone());
-                    encode(&mut out, response, exchange, &stamp, false);
+                    encode(&mut out, response, answering, &stamp, false);
                     let line = format!("{code} {}", status.reason());
                     let content_type = format!("Content-Type: {}\r\n", ["a/b", "c/d"][i % 2]);
                     assert_eq!(
@@ -615,7 +615,7 @@ Content-Length: {}\r\n\r\n{body}",
             }
             let mut out = Vec::new();
             let untyped = Response::new(StatusCode::OK).with_body("hi");
-            encode(&mut out, untyped, exchange, &stamp, false);
+            encode(&mut out, untyped, answering, &stamp, false);
             assert_eq!(
                 String::from_utf8(out).unwrap(),
                 expected("200 OK", date, "", "hi")
@@ -633,7 +633,7 @@ Content-Length: {}\r\n\r\n{body}",
         for stamp in [first, first, second, first] {
             let date = std::str::from_utf8(&stamp.date).unwrap();
             for body in [SMALL, OTHER, large, SMALL] {
-                for (exchange, close) in [
+                for (answering, close) in [
                     (ex(Version::Http11, false, true), false),
                     (ex(Version::Http11, true, true), false),
                     (ex(Version::Http10, false, true), false),
@@ -641,13 +641,14 @@ Content-Length: {}\r\n\r\n{body}",
                     (ex(Version::Http11, false, true), true),
                 ] {
                     let mut out = Vec::new();
-                    let (_, keep) = encode(&mut out, Response::text(body), exchange, &stamp, close);
-                    let connection = match (keep, exchange.version) {
+                    let (_, keep) =
+                        encode(&mut out, Response::text(body), answering, &stamp, close);
+                    let connection = match (keep, answering.version) {
                         (false, _) => "Connection: close\r\n",
                         (true, Version::Http10) => "Connection: keep-alive\r\n",
                         (true, _) => "",
                     };
-                    let sent = if exchange.head { "" } else { body };
+                    let sent = if answering.head { "" } else { body };
                     assert_eq!(
                         String::from_utf8(out).unwrap(),
                         format!(
@@ -655,7 +656,7 @@ Content-Length: {}\r\n\r\n{body}",
 Content-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\n{connection}\r\n{sent}",
                             body.len()
                         ),
-                        "{exchange:?}, close {close}, body of {}",
+                        "{answering:?}, close {close}, body of {}",
                         body.len()
                     );
                 }

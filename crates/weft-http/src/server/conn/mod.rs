@@ -54,7 +54,7 @@
 //!
 //! After an error answer or a `Connection: close` response the connection
 //! half-closes (FIN), then reads and discards input until the client closes,
-//! [`Timeouts::linger`] passes, or [`LINGER_MAX_BYTES`] were discarded, so the
+//! [`Timeouts::linger`] passes, or [`LINGER_MAX_BYTES`](crate::limits::LINGER_MAX_BYTES) were discarded, so the
 //! kernel does not answer unread input with a reset that could destroy the
 //! response in flight.
 //!
@@ -62,27 +62,35 @@
 //! loop and every other connection carry on.
 
 use std::future::{poll_fn, Future};
-use std::io;
-use std::net::{Shutdown, SocketAddr};
+
+use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::{pin, Pin};
 use std::rc::Rc;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
 use weft::net::TcpStream;
 use weft::time::Sleep;
 
-use crate::connections::ConnectionSet;
-use crate::date::{self, Stamp};
-use crate::decode::{Found, Phase, RequestDecoder};
-use crate::encode::{self, encode_chunk, encode_error, Exchange, Rest, CONTINUE, LAST_CHUNK};
-use crate::limits::{Timeouts, LINGER_MAX_BYTES};
-use crate::proto;
+use super::connections::ConnectionSet;
+use crate::limits::Timeouts;
+use crate::proto::decode::{DecodeState, Found};
+use crate::proto::encode::{
+    self, encode_chunk, encode_error, Answering, Rest, CONTINUE, LAST_CHUNK,
+};
+use crate::proto::STREAM_FLUSH_BYTES;
 use crate::request_body::{Demand, Inflow};
 use crate::response::BodyStream;
 use crate::{Handler, HttpError, Request, Response, StatusCode};
-use std::sync::Arc;
+
+mod deadline;
+mod output;
+mod streamed;
+
+use deadline::{Clock, Wait};
+use output::Scratch;
 
 /// Size of the per-loop read buffer: a read batch can hold this many bytes of
 /// pipelined requests (hundreds of typical requests) or body.
@@ -92,33 +100,9 @@ pub(crate) const READ_SCRATCH_BYTES: usize = 64 * 1024;
 /// holds the unfinished head of a request.
 const INBUF_READ_BYTES: usize = 4096;
 
-/// Output the loop's scratch buffer keeps between batches; a batch that grew
-/// it further (a large body) gives the excess back.
-const OUTPUT_SCRATCH_KEEP: usize = 256 * 1024;
-
 /// Output encoded before a batch stops decoding requests and flushes: bounds
 /// the memory a pipelining client can make one batch use.
 const MAX_BATCH_OUTPUT: usize = 256 * 1024;
-
-/// Streamed body bytes gathered before they are written.
-pub(crate) const STREAM_FLUSH_BYTES: usize = 64 * 1024;
-
-/// What a connection waits for when it returns `Pending`; decides the deadline.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Wait {
-    /// Nothing or part of a request head received.
-    Head,
-    /// Part of a request body received.
-    Body,
-    /// A response was sent; waiting for the next request.
-    Idle,
-    /// A handler or a body stream is working.
-    Handler,
-    /// The socket does not accept output.
-    Write,
-    /// Half-closed, discarding input before the final close.
-    Linger,
-}
 
 /// What one step of the driver decided.
 enum Next {
@@ -128,57 +112,6 @@ enum Next {
     Wait(Wait),
     /// Close the connection (drop it).
     Done,
-}
-
-/// Per-loop buffers shared by all connections of the loop, one batch at a time.
-struct Scratch {
-    input: Box<[u8]>,
-    out: Vec<u8>,
-}
-
-thread_local! {
-    static SCRATCH: std::cell::Cell<Option<Box<Scratch>>> = const { std::cell::Cell::new(None) };
-}
-
-impl Scratch {
-    /// This loop's scratch buffers (a fresh set in the unusual case that
-    /// they are in use further up the stack).
-    fn take() -> Box<Scratch> {
-        SCRATCH.take().unwrap_or_else(|| {
-            Box::new(Scratch {
-                input: vec![0; READ_SCRATCH_BYTES].into_boxed_slice(),
-                out: Vec::with_capacity(16 * 1024),
-            })
-        })
-    }
-
-    fn give_back(mut self: Box<Scratch>) {
-        self.out.clear();
-        if self.out.capacity() > OUTPUT_SCRATCH_KEEP {
-            self.out.shrink_to(OUTPUT_SCRATCH_KEEP);
-        }
-        SCRATCH.set(Some(self));
-    }
-}
-
-/// The time of one poll: the loop's cached clock ([`weft::time::now`], read
-/// at most once per loop iteration), taken only if needed.
-#[derive(Default)]
-struct Clock {
-    now: Option<Instant>,
-    stamp: Option<Stamp>,
-}
-
-impl Clock {
-    fn now(&mut self) -> Instant {
-        *self.now.get_or_insert_with(weft::time::now)
-    }
-
-    /// The `Server`/`Date` stamp for this poll's instant.
-    fn stamp(&mut self) -> &Stamp {
-        let now = self.now();
-        self.stamp.get_or_insert_with(|| date::stamp(now))
-    }
 }
 
 struct Streaming {
@@ -203,7 +136,7 @@ pub(crate) fn run<H: Handler>(
         let handler = &*handler;
         let make = |request: Request| handler.call(request);
         let stream = |request: &Request| handler.streams_body(request);
-        let io = Dispatch {
+        let io = Calls {
             make: &make,
             stream: &stream,
         };
@@ -212,11 +145,45 @@ pub(crate) fn run<H: Handler>(
     }
 }
 
-/// The handler, as the connection calls it: `make` starts a request's
-/// future, `stream` says whether a request's body is streamed to it.
-struct Dispatch<'a, M, S> {
+/// The handler, as the connection calls it: one bound in place of the
+/// future, starter and predicate types every driver method would repeat.
+/// (A [`Handler`]'s future is an anonymous `impl Future`; the trait names it
+/// as [`Dispatch::Future`] so that the connection can keep it in its slot.)
+trait Dispatch {
+    /// A request's answer in progress.
+    type Future: Future<Output = Response>;
+
+    /// Starts answering `request`.
+    fn start(&self, request: Request) -> Self::Future;
+
+    /// Whether the body of `request` is streamed to the handler.
+    fn streams_body(&self, request: &Request) -> bool;
+}
+
+/// [`Dispatch`] over a handler's two calls: `make` starts a request's future,
+/// `stream` says whether a request's body is streamed to it.
+struct Calls<'a, M, S> {
     make: &'a M,
     stream: &'a S,
+}
+
+impl<F, M, S> Dispatch for Calls<'_, M, S>
+where
+    F: Future<Output = Response>,
+    M: Fn(Request) -> F,
+    S: Fn(&Request) -> bool,
+{
+    type Future = F;
+
+    #[inline(always)]
+    fn start(&self, request: Request) -> F {
+        (self.make)(request)
+    }
+
+    #[inline(always)]
+    fn streams_body(&self, request: &Request) -> bool {
+        (self.stream)(request)
+    }
 }
 
 /// The state of one connection. See the [module docs](self).
@@ -224,7 +191,7 @@ struct Connection {
     stream: TcpStream,
     set: Rc<ConnectionSet>,
     id: usize,
-    decoder: RequestDecoder,
+    decoder: DecodeState,
     /// Unconsumed input: the unfinished tail of a request, or requests
     /// waiting behind a pending handler (`stalled`).
     inbuf: Vec<u8>,
@@ -234,8 +201,8 @@ struct Connection {
     stalled: bool,
     /// No request has been received yet (the first head is timed from accept).
     fresh: bool,
-    /// The exchange answered by the handler future in the slot.
-    pending: Option<Exchange>,
+    /// The answering answered by the handler future in the slot.
+    pending: Option<Answering>,
     /// The feed of the request body being streamed to the handler.
     inflow: Option<Arc<Inflow>>,
     /// The streamed body's client waits for `100 Continue`, not sent yet.
@@ -269,7 +236,7 @@ impl Connection {
         Connection {
             stream,
             id,
-            decoder: RequestDecoder::for_client(remote),
+            decoder: DecodeState::for_client(remote),
             inbuf: Vec::new(),
             outbuf: Vec::new(),
             stalled: false,
@@ -295,17 +262,12 @@ impl Connection {
         self.set.config.timeouts
     }
 
-    fn poll<F, M, S>(
+    fn poll<D: Dispatch>(
         &mut self,
         cx: &mut Context<'_>,
-        mut slot: Pin<&mut Option<F>>,
-        io: &Dispatch<'_, M, S>,
-    ) -> Poll<()>
-    where
-        F: Future<Output = Response>,
-        M: Fn(Request) -> F,
-        S: Fn(&Request) -> bool,
-    {
+        mut slot: Pin<&mut Option<D::Future>>,
+        io: &D,
+    ) -> Poll<()> {
         let mut scratch = Scratch::take();
         let mut clock = Clock::default();
         let result = loop {
@@ -345,19 +307,14 @@ impl Connection {
     }
 
     /// One step of the driver: finish what is in flight, then read.
-    fn step<F, M, S>(
+    fn step<D: Dispatch>(
         &mut self,
         cx: &mut Context<'_>,
-        mut slot: Pin<&mut Option<F>>,
-        io: &Dispatch<'_, M, S>,
+        mut slot: Pin<&mut Option<D::Future>>,
+        io: &D,
         scratch: &mut Scratch,
         clock: &mut Clock,
-    ) -> Next
-    where
-        F: Future<Output = Response>,
-        M: Fn(Request) -> F,
-        S: Fn(&Request) -> bool,
-    {
+    ) -> Next {
         let Scratch { input, out } = scratch;
 
         // 1. A handler that was pending (and may be reading a streamed body).
@@ -372,11 +329,11 @@ impl Connection {
                 }
                 Poll::Ready(mut response) => {
                     slot.set(None);
-                    let exchange = self
+                    let answering = self
                         .pending
                         .take()
-                        .expect("a pending handler has its exchange");
-                    self.respond(&mut response, exchange, out, clock);
+                        .expect("a pending handler has its answering");
+                    self.respond(&mut response, answering, out, clock);
                 }
             }
         }
@@ -481,20 +438,15 @@ impl Connection {
     /// still go out. The guard covers the whole batch rather than each
     /// request: per request, building the guarded closure cost more than the
     /// rest of the dispatch.
-    fn process<F, M, S>(
+    fn process<D: Dispatch>(
         &mut self,
         data: &[u8],
         cx: &mut Context<'_>,
-        mut slot: Pin<&mut Option<F>>,
-        io: &Dispatch<'_, M, S>,
+        mut slot: Pin<&mut Option<D::Future>>,
+        io: &D,
         out: &mut Vec<u8>,
         clock: &mut Clock,
-    ) -> usize
-    where
-        F: Future<Output = Response>,
-        M: Fn(Request) -> F,
-        S: Fn(&Request) -> bool,
-    {
+    ) -> usize {
         let batch = catch_unwind(AssertUnwindSafe(|| {
             self.process_unguarded(data, cx, slot.as_mut(), io, out, clock)
         }));
@@ -505,34 +457,31 @@ impl Connection {
                 slot.set(None);
                 self.streaming = None;
                 self.stalled = false;
-                let exchange = self.pending.take().unwrap_or_else(Exchange::failed);
-                self.respond(&mut handler_panicked(), exchange, out, clock);
+                let answering = self.pending.take().unwrap_or_else(Answering::failed);
+                self.respond(&mut handler_panicked(), answering, out, clock);
                 data.len()
             }
         }
     }
 
     /// [`process`](Self::process) without the panic guard. While a handler
-    /// runs, `pending` holds the exchange it answers.
-    fn process_unguarded<F, M, S>(
+    /// runs, `pending` holds the answering it answers.
+    fn process_unguarded<D: Dispatch>(
         &mut self,
         data: &[u8],
         cx: &mut Context<'_>,
-        mut slot: Pin<&mut Option<F>>,
-        io: &Dispatch<'_, M, S>,
+        mut slot: Pin<&mut Option<D::Future>>,
+        io: &D,
         out: &mut Vec<u8>,
         clock: &mut Clock,
-    ) -> usize
-    where
-        F: Future<Output = Response>,
-        M: Fn(Request) -> F,
-        S: Fn(&Request) -> bool,
-    {
+    ) -> usize {
         let mut at = 0;
         loop {
             let (used, found) =
                 self.decoder
-                    .decode_next(&data[at..], &self.set.config.limits, io.stream);
+                    .decode_next(&data[at..], &self.set.config.limits, &|r: &Request| {
+                        io.streams_body(r)
+                    });
             at += used;
             match found {
                 Found::Failed => {
@@ -549,8 +498,8 @@ impl Connection {
                     }
                     self.wait_stale = true;
                     self.fresh = false;
-                    self.pending = Some(Exchange::of(&request));
-                    slot.set(Some((io.make)(request)));
+                    self.pending = Some(Answering::of(&request));
+                    slot.set(Some(io.start(request)));
                     // Matched by reference: the response is encoded where
                     // the handler wrote it (see `Response::take_parts`).
                     let mut polled = slot.as_mut().as_pin_mut().expect("just set").poll(cx);
@@ -561,8 +510,8 @@ impl Connection {
                         }
                         Poll::Ready(response) => {
                             slot.set(None);
-                            let exchange = self.pending.take().expect("set before the call");
-                            self.respond(response, exchange, out, clock);
+                            let answering = self.pending.take().expect("set before the call");
+                            self.respond(response, answering, out, clock);
                             if self.closing && self.streaming.is_none() {
                                 return data.len();
                             }
@@ -580,7 +529,7 @@ impl Connection {
     fn respond(
         &mut self,
         response: &mut Response,
-        exchange: Exchange,
+        answering: Answering,
         out: &mut Vec<u8>,
         clock: &mut Clock,
     ) {
@@ -589,97 +538,13 @@ impl Connection {
             close |= self.end_streamed();
         }
         let (rest, keep_alive) =
-            encode::encode_in_place(out, response, exchange, clock.stamp(), close);
+            encode::encode_in_place(out, response, answering, clock.stamp(), close);
         if !keep_alive {
             self.closing = true;
         }
         if let Rest::Stream { body, chunked } = rest {
             self.streaming = Some(Streaming { body, chunked });
         }
-    }
-
-    /// The handler of a streamed body answered; true if the body had not
-    /// ended: the rest is not read, so the connection cannot carry another
-    /// request.
-    #[cold]
-    fn end_streamed(&mut self) -> bool {
-        self.continue_due = false;
-        let Some(inflow) = self.inflow.take() else {
-            return false;
-        };
-        if inflow.ended() {
-            return false;
-        }
-        inflow.fail(proto::BODY_NOT_READ);
-        true
-    }
-
-    /// A request whose body is streamed was handed out: attach the feed and
-    /// give it the body bytes already here (`rest`); returns those consumed.
-    #[cold]
-    fn start_streamed(&mut self, request: &mut Request, rest: &[u8]) -> usize {
-        let inflow = Inflow::new();
-        request.parts_mut().inflow = Some(inflow.clone());
-        self.continue_due = self.decoder.streamed_expects_continue() && rest.is_empty();
-        self.inflow = Some(inflow);
-        self.feed_body(rest)
-    }
-
-    /// Feeds streamed body bytes from `input` to the reader (see
-    /// [`Inflow::feed_from`]); returns the bytes consumed.
-    fn feed_body(&mut self, input: &[u8]) -> usize {
-        let Some(inflow) = &self.inflow else {
-            return 0;
-        };
-        if !inflow.open() {
-            return 0;
-        }
-        let (used, delivered) = inflow.feed_from(&mut self.decoder, input);
-        if delivered {
-            self.continue_due = false;
-        }
-        used
-    }
-
-    /// The handler waits for more of its streamed body: invite it (`100
-    /// Continue`) if due, then feed what is buffered or read the socket once.
-    fn pump_body(&mut self, cx: &mut Context<'_>, input: &mut [u8], out: &mut Vec<u8>) -> Next {
-        if std::mem::take(&mut self.continue_due) {
-            out.extend_from_slice(CONTINUE);
-        }
-        match self.flush(cx, out) {
-            Poll::Ready(Ok(())) => {}
-            Poll::Ready(Err(_)) => return Next::Done,
-            Poll::Pending => return Next::Wait(Wait::Write),
-        }
-        let (used, len) = if self.inbuf.is_empty() {
-            match self.stream.poll_read(cx, input) {
-                Poll::Ready(Ok(n)) if n > 0 => {
-                    let used = self.feed_body(&input[..n]);
-                    self.inbuf.extend_from_slice(&input[used..n]);
-                    (used, n)
-                }
-                Poll::Ready(_) => {
-                    if let Some(inflow) = &self.inflow {
-                        inflow.fail(proto::BODY_CUT_SHORT);
-                    }
-                    return Next::Again;
-                }
-                Poll::Pending => return Next::Wait(Wait::Body),
-            }
-        } else {
-            let mut data = std::mem::take(&mut self.inbuf);
-            let used = self.feed_body(&data);
-            let len = data.len();
-            data.drain(..used);
-            self.keep_leftover(data);
-            (used, len)
-        };
-        // Bytes after the body are the next requests; they wait for the response.
-        self.stalled = used < len && !self.decoder.streaming();
-        // A streamed body's deadline is the longest silence between reads.
-        self.wait_stale = true;
-        Next::Again
     }
 
     fn refuse(&mut self, error: HttpError, out: &mut Vec<u8>, clock: &mut Clock) {
@@ -691,152 +556,6 @@ impl Connection {
     /// Stores unconsumed input (freeing the buffer if there is none).
     fn keep_leftover(&mut self, data: Vec<u8>) {
         self.inbuf = if data.is_empty() { Vec::new() } else { data };
-    }
-
-    /// What reading waits for, from what has been received so far.
-    fn input_wait(&self) -> Wait {
-        if self.decoder.phase() == Phase::Body {
-            Wait::Body
-        } else if !self.inbuf.is_empty() || self.fresh {
-            Wait::Head
-        } else {
-            Wait::Idle
-        }
-    }
-
-    fn flush_then_wait(&mut self, cx: &mut Context<'_>, out: &mut Vec<u8>, wait: Wait) -> Next {
-        match self.flush(cx, out) {
-            Poll::Ready(Ok(())) => Next::Wait(wait),
-            Poll::Ready(Err(_)) => Next::Done,
-            Poll::Pending => Next::Wait(Wait::Write),
-        }
-    }
-
-    /// Writes `outbuf` then `out` (in that order); what the socket does not
-    /// take stays in `outbuf`.
-    fn flush(&mut self, cx: &mut Context<'_>, out: &mut Vec<u8>) -> Poll<io::Result<()>> {
-        if self.outbuf.is_empty() {
-            if out.is_empty() {
-                return Poll::Ready(Ok(()));
-            }
-            let mut sent = 0;
-            let result = write_all(&self.stream, cx, out, &mut sent);
-            if result.is_pending() {
-                self.outbuf.extend_from_slice(&out[sent..]);
-            }
-            out.clear();
-            result
-        } else {
-            self.outbuf.extend_from_slice(out);
-            out.clear();
-            let mut sent = 0;
-            let result = write_all(&self.stream, cx, &self.outbuf, &mut sent);
-            if sent > 0 {
-                self.wait_stale = true;
-                self.outbuf.drain(..sent);
-            }
-            if self.outbuf.is_empty() {
-                self.outbuf = Vec::new();
-            }
-            result
-        }
-    }
-
-    /// Half-closes and discards input until the client closes (see module docs).
-    fn linger(&mut self, cx: &mut Context<'_>, input: &mut [u8]) -> Next {
-        if !self.write_shut {
-            self.write_shut = true;
-            if self.stream.shutdown(Shutdown::Write).is_err() {
-                return Next::Done;
-            }
-        }
-        loop {
-            match self.stream.poll_read(cx, input) {
-                Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => return Next::Done,
-                Poll::Ready(Ok(n)) => {
-                    self.lingered += n;
-                    if self.lingered > LINGER_MAX_BYTES {
-                        return Next::Done;
-                    }
-                }
-                Poll::Pending => return Next::Wait(Wait::Linger),
-            }
-        }
-    }
-
-    /// Enters `wait`, (re)computing the deadline when the wait changed or
-    /// went stale.
-    fn set_wait(&mut self, wait: Wait, clock: &mut Clock) {
-        // Same wait, nothing completed: keep the deadline. In particular,
-        // bytes trickling into a head or body never extend it.
-        if wait == self.wait && !self.wait_stale {
-            return;
-        }
-        let timeouts = self.timeouts();
-        let limit = match wait {
-            Wait::Head => Some(timeouts.header_read),
-            Wait::Body => Some(timeouts.body_read),
-            Wait::Idle => Some(timeouts.idle),
-            Wait::Write => Some(timeouts.write),
-            Wait::Linger => Some(timeouts.linger),
-            Wait::Handler => None,
-        };
-        self.wait = wait;
-        self.wait_stale = false;
-        self.deadline = limit.map(|limit| clock.now() + limit);
-    }
-
-    /// Whether the current deadline has passed; otherwise makes sure the
-    /// timer will wake the task at (or before) it.
-    fn deadline_passed(&mut self, cx: &mut Context<'_>, clock: &mut Clock) -> bool {
-        let Some(deadline) = self.deadline else {
-            return false;
-        };
-        let now = clock.now();
-        if now >= deadline {
-            return true;
-        }
-        // An armed timer that has not fired and fires no later than the
-        // deadline will wake us in time to re-check.
-        if self.timer_armed && self.timer.deadline() <= deadline && now < self.timer.deadline() {
-            return false;
-        }
-        self.timer.reset(deadline);
-        match Pin::new(&mut self.timer).poll(cx) {
-            Poll::Ready(()) => {
-                self.timer_armed = false;
-                true
-            }
-            Poll::Pending => {
-                self.timer_armed = true;
-                false
-            }
-        }
-    }
-
-    /// Acts on an expired deadline. Returns false to close now, true if an
-    /// answer (408) was queued and the connection goes on to close politely.
-    fn on_timeout(&mut self, out: &mut Vec<u8>, clock: &mut Clock) -> bool {
-        self.deadline = None;
-        if let (Wait::Body, Some(inflow)) = (self.wait, &self.inflow) {
-            // The handler owns the answer: its reader gets the 408.
-            inflow.fail(proto::BODY_TIMED_OUT);
-            self.wait = Wait::Handler;
-            return true;
-        }
-        match self.wait {
-            Wait::Head if self.inbuf.is_empty() => false,
-            Wait::Head | Wait::Body => {
-                self.refuse(
-                    HttpError::new(StatusCode::REQUEST_TIMEOUT, "request not received in time"),
-                    out,
-                    clock,
-                );
-                self.inbuf = Vec::new();
-                true
-            }
-            Wait::Idle | Wait::Write | Wait::Linger | Wait::Handler => false,
-        }
     }
 }
 
@@ -851,22 +570,4 @@ fn poll_handler(poll: impl FnOnce() -> Poll<Response>) -> Poll<Response> {
 /// The answer to a request whose handler panicked; the connection closes.
 fn handler_panicked() -> Response {
     Response::error(StatusCode::INTERNAL_SERVER_ERROR, "internal server error").close()
-}
-
-/// Writes `buf[*sent..]` until done, `Pending` or an error; `sent` tracks progress.
-fn write_all(
-    stream: &TcpStream,
-    cx: &mut Context<'_>,
-    buf: &[u8],
-    sent: &mut usize,
-) -> Poll<io::Result<()>> {
-    while *sent < buf.len() {
-        match stream.poll_write(cx, &buf[*sent..]) {
-            Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
-            Poll::Ready(Ok(n)) => *sent += n,
-            Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-            Poll::Pending => return Poll::Pending,
-        }
-    }
-    Poll::Ready(Ok(()))
 }

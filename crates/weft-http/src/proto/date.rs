@@ -12,7 +12,8 @@
 use std::cell::Cell;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::encode::SERVER_NAME;
+/// Value of the `Server` header.
+pub const SERVER_NAME: &str = "weft";
 
 /// Length of an IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT`.
 pub(crate) const DATE_LEN: usize = 29;

@@ -24,7 +24,7 @@ use std::future::poll_fn;
 use std::task::{Poll, Waker};
 use std::time::{Duration, Instant};
 
-use crate::ServerConfig;
+use super::ServerConfig;
 
 /// How long a connection whose request head has not (fully) arrived may still deliver it once
 /// a drain began: 1 s, far more than a client needs between connecting and sending, short

@@ -3,7 +3,7 @@
 //! # Roles
 //!
 //! - [`serve`] runs one accept loop on the current weft loop: every accepted
-//!   connection becomes a local task (see [`crate::conn`]) sharing the
+//!   connection becomes a local task (see `conn`) sharing the
 //!   loop's [`ConnectionSet`]. It returns after a [`ShutdownSignal`] fires
 //!   and the loop's connections drained.
 //! - [`Server`] builds a weft runtime with N loop threads and runs [`serve`]
@@ -18,7 +18,7 @@
 //! 1. The signal fires: every accept loop closes its listener (new
 //!    connections are refused by the kernel from then on).
 //! 2. Idle connections close; connections with a request in progress finish
-//!    it with `Connection: close` (see [`crate::connections`]).
+//!    it with `Connection: close` (see `connections`).
 //! 3. After [`ServerConfig::drain_timeout`] whatever is left is closed
 //!    without an answer; then the runtime is dropped, which joins the loop
 //!    threads.
@@ -37,8 +37,14 @@ use std::time::Duration;
 use weft::net::{ListenOptions, TcpListener};
 use weft::rt::Runtime;
 
-use crate::connections::ConnectionSet;
-use crate::{conn, Handler, Limits, ShutdownSignal, Timeouts};
+mod conn;
+mod connections;
+mod shutdown;
+
+use crate::{Handler, Limits, Timeouts};
+use connections::ConnectionSet;
+
+pub use shutdown::{ShutdownSignal, WaitForShutdown};
 
 /// Default for [`ServerConfig::drain_timeout`]: 5 s for requests in progress
 /// to finish after a shutdown signal; enough for any ordinary request, short

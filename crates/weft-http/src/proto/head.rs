@@ -72,7 +72,7 @@ pub(crate) const ERR_BODY_TOO_LARGE: HttpError = HttpError::new(
 /// bytes (the same prefix plus what arrived). `Err`: refuse the request with
 /// the error's status and close.
 ///
-/// Inlined (see [`RequestDecoder::decode`](crate::decode::RequestDecoder::decode)).
+/// Inlined into the decoder's hot path (see `DecodeState::decode_next`).
 #[inline(always)]
 pub(crate) fn parse_head(
     buf: &[u8],
