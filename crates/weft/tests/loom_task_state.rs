@@ -1,4 +1,4 @@
-//! Model checks of the task state word: `src/task/state.rs`, compiled here against loom's
+//! Model checks of the task state word: `src/rt/task/state.rs`, compiled here against loom's
 //! atomics and cells, over every interleaving loom finds of
 //! - a waker on another thread racing the home loop's poll (no wake-up lost, references exact);
 //! - `JoinHandle::abort` racing a poll (the task is cancelled exactly once);
@@ -14,7 +14,7 @@ mod loom {
 }
 
 #[allow(dead_code)]
-#[path = "../src/task/state.rs"]
+#[path = "../src/rt/task/state.rs"]
 mod state;
 
 use ::loom::sync::atomic::AtomicUsize;

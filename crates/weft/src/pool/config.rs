@@ -23,7 +23,6 @@ use std::io;
 use std::time::Duration;
 
 use super::lane::Lane;
-use super::WorkerPool;
 
 /// Default `fs` lane threads: libuv's default pool size. File calls mostly hit
 /// the page cache and return in microseconds; four threads overlap a few
@@ -87,7 +86,7 @@ fn threads_var(lane: Lane) -> &'static str {
 const IDLE_TIMEOUT_VAR: &str = "WEFT_POOL_IDLE_TIMEOUT_MS";
 const SHUTDOWN_TIMEOUT_VAR: &str = "WEFT_POOL_SHUTDOWN_TIMEOUT_MS";
 
-/// The settings a [`WorkerPool`] was built with.
+/// The settings a [`WorkerPool`](crate::pool::WorkerPool) was built with.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PoolConfig {
     threads: [usize; 4],
@@ -104,7 +103,7 @@ impl PoolConfig {
     }
 }
 
-/// Builds a [`WorkerPool`]; see the [pool docs](crate::pool#settings) for
+/// Builds a [`WorkerPool`](crate::pool::WorkerPool); see the [pool docs](crate::pool#settings) for
 /// settings, precedence and defaults.
 ///
 /// ```
@@ -159,15 +158,6 @@ impl PoolBuilder {
     /// non-negative integer.
     pub fn config(&self) -> io::Result<PoolConfig> {
         self.config_with_env(|name| std::env::var(name).ok())
-    }
-
-    /// Builds the pool. No thread starts until the first job.
-    ///
-    /// # Errors
-    ///
-    /// As [`PoolBuilder::config`].
-    pub fn build(&self) -> io::Result<WorkerPool> {
-        Ok(WorkerPool::with_config(self.config()?))
     }
 
     fn config_with_env(&self, env: impl Fn(&str) -> Option<String>) -> io::Result<PoolConfig> {

@@ -379,7 +379,7 @@ where
     }
 }
 
-/// An awaitable handle to a job submitted to a [`WorkerPool`](super::WorkerPool) lane.
+/// An awaitable handle to a job submitted to a [`WorkerPool`](crate::pool::WorkerPool) lane.
 ///
 /// Awaiting it yields the job's return value, or a [`JobError`] if the job
 /// panicked or the pool shut down before it started. The task awaiting it is

@@ -1,13 +1,13 @@
 //! Bounded pool shutdown and its report.
 //!
-//! # Steps ([`WorkerPool::shutdown`](super::WorkerPool::shutdown))
+//! # Steps ([`WorkerPool::shutdown`](crate::pool::WorkerPool::shutdown))
 //!
 //! 1. **Stop taking jobs.** Every lane is closed at once: later submissions
-//!    resolve to [`JobError::is_rejected`](super::JobError::is_rejected).
+//!    resolve to [`JobError::is_rejected`](crate::pool::JobError::is_rejected).
 //! 2. **Abandon the queues.** Queued jobs with a handle never start; their
-//!    handles resolve to [`JobError::is_abandoned`](super::JobError::is_abandoned)
+//!    handles resolve to [`JobError::is_abandoned`](crate::pool::JobError::is_abandoned)
 //!    and their closures are dropped. Queued jobs whose handle was
-//!    [detached](super::JobHandle::detach) are kept: nobody could be told they
+//!    [detached](crate::pool::JobHandle::detach) are kept: nobody could be told they
 //!    were dropped (an accepted `weft::fs::File` write is one), so they run.
 //! 3. **Let running and kept jobs finish**: idle threads wake, drain the
 //!    kept jobs and exit; shutdown waits for each lane's threads to exit,
@@ -41,7 +41,7 @@ pub struct LaneShutdown {
     pub detached_running: usize,
 }
 
-/// What [`WorkerPool::shutdown`](super::WorkerPool::shutdown) abandoned.
+/// What [`WorkerPool::shutdown`](crate::pool::WorkerPool::shutdown) abandoned.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ShutdownReport {

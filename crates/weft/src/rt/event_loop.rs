@@ -33,13 +33,11 @@
 //!    close when the last reference to the loop's shared part goes.
 
 use crate::loom::{Arc, AtomicBool, Ordering::*};
-use crate::rt::owned::OwnedTasks;
 use crate::rt::reactor::IoSource;
-use crate::rt::shared::{LoopShared, Message, NOTIFIER_TOKEN};
-use crate::rt::{coop, RuntimeShared};
+use crate::rt::task::{raw, Notified, OwnedTasks};
+use crate::rt::wheel::{TimerKey, TimerWheel, TICK_NANOS};
+use crate::rt::{coop, LoopShared, Message, RuntimeShared, NOTIFIER_TOKEN};
 use crate::sys::Events;
-use crate::task::raw::{self, Notified};
-use crate::time::{TimerKey, TimerWheel};
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
@@ -70,7 +68,7 @@ pub(crate) struct LoopCore {
     inbox_buf: RefCell<Vec<Message>>,
     fired: RefCell<Vec<Waker>>,
     polls_since_maintenance: Cell<u32>,
-    /// The loop's notion of now ([`crate::time::now`]): read at most once per
+    /// The loop's notion of now (`weft::time::now`): read at most once per
     /// maintenance (by the timers, or by the first caller), forgotten at the next.
     now: Cell<Option<Instant>>,
 }
@@ -129,11 +127,11 @@ impl LoopCore {
     /// Converts a deadline to wheel ticks, rounding up so timers never fire early.
     fn tick_of(&self, deadline: Instant) -> u64 {
         let since = deadline.saturating_duration_since(self.origin);
-        since.as_nanos().div_ceil(crate::time::TICK_NANOS) as u64
+        since.as_nanos().div_ceil(TICK_NANOS) as u64
     }
 
     fn now_tick(&self, now: Instant) -> u64 {
-        (now.saturating_duration_since(self.origin).as_nanos() / crate::time::TICK_NANOS) as u64
+        (now.saturating_duration_since(self.origin).as_nanos() / TICK_NANOS) as u64
     }
 
     /// Files a timer; `None` if the deadline already passed.
@@ -215,7 +213,7 @@ impl LoopCore {
         let mut timeout = Some(Duration::ZERO);
         if may_sleep && self.ready.borrow().is_empty() && !attention() {
             timeout = self.timers.borrow().next_expiration().map(|tick| {
-                let at = self.origin + Duration::from_nanos(tick * crate::time::TICK_NANOS as u64);
+                let at = self.origin + Duration::from_nanos(tick * TICK_NANOS as u64);
                 at.saturating_duration_since(now.unwrap_or_else(Instant::now))
             });
         }
@@ -295,7 +293,7 @@ impl LoopCore {
         Some(now)
     }
 
-    /// The loop's cached time (see [`crate::time::now`]), read now if this
+    /// The loop's cached time (see `weft::time::now`), read now if this
     /// maintenance period has not read it yet.
     pub(crate) fn now(&self) -> Instant {
         match self.now.get() {

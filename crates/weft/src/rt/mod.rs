@@ -23,399 +23,382 @@
 //! Dropping the runtime (or [`Runtime::shutdown`]) stops every loop thread and joins it, then
 //! shuts the caller loop down on the dropping thread, then shuts the worker pool down: queued
 //! jobs are abandoned, running ones get up to the pool's shutdown timeout to finish, and any
-//! still running after it are detached and reported (see [`crate::pool`]). Each loop cancels all its tasks (their
+//! still running after it are detached and reported (see `weft::pool`). Each loop cancels all its tasks (their
 //! futures are dropped on their own thread, so destructors run and sockets close), drops its
 //! timers and frees its I/O registrations; see the `event_loop` module for the steps. Shutdown waits for
 //! no task to finish, so it cannot hang on one; it does wait for destructors.
+//!
+//! # Layout
+//!
+//! `rt` is the loop's machinery; the public `weft::task`, `weft::time` and `weft::pool` modules
+//! are built on it and it knows none of them (it owns a `WorkerPool`, whose implementation
+//! knows nothing of loops). This module holds what its parts
+//! share; the parts are its children and call up into it, never across to each other's
+//! internals:
+//!
+//! - here: a loop's **shared half** ([`LoopShared`]: the inbox, the poller, the notifier, the
+//!   release list) and the thread's **current loop** (which loop runs on this thread, and the
+//!   doors that need it: schedule, spawn);
+//! - `pool_access`: [`current_pool`] and the pool's free functions that send work to it
+//!   (`weft::pool::spawn_blocking` and its siblings);
+//! - `runtime`: [`Runtime`], [`Builder`], [`Handle`]: building, driving and stopping loops;
+//! - `event_loop`: one loop's thread-owned half ([`LoopCore`]) and its turn;
+//! - `task`: the task cell (`raw`), its state word (`state`), the owned-task list (`owned`) and
+//!   the `JoinHandle` that `weft::task` re-exports;
+//! - `wheel`: the timer wheel; `reactor`: I/O registration and readiness; `coop`: the
+//!   cooperative budget; `sleep_gate`: the sleep/wake handshake.
+//!
+//! ## The shared half of a loop
+//!
+//! A loop thread owns its run queue, timers and task list outright (see
+//! `event_loop`); the only doors into it from elsewhere are here:
+//!
+//! - the **inbox**, a mutex-guarded queue of [`Message`]s (tasks woken or spawned from another
+//!   thread, and closures to run on the loop);
+//! - the **poller**, where any thread may register a descriptor (epoll_ctl is thread-safe);
+//! - the **notifier** (an eventfd in the poller) that wakes the loop when it sleeps;
+//! - the **release list** of I/O sources deregistered by other threads, freed by the loop once
+//!   no event batch can still name them.
+//!
+//! Sleeping without losing a wake-up is the [`SleepGate`]'s handshake: a poster marks the inbox
+//! pending and then looks for a sleeping loop; the loop announces its sleep and then looks for
+//! pending messages.
+//!
+//! ## The current loop
+//!
+//! A loop thread (or a thread inside `Runtime::block_on`) installs its [`LoopCore`] here for as
+//! long as it runs; spawning, scheduling, timers and I/O registration find their loop through
+//! it. Threads that run no loop see `None`.
 
-pub(crate) mod context;
 pub(crate) mod coop;
 pub(crate) mod event_loop;
-mod owned;
+pub(crate) mod pool_access;
 pub(crate) mod reactor;
-pub(crate) mod shared;
+mod runtime;
 mod sleep_gate;
+pub(crate) mod task;
+pub(crate) mod wheel;
 
-use crate::loom::{Arc, AtomicUsize, Ordering::*};
-use crate::pool::{Lane, PoolBuilder, PoolMetrics, ShutdownReport, WorkerPool};
-use crate::task::JoinHandle;
+pub use pool_access::{current_pool, try_current_pool};
+pub use runtime::{Builder, Handle, Runtime, RuntimeMetrics};
+
+use crate::loom::{Arc, AtomicBool, AtomicUsize, Mutex, Ordering::*};
+use crate::pool::workers::WorkerPool;
+use crate::sys::{Notifier, Poller};
 use event_loop::LoopCore;
-use shared::LoopShared;
+use reactor::IoSource;
+use sleep_gate::SleepGate;
+use std::cell::Cell;
 use std::future::Future;
 use std::io;
-use std::marker::PhantomData;
-use std::rc::Rc;
-use std::thread;
-
-/// Builds a [`Runtime`] with chosen settings.
-///
-/// ```
-/// let rt = weft::rt::Runtime::builder().loops(2).build().unwrap();
-/// let on_loop = rt.block_on(async {
-///     weft::rt::Handle::current().spawn_on(1, async { 7 }).await.unwrap()
-/// });
-/// assert_eq!(on_loop, 7);
-/// ```
-#[derive(Debug, Clone)]
-pub struct Builder {
-    loops: usize,
-    pin_cores: bool,
-    thread_name: String,
-    pool: PoolBuilder,
-}
-
-impl Default for Builder {
-    fn default() -> Self {
-        Builder::new()
-    }
-}
-
-impl Builder {
-    /// Settings of [`Runtime::new`]: one loop thread per available core, not pinned.
-    pub fn new() -> Builder {
-        Builder {
-            loops: thread::available_parallelism().map_or(1, |n| n.get()),
-            pin_cores: false,
-            thread_name: "weft-loop".into(),
-            pool: PoolBuilder::new(),
-        }
-    }
-
-    /// Starts `n` loop threads (in addition to the caller loop that `block_on` drives).
-    /// `0` is the same as [`current_thread`](Self::current_thread).
-    pub fn loops(mut self, n: usize) -> Builder {
-        self.loops = n;
-        self
-    }
-
-    /// No loop threads: the runtime is only the caller loop, driven inside `block_on`, like
-    /// tokio's current-thread runtime.
-    pub fn current_thread(self) -> Builder {
-        self.loops(0)
-    }
-
-    /// Pins loop thread `i` to CPU `i` (modulo the CPU count). Off by default: pinning helps a
-    /// dedicated server machine and hurts a shared one.
-    pub fn pin_cores(mut self, pin: bool) -> Builder {
-        self.pin_cores = pin;
-        self
-    }
-
-    /// Prefix of loop thread names; thread `i` is named `{prefix}-{i}`.
-    pub fn thread_name(mut self, prefix: impl Into<String>) -> Builder {
-        self.thread_name = prefix.into();
-        self
-    }
-
-    /// Sets the worker pool's thread limit for `lane` (default and `WEFT_POOL_*` variables:
-    /// [`crate::pool`]).
-    pub fn pool_threads(mut self, lane: Lane, n: usize) -> Builder {
-        self.pool.threads(lane, n);
-        self
-    }
-
-    /// Sets how long an idle worker-pool thread lives.
-    pub fn pool_idle_timeout(mut self, timeout: std::time::Duration) -> Builder {
-        self.pool.idle_timeout(timeout);
-        self
-    }
-
-    /// Sets how long runtime shutdown lets running pool jobs finish before detaching them.
-    pub fn pool_shutdown_timeout(mut self, timeout: std::time::Duration) -> Builder {
-        self.pool.shutdown_timeout(timeout);
-        self
-    }
-
-    /// Creates the loops and starts the loop threads.
-    ///
-    /// Fails with `InvalidInput` if a worker-pool setting (from the builder or a `WEFT_POOL_*`
-    /// variable) is malformed.
-    pub fn build(self) -> io::Result<Runtime> {
-        let pool = Arc::new(self.pool.build()?);
-        let mut loops = Vec::with_capacity(self.loops);
-        for i in 0..self.loops {
-            loops.push(Arc::new(LoopShared::new(Some(i))?));
-        }
-        let caller = Arc::new(LoopShared::new(None)?);
-        let shared = Arc::new(RuntimeShared {
-            loops,
-            caller,
-            next: AtomicUsize::new(0),
-            pool,
-        });
-        let caller_core = Rc::new(LoopCore::new(shared.caller.clone(), shared.clone()));
-        let mut runtime = Runtime {
-            caller: caller_core,
-            threads: Vec::with_capacity(self.loops),
-            shared: shared.clone(),
-            _not_send: PhantomData,
-        };
-        for (i, loop_shared) in shared.loops.iter().enumerate() {
-            let loop_shared = loop_shared.clone();
-            let rt_shared = shared.clone();
-            let pin = self.pin_cores;
-            let thread = thread::Builder::new()
-                .name(format!("{}-{i}", self.thread_name))
-                .spawn(move || run_loop_thread(i, pin, loop_shared, rt_shared))?;
-            runtime.threads.push(thread);
-        }
-        Ok(runtime)
-    }
-}
-
-fn run_loop_thread(index: usize, pin: bool, shared: Arc<LoopShared>, runtime: Arc<RuntimeShared>) {
-    if pin {
-        if let Err(err) = crate::sys::thread::pin_to_cpu(index) {
-            tracing::warn!(loop_index = index, error = %err, "could not pin loop thread");
-        }
-    }
-    let core = LoopCore::new(shared, runtime);
-    let _enter = context::enter(&core);
-    core.run_until_stopped();
-    core.shutdown();
-}
+use std::ptr::NonNull;
+use task::{Header, JoinHandle, Notified};
 
 /// What every handle to a runtime shares.
 #[derive(Debug)]
 pub(crate) struct RuntimeShared {
-    loops: Vec<Arc<LoopShared>>,
-    caller: Arc<LoopShared>,
-    next: AtomicUsize,
+    pub(crate) loops: Vec<Arc<LoopShared>>,
+    pub(crate) caller: Arc<LoopShared>,
+    pub(crate) next: AtomicUsize,
     pub(crate) pool: Arc<WorkerPool>,
 }
 
 impl RuntimeShared {
-    fn owns(&self, loop_id: usize) -> bool {
+    pub(crate) fn owns(&self, loop_id: usize) -> bool {
         self.caller.id == loop_id || self.loops.iter().any(|l| l.id == loop_id)
     }
 }
 
-/// An event-loop runtime; see the [module docs](self).
-///
-/// A `Runtime` is `!Send`: its caller loop belongs to the thread that built it, which drives it
-/// in [`block_on`](Self::block_on). Use a [`Handle`] to reach the runtime from other threads.
-pub struct Runtime {
-    caller: Rc<LoopCore>,
-    threads: Vec<thread::JoinHandle<()>>,
-    shared: Arc<RuntimeShared>,
-    _not_send: PhantomData<*const ()>,
+/// The token of the notifier in the poller; I/O sources use their address, never this value.
+pub(crate) const NOTIFIER_TOKEN: u64 = u64::MAX;
+
+static NEXT_LOOP_ID: AtomicUsize = AtomicUsize::new(1);
+
+/// Something for a loop to do, sent from another thread.
+pub(crate) enum Message {
+    /// Poll this task (it was woken or spawned from another thread).
+    Run(Notified),
+    /// Run this closure on the loop thread.
+    Call(Box<dyn FnOnce() + Send>),
 }
 
-impl std::fmt::Debug for Runtime {
+/// An I/O source pointer waiting to be freed by its loop.
+struct Released(NonNull<IoSource>);
+
+// SAFETY: the pointer is an `Arc<IoSource>` turned into a raw pointer; `IoSource` is Send+Sync.
+unsafe impl Send for Released {}
+
+/// The cross-thread face of one event loop.
+pub(crate) struct LoopShared {
+    /// Unique in the process; tells "am I on this loop?" apart without comparing pointers.
+    pub(crate) id: usize,
+    /// Index among its runtime's loop threads, `None` for the caller loop driven by `block_on`.
+    pub(crate) index: Option<usize>,
+    inbox: Mutex<Inbox>,
+    /// Whether the inbox may hold messages and whether the loop sleeps.
+    gate: SleepGate,
+    /// Set by the runtime to make a loop thread leave its run loop and shut down.
+    pub(crate) stop: AtomicBool,
+    notifier: Notifier,
+    pub(crate) poller: Poller,
+    released: Mutex<Vec<Released>>,
+    released_pending: AtomicBool,
+}
+
+struct Inbox {
+    messages: Vec<Message>,
+    /// Once closed (the loop is shutting down) the inbox refuses messages.
+    closed: bool,
+}
+
+impl std::fmt::Debug for LoopShared {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Runtime")
-            .field("loops", &self.shared.loops.len())
+        f.debug_struct("LoopShared")
+            .field("id", &self.id)
+            .field("index", &self.index)
             .finish()
     }
 }
 
-impl Runtime {
-    /// A runtime with one loop thread per core.
-    pub fn new() -> io::Result<Runtime> {
-        Builder::new().build()
+impl LoopShared {
+    /// Creates the poller and notifier of a new loop.
+    pub(crate) fn new(index: Option<usize>) -> io::Result<LoopShared> {
+        let poller = Poller::new()?;
+        let notifier = Notifier::new()?;
+        poller.register(notifier.as_raw_fd(), NOTIFIER_TOKEN, false)?;
+        Ok(LoopShared {
+            id: NEXT_LOOP_ID.fetch_add(1, Relaxed),
+            index,
+            inbox: Mutex::new(Inbox {
+                messages: Vec::new(),
+                closed: false,
+            }),
+            gate: SleepGate::new(),
+            stop: AtomicBool::new(false),
+            notifier,
+            poller,
+            released: Mutex::new(Vec::new()),
+            released_pending: AtomicBool::new(false),
+        })
     }
 
-    /// A [`Builder`] to choose the settings.
-    pub fn builder() -> Builder {
-        Builder::new()
-    }
-
-    /// Runs `future` to completion on this thread's caller loop and returns its output.
-    /// Tasks spawned inside it with [`spawn`](crate::spawn) run on the same loop.
-    ///
-    /// # Panics
-    ///
-    /// Panics if called from inside a weft loop (a task or another `block_on`).
-    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        let _enter = context::enter(&self.caller);
-        self.caller.block_on(future)
-    }
-
-    /// Spawns a task on a loop thread (round-robin), or on the caller loop if there are none.
-    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        self.handle().spawn(future)
-    }
-
-    /// Spawns a task on loop thread `index`.
-    ///
-    /// # Panics
-    ///
-    /// Panics if `index` is not below the number of loop threads.
-    pub fn spawn_on<F>(&self, index: usize, future: F) -> JoinHandle<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        self.handle().spawn_on(index, future)
-    }
-
-    /// A handle that can spawn onto this runtime from any thread.
-    pub fn handle(&self) -> Handle {
-        Handle {
-            shared: self.shared.clone(),
-        }
-    }
-
-    /// Number of loop threads.
-    pub fn loops(&self) -> usize {
-        self.shared.loops.len()
-    }
-
-    /// Metrics of the runtime: today, the worker pool's lanes.
-    pub fn metrics(&self) -> RuntimeMetrics {
-        self.handle().metrics()
-    }
-
-    /// Shuts the runtime down now, the same as dropping it, and returns what the worker pool
-    /// abandoned (queued jobs dropped, running jobs detached after the pool's timeout).
-    pub fn shutdown(self) -> ShutdownReport {
-        let pool = self.shared.pool.clone();
-        drop(self);
-        pool.shutdown_report()
-            .expect("dropping the runtime shuts its pool down")
-    }
-}
-
-impl Drop for Runtime {
-    fn drop(&mut self) {
-        for loop_shared in &self.shared.loops {
-            loop_shared.stop.store(true, SeqCst);
-            loop_shared.unpark();
-        }
-        for thread in self.threads.drain(..) {
-            let name = thread.thread().name().unwrap_or("weft-loop").to_string();
-            if thread.join().is_err() {
-                tracing::error!(thread = %name, "a weft loop thread panicked during shutdown");
+    /// Queues a message for the loop and wakes it if it sleeps. Gives the message back if the
+    /// loop has shut down.
+    pub(crate) fn post(&self, message: Message) -> Result<(), Message> {
+        {
+            let mut inbox = self.inbox.lock().unwrap_or_else(|e| e.into_inner());
+            if inbox.closed {
+                return Err(message);
             }
+            inbox.messages.push(message);
+            self.gate.set_pending();
         }
-        // This thread may be running another runtime's loop (a runtime dropped inside a task);
-        // the caller loop is made current only for its shutdown.
-        let enter = context::enter_for_shutdown(&self.caller);
-        self.caller.shutdown();
-        // Leave the loop before the pool abandons jobs, so that their wakes go through inboxes
-        // (and are refused by the stopped loops) rather than onto this loop's dead run queue.
-        drop(enter);
-        // Last, so that tasks cancelled above have already cancelled their queued jobs.
-        let pool = &self.shared.pool;
-        pool.shutdown(pool.config().shutdown_timeout);
-    }
-}
-
-/// A cloneable, thread-safe handle to a runtime's loops.
-#[derive(Clone, Debug)]
-pub struct Handle {
-    shared: Arc<RuntimeShared>,
-}
-
-impl Handle {
-    /// The runtime of the loop running on this thread.
-    ///
-    /// # Panics
-    ///
-    /// Panics outside a weft loop; see [`try_current`](Self::try_current).
-    #[track_caller]
-    pub fn current() -> Handle {
-        Handle::try_current().expect("Handle::current called outside a weft loop")
+        self.unpark();
+        Ok(())
     }
 
-    /// The runtime of the loop running on this thread, if any.
-    pub fn try_current() -> Option<Handle> {
-        context::with_current(|core| {
-            core.map(|core| Handle {
-                shared: core.runtime.clone(),
-            })
-        })
-    }
-
-    /// Number of loop threads.
-    pub fn loops(&self) -> usize {
-        self.shared.loops.len()
-    }
-
-    /// Index of the loop thread running on this thread, if it belongs to this runtime
-    /// (`None` on the caller loop and on other threads).
-    pub fn current_loop(&self) -> Option<usize> {
-        context::with_current(|core| {
-            core.filter(|core| self.shared.owns(core.shared.id))
-                .and_then(|core| core.shared.index)
-        })
-    }
-
-    /// Spawns a `Send` task: on the current loop if this thread runs one of this runtime's
-    /// loops, otherwise on the loop threads in turn (or the caller loop if there are none).
-    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        let on_own_loop =
-            context::with_current(|core| core.is_some_and(|core| self.shared.owns(core.shared.id)));
-        if on_own_loop {
-            return crate::task::spawn(future);
-        }
-        let home = if self.shared.loops.is_empty() {
-            &self.shared.caller
-        } else {
-            let i = self.shared.next.fetch_add(1, Relaxed) % self.shared.loops.len();
-            &self.shared.loops[i]
-        };
-        context::spawn_to(home, future)
-    }
-
-    /// Metrics of the runtime; see [`Runtime::metrics`].
-    pub fn metrics(&self) -> RuntimeMetrics {
-        RuntimeMetrics {
-            pool: self.shared.pool.metrics(),
+    /// Wakes the loop if it is blocked in (or about to enter) `epoll_wait`. Call it after
+    /// making the reason visible: a message, or a flag the loop checks before it sleeps.
+    pub(crate) fn unpark(&self) {
+        if self.gate.unpark() {
+            self.notifier.notify();
         }
     }
 
-    /// Spawns a `Send` task on loop thread `index`.
-    ///
-    /// # Panics
-    ///
-    /// Panics if `index` is not below [`loops`](Self::loops).
-    #[track_caller]
-    pub fn spawn_on<F>(&self, index: usize, future: F) -> JoinHandle<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        let home = self.shared.loops.get(index).unwrap_or_else(|| {
-            panic!(
-                "spawn_on({index}): the runtime has {} loop threads",
-                self.shared.loops.len()
-            )
-        });
-        context::spawn_to(home, future)
+    /// True if messages may be waiting.
+    pub(crate) fn has_pending(&self) -> bool {
+        self.gate.has_pending()
+    }
+
+    /// Moves all waiting messages into `into` (which should be empty).
+    pub(crate) fn take_messages(&self, into: &mut Vec<Message>) {
+        if !self.gate.has_pending() {
+            return;
+        }
+        let mut inbox = self.inbox.lock().unwrap_or_else(|e| e.into_inner());
+        self.gate.clear_pending();
+        std::mem::swap(&mut inbox.messages, into);
+    }
+
+    /// Refuses all further messages and returns those still queued.
+    pub(crate) fn close(&self) -> Vec<Message> {
+        let mut inbox = self.inbox.lock().unwrap_or_else(|e| e.into_inner());
+        inbox.closed = true;
+        self.gate.clear_pending();
+        std::mem::take(&mut inbox.messages)
+    }
+
+    /// Announces that the loop is going to block; returns false if it should not, because a
+    /// message arrived meanwhile.
+    pub(crate) fn prepare_sleep(&self) -> bool {
+        self.gate.prepare_sleep()
+    }
+
+    /// Announces that the loop is awake again.
+    pub(crate) fn end_sleep(&self) {
+        self.gate.end_sleep();
+    }
+
+    /// Resets the notifier after it woke the loop.
+    pub(crate) fn drain_notifier(&self) {
+        self.notifier.drain();
+    }
+
+    /// Hands a deregistered source to the loop to free after its current event batch.
+    pub(crate) fn release(&self, source: NonNull<IoSource>) {
+        self.released
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Released(source));
+        self.released_pending.store(true, Release);
+    }
+
+    /// Frees the sources released so far. Called by the loop between event batches (and by the
+    /// last owner at drop), when no event in hand can name them.
+    pub(crate) fn free_released(&self) {
+        if !self.released_pending.swap(false, AcqRel) {
+            return;
+        }
+        let released =
+            std::mem::take(&mut *self.released.lock().unwrap_or_else(|e| e.into_inner()));
+        for Released(ptr) in released {
+            // SAFETY: `ptr` came from `Arc::into_raw` at registration and this is the one place
+            // that gives that reference back, once.
+            drop(unsafe { crate::loom::Arc::from_raw(ptr.as_ptr() as *const IoSource) });
+        }
     }
 }
 
-/// Metrics of a runtime, from [`Runtime::metrics`] or [`Handle::metrics`].
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct RuntimeMetrics {
-    /// Per-lane metrics of the worker pool: queued, running, threads, queue wait.
-    pub pool: PoolMetrics,
+impl Drop for LoopShared {
+    fn drop(&mut self) {
+        self.released_pending.store(true, Relaxed);
+        self.free_released();
+    }
 }
 
-/// The worker pool of the runtime whose loop runs on this thread.
+thread_local! {
+    static CURRENT: Cell<*const LoopCore> = const { Cell::new(std::ptr::null()) };
+}
+
+/// Keeps a loop installed as current; puts back the previous one when dropped.
+pub(crate) struct EnterGuard {
+    previous: *const LoopCore,
+}
+
+/// Installs `core` as this thread's current loop.
 ///
 /// # Panics
 ///
-/// Panics outside a weft loop; see [`try_current_pool`].
-#[track_caller]
-pub fn current_pool() -> Arc<WorkerPool> {
-    try_current_pool().expect(
-        "weft's worker pool was used outside a weft loop \
-         (call it inside Runtime::block_on or a spawned task)",
-    )
+/// Panics if a loop is already running on this thread (a `block_on` inside a task).
+pub(crate) fn enter(core: &LoopCore) -> EnterGuard {
+    CURRENT.with(|current| {
+        assert!(
+            current.get().is_null(),
+            "cannot start a weft loop on a thread that is already running one \
+             (Runtime::block_on called from inside a task?)"
+        );
+        current.set(core as *const LoopCore);
+    });
+    EnterGuard {
+        previous: std::ptr::null(),
+    }
 }
 
-/// The worker pool of the runtime whose loop runs on this thread, if any.
-pub fn try_current_pool() -> Option<Arc<WorkerPool>> {
-    context::with_current(|core| core.map(|core| core.runtime.pool.clone()))
+/// Installs `core` as current for its shutdown, even on a thread that runs another loop (a
+/// runtime dropped inside a task of another runtime); the other loop is current again after.
+pub(crate) fn enter_for_shutdown(core: &LoopCore) -> EnterGuard {
+    let previous = CURRENT.with(|current| current.replace(core as *const LoopCore));
+    EnterGuard { previous }
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        CURRENT.with(|current| current.set(self.previous));
+        if self.previous.is_null() {
+            coop::unconstrain();
+        }
+    }
+}
+
+/// Runs `f` with the current loop, if any.
+pub(crate) fn with_current<R>(f: impl FnOnce(Option<&LoopCore>) -> R) -> R {
+    let ptr = CURRENT.with(|current| current.get());
+    if ptr.is_null() {
+        f(None)
+    } else {
+        // SAFETY: a non-null pointer was installed by `enter` from a live `&LoopCore`, and the
+        // guard that removes it is dropped before the core (the loop functions hold both).
+        f(Some(unsafe { &*ptr }))
+    }
+}
+
+/// The shared part of the current loop.
+pub(crate) fn current_shared() -> Option<Arc<LoopShared>> {
+    with_current(|core| core.map(|core| core.shared.clone()))
+}
+
+/// Hands a woken task to its home loop: straight onto the run queue when that is this thread's
+/// loop, through the home loop's inbox otherwise.
+pub(crate) fn schedule(task: Notified) {
+    let task = with_current(|core| match core {
+        Some(core) if core.shared.id == task.home().id => {
+            core.push_ready(task);
+            None
+        }
+        _ => Some(task),
+    });
+    if let Some(task) = task {
+        let home = task.home().clone();
+        if let Err(Message::Run(task)) = home.post(Message::Run(task)) {
+            task.reject();
+        }
+    }
+}
+
+/// Spawns on the current loop.
+#[track_caller]
+pub(crate) fn spawn_local_inner<F>(future: F) -> JoinHandle<F::Output>
+where
+    F: Future + 'static,
+    F::Output: 'static,
+{
+    with_current(|core| {
+        let core = core.expect(
+            "weft::spawn must be called from inside a weft loop \
+             (Runtime::block_on or a task); use Handle::spawn from other threads",
+        );
+        let (notified, ptr) = task::allocate(future, core.shared.clone());
+        core.push_ready(notified);
+        JoinHandle::new(ptr)
+    })
+}
+
+/// Spawns a `Send` future on the loop `home` from any thread.
+pub(crate) fn spawn_to<F>(home: &Arc<LoopShared>, future: F) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let (notified, ptr) = task::allocate(future, home.clone());
+    let handle = JoinHandle::new(ptr);
+    schedule(notified);
+    handle
+}
+
+/// Links a task that just went idle into the current loop's owned list.
+pub(crate) fn link_owned(task: NonNull<Header>) {
+    with_current(|core| {
+        core.expect("tasks are polled on their home loop")
+            .owned
+            .link(task)
+    });
+}
+
+/// Unlinks a completed task from the current loop's owned list.
+pub(crate) fn unlink_owned(task: NonNull<Header>) {
+    with_current(|core| {
+        core.expect("tasks complete on their home loop")
+            .owned
+            .unlink(task)
+    });
 }

@@ -37,9 +37,8 @@
 //! place where the kernel could still have named it.
 
 use crate::loom::{Arc, AtomicBool, AtomicUsize, Ordering::*};
-use crate::rt::context;
 use crate::rt::coop;
-use crate::rt::shared::LoopShared;
+use crate::rt::{current_shared, with_current, LoopShared};
 use crate::sys::Readiness;
 use atomic_waker::AtomicWaker;
 use std::io;
@@ -146,7 +145,7 @@ impl Registration {
     }
 
     fn with_state(fd: RawFd, ready: usize, writable: bool) -> io::Result<Registration> {
-        let home = context::current_shared().ok_or_else(|| {
+        let home = current_shared().ok_or_else(|| {
             io::Error::other("weft I/O objects must be created inside a weft loop (in Runtime::block_on or a spawned task)")
         })?;
         let source = Arc::new(IoSource {
@@ -224,7 +223,7 @@ impl Registration {
         let clear = event.word & event.direction.clearable();
         let readiness = &self.source().readiness;
         let on_home_loop =
-            context::with_current(|core| core.is_some_and(|core| core.shared.id == self.home.id));
+            with_current(|core| core.is_some_and(|core| core.shared.id == self.home.id));
         if on_home_loop {
             if readiness.load(Acquire) == event.word {
                 readiness.store(event.word & !clear, Release);

@@ -10,13 +10,9 @@
 //! keeps running. [`JoinHandle::abort`] cancels it: the future is dropped on its loop the next
 //! time the loop reaches it, at once if it is idle.
 
-mod join;
-pub(crate) mod raw;
-mod state;
+pub use crate::rt::task::{JoinError, JoinHandle};
 
-pub use join::{JoinError, JoinHandle};
-
-use crate::rt::context;
+use crate::rt::spawn_local_inner;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -41,7 +37,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    context::spawn_local_inner(future)
+    spawn_local_inner(future)
 }
 
 /// Spawns a future that need not be `Send` on the current event loop. It runs only on this
@@ -69,7 +65,7 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    context::spawn_local_inner(future)
+    spawn_local_inner(future)
 }
 
 /// Yields to the loop: the task goes to the back of the ready queue, so every other ready

@@ -1,4 +1,5 @@
-//! Time: sleeping, deadlines and periodic ticks, driven by each loop's timer wheel.
+//! Time: sleeping, deadlines and periodic ticks, driven by each loop's timer wheel
+//! (`rt::wheel`).
 //!
 //! A [`Sleep`] files itself in the wheel of the loop that first polls it, with a resolution of
 //! one millisecond, rounding its deadline up: it never completes early. The loop's `epoll_wait`
@@ -7,16 +8,9 @@
 //! Timers are loop-local: a `Sleep` polled on one loop and later dropped on another thread
 //! cancels itself by posting a message to its loop; nothing is shared between loops.
 
-mod wheel;
-
-pub(crate) use wheel::{EntryPoll, TimerKey, TimerWheel};
-
-/// The wheel's tick in nanoseconds, for converting instants to ticks.
-pub(crate) const TICK_NANOS: u128 = wheel::TICK.as_nanos();
-
 use crate::loom::Arc;
-use crate::rt::context;
-use crate::rt::shared::{LoopShared, Message};
+use crate::rt::wheel::{EntryPoll, TimerKey};
+use crate::rt::{with_current, LoopShared, Message};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -43,7 +37,7 @@ use std::time::{Duration, Instant};
 /// });
 /// ```
 pub fn now() -> Instant {
-    crate::rt::context::with_current(|core| match core {
+    with_current(|core| match core {
         Some(core) => core.now(),
         None => Instant::now(),
     })
@@ -125,7 +119,7 @@ impl Sleep {
         let Some(filed) = self.entry.take() else {
             return;
         };
-        let on_home = context::with_current(|core| match core {
+        let on_home = with_current(|core| match core {
             Some(core) if core.shared.id == filed.home.id => {
                 core.timers.borrow_mut().remove(filed.key);
                 true
@@ -136,7 +130,7 @@ impl Sleep {
             let key = filed.key;
             // If the loop is gone its wheel is gone too: nothing to cancel.
             let _ = filed.home.post(Message::Call(Box::new(move || {
-                context::with_current(|core| {
+                with_current(|core| {
                     if let Some(core) = core {
                         core.timers.borrow_mut().remove(key);
                     }
@@ -151,7 +145,7 @@ impl Future for Sleep {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
-        let result = context::with_current(|core| {
+        let result = with_current(|core| {
             let core = core.expect("weft::time::Sleep must be polled inside a weft loop");
             if let Some(filed) = &this.entry {
                 if filed.home.id == core.shared.id {

@@ -23,6 +23,9 @@ use std::time::Duration;
 /// `epoll_wait`'s millisecond timeout the limit anyway.
 pub(crate) const TICK: Duration = Duration::from_millis(1);
 
+/// The wheel's tick in nanoseconds, for converting instants to ticks.
+pub(crate) const TICK_NANOS: u128 = TICK.as_nanos();
+
 /// Number of levels.
 const LEVELS: usize = 6;
 /// Bits of a slot index: 64 slots per level, one `u64` occupancy bitmap.

@@ -25,8 +25,7 @@
 use super::state::{JoinWaker, Parked, Start, State, COMPLETE, JOIN_INTEREST, JOIN_WAKER, OWNED};
 use super::JoinError;
 use crate::loom::Arc;
-use crate::rt::shared::LoopShared;
-use crate::rt::{context, coop};
+use crate::rt::{self, coop, link_owned, unlink_owned, LoopShared};
 use std::cell::UnsafeCell;
 use std::future::Future;
 use std::mem::ManuallyDrop;
@@ -197,7 +196,7 @@ pub(crate) unsafe fn drop_ref(ptr: NonNull<Header>) {
 
 /// Schedules the task on its home loop, handing over one reference.
 fn schedule(task: Notified) {
-    context::schedule(task);
+    rt::schedule(task);
 }
 
 /// Wakes the task without consuming a reference.
@@ -304,7 +303,7 @@ unsafe fn poll<F: Future + 'static>(ptr: NonNull<Header>) {
             // reference (added by the transition) keeps it alive.
             Parked::Idle { link } => {
                 if link {
-                    context::link_owned(ptr);
+                    link_owned(ptr);
                 }
                 return;
             }
@@ -373,7 +372,7 @@ unsafe fn complete(ptr: NonNull<Header>) {
         unsafe { header.join_waker.wake() };
     }
     if prev & OWNED != 0 {
-        context::unlink_owned(ptr);
+        unlink_owned(ptr);
         // SAFETY: the owned list's reference is released with the link.
         unsafe { drop_ref(ptr) };
     }

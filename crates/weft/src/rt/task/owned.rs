@@ -5,7 +5,7 @@
 //! intrusive doubly-linked list through the task headers is the only way shutdown can reach it
 //! and drop its future. Only the home loop thread touches the list, so it needs no lock.
 
-use crate::task::raw::Header;
+use super::raw::Header;
 use std::cell::Cell;
 use std::ptr::NonNull;
 

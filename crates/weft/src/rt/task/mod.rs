@@ -1,0 +1,14 @@
+//! Tasks as the loop sees them: the task cell (`raw`: one allocation holding a type-erased
+//! header and the future's stage), its state word (`state`, lock-free and model-checked by
+//! `tests/loom_task_state.rs`), the list of a loop's idle tasks that shutdown walks (`owned`),
+//! and the [`JoinHandle`] that reads a task's output (`join`). The public
+//! `weft::task` module spawns through these.
+
+pub(crate) mod join;
+pub(crate) mod owned;
+pub(crate) mod raw;
+pub(crate) mod state;
+
+pub use join::{JoinError, JoinHandle};
+pub(crate) use owned::OwnedTasks;
+pub(crate) use raw::{allocate, Header, Notified};
