@@ -39,6 +39,7 @@
 //! callbacks are dropped without running, and the queue is removed from the
 //! thread so that a later runtime on the same thread starts afresh.
 
+use crate::loom::{AtomicU64, Ordering};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -46,7 +47,6 @@ use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 

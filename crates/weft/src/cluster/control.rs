@@ -2,7 +2,6 @@
 //! commands, and one bounded outbox of encoded frames per worker process.
 
 use super::ipc::{self, IpcError};
-use super::supervisor::ProcId;
 use super::ToWorker;
 use serde::Serialize;
 use std::cell::RefCell;
@@ -12,6 +11,9 @@ use std::future::poll_fn;
 use std::marker::PhantomData;
 use std::rc::Rc;
 use std::task::{Poll, Waker};
+
+/// A worker process of the supervisor, numbered from 1 in start order (never reused).
+pub(crate) type ProcId = u64;
 
 /// Most bytes of encoded messages waiting for one worker before [`SupervisorControl::send`]
 /// waits: 1 MiB, thousands of control messages; a worker that stopped reading its link costs

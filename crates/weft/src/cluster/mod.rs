@@ -79,15 +79,18 @@ pub mod inherit;
 pub mod ipc;
 mod policy;
 mod spawn;
-pub mod supervisor;
-pub mod worker;
+mod supervisor;
+mod worker;
 
 pub use builder::SupervisorBuilder;
 pub use control::{SupervisorControl, OUTBOX_BYTES};
 pub use events::{ClusterEvent, Exit, GiveUpReason, StopReason, WorkerId};
 pub use ipc::IpcError;
 pub use supervisor::{Supervisor, EVENT_BACKLOG};
-pub use worker::{StopCause, WorkerEvent, WorkerLink, WorkerReceiver, WorkerSender};
+pub use worker::{
+    StopCause, WorkerEvent, WorkerLink, WorkerReceiver, WorkerSender, ORPHAN_EXIT_CODE,
+    ORPHAN_EXIT_GRACE,
+};
 
 use serde::{Deserialize, Serialize};
 use std::io;

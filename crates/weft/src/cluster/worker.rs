@@ -20,6 +20,7 @@
 use super::inherit::{self, WorkerEnv};
 use super::ipc::{Channel, IpcError, Receiver, Sender};
 use super::{ToSupervisor, ToWorker};
+use crate::loom::{AtomicBool, Ordering};
 use crate::signal::{SignalKind, Signals};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -27,7 +28,6 @@ use std::fmt;
 use std::future::poll_fn;
 use std::io;
 use std::os::fd::FromRawFd;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 

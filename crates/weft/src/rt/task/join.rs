@@ -1,6 +1,7 @@
 //! The handle to a spawned task's output, and the error a task can end with.
 
 use super::raw::{Header, RawJoin};
+use crate::loom::Mutex;
 use crate::rt::coop;
 use std::any::Any;
 use std::fmt;
@@ -8,7 +9,6 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::ptr::NonNull;
-use std::sync::Mutex;
 use std::task::{Context, Poll};
 
 /// An owned permission to await a task's output.
