@@ -7,7 +7,6 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
-mod green_model;
 mod serve;
 mod signals;
 

@@ -21,6 +21,7 @@
 
 mod cluster;
 mod conditional;
+mod green;
 mod routes;
 pub(crate) mod static_files;
 
@@ -52,7 +53,7 @@ pub(crate) struct ServeArgs {
     #[arg(long, short)]
     pub(crate) quiet: bool,
     /// How connections are served: `async` tasks, or one `green` thread per
-    /// connection in blocking style (see `green_model`).
+    /// connection in blocking style (see `serve::green`).
     #[arg(long, value_enum, default_value_t = Model::Async)]
     model: Model,
     /// Worker processes sharing the port, under a supervisor that restarts,
@@ -93,7 +94,7 @@ pub(crate) fn run(args: ServeArgs) -> io::Result<()> {
 
     if args.model == Model::Green {
         let addr = SocketAddr::new(args.host, args.port);
-        return crate::green_model::run(addr, loops, routes::app(root.clone()), signals, |bound| {
+        return green::run(addr, loops, routes::app(root.clone()), signals, |bound| {
             tracing::info!(
                 "weft serve listening on http://{bound} (loops={loops}, model=green, root={})",
                 root.path().display()

@@ -57,7 +57,7 @@ use std::time::{Duration, Instant};
 use weft::green;
 use weft::net::ListenOptions;
 use weft_http::proto::{self, Answering, BodyFeed, Decoded, Encoded, RequestDecoder};
-use weft_http::{Handler, HttpError, Limits, Request, Response, StatusCode, Timeouts};
+use weft_http::{Handler, Limits, Request, Response, Timeouts};
 
 use crate::signals::ShutdownSignals;
 
@@ -401,9 +401,7 @@ fn serve_connection<H: Handler>(
             Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::TimedOut && !between => {
                 output.clear();
-                let late =
-                    HttpError::new(StatusCode::REQUEST_TIMEOUT, "request not received in time");
-                proto::encode_error(&mut output, late);
+                proto::encode_error(&mut output, proto::REQUEST_NOT_RECEIVED);
                 let _ = write_all(&stream, &output, timeouts.write);
                 return;
             }
