@@ -53,11 +53,11 @@
 //! - `spawn`: starting one worker (exec of self, the `pre_exec` steps and why they are sound).
 //! - [`ipc`]: typed, length-prefixed, bounded message channels over a socketpair.
 //! - `policy`: exponential restart backoff, the fatal exit code, crash-loop detection.
-//! - [`supervisor`]: the [`Supervisor`] state machine — its states, invariants, and the steps
+//! - `supervisor`: the [`Supervisor`] state machine — its states, invariants, and the steps
 //!   of a graceful stop, a reload and scaling are in its module docs; `builder` holds its
 //!   settings ([`SupervisorBuilder`]), `control` the [`SupervisorControl`] handle and the
 //!   bounded per-worker outboxes, `events` what it reports ([`ClusterEvent`]).
-//! - [`worker`]: the worker's [`WorkerLink`] and how it learns to stop, including as an orphan.
+//! - `worker`: the worker's [`WorkerLink`] and how it learns to stop, including as an orphan.
 //!
 //! # Signals (to the supervisor)
 //!

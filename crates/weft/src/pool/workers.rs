@@ -16,7 +16,7 @@ use super::queue::LaneQueue;
 use super::shutdown::{LaneShutdown, ShutdownReport};
 use crate::loom::{AtomicBool, Mutex, Ordering};
 
-/// A pool of worker threads in separate lanes; see the [module docs](self).
+/// A pool of worker threads in separate lanes; see the [pool docs](crate::pool).
 ///
 /// Inside a runtime, use the runtime's pool through the free functions:
 ///
@@ -81,7 +81,7 @@ impl WorkerPool {
     /// Runs `f` on a thread of `lane`; await the handle for its result.
     ///
     /// After shutdown the handle resolves at once to
-    /// [`JobError::is_rejected`] and `f` is dropped unrun.
+    /// [`JobError::is_rejected`](crate::pool::JobError::is_rejected) and `f` is dropped unrun.
     pub fn submit<F, T>(&self, lane: Lane, f: F) -> JobHandle<T>
     where
         F: FnOnce() -> T + Send + 'static,
@@ -117,7 +117,7 @@ impl WorkerPool {
     }
 
     /// Shuts the pool down, waiting at most `timeout` for running jobs; see
-    /// the [module docs](self#shutdown) for the steps. Never hangs: jobs
+    /// the [pool docs](crate::pool#shutdown) for the steps. Never hangs: jobs
     /// still running at the deadline are detached and reported.
     ///
     /// Calling it again waits (up to `timeout`) for threads detached earlier

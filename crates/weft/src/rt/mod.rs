@@ -36,13 +36,13 @@
 //! share; the parts are its children and call up into it, never across to each other's
 //! internals:
 //!
-//! - here: a loop's **shared half** ([`LoopShared`]: the inbox, the poller, the notifier, the
+//! - here: a loop's **shared half** (`LoopShared`: the inbox, the poller, the notifier, the
 //!   release list) and the thread's **current loop** (which loop runs on this thread, and the
 //!   doors that need it: schedule, spawn);
 //! - `pool_access`: [`current_pool`] and the pool's free functions that send work to it
 //!   (`weft::pool::spawn_blocking` and its siblings);
 //! - `runtime`: [`Runtime`], [`Builder`], [`Handle`]: building, driving and stopping loops;
-//! - `event_loop`: one loop's thread-owned half ([`LoopCore`]) and its turn;
+//! - `event_loop`: one loop's thread-owned half (`LoopCore`) and its turn;
 //! - `task`: the task cell (`raw`), its state word (`state`), the owned-task list (`owned`) and
 //!   the `JoinHandle` that `weft::task` re-exports;
 //! - `wheel`: the timer wheel; `reactor`: I/O registration and readiness; `coop`: the
@@ -53,20 +53,20 @@
 //! A loop thread owns its run queue, timers and task list outright (see
 //! `event_loop`); the only doors into it from elsewhere are here:
 //!
-//! - the **inbox**, a mutex-guarded queue of [`Message`]s (tasks woken or spawned from another
+//! - the **inbox**, a mutex-guarded queue of `Message`s (tasks woken or spawned from another
 //!   thread, and closures to run on the loop);
 //! - the **poller**, where any thread may register a descriptor (epoll_ctl is thread-safe);
 //! - the **notifier** (an eventfd in the poller) that wakes the loop when it sleeps;
 //! - the **release list** of I/O sources deregistered by other threads, freed by the loop once
 //!   no event batch can still name them.
 //!
-//! Sleeping without losing a wake-up is the [`SleepGate`]'s handshake: a poster marks the inbox
+//! Sleeping without losing a wake-up is the `SleepGate`'s handshake: a poster marks the inbox
 //! pending and then looks for a sleeping loop; the loop announces its sleep and then looks for
 //! pending messages.
 //!
 //! ## The current loop
 //!
-//! A loop thread (or a thread inside `Runtime::block_on`) installs its [`LoopCore`] here for as
+//! A loop thread (or a thread inside `Runtime::block_on`) installs its `LoopCore` here for as
 //! long as it runs; spawning, scheduling, timers and I/O registration find their loop through
 //! it. Threads that run no loop see `None`.
 

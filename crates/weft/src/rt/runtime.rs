@@ -146,7 +146,7 @@ fn run_loop_thread(index: usize, pin: bool, shared: Arc<LoopShared>, runtime: Ar
     core.shutdown();
 }
 
-/// An event-loop runtime; see the [module docs](self).
+/// An event-loop runtime; see the [module docs](crate::rt).
 ///
 /// A `Runtime` is `!Send`: its caller loop belongs to the thread that built it, which drives it
 /// in [`block_on`](Self::block_on). Use a [`Handle`] to reach the runtime from other threads.

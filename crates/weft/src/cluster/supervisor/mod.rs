@@ -148,7 +148,7 @@ enum Phase {
     Killing(StopReason),
 }
 
-/// A cluster supervisor; see the [module docs](self). `Down` is the type of messages to
+/// A cluster supervisor; see the [cluster docs](crate::cluster) (its design notes are in `cluster/supervisor/mod.rs`). `Down` is the type of messages to
 /// workers, `Up` of messages from them.
 ///
 /// ```no_run
