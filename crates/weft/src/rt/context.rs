@@ -7,7 +7,7 @@
 use crate::loom::Arc;
 use crate::rt::event_loop::LoopCore;
 use crate::rt::shared::{LoopShared, Message};
-use crate::task::raw::{self, Header, Notified};
+use crate::task::raw::{self, Header, Notified, TaskMeta};
 use crate::task::JoinHandle;
 use std::cell::Cell;
 use std::future::Future;
@@ -15,6 +15,61 @@ use std::ptr::NonNull;
 
 thread_local! {
     static CURRENT: Cell<*const LoopCore> = const { Cell::new(std::ptr::null()) };
+    /// The id of the task being polled on this thread, 0 between polls.
+    static CURRENT_TASK: Cell<u64> = const { Cell::new(0) };
+    /// This OS thread's actor id, 0 until first asked for.
+    static THREAD_ACTOR: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Ids for tasks and for OS threads come from one counter, so an id names one actor.
+static NEXT_ACTOR_ID: crate::loom::AtomicU64 = crate::loom::AtomicU64::new(1);
+
+/// A fresh actor id (task or thread); never 0.
+pub(crate) fn next_actor_id() -> u64 {
+    NEXT_ACTOR_ID.fetch_add(1, crate::loom::Ordering::Relaxed)
+}
+
+/// Marks a task as the one being polled on this thread until the guard drops.
+pub(crate) struct TaskGuard {
+    previous: u64,
+}
+
+/// Records `id` as the task being polled; the previous one (a task polled inside another's
+/// poll, as `block_on` in a green thread does) is put back when the guard drops.
+#[inline]
+pub(crate) fn enter_task(id: u64) -> TaskGuard {
+    TaskGuard {
+        previous: CURRENT_TASK.with(|c| c.replace(id)),
+    }
+}
+
+impl Drop for TaskGuard {
+    #[inline]
+    fn drop(&mut self) {
+        CURRENT_TASK.with(|c| c.set(self.previous));
+    }
+}
+
+/// The id of the task being polled on this thread, if any.
+#[inline]
+pub(crate) fn current_task_id() -> Option<u64> {
+    Some(CURRENT_TASK.with(Cell::get)).filter(|&id| id != 0)
+}
+
+/// This OS thread's actor id (assigned on first use).
+pub(crate) fn current_thread_actor_id() -> u64 {
+    THREAD_ACTOR.with(|c| {
+        if c.get() == 0 {
+            c.set(next_actor_id());
+        }
+        c.get()
+    })
+}
+
+/// True if this thread runs a weft loop (a loop thread, or inside `Runtime::block_on`).
+#[inline]
+pub(crate) fn on_loop_thread() -> bool {
+    !CURRENT.with(Cell::get).is_null()
 }
 
 /// Keeps a loop installed as current; puts back the previous one when dropped.
@@ -94,7 +149,7 @@ pub(crate) fn schedule(task: Notified) {
 
 /// Spawns on the current loop.
 #[track_caller]
-pub(crate) fn spawn_local_inner<F>(future: F) -> JoinHandle<F::Output>
+pub(crate) fn spawn_local_inner<F>(future: F, meta: TaskMeta) -> JoinHandle<F::Output>
 where
     F: Future + 'static,
     F::Output: 'static,
@@ -104,19 +159,23 @@ where
             "weft::spawn must be called from inside a weft loop \
              (Runtime::block_on or a task); use Handle::spawn from other threads",
         );
-        let (notified, ptr) = raw::allocate(future, core.shared.clone());
+        let (notified, ptr) = raw::allocate(future, core.shared.clone(), meta);
         core.push_ready(notified);
         JoinHandle::new(ptr)
     })
 }
 
 /// Spawns a `Send` future on the loop `home` from any thread.
-pub(crate) fn spawn_to<F>(home: &Arc<LoopShared>, future: F) -> JoinHandle<F::Output>
+pub(crate) fn spawn_to<F>(
+    home: &Arc<LoopShared>,
+    future: F,
+    meta: TaskMeta,
+) -> JoinHandle<F::Output>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let (notified, ptr) = raw::allocate(future, home.clone());
+    let (notified, ptr) = raw::allocate(future, home.clone(), meta);
     let handle = JoinHandle::new(ptr);
     schedule(notified);
     handle

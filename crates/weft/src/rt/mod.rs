@@ -38,12 +38,14 @@ mod sleep_gate;
 
 use crate::loom::{Arc, AtomicUsize, Ordering::*};
 use crate::pool::{Lane, PoolBuilder, PoolMetrics, ShutdownReport, WorkerPool};
+use crate::task::raw::TaskMeta;
 use crate::task::JoinHandle;
 use event_loop::LoopCore;
 use shared::LoopShared;
 use std::future::Future;
 use std::io;
 use std::marker::PhantomData;
+use std::panic::Location;
 use std::rc::Rc;
 use std::thread;
 
@@ -232,6 +234,7 @@ impl Runtime {
     }
 
     /// Spawns a task on a loop thread (round-robin), or on the caller loop if there are none.
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -245,6 +248,7 @@ impl Runtime {
     /// # Panics
     ///
     /// Panics if `index` is not below the number of loop threads.
+    #[track_caller]
     pub fn spawn_on<F>(&self, index: usize, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -347,6 +351,7 @@ impl Handle {
 
     /// Spawns a `Send` task: on the current loop if this thread runs one of this runtime's
     /// loops, otherwise on the loop threads in turn (or the caller loop if there are none).
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -363,7 +368,7 @@ impl Handle {
             let i = self.shared.next.fetch_add(1, Relaxed) % self.shared.loops.len();
             &self.shared.loops[i]
         };
-        context::spawn_to(home, future)
+        context::spawn_to(home, future, TaskMeta::new(Location::caller(), None))
     }
 
     /// Metrics of the runtime; see [`Runtime::metrics`].
@@ -390,7 +395,7 @@ impl Handle {
                 self.shared.loops.len()
             )
         });
-        context::spawn_to(home, future)
+        context::spawn_to(home, future, TaskMeta::new(Location::caller(), None))
     }
 }
 

@@ -18,6 +18,7 @@ pub use join::{JoinError, JoinHandle};
 
 use crate::rt::context;
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -41,7 +42,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    context::spawn_local_inner(future)
+    context::spawn_local_inner(future, raw::TaskMeta::new(Location::caller(), None))
 }
 
 /// Spawns a future that need not be `Send` on the current event loop. It runs only on this
@@ -69,7 +70,7 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    context::spawn_local_inner(future)
+    context::spawn_local_inner(future, raw::TaskMeta::new(Location::caller(), None))
 }
 
 /// Yields to the loop: the task goes to the back of the ready queue, so every other ready
