@@ -22,6 +22,16 @@
 //!
 //! - `trace`: the holder/waiter bookkeeping (crate-internal).
 //! - `park`: how a `blocking_*` call waits, by caller.
+//! - `waiters`: the FIFO waiter list every primitive queues its waiters in (crate-internal).
+//! - `batch`: the batch semaphore's state machine, core of Semaphore, Mutex, RwLock (loom-checked).
+//! - [`Semaphore`]: counting semaphore with FIFO waiters, permits and owned permits.
 
 pub(crate) mod park;
 pub(crate) mod trace;
+
+pub(crate) mod batch;
+mod semaphore;
+pub(crate) mod waiters;
+pub use semaphore::{
+    AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
+};
