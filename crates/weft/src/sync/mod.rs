@@ -24,14 +24,17 @@
 //! - `park`: how a `blocking_*` call waits, by caller.
 //! - `waiters`: the FIFO waiter list every primitive queues its waiters in (crate-internal).
 //! - `batch`: the batch semaphore's state machine, core of Semaphore, Mutex, RwLock (loom-checked).
+//! - [`Mutex`]: async mutex (a one-permit batch semaphore), guards, owned and mapped guards.
 //! - [`Semaphore`]: counting semaphore with FIFO waiters, permits and owned permits.
 
 pub(crate) mod park;
 pub(crate) mod trace;
 
 pub(crate) mod batch;
-mod semaphore;
+pub(crate) mod semaphore;
+mod mutex;
 pub(crate) mod waiters;
+pub use mutex::{MappedMutexGuard, Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
 pub use semaphore::{
     AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
 };
