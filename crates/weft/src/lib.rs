@@ -40,6 +40,7 @@ pub mod net;
 pub mod pool;
 pub mod rt;
 pub mod signal;
+pub mod sync;
 pub mod task;
 pub mod time;
 

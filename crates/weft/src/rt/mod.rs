@@ -71,6 +71,7 @@
 //! it. Threads that run no loop see `None`.
 
 pub(crate) mod coop;
+mod current_task;
 pub(crate) mod event_loop;
 pub(crate) mod pool_access;
 pub(crate) mod reactor;
@@ -92,7 +93,11 @@ use std::cell::Cell;
 use std::future::Future;
 use std::io;
 use std::ptr::NonNull;
-use task::{Header, JoinHandle, Notified};
+use task::{Header, JoinHandle, Notified, TaskMeta};
+
+pub(crate) use current_task::{
+    current_task_id, current_thread_actor_id, enter_task, next_actor_id,
+};
 
 /// What every handle to a runtime shares.
 #[derive(Debug)]
@@ -280,6 +285,12 @@ thread_local! {
     static CURRENT: Cell<*const LoopCore> = const { Cell::new(std::ptr::null()) };
 }
 
+/// True if this thread runs a weft loop (a loop thread, or inside `Runtime::block_on`).
+#[inline]
+pub(crate) fn on_loop_thread() -> bool {
+    !CURRENT.with(Cell::get).is_null()
+}
+
 /// Keeps a loop installed as current; puts back the previous one when dropped.
 pub(crate) struct EnterGuard {
     previous: *const LoopCore,
@@ -357,7 +368,7 @@ pub(crate) fn schedule(task: Notified) {
 
 /// Spawns on the current loop.
 #[track_caller]
-pub(crate) fn spawn_local_inner<F>(future: F) -> JoinHandle<F::Output>
+pub(crate) fn spawn_local_inner<F>(future: F, meta: TaskMeta) -> JoinHandle<F::Output>
 where
     F: Future + 'static,
     F::Output: 'static,
@@ -367,19 +378,23 @@ where
             "weft::spawn must be called from inside a weft loop \
              (Runtime::block_on or a task); use Handle::spawn from other threads",
         );
-        let (notified, ptr) = task::allocate(future, core.shared.clone());
+        let (notified, ptr) = task::allocate(future, core.shared.clone(), meta);
         core.push_ready(notified);
         JoinHandle::new(ptr)
     })
 }
 
 /// Spawns a `Send` future on the loop `home` from any thread.
-pub(crate) fn spawn_to<F>(home: &Arc<LoopShared>, future: F) -> JoinHandle<F::Output>
+pub(crate) fn spawn_to<F>(
+    home: &Arc<LoopShared>,
+    future: F,
+    meta: TaskMeta,
+) -> JoinHandle<F::Output>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let (notified, ptr) = task::allocate(future, home.clone());
+    let (notified, ptr) = task::allocate(future, home.clone(), meta);
     let handle = JoinHandle::new(ptr);
     schedule(notified);
     handle

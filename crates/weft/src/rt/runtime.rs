@@ -3,7 +3,7 @@
 //! shut down. See the [module docs](super) for the whole picture.
 
 use super::event_loop::LoopCore;
-use super::task::JoinHandle;
+use super::task::{JoinHandle, TaskMeta};
 use super::{
     enter, enter_for_shutdown, spawn_local_inner, spawn_to, with_current, LoopShared, RuntimeShared,
 };
@@ -15,6 +15,7 @@ use crate::pool::shutdown::ShutdownReport;
 use std::future::Future;
 use std::io;
 use std::marker::PhantomData;
+use std::panic::Location;
 use std::rc::Rc;
 use std::thread;
 
@@ -311,7 +312,7 @@ impl Handle {
         let on_own_loop =
             with_current(|core| core.is_some_and(|core| self.shared.owns(core.shared.id)));
         if on_own_loop {
-            return spawn_local_inner(future);
+            return spawn_local_inner(future, TaskMeta::new(Location::caller(), None));
         }
         let home = if self.shared.loops.is_empty() {
             &self.shared.caller
@@ -319,7 +320,7 @@ impl Handle {
             let i = self.shared.next.fetch_add(1, Relaxed) % self.shared.loops.len();
             &self.shared.loops[i]
         };
-        spawn_to(home, future)
+        spawn_to(home, future, TaskMeta::new(Location::caller(), None))
     }
 
     /// Metrics of the runtime; see [`Runtime::metrics`].
@@ -346,7 +347,7 @@ impl Handle {
                 self.shared.loops.len()
             )
         });
-        spawn_to(home, future)
+        spawn_to(home, future, TaskMeta::new(Location::caller(), None))
     }
 }
 

@@ -13,7 +13,9 @@
 pub use crate::rt::task::{JoinError, JoinHandle};
 
 use crate::rt::spawn_local_inner;
+use crate::rt::task::TaskMeta;
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -37,7 +39,7 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    spawn_local_inner(future)
+    spawn_local_inner(future, TaskMeta::new(Location::caller(), None))
 }
 
 /// Spawns a future that need not be `Send` on the current event loop. It runs only on this
@@ -65,7 +67,7 @@ where
     F: Future + 'static,
     F::Output: 'static,
 {
-    spawn_local_inner(future)
+    spawn_local_inner(future, TaskMeta::new(Location::caller(), None))
 }
 
 /// Yields to the loop: the task goes to the back of the ready queue, so every other ready

@@ -29,6 +29,7 @@ use crate::rt::{self, coop, link_owned, unlink_owned, LoopShared};
 use std::cell::UnsafeCell;
 use std::future::Future;
 use std::mem::ManuallyDrop;
+use std::panic::Location;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::NonNull;
@@ -45,6 +46,30 @@ pub(crate) struct Header {
     pub(crate) links: UnsafeCell<Links>,
     /// The awaiting task's waker; see `JOIN_WAKER` for who may touch it.
     join_waker: JoinWaker,
+    /// Who this task is: its id, spawn site and optional name (what diagnostics print).
+    pub(crate) meta: TaskMeta,
+}
+
+/// A task's identity, fixed at spawn.
+#[derive(Debug)]
+pub(crate) struct TaskMeta {
+    /// Unique among the tasks of this process, never 0.
+    pub(crate) id: u64,
+    /// Where `spawn` was called (`#[track_caller]`).
+    pub(crate) site: &'static Location<'static>,
+    /// The name given by `task::Builder::name`, if any.
+    pub(crate) name: Option<Box<str>>,
+}
+
+impl TaskMeta {
+    /// A fresh identity for a task spawned at `site`.
+    pub(crate) fn new(site: &'static Location<'static>, name: Option<Box<str>>) -> TaskMeta {
+        TaskMeta {
+            id: crate::rt::next_actor_id(),
+            site,
+            name,
+        }
+    }
 }
 
 /// Intrusive doubly-linked list pointers for the home loop's owned-task list.
@@ -98,6 +123,7 @@ impl<F: Future + 'static> Cell<F> {
 pub(crate) fn allocate<F: Future + 'static>(
     future: F,
     home: Arc<LoopShared>,
+    meta: TaskMeta,
 ) -> (Notified, NonNull<Header>) {
     let cell = Box::new(Cell {
         header: Header {
@@ -106,6 +132,7 @@ pub(crate) fn allocate<F: Future + 'static>(
             home,
             links: UnsafeCell::new(Links::default()),
             join_waker: JoinWaker::new(),
+            meta,
         },
         stage: UnsafeCell::new(Stage::Running(future)),
     });
@@ -291,6 +318,7 @@ unsafe fn poll<F: Future + 'static>(ptr: NonNull<Header>) {
     let waker = unsafe { borrowed_waker(ptr) };
     let mut cx = Context::from_waker(&waker);
     coop::reset();
+    let _current = crate::rt::enter_task(header.meta.id);
     let polled = catch_unwind(AssertUnwindSafe(|| match stage {
         // SAFETY: the future lives in the task allocation and is never moved out of it.
         Stage::Running(fut) => unsafe { Pin::new_unchecked(fut) }.poll(&mut cx),

@@ -1,0 +1,40 @@
+//! Synchronization for tasks, green threads and OS threads: locks, channels, cancellation.
+//!
+//! Shaped like `tokio::sync`, so a port is mechanical. Every primitive is `Send + Sync` where
+//! its contents allow and works across loops: a waiter on another loop is woken through that
+//! loop's inbox, as every cross-loop wake is.
+//!
+//! # Three kinds of caller
+//!
+//! The `async` methods (`lock().await`, `send().await`) are for tasks. The `blocking_*`
+//! methods are for code that is not async: in a green thread they park the green thread and
+//! its loop runs on; on a plain OS thread (a pool job, `std::thread`) they park the thread; on
+//! a loop thread outside a green thread they panic, since they would block every task of that
+//! loop.
+//!
+//! # Who holds, who waits
+//!
+//! Each primitive records which actor (task, green thread or OS thread) holds it and which wait
+//! on it, and since when, for `weft::diag`'s wait-for graph. The bookkeeping is off unless
+//! diagnostics are on; off, it costs one branch on the fast path.
+//!
+//! # Roles
+//!
+//! - `trace`: the holder/waiter bookkeeping (crate-internal).
+//! - `park`: how a `blocking_*` call waits, by caller.
+//! - `waiters`: the FIFO waiter list every primitive queues its waiters in (crate-internal).
+//! - `batch`: the batch semaphore's state machine, core of Semaphore, Mutex, RwLock (loom-checked).
+//! - [`Mutex`]: async mutex (a one-permit batch semaphore), guards, owned and mapped guards.
+//! - [`Semaphore`]: counting semaphore with FIFO waiters, permits and owned permits.
+
+pub(crate) mod park;
+pub(crate) mod trace;
+
+pub(crate) mod batch;
+mod mutex;
+pub(crate) mod semaphore;
+pub(crate) mod waiters;
+pub use mutex::{MappedMutexGuard, Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
+pub use semaphore::{
+    AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
+};

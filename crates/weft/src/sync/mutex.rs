@@ -1,0 +1,369 @@
+//! `Mutex<T>`: an async mutual-exclusion lock, a one-permit [`batch`](super::batch) semaphore
+//! around an `UnsafeCell`.
+//!
+//! The guard's existence is the permit: locking takes the one permit (one CAS when free),
+//! dropping the guard gives it back (one `fetch_add`, plus a hand-over under the waiter lock
+//! only if someone waits). The holder is recorded for `weft::diag` with
+//! [`Resource::hold_exclusive`].
+
+use super::batch::Core;
+use super::park;
+use super::semaphore::Acquire;
+use super::trace::{Resource, ResourceKind};
+use std::cell::UnsafeCell;
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::ops::{Deref, DerefMut};
+use std::panic::Location;
+use std::sync::Arc;
+
+/// An async mutex for tasks, green threads and OS threads, usable across loops.
+///
+/// # Fairness
+///
+/// FIFO: waiters get the lock in the order they first polled `lock()`. No barging: when the
+/// guard is dropped with waiters queued, the lock is handed straight to the oldest one, and a
+/// `lock()` or `try_lock()` that comes meanwhile does not overtake it (`try_lock` fails).
+///
+/// # Speed
+///
+/// Uncontended, `lock` is one compare-and-swap and unlock one `fetch_add`; no allocation.
+///
+/// ```
+/// # let rt = weft::rt::Runtime::builder().current_thread().build().unwrap();
+/// # rt.block_on(async {
+/// use std::sync::Arc;
+/// let counter = Arc::new(weft::sync::Mutex::new(0));
+/// let c = counter.clone();
+/// weft::spawn(async move { *c.lock().await += 1 }).await.unwrap();
+/// assert_eq!(*counter.lock().await, 1);
+/// # });
+/// ```
+pub struct Mutex<T: ?Sized> {
+    core: Core,
+    res: Resource,
+    data: UnsafeCell<T>,
+}
+
+// SAFETY: the mutex hands out access to `T` to one holder at a time (the one permit), so it
+// can be sent and shared wherever `T` can be sent.
+unsafe impl<T: ?Sized + Send> Send for Mutex<T> {}
+// SAFETY: as above: `&Mutex<T>` only ever gives exclusive access to `T`, one holder at a time.
+unsafe impl<T: ?Sized + Send> Sync for Mutex<T> {}
+
+/// The lock is held elsewhere (or others wait for it); returned by `try_lock`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TryLockError(());
+
+impl fmt::Display for TryLockError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("operation would block: the lock is held")
+    }
+}
+
+impl std::error::Error for TryLockError {}
+
+/// Exclusive access to a [`Mutex`]'s value; unlocks when dropped.
+#[must_use = "the lock is released at once if the guard is not kept"]
+pub struct MutexGuard<'a, T: ?Sized> {
+    lock: &'a Mutex<T>,
+    /// Opts out of the auto traits, which would make the guard `Sync` for a `T` that is only
+    /// `Send`; the right ones are implemented below.
+    _marker: PhantomData<*mut T>,
+}
+
+/// Exclusive access through an `Arc<Mutex<T>>`, which the guard keeps alive.
+#[must_use = "the lock is released at once if the guard is not kept"]
+pub struct OwnedMutexGuard<T: ?Sized> {
+    lock: Arc<Mutex<T>>,
+    /// As in [`MutexGuard`].
+    _marker: PhantomData<*mut T>,
+}
+
+// SAFETY: a guard is exclusive access to `T` (like `&mut T`); moving it to another thread moves
+// that access, and unlocking from any thread is allowed.
+unsafe impl<T: ?Sized + Send> Send for MutexGuard<'_, T> {}
+// SAFETY: a shared guard gives out `&T` only.
+unsafe impl<T: ?Sized + Send + Sync> Sync for MutexGuard<'_, T> {}
+// SAFETY: as for `MutexGuard`.
+unsafe impl<T: ?Sized + Send> Send for OwnedMutexGuard<T> {}
+// SAFETY: as for `MutexGuard`.
+unsafe impl<T: ?Sized + Send + Sync> Sync for OwnedMutexGuard<T> {}
+
+/// A [`MutexGuard`] narrowed to a part of the value by [`MutexGuard::map`].
+#[must_use = "the lock is released at once if the guard is not kept"]
+pub struct MappedMutexGuard<'a, T: ?Sized> {
+    core: &'a Core,
+    res: &'a Resource,
+    data: *mut T,
+    _borrow: PhantomData<&'a mut T>,
+}
+
+// SAFETY: the mapped guard is an exclusive borrow of part of the value, like `&mut T`.
+unsafe impl<T: ?Sized + Send> Send for MappedMutexGuard<'_, T> {}
+// SAFETY: sharing the guard shares `&T` only.
+unsafe impl<T: ?Sized + Sync> Sync for MappedMutexGuard<'_, T> {}
+
+impl<T> Mutex<T> {
+    /// A new, unlocked mutex holding `value`.
+    #[track_caller]
+    pub fn new(value: T) -> Mutex<T> {
+        Mutex {
+            core: Core::new(1),
+            res: Resource::new(ResourceKind::Mutex, Location::caller()),
+            data: UnsafeCell::new(value),
+        }
+    }
+
+    /// The value, consuming the mutex.
+    pub fn into_inner(self) -> T {
+        self.data.into_inner()
+    }
+}
+
+impl<T: ?Sized> Mutex<T> {
+    /// Waits for the lock.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: a dropped `lock()` future leaves the queue without disturbing the others'
+    /// order, and if the lock had just been handed to it, hands it on to the next waiter.
+    #[track_caller]
+    pub fn lock(&self) -> impl Future<Output = MutexGuard<'_, T>> + '_ {
+        let acquire = Acquire::new(&self.core, &self.res, 1, Location::caller());
+        async move {
+            if acquire.await.is_err() {
+                unreachable!("a Mutex's semaphore is never closed");
+            }
+            self.res.hold_exclusive();
+            MutexGuard {
+                lock: self,
+                _marker: PhantomData,
+            }
+        }
+    }
+
+    /// Waits for the lock of an `Arc<Mutex<T>>`; the guard keeps the mutex alive.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as [`Mutex::lock`].
+    #[track_caller]
+    pub fn lock_owned(self: Arc<Self>) -> impl Future<Output = OwnedMutexGuard<T>> {
+        let site = Location::caller();
+        async move {
+            if Acquire::new(&self.core, &self.res, 1, site).await.is_err() {
+                unreachable!("a Mutex's semaphore is never closed");
+            }
+            self.res.hold_exclusive();
+            OwnedMutexGuard {
+                lock: self,
+                _marker: PhantomData,
+            }
+        }
+    }
+
+    /// Waits for the lock from code that is not async: parks the green thread (its loop runs
+    /// on) or the OS thread.
+    ///
+    /// # Panics
+    ///
+    /// On an event-loop thread outside a green thread: `weft::sync::Mutex::blocking_lock called
+    /// on an event-loop thread outside a green thread: it would block every task of this loop
+    /// ...`.
+    #[track_caller]
+    pub fn blocking_lock(&self) -> MutexGuard<'_, T> {
+        park::block_on("Mutex::blocking_lock", self.lock())
+    }
+
+    /// [`Mutex::blocking_lock`] for an `Arc<Mutex<T>>`.
+    ///
+    /// # Panics
+    ///
+    /// As [`Mutex::blocking_lock`].
+    #[track_caller]
+    pub fn blocking_lock_owned(self: Arc<Self>) -> OwnedMutexGuard<T> {
+        park::block_on("Mutex::blocking_lock_owned", self.lock_owned())
+    }
+
+    /// Takes the lock if it is free and no one waits for it.
+    ///
+    /// # Errors
+    ///
+    /// [`TryLockError`] when it is held or others are queued.
+    pub fn try_lock(&self) -> Result<MutexGuard<'_, T>, TryLockError> {
+        self.core.try_acquire(1).map_err(|_| TryLockError(()))?;
+        self.res.hold_exclusive();
+        Ok(MutexGuard {
+            lock: self,
+            _marker: PhantomData,
+        })
+    }
+
+    /// [`Mutex::try_lock`] for an `Arc<Mutex<T>>`.
+    ///
+    /// # Errors
+    ///
+    /// [`TryLockError`] when it is held or others are queued.
+    pub fn try_lock_owned(self: Arc<Self>) -> Result<OwnedMutexGuard<T>, TryLockError> {
+        self.core.try_acquire(1).map_err(|_| TryLockError(()))?;
+        self.res.hold_exclusive();
+        Ok(OwnedMutexGuard {
+            lock: self,
+            _marker: PhantomData,
+        })
+    }
+
+    /// The value, through `&mut self`: no locking needed.
+    pub fn get_mut(&mut self) -> &mut T {
+        self.data.get_mut()
+    }
+
+    /// The bookkeeping of this mutex (for `weft::diag`).
+    #[allow(dead_code)] // read by weft::diag
+    pub(crate) fn resource(&self) -> &Resource {
+        &self.res
+    }
+
+    fn unlock(&self) {
+        self.res.release_exclusive();
+        self.core.release(1);
+    }
+}
+
+impl<T: Default> Default for Mutex<T> {
+    #[track_caller]
+    fn default() -> Self {
+        Mutex::new(T::default())
+    }
+}
+
+impl<T> From<T> for Mutex<T> {
+    #[track_caller]
+    fn from(value: T) -> Self {
+        Mutex::new(value)
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Mutex");
+        match self.try_lock() {
+            Ok(guard) => d.field("data", &&*guard),
+            Err(_) => d.field("data", &format_args!("<locked>")),
+        };
+        d.finish()
+    }
+}
+
+impl<'a, T: ?Sized> MutexGuard<'a, T> {
+    /// Narrows the guard to a part of the value; the lock stays held by the new guard.
+    pub fn map<U: ?Sized>(this: Self, f: impl FnOnce(&mut T) -> &mut U) -> MappedMutexGuard<'a, U> {
+        let lock = this.lock;
+        std::mem::forget(this);
+        // SAFETY: we hold the lock (the forgotten guard's permit passes to the mapped guard), so
+        // this is the only access to the value.
+        let data = f(unsafe { &mut *lock.data.get() }) as *mut U;
+        MappedMutexGuard {
+            core: &lock.core,
+            res: &lock.res,
+            data,
+            _borrow: PhantomData,
+        }
+    }
+
+    /// The mutex this guard locks.
+    pub fn mutex(this: &Self) -> &'a Mutex<T> {
+        this.lock
+    }
+}
+
+impl<T: ?Sized> Deref for MutexGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: the guard holds the lock's one permit, so no `&mut T` exists elsewhere.
+        unsafe { &*self.lock.data.get() }
+    }
+}
+
+impl<T: ?Sized> DerefMut for MutexGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: the guard holds the lock's one permit, so this is the only access.
+        unsafe { &mut *self.lock.data.get() }
+    }
+}
+
+impl<T: ?Sized> Drop for MutexGuard<'_, T> {
+    fn drop(&mut self) {
+        self.lock.unlock();
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for MutexGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: ?Sized> OwnedMutexGuard<T> {
+    /// The mutex this guard locks.
+    pub fn mutex(this: &Self) -> &Arc<Mutex<T>> {
+        &this.lock
+    }
+}
+
+impl<T: ?Sized> Deref for OwnedMutexGuard<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: the guard holds the lock's one permit.
+        unsafe { &*self.lock.data.get() }
+    }
+}
+
+impl<T: ?Sized> DerefMut for OwnedMutexGuard<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: the guard holds the lock's one permit.
+        unsafe { &mut *self.lock.data.get() }
+    }
+}
+
+impl<T: ?Sized> Drop for OwnedMutexGuard<T> {
+    fn drop(&mut self) {
+        self.lock.unlock();
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for OwnedMutexGuard<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: ?Sized> Deref for MappedMutexGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: `data` points into the locked value, and this guard holds the lock.
+        unsafe { &*self.data }
+    }
+}
+
+impl<T: ?Sized> DerefMut for MappedMutexGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: as in `deref`; the lock makes this the only access.
+        unsafe { &mut *self.data }
+    }
+}
+
+impl<T: ?Sized> Drop for MappedMutexGuard<'_, T> {
+    fn drop(&mut self) {
+        self.res.release_exclusive();
+        self.core.release(1);
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for MappedMutexGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}

@@ -1,0 +1,372 @@
+//! Who holds and who waits: the bookkeeping every `weft::sync` primitive keeps, read by
+//! `weft::diag` (the wait-for graph, task dumps).
+//!
+//! # Model
+//!
+//! An **actor** is whoever can hold or wait: a task (a green thread is a task too, marked as
+//! such), or an OS thread outside any task (a pool job, a `std::thread`, `block_on`'s caller).
+//! Tasks and threads draw their ids from one counter, so an [`ActorId`] names one actor.
+//!
+//! A **resource** is one primitive (a mutex, a semaphore, a channel's side ...). It embeds a
+//! [`Resource`]: its kind, where it was created (`#[track_caller]` on `new`), and its holders:
+//! one exclusive holder kept in two atomics (mutex, write lock) and a list of shared holders
+//! (read locks, permits, senders) behind a lock.
+//!
+//! A **wait** is recorded when an actor parks on a resource (the slow path: the waiter is about
+//! to return `Pending` or park a thread) and removed when it stops waiting, however it stops:
+//! acquired, cancelled (future dropped) or timed out. The records live in one process-wide table;
+//! [`edges`] turns them into the edges of the wait-for graph: *waiter W waits on resource R,
+//! held by H*.
+//!
+//! # Cost
+//!
+//! Off by default. Every hook starts with [`enabled`], one relaxed load and a branch; with it
+//! off nothing else runs and nothing is allocated. With it on, taking an exclusive hold costs
+//! two relaxed stores (the holder's id and the loop's cached clock), shared holds and waits
+//! take the table's lock.
+//!
+//! # Soundness of the table
+//!
+//! A wait record points at its resource. The record is removed (under the table's lock) by the
+//! waiter before the waiter stops borrowing the resource, and [`edges`] reads resources only
+//! under that lock, so every resource it reaches is alive.
+
+use crate::loom::{AtomicBool, AtomicU64, Mutex, Ordering::Relaxed};
+use crate::rt;
+use std::collections::HashMap;
+use std::panic::Location;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+static ENABLED: AtomicBool = AtomicBool::new(false);
+
+/// True while the bookkeeping is on. The one branch every hook pays when it is off.
+#[inline(always)]
+pub(crate) fn enabled() -> bool {
+    ENABLED.load(Relaxed)
+}
+
+/// Turns the bookkeeping on or off for the whole process. Resources held when it is turned on
+/// are seen from their next acquisition.
+pub(crate) fn set_enabled(on: bool) {
+    ENABLED.store(on, Relaxed);
+}
+
+/// One actor's id; see the module doc.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct ActorId(pub(crate) u64);
+
+/// What kind of actor an id names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ActorKind {
+    /// An async task.
+    Task,
+    /// A green thread (a task that parks its own stack).
+    Green,
+    /// An OS thread outside any task.
+    Thread,
+}
+
+/// The actor running this code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Actor {
+    pub(crate) id: ActorId,
+    pub(crate) kind: ActorKind,
+}
+
+/// The actor running this code: the task being polled, else this OS thread.
+pub(crate) fn current_actor() -> Actor {
+    match rt::current_task_id() {
+        Some(id) if crate::green::in_green_thread() => Actor {
+            id: ActorId(id),
+            kind: ActorKind::Green,
+        },
+        Some(id) => Actor {
+            id: ActorId(id),
+            kind: ActorKind::Task,
+        },
+        None => Actor {
+            id: ActorId(rt::current_thread_actor_id()),
+            kind: ActorKind::Thread,
+        },
+    }
+}
+
+/// What a resource is, for reports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(dead_code)] // each primitive names its own kind; diag reads them all
+pub(crate) enum ResourceKind {
+    Mutex,
+    RwLock,
+    Semaphore,
+    Notify,
+    Barrier,
+    OnceCell,
+    /// A bounded channel's capacity (senders wait on it).
+    MpscSend,
+    /// A channel's queue (receivers wait on it; its holders are the live senders).
+    MpscRecv,
+    Oneshot,
+    Broadcast,
+    Watch,
+    /// A task's output (`JoinHandle` await).
+    Join,
+}
+
+/// Nanoseconds since the first stamp of the process: the loop's cached clock on a loop thread
+/// (read at most once per loop turn, so stamping costs no clock read), the real clock elsewhere.
+pub(crate) fn stamp() -> u64 {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    let epoch = *EPOCH.get_or_init(Instant::now);
+    crate::time::now()
+        .saturating_duration_since(epoch)
+        .as_nanos() as u64
+}
+
+/// How long ago `stamp` was taken.
+pub(crate) fn since(stamp_ns: u64) -> Duration {
+    Duration::from_nanos(self::stamp().saturating_sub(stamp_ns))
+}
+
+/// Packs an actor into one word for the exclusive-holder atomic: the id in the low 62 bits, the
+/// kind in the top two (ids come from a 64-bit counter and never get near 2^62).
+fn pack(actor: Actor) -> u64 {
+    let kind = match actor.kind {
+        ActorKind::Task => 0,
+        ActorKind::Green => 1,
+        ActorKind::Thread => 2,
+    };
+    actor.id.0 | (kind << 62)
+}
+
+/// The inverse of [`pack`].
+fn unpack(word: u64) -> Actor {
+    let kind = match word >> 62 {
+        0 => ActorKind::Task,
+        1 => ActorKind::Green,
+        _ => ActorKind::Thread,
+    };
+    Actor {
+        id: ActorId(word & ((1 << 62) - 1)),
+        kind,
+    }
+}
+
+/// A shared hold: `count` units (permits, read locks) held by `actor` since `since_ns`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Hold {
+    pub(crate) actor: Actor,
+    pub(crate) count: usize,
+    pub(crate) since_ns: u64,
+    /// Identifies this hold for its release (guards may be dropped by another actor).
+    pub(crate) token: u64,
+}
+
+/// The bookkeeping part of one primitive; see the module doc.
+#[derive(Debug)]
+pub(crate) struct Resource {
+    kind: ResourceKind,
+    site: &'static Location<'static>,
+    /// The exclusive holder's actor id, 0 when none is recorded.
+    owner: AtomicU64,
+    /// When the exclusive holder took it (`stamp`).
+    owner_since: AtomicU64,
+    /// Shared holders (read locks, permits, live senders).
+    shared: Mutex<Vec<Hold>>,
+}
+
+/// A token naming one recorded shared hold, returned by [`Resource::hold_shared`]; 0 means
+/// "nothing was recorded" (the bookkeeping was off).
+pub(crate) type HoldToken = u64;
+
+impl Resource {
+    /// A resource of `kind` created at `site`.
+    pub(crate) const fn new(kind: ResourceKind, site: &'static Location<'static>) -> Resource {
+        Resource {
+            kind,
+            site,
+            owner: AtomicU64::new(0),
+            owner_since: AtomicU64::new(0),
+            shared: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The kind given at creation.
+    pub(crate) fn kind(&self) -> ResourceKind {
+        self.kind
+    }
+
+    /// Where the resource was created.
+    pub(crate) fn site(&self) -> &'static Location<'static> {
+        self.site
+    }
+
+    /// Records the current actor as the exclusive holder (mutex locked, write lock taken).
+    #[inline]
+    pub(crate) fn hold_exclusive(&self) {
+        if enabled() {
+            self.owner_since.store(stamp(), Relaxed);
+            self.owner.store(pack(current_actor()), Relaxed);
+        }
+    }
+
+    /// Clears the exclusive holder (the guard was dropped, by whichever actor).
+    #[inline]
+    pub(crate) fn release_exclusive(&self) {
+        if enabled() {
+            self.owner.store(0, Relaxed);
+        }
+    }
+
+    /// Records `count` shared units held by the current actor; returns the token to release
+    /// them with (0 when off).
+    #[inline]
+    pub(crate) fn hold_shared(&self, count: usize) -> HoldToken {
+        if !enabled() {
+            return 0;
+        }
+        let token = rt::next_actor_id();
+        let hold = Hold {
+            actor: current_actor(),
+            count,
+            since_ns: stamp(),
+            token,
+        };
+        lock(&self.shared).push(hold);
+        token
+    }
+
+    /// Forgets `count` units of the shared hold `token` (all of it when they reach 0).
+    #[inline]
+    pub(crate) fn release_shared(&self, token: HoldToken, count: usize) {
+        if token == 0 {
+            return;
+        }
+        let mut shared = lock(&self.shared);
+        if let Some(i) = shared.iter().position(|h| h.token == token) {
+            shared[i].count = shared[i].count.saturating_sub(count);
+            if shared[i].count == 0 {
+                shared.swap_remove(i);
+            }
+        }
+    }
+
+    /// Every recorded holder: the exclusive one (with `token` 0), then the shared ones.
+    pub(crate) fn holders(&self) -> Vec<Hold> {
+        let mut all = Vec::new();
+        let owner = self.owner.load(Relaxed);
+        if owner != 0 {
+            all.push(Hold {
+                actor: unpack(owner),
+                count: 1,
+                since_ns: self.owner_since.load(Relaxed),
+                token: 0,
+            });
+        }
+        all.extend(lock(&self.shared).iter().copied());
+        all
+    }
+
+    /// Records that the current actor starts waiting on this resource at `site` (the caller's
+    /// `#[track_caller]` location). The returned guard removes the record when dropped: keep
+    /// it in the waiting future / parked frame, so that acquisition, cancellation and timeout
+    /// all end the wait.
+    #[inline]
+    pub(crate) fn wait(&self, site: &'static Location<'static>) -> WaitGuard {
+        if !enabled() {
+            return WaitGuard { key: 0 };
+        }
+        let key = rt::next_actor_id();
+        let record = WaitRecord {
+            actor: current_actor(),
+            resource: self as *const Resource,
+            since_ns: stamp(),
+            site,
+        };
+        lock(waits()).insert(key, record);
+        WaitGuard { key }
+    }
+}
+
+/// Ends a recorded wait when dropped; see [`Resource::wait`].
+#[derive(Debug)]
+#[must_use = "the wait ends when the guard is dropped"]
+pub(crate) struct WaitGuard {
+    key: u64,
+}
+
+impl WaitGuard {
+    /// A guard that recorded nothing.
+    pub(crate) const fn none() -> WaitGuard {
+        WaitGuard { key: 0 }
+    }
+}
+
+impl Drop for WaitGuard {
+    #[inline]
+    fn drop(&mut self) {
+        if self.key != 0 {
+            lock(waits()).remove(&self.key);
+        }
+    }
+}
+
+/// One recorded wait.
+#[derive(Debug)]
+struct WaitRecord {
+    actor: Actor,
+    resource: *const Resource,
+    since_ns: u64,
+    site: &'static Location<'static>,
+}
+
+// SAFETY: the raw pointer is only dereferenced by `edges`, under the table's lock, while the
+// record exists, which is while the waiter still borrows the resource (see the module doc); the
+// resource itself is `Sync` (its fields are atomics and a mutex).
+unsafe impl Send for WaitRecord {}
+
+fn waits() -> &'static Mutex<HashMap<u64, WaitRecord>> {
+    static WAITS: OnceLock<Mutex<HashMap<u64, WaitRecord>>> = OnceLock::new();
+    WAITS.get_or_init(|| Mutex::new(HashMap::new()))
+}
+
+fn lock<T>(m: &Mutex<T>) -> crate::loom::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// One edge of the wait-for graph: `waiter` waits on a resource (of `kind`, created at
+/// `resource_site`) since `waited` ago, at `wait_site`; `holders` hold it.
+#[derive(Clone, Debug)]
+#[allow(dead_code)] // read by weft::diag
+pub(crate) struct WaitEdge {
+    pub(crate) waiter: Actor,
+    pub(crate) kind: ResourceKind,
+    pub(crate) resource: usize,
+    pub(crate) resource_site: &'static Location<'static>,
+    pub(crate) wait_site: &'static Location<'static>,
+    pub(crate) waited: Duration,
+    pub(crate) holders: Vec<Hold>,
+}
+
+/// A snapshot of every recorded wait with the holders of what it waits on.
+#[allow(dead_code)] // read by weft::diag
+pub(crate) fn edges() -> Vec<WaitEdge> {
+    let waits = lock(waits());
+    waits
+        .values()
+        .map(|w| {
+            // SAFETY: see the module doc: the record exists, so the resource is alive, and we
+            // hold the table's lock, so the waiter cannot remove it meanwhile.
+            let resource = unsafe { &*w.resource };
+            WaitEdge {
+                waiter: w.actor,
+                kind: resource.kind(),
+                resource: w.resource as usize,
+                resource_site: resource.site(),
+                wait_site: w.site,
+                waited: since(w.since_ns),
+                holders: resource.holders(),
+            }
+        })
+        .collect()
+}
