@@ -174,14 +174,6 @@ impl ScenarioKind {
         }
     }
 
-    /// Whether the scenario starts model servers (and so honours `--models`).
-    pub(crate) fn uses_models(self) -> bool {
-        matches!(
-            self,
-            ScenarioKind::Idle | ScenarioKind::IoWait | ScenarioKind::CpuStall | ScenarioKind::Crash
-        )
-    }
-
     /// Parses a scenario name, or says which names exist.
     pub(crate) fn parse(name: &str) -> Result<ScenarioKind, String> {
         ScenarioKind::ALL
