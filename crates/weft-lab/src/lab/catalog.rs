@@ -88,7 +88,12 @@ impl ModelKind {
         ModelKind::ALL
             .into_iter()
             .find(|m| m.name() == name)
-            .ok_or_else(|| format!("unknown model `{name}` (models: {})", names(&ModelKind::ALL)))
+            .ok_or_else(|| {
+                format!(
+                    "unknown model `{name}` (models: {})",
+                    names(&ModelKind::ALL)
+                )
+            })
     }
 }
 
@@ -188,7 +193,11 @@ impl ScenarioKind {
 
 /// The names of `models`, comma separated.
 pub(crate) fn names(models: &[ModelKind]) -> String {
-    models.iter().map(|m| m.name()).collect::<Vec<_>>().join(", ")
+    models
+        .iter()
+        .map(|m| m.name())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The text of `weft lab list`: scenarios, then models, one line each.

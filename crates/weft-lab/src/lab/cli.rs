@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 
 use super::catalog::{self, ModelKind, ScenarioKind};
-use super::{helper, models, report, scenarios};
+use super::{helper, loadgen, models, report, scenarios};
 
 /// Where `weft lab run` writes its reports when `--out` is not given.
 const DEFAULT_OUT_DIR: &str = "weft-lab-report";
@@ -31,6 +31,8 @@ enum LabCommand {
         /// The directory of a run (holding report.json).
         dir: PathBuf,
     },
+    /// Runs the lab's load generator against ADDR and prints what it measured (JSON).
+    Load(LoadArgs),
     /// Serves the lab's app under one model (started by `weft lab run`).
     #[command(hide = true)]
     Model(ModelArgs),
@@ -56,6 +58,30 @@ pub(crate) struct RunArgs {
     /// Opens report.html in a browser when the run ends (if one is there).
     #[arg(long)]
     open: bool,
+}
+
+/// Longest `weft lab load --duration`: 10 minutes, so that a typo cannot load a server for
+/// days.
+const MAX_LOAD_SECONDS: f64 = 600.0;
+
+/// Options of `weft lab load`.
+#[derive(Debug, Args)]
+pub(crate) struct LoadArgs {
+    /// The server, e.g. 127.0.0.1:8080.
+    addr: std::net::SocketAddr,
+    /// Keep-alive connections.
+    #[arg(long, short, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    connections: u32,
+    /// Seconds to run (at most 600).
+    #[arg(long, short, default_value_t = 2.0)]
+    duration: f64,
+    /// Request target of every request.
+    #[arg(long, default_value = "/")]
+    path: String,
+    /// Requests per second per connection [default: closed loop, the next request as soon
+    /// as the answer is in].
+    #[arg(long)]
+    rate: Option<f64>,
 }
 
 /// Options of the hidden `weft lab model NAME`.
@@ -92,6 +118,7 @@ pub(crate) fn run(args: LabArgs) -> io::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         LabCommand::Helper(args) => helper::run(args),
+        LabCommand::Load(args) => load(args),
     }
 }
 
@@ -115,9 +142,8 @@ fn run_lab(args: RunArgs) -> io::Result<ExitCode> {
             .collect::<Result<Vec<_>, _>>()
             .map_err(invalid)?
     };
-    std::fs::create_dir_all(&args.out).map_err(|e| {
-        io::Error::new(e.kind(), format!("--out {}: {e}", args.out.display()))
-    })?;
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| io::Error::new(e.kind(), format!("--out {}: {e}", args.out.display())))?;
     let plan = scenarios::Plan {
         scenarios: selected,
         models,
@@ -157,6 +183,57 @@ fn open_in_browser(page: &std::path::Path) {
         "--open: no browser opener found (xdg-open, sensible-browser); open {} by hand",
         page.display()
     );
+}
+
+fn load(args: LoadArgs) -> io::Result<ExitCode> {
+    if !(args.duration > 0.0 && args.duration <= MAX_LOAD_SECONDS) {
+        return Err(invalid(format!(
+            "--duration must be above 0 and at most {MAX_LOAD_SECONDS} s"
+        )));
+    }
+    if args.rate.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
+        return Err(invalid(
+            "--rate must be a positive number of requests per second".into(),
+        ));
+    }
+    let duration = std::time::Duration::from_secs_f64(args.duration);
+    let _ = super::sys::raise_nofile_limit();
+    let r = loadgen::run(loadgen::LoadSpec {
+        addr: args.addr,
+        connections: args.connections as usize,
+        path: args.path,
+        duration,
+        rate: args.rate,
+        request_timeout: duration,
+        marker: None,
+    })?;
+    let quantile = |q: f64| {
+        if r.ok > 0 {
+            Some(r.latency_ms(q))
+        } else {
+            None
+        }
+    };
+    let summary = serde_json::json!({
+        "ok": r.ok,
+        "non_200": r.non_200,
+        "failed": r.failed,
+        "unanswered_at_end": r.unanswered_at_end,
+        "connects": r.connects,
+        "connect_errors": r.connect_errors,
+        "closed_by_server": r.closed_by_server,
+        "unserved_connections": r.unserved(),
+        "requests_per_s": r.requests_per_s(),
+        "p50_ms": quantile(0.50),
+        "p99_ms": quantile(0.99),
+        "p999_ms": quantile(0.999),
+        "max_ms": if r.ok > 0 { Some(r.latency_us.max() as f64 / 1000.0) } else { None },
+        "wall_s": r.wall.as_secs_f64(),
+        "load_generator_cpu_percent": r.cpu_percent(),
+        "first_error": r.first_error,
+    });
+    println!("{summary:#}");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn invalid(message: String) -> io::Error {

@@ -288,7 +288,10 @@ pub(crate) fn run_helper(args: &[&str], timeout: Duration) -> io::Result<Value> 
     let _ = child.kill();
     let status = child.wait()?;
     let out = out.map_err(|_| {
-        io::Error::new(io::ErrorKind::TimedOut, format!("helper {args:?} gave no answer within {timeout:?}"))
+        io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("helper {args:?} gave no answer within {timeout:?}"),
+        )
     })?;
     let err = err_reader.join().unwrap_or_default();
     let line = out.lines().last().unwrap_or("");

@@ -26,7 +26,11 @@ pub(crate) fn process_tree(pid: u32) -> Vec<u32> {
         };
         for task in tasks.flatten() {
             let children = fs::read_to_string(task.path().join("children")).unwrap_or_default();
-            tree.extend(children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()));
+            tree.extend(
+                children
+                    .split_whitespace()
+                    .filter_map(|c| c.parse::<u32>().ok()),
+            );
         }
     }
     tree
@@ -163,18 +167,42 @@ pub(crate) fn limits() -> Vec<(String, String)> {
         proc_limits
             .lines()
             .find(|l| l.starts_with(name))
-            .map(|l| l[name.len()..].split_whitespace().next().unwrap_or("?").to_string())
+            .map(|l| {
+                l[name.len()..]
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("?")
+                    .to_string()
+            })
             .unwrap_or_else(|| "?".into())
     };
     vec![
-        ("kernel.threads-max".into(), read_trimmed("/proc/sys/kernel/threads-max")),
-        ("kernel.pid_max".into(), read_trimmed("/proc/sys/kernel/pid_max")),
-        ("vm.max_map_count".into(), read_trimmed("/proc/sys/vm/max_map_count")),
-        ("ulimit -u (max user processes)".into(), soft("Max processes")),
+        (
+            "kernel.threads-max".into(),
+            read_trimmed("/proc/sys/kernel/threads-max"),
+        ),
+        (
+            "kernel.pid_max".into(),
+            read_trimmed("/proc/sys/kernel/pid_max"),
+        ),
+        (
+            "vm.max_map_count".into(),
+            read_trimmed("/proc/sys/vm/max_map_count"),
+        ),
+        (
+            "ulimit -u (max user processes)".into(),
+            soft("Max processes"),
+        ),
         ("ulimit -n (open files)".into(), soft("Max open files")),
         ("ulimit -s (stack, bytes)".into(), soft("Max stack size")),
-        ("net.core.somaxconn".into(), read_trimmed("/proc/sys/net/core/somaxconn")),
-        ("net.ipv4.ip_local_port_range".into(), read_trimmed("/proc/sys/net/ipv4/ip_local_port_range").replace('\t', "-")),
+        (
+            "net.core.somaxconn".into(),
+            read_trimmed("/proc/sys/net/core/somaxconn"),
+        ),
+        (
+            "net.ipv4.ip_local_port_range".into(),
+            read_trimmed("/proc/sys/net/ipv4/ip_local_port_range").replace('\t', "-"),
+        ),
     ]
 }
 

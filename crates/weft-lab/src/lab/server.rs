@@ -93,7 +93,9 @@ impl ModelServer {
             .strip_prefix(LISTENING_PREFIX)
             .and_then(|rest| rest.split_whitespace().next())
             .and_then(|a| a.parse().ok())
-            .ok_or_else(|| io::Error::other(format!("model {model}: unexpected first line {line:?}")))?;
+            .ok_or_else(|| {
+                io::Error::other(format!("model {model}: unexpected first line {line:?}"))
+            })?;
         let deadline = Instant::now() + SERVE_TIMEOUT;
         loop {
             if let Ok((200, _)) = http_get(server.addr, "/", Duration::from_secs(1)) {
@@ -169,11 +171,18 @@ impl Drop for ModelServer {
 }
 
 /// One `GET path` on a fresh connection, every step bounded by `timeout`: status and body.
-pub(crate) fn http_get(addr: SocketAddr, path: &str, timeout: Duration) -> io::Result<(u16, String)> {
+pub(crate) fn http_get(
+    addr: SocketAddr,
+    path: &str,
+    timeout: Duration,
+) -> io::Result<(u16, String)> {
     let mut stream = TcpStream::connect_timeout(&addr, timeout)?;
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw)?;
     let text = String::from_utf8_lossy(&raw);
@@ -182,6 +191,9 @@ pub(crate) fn http_get(addr: SocketAddr, path: &str, timeout: Duration) -> io::R
         .nth(1)
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| io::Error::new(io::ErrorKind::UnexpectedEof, "no HTTP status line"))?;
-    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_string();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_string();
     Ok((status, body))
 }

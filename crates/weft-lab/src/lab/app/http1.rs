@@ -199,7 +199,12 @@ pub(crate) fn serve_connection<S: Read + Write>(
             let n = match stream.read(&mut buf[old..]) {
                 Ok(n) => n,
                 // Idle past the read timeout: close, as a keep-alive timeout does.
-                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    ) =>
+                {
                     return Ok(());
                 }
                 Err(e) => return Err(e),
@@ -241,8 +246,17 @@ mod tests {
             parse_head(b"GET / HTTP/1.0\r\n\r\n"),
             Parsed::Complete(Head { close: true, .. }, _)
         ));
-        assert!(matches!(parse_head(b"POST / HTTP/1.1\r\n\r\n"), Parsed::Refused(405, _)));
-        assert!(matches!(parse_head(b"GET / HTTP/1.1\r\nContent-Length: 3\r\n\r\n"), Parsed::Refused(400, _)));
-        assert!(matches!(parse_head(&[b'a'; MAX_HEAD_BYTES + 1]), Parsed::Refused(431, _)));
+        assert!(matches!(
+            parse_head(b"POST / HTTP/1.1\r\n\r\n"),
+            Parsed::Refused(405, _)
+        ));
+        assert!(matches!(
+            parse_head(b"GET / HTTP/1.1\r\nContent-Length: 3\r\n\r\n"),
+            Parsed::Refused(400, _)
+        ));
+        assert!(matches!(
+            parse_head(&[b'a'; MAX_HEAD_BYTES + 1]),
+            Parsed::Refused(431, _)
+        ));
     }
 }

@@ -124,10 +124,16 @@ mod tests {
     #[test]
     fn routes_parse_and_refuse() {
         assert_eq!(Route::of_target("/"), Route::Hello);
-        assert_eq!(Route::of_target("/io?ms=10"), Route::Io(Duration::from_millis(10)));
+        assert_eq!(
+            Route::of_target("/io?ms=10"),
+            Route::Io(Duration::from_millis(10))
+        );
         assert_eq!(
             Route::of_target("/cpu?ms=5&offload=1"),
-            Route::Cpu { burn: Duration::from_millis(5), offload: true }
+            Route::Cpu {
+                burn: Duration::from_millis(5),
+                offload: true
+            }
         );
         assert!(matches!(Route::of_target("/io"), Route::Bad(_)));
         assert!(matches!(Route::of_target("/io?ms=x"), Route::Bad(_)));

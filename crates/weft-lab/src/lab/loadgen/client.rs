@@ -40,7 +40,10 @@ pub(super) async fn exchange(
             break end + 4;
         }
         if buf.len() > MAX_HEAD_BYTES {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, "answer head too large"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "answer head too large",
+            ));
         }
         read_more(stream, buf).await?;
     };
@@ -57,9 +60,14 @@ pub(super) async fn exchange(
         if let Some((name, value)) = line.split_once(':') {
             if name.eq_ignore_ascii_case("content-length") {
                 length = value.trim().parse().map_err(|_| {
-                    io::Error::new(io::ErrorKind::InvalidData, "bad Content-Length in the answer")
+                    io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "bad Content-Length in the answer",
+                    )
                 })?;
-            } else if name.eq_ignore_ascii_case("connection") && value.trim().eq_ignore_ascii_case("close") {
+            } else if name.eq_ignore_ascii_case("connection")
+                && value.trim().eq_ignore_ascii_case("close")
+            {
                 close = true;
             }
         }

@@ -116,7 +116,8 @@ impl Marker {
     fn answered(&self, sent: Instant, done: Instant) {
         let marked = self.marked_ns.load(Ordering::SeqCst);
         if marked != u64::MAX && self.ns(sent) > marked {
-            self.first_ok_after_ns.fetch_min(self.ns(done), Ordering::SeqCst);
+            self.first_ok_after_ns
+                .fetch_min(self.ns(done), Ordering::SeqCst);
         }
     }
 }
@@ -238,7 +239,9 @@ pub(crate) fn run_many(specs: Vec<LoadSpec>) -> io::Result<Vec<LoadReport>> {
     Ok(reports
         .into_iter()
         .map(|r| {
-            let mut r = Rc::try_unwrap(r).map(RefCell::into_inner).unwrap_or_else(|r| r.borrow().clone());
+            let mut r = Rc::try_unwrap(r)
+                .map(RefCell::into_inner)
+                .unwrap_or_else(|r| r.borrow().clone());
             r.wall = wall;
             r.cpu_s = cpu_s;
             r
@@ -255,7 +258,9 @@ async fn connection(
     report: Rc<RefCell<LoadReport>>,
 ) {
     let request = client::request(&spec.path);
-    let interval = spec.rate.map(|r| Duration::from_secs_f64(1.0 / r.max(1e-3)));
+    let interval = spec
+        .rate
+        .map(|r| Duration::from_secs_f64(1.0 / r.max(1e-3)));
     // Spread the connections' first sends over one interval, so a fixed rate is not a burst.
     let mut next_send = start
         + interval.map_or(Duration::ZERO, |iv| {
@@ -270,7 +275,11 @@ async fn connection(
             }
             sleep_until(next_send).await;
         }
-        let intended = if interval.is_some() { next_send } else { Instant::now() };
+        let intended = if interval.is_some() {
+            next_send
+        } else {
+            Instant::now()
+        };
         if let Some(iv) = interval {
             next_send += iv;
         }
@@ -287,7 +296,9 @@ async fn connection(
                 }
                 Ok(Err(error)) => {
                     let mut r = report.borrow_mut();
-                    *r.connect_errors.entry(error.kind().to_string()).or_insert(0) += 1;
+                    *r.connect_errors
+                        .entry(error.kind().to_string())
+                        .or_insert(0) += 1;
                     r.error(format!("connect: {error}"));
                     drop(r);
                     sleep(RECONNECT_PAUSE).await;
@@ -411,7 +422,11 @@ async fn open_and_ask(addr: SocketAddr, deadline: Instant) -> io::Result<(TcpStr
     };
     let mut buf = Vec::new();
     let answered = matches!(
-        timeout_at(deadline, client::exchange(&stream, &client::request("/"), &mut buf)).await,
+        timeout_at(
+            deadline,
+            client::exchange(&stream, &client::request("/"), &mut buf)
+        )
+        .await,
         Ok(Ok(client::Answer { status: 200, .. }))
     );
     Ok((stream, answered))

@@ -100,7 +100,9 @@ fn pump(conn: &Rc<Conn>) {
     match Route::of_target(&head.target) {
         Route::Hello => done(200, app::HELLO.to_string()),
         Route::Io(wait) => {
-            callback::set_timeout(wait.as_millis() as u64, move || done(200, app::io_body(wait)));
+            callback::set_timeout(wait.as_millis() as u64, move || {
+                done(200, app::io_body(wait))
+            });
         }
         Route::Cpu {
             burn,

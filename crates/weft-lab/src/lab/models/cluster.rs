@@ -48,7 +48,10 @@ pub(super) async fn until_stopped(link: &mut WorkerLink<(), ()>) {
 /// One worker: one loop (the caller's, current-thread runtime) serving weft_http.
 fn work() -> io::Result<()> {
     let inherited = cluster::listeners()?.into_iter().next().ok_or_else(|| {
-        io::Error::new(io::ErrorKind::NotFound, "cluster worker: no listening socket inherited")
+        io::Error::new(
+            io::ErrorKind::NotFound,
+            "cluster worker: no listening socket inherited",
+        )
     })?;
     let runtime = Runtime::builder().current_thread().build()?;
     runtime.block_on(async {

@@ -25,7 +25,10 @@ pub(super) fn serve(addr: SocketAddr) -> io::Result<()> {
 
 fn work() -> io::Result<()> {
     let listener = cluster::listeners()?.into_iter().next().ok_or_else(|| {
-        io::Error::new(io::ErrorKind::NotFound, "prefork worker: no listening socket inherited")
+        io::Error::new(
+            io::ErrorKind::NotFound,
+            "prefork worker: no listening socket inherited",
+        )
     })?;
     listener.set_nonblocking(false)?;
     let policy = ConnPolicy {

@@ -41,28 +41,46 @@ pub(crate) fn charts(scenario: &ScenarioReport) -> Vec<String> {
     let rows: Vec<Row> = pivot
         .rows
         .iter()
-        .filter(|(m, v, _)| scenario.value(m, v, &scenario.headline).is_some()
-            || scenario.outcomes.iter().any(|o| &o.model == m && &o.variant == v))
+        .filter(|(m, v, _)| {
+            scenario.value(m, v, &scenario.headline).is_some()
+                || scenario
+                    .outcomes
+                    .iter()
+                    .any(|o| &o.model == m && &o.variant == v)
+        })
         .map(|(m, v, _)| Row {
             label: label(m, v),
             values: vec![scenario.value(m, v, &scenario.headline)],
         })
         .collect();
-    let better = if scenario.lower_is_better { "lower is better" } else { "higher is better" };
+    let better = if scenario.lower_is_better {
+        "lower is better"
+    } else {
+        "higher is better"
+    };
     let mut out = vec![bar_chart(
         &format!("chart-{}", scenario.name),
-        &format!("{}: {} per model, {better}", scenario.name, scenario.headline),
+        &format!(
+            "{}: {} per model, {better}",
+            scenario.name, scenario.headline
+        ),
         unit,
         &[&scenario.headline],
         &rows,
     )];
-    if let Some((_, metrics)) = LATENCY_CHARTS.iter().find(|(name, _)| *name == scenario.name) {
+    if let Some((_, metrics)) = LATENCY_CHARTS
+        .iter()
+        .find(|(name, _)| *name == scenario.name)
+    {
         let rows: Vec<Row> = pivot
             .rows
             .iter()
             .map(|(m, v, _)| Row {
                 label: label(m, v),
-                values: metrics.iter().map(|metric| scenario.value(m, v, metric)).collect(),
+                values: metrics
+                    .iter()
+                    .map(|metric| scenario.value(m, v, metric))
+                    .collect(),
             })
             .filter(|r| r.values.iter().any(Option::is_some))
             .collect();
@@ -120,7 +138,12 @@ pub(crate) fn render(report: &Report) -> String {
             }
             page.push_str("</tr>");
             for (model, variant, cells) in &pivot.rows {
-                let _ = write!(page, "<tr><td>{}</td><td>{}</td>", escape(model), escape(variant));
+                let _ = write!(
+                    page,
+                    "<tr><td>{}</td><td>{}</td>",
+                    escape(model),
+                    escape(variant)
+                );
                 for cell in cells {
                     let _ = write!(page, "<td class=\"n\">{}</td>", escape(cell));
                 }
@@ -131,7 +154,11 @@ pub(crate) fn render(report: &Report) -> String {
         if !scenario.outcomes.is_empty() || !scenario.notes.is_empty() {
             page.push_str("<ul>");
             for o in &scenario.outcomes {
-                let variant = if o.variant.is_empty() { String::new() } else { format!(" ({})", o.variant) };
+                let variant = if o.variant.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", o.variant)
+                };
                 let _ = write!(
                     page,
                     "<li><span class=\"{}\">{}</span> {}{}: {}</li>",
@@ -157,7 +184,10 @@ pub(crate) fn render(report: &Report) -> String {
             escape(c.what),
             escape(c.source),
             escape(c.published),
-            escape(&c.measured.unwrap_or_else(|| "not measured in this run".into()))
+            escape(
+                &c.measured
+                    .unwrap_or_else(|| "not measured in this run".into())
+            )
         );
     }
     page.push_str("</table></section><section id=\"targets\"><h2>Targets</h2><ul>");
@@ -176,7 +206,12 @@ pub(crate) fn render(report: &Report) -> String {
     }
     page.push_str("</ul></section><section id=\"machine\"><h2>Machine and limits</h2><table>");
     for (k, v) in &m.limits {
-        let _ = write!(page, "<tr><td>{}</td><td>{}</td></tr>", escape(k), escape(v));
+        let _ = write!(
+            page,
+            "<tr><td>{}</td><td>{}</td></tr>",
+            escape(k),
+            escape(v)
+        );
     }
     page.push_str("</table></section></body></html>\n");
     page

@@ -25,19 +25,40 @@ pub(crate) fn render(report: &Report) -> String {
     out.push_str(&limits.join(", "));
     out.push_str("\n\n");
     for scenario in &report.scenarios {
-        out.push_str(&format!("## {}\n\n*{}* {}\n\n", scenario.name, scenario.claim, scenario.description));
+        out.push_str(&format!(
+            "## {}\n\n*{}* {}\n\n",
+            scenario.name, scenario.claim, scenario.description
+        ));
         let pivot = Pivot::of(scenario);
         if !pivot.rows.is_empty() {
-            out.push_str(&format!("| model | variant | {} |\n", pivot.columns.join(" | ")));
-            out.push_str(&format!("|---|---|{}\n", "---:|".repeat(pivot.columns.len())));
+            out.push_str(&format!(
+                "| model | variant | {} |\n",
+                pivot.columns.join(" | ")
+            ));
+            out.push_str(&format!(
+                "|---|---|{}\n",
+                "---:|".repeat(pivot.columns.len())
+            ));
             for (model, variant, cells) in &pivot.rows {
-                out.push_str(&format!("| {model} | {variant} | {} |\n", cells.join(" | ")));
+                out.push_str(&format!(
+                    "| {model} | {variant} | {} |\n",
+                    cells.join(" | ")
+                ));
             }
             out.push('\n');
         }
         for o in &scenario.outcomes {
-            let variant = if o.variant.is_empty() { String::new() } else { format!(" ({})", o.variant) };
-            out.push_str(&format!("- **{}** {}{variant}: {}\n", o.status.word(), o.model, o.why));
+            let variant = if o.variant.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", o.variant)
+            };
+            out.push_str(&format!(
+                "- **{}** {}{variant}: {}\n",
+                o.status.word(),
+                o.model,
+                o.why
+            ));
         }
         for note in &scenario.notes {
             out.push_str(&format!("- {note}\n"));
@@ -51,7 +72,8 @@ pub(crate) fn render(report: &Report) -> String {
             c.what,
             c.source,
             c.published,
-            c.measured.unwrap_or_else(|| "not measured in this run".into())
+            c.measured
+                .unwrap_or_else(|| "not measured in this run".into())
         ));
     }
     out.push_str("\n## Targets\n\n");
@@ -61,7 +83,11 @@ pub(crate) fn render(report: &Report) -> String {
             Some(false) => "**missed**",
             None => "not measured",
         };
-        out.push_str(&format!("- {mark}: {} — {}\n", t.what, t.measured.unwrap_or_else(|| "–".into())));
+        out.push_str(&format!(
+            "- {mark}: {} — {}\n",
+            t.what,
+            t.measured.unwrap_or_else(|| "–".into())
+        ));
     }
     out
 }

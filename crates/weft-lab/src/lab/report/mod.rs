@@ -144,7 +144,11 @@ pub(crate) struct Outcome {
 
 impl ScenarioReport {
     /// An empty report for `scenario`.
-    pub(crate) fn new(scenario: super::catalog::ScenarioKind, headline: &str, lower_is_better: bool) -> ScenarioReport {
+    pub(crate) fn new(
+        scenario: super::catalog::ScenarioKind,
+        headline: &str,
+        lower_is_better: bool,
+    ) -> ScenarioReport {
         ScenarioReport {
             name: scenario.name().into(),
             claim: scenario.claim().into(),
@@ -159,7 +163,14 @@ impl ScenarioReport {
     }
 
     /// Records a figure.
-    pub(crate) fn figure(&mut self, model: &str, variant: &str, metric: &str, value: f64, unit: &str) {
+    pub(crate) fn figure(
+        &mut self,
+        model: &str,
+        variant: &str,
+        metric: &str,
+        value: f64,
+        unit: &str,
+    ) {
         self.figures.push(Figure {
             scenario: self.name.clone(),
             model: model.into(),
@@ -171,7 +182,13 @@ impl ScenarioReport {
     }
 
     /// Records an outcome.
-    pub(crate) fn outcome(&mut self, model: &str, variant: &str, status: Status, why: impl Into<String>) {
+    pub(crate) fn outcome(
+        &mut self,
+        model: &str,
+        variant: &str,
+        status: Status,
+        why: impl Into<String>,
+    ) {
         self.outcomes.push(Outcome {
             scenario: self.name.clone(),
             model: model.into(),
@@ -225,7 +242,10 @@ impl Report {
 
 /// Writes `DIR/report.md` and `DIR/report.html` from `report`.
 pub(crate) fn write_renderings(report: &Report, dir: &Path) -> io::Result<()> {
-    for (file, text) in [(MD_FILE, md::render(report)), (HTML_FILE, html::render(report))] {
+    for (file, text) in [
+        (MD_FILE, md::render(report)),
+        (HTML_FILE, html::render(report)),
+    ] {
         let path = dir.join(file);
         std::fs::write(&path, text)
             .map_err(|e| io::Error::new(e.kind(), format!("write {}: {e}", path.display())))?;
@@ -294,7 +314,13 @@ impl Pivot {
         Pivot {
             columns: metrics
                 .into_iter()
-                .map(|(m, u)| if u.is_empty() { m } else { format!("{m} ({u})") })
+                .map(|(m, u)| {
+                    if u.is_empty() {
+                        m
+                    } else {
+                        format!("{m} ({u})")
+                    }
+                })
                 .collect(),
             rows,
         }

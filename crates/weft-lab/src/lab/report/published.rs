@@ -49,13 +49,21 @@ fn joined(values: &[Option<f64>], unit: &str) -> Option<String> {
 
 /// The spawn scenario's resident memory of `count` sleeping units of `unit`, MB.
 fn spawn_mb(report: &Report, unit: &str, count: u64) -> Option<f64> {
-    get(report, "spawn", unit, &format!("{count} sleeping"), "resident memory")
+    get(
+        report,
+        "spawn",
+        unit,
+        &format!("{count} sleeping"),
+        "resident memory",
+    )
 }
 
 /// The rows of "published vs measured here".
 pub(crate) fn comparisons(report: &Report) -> Vec<Comparison> {
     let counts = [10_000, 100_000, 1_000_000];
-    let mb = |unit: &str| -> Vec<Option<f64>> { counts.iter().map(|&c| spawn_mb(report, unit, c)).collect() };
+    let mb = |unit: &str| -> Vec<Option<f64>> {
+        counts.iter().map(|&c| spawn_mb(report, unit, c)).collect()
+    };
     let switch_ns = |unit: &str| get(report, "switch", unit, "pinned", "switch");
     let create_us = |unit: &str| get(report, "spawn", unit, "", "create+join");
     let per_unit_kb = |unit: &str| get(report, "spawn", unit, "10000 sleeping", "memory per unit");
@@ -120,7 +128,10 @@ pub(crate) fn comparisons(report: &Report) -> Vec<Comparison> {
                     format_value(t),
                     format_value(k)
                 )),
-                (Some(t), None) => Some(format!("{} KiB user + 16 KiB kernel per thread", format_value(t))),
+                (Some(t), None) => Some(format!(
+                    "{} KiB user + 16 KiB kernel per thread",
+                    format_value(t)
+                )),
                 (None, Some(k)) => Some(format!("{} KiB per task", format_value(k))),
                 (None, None) => None,
             },
@@ -129,7 +140,10 @@ pub(crate) fn comparisons(report: &Report) -> Vec<Comparison> {
             what: "one green-thread switch (resume + yield)",
             source: "corosensei",
             published: "4.3 ns",
-            measured: with_unit(switch_ns("green thread"), "ns (weft green threads, through the loop)"),
+            measured: with_unit(
+                switch_ns("green thread"),
+                "ns (weft green threads, through the loop)",
+            ),
         },
         Comparison {
             what: "10,000 idle keep-alive connections",

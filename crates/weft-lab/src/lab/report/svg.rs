@@ -40,7 +40,13 @@ pub(crate) struct Row {
 }
 
 /// A horizontal bar chart of `rows`, one bar per row and series, scaled to the largest value.
-pub(crate) fn bar_chart(id: &str, title: &str, unit: &str, series: &[&str], rows: &[Row]) -> String {
+pub(crate) fn bar_chart(
+    id: &str,
+    title: &str,
+    unit: &str,
+    series: &[&str],
+    rows: &[Row],
+) -> String {
     let bars = rows
         .iter()
         .flat_map(|r| r.values.iter())
@@ -103,7 +109,11 @@ pub(crate) fn bar_chart(id: &str, title: &str, unit: &str, series: &[&str], rows
             let y = top + s as f64 * BAR_HEIGHT;
             match value.filter(|v| v.is_finite()) {
                 Some(v) => {
-                    let w = if max > 0.0 { (v / max * span).max(1.0) } else { 1.0 };
+                    let w = if max > 0.0 {
+                        (v / max * span).max(1.0)
+                    } else {
+                        1.0
+                    };
                     let _ = write!(
                         svg,
                         r##"<rect class="bar" x="{LABEL_WIDTH}" y="{y}" width="{w:.1}" height="{}" fill="{}"><title>{}: {} {}</title></rect><text x="{}" y="{}" font-size="11" fill="#222">{}</text>"##,
@@ -139,8 +149,14 @@ mod tests {
     #[test]
     fn counts_bars_and_escapes() {
         let rows = vec![
-            Row { label: "a<b".into(), values: vec![Some(1.0), None] },
-            Row { label: "c".into(), values: vec![Some(3.0), Some(2.0)] },
+            Row {
+                label: "a<b".into(),
+                values: vec![Some(1.0), None],
+            },
+            Row {
+                label: "c".into(),
+                values: vec![Some(3.0), Some(2.0)],
+            },
         ];
         let svg = bar_chart("x", "T", "ms", &["p50", "p99"], &rows);
         assert!(svg.contains(r#"data-bars="3""#));

@@ -40,7 +40,10 @@ pub(crate) fn render(scenario: &ScenarioReport) -> String {
     let widths: Vec<usize> = (0..rows[0].len())
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
         .collect();
-    let mut out = format!("== {} ({:.1} s): {}\n", scenario.name, scenario.elapsed_s, scenario.claim);
+    let mut out = format!(
+        "== {} ({:.1} s): {}\n",
+        scenario.name, scenario.elapsed_s, scenario.claim
+    );
     for (i, row) in rows.iter().enumerate() {
         let line: Vec<String> = row
             .iter()
@@ -62,8 +65,17 @@ pub(crate) fn render(scenario: &ScenarioReport) -> String {
         }
     }
     for o in &scenario.outcomes {
-        let variant = if o.variant.is_empty() { String::new() } else { format!(" ({})", o.variant) };
-        out.push_str(&format!("  {} {}{variant}: {}\n", o.status.word(), o.model, o.why));
+        let variant = if o.variant.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", o.variant)
+        };
+        out.push_str(&format!(
+            "  {} {}{variant}: {}\n",
+            o.status.word(),
+            o.model,
+            o.why
+        ));
     }
     out
 }

@@ -53,7 +53,11 @@ pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
         let slow = LoadSpec {
             addr: server.addr,
             connections: 1,
-            path: if offload { format!("{SLOW_PATH}&offload=1") } else { SLOW_PATH.into() },
+            path: if offload {
+                format!("{SLOW_PATH}&offload=1")
+            } else {
+                SLOW_PATH.into()
+            },
             duration,
             rate: None,
             request_timeout: duration,
@@ -74,14 +78,36 @@ pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
                     out.figure(name, variant, "fast p99", fast.latency_ms(0.99), "ms");
                     out.figure(name, variant, "fast p999", fast.latency_ms(0.999), "ms");
                 } else {
-                    out.outcome(name, variant, Status::Failed, "no fast request was answered");
+                    out.outcome(
+                        name,
+                        variant,
+                        Status::Failed,
+                        "no fast request was answered",
+                    );
                 }
-                out.figure(name, variant, "fast requests/s", fast.requests_per_s(), "req/s");
+                out.figure(
+                    name,
+                    variant,
+                    "fast requests/s",
+                    fast.requests_per_s(),
+                    "req/s",
+                );
                 out.figure(name, variant, "burns/s", slow.requests_per_s(), "req/s");
-                out.figure(name, variant, "unserved fast conns", fast.unserved() as f64, "conns");
+                out.figure(
+                    name,
+                    variant,
+                    "unserved fast conns",
+                    fast.unserved() as f64,
+                    "conns",
+                );
                 record_loadgen_cpu(&mut out, name, variant, fast);
             }
-            Err(error) => out.outcome(model.name(), variant, Status::Failed, format!("load: {error}")),
+            Err(error) => out.outcome(
+                model.name(),
+                variant,
+                Status::Failed,
+                format!("load: {error}"),
+            ),
         }
         server.stop();
         ctx.bar.inc(1);

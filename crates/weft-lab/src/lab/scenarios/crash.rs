@@ -39,7 +39,9 @@ pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
             ctx.bar.inc(1);
             continue;
         };
-        ctx.bar.set_message(format!("{model}: {CONNECTIONS} connections, /crash at {CRASH_AFTER:?}"));
+        ctx.bar.set_message(format!(
+            "{model}: {CONNECTIONS} connections, /crash at {CRASH_AFTER:?}"
+        ));
         let marker = Arc::new(Marker::new());
         let spec = LoadSpec {
             addr: server.addr,
@@ -80,9 +82,25 @@ pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
         };
         match (&crashed, marker.marked()) {
             (Ok(took), Some(at)) => {
-                out.figure(name, "", "crash request took", took.as_secs_f64() * 1000.0, "ms");
-                let unserved_after = load.last_ok.iter().filter(|t| t.is_none_or(|t| t < at)).count();
-                out.figure(name, "", "clients unserved after", unserved_after as f64, "conns");
+                out.figure(
+                    name,
+                    "",
+                    "crash request took",
+                    took.as_secs_f64() * 1000.0,
+                    "ms",
+                );
+                let unserved_after = load
+                    .last_ok
+                    .iter()
+                    .filter(|t| t.is_none_or(|t| t < at))
+                    .count();
+                out.figure(
+                    name,
+                    "",
+                    "clients unserved after",
+                    unserved_after as f64,
+                    "conns",
+                );
                 match marker.recovered_after() {
                     Some(d) => out.figure(name, "", "serving again after", d.as_secs_f64() * 1000.0, "ms"),
                     None => out.outcome(
@@ -108,7 +126,13 @@ pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
         out.figure(name, "", "failed requests", load.failed as f64, "requests");
         let refused: u64 = load.connect_errors.values().sum();
         out.figure(name, "", "refused connects", refused as f64, "connects");
-        out.figure(name, "", "server alive after", if server.is_alive() { 1.0 } else { 0.0 }, "1 = yes");
+        out.figure(
+            name,
+            "",
+            "server alive after",
+            if server.is_alive() { 1.0 } else { 0.0 },
+            "1 = yes",
+        );
         record_loadgen_cpu(&mut out, name, "", &load);
         server.stop();
         ctx.bar.inc(1);

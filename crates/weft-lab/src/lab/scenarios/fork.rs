@@ -33,13 +33,32 @@ pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
     let bound = ctx.pick(BOUND_QUICK, BOUND_FULL);
     ctx.bar.set_length(1);
     ctx.bar.set_message("fork vs exec");
-    match run_helper(&["fork", "--bound-ms", &bound.as_millis().to_string()], HELPER_TIMEOUT) {
+    match run_helper(
+        &["fork", "--bound-ms", &bound.as_millis().to_string()],
+        HELPER_TIMEOUT,
+    ) {
         Ok(v) => {
             let hung = v.get("fork_outcome").and_then(Value::as_str) == Some("hung");
             let num = |key: &str| v.get(key).and_then(Value::as_f64).unwrap_or(0.0);
-            out.figure(FORKED, "", "child took its lock", if hung { 0.0 } else { 1.0 }, "1 = yes");
+            out.figure(
+                FORKED,
+                "",
+                "child took its lock",
+                if hung { 0.0 } else { 1.0 },
+                "1 = yes",
+            );
             out.figure(FORKED, "", "fork() call", num("fork_us"), "µs");
-            out.figure(FORKED, "", "waited for the child", if hung { bound.as_secs_f64() * 1000.0 } else { 0.0 }, "ms");
+            out.figure(
+                FORKED,
+                "",
+                "waited for the child",
+                if hung {
+                    bound.as_secs_f64() * 1000.0
+                } else {
+                    0.0
+                },
+                "ms",
+            );
             if hung {
                 out.outcome(
                     FORKED,
@@ -48,10 +67,21 @@ pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
                     format!("the child blocked on a lock whose owner thread does not exist in it; still blocked after {bound:?}, killed"),
                 );
             } else {
-                out.outcome(FORKED, "", Status::Failed, "the child took the lock: the hazard did not show on this run");
+                out.outcome(
+                    FORKED,
+                    "",
+                    Status::Failed,
+                    "the child took the lock: the hazard did not show on this run",
+                );
             }
             let ok = v.get("exec_ok").and_then(Value::as_bool).unwrap_or(false);
-            out.figure(EXECED, "", "child took its lock", if ok { 1.0 } else { 0.0 }, "1 = yes");
+            out.figure(
+                EXECED,
+                "",
+                "child took its lock",
+                if ok { 1.0 } else { 0.0 },
+                "1 = yes",
+            );
             out.figure(EXECED, "", "start to exit", num("exec_ms"), "ms");
         }
         Err(error) => out.outcome(FORKED, "", Status::Failed, error.to_string()),

@@ -41,9 +41,27 @@ pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
     ctx.bar.set_length(6);
     let cpus = ctx.all_cpus.clone();
     let mut record = |name: &str, total: u64, secs: f64| {
-        out.figure(name, "", "lost updates", expected.saturating_sub(total) as f64, "increments");
-        out.figure(name, "", "lost", 100.0 * expected.saturating_sub(total) as f64 / expected as f64, "%");
-        out.figure(name, "", "time per increment", secs * 1e9 / expected as f64, "ns");
+        out.figure(
+            name,
+            "",
+            "lost updates",
+            expected.saturating_sub(total) as f64,
+            "increments",
+        );
+        out.figure(
+            name,
+            "",
+            "lost",
+            100.0 * expected.saturating_sub(total) as f64 / expected as f64,
+            "%",
+        );
+        out.figure(
+            name,
+            "",
+            "time per increment",
+            secs * 1e9 / expected as f64,
+            "ns",
+        );
     };
 
     ctx.bar.set_message("no synchronization");
@@ -55,7 +73,11 @@ pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
             racy.store(v + 1, Ordering::Relaxed);
         }
     });
-    record("threads, no sync (load + store)", racy.load(Ordering::Relaxed), secs);
+    record(
+        "threads, no sync (load + store)",
+        racy.load(Ordering::Relaxed),
+        secs,
+    );
     ctx.bar.inc(1);
 
     ctx.bar.set_message("Mutex");
@@ -65,7 +87,11 @@ pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
             *locked.lock().unwrap_or_else(|p| p.into_inner()) += 1;
         }
     });
-    record("threads, Mutex", *locked.lock().unwrap_or_else(|p| p.into_inner()), secs);
+    record(
+        "threads, Mutex",
+        *locked.lock().unwrap_or_else(|p| p.into_inner()),
+        secs,
+    );
     ctx.bar.inc(1);
 
     ctx.bar.set_message("fetch_add");
@@ -75,13 +101,22 @@ pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
             atomic.fetch_add(1, Ordering::Relaxed);
         }
     });
-    record("threads, atomic fetch_add", atomic.load(Ordering::Relaxed), secs);
+    record(
+        "threads, atomic fetch_add",
+        atomic.load(Ordering::Relaxed),
+        secs,
+    );
     ctx.bar.inc(1);
 
     ctx.bar.set_message("one loop");
     match one_loop(per) {
         Ok((total, secs)) => record("tasks on one loop, no lock", total, secs),
-        Err(error) => out.outcome("tasks on one loop, no lock", "", Status::Failed, format!("runtime: {error}")),
+        Err(error) => out.outcome(
+            "tasks on one loop, no lock",
+            "",
+            Status::Failed,
+            format!("runtime: {error}"),
+        ),
     }
     ctx.bar.inc(1);
 

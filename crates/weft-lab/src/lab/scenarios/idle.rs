@@ -9,10 +9,10 @@
 
 use std::time::Duration;
 
+use crate::lab::catalog::ScenarioKind;
 use crate::lab::loadgen::{self, HoldReport};
 use crate::lab::procfs::{TreeUsage, KERNEL_STACK_BYTES};
 use crate::lab::report::{ScenarioReport, Status};
-use crate::lab::catalog::ScenarioKind;
 
 use super::Ctx;
 
@@ -43,22 +43,49 @@ pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
         let base = server.usage();
         out.figure(model.name(), "idle server", "RSS", base.rss_kb as f64, "KB");
         out.figure(model.name(), "idle server", "PSS", base.pss_kb as f64, "KB");
-        out.figure(model.name(), "idle server", "threads", base.threads as f64, "");
-        out.figure(model.name(), "idle server", "processes", base.processes as f64, "");
+        out.figure(
+            model.name(),
+            "idle server",
+            "threads",
+            base.threads as f64,
+            "",
+        );
+        out.figure(
+            model.name(),
+            "idle server",
+            "processes",
+            base.processes as f64,
+            "",
+        );
         for count in COUNTS {
             let variant = format!("{count} conns");
-            ctx.bar.set_message(format!("{model}: {count} idle connections"));
+            ctx.bar
+                .set_message(format!("{model}: {count} idle connections"));
             let held = loadgen::hold(server.addr, count, within, |_| server.usage());
             let (hold, usage) = match held {
                 Ok(held) => held,
                 Err(error) => {
-                    out.outcome(model.name(), &variant, Status::Failed, format!("load generator: {error}"));
+                    out.outcome(
+                        model.name(),
+                        &variant,
+                        Status::Failed,
+                        format!("load generator: {error}"),
+                    );
                     break;
                 }
             };
             record(&mut out, model.name(), &variant, &base, &usage, &hold);
             if hold.answered < count {
-                out.outcome(model.name(), &variant, if hold.answered == 0 { Status::Failed } else { Status::Partial }, why_short(&hold, within));
+                out.outcome(
+                    model.name(),
+                    &variant,
+                    if hold.answered == 0 {
+                        Status::Failed
+                    } else {
+                        Status::Partial
+                    },
+                    why_short(&hold, within),
+                );
                 if count != *COUNTS.last().unwrap() {
                     out.outcome(
                         model.name(),
@@ -80,16 +107,36 @@ pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
     out
 }
 
-fn record(out: &mut ScenarioReport, model: &str, variant: &str, base: &TreeUsage, usage: &TreeUsage, hold: &HoldReport) {
+fn record(
+    out: &mut ScenarioReport,
+    model: &str,
+    variant: &str,
+    base: &TreeUsage,
+    usage: &TreeUsage,
+    hold: &HoldReport,
+) {
     out.figure(model, variant, "answered", hold.answered as f64, "conns");
     out.figure(model, variant, "RSS", usage.rss_kb as f64, "KB");
     out.figure(model, variant, "PSS", usage.pss_kb as f64, "KB");
-    out.figure(model, variant, "kernel stacks", kernel_stacks_kb(usage), "KB");
+    out.figure(
+        model,
+        variant,
+        "kernel stacks",
+        kernel_stacks_kb(usage),
+        "KB",
+    );
     out.figure(model, variant, "threads", usage.threads as f64, "");
     out.figure(model, variant, "processes", usage.processes as f64, "");
     if hold.answered > 0 {
-        let grown = usage.pss_kb as f64 - base.pss_kb as f64 + kernel_stacks_kb(usage) - kernel_stacks_kb(base);
-        out.figure(model, variant, "KB per connection", grown.max(0.0) / hold.answered as f64, "KB");
+        let grown = usage.pss_kb as f64 - base.pss_kb as f64 + kernel_stacks_kb(usage)
+            - kernel_stacks_kb(base);
+        out.figure(
+            model,
+            variant,
+            "KB per connection",
+            grown.max(0.0) / hold.answered as f64,
+            "KB",
+        );
     }
 }
 
@@ -99,7 +146,11 @@ fn why_short(hold: &HoldReport, within: Duration) -> String {
         hold.answered, hold.wanted, hold.waiting
     );
     if !hold.connect_errors.is_empty() {
-        let errors: Vec<String> = hold.connect_errors.iter().map(|(e, n)| format!("{n} × {e}")).collect();
+        let errors: Vec<String> = hold
+            .connect_errors
+            .iter()
+            .map(|(e, n)| format!("{n} × {e}"))
+            .collect();
         why.push_str(&format!("; connect errors: {}", errors.join(", ")));
     }
     if let Some(first) = &hold.first_error {

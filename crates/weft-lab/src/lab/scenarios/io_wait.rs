@@ -32,7 +32,8 @@ pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
             ctx.bar.inc(1);
             continue;
         };
-        ctx.bar.set_message(format!("{model}: {CONNECTIONS} connections, {duration:?}"));
+        ctx.bar
+            .set_message(format!("{model}: {CONNECTIONS} connections, {duration:?}"));
         let spec = LoadSpec {
             addr: server.addr,
             connections: CONNECTIONS,
@@ -52,7 +53,13 @@ pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
                     out.figure(name, "", "p99", r.latency_ms(0.99), "ms");
                     out.figure(name, "", "p999", r.latency_ms(0.999), "ms");
                     let rps = r.requests_per_s();
-                    out.figure(name, "", "switches/request", samples.switches_per_s() / rps.max(1e-9), "");
+                    out.figure(
+                        name,
+                        "",
+                        "switches/request",
+                        samples.switches_per_s() / rps.max(1e-9),
+                        "",
+                    );
                 }
                 out.figure(name, "", "threads", samples.late.threads as f64, "");
                 out.figure(name, "", "unserved conns", r.unserved() as f64, "conns");

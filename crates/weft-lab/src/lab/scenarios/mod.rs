@@ -72,7 +72,12 @@ impl Ctx {
         match ModelServer::start(model, self.server_cpu) {
             Ok(server) => Some(server),
             Err(error) => {
-                out.outcome(model.name(), "", Status::Failed, format!("the server did not start: {error}"));
+                out.outcome(
+                    model.name(),
+                    "",
+                    Status::Failed,
+                    format!("the server did not start: {error}"),
+                );
                 None
             }
         }
@@ -93,13 +98,17 @@ pub(crate) struct Samples {
 impl Samples {
     /// Context switches per second between the samples.
     pub(crate) fn switches_per_s(&self) -> f64 {
-        self.late.switches.saturating_sub(self.early.switches) as f64 / self.between.as_secs_f64().max(1e-9)
+        self.late.switches.saturating_sub(self.early.switches) as f64
+            / self.between.as_secs_f64().max(1e-9)
     }
 }
 
 /// Runs `specs` at once against `server` while sampling its usage at 25% and 85% of the
 /// first load's duration.
-pub(crate) fn sampled_load(server: &ModelServer, specs: Vec<LoadSpec>) -> io::Result<(Vec<LoadReport>, Samples)> {
+pub(crate) fn sampled_load(
+    server: &ModelServer,
+    specs: Vec<LoadSpec>,
+) -> io::Result<(Vec<LoadReport>, Samples)> {
     let duration = specs[0].duration;
     std::thread::scope(|scope| {
         let load = scope.spawn(move || loadgen::run_many(specs));
@@ -110,21 +119,43 @@ pub(crate) fn sampled_load(server: &ModelServer, specs: Vec<LoadSpec>) -> io::Re
         std::thread::sleep(duration.mul_f64(0.85).saturating_sub(start.elapsed()));
         let late = server.usage();
         let between = start.elapsed() - t_early;
-        let reports = load.join().map_err(|_| io::Error::other("load generator panicked"))??;
-        Ok((reports, Samples { early, late, between }))
+        let reports = load
+            .join()
+            .map_err(|_| io::Error::other("load generator panicked"))??;
+        Ok((
+            reports,
+            Samples {
+                early,
+                late,
+                between,
+            },
+        ))
     })
 }
 
 /// Records the load generator's own CPU as a figure, so that a reader sees it was not the
 /// bottleneck.
-pub(crate) fn record_loadgen_cpu(out: &mut ScenarioReport, model: &str, variant: &str, report: &LoadReport) {
-    out.figure(model, variant, "load generator CPU", report.cpu_percent(), "% of a core");
+pub(crate) fn record_loadgen_cpu(
+    out: &mut ScenarioReport,
+    model: &str,
+    variant: &str,
+    report: &LoadReport,
+) {
+    out.figure(
+        model,
+        variant,
+        "load generator CPU",
+        report.cpu_percent(),
+        "% of a core",
+    );
 }
 
 /// Runs `plan`.
 pub(crate) fn run(plan: &Plan) -> io::Result<Report> {
     let started = Instant::now();
-    let unix_time = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let unix_time = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     let all_cpus = sys::allowed_cpus();
     let (server_cpu, load_cpus) = if all_cpus.len() >= 2 {
         (Some(all_cpus[0]), all_cpus[1..].to_vec())
@@ -136,8 +167,13 @@ pub(crate) fn run(plan: &Plan) -> io::Result<Report> {
     let nofile = sys::raise_nofile_limit().ok();
     let mut machine = procfs::machine();
     machine.cpus = all_cpus.len();
-    machine.server_cpus = server_cpu.map_or_else(|| "(not pinned: one CPU)".into(), |c| c.to_string());
-    machine.load_cpus = load_cpus.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(",");
+    machine.server_cpus =
+        server_cpu.map_or_else(|| "(not pinned: one CPU)".into(), |c| c.to_string());
+    machine.load_cpus = load_cpus
+        .iter()
+        .map(|c| c.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
     let progress = Progress::new();
     progress.println(&format!(
         "weft lab: {} CPUs ({}), servers on CPU {}, load on CPU {}; descriptor limit {}",
@@ -181,7 +217,8 @@ pub(crate) fn run(plan: &Plan) -> io::Result<Report> {
             ScenarioKind::Fork => fork::run(&ctx),
         };
         result.elapsed_s = begun.elapsed().as_secs_f64();
-        ctx.bar.finish_with_message(format!("done in {:.1} s", result.elapsed_s));
+        ctx.bar
+            .finish_with_message(format!("done in {:.1} s", result.elapsed_s));
         report.scenarios.push(result);
     }
     report.elapsed_s = started.elapsed().as_secs_f64();

@@ -26,15 +26,28 @@ const HELPER_TIMEOUT: Duration = Duration::from_secs(90);
 /// The units, their report names, and the counts of a quick and of a full run.
 const UNITS: [(&str, &str, &[usize], &[usize]); 3] = [
     ("thread", "OS thread", &[10_000], &[10_000, 100_000]),
-    ("green", "green thread", &[10_000, 100_000], &[10_000, 100_000, 1_000_000]),
-    ("task", "async task", &[10_000, 100_000, 1_000_000], &[10_000, 100_000, 1_000_000]),
+    (
+        "green",
+        "green thread",
+        &[10_000, 100_000],
+        &[10_000, 100_000, 1_000_000],
+    ),
+    (
+        "task",
+        "async task",
+        &[10_000, 100_000, 1_000_000],
+        &[10_000, 100_000, 1_000_000],
+    ),
 ];
 
 /// Runs the scenario.
 pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
     let mut out = ScenarioReport::new(ScenarioKind::Spawn, "create+join", true);
     let batch = ctx.pick(BATCH_QUICK, BATCH_FULL);
-    let steps: usize = UNITS.iter().map(|(_, _, q, f)| ctx.pick(q.len(), f.len())).sum();
+    let steps: usize = UNITS
+        .iter()
+        .map(|(_, _, q, f)| ctx.pick(q.len(), f.len()))
+        .sum();
     ctx.bar.set_length(steps as u64);
     for (arg, name, quick, full) in UNITS {
         let counts = ctx.pick(quick, full);
@@ -43,7 +56,15 @@ pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
             ctx.bar.set_message(format!("{count} {name}s"));
             let variant = format!("{count} sleeping");
             let answer = run_helper(
-                &["spawn", "--unit", arg, "--count", &count.to_string(), "--batch", &batch.to_string()],
+                &[
+                    "spawn",
+                    "--unit",
+                    arg,
+                    "--count",
+                    &count.to_string(),
+                    "--batch",
+                    &batch.to_string(),
+                ],
                 HELPER_TIMEOUT,
             );
             ctx.bar.inc(1);
@@ -57,22 +78,49 @@ pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
             };
             let num = |key: &str| v.get(key).and_then(Value::as_f64).unwrap_or(0.0);
             if !cost_recorded {
-                out.figure(name, "", "create+join", num("create_join_ns") / 1000.0, "µs");
+                out.figure(
+                    name,
+                    "",
+                    "create+join",
+                    num("create_join_ns") / 1000.0,
+                    "µs",
+                );
                 cost_recorded = true;
             }
             let created = num("created");
             let grown_kb = num("rss_kb") - num("rss_before_kb");
             out.figure(name, &variant, "created", created, "units");
-            out.figure(name, &variant, "resident memory", num("rss_kb") / 1024.0, "MB");
-            out.figure(name, &variant, "peak memory", num("peak_rss_kb") / 1024.0, "MB");
+            out.figure(
+                name,
+                &variant,
+                "resident memory",
+                num("rss_kb") / 1024.0,
+                "MB",
+            );
+            out.figure(
+                name,
+                &variant,
+                "peak memory",
+                num("peak_rss_kb") / 1024.0,
+                "MB",
+            );
             out.figure(name, &variant, "PSS", num("pss_kb") / 1024.0, "MB");
             out.figure(name, &variant, "threads", num("threads"), "");
             if created > 0.0 {
                 out.figure(name, &variant, "memory per unit", grown_kb / created, "KB");
             }
-            out.figure(name, &variant, "time to start all", num("hold_spawn_s") * 1000.0, "ms");
+            out.figure(
+                name,
+                &variant,
+                "time to start all",
+                num("hold_spawn_s") * 1000.0,
+                "ms",
+            );
             if (created as usize) < count {
-                let error = v.get("error").and_then(Value::as_str).unwrap_or("unknown error");
+                let error = v
+                    .get("error")
+                    .and_then(Value::as_str)
+                    .unwrap_or("unknown error");
                 out.outcome(
                     name,
                     &variant,
@@ -80,7 +128,12 @@ pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
                     format!("created {created} of {count}: {error} (see the limits: threads-max, vm.max_map_count — every stack is a mapping plus a guard — ulimit -u)"),
                 );
                 if i + 1 < counts.len() {
-                    out.outcome(name, "larger counts", Status::NotDone, format!("not tried: creation already failed at {count}"));
+                    out.outcome(
+                        name,
+                        "larger counts",
+                        Status::NotDone,
+                        format!("not tried: creation already failed at {count}"),
+                    );
                     ctx.bar.inc((counts.len() - i - 1) as u64);
                 }
                 break;

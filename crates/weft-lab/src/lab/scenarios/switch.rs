@@ -66,7 +66,10 @@ fn process_pingpong(cpu: usize, rounds: u64) -> std::io::Result<f64> {
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()?;
-    let (mut to, mut from) = (child.stdin.take().expect("piped"), child.stdout.take().expect("piped"));
+    let (mut to, mut from) = (
+        child.stdin.take().expect("piped"),
+        child.stdout.take().expect("piped"),
+    );
     let mut byte = [7u8; 1];
     // Warm up (the child's start is not a switch).
     to.write_all(&byte)?;
