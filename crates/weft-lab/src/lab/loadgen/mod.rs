@@ -190,6 +190,14 @@ impl LoadReport {
         100.0 * self.cpu_s / self.wall.as_secs_f64().max(1e-9)
     }
 
+    fn connect_failed(&mut self, error: &io::Error) {
+        *self
+            .connect_errors
+            .entry(error.kind().to_string())
+            .or_insert(0) += 1;
+        self.error(format!("connect: {error}"));
+    }
+
     fn error(&mut self, what: String) {
         if self.first_error.is_none() {
             self.first_error = Some(what);
@@ -295,12 +303,7 @@ async fn connection(
                     stream.insert(conn)
                 }
                 Ok(Err(error)) => {
-                    let mut r = report.borrow_mut();
-                    *r.connect_errors
-                        .entry(error.kind().to_string())
-                        .or_insert(0) += 1;
-                    r.error(format!("connect: {error}"));
-                    drop(r);
+                    report.borrow_mut().connect_failed(&error);
                     sleep(RECONNECT_PAUSE).await;
                     continue;
                 }
@@ -310,41 +313,46 @@ async fn connection(
         let deadline = (Instant::now() + spec.request_timeout).min(end);
         let outcome = timeout_at(deadline, client::exchange(conn, &request, &mut buf)).await;
         let done = Instant::now();
-        let mut r = report.borrow_mut();
-        match outcome {
-            Ok(Ok(answer)) => {
-                if answer.status == 200 {
-                    r.ok += 1;
-                    let us = done.saturating_duration_since(intended).as_micros() as u64;
-                    r.latency_us.saturating_record(us.max(1));
-                    r.last_ok[index] = Some(done - start);
-                    if let Some(marker) = &spec.marker {
-                        marker.answered(intended, done);
+        let mut pause = false;
+        {
+            let mut r = report.borrow_mut();
+            match outcome {
+                Ok(Ok(answer)) => {
+                    if answer.status == 200 {
+                        r.ok += 1;
+                        let us = done.saturating_duration_since(intended).as_micros() as u64;
+                        r.latency_us.saturating_record(us.max(1));
+                        r.last_ok[index] = Some(done - start);
+                        if let Some(marker) = &spec.marker {
+                            marker.answered(intended, done);
+                        }
+                    } else {
+                        r.non_200 += 1;
                     }
-                } else {
-                    r.non_200 += 1;
+                    if answer.close {
+                        r.closed_by_server += 1;
+                        stream = None;
+                    }
                 }
-                if answer.close {
-                    r.closed_by_server += 1;
+                Ok(Err(error)) => {
+                    r.failed += 1;
+                    r.error(format!("request: {error}"));
+                    stream = None;
+                    pause = true;
+                }
+                Err(_) if done >= end => {
+                    r.unanswered_at_end += 1;
+                    return;
+                }
+                Err(_) => {
+                    r.failed += 1;
+                    r.error(format!("no answer within {:?}", spec.request_timeout));
                     stream = None;
                 }
             }
-            Ok(Err(error)) => {
-                r.failed += 1;
-                r.error(format!("request: {error}"));
-                stream = None;
-                drop(r);
-                sleep(RECONNECT_PAUSE).await;
-            }
-            Err(_) if done >= end => {
-                r.unanswered_at_end += 1;
-                return;
-            }
-            Err(_) => {
-                r.failed += 1;
-                r.error(format!("no answer within {:?}", spec.request_timeout));
-                stream = None;
-            }
+        }
+        if pause {
+            sleep(RECONNECT_PAUSE).await;
         }
     }
 }
