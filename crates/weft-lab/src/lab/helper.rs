@@ -32,6 +32,35 @@ const LONG_SLEEP: Duration = Duration::from_secs(3600);
 /// How long the spawn helper waits for its units to start running: 60 s.
 const START_DEADLINE: Duration = Duration::from_secs(60);
 
+/// Units created between two looks at the process's mapping count.
+const MAP_CHECK_EVERY: usize = 1024;
+
+/// Mappings kept free below `vm.max_map_count`: 4,000. Every thread or green-thread stack is a
+/// mapping plus its guard page; once they use up the limit, the next large allocation
+/// anywhere in the process fails and aborts it. Two check intervals of stacks (2 × 1024 × 2
+/// mappings) and some slack: creation stops short of the limit and says why.
+const MAP_HEADROOM: usize = 4_000;
+
+/// Why creation must stop now, if the process is about to run out of mappings.
+fn map_limit_reached(created: usize) -> Option<String> {
+    if created % MAP_CHECK_EVERY != 0 {
+        return None;
+    }
+    let limit: usize = std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())?;
+    let maps = std::fs::read_to_string("/proc/self/maps")
+        .ok()?
+        .lines()
+        .count();
+    (maps + MAP_HEADROOM >= limit).then(|| {
+        format!(
+            "stopped at {created}: {maps} of vm.max_map_count = {limit} mappings in use \
+             (each stack is a mapping plus a guard page); one more large allocation would abort the process"
+        )
+    })
+}
+
 /// Options of `weft lab helper`.
 #[derive(Debug, Args)]
 pub(crate) struct HelperArgs {
@@ -171,6 +200,10 @@ fn hold_threads(count: usize) -> (usize, Option<String>) {
     let mut created = 0;
     let mut error = None;
     for _ in 0..count {
+        if let Some(why) = map_limit_reached(created) {
+            error = Some(why);
+            break;
+        }
         let (gate, running) = (Arc::clone(&gate), Arc::clone(&running));
         let spawned = std::thread::Builder::new().spawn(move || {
             let (lock, cvar) = &*gate;
@@ -198,9 +231,15 @@ async fn hold_on_loop(count: usize, green: bool) -> (usize, Option<String>) {
     let running = Rc::new(Cell::new(0usize));
     let mut created = 0;
     let mut error = None;
-    let mut handles_green = Vec::new();
-    let mut handles_task = Vec::new();
+    // Reserved up front: once the stacks have used up the process's mappings
+    // (vm.max_map_count), growing a vector (a fresh mapping) would abort the process.
+    let mut handles_green = Vec::with_capacity(if green { count } else { 0 });
+    let mut handles_task = Vec::with_capacity(if green { 0 } else { count });
     for _ in 0..count {
+        if let Some(why) = map_limit_reached(created) {
+            error = Some(why);
+            break;
+        }
         let running = Rc::clone(&running);
         if green {
             match weft::green::Builder::new().spawn(move || {

@@ -12,7 +12,7 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use super::catalog::ModelKind;
-use super::models::LISTENING_PREFIX;
+use super::models::{self, LISTENING_PREFIX};
 use super::procfs::{self, TreeUsage};
 use super::sys;
 
@@ -98,12 +98,17 @@ impl ModelServer {
             })?;
         let deadline = Instant::now() + SERVE_TIMEOUT;
         loop {
-            if let Ok((200, _)) = http_get(server.addr, "/", Duration::from_secs(1)) {
+            let serving = matches!(
+                http_get(server.addr, "/", Duration::from_secs(1)),
+                Ok((200, _))
+            );
+            // Supervised models: every worker, not just the first, before measuring.
+            if serving && server.usage().processes >= models::processes(model) {
                 return Ok(server);
             }
             if Instant::now() >= deadline || !server.is_alive() {
                 return Err(io::Error::other(format!(
-                    "model {model} listens on {} but did not answer GET / within {SERVE_TIMEOUT:?}: {}",
+                    "model {model} listens on {} but did not answer GET / with all its processes up within {SERVE_TIMEOUT:?}: {}",
                     server.addr,
                     server.log_tail()
                 )));

@@ -145,8 +145,10 @@ pub(crate) struct LoadReport {
     pub(crate) wall: Duration,
     /// CPU the lab's process used meanwhile (the generator), seconds.
     pub(crate) cpu_s: f64,
-    /// Per connection: when it last got an ok answer, after the start.
-    pub(crate) last_ok: Vec<Option<Duration>>,
+    /// Per connection: when the last request that got an ok answer was sent, after the
+    /// start (send time, so that answers read late from a dead server's buffers do not count
+    /// as service after its death).
+    pub(crate) last_ok_sent: Vec<Option<Duration>>,
     /// The first error seen, for the report.
     pub(crate) first_error: Option<String>,
 }
@@ -165,7 +167,7 @@ impl LoadReport {
                 .expect("valid histogram bounds"),
             wall: Duration::ZERO,
             cpu_s: 0.0,
-            last_ok: vec![None; connections],
+            last_ok_sent: vec![None; connections],
             first_error: None,
         }
     }
@@ -182,7 +184,7 @@ impl LoadReport {
 
     /// Connections that never got an ok answer.
     pub(crate) fn unserved(&self) -> usize {
-        self.last_ok.iter().filter(|t| t.is_none()).count()
+        self.last_ok_sent.iter().filter(|t| t.is_none()).count()
     }
 
     /// Share of one core the generator used, percent.
@@ -322,7 +324,7 @@ async fn connection(
                         r.ok += 1;
                         let us = done.saturating_duration_since(intended).as_micros() as u64;
                         r.latency_us.saturating_record(us.max(1));
-                        r.last_ok[index] = Some(done - start);
+                        r.last_ok_sent[index] = Some(intended.saturating_duration_since(start));
                         if let Some(marker) = &spec.marker {
                             marker.answered(intended, done);
                         }

@@ -47,6 +47,15 @@ pub(crate) const PREFORK_WORKERS: usize = 8;
 /// serving even on a machine where the server has one CPU.
 pub(crate) const CLUSTER_WORKERS: usize = 2;
 
+/// The processes a model runs once it has started: its supervisor and workers, or one.
+pub(crate) fn processes(model: ModelKind) -> u64 {
+    match model {
+        ModelKind::Prefork => PREFORK_WORKERS as u64 + 1,
+        ModelKind::Cluster => CLUSTER_WORKERS as u64 + 1,
+        _ => 1,
+    }
+}
+
 /// Pause after an accept error (descriptor exhaustion, a reset in the queue), so that a
 /// persistent error does not spin the CPU.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(10);

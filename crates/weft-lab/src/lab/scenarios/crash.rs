@@ -90,7 +90,7 @@ pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
                     "ms",
                 );
                 let unserved_after = load
-                    .last_ok
+                    .last_ok_sent
                     .iter()
                     .filter(|t| t.is_none_or(|t| t < at))
                     .count();
@@ -138,7 +138,7 @@ pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
         ctx.bar.inc(1);
     }
     out.note(format!(
-        "{CONNECTIONS} keep-alive connections on GET / in a closed loop for {duration:?}; GET /crash on a new connection at {CRASH_AFTER:?}. Failed = sent and never answered (reset, closed, or no answer within {REQUEST_TIMEOUT:?}); a connection whose connect is refused retries every 10 ms. Clients unserved after = connections with no answer after the crash."
+        "{CONNECTIONS} keep-alive connections on GET / in a closed loop for {duration:?}; GET /crash on a new connection at {CRASH_AFTER:?}. Failed = sent and never answered (reset, closed, or no answer within {REQUEST_TIMEOUT:?}); a connection whose connect is refused retries every 10 ms. Clients unserved after = connections none of whose requests sent after the crash was answered."
     ));
     out
 }
