@@ -43,7 +43,7 @@ const MAP_HEADROOM: usize = 4_000;
 
 /// Why creation must stop now, if the process is about to run out of mappings.
 fn map_limit_reached(created: usize) -> Option<String> {
-    if created % MAP_CHECK_EVERY != 0 {
+    if !created.is_multiple_of(MAP_CHECK_EVERY) {
         return None;
     }
     let limit: usize = std::fs::read_to_string("/proc/sys/vm/max_map_count")
