@@ -68,9 +68,13 @@ pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
     let racy = AtomicU64::new(0);
     let secs = on_threads(&cpus, |_| {
         for _ in 0..per {
-            // Read, add, write back: another thread's write between the two is lost.
-            let v = racy.load(Ordering::Relaxed);
-            racy.store(v + 1, Ordering::Relaxed);
+            // Read, add, write back: another thread's write between the two is lost. The
+            // black_box keeps the compiler from fusing the iterations into one store (it
+            // may, for relaxed accesses of one thread), as a `+= 1` through a pointer would
+            // not be fused either.
+            let counter = std::hint::black_box(&racy);
+            let v = counter.load(Ordering::Relaxed);
+            counter.store(v + 1, Ordering::Relaxed);
         }
     });
     record(
