@@ -9,9 +9,10 @@
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 mod green_model;
-mod lab;
 mod serve;
 mod signals;
+// The lab (`weft lab`): its own tree of modules under lab/.
+mod lab;
 
 use std::process::ExitCode;
 
