@@ -23,11 +23,12 @@ use super::Ctx;
 /// are also preempted mid-update.
 const WORKERS: usize = 4;
 
-/// Increments per worker, quick run.
-const INCREMENTS_QUICK: u64 = 2_000_000;
+/// Increments per worker, quick run: 20 million, so that a release build's run (tens of ms)
+/// still outlasts a scheduler time slice and the threads really overlap on a busy machine.
+const INCREMENTS_QUICK: u64 = 20_000_000;
 
 /// Increments per worker, full run.
-const INCREMENTS_FULL: u64 = 20_000_000;
+const INCREMENTS_FULL: u64 = 100_000_000;
 
 /// Increments between yields of a task on the loop: 1,000 (the tasks interleave, but each
 /// increment is a whole step of one task, so none is lost).
