@@ -4,11 +4,14 @@
 //! the side-by-side benchmark measure (see [`serve`]). The lab's other
 //! commands (load generator, reports) join it as subcommands.
 
-#![forbid(unsafe_code)]
+// The lab needs a few OS calls std lacks (lab::sys, the fork demo); everything else stays safe.
+#![deny(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 mod serve;
 mod signals;
+// The lab (`weft lab`): its own tree of modules under lab/.
+mod lab;
 
 use std::process::ExitCode;
 
@@ -26,11 +29,14 @@ struct Cli {
 enum Command {
     /// Serve HTTP: /, /plaintext, /json, /sleep?ms=N, /cpu?ms=N[&offload=1], /static/<path>, POST /upload.
     Serve(serve::ServeArgs),
+    /// The lab: one app under every concurrency model, measured side by side.
+    Lab(lab::LabArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Lab(args) => lab::main(args),
         Command::Serve(args) => {
             init_logging(args.quiet);
             match serve::run(args) {

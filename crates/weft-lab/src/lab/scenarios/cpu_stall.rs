@@ -1,0 +1,119 @@
+//! `cpu-stall`: one client calls `/cpu?ms=50` in a loop while 64 others call `/` at a steady
+//! rate; the p99 of the fast requests shows whether one long job stalls everyone else. The
+//! models that run on a weft loop are measured twice: burning on the loop, and with
+//! `&offload=1` (the burn runs on the worker pool and the loop stays free).
+
+use std::time::Duration;
+
+use crate::lab::catalog::ScenarioKind;
+use crate::lab::loadgen::LoadSpec;
+use crate::lab::report::{ScenarioReport, Status};
+
+use super::{record_loadgen_cpu, sampled_load, Ctx};
+
+/// Fast clients: 64, the count.
+const FAST_CONNECTIONS: usize = 64;
+
+/// Requests per second of each fast client: 20 (1,280/s in all): a steady load that leaves
+/// the server mostly idle, so that what the percentiles show is the stall, not saturation.
+const FAST_RATE: f64 = 20.0;
+
+/// The slow client's burn: 50 ms per request.
+const SLOW_PATH: &str = "/cpu?ms=50";
+
+/// Load length, quick run: 2 s (≈ 40 burns).
+const DURATION_QUICK: Duration = Duration::from_secs(2);
+
+/// Load length, full run: 10 s.
+const DURATION_FULL: Duration = Duration::from_secs(10);
+
+/// Runs the scenario.
+pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
+    let mut out = ScenarioReport::new(ScenarioKind::CpuStall, "fast p99", true);
+    let duration = ctx.pick(DURATION_QUICK, DURATION_FULL);
+    let runs: Vec<_> = ctx
+        .models
+        .iter()
+        .flat_map(|&m| {
+            let mut v = vec![(m, false)];
+            if m.has_offload() {
+                v.push((m, true));
+            }
+            v
+        })
+        .collect();
+    ctx.bar.set_length(runs.len() as u64);
+    for (model, offload) in runs {
+        let variant = if offload { "offload" } else { "" };
+        let Some(server) = ctx.start(model, &mut out) else {
+            ctx.bar.inc(1);
+            continue;
+        };
+        ctx.bar.set_message(format!("{model} {variant}"));
+        let slow = LoadSpec {
+            addr: server.addr,
+            connections: 1,
+            path: if offload {
+                format!("{SLOW_PATH}&offload=1")
+            } else {
+                SLOW_PATH.into()
+            },
+            duration,
+            rate: None,
+            request_timeout: duration,
+            marker: None,
+        };
+        let fast = LoadSpec {
+            connections: FAST_CONNECTIONS,
+            path: "/".into(),
+            rate: Some(FAST_RATE),
+            ..slow.clone()
+        };
+        match sampled_load(&server, vec![fast, slow]) {
+            Ok((reports, _)) => {
+                let (fast, slow) = (&reports[0], &reports[1]);
+                let name = model.name();
+                if fast.ok > 0 {
+                    out.figure(name, variant, "fast p50", fast.latency_ms(0.50), "ms");
+                    out.figure(name, variant, "fast p99", fast.latency_ms(0.99), "ms");
+                    out.figure(name, variant, "fast p999", fast.latency_ms(0.999), "ms");
+                } else {
+                    out.outcome(
+                        name,
+                        variant,
+                        Status::Failed,
+                        "no fast request was answered",
+                    );
+                }
+                out.figure(
+                    name,
+                    variant,
+                    "fast requests/s",
+                    fast.requests_per_s(),
+                    "req/s",
+                );
+                out.figure(name, variant, "burns/s", slow.requests_per_s(), "req/s");
+                out.figure(
+                    name,
+                    variant,
+                    "unserved fast conns",
+                    fast.unserved() as f64,
+                    "conns",
+                );
+                record_loadgen_cpu(&mut out, name, variant, fast);
+            }
+            Err(error) => out.outcome(
+                model.name(),
+                variant,
+                Status::Failed,
+                format!("load: {error}"),
+            ),
+        }
+        server.stop();
+        ctx.bar.inc(1);
+    }
+    out.note(format!(
+        "1 connection on GET {SLOW_PATH} in a closed loop, {FAST_CONNECTIONS} on GET / at {FAST_RATE}/s each, for {duration:?}; fast latency counts from the intended send time (no coordinated omission). The server has one CPU: the pool thread of an offloaded burn shares it with the loop, so offload frees the loop but not the CPU."
+    ));
+    out
+}
