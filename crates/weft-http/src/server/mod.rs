@@ -57,11 +57,6 @@ pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 /// benchmark opening 10,000 connections at once is not met with drops.
 pub const LISTEN_BACKLOG: i32 = 4096;
 
-/// Pause after an accept error other than descriptor exhaustion (which the
-/// runtime's `accept` already backs off from): avoids a hot loop on a
-/// persistent error while keeping the listener alive.
-const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(10);
-
 /// Everything a server needs to know besides its handler.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ServerConfig {
@@ -130,7 +125,7 @@ pub async fn serve<H: Handler>(
             }
             Some(Err(error)) => {
                 tracing::warn!(%error, "accept failed; retrying");
-                weft::time::sleep(ACCEPT_ERROR_PAUSE).await;
+                weft::time::sleep(weft::net::ACCEPT_ERROR_PAUSE).await;
             }
         }
     }

@@ -69,12 +69,6 @@ pub(crate) const DRAIN_TIMEOUT: Duration = weft_http::DEFAULT_DRAIN_TIMEOUT;
 /// requests (16 plaintext requests are about 2 KiB) arrives in one read.
 const READ_CHUNK: usize = 16 * 1024;
 
-/// How long the acceptor waits after an accept error before trying again,
-/// so that a persistent error is reported a few times a second instead of
-/// spinning the loop (weft's accept already backs off on descriptor
-/// exhaustion). 100 ms: arbitrary within that purpose.
-const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(100);
-
 /// How often the drain checks whether connections are left. 10 ms: short
 /// next to [`DRAIN_TIMEOUT`], long enough to cost nothing.
 const DRAIN_POLL: Duration = Duration::from_millis(10);
@@ -169,7 +163,7 @@ where
                 Ok((stream, _)) => stream,
                 Err(error) => {
                     tracing::warn!("accept: {error}");
-                    green::sleep(ACCEPT_ERROR_BACKOFF);
+                    green::sleep(weft::net::ACCEPT_ERROR_PAUSE);
                     continue;
                 }
             };
