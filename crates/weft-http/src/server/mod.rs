@@ -96,6 +96,11 @@ impl Default for ServerConfig {
 ///         .unwrap();
 /// });
 /// ```
+///
+/// # Cancel safety
+///
+/// Not meant to be raced: dropping it closes the listener and drops every connection of
+/// this loop without a drain. Stop it with `shutdown` instead.
 pub async fn serve<H: Handler>(
     listener: TcpListener,
     handler: H,

@@ -211,6 +211,11 @@ impl OpenOptions {
     /// # Errors
     ///
     /// As [`std::fs::OpenOptions::open`], with the path in the message.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropped before it completes, the file is not opened, or is opened on the pool and closed
+    /// there (with `create`/`truncate`, that may already have created or truncated it).
     pub async fn open(&self, path: impl AsRef<Path>) -> io::Result<File> {
         let path: Arc<Path> = Arc::from(path.as_ref());
         let options = self.0.clone();
@@ -232,6 +237,10 @@ impl File {
     /// # Errors
     ///
     /// As [`std::fs::File::open`], with the path in the message.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropped before it completes, the file is not opened, or is closed on the pool.
     pub async fn open(path: impl AsRef<Path>) -> io::Result<File> {
         OpenOptions::new().read(true).open(path).await
     }
@@ -241,6 +250,11 @@ impl File {
     /// # Errors
     ///
     /// As [`std::fs::File::create`], with the path in the message.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropped before it completes, the file may already have been created or truncated on the
+    /// pool (the open file is then closed there).
     pub async fn create(path: impl AsRef<Path>) -> io::Result<File> {
         OpenOptions::new()
             .write(true)
@@ -309,6 +323,11 @@ impl File {
     /// # Errors
     ///
     /// As [`std::fs::File::metadata`], with the path in the message.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: it only reads; the file stays usable (an operation in flight is finished by
+    /// the next call).
     pub async fn metadata(&mut self) -> io::Result<std::fs::Metadata> {
         self.run_settled("read metadata of", |f| f.metadata()).await
     }
@@ -318,6 +337,11 @@ impl File {
     /// # Errors
     ///
     /// As [`std::fs::File::set_len`], with the path in the message.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: once its job has started the length changes even if the future is
+    /// dropped. The file stays usable.
     pub async fn set_len(&mut self, size: u64) -> io::Result<()> {
         self.run_settled("set length of", move |f| f.set_len(size))
             .await
@@ -330,6 +354,11 @@ impl File {
     ///
     /// A pending write error, or as [`std::fs::File::sync_all`], with the
     /// path in the message.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe in that nothing is lost: a dropped sync may or may not have reached the
+    /// device, so call it again to be sure. The file stays usable.
     pub async fn sync_all(&mut self) -> io::Result<()> {
         self.run_settled("sync", |f| f.sync_all()).await
     }
@@ -337,6 +366,10 @@ impl File {
     /// As [`File::sync_all`] but may skip metadata (`fdatasync`).
     ///
     /// # Errors
+    ///
+    /// As [`File::sync_all`].
+    ///
+    /// # Cancel safety
     ///
     /// As [`File::sync_all`].
     pub async fn sync_data(&mut self) -> io::Result<()> {
@@ -350,6 +383,11 @@ impl File {
     ///
     /// A pending write error, or the failure to move the position back over
     /// read-ahead bytes.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: it takes the `File` by value, so dropping the future closes the file
+    /// (a write in flight still finishes on the pool).
     pub async fn into_std(mut self) -> io::Result<std::fs::File> {
         self.settle().await?;
         // Only a job could share the file, and none is in flight; should a
