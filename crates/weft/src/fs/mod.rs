@@ -32,6 +32,7 @@
 //! [`write()`] or [`copy`] may therefore leave a partly written file.
 
 mod file;
+mod open_options;
 mod path_error;
 mod read_dir;
 
@@ -39,7 +40,8 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use file::{File, OpenOptions};
+pub use file::File;
+pub use open_options::OpenOptions;
 pub use path_error::PathError;
 pub use read_dir::{read_dir, DirEntry, ReadDir, READ_DIR_BATCH};
 pub use std::fs::{FileType, Metadata, Permissions};
