@@ -9,7 +9,9 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use weft_testkit::{answered_by, send_signal, tally, Cluster, Load, Outcome, ServeChild, DEADLINE};
+use weft_testkit::{
+    answered_by, send_signal, tally, wait_until, Cluster, Load, Outcome, ServeChild, DEADLINE,
+};
 
 /// `weft serve --workers N`, once it logged its start line. The supervisor's "cluster worker
 /// ready" lines (with `slot=` and `pid=`) are the workers' ready lines.
@@ -77,12 +79,7 @@ fn workers_share_the_port_and_all_answer() {
     let mut cluster = start(2);
     let pids = ready_pids(&mut cluster, 2);
     let mut seen = HashSet::new();
-    let deadline = Instant::now() + DEADLINE;
-    while !pids.iter().all(|p| seen.contains(p)) {
-        assert!(
-            Instant::now() < deadline,
-            "not every worker answered: {seen:?} of {pids:?}"
-        );
+    wait_until(&format!("an answer from every worker of {pids:?}"), || {
         match get(cluster.addr, "/pid") {
             Outcome::Answered(pid) => {
                 assert!(
@@ -93,7 +90,8 @@ fn workers_share_the_port_and_all_answer() {
             }
             other => panic!("{other:?}"),
         }
-    }
+        pids.iter().all(|p| seen.contains(p))
+    });
     cluster.signal(libc_sig::TERM);
     assert!(cluster.wait_exit().success());
 }

@@ -4,6 +4,8 @@
 
 use std::time::{Duration, Instant};
 
+use crate::wait::wait_until;
+
 /// How one request of a [`Load`] ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -32,9 +34,6 @@ pub const LOAD_MAX: usize = 20_000;
 /// A load client pauses this long after a refused connection (the port may be closed for good).
 const REFUSED_PAUSE: Duration = Duration::from_millis(10);
 
-/// Polling period of [`Load::wait_until`].
-const RECORDS_POLL: Duration = Duration::from_millis(5);
-
 /// A bounded load: client threads each sending requests in a loop until stopped, or after
 /// [`LOAD_MAX`] requests, or after the deadline.
 #[derive(Debug)]
@@ -42,7 +41,6 @@ pub struct Load {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     records: std::sync::Arc<std::sync::Mutex<Vec<Record>>>,
     threads: Vec<std::thread::JoinHandle<()>>,
-    deadline: Duration,
 }
 
 impl Load {
@@ -83,7 +81,6 @@ impl Load {
             stop,
             records,
             threads,
-            deadline,
         }
     }
 
@@ -92,17 +89,10 @@ impl Load {
         self.records.lock().unwrap().clone()
     }
 
-    /// Waits until `cond` holds for the records so far; panics after the deadline.
+    /// Waits until `cond` holds for the records so far; panics after [`DEADLINE`](crate::DEADLINE) (it is
+    /// [`wait_until`] on the records).
     pub fn wait_until(&self, what: &str, mut cond: impl FnMut(&[Record]) -> bool) {
-        let deadline = Instant::now() + self.deadline;
-        while !cond(&self.records.lock().unwrap()) {
-            assert!(
-                Instant::now() < deadline,
-                "waited {:?} for {what}",
-                self.deadline
-            );
-            std::thread::sleep(RECORDS_POLL);
-        }
+        wait_until(what, || cond(&self.records.lock().unwrap()));
     }
 
     /// Waits until some request was answered by a pid in `pids`.
