@@ -68,8 +68,9 @@ impl OpenOptions {
     ///
     /// # Cancel safety
     ///
-    /// Dropped before it completes, the file is not opened, or is opened on the pool and closed
-    /// there (with `create`/`truncate`, that may already have created or truncated it).
+    /// Dropped before it completes, the file is not opened, or is opened by the job already
+    /// started and closed with its unread result (with `create`/`truncate`, that may already
+    /// have created or truncated it).
     pub async fn open(&self, path: impl AsRef<Path>) -> io::Result<File> {
         let path: Arc<Path> = Arc::from(path.as_ref());
         let options = self.0.clone();
@@ -94,7 +95,8 @@ impl File {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe: dropped before it completes, the file is not opened, or is closed on the pool.
+    /// Cancel safe: dropped before it completes, the file is not opened, or is closed with the
+    /// unread result of the job already started.
     pub async fn open(path: impl AsRef<Path>) -> io::Result<File> {
         OpenOptions::new().read(true).open(path).await
     }
@@ -107,8 +109,8 @@ impl File {
     ///
     /// # Cancel safety
     ///
-    /// Dropped before it completes, the file may already have been created or truncated on the
-    /// pool (the open file is then closed there).
+    /// Dropped before it completes, the file may already have been created or truncated by the
+    /// job already started (the open file is closed with its unread result).
     pub async fn create(path: impl AsRef<Path>) -> io::Result<File> {
         OpenOptions::new()
             .write(true)

@@ -65,7 +65,7 @@ pub struct ReadDir {
 /// # Cancel safety
 ///
 /// As the [module's](super#cancellation): dropped before it completes, the listing is not
-/// opened, or is opened on the pool and closed there.
+/// opened, or is opened by the job already started and closed with its unread result.
 pub async fn read_dir(path: impl AsRef<Path>) -> io::Result<ReadDir> {
     let path: Arc<Path> = Arc::from(path.as_ref());
     let job_path = Arc::clone(&path);
