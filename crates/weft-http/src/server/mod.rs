@@ -281,7 +281,13 @@ impl Server {
             // The duplicate is made here, so no copy outlives this call but the loops' own.
             let inherited = match &self.source {
                 Source::Bind(_) => None,
-                Source::Listener(listener) => Some(listener.try_clone()?),
+                Source::Listener(listener) => match listener.try_clone() {
+                    Ok(duplicate) => Some(duplicate),
+                    Err(error) => {
+                        stop.trigger();
+                        return Err(error);
+                    }
+                },
             };
             let task = runtime.spawn_on(index, async move {
                 // `serve` is not Send (it holds the loop's connections): run it
