@@ -196,11 +196,21 @@ impl RequestBody {
 
     /// The next chunk of the body: `None` after the last one, or an error (its status says
     /// why: 400, 408 or 413) if the body cannot be completed.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: bytes that arrive while nobody awaits stay in the body for the next call;
+    /// no chunk is lost.
     pub async fn chunk(&mut self) -> Option<Result<Vec<u8>, HttpError>> {
         poll_fn(|cx| self.poll_chunk(cx)).await
     }
 
     /// Reads the rest of the body into one buffer, refusing it with 413 beyond `limit` bytes.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: it takes the body by value, so dropping the future drops the body and
+    /// what was collected of it.
     pub async fn collect(mut self, limit: usize) -> Result<Vec<u8>, HttpError> {
         let mut all = Vec::new();
         while let Some(chunk) = self.chunk().await {

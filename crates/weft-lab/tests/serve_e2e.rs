@@ -1,125 +1,49 @@
 //! `weft serve` end to end: the real binary, a real HTTP client (ureq), every
 //! route, and a clean stop on SIGTERM.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::ffi::OsString;
+use std::io::{Read, Write};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use weft_testkit::{ServeChild, TempDir, DEADLINE};
 
 /// Longest any wait in these tests may take before the test fails (a hang
 /// detector, not a timing assertion).
-const GUARD: Duration = Duration::from_secs(30);
+const GUARD: Duration = DEADLINE;
 
-/// A running `weft serve`; killed if the test ends without stopping it.
-struct Serve {
-    child: Child,
-    addr: SocketAddr,
-    log: mpsc::Receiver<String>,
-}
+/// A running `weft serve` (two loops) on `root`; killed if the test ends without stopping it.
+struct Serve(ServeChild);
 
 impl Serve {
     fn start(root: &Path) -> Serve {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
-            .args([
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                "0",
-                "--loops",
-                "2",
-                "--root",
-            ])
-            .arg(root)
-            .stderr(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("weft binary runs");
-        let (tx, log) = mpsc::channel();
-        let stderr = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let line = wait_for_line(&log, "listening on http://");
-        let addr = line
-            .split("listening on http://")
-            .nth(1)
-            .and_then(|rest| rest.split_whitespace().next())
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("no address in start line {line:?}"));
-        Serve { child, addr, log }
+        let mut args: Vec<OsString> = ["--host", "127.0.0.1", "--port", "0", "--loops", "2"]
+            .map(OsString::from)
+            .to_vec();
+        args.push("--root".into());
+        args.push(root.into());
+        Serve(ServeChild::weft_serve(env!("CARGO_BIN_EXE_weft"), args))
     }
 
     fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
+        self.0.url(path)
     }
 
-    /// Sends SIGTERM and waits for a successful exit.
+    /// Sends SIGTERM and waits for a successful exit and the stop line.
     fn stop(mut self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let deadline = Instant::now() + GUARD;
-        let exit = loop {
-            if let Some(exit) = self.child.try_wait().unwrap() {
-                break exit;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "weft serve did not stop on SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        };
+        let exit = self.0.terminate();
         assert!(exit.success(), "exit status {exit}");
-        wait_for_line(&self.log, "weft serve stopped");
+        self.0
+            .wait_logged(|l| l.contains("weft serve stopped"), "the stop line");
     }
 }
 
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn wait_for_line(log: &mpsc::Receiver<String>, needle: &str) -> String {
-    let deadline = Instant::now() + GUARD;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match log.recv_timeout(left) {
-            Ok(line) if line.contains(needle) => return line,
-            Ok(_) => {}
-            Err(e) => panic!("no log line containing {needle:?}: {e}"),
-        }
-    }
-}
-
-/// A scratch directory under the system temp dir, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let dir = std::env::temp_dir().join(format!("weft-{tag}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+impl std::ops::Deref for Serve {
+    type Target = ServeChild;
+    fn deref(&self) -> &ServeChild {
+        &self.0
     }
 }
 

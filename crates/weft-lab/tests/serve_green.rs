@@ -4,82 +4,38 @@
 //! the server cleanly.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::net::TcpStream;
 use std::time::Duration;
+
+use weft_testkit::{ServeChild, DEADLINE};
 
 /// Bound on every socket read, so a hung server fails the test instead of
 /// hanging it.
-const IO_DEADLINE: Duration = Duration::from_secs(30);
+const IO_DEADLINE: Duration = DEADLINE;
 
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-    /// Everything the server logs after its start line.
-    log: Arc<Mutex<Vec<String>>>,
-    log_reader: Option<std::thread::JoinHandle<()>>,
-}
+/// `weft serve --model green` on one loop, its log watched; killed if the test ends without
+/// stopping it.
+struct Server(ServeChild);
 
 impl Server {
     fn start() -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
-            .args(["serve", "--model", "green", "--port", "0", "--loops", "1"])
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start weft serve");
-        let stderr = child.stderr.take().unwrap();
-        let mut lines = BufReader::new(stderr).lines();
-        let addr = loop {
-            let line = lines.next().expect("start line").expect("stderr");
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                let addr = rest.split_whitespace().next().unwrap();
-                break addr.parse().expect("address in the start line");
-            }
-        };
-        // Keep reading stderr so the server never blocks on a full pipe.
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&log);
-        let log_reader = std::thread::spawn(move || {
-            for line in lines.map_while(Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        Server {
-            child,
-            addr,
-            log,
-            log_reader: Some(log_reader),
-        }
+        Server(ServeChild::weft_serve(
+            env!("CARGO_BIN_EXE_weft"),
+            ["--model", "green", "--port", "0", "--loops", "1"],
+        ))
     }
 
     fn connect(&self) -> TcpStream {
-        let s = TcpStream::connect(self.addr).unwrap();
+        let s = TcpStream::connect(self.0.addr).unwrap();
         s.set_read_timeout(Some(IO_DEADLINE)).unwrap();
         s
     }
 
-    /// Sends SIGTERM and waits for the exit; returns the exit status and
+    /// Sends SIGTERM and waits (with the deadline) for the exit; returns the exit status and
     /// what the server logged.
     fn terminate(&mut self) -> (std::process::ExitStatus, Vec<String>) {
-        let pid = self.child.id().to_string();
-        assert!(Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success());
-        let exit = self.child.wait().unwrap();
-        if let Some(reader) = self.log_reader.take() {
-            reader.join().unwrap();
-        }
-        (exit, self.log.lock().unwrap().clone())
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let exit = self.0.terminate();
+        (exit, self.0.log.clone())
     }
 }
 

@@ -29,6 +29,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub(crate) mod loom;
+pub(crate) mod panic_payload;
 pub(crate) mod sys;
 
 pub mod callback;

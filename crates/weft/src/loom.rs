@@ -10,7 +10,11 @@
 //! cell and report one that races.
 
 #[allow(unused_imports)]
-pub(crate) use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
+pub(crate) use std::sync::atomic::{
+    fence, AtomicBool, AtomicI32, AtomicU64, AtomicUsize, Ordering,
+};
+// `Mutex::new` is const, so a `static` lock (signal.rs's INIT, cluster::inherit's TAKEN) is
+// declared with this very type.
 #[allow(unused_imports)]
 pub(crate) use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 

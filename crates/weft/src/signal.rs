@@ -54,7 +54,7 @@
 //!   that must not die of a signal before its loop runs installs the handlers first with
 //!   [`Signals::install`] and attaches the stream later.
 
-use crate::loom::{AtomicBool, AtomicU64, Mutex, Ordering::SeqCst};
+use crate::loom::{AtomicBool, AtomicI32, AtomicU64, Mutex, Ordering::SeqCst};
 use crate::rt::reactor::{Direction, Registration};
 use crate::sys;
 use std::collections::HashMap;
@@ -62,9 +62,6 @@ use std::fmt;
 use std::future::poll_fn;
 use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
-// Not in the loom shim: the handler's statics are touched from signal context, which no model
-// checker can interleave, and they need const initialisers.
-use std::sync::atomic::AtomicI32;
 use std::sync::OnceLock;
 use std::task::{Context, Poll, Waker};
 

@@ -4,7 +4,7 @@
 
 mod cluster_support;
 
-use cluster_support::{send_signal, Cluster};
+use cluster_support::{send_signal, start_cluster};
 use std::io::Write;
 use std::time::Duration;
 use weft::cluster::ipc::{Channel, IpcError, MAX_FRAME_BYTES, SOCKET_BUFFER_BYTES};
@@ -33,7 +33,7 @@ fn main() {
 
 fn round_trips_and_broadcast_between_processes() {
     let workers = 3;
-    let mut cluster = Cluster::start(workers, &[("WEFT_TEST_MODE", "ipc".into())]);
+    let mut cluster = start_cluster(workers, &[("WEFT_TEST_MODE", "ipc".into())]);
     let ready = cluster.wait_ready(workers);
     // Each worker answers the ping sent to its own slot, from its own pid.
     for (slot, pid) in &ready {
@@ -63,7 +63,7 @@ fn round_trips_and_broadcast_between_processes() {
 }
 
 fn send_to_a_worker_that_does_not_read_waits_and_is_bounded() {
-    let mut cluster = Cluster::start(1, &[("WEFT_TEST_MODE", "stall".into())]);
+    let mut cluster = start_cluster(1, &[("WEFT_TEST_MODE", "stall".into())]);
     let stalled = cluster.wait_line(|l| l.starts_with("STALLED 0 "), "worker 0 to stop reading");
     let worker_pid: u32 = stalled.split_whitespace().nth(2).unwrap().parse().unwrap();
     let blocked = cluster.wait_logged(

@@ -3,7 +3,7 @@
 
 mod cluster_support;
 
-use cluster_support::{load, parse_slot_pid, tally, wait_until, Cluster, Outcome};
+use cluster_support::{load, parse_slot_pid, start_cluster, tally, wait_until, Outcome};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
@@ -19,7 +19,7 @@ const WORKERS: usize = 2;
 const RELOADS: usize = 3;
 
 fn sighup_under_load_replaces_every_worker_with_no_failed_request() {
-    let mut cluster = Cluster::start(WORKERS, &[]);
+    let mut cluster = start_cluster(WORKERS, &[]);
     let mut current: Vec<u32> = cluster
         .wait_ready(WORKERS)
         .iter()

@@ -2,7 +2,7 @@
 
 mod cluster_support;
 
-use cluster_support::{parse_slot_pid, request, wait_until, Cluster, Outcome};
+use cluster_support::{parse_slot_pid, request, start_cluster, wait_until, Cluster, Outcome};
 use std::collections::HashSet;
 
 fn main() {
@@ -33,7 +33,7 @@ fn wait_all_answer(cluster: &Cluster, pids: &[u32]) {
 }
 
 fn workers_share_one_port_and_all_answer() {
-    let mut cluster = Cluster::start(3, &[]);
+    let mut cluster = start_cluster(3, &[]);
     let ready = cluster.wait_ready(3);
     let pids: Vec<u32> = ready.iter().map(|(_, pid)| *pid).collect();
     let distinct: HashSet<u32> = pids.iter().copied().collect();
@@ -48,7 +48,7 @@ fn workers_share_one_port_and_all_answer() {
 }
 
 fn ttin_and_ttou_change_the_worker_count() {
-    let mut cluster = Cluster::start(2, &[]);
+    let mut cluster = start_cluster(2, &[]);
     cluster.wait_ready(2);
     cluster.signal(libc::SIGTTIN);
     cluster.wait_line(|l| l == "SCALED 3", "three workers after SIGTTIN");

@@ -3,7 +3,7 @@
 
 mod cluster_support;
 
-use cluster_support::{load, process_gone, request, tally, wait_until, Cluster, Outcome};
+use cluster_support::{load, process_gone, request, start_cluster, tally, wait_until, Outcome};
 use std::time::{Duration, Instant};
 
 fn main() {
@@ -26,7 +26,7 @@ fn main() {
 const CLIENTS: usize = 4;
 
 fn sigterm_under_load_fails_no_request_in_flight() {
-    let mut cluster = Cluster::start(2, &[]);
+    let mut cluster = start_cluster(2, &[]);
     let ready = cluster.wait_ready(2);
     let pids: Vec<u32> = ready.iter().map(|(_, p)| *p).collect();
     // Requests that take a while, so that some are surely in flight when the signal comes.
@@ -71,7 +71,7 @@ fn sigterm_under_load_fails_no_request_in_flight() {
 }
 
 fn second_signal_kills_the_workers_at_once() {
-    let mut cluster = Cluster::start(2, &[]);
+    let mut cluster = start_cluster(2, &[]);
     cluster.wait_ready(2);
     // A request that would hold the drain for a minute.
     let addr = cluster.addr;
@@ -106,7 +106,7 @@ fn second_signal_kills_the_workers_at_once() {
 }
 
 fn workers_of_a_killed_supervisor_exit_by_themselves() {
-    let mut cluster = Cluster::start(2, &[]);
+    let mut cluster = start_cluster(2, &[]);
     let ready = cluster.wait_ready(2);
     let supervisor = cluster.pid();
     cluster_support::send_signal(supervisor, libc::SIGKILL);

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use weft::green;
 
-/// Bound on each wait, so a lost wake-up fails instead of hanging.
-const DEADLINE: Duration = Duration::from_secs(30);
+// The workspace's one hang guard (30 s): a lost wake-up fails instead of hanging.
+use weft_testkit::DEADLINE;
 
 fn runtime() -> weft::rt::Runtime {
     weft::rt::Runtime::builder()

@@ -1,12 +1,10 @@
 //! A panic in a green thread comes back as an error; the loop and the
 //! other green threads carry on.
 
-use std::time::Duration;
-
 use weft::green;
 
-/// Bound on each wait, so a lost wake-up fails instead of hanging.
-const DEADLINE: Duration = Duration::from_secs(30);
+// The workspace's one hang guard (30 s): a lost wake-up fails instead of hanging.
+use weft_testkit::DEADLINE;
 
 #[test]
 fn panic_is_returned_as_error() {

@@ -11,8 +11,8 @@ use weft::green;
 /// sleeps; the test asserts ordering, never this duration.
 const NAP: Duration = Duration::from_millis(50);
 
-/// Bound on the whole test, so a lost wake-up fails instead of hanging.
-const DEADLINE: Duration = Duration::from_secs(30);
+// The workspace's one hang guard (30 s): a lost wake-up fails instead of hanging.
+use weft_testkit::DEADLINE;
 
 fn runtime() -> weft::rt::Runtime {
     weft::rt::Runtime::builder()

@@ -2,9 +2,42 @@
 //! says so on stderr and dies by SIGSEGV instead of corrupting memory. Run in a child process
 //! (this test binary re-executed) so the fault does not take the test
 //! runner down.
+//!
+//! The binary has `harness = false`: `main` runs a child's body when the environment says this
+//! process is that child, and the tests otherwise. The bodies are not tests (they must crash),
+//! so no test runner lists them, and no `--include-ignored` run can run one by itself.
 
 use std::os::unix::process::ExitStatusExt;
-use std::process::Command;
+use std::process::{Command, Output};
+
+use weft_testkit::{run_to_end, DEADLINE};
+
+fn main() {
+    if std::env::var_os(CHILD_ENV).is_some() {
+        return overflow_child();
+    }
+    if std::env::var_os(OS_CHILD_ENV).is_some() {
+        return os_thread_overflow_child();
+    }
+    weft_testkit::run_tests(&[
+        (
+            "overflow_faults_on_the_guard_page",
+            overflow_faults_on_the_guard_page,
+        ),
+        (
+            "os_thread_overflow_is_still_std_s_to_report",
+            os_thread_overflow_is_still_std_s_to_report,
+        ),
+    ]);
+}
+
+/// This test binary re-executed as the child that `env` names; its output once it ended
+/// (within the deadline).
+fn run_child(env: &str) -> Output {
+    let mut child = Command::new(std::env::current_exe().unwrap());
+    child.env(env, "1");
+    run_to_end(child, DEADLINE)
+}
 
 /// Set in the child's environment to make `overflow_child` overflow.
 const CHILD_ENV: &str = "WEFT_GREEN_OVERFLOW_CHILD";
@@ -26,15 +59,9 @@ fn recurse(n: u64) -> u64 {
     frame[0] + recurse(n + 1) + frame[63]
 }
 
-/// The child's body; ignored in ordinary runs.
-#[test]
-#[ignore = "run by overflow_faults_on_the_guard_page in a child process"]
+/// The first child's body (not a test: run by `overflow_faults_on_the_guard_page` in a child
+/// process, where it must die).
 fn overflow_child() {
-    assert_eq!(
-        std::env::var(CHILD_ENV).as_deref(),
-        Ok("1"),
-        "run only as a child"
-    );
     let rt = weft::rt::Runtime::builder()
         .current_thread()
         .build()
@@ -50,19 +77,8 @@ fn overflow_child() {
     println!("NO FAULT");
 }
 
-#[test]
 fn overflow_faults_on_the_guard_page() {
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--ignored",
-            "--exact",
-            "overflow_child",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_ENV, "1")
-        .output()
-        .unwrap();
+    let out = run_child(CHILD_ENV);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         !stdout.contains("NO FAULT"),
@@ -82,16 +98,9 @@ fn overflow_faults_on_the_guard_page() {
     );
 }
 
-/// The second child: installs the green handler, then overflows a plain
-/// OS thread; ignored in ordinary runs.
-#[test]
-#[ignore = "run by os_thread_overflow_is_still_std_s_to_report in a child process"]
+/// The second child's body: installs the green handler, then overflows a plain OS thread
+/// (not a test: run by `os_thread_overflow_is_still_std_s_to_report` in a child process).
 fn os_thread_overflow_child() {
-    assert_eq!(
-        std::env::var(OS_CHILD_ENV).as_deref(),
-        Ok("1"),
-        "run only as a child"
-    );
     let rt = weft::rt::Runtime::builder()
         .current_thread()
         .build()
@@ -108,19 +117,8 @@ fn os_thread_overflow_child() {
 
 /// Faults outside green stacks go to the handler that was there before
 /// (std's), which reports an OS thread's overflow in its own words.
-#[test]
 fn os_thread_overflow_is_still_std_s_to_report() {
-    let out = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--ignored",
-            "--exact",
-            "os_thread_overflow_child",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(OS_CHILD_ENV, "1")
-        .output()
-        .unwrap();
+    let out = run_child(OS_CHILD_ENV);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!String::from_utf8_lossy(&out.stdout).contains("NO FAULT"));
     assert!(

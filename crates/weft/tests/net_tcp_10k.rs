@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
 use weft::net::{ListenOptions, TcpListener, TcpStream};
 use weft::rt::Runtime;
+use weft_testkit::{Watch, WatchedChild};
 
 const CONNECTIONS: usize = 10_000;
 const CLIENT_ENV: &str = "WEFT_TEST_10K_CLIENT_OF";
@@ -107,18 +108,28 @@ fn ten_thousand_connections_echo_on_one_loop() {
             }
         }
     });
-    let addr = addr_rx.recv().unwrap();
-    let status = std::process::Command::new(std::env::current_exe().unwrap())
+    let addr = addr_rx
+        .recv_timeout(common::DEADLINE)
+        .expect("the server listens");
+    let mut clients = std::process::Command::new(std::env::current_exe().unwrap());
+    clients
         .args([
             "ten_thousand_connections_echo_on_one_loop",
             "--exact",
             "--nocapture",
         ])
-        .env(CLIENT_ENV, addr.to_string())
-        .status()
+        .env(CLIENT_ENV, addr.to_string());
+    // Waited for with the deadline (and killed after it), so a stuck client fails the test.
+    let mut clients = WatchedChild::spawn(clients, Watch::Stdout, common::DEADLINE);
+    let status = clients.wait_exit();
+    assert!(
+        status.success(),
+        "client process failed: {status}; it printed:\n{}",
+        clients.log.join("\n")
+    );
+    rt.block_on(weft::time::timeout(common::DEADLINE, server))
+        .expect("the server accepted every connection")
         .unwrap();
-    assert!(status.success(), "client process failed: {status}");
-    rt.block_on(server).unwrap();
     assert_eq!(
         peak.load(SeqCst),
         CONNECTIONS,
@@ -127,7 +138,7 @@ fn ten_thousand_connections_echo_on_one_loop() {
     let expected: usize = (0..CONNECTIONS)
         .map(|i| format!("connection {i:05}").len())
         .sum();
-    assert!(common::wait_until(
-        || echoed.load(SeqCst) == expected && live.load(SeqCst) == 0
-    ));
+    weft_testkit::wait_until("every echo done and every connection closed", || {
+        echoed.load(SeqCst) == expected && live.load(SeqCst) == 0
+    });
 }

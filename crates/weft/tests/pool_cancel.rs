@@ -7,7 +7,7 @@ mod pool_support;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use pool_support::{block_on, wait_for, Gate, OpenOnDrop};
+use pool_support::{block_on, wait_until, Gate};
 use weft::pool::{Lane, WorkerPool};
 
 /// Sets its flag when dropped: tells when the pool let go of a closure.
@@ -23,15 +23,16 @@ impl Drop for DropFlag {
 fn dropped_handle_of_queued_job_cancels_it() {
     let pool = WorkerPool::builder().threads(Lane::Fs, 1).build().unwrap();
     let gate = Gate::new();
-    let _open = OpenOnDrop(gate.clone());
+    let _open = gate.open_on_drop();
 
-    let blocker = {
-        let gate = gate.clone();
-        pool.submit(Lane::Fs, move || gate.wait())
-    };
-    wait_for("the blocker to run", || {
-        pool.metrics().lane(Lane::Fs).running == 1
-    });
+    let blocker = gate
+        .hold(
+            1,
+            1,
+            |gate| pool.submit(Lane::Fs, move || gate.wait()),
+            || pool.metrics().lane(Lane::Fs).running,
+        )
+        .remove(0);
 
     let ran = Arc::new(AtomicBool::new(false));
     let dropped = Arc::new(AtomicBool::new(false));
@@ -73,7 +74,7 @@ fn dropping_a_running_job_lets_it_finish() {
         .build()
         .unwrap();
     let gate = Gate::new();
-    let _open = OpenOnDrop(gate.clone());
+    let _open = gate.open_on_drop();
     let finished = Arc::new(AtomicBool::new(false));
     let handle = {
         let (gate, finished) = (gate.clone(), finished.clone());
@@ -82,13 +83,13 @@ fn dropping_a_running_job_lets_it_finish() {
             finished.store(true, Ordering::SeqCst);
         })
     };
-    wait_for("the job to start", || {
+    wait_until("the job to start", || {
         pool.metrics().lane(Lane::Blocking).running == 1
     });
     drop(handle);
     assert_eq!(pool.metrics().lane(Lane::Blocking).cancelled, 0);
     gate.open();
-    wait_for("the detached job to finish", || {
+    wait_until("the detached job to finish", || {
         finished.load(Ordering::SeqCst)
     });
 }
@@ -100,7 +101,7 @@ fn detached_queued_job_still_runs() {
         .build()
         .unwrap();
     let gate = Gate::new();
-    let _open = OpenOnDrop(gate.clone());
+    let _open = gate.open_on_drop();
     let blocker = {
         let gate = gate.clone();
         pool.spawn_blocking(move || gate.wait())
@@ -113,5 +114,5 @@ fn detached_queued_job_still_runs() {
     }
     gate.open();
     block_on(blocker).unwrap();
-    wait_for("the detached job to run", || ran.load(Ordering::SeqCst));
+    wait_until("the detached job to run", || ran.load(Ordering::SeqCst));
 }

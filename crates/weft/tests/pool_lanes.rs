@@ -3,7 +3,7 @@
 
 mod pool_support;
 
-use pool_support::{block_on, wait_for, Gate, OpenOnDrop};
+use pool_support::{block_on, wait_until, Gate};
 use weft::pool::{Lane, WorkerPool};
 
 /// Far more slow lookups than the dns lane has threads, so its queue backs up.
@@ -16,7 +16,7 @@ fn slow_dns_flood_does_not_delay_fs() {
     let pool = WorkerPool::builder().build().unwrap();
     let dns_threads = pool.config().threads(Lane::Dns);
     let gate = Gate::new();
-    let _open = OpenOnDrop(gate.clone());
+    let _open = gate.open_on_drop();
 
     let flood: Vec<_> = (0..DNS_FLOOD)
         .map(|_| {
@@ -24,7 +24,7 @@ fn slow_dns_flood_does_not_delay_fs() {
             pool.submit(Lane::Dns, move || gate.wait())
         })
         .collect();
-    wait_for("every dns thread to be stuck", || {
+    wait_until("every dns thread to be stuck", || {
         let m = pool.metrics();
         let dns = m.lane(Lane::Dns);
         dns.running == dns_threads && dns.queued == DNS_FLOOD - dns_threads
@@ -58,7 +58,7 @@ fn file_calls_complete_while_the_dns_lane_is_stuck() {
         .build()
         .unwrap();
     let gate = Gate::new();
-    let _open = OpenOnDrop(gate.clone());
+    let _open = gate.open_on_drop();
     let path = std::env::temp_dir().join(format!("weft-lanes-{}", std::process::id()));
     let flood = rt.block_on(async {
         // Stand-ins for lookups of a dead name server: they hold every dns
@@ -71,7 +71,7 @@ fn file_calls_complete_while_the_dns_lane_is_stuck() {
             .collect::<Vec<_>>()
     });
     let dns_threads = rt.metrics().pool.lane(Lane::Dns).max_threads;
-    wait_for("every dns thread to be stuck", || {
+    wait_until("every dns thread to be stuck", || {
         rt.metrics().pool.lane(Lane::Dns).running == dns_threads
     });
     rt.block_on(async {

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use pool_support::{wait_for, Gate, OpenOnDrop};
+use pool_support::{wait_until, Gate};
 use weft::pool::Lane;
 use weft::rt::{Handle, Runtime};
 
@@ -80,7 +80,7 @@ impl<F: Future + Unpin> Future for CountPolls<F> {
 fn an_awaiting_task_is_polled_once_more_when_its_job_ends() {
     let rt = Runtime::builder().loops(2).build().unwrap();
     let gate = Gate::new();
-    let _open = OpenOnDrop(gate.clone());
+    let _open = gate.open_on_drop();
     let polls = Arc::new(AtomicUsize::new(0));
     let task = {
         let (gate, polls) = (gate.clone(), polls.clone());
@@ -89,7 +89,7 @@ fn an_awaiting_task_is_polled_once_more_when_its_job_ends() {
             CountPolls { inner: job, polls }.await.unwrap();
         })
     };
-    wait_for("the task to wait on its job", || {
+    wait_until("the task to wait on its job", || {
         polls.load(Ordering::SeqCst) == 1 && rt.metrics().pool.lane(Lane::Blocking).running == 1
     });
     gate.open();

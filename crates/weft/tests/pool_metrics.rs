@@ -5,7 +5,7 @@ mod pool_support;
 
 use std::time::{Duration, Instant};
 
-use pool_support::{block_on, wait_for, Gate, OpenOnDrop};
+use pool_support::{block_on, Gate};
 use weft::pool::{Lane, WorkerPool};
 
 /// How long the test holds a job in the queue. Only a lower bound on the
@@ -21,14 +21,15 @@ fn queue_wait_histogram_records_waits() {
     assert_eq!(before.p99(), Duration::ZERO);
 
     let gate = Gate::new();
-    let _open = OpenOnDrop(gate.clone());
-    let blocker = {
-        let gate = gate.clone();
-        pool.submit(Lane::Fs, move || gate.wait())
-    };
-    wait_for("the blocker to run", || {
-        pool.metrics().lane(Lane::Fs).running == 1
-    });
+    let _open = gate.open_on_drop();
+    let blocker = gate
+        .hold(
+            1,
+            1,
+            |gate| pool.submit(Lane::Fs, move || gate.wait()),
+            || pool.metrics().lane(Lane::Fs).running,
+        )
+        .remove(0);
     let held = pool.submit(Lane::Fs, || ());
     let submitted = Instant::now();
     assert_eq!(pool.metrics().lane(Lane::Fs).queued, 1);

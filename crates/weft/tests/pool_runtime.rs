@@ -7,7 +7,7 @@ mod pool_support;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use pool_support::{wait_for, Gate, OpenOnDrop, CONDITION_DEADLINE};
+use pool_support::{wait_until, Gate, DEADLINE};
 use weft::pool::Lane;
 use weft::rt::Runtime;
 
@@ -55,7 +55,7 @@ fn builder_settings_and_metrics() {
 #[test]
 fn runtime_shutdown_with_a_never_ending_job_is_bounded() {
     let gate = Gate::new();
-    let _open = OpenOnDrop(gate.clone());
+    let _open = gate.open_on_drop();
     let (tx, rx) = mpsc::channel();
     // The runtime is !Send, so it lives on its own thread; this one only
     // waits for the report, with a deadline, so a hang fails the test.
@@ -73,7 +73,7 @@ fn runtime_shutdown_with_a_never_ending_job_is_bounded() {
             rt.spawn_on(0, async move {
                 let _ = weft::spawn_blocking(move || gate.wait()).await;
             });
-            wait_for("the job to start", || {
+            wait_until("the job to start", || {
                 rt.metrics().pool.lane(Lane::Blocking).running == 1
             });
             let report = rt.shutdown();
@@ -81,7 +81,7 @@ fn runtime_shutdown_with_a_never_ending_job_is_bounded() {
         });
     }
     let (report, pool) = rx
-        .recv_timeout(CONDITION_DEADLINE)
+        .recv_timeout(DEADLINE)
         .expect("runtime shutdown hung on a never-ending job");
     assert!(report.elapsed >= SHUTDOWN_TIMEOUT, "{report}");
     assert_eq!(report.lane(Lane::Blocking).detached_running, 1, "{report}");
@@ -90,7 +90,7 @@ fn runtime_shutdown_with_a_never_ending_job_is_bounded() {
     // The detached job ends later and wakes a task whose loop is gone: no
     // crash, and its thread exits.
     gate.open();
-    wait_for("the detached thread to exit", || {
+    wait_until("the detached thread to exit", || {
         pool.metrics().lane(Lane::Blocking).threads == 0
     });
 }

@@ -6,7 +6,7 @@ mod pool_support;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use pool_support::{block_on, wait_for, Gate, OpenOnDrop, CONDITION_DEADLINE};
+use pool_support::{block_on, wait_until, Gate, DEADLINE};
 use weft::pool::{Lane, WorkerPool};
 
 /// The shutdown timeout under test; short to keep the test quick.
@@ -23,14 +23,15 @@ fn shutdown_with_a_never_ending_job_returns_and_reports() {
     // "Never ending": only the end of the test (the guard) releases it, after
     // shutdown has returned.
     let gate = Gate::new();
-    let _open = OpenOnDrop(gate.clone());
-    let stuck = {
-        let gate = gate.clone();
-        pool.spawn_blocking(move || gate.wait())
-    };
-    wait_for("the stuck job to start", || {
-        pool.metrics().lane(Lane::Blocking).running == 1
-    });
+    let _open = gate.open_on_drop();
+    let stuck = gate
+        .hold(
+            1,
+            1,
+            |gate| pool.spawn_blocking(move || gate.wait()),
+            || pool.metrics().lane(Lane::Blocking).running,
+        )
+        .remove(0);
     let queued: Vec<_> = (0..QUEUED)
         .map(|i| pool.spawn_blocking(move || i))
         .collect();
@@ -44,7 +45,7 @@ fn shutdown_with_a_never_ending_job_returns_and_reports() {
         std::thread::spawn(move || tx.send(pool.shutdown(SHUTDOWN_TIMEOUT)).unwrap());
     }
     let report = rx
-        .recv_timeout(CONDITION_DEADLINE)
+        .recv_timeout(DEADLINE)
         .expect("shutdown hung on a never-ending job");
 
     assert!(report.elapsed >= SHUTDOWN_TIMEOUT, "did not wait: {report}");
@@ -65,7 +66,7 @@ fn shutdown_with_a_never_ending_job_returns_and_reports() {
     // Released, the detached job finishes and its thread exits.
     gate.open();
     drop(stuck);
-    wait_for("the detached thread to exit", || {
+    wait_until("the detached thread to exit", || {
         pool.metrics().lane(Lane::Blocking).threads == 0
     });
 }
@@ -74,7 +75,7 @@ fn shutdown_with_a_never_ending_job_returns_and_reports() {
 fn clean_shutdown_waits_for_running_jobs() {
     let pool = std::sync::Arc::new(WorkerPool::builder().build().unwrap());
     let gate = Gate::new();
-    let _open = OpenOnDrop(gate.clone());
+    let _open = gate.open_on_drop();
     let (started_tx, started_rx) = mpsc::channel();
     let job = {
         let gate = gate.clone();
@@ -90,11 +91,11 @@ fn clean_shutdown_waits_for_running_jobs() {
     let opener = {
         let (gate, pool) = (gate.clone(), pool.clone());
         std::thread::spawn(move || {
-            wait_for("shutdown to begin", || pool.is_shut_down());
+            wait_until("shutdown to begin", || pool.is_shut_down());
             gate.open();
         })
     };
-    let report = pool.shutdown(CONDITION_DEADLINE);
+    let report = pool.shutdown(DEADLINE);
     opener.join().unwrap();
     assert!(report.is_clean(), "{report}");
     assert_eq!(block_on(job).unwrap(), "done");
@@ -104,14 +105,15 @@ fn clean_shutdown_waits_for_running_jobs() {
 fn detached_queued_jobs_run_during_shutdown() {
     let pool = std::sync::Arc::new(WorkerPool::builder().threads(Lane::Fs, 1).build().unwrap());
     let gate = Gate::new();
-    let _open = OpenOnDrop(gate.clone());
-    let blocker = {
-        let gate = gate.clone();
-        pool.submit(Lane::Fs, move || gate.wait())
-    };
-    wait_for("the blocker to run", || {
-        pool.metrics().lane(Lane::Fs).running == 1
-    });
+    let _open = gate.open_on_drop();
+    let blocker = gate
+        .hold(
+            1,
+            1,
+            |gate| pool.submit(Lane::Fs, move || gate.wait()),
+            || pool.metrics().lane(Lane::Fs).running,
+        )
+        .remove(0);
     let (ran_tx, ran_rx) = mpsc::channel();
     pool.submit(Lane::Fs, move || ran_tx.send(()).unwrap())
         .detach();
@@ -120,11 +122,11 @@ fn detached_queued_jobs_run_during_shutdown() {
     let opener = {
         let (gate, pool) = (gate.clone(), pool.clone());
         std::thread::spawn(move || {
-            wait_for("shutdown to begin", || pool.is_shut_down());
+            wait_until("shutdown to begin", || pool.is_shut_down());
             gate.open();
         })
     };
-    let report = pool.shutdown(CONDITION_DEADLINE);
+    let report = pool.shutdown(DEADLINE);
     opener.join().unwrap();
     ran_rx.try_recv().expect("the detached job did not run");
     assert_eq!(report.lane(Lane::Fs).drained, 1, "{report}");

@@ -5,28 +5,25 @@ mod pool_support;
 
 use std::time::Duration;
 
-use pool_support::{block_on, wait_for, Gate, OpenOnDrop};
+use pool_support::{block_on, wait_until, Gate};
 use weft::pool::{Lane, WorkerPool};
 
 #[test]
 fn lane_never_exceeds_its_thread_limit() {
     let pool = WorkerPool::builder().threads(Lane::Cpu, 2).build().unwrap();
     let gate = Gate::new();
-    let _open = OpenOnDrop(gate.clone());
+    let _open = gate.open_on_drop();
     assert_eq!(
         pool.metrics().lane(Lane::Cpu).threads,
         0,
         "threads before any job"
     );
-    let jobs: Vec<_> = (0..10)
-        .map(|_| {
-            let gate = gate.clone();
-            pool.spawn_cpu(move || gate.wait())
-        })
-        .collect();
-    wait_for("both threads busy", || {
-        pool.metrics().lane(Lane::Cpu).running == 2
-    });
+    let jobs = gate.hold(
+        10,
+        2,
+        |gate| pool.spawn_cpu(move || gate.wait()),
+        || pool.metrics().lane(Lane::Cpu).running,
+    );
     let m = pool.metrics();
     assert_eq!(m.lane(Lane::Cpu).threads, 2);
     assert_eq!(m.lane(Lane::Cpu).queued, 8);
@@ -43,7 +40,7 @@ fn idle_threads_exit_after_the_idle_timeout() {
         .build()
         .unwrap();
     block_on(pool.spawn_blocking(|| ())).unwrap();
-    wait_for("the idle thread to exit", || {
+    wait_until("the idle thread to exit", || {
         pool.metrics().lane(Lane::Blocking).threads == 0
     });
     // And a new one starts on demand.

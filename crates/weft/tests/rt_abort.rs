@@ -66,7 +66,7 @@ fn aborting_a_running_task_stops_it_at_its_next_await() {
             polled_again.store(true, SeqCst);
         }
     });
-    assert!(common::wait_until(|| started.load(SeqCst)));
+    weft_testkit::wait_until("the task to start", || started.load(SeqCst));
     task.abort();
     aborted.store(true, SeqCst);
     let err = rt.block_on(task).unwrap_err();

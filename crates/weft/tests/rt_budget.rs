@@ -11,36 +11,36 @@ use weft::rt::Runtime;
 /// still fires (and not long after its deadline: the loop checks timers every few dozen polls).
 #[test]
 fn a_busy_yielding_task_does_not_stop_a_timer() {
-    let rt = Runtime::builder().current_thread().build().unwrap();
-    let stop = Arc::new(AtomicBool::new(false));
-    let spins = Arc::new(AtomicU64::new(0));
-    let fired_after = rt.block_on({
-        let (stop, spins) = (stop.clone(), spins.clone());
-        async move {
-            let busy = weft::spawn({
-                let (stop, spins) = (stop.clone(), spins.clone());
-                async move {
-                    while !stop.load(SeqCst) {
-                        spins.fetch_add(1, SeqCst);
-                        weft::yield_now().await;
+    // Without the budget the timer would never fire and the test would hang: bounded instead.
+    let (fired_after, spins) = common::within_deadline("a timer beside a busy task", || {
+        let rt = Runtime::builder().current_thread().build().unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let spins = Arc::new(AtomicU64::new(0));
+        let fired_after = rt.block_on({
+            let (stop, spins) = (stop.clone(), spins.clone());
+            async move {
+                let busy = weft::spawn({
+                    let (stop, spins) = (stop.clone(), spins.clone());
+                    async move {
+                        while !stop.load(SeqCst) {
+                            spins.fetch_add(1, SeqCst);
+                            weft::yield_now().await;
+                        }
                     }
-                }
-            });
-            let start = Instant::now();
-            weft::time::sleep(Duration::from_millis(20)).await;
-            let elapsed = start.elapsed();
-            stop.store(true, SeqCst);
-            busy.await.unwrap();
-            elapsed
-        }
+                });
+                let start = Instant::now();
+                weft::time::sleep(Duration::from_millis(20)).await;
+                let elapsed = start.elapsed();
+                stop.store(true, SeqCst);
+                busy.await.unwrap();
+                elapsed
+            }
+        });
+        (fired_after, spins.load(SeqCst))
     });
     assert!(fired_after >= Duration::from_millis(20));
     // The busy task really was running the whole time.
-    assert!(
-        spins.load(SeqCst) > 100,
-        "busy task barely ran: {}",
-        spins.load(SeqCst)
-    );
+    assert!(spins > 100, "busy task barely ran: {spins}");
 }
 
 /// A reader whose socket always has data (a writer on another thread keeps it full) would

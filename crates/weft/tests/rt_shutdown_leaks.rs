@@ -79,15 +79,13 @@ fn shutdown_cancels_tasks_closes_sockets_and_joins_threads() {
         let mut buf = [0u8; 1];
         assert_eq!(peer.read(&mut buf).unwrap(), 0);
     }
-    assert!(
-        common::wait_until(|| common::thread_count() == threads_before),
-        "loop threads not joined"
+    weft_testkit::wait_until(
+        &format!("the loop threads to be joined ({threads_before} threads before)"),
+        || common::thread_count() == threads_before,
     );
     drop(outside_peer);
-    assert!(
-        common::wait_until(|| common::fd_count() <= fds_before),
-        "descriptors leaked: {} before, {} after",
-        fds_before,
-        common::fd_count()
+    weft_testkit::wait_until(
+        &format!("the descriptors to be closed ({fds_before} open before)"),
+        || common::fd_count() <= fds_before,
     );
 }

@@ -43,7 +43,7 @@ fn a_task_woken_from_another_thread_resumes_on_its_own_loop() {
             (v, before, after)
         }
     });
-    assert!(common::wait_until(|| parked.load(SeqCst)));
+    weft_testkit::wait_until("the task to park", || parked.load(SeqCst));
     std::thread::spawn(move || tx.send("hello")).join().unwrap();
     let (v, before, after) = rt.block_on(task).unwrap();
     assert_eq!(v, "hello");

@@ -4,7 +4,8 @@
 use std::time::Duration;
 use weft::signal::{signal, SignalKind, Signals};
 
-const DEADLINE: Duration = Duration::from_secs(30);
+// The workspace's one hang guard (30 s): a lost wake-up fails instead of hanging.
+use weft_testkit::DEADLINE;
 
 fn raise(kind: SignalKind) {
     // SAFETY: kill has no memory-safety preconditions; the handler for `kind` is installed.

@@ -379,6 +379,11 @@ pub fn encode_error(out: &mut Vec<u8>, error: HttpError) {
 
 /// The next chunk of a streamed body ([`Encoded::Streaming`]), `None` at
 /// its end.
+///
+/// # Cancel safety
+///
+/// As the stream's `poll_next`: the response bodies weft-http builds keep their place, so a
+/// dropped call loses no chunk.
 pub async fn next_chunk(body: &mut BodyStream) -> Option<std::io::Result<Vec<u8>>> {
     std::future::poll_fn(|cx| futures_core::Stream::poll_next(body.as_mut(), cx)).await
 }

@@ -6,10 +6,14 @@
 //!   connection becomes a local task (see `conn`) sharing the
 //!   loop's [`ConnectionSet`]. It returns after a [`ShutdownSignal`] fires
 //!   and the loop's connections drained.
-//! - [`Server`] builds a weft runtime with N loop threads and runs [`serve`]
-//!   on each, every loop with its own `SO_REUSEPORT` listener on the same
-//!   address, so the kernel spreads connections across loops and no loop
-//!   ever touches another's sockets (shared-nothing).
+//! - [`Server`] builds a weft runtime with N loop threads (or takes one,
+//!   [`Server::start_on`]) and runs [`serve`] on each, every loop with its
+//!   own `SO_REUSEPORT` listener on the same address, so the kernel spreads
+//!   connections across loops and no loop ever touches another's sockets
+//!   (shared-nothing). A server made [`from_listener`](Server::from_listener)
+//!   (a socket inherited from a cluster supervisor or systemd) gives every
+//!   loop its own duplicate of that one socket instead: one accept queue that
+//!   the loops take turns at.
 //! - [`Running`] is a server that is listening; [`ServerHandle`] is one run
 //!   on a background thread (for tests and embedding).
 //!
@@ -29,7 +33,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::pin;
 use std::rc::Rc;
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc};
 use std::task::Poll;
 use std::thread;
 use std::time::Duration;
@@ -56,11 +60,6 @@ pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 /// accepted. 4096 (Linux's default `somaxconn` cap since 5.4) so that a
 /// benchmark opening 10,000 connections at once is not met with drops.
 pub const LISTEN_BACKLOG: i32 = 4096;
-
-/// Pause after an accept error other than descriptor exhaustion (which the
-/// runtime's `accept` already backs off from): avoids a hot loop on a
-/// persistent error while keeping the listener alive.
-const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(10);
 
 /// Everything a server needs to know besides its handler.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,6 +100,11 @@ impl Default for ServerConfig {
 ///         .unwrap();
 /// });
 /// ```
+///
+/// # Cancel safety
+///
+/// Not meant to be raced: dropping it closes the listener and drops every connection of
+/// this loop without a drain. Stop it with `shutdown` instead.
 pub async fn serve<H: Handler>(
     listener: TcpListener,
     handler: H,
@@ -130,7 +134,7 @@ pub async fn serve<H: Handler>(
             }
             Some(Err(error)) => {
                 tracing::warn!(%error, "accept failed; retrying");
-                weft::time::sleep(ACCEPT_ERROR_PAUSE).await;
+                weft::time::sleep(weft::net::ACCEPT_ERROR_PAUSE).await;
             }
         }
     }
@@ -172,9 +176,18 @@ pub async fn serve<H: Handler>(
 /// ```
 #[derive(Clone, Debug)]
 pub struct Server {
-    addr: SocketAddr,
+    source: Source,
     loops: usize,
     config: ServerConfig,
+}
+
+/// Where a server's loops get their listeners.
+#[derive(Clone, Debug)]
+enum Source {
+    /// Each loop binds its own `SO_REUSEPORT` listener on this address.
+    Bind(SocketAddr),
+    /// Each loop adopts its own duplicate of this bound, listening socket.
+    Listener(Arc<std::net::TcpListener>),
 }
 
 impl Server {
@@ -182,7 +195,20 @@ impl Server {
     /// with one loop per available core and default configuration.
     pub fn bind(addr: SocketAddr) -> Server {
         Server {
-            addr,
+            source: Source::Bind(addr),
+            loops: thread::available_parallelism().map_or(1, |n| n.get()),
+            config: ServerConfig::default(),
+        }
+    }
+
+    /// A server on a socket that is already bound and listening: one inherited from a
+    /// `weft::cluster` supervisor or from systemd, or bound by the caller. Every loop serves
+    /// its own duplicate of it (one accept queue shared by the loops, and by any other
+    /// process holding the socket). The socket is closed once every loop has closed its
+    /// duplicate (and this `Server` and its clones are dropped).
+    pub fn from_listener(listener: std::net::TcpListener) -> Server {
+        Server {
+            source: Source::Listener(Arc::new(listener)),
             loops: thread::available_parallelism().map_or(1, |n| n.get()),
             config: ServerConfig::default(),
         }
@@ -212,8 +238,9 @@ impl Server {
         self
     }
 
-    /// Builds the runtime on this thread, binds one listener per loop and
-    /// starts serving; returns once every loop is listening.
+    /// Builds the runtime on this thread, binds one listener per loop (or
+    /// adopts one duplicate of the [inherited](Server::from_listener) socket
+    /// per loop) and starts serving; returns once every loop is listening.
     pub fn start<H>(self, handler: H) -> io::Result<Running>
     where
         H: Handler + Clone + Send,
@@ -222,23 +249,55 @@ impl Server {
             .loops(self.loops)
             .thread_name("weft-http")
             .build()?;
+        self.start_on(runtime, handler)
+    }
+
+    /// As [`start`](Server::start), on a runtime the caller built: one
+    /// listener on each of `runtime`'s loops (their number, not
+    /// [`loops`](Server::loops), decides). For a process that needs its
+    /// runtime before it can configure the server, such as a cluster worker,
+    /// whose link to the supervisor (registered on the runtime's caller loop)
+    /// says how long the drain may take.
+    pub fn start_on<H>(self, runtime: Runtime, handler: H) -> io::Result<Running>
+    where
+        H: Handler + Clone + Send,
+    {
         let stop = ShutdownSignal::new();
         let options = ListenOptions::default()
             .reuse_port(true)
             .backlog(LISTEN_BACKLOG);
-        let mut addr = self.addr;
-        let mut loops = Vec::with_capacity(self.loops);
-        for index in 0..self.loops {
+        let count = runtime.loops();
+        let mut addr = match &self.source {
+            Source::Bind(addr) => *addr,
+            Source::Listener(listener) => listener.local_addr()?,
+        };
+        let mut loops = Vec::with_capacity(count);
+        for index in 0..count {
             let (bound_tx, bound_rx) = mpsc::channel();
             let handler = handler.clone();
             let options = options.clone();
             let loop_stop = stop.clone();
             let config = self.config;
+            // The duplicate is made here, so no copy outlives this call but the loops' own.
+            let inherited = match &self.source {
+                Source::Bind(_) => None,
+                Source::Listener(listener) => match listener.try_clone() {
+                    Ok(duplicate) => Some(duplicate),
+                    Err(error) => {
+                        stop.trigger();
+                        return Err(error);
+                    }
+                },
+            };
             let task = runtime.spawn_on(index, async move {
                 // `serve` is not Send (it holds the loop's connections): run it
                 // as a local task of this loop and forward its result.
                 weft::spawn_local(async move {
-                    let listener = match TcpListener::bind_with(addr, &options) {
+                    let listener = match inherited {
+                        None => TcpListener::bind_with(addr, &options),
+                        Some(std) => TcpListener::from_std(std),
+                    };
+                    let listener = match listener {
                         Ok(listener) => listener,
                         Err(error) => {
                             let _ =

@@ -9,12 +9,15 @@
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use weft_http::{Handler, Server, ServerConfig, ServerHandle};
+// The one bounded wait of the workspace's tests.
+#[allow(unused_imports)]
+pub use weft_testkit::wait_until;
 
 /// Longest any single wait in a test may take before the test fails.
-pub const IO_GUARD: Duration = Duration::from_secs(20);
+pub const IO_GUARD: Duration = weft_testkit::DEADLINE;
 
 /// Starts `handler` on one loop with `config`.
 pub fn start<H: Handler + Clone + Send>(handler: H, config: ServerConfig) -> ServerHandle {
@@ -191,14 +194,5 @@ impl RawClient {
     /// Bytes received but not consumed by `response`.
     pub fn unread(&self) -> &[u8] {
         &self.buf
-    }
-}
-
-/// Polls `condition` until it holds or `IO_GUARD` passes.
-pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + IO_GUARD;
-    while !condition() {
-        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-        std::thread::sleep(Duration::from_millis(5));
     }
 }

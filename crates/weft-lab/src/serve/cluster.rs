@@ -9,8 +9,8 @@
 //!   SIGTERM/SIGINT drain and stop (twice: kill at once), SIGHUP reloads without downtime,
 //!   SIGTTIN/SIGTTOU add/remove a worker.
 //! - **Worker**: a weft runtime with `--loops` loop threads (default 1: the processes are the
-//!   unit of parallelism), each serving HTTP with [`weft_http::serve`] on its own duplicate of
-//!   the inherited socket (one accept queue shared by every loop of every worker, so a worker
+//!   unit of parallelism), serving HTTP with [`weft_http::Server::from_listener`]: each loop on
+//!   its own duplicate of the inherited socket (one accept queue shared by every loop of every worker, so a worker
 //!   that stops or dies loses nothing that is still queued). It reports ready once every loop
 //!   accepts. On stop (the supervisor's `Stop`, SIGTERM, SIGINT, or the supervisor gone) every
 //!   loop takes the connections already queued, closes its listener, and drains within the
@@ -18,12 +18,11 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::mpsc;
 
-use weft::cluster::{self, IpcError, Role, Supervisor, WorkerEvent, WorkerLink};
-use weft::net::TcpListener;
+use weft::cluster::ipc::IpcError;
+use weft::cluster::{self, Role, Supervisor, WorkerEvent, WorkerLink};
 use weft::rt::Runtime;
-use weft_http::{ServerConfig, ShutdownSignal};
+use weft_http::{Server, ServerConfig};
 
 use super::static_files::StaticRoot;
 use super::{routes, Model, ServeArgs};
@@ -90,46 +89,23 @@ fn work(index: usize, loops: usize, root: StaticRoot) -> io::Result<()> {
         .loops(loops)
         .thread_name("weft-http")
         .build()?;
+    // The link is registered on the runtime's caller loop, which `run_until` drives below.
     let mut link = runtime.block_on(async { WorkerLink::<(), ()>::connect() })?;
     let config = ServerConfig {
         drain_timeout: link.drain_timeout(),
         ..ServerConfig::default()
     };
-    let stop = ShutdownSignal::new();
-    let handler = routes::app(root);
-    let (adopted_tx, adopted_rx) = mpsc::channel();
-    let mut serving = Vec::with_capacity(loops);
-    for i in 0..loops {
-        let (listener, handler, stop, adopted) = (
-            listener.try_clone()?,
-            handler.clone(),
-            stop.clone(),
-            adopted_tx.clone(),
-        );
-        serving.push(runtime.spawn_on(i, async move {
-            // `serve` is not Send: run it as a local task of this loop.
-            weft::spawn_local(async move {
-                let listener = TcpListener::from_std(listener);
-                let _ = adopted.send(listener.as_ref().map(|_| ()).map_err(|e| e.to_string()));
-                weft_http::serve(listener?, handler, config, stop).await
-            })
-            .await
-            .unwrap_or_else(|join| {
-                Err(io::Error::other(format!(
-                    "worker loop ended abnormally: {join}"
-                )))
-            })
-        }));
-    }
-    drop((listener, adopted_tx));
-    for _ in 0..loops {
-        adopted_rx
-            .recv()
-            .map_err(|_| io::Error::other("a worker loop ended before adopting the listener"))?
-            .map_err(io::Error::other)?;
-    }
-    runtime.block_on(async {
-        link.ready().await.map_err(io::Error::other)?;
+    // Every loop adopts its own duplicate of the inherited socket; `start_on` returns once
+    // each accepts.
+    let running = Server::from_listener(listener)
+        .config(config)
+        .start_on(runtime, routes::app(root))?;
+    let mut not_ready = None;
+    let served = running.run_until(async {
+        if let Err(error) = link.ready().await {
+            not_ready = Some(io::Error::other(error));
+            return;
+        }
         tracing::info!(
             worker = index,
             pid = std::process::id(),
@@ -156,19 +132,11 @@ fn work(index: usize, loops: usize, root: StaticRoot) -> io::Result<()> {
                 }
             }
         }
-        stop.trigger();
-        let mut outcome = Ok(());
-        for task in serving {
-            let result = task.await.unwrap_or_else(|join| {
-                Err(io::Error::other(format!("worker loop failed: {join}")))
-            });
-            if outcome.is_ok() {
-                outcome = result;
-            }
-        }
-        outcome
-    })?;
-    drop(runtime);
+    });
+    if let Some(error) = not_ready {
+        return Err(error);
+    }
+    served?;
     tracing::info!(
         worker = index,
         pid = std::process::id(),

@@ -49,7 +49,6 @@ use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
-use std::time::Duration;
 
 use super::listeners::{ListenerId, Listeners};
 use crate::net;
@@ -69,12 +68,6 @@ const READ_CHUNK: usize = 16 * 1024;
 /// so one fast sender cannot starve the loop's other connections. 16:
 /// 256 KiB per turn at full chunks; arbitrary within that order.
 const READS_PER_POLL: usize = 16;
-
-/// How long the accept loop waits after an accept error before trying
-/// again, so a persistent error (descriptor limit reached) is reported a
-/// few times a second instead of spinning the loop. 100 ms: long enough to
-/// let connections close and free descriptors; arbitrary.
-const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Adds context (what was done, to where) to an I/O error.
 fn context(e: io::Error, what: impl fmt::Display) -> io::Error {
@@ -556,11 +549,7 @@ async fn accept_loop(server: Rc<ServerShared>, listener: net::TcpListener) {
                 if let Err(panic) =
                     panic::catch_unwind(AssertUnwindSafe(|| (on_connection)(socket)))
                 {
-                    let msg = panic
-                        .downcast_ref::<&str>()
-                        .copied()
-                        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
-                        .unwrap_or("<non-string payload>");
+                    let msg = crate::panic_payload::describe(&*panic);
                     tracing::error!(remote = %remote, panic = msg, "connection callback panicked");
                     keep.destroy();
                 }
@@ -570,7 +559,7 @@ async fn accept_loop(server: Rc<ServerShared>, listener: net::TcpListener) {
                 if server.error.emit(&e) == 0 {
                     tracing::warn!(error = %e, "accept failed (no error listener)");
                 }
-                crate::time::sleep(ACCEPT_ERROR_BACKOFF).await;
+                crate::time::sleep(net::ACCEPT_ERROR_PAUSE).await;
             }
         }
     }

@@ -225,11 +225,7 @@ impl TimerDriver {
 }
 
 fn log_panic(id: TimerId, panic: &(dyn std::any::Any + Send)) {
-    let msg = panic
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("<non-string payload>");
+    let msg = crate::panic_payload::describe(panic);
     tracing::error!(
         timer = id.0,
         panic = msg,

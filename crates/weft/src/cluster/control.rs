@@ -105,6 +105,12 @@ impl<Down: Serialize> SupervisorControl<Down> {
 
     /// Sends `message` to every worker currently serving, one after the other (each waiting
     /// for outbox space); returns how many it was queued for.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: the workers are served one after the other, so if it is dropped
+    /// part-way the message was queued for the workers before the one it waited on and not for
+    /// the rest (and the count is lost). Each worker gets it whole or not at all.
     pub async fn broadcast(&self, message: Down) -> Result<usize, IpcError> {
         let frame = ipc::encode(&ToWorker::Message(message))?;
         let slots: Vec<usize> = {

@@ -23,6 +23,7 @@
 //! supervisor started that way hands them to its workers like sockets it bound itself.
 
 use super::Role;
+use crate::loom::Mutex;
 use crate::sys::process::{self, SocketKind};
 use std::ffi::OsString;
 use std::io;
@@ -216,7 +217,7 @@ fn systemd_listeners() -> io::Result<Vec<TcpListener>> {
 pub(crate) fn listeners() -> io::Result<Vec<TcpListener>> {
     // Ownership moves to the caller: when it closes them, no copy stays open in this process
     // (a copy would keep accepting connections into a queue nobody reads after a drain).
-    static TAKEN: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
+    static TAKEN: Mutex<bool> = Mutex::new(false);
     let mut taken = TAKEN.lock().unwrap_or_else(|p| p.into_inner());
     if *taken {
         return Err(io::Error::new(

@@ -212,6 +212,11 @@ impl<T: Serialize> Sender<T> {
     }
 
     /// Waits until the frame in progress (if any) is written.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: the frame stays in the sender, partly written, and the next `flush` or
+    /// `send` finishes it.
     pub async fn flush(&mut self) -> Result<(), IpcError> {
         poll_fn(|cx| self.poll_flush(cx)).await
     }
@@ -429,11 +434,19 @@ impl<Tx: Serialize, Rx: DeserializeOwned> Channel<Tx, Rx> {
     }
 
     /// Sends one message; see [`Sender::send`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`Sender::send`].
     pub async fn send(&mut self, message: Tx) -> Result<(), IpcError> {
         self.sender.send(message).await
     }
 
     /// Receives one message; see [`Receiver::recv`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`Receiver::recv`]: cancel safe.
     pub async fn recv(&mut self) -> Result<Rx, IpcError> {
         self.receiver.recv().await
     }

@@ -85,7 +85,6 @@ mod worker;
 pub use builder::SupervisorBuilder;
 pub use control::{SupervisorControl, OUTBOX_BYTES};
 pub use events::{ClusterEvent, Exit, GiveUpReason, StopReason, WorkerId};
-pub use ipc::IpcError;
 pub use supervisor::{Supervisor, EVENT_BACKLOG};
 pub use worker::{
     StopCause, WorkerEvent, WorkerLink, WorkerReceiver, WorkerSender, ORPHAN_EXIT_CODE,

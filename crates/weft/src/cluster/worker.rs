@@ -175,16 +175,28 @@ impl<Up: Serialize, Down: DeserializeOwned> WorkerLink<Up, Down> {
     }
 
     /// Tells the supervisor this worker is serving; see [`WorkerSender::ready`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`WorkerSender::ready`].
     pub async fn ready(&mut self) -> Result<(), IpcError> {
         self.sender.ready().await
     }
 
     /// Sends a message to the supervisor; see [`WorkerSender::send`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`WorkerSender::send`].
     pub async fn send(&mut self, message: Up) -> Result<(), IpcError> {
         self.sender.send(message).await
     }
 
     /// Waits for the next message or stop request; see [`WorkerReceiver::recv`].
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`WorkerReceiver::recv`]: cancel safe.
     pub async fn recv(&mut self) -> Result<WorkerEvent<Down>, IpcError> {
         self.receiver.recv().await
     }
@@ -211,6 +223,11 @@ impl<Up> fmt::Debug for WorkerSender<Up> {
 impl<Up: Serialize> WorkerSender<Up> {
     /// Tells the supervisor this worker is ready: its listeners are adopted and it accepts.
     /// Call it once, after serving has started.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`ipc::Sender::send`](super::ipc::Sender::send): the notice is sent whole or is
+    /// finished by the next send on this half.
     pub async fn ready(&mut self) -> Result<(), IpcError> {
         self.tx.send(ToSupervisor::Ready).await
     }

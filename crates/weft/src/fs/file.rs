@@ -60,7 +60,7 @@ use std::task::{ready, Context, Poll};
 use futures_io::{AsyncRead, AsyncSeek, AsyncWrite};
 
 use super::path_error::{job_error, path_error};
-use super::{run, IO_CHUNK};
+use super::IO_CHUNK;
 use crate::pool::{JobHandle, Lane, WorkerPool};
 
 /// The buffer a file's jobs read into and write from.
@@ -153,115 +153,14 @@ pub struct File {
     sequential: bool,
 }
 
-/// Options for opening a file, as [`std::fs::OpenOptions`]; `open` runs on
-/// the pool.
-#[derive(Clone, Debug)]
-pub struct OpenOptions(std::fs::OpenOptions);
-
-impl OpenOptions {
-    /// All options off (as [`std::fs::OpenOptions::new`]).
-    pub fn new() -> Self {
-        OpenOptions(std::fs::OpenOptions::new())
-    }
-
-    /// Open for reading.
-    pub fn read(&mut self, on: bool) -> &mut Self {
-        self.0.read(on);
-        self
-    }
-
-    /// Open for writing.
-    pub fn write(&mut self, on: bool) -> &mut Self {
-        self.0.write(on);
-        self
-    }
-
-    /// Open for appending: every write goes to the end.
-    pub fn append(&mut self, on: bool) -> &mut Self {
-        self.0.append(on);
-        self
-    }
-
-    /// Truncate to length 0 on open (needs `write`).
-    pub fn truncate(&mut self, on: bool) -> &mut Self {
-        self.0.truncate(on);
-        self
-    }
-
-    /// Create the file if it does not exist (needs `write` or `append`).
-    pub fn create(&mut self, on: bool) -> &mut Self {
-        self.0.create(on);
-        self
-    }
-
-    /// Create the file, failing if it exists.
-    pub fn create_new(&mut self, on: bool) -> &mut Self {
-        self.0.create_new(on);
-        self
-    }
-
-    /// Permission bits of a newly created file (before the umask).
-    pub fn mode(&mut self, mode: u32) -> &mut Self {
-        std::os::unix::fs::OpenOptionsExt::mode(&mut self.0, mode);
-        self
-    }
-
-    /// Opens `path` with these options.
-    ///
-    /// # Errors
-    ///
-    /// As [`std::fs::OpenOptions::open`], with the path in the message.
-    pub async fn open(&self, path: impl AsRef<Path>) -> io::Result<File> {
-        let path: Arc<Path> = Arc::from(path.as_ref());
-        let options = self.0.clone();
-        let job_path = Arc::clone(&path);
-        let std = run("open", &path, move || options.open(&job_path)).await?;
-        Ok(File::from_parts(std, path, super::pool()))
-    }
-}
-
-impl Default for OpenOptions {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl File {
-    /// Opens `path` read-only.
-    ///
-    /// # Errors
-    ///
-    /// As [`std::fs::File::open`], with the path in the message.
-    pub async fn open(path: impl AsRef<Path>) -> io::Result<File> {
-        OpenOptions::new().read(true).open(path).await
-    }
-
-    /// Opens `path` write-only, creating it or truncating it.
-    ///
-    /// # Errors
-    ///
-    /// As [`std::fs::File::create`], with the path in the message.
-    pub async fn create(path: impl AsRef<Path>) -> io::Result<File> {
-        OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(path)
-            .await
-    }
-
-    /// Options to open a file with.
-    pub fn options() -> OpenOptions {
-        OpenOptions::new()
-    }
-
     /// Adopts an open `std` file; `path` is used only in error messages.
     /// Must be called inside a weft runtime (it takes the runtime's pool).
     pub fn from_std(std: std::fs::File, path: impl Into<PathBuf>) -> File {
         File::from_parts(std, Arc::from(path.into()), super::pool())
     }
 
-    fn from_parts(std: std::fs::File, path: Arc<Path>, pool: Arc<WorkerPool>) -> File {
+    pub(super) fn from_parts(std: std::fs::File, path: Arc<Path>, pool: Arc<WorkerPool>) -> File {
         File {
             std: Arc::new(std),
             path,
@@ -309,6 +208,11 @@ impl File {
     /// # Errors
     ///
     /// As [`std::fs::File::metadata`], with the path in the message.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: it only reads; the file stays usable (an operation in flight is finished by
+    /// the next call).
     pub async fn metadata(&mut self) -> io::Result<std::fs::Metadata> {
         self.run_settled("read metadata of", |f| f.metadata()).await
     }
@@ -318,6 +222,11 @@ impl File {
     /// # Errors
     ///
     /// As [`std::fs::File::set_len`], with the path in the message.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: once its job has started the length changes even if the future is
+    /// dropped. The file stays usable.
     pub async fn set_len(&mut self, size: u64) -> io::Result<()> {
         self.run_settled("set length of", move |f| f.set_len(size))
             .await
@@ -330,6 +239,11 @@ impl File {
     ///
     /// A pending write error, or as [`std::fs::File::sync_all`], with the
     /// path in the message.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe in that nothing is lost: a dropped sync may or may not have reached the
+    /// device, so call it again to be sure. The file stays usable.
     pub async fn sync_all(&mut self) -> io::Result<()> {
         self.run_settled("sync", |f| f.sync_all()).await
     }
@@ -337,6 +251,10 @@ impl File {
     /// As [`File::sync_all`] but may skip metadata (`fdatasync`).
     ///
     /// # Errors
+    ///
+    /// As [`File::sync_all`].
+    ///
+    /// # Cancel safety
     ///
     /// As [`File::sync_all`].
     pub async fn sync_data(&mut self) -> io::Result<()> {
@@ -350,6 +268,11 @@ impl File {
     ///
     /// A pending write error, or the failure to move the position back over
     /// read-ahead bytes.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not cancel safe: it takes the `File` by value, so dropping the future closes the file
+    /// (a write in flight still finishes on the pool).
     pub async fn into_std(mut self) -> io::Result<std::fs::File> {
         self.settle().await?;
         // Only a job could share the file, and none is in flight; should a

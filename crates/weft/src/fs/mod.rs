@@ -32,6 +32,7 @@
 //! [`write()`] or [`copy`] may therefore leave a partly written file.
 
 mod file;
+mod open_options;
 mod path_error;
 mod read_dir;
 
@@ -39,7 +40,8 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use file::{File, OpenOptions};
+pub use file::File;
+pub use open_options::OpenOptions;
 pub use path_error::PathError;
 pub use read_dir::{read_dir, DirEntry, ReadDir, READ_DIR_BATCH};
 pub use std::fs::{FileType, Metadata, Permissions};
@@ -77,6 +79,11 @@ where
 /// # Errors
 ///
 /// As [`std::fs::read`], with the path in the message.
+///
+/// # Cancel safety
+///
+/// Cancel safe: it only reads; what was read is dropped with the future (see
+/// [Cancellation](self#cancellation)).
 pub async fn read(path: impl AsRef<Path>) -> io::Result<Vec<u8>> {
     let path = path.as_ref().to_owned();
     let pool = pool();
@@ -184,6 +191,11 @@ impl WholeFile {
 /// # Errors
 ///
 /// As [`read`]; invalid UTF-8 is `InvalidData` naming the path.
+///
+/// # Cancel safety
+///
+/// Cancel safe: it only reads; what was read is dropped with the future (see
+/// [Cancellation](self#cancellation)).
 pub async fn read_to_string(path: impl AsRef<Path>) -> io::Result<String> {
     let path = path.as_ref();
     let bytes = read(path).await?;
@@ -203,6 +215,11 @@ pub async fn read_to_string(path: impl AsRef<Path>) -> io::Result<String> {
 /// # Errors
 ///
 /// As [`std::fs::write`], with the path in the message.
+///
+/// # Cancel safety
+///
+/// Not cancel safe: dropped part-way, the file may be created and partly written (see
+/// [Cancellation](self#cancellation)).
 pub async fn write(path: impl AsRef<Path>, contents: impl AsRef<[u8]>) -> io::Result<()> {
     let path = path.as_ref().to_owned();
     let data = contents.as_ref().to_vec();
@@ -247,6 +264,11 @@ fn write_chunk(file: &mut std::fs::File, data: &[u8], from: usize) -> io::Result
 ///
 /// As [`std::fs::copy`], with both paths in the message; copying a file
 /// onto itself is `InvalidInput` (instead of truncating it to nothing).
+///
+/// # Cancel safety
+///
+/// Not cancel safe: dropped part-way, `to` may be created and partly written (see
+/// [Cancellation](self#cancellation)).
 pub async fn copy(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<u64> {
     let (from, to) = (from.as_ref().to_owned(), to.as_ref().to_owned());
     let pool = pool();
@@ -320,6 +342,11 @@ macro_rules! one_job {
         /// # Errors
         ///
         #[doc = concat!("As [`", stringify!($std), "`], with the path in the message.")]
+        ///
+        /// # Cancel safety
+        ///
+        /// A dropped call's job is cancelled if it has not started; once started, the operation
+        /// completes on the pool and only its result is dropped (see [Cancellation](self#cancellation)).
         pub async fn $name(path: impl AsRef<Path>) -> io::Result<$out> {
             let path = path.as_ref().to_owned();
             let job_path = path.clone();
@@ -373,6 +400,11 @@ one_job!(
 /// # Errors
 ///
 /// As [`std::fs::rename`], with both paths in the message.
+///
+/// # Cancel safety
+///
+/// A dropped call's job is cancelled if it has not started; once started, the rename
+/// happens and only its result is dropped (see [Cancellation](self#cancellation)).
 pub async fn rename(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<()> {
     let (from, to) = (from.as_ref().to_owned(), to.as_ref().to_owned());
     let job = {
@@ -390,6 +422,11 @@ pub async fn rename(from: impl AsRef<Path>, to: impl AsRef<Path>) -> io::Result<
 /// # Errors
 ///
 /// As [`std::fs::set_permissions`], with the path in the message.
+///
+/// # Cancel safety
+///
+/// A dropped call's job is cancelled if it has not started; once started, the change
+/// happens and only its result is dropped (see [Cancellation](self#cancellation)).
 pub async fn set_permissions(path: impl AsRef<Path>, perm: Permissions) -> io::Result<()> {
     let path = path.as_ref().to_owned();
     let job_path = path.clone();

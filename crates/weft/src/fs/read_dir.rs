@@ -61,6 +61,11 @@ pub struct ReadDir {
 ///
 /// As [`std::fs::read_dir`], with the path in the message; errors reading a
 /// later entry come from [`ReadDir::next_entry`], also with the path.
+///
+/// # Cancel safety
+///
+/// As the [module's](super#cancellation): dropped before it completes, the listing is not
+/// opened, or is opened by the job already started and closed with its unread result.
 pub async fn read_dir(path: impl AsRef<Path>) -> io::Result<ReadDir> {
     let path: Arc<Path> = Arc::from(path.as_ref());
     let job_path = Arc::clone(&path);
@@ -99,6 +104,11 @@ impl ReadDir {
     ///
     /// A failure reading an entry, with the directory's path in the message;
     /// listing can continue after it.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: if its future is dropped, no entry is lost; the batch being read is
+    /// delivered by the next call.
     pub async fn next_entry(&mut self) -> io::Result<Option<DirEntry>> {
         poll_fn(|cx| self.poll_next_entry(cx)).await
     }
@@ -179,6 +189,10 @@ impl DirEntry {
     /// # Errors
     ///
     /// As [`std::fs::DirEntry::file_type`], with the path in the message.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: it only reads; a dropped call's pool job is cancelled or its result dropped.
     pub async fn file_type(&self) -> io::Result<FileType> {
         if let Some(t) = self.file_type {
             return Ok(t);
@@ -196,6 +210,10 @@ impl DirEntry {
     /// # Errors
     ///
     /// As [`std::fs::DirEntry::metadata`], with the path in the message.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: it only reads; a dropped call's pool job is cancelled or its result dropped.
     pub async fn metadata(&self) -> io::Result<Metadata> {
         let path = self.path();
         let job_path = path.clone();

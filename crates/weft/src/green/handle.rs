@@ -24,6 +24,12 @@ use crate::task::JoinHandle;
 ///
 /// Implements `Future` (for tasks); [`join`](GreenHandle::join) parks (for
 /// green threads).
+///
+/// # Cancel safety
+///
+/// Awaiting a `GreenHandle` is cancel safe: if the `await` is dropped, the result stays
+/// until the handle is polled again. Dropping the handle detaches the green thread, which
+/// keeps running.
 pub struct GreenHandle<T> {
     task: JoinHandle<Result<T, PanicPayload>>,
 }

@@ -169,6 +169,11 @@ type Body<T> = Coroutine<PollContext, (), Result<T, PanicPayload>, DefaultStack>
 /// works: parking suspends it and returns `Pending` to that executor) and
 /// measured on its own. Output: the closure's value, or the payload of its
 /// panic. `!Send` by construction: it is polled on the thread that made it.
+///
+/// # Cancel safety
+///
+/// Not cancel safe: dropping an unfinished `GreenThread` unwinds its stack (its destructors
+/// run) and the closure never finishes. Await it to the end, or spawn it and race the handle.
 pub struct GreenThread<T> {
     coroutine: Option<Body<T>>,
     /// Usable size of the stack, to give it back to the right cache.

@@ -194,11 +194,19 @@ macro_rules! stream_io {
             }
 
             /// Waits until the stream is (believed) readable; pair with [`try_read`](Self::try_read).
+            ///
+            /// # Cancel safety
+            ///
+            /// Cancel safe: it only waits for readiness and consumes no data.
             pub async fn readable(&self) -> std::io::Result<()> {
                 self.io.ready(crate::rt::reactor::Direction::Read).await
             }
 
             /// Waits until the stream is (believed) writable; pair with [`try_write`](Self::try_write).
+            ///
+            /// # Cancel safety
+            ///
+            /// Cancel safe: it only waits for readiness and writes nothing.
             pub async fn writable(&self) -> std::io::Result<()> {
                 self.io.ready(crate::rt::reactor::Direction::Write).await
             }

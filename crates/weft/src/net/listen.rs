@@ -31,6 +31,16 @@ pub const ACCEPT_BACKOFF_START: Duration = Duration::from_millis(5);
 /// most one wasted syscall per second while the condition lasts.
 pub const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 
+/// How long an accept loop waits after `accept` returned an error before trying again.
+///
+/// [`TcpListener::accept`](super::TcpListener::accept) already absorbs descriptor exhaustion
+/// (see the module docs) and skips errors of one aborted connection, so what reaches the caller
+/// is rare and likely persistent (the listener's socket is broken): retrying at once would spin
+/// the loop and flood the log. 100 ms reports it a few times a second and lets the server go on
+/// as soon as it clears. Every accept loop in the workspace (the callback server, weft-http's
+/// `serve`, the lab's green acceptor) pauses this long.
+pub const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
+
 /// How to set up a listening socket.
 ///
 /// ```

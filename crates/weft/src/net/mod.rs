@@ -16,7 +16,9 @@ mod udp;
 mod unix;
 
 pub use crate::dns::ToSocketAddrs;
-pub use listen::{ListenOptions, ACCEPT_BACKOFF_MAX, ACCEPT_BACKOFF_START, DEFAULT_BACKLOG};
+pub use listen::{
+    ListenOptions, ACCEPT_BACKOFF_MAX, ACCEPT_BACKOFF_START, ACCEPT_ERROR_PAUSE, DEFAULT_BACKLOG,
+};
 pub use tcp::{TcpListener, TcpStream};
 pub use udp::UdpSocket;
 pub use unix::{UnixListener, UnixStream};

@@ -94,6 +94,10 @@ impl UdpSocket {
     }
 
     /// Sends one datagram to the connected peer.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: a datagram is sent whole or not at all.
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
         let fd = self.io.raw();
         poll_fn(|cx| {
@@ -105,6 +109,10 @@ impl UdpSocket {
     }
 
     /// Receives one datagram from the connected peer.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: if dropped before completing, no datagram was taken from the socket.
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         let fd = self.io.raw();
         poll_fn(|cx| {

@@ -83,6 +83,11 @@ impl UnixStream {
     }
 
     /// Connects to the socket at `path`.
+    ///
+    /// # Cancel safety
+    ///
+    /// Dropping it before it completes closes the socket; the connection (if the server had
+    /// accepted it) is abandoned and a new `connect` starts afresh.
     pub async fn connect(path: impl AsRef<Path>) -> io::Result<UnixStream> {
         let path = path.as_ref();
         let fd = socket::socket(libc::AF_UNIX, libc::SOCK_STREAM)?;

@@ -267,7 +267,10 @@ impl LoopCore {
                 Message::Run(task) => self.push_ready(task),
                 Message::Call(call) => {
                     if let Err(panic) = catch_unwind(AssertUnwindSafe(call)) {
-                        tracing::error!(panic = ?panic_text(&panic), "a closure posted to a weft loop panicked");
+                        tracing::error!(
+                            panic = crate::panic_payload::describe(&*panic),
+                            "a closure posted to a weft loop panicked"
+                        );
                     }
                 }
             }
@@ -335,12 +338,4 @@ impl LoopCore {
         self.timers.borrow_mut().clear();
         self.shared.free_released();
     }
-}
-
-fn panic_text(panic: &Box<dyn std::any::Any + Send>) -> String {
-    panic
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| panic.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "<non-string panic>".into())
 }

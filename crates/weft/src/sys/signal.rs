@@ -57,7 +57,8 @@ pub(crate) fn write_byte_in_handler(fd: RawFd, byte: u8) {
     // SAFETY: writes one byte from a live local; `write` is async-signal-safe and the pipe is
     // non-blocking, so it cannot stall the interrupted thread.
     let _ = unsafe { libc::write(fd, (&byte as *const u8).cast(), 1) };
-    // SAFETY: as above; restoring errno keeps the interrupted code's view unchanged.
+    // SAFETY: writing this thread's errno through its own slot (valid for the thread's life);
+    // restoring it keeps the interrupted code's view unchanged.
     unsafe { *errno = saved };
 }
 

@@ -121,7 +121,7 @@ pub(crate) fn install() {
         // Recorded before ours is installed, so the handler always finds it.
         let _ = PREVIOUS.set(previous);
         for sig in FAULT_SIGNALS {
-            // SAFETY: as above.
+            // SAFETY: `sigaction` is plain data; all-zero is a valid value.
             let mut action: libc::sigaction = unsafe { mem::zeroed() };
             let handler: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut c_void) = on_fault;
             action.sa_sigaction = handler as libc::sighandler_t;
@@ -140,7 +140,7 @@ pub(crate) fn install() {
 /// Restores the default action for `sig`, so that returning from the
 /// handler re-runs the fault and the process dies by `sig`.
 fn reset_to_default(sig: libc::c_int) {
-    // SAFETY: as above; SIG_DFL needs no handler.
+    // SAFETY: `sigaction` is plain data; all-zero is a valid value (SIG_DFL needs no handler).
     let mut action: libc::sigaction = unsafe { mem::zeroed() };
     action.sa_sigaction = libc::SIG_DFL;
     // SAFETY: `action` is fully initialized; sigaction is async-signal-safe.

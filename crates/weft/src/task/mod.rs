@@ -72,6 +72,10 @@ where
 
 /// Yields to the loop: the task goes to the back of the ready queue, so every other ready
 /// task runs before it is polled again.
+///
+/// # Cancel safety
+///
+/// Cancel safe: it holds nothing.
 pub async fn yield_now() {
     YieldNow { yielded: false }.await
 }

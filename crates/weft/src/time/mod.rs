@@ -233,6 +233,11 @@ pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
 }
 
 /// A future with a deadline; see [`timeout`].
+///
+/// # Cancel safety
+///
+/// As cancel safe as the future it wraps: dropping a `Timeout` drops that future and cancels
+/// the timer.
 #[derive(Debug)]
 pub struct Timeout<F> {
     future: F,

@@ -3,7 +3,7 @@
 //!
 //! The test binaries have `harness = false`: `main` runs [`program`] when the environment says
 //! this process is the cluster program (the supervisor, then every worker it starts by
-//! executing `/proc/self/exe` again), and the tests otherwise.
+//! executing `/proc/self/exe` again), and the tests otherwise (with weft_testkit's runner).
 //!
 //! # The cluster program
 //!
@@ -27,15 +27,12 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
 use std::rc::Rc;
 use std::task::{Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use weft::cluster::{self, ClusterEvent, Role, StopCause, Supervisor, WorkerEvent, WorkerLink};
 // Each cluster test binary uses some of these, none uses all.
 #[allow(unused_imports)]
-pub use weft_testkit::{send_signal, tally, Load, Outcome};
-use weft_testkit::{Watch, WatchedChild};
-
-/// Generous bound for anything a test waits for: far above what a loaded 2-core machine needs.
-pub const DEADLINE: Duration = Duration::from_secs(30);
+pub use weft_testkit::{send_signal, tally, wait_until, Cluster, Load, Outcome, DEADLINE};
+use weft_testkit::{ServeChild, Watch};
 
 /// Set (to anything) in the environment of the cluster program.
 const PROGRAM: &str = "WEFT_TEST_CLUSTER";
@@ -61,55 +58,12 @@ const STALL_BLOCKED_AFTER: Duration = Duration::from_millis(500);
 // ----- the runner -----
 
 /// Runs the cluster program if this process is one, otherwise the tests named on the command
-/// line (all if none), printing libtest's summary line.
+/// line (all if none), as [`weft_testkit::run_tests`] does.
 pub fn main(tests: &[(&str, fn())]) {
     if std::env::var_os(PROGRAM).is_some() {
         std::process::exit(program());
     }
-    let mut filters = Vec::new();
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--list" => {
-                for (name, _) in tests {
-                    println!("{name}: test");
-                }
-                return;
-            }
-            "--test-threads" | "--format" | "--color" | "--skip" | "-Z" => {
-                args.next();
-            }
-            a if a.starts_with('-') => {}
-            a => filters.push(a.to_string()),
-        }
-    }
-    let chosen: Vec<_> = tests
-        .iter()
-        .filter(|(name, _)| filters.is_empty() || filters.iter().any(|f| name.contains(f.as_str())))
-        .collect();
-    println!("\nrunning {} tests", chosen.len());
-    let (mut passed, mut failed) = (0, 0);
-    for (name, test) in &chosen {
-        println!("test {name} ...");
-        match std::panic::catch_unwind(*test) {
-            Ok(()) => {
-                println!("test {name} ... ok");
-                passed += 1;
-            }
-            Err(_) => {
-                println!("test {name} ... FAILED");
-                failed += 1;
-            }
-        }
-    }
-    let verdict = if failed == 0 { "ok" } else { "FAILED" };
-    println!(
-        "\ntest result: {verdict}. {passed} passed; {failed} failed; 0 ignored; 0 measured; {} filtered out\n",
-        tests.len() - chosen.len()
-    );
-    if failed > 0 {
-        std::process::exit(101);
-    }
+    weft_testkit::run_tests(tests);
 }
 
 // ----- the cluster program -----
@@ -462,63 +416,20 @@ async fn answer(stream: &weft::net::TcpStream) -> io::Result<()> {
 
 // ----- the test side -----
 
-/// A running cluster program (the supervisor process) and what it printed. Waiting for its
-/// lines, its exit and signalling it are [`WatchedChild`]'s (through `Deref`).
-pub struct Cluster {
-    supervisor: WatchedChild,
-    pub addr: SocketAddr,
-}
-
-impl std::ops::Deref for Cluster {
-    type Target = WatchedChild;
-    fn deref(&self) -> &WatchedChild {
-        &self.supervisor
+/// Starts the cluster program's supervisor with `workers` workers and extra environment
+/// variables; returns once it printed its `LISTEN` line. Its `READY slot pid` lines are the
+/// workers' ready lines.
+pub fn start_cluster(workers: usize, envs: &[(&str, String)]) -> Cluster {
+    let mut command = Command::new(std::env::current_exe().unwrap());
+    command
+        .env(PROGRAM, "1")
+        .env(WORKERS, workers.to_string())
+        .stdin(Stdio::null());
+    for (k, v) in envs {
+        command.env(k, v);
     }
-}
-
-impl std::ops::DerefMut for Cluster {
-    fn deref_mut(&mut self) -> &mut WatchedChild {
-        &mut self.supervisor
-    }
-}
-
-impl Cluster {
-    /// Starts the supervisor with `workers` workers and extra environment variables.
-    pub fn start(workers: usize, envs: &[(&str, String)]) -> Cluster {
-        let mut command = Command::new(std::env::current_exe().unwrap());
-        command
-            .env(PROGRAM, "1")
-            .env(WORKERS, workers.to_string())
-            .stdin(Stdio::null());
-        for (k, v) in envs {
-            command.env(k, v);
-        }
-        let mut supervisor = WatchedChild::spawn(command, Watch::Stdout, DEADLINE);
-        let listen = supervisor.wait_line(|l| l.starts_with("LISTEN "), "the LISTEN line");
-        let addr = listen[7..].parse().unwrap();
-        Cluster { supervisor, addr }
-    }
-
-    /// Waits until `n` distinct slots reported READY; returns (slot, pid) pairs by slot.
-    pub fn wait_ready(&mut self, n: usize) -> Vec<(usize, u32)> {
-        let mut ready = std::collections::BTreeMap::new();
-        for line in &self.log {
-            if let Some((slot, pid)) = parse_slot_pid(line, "READY") {
-                ready.insert(slot, pid);
-            }
-        }
-        while ready.len() < n {
-            let line = self.wait_line(|l| l.starts_with("READY "), &format!("{n} workers ready"));
-            let (slot, pid) = parse_slot_pid(&line, "READY").unwrap();
-            ready.insert(slot, pid);
-        }
-        ready.into_iter().collect()
-    }
-
-    /// Lines printed so far that start with `prefix`.
-    pub fn lines_with(&self, prefix: &str) -> Vec<&String> {
-        self.log.iter().filter(|l| l.starts_with(prefix)).collect()
-    }
+    let supervisor = ServeChild::spawn(command, Watch::Stdout, "LISTEN ");
+    Cluster::new(supervisor, |line| parse_slot_pid(line, "READY"))
 }
 
 /// Parses `"<prefix> <slot> <pid> ..."`.
@@ -535,15 +446,6 @@ pub fn process_gone(pid: u32) -> bool {
             .rsplit_once(')')
             .and_then(|(_, rest)| rest.split_whitespace().next())
             .is_some_and(|state| state == "Z" || state == "X"),
-    }
-}
-
-/// Waits until `cond` holds, up to [`DEADLINE`].
-pub fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + DEADLINE;
-    while !cond() {
-        assert!(Instant::now() < deadline, "waited {DEADLINE:?} for {what}");
-        std::thread::sleep(Duration::from_millis(5));
     }
 }
 

@@ -1,4 +1,6 @@
-//! Helpers shared by the integration tests: a one-shot channel, drop counters and deadlines.
+//! Helpers shared by the runtime's integration tests that need weft itself: a one-shot
+//! channel, drop counters, /proc counts and an on-loop wait. The deadline and the waits that
+//! need no runtime are weft_testkit's, re-exported here.
 #![allow(dead_code)]
 
 use std::future::Future;
@@ -6,11 +8,11 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// Generous upper bound for anything a test waits for: far above what a loaded 2-core CI
-/// machine needs, so it only trips when something is really stuck.
-pub const DEADLINE: Duration = Duration::from_secs(30);
+// Each test binary uses some of these, none uses all.
+#[allow(unused_imports)]
+pub use weft_testkit::{within_deadline, DEADLINE};
 
 struct Slot<T> {
     value: Option<T>,
@@ -94,18 +96,6 @@ impl Drop for DropGuard {
     }
 }
 
-/// Polls `cond` until it holds or [`DEADLINE`] passes; returns whether it held.
-pub fn wait_until(mut cond: impl FnMut() -> bool) -> bool {
-    let end = Instant::now() + DEADLINE;
-    while Instant::now() < end {
-        if cond() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    cond()
-}
-
 /// Threads of this process, from /proc.
 pub fn thread_count() -> usize {
     std::fs::read_dir("/proc/self/task").unwrap().count()
@@ -114,16 +104,6 @@ pub fn thread_count() -> usize {
 /// Open descriptors of this process, from /proc.
 pub fn fd_count() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
-}
-
-/// Runs `f` on a helper thread and fails the test if it does not return within [`DEADLINE`].
-pub fn within_deadline<T: Send + 'static>(what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    rx.recv_timeout(DEADLINE)
-        .unwrap_or_else(|_| panic!("{what} did not finish within {DEADLINE:?}"))
 }
 
 /// Waits, on the loop, until `done` holds; panics if [`DEADLINE`] passes first, so a lost

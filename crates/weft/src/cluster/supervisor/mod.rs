@@ -286,6 +286,13 @@ where
 
     /// Drives the cluster until it stops, discarding events (they are logged). Fails if it
     /// stopped because every slot gave up.
+    ///
+    /// # Cancel safety
+    ///
+    /// Not meant to be raced: it owns the supervisor, so dropping the future drops it. Nothing
+    /// drives the cluster any more (no restarts, reloads or deliveries), its links close and the
+    /// workers stop on their own ([`StopCause::SupervisorGone`](super::StopCause)). To race
+    /// cluster events against something else, loop on [`next`](Self::next) instead.
     pub async fn run(mut self) -> io::Result<()> {
         let mut outcome = Ok(());
         while let Some(event) = self.next().await {

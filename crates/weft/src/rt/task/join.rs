@@ -132,9 +132,7 @@ impl JoinError {
         match &self.repr {
             Repr::Panic(p) => {
                 let p = p.lock().unwrap_or_else(|e| e.into_inner());
-                p.downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| p.downcast_ref::<String>().cloned())
+                crate::panic_payload::text(&**p).map(str::to_string)
             }
             Repr::Cancelled => None,
         }

@@ -251,28 +251,53 @@ unsafe fn wake_by_val(ptr: NonNull<Header>) {
     }
 }
 
+/// The vtable of every task waker. A task waker's data pointer is the task's `Header`, and
+/// (except for [`borrowed_waker`]'s) the waker owns one reference to the task.
 static WAKER_VTABLE: RawWakerVTable =
     RawWakerVTable::new(waker_clone, waker_wake, waker_wake_by_ref, waker_drop);
 
+/// `RawWakerVTable::clone`: a new waker with a reference of its own.
+///
+/// # Safety
+/// `data` is the header pointer of a live task waker (owned or borrowed), which keeps the task
+/// alive for the duration of the call.
 unsafe fn waker_clone(data: *const ()) -> RawWaker {
     let ptr = NonNull::new(data as *mut Header).expect("task waker with a null pointer");
-    // SAFETY: the waker being cloned holds a reference.
+    // SAFETY: the waker being cloned holds (or borrows) a reference, per this fn's contract.
     unsafe { ref_inc(ptr) };
     RawWaker::new(data, &WAKER_VTABLE)
 }
 
+/// `RawWakerVTable::wake`: wakes the task and consumes the waker's reference.
+///
+/// # Safety
+/// `data` is the header pointer of an owned task waker (one made by [`waker_clone`], never a
+/// [`borrowed_waker`]), which is not used again: its reference is given up here.
 unsafe fn waker_wake(data: *const ()) {
-    // SAFETY: a task waker's data is a task header it holds a reference to.
+    // SAFETY: `data` is a non-null task header and the waker's reference is ours to give up,
+    // which is `wake_by_val`'s contract.
     unsafe { wake_by_val(NonNull::new_unchecked(data as *mut Header)) }
 }
 
+/// `RawWakerVTable::wake_by_ref`: wakes the task, keeping the waker's reference.
+///
+/// # Safety
+/// `data` is the header pointer of a live task waker (owned or borrowed), which keeps the task
+/// alive for the duration of the call.
 unsafe fn waker_wake_by_ref(data: *const ()) {
-    // SAFETY: as above.
+    // SAFETY: `data` is a non-null task header and the waker still holds its reference through
+    // the call, which is `wake_by_ref`'s contract.
     unsafe { wake_by_ref(NonNull::new_unchecked(data as *mut Header)) }
 }
 
+/// `RawWakerVTable::drop`: releases the waker's reference (freeing the task on the last one).
+///
+/// # Safety
+/// `data` is the header pointer of an owned task waker (never a [`borrowed_waker`], which is
+/// `ManuallyDrop` and so never reaches here), which is not used again.
 unsafe fn waker_drop(data: *const ()) {
-    // SAFETY: as above; the waker's reference is released.
+    // SAFETY: `data` is a non-null task header and the waker's reference is ours to drop and
+    // not used afterwards, which is `drop_ref`'s contract.
     unsafe { drop_ref(NonNull::new_unchecked(data as *mut Header)) }
 }
 
@@ -306,7 +331,8 @@ unsafe fn poll<F: Future + 'static>(ptr: NonNull<Header>) {
         Start::Cancel => {
             // SAFETY: we hold RUNNING on the home thread.
             unsafe { cancel::<F>(ptr) };
-            // SAFETY: as above; the stage now holds the error.
+            // SAFETY: we still hold RUNNING on the home thread, `cancel` left the stage
+            // `Finished`, and the queued reference is still ours.
             unsafe { complete(ptr) };
             // SAFETY: the queued reference is ours.
             return unsafe { drop_ref(ptr) };
@@ -339,7 +365,8 @@ unsafe fn poll<F: Future + 'static>(ptr: NonNull<Header>) {
                 // Aborted while running: cancel now rather than wait for another wake.
                 // SAFETY: we still hold RUNNING on the home thread.
                 unsafe { cancel::<F>(ptr) };
-                // SAFETY: as above.
+                // SAFETY: RUNNING on the home thread, `cancel` left the stage `Finished`, and
+                // the queued reference is still ours.
                 unsafe { complete(ptr) };
             }
         },
@@ -356,7 +383,8 @@ unsafe fn poll<F: Future + 'static>(ptr: NonNull<Header>) {
             // The future panicked: drop what is left of it, report the panic.
             let _ = catch_unwind(AssertUnwindSafe(|| *stage = Stage::Consumed));
             *stage = Stage::Finished(Err(JoinError::panic(payload)));
-            // SAFETY: as above.
+            // SAFETY: we hold RUNNING on the home thread, the stage was just set `Finished`,
+            // and the queued reference is still ours.
             unsafe { complete(ptr) };
         }
     }

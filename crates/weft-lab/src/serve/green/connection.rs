@@ -1,0 +1,353 @@
+//! One connection of the green model: its whole life as one blocking-style loop on its own
+//! green thread.
+//!
+//! [`serve_connection`] runs the turns of a [`Connection`]: answer every complete request
+//! already read ([`Connection::answer_batch`], one write for the batch), then wait for more
+//! ([`Connection::wait_for_more`], with the time limit of where the client is: idle between
+//! requests, in a head, in a body). One request's answer ([`Connection::answer`]) runs its
+//! handler inside `green::block_on` (or, for a streamed body, in and out of it: see
+//! `run_streaming`), then encodes the response and sends a streamed response body
+//! (`send_stream`). The buffer the socket is read into is an [`Inbox`].
+
+use std::cell::Cell;
+use std::io::{self, Read, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::Poll;
+use std::time::Duration;
+
+use weft::green;
+use weft_http::proto::{self, Answering, BodyFeed, Decoded, Encoded, RequestDecoder};
+use weft_http::{Handler, Limits, Request, Response, Timeouts};
+
+/// Bytes read per `read` call. 16 KiB: a whole pipelined batch of small
+/// requests (16 plaintext requests are about 2 KiB) arrives in one read.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// One connection's blocking-style loop (see the module doc).
+pub(super) fn serve_connection<H: Handler>(
+    stream: green::TcpStream,
+    app: &H,
+    draining: &AtomicBool,
+    idle: &Cell<bool>,
+) {
+    let mut connection = Connection::new(stream, app, draining, idle);
+    while connection.answer_batch() && connection.wait_for_more() {}
+}
+
+/// A connection's socket, what was read and not yet decoded, the decoder's state and the
+/// answers of the batch in progress.
+struct Connection<'a, H> {
+    stream: green::TcpStream,
+    app: &'a H,
+    /// Set for the whole server when it drains: answer with `Connection: close`.
+    draining: &'a AtomicBool,
+    /// Set while parked between requests, so that a drain can cancel this connection.
+    idle: &'a Cell<bool>,
+    timeouts: Timeouts,
+    input: Inbox,
+    decoder: RequestDecoder,
+    output: Vec<u8>,
+}
+
+impl<'a, H: Handler> Connection<'a, H> {
+    fn new(
+        stream: green::TcpStream,
+        app: &'a H,
+        draining: &'a AtomicBool,
+        idle: &'a Cell<bool>,
+    ) -> Self {
+        let limits = Limits::default();
+        let _ = stream.set_nodelay(true);
+        let decoder = match stream.peer_addr() {
+            Ok(peer) => RequestDecoder::for_client(peer, limits),
+            Err(_) => RequestDecoder::new(limits),
+        };
+        Connection {
+            stream,
+            app,
+            draining,
+            idle,
+            timeouts: Timeouts::default(),
+            input: Inbox::new(limits.max_head_bytes.saturating_add(limits.max_body_bytes)),
+            decoder,
+            output: Vec::with_capacity(READ_CHUNK),
+        }
+    }
+
+    /// Answers every complete request already read, with one write. False if the connection
+    /// is done (closed by either side, failed, or not kept alive).
+    fn answer_batch(&mut self) -> bool {
+        self.output.clear();
+        let mut keep_alive = true;
+        while keep_alive {
+            let app = self.app;
+            let stream_body = |request: &Request| app.streams_body(request);
+            let (used, decoded) = self
+                .decoder
+                .decode_streaming(self.input.filled(), &stream_body);
+            self.input.consume(used);
+            keep_alive = match decoded {
+                Ok(Decoded::NeedMore) => break,
+                Ok(Decoded::Continue) => {
+                    self.output.extend_from_slice(proto::CONTINUE);
+                    true
+                }
+                Ok(Decoded::Request(request)) => match self.answer(request) {
+                    Some(keep_alive) => keep_alive,
+                    None => return false,
+                },
+                Err(error) => {
+                    proto::encode_error(&mut self.output, error);
+                    false
+                }
+            };
+        }
+        if !self.output.is_empty()
+            && write_all(&self.stream, &self.output, self.timeouts.write).is_err()
+        {
+            return false;
+        }
+        keep_alive
+    }
+
+    /// Runs the handler for `request` and appends its answer (sending a streamed body at
+    /// once). `Some(keep_alive)`, or `None` if the connection failed.
+    fn answer(&mut self, mut request: Request) -> Option<bool> {
+        let answering = Answering::of(&request);
+        let feed = self
+            .decoder
+            .streaming_body()
+            .then(|| BodyFeed::attach(&mut request));
+        // Pinned here and parked on by reference: the route's future (large: every route's
+        // state) is not moved.
+        let app = self.app;
+        let mut future = std::pin::pin!(app.call(request));
+        let response = match &feed {
+            None => green::block_on(future),
+            Some(feed) => {
+                // Earlier answers of this batch go out first.
+                if !self.output.is_empty() {
+                    write_all(&self.stream, &self.output, self.timeouts.write).ok()?;
+                    self.output.clear();
+                }
+                run_streaming(
+                    future.as_mut(),
+                    feed,
+                    &self.stream,
+                    &mut self.decoder,
+                    &mut self.input,
+                    self.timeouts,
+                )?
+            }
+        };
+        // Answered before its body ended: the rest is not read.
+        let unfinished = feed.as_ref().is_some_and(|f| !f.ended());
+        if let (true, Some(feed)) = (unfinished, &feed) {
+            feed.fail(proto::BODY_NOT_READ);
+        }
+        let close = self.draining.load(Ordering::Relaxed) || unfinished;
+        match proto::encode_response(&mut self.output, response, answering, close) {
+            Encoded::Complete { keep_alive } => Some(keep_alive),
+            Encoded::Streaming {
+                body,
+                chunked,
+                keep_alive,
+            } => {
+                send_stream(
+                    &self.stream,
+                    &mut self.output,
+                    body,
+                    chunked,
+                    self.timeouts.write,
+                )
+                .ok()?;
+                Some(keep_alive)
+            }
+        }
+    }
+
+    /// Waits for more input: the idle limit between requests, the head or body limit inside
+    /// one (a client silent mid-request gets 408). Between requests the connection is idle,
+    /// and a drain may cancel it (or, if draining already, it just closes). False if the
+    /// connection is done.
+    fn wait_for_more(&mut self) -> bool {
+        let between = self.input.filled().is_empty() && !self.decoder.in_body();
+        if between && self.draining.load(Ordering::Relaxed) {
+            return false;
+        }
+        let limit = if between {
+            self.timeouts.idle
+        } else if self.decoder.in_body() {
+            self.timeouts.body_read
+        } else {
+            self.timeouts.header_read
+        };
+        if self.stream.set_read_timeout(Some(limit)).is_err() {
+            return false;
+        }
+        self.idle.set(between);
+        let read = self.input.read_from(&self.stream);
+        self.idle.set(false);
+        match read {
+            Ok(0) => false,
+            Ok(_) => true,
+            Err(e) if e.kind() == io::ErrorKind::TimedOut && !between => {
+                self.output.clear();
+                proto::encode_error(&mut self.output, proto::REQUEST_NOT_RECEIVED);
+                let _ = write_all(&self.stream, &self.output, self.timeouts.write);
+                false
+            }
+            Err(_) => false,
+        }
+    }
+}
+
+/// What one run of a handler whose body is streamed came to.
+enum Step {
+    /// It answered.
+    Done(Response),
+    /// Its reader waits for more of the body.
+    NeedBody,
+}
+
+/// Runs the handler of a request whose body is streamed (see the module doc):
+/// inside `green::block_on` while it works, and out of it, on this green
+/// thread, to read and feed its body when the reader asks. `None` if the
+/// connection failed (close it).
+fn run_streaming<F: std::future::Future<Output = Response>>(
+    mut future: std::pin::Pin<&mut F>,
+    feed: &BodyFeed,
+    stream: &green::TcpStream,
+    decoder: &mut RequestDecoder,
+    input: &mut Inbox,
+    timeouts: Timeouts,
+) -> Option<Response> {
+    let mut continue_due = decoder.expects_continue() && input.filled().is_empty();
+    loop {
+        let step = green::block_on(std::future::poll_fn(|cx| match future.as_mut().poll(cx) {
+            Poll::Ready(response) => Poll::Ready(Step::Done(response)),
+            Poll::Pending if feed.wants_more(cx.waker()) => Poll::Ready(Step::NeedBody),
+            Poll::Pending => Poll::Pending,
+        }));
+        if let Step::Done(response) = step {
+            return Some(response);
+        }
+        if std::mem::take(&mut continue_due)
+            && write_all(stream, proto::CONTINUE, timeouts.write).is_err()
+        {
+            return None;
+        }
+        if input.filled().is_empty() {
+            // The longest silence between two reads of a streamed body.
+            if stream.set_read_timeout(Some(timeouts.body_read)).is_err() {
+                return None;
+            }
+            match input.read_from(stream) {
+                Ok(n) if n > 0 => {}
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                    feed.fail(proto::BODY_TIMED_OUT);
+                    continue;
+                }
+                _ => {
+                    feed.fail(proto::BODY_CUT_SHORT);
+                    continue;
+                }
+            }
+        }
+        let used = feed.feed_from(decoder, input.filled());
+        input.consume(used);
+    }
+}
+
+/// Sends `output` (a response head) and then the streamed body, flushing
+/// every [`proto::STREAM_FLUSH_BYTES`], as the async server does. An error of the stream closes the connection
+/// without the final chunk, so the client sees the body cut short.
+fn send_stream(
+    stream: &green::TcpStream,
+    output: &mut Vec<u8>,
+    mut body: weft_http::BodyStream,
+    chunked: bool,
+    limit: Duration,
+) -> io::Result<()> {
+    loop {
+        match green::block_on(proto::next_chunk(&mut body)) {
+            Some(Ok(chunk)) if chunked => proto::encode_chunk(output, &chunk),
+            Some(Ok(chunk)) => output.extend_from_slice(&chunk),
+            Some(Err(error)) => {
+                write_all(stream, output, limit)?;
+                return Err(error);
+            }
+            None => {
+                if chunked {
+                    output.extend_from_slice(proto::LAST_CHUNK);
+                }
+                return Ok(());
+            }
+        }
+        if output.len() >= proto::STREAM_FLUSH_BYTES {
+            write_all(stream, output, limit)?;
+            output.clear();
+        }
+    }
+}
+
+/// A connection's input buffer: bytes read and not yet consumed are
+/// `buf[start..end]`. Zeroed once; reads go into the spare room after
+/// `end`, moving the unconsumed bytes to the front when the room runs out
+/// and growing (up to a bound) only for a request larger than the buffer.
+struct Inbox {
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// Largest size the buffer may grow to: the largest request the limits
+    /// allow (`frame` refuses anything larger before it gets here).
+    max: usize,
+}
+
+impl Inbox {
+    fn new(max: usize) -> Inbox {
+        Inbox {
+            buf: vec![0; READ_CHUNK],
+            start: 0,
+            end: 0,
+            max,
+        }
+    }
+
+    fn filled(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.start += n;
+        if self.start == self.end {
+            (self.start, self.end) = (0, 0);
+        }
+    }
+
+    /// Reads once into the spare room.
+    fn read_from(&mut self, mut stream: &green::TcpStream) -> io::Result<usize> {
+        if self.end == self.buf.len() {
+            if self.start > 0 {
+                self.buf.copy_within(self.start..self.end, 0);
+                (self.start, self.end) = (0, self.end - self.start);
+            } else if self.buf.len() < self.max {
+                let grown = (self.buf.len() * 2).min(self.max);
+                self.buf.resize(grown, 0);
+            } else {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "request larger than the limits",
+                ));
+            }
+        }
+        let n = stream.read(&mut self.buf[self.end..])?;
+        self.end += n;
+        Ok(n)
+    }
+}
+
+fn write_all(mut stream: &green::TcpStream, bytes: &[u8], limit: Duration) -> io::Result<()> {
+    stream.set_write_timeout(Some(limit))?;
+    stream.write_all(bytes)
+}
