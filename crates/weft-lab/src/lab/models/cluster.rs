@@ -7,7 +7,8 @@
 use std::io;
 use std::net::SocketAddr;
 
-use weft::cluster::{self, IpcError, Role, Supervisor, WorkerEvent, WorkerLink};
+use weft::cluster::ipc::IpcError;
+use weft::cluster::{self, Role, Supervisor, WorkerEvent, WorkerLink};
 use weft::rt::Runtime;
 use weft_http::{ServerConfig, ShutdownSignal};
 
