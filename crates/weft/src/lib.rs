@@ -47,3 +47,5 @@ pub mod time;
 
 pub use pool::{spawn_blocking, spawn_cpu};
 pub use task::{spawn, spawn_local, yield_now, JoinError, JoinHandle};
+#[cfg(feature = "macros")]
+pub use weft_macros::{main, test};
