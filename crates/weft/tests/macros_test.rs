@@ -27,7 +27,7 @@ async fn loops_option_starts_loop_threads() {
 
 #[weft::test]
 async fn result_returning_test_can_use_question_mark() -> std::io::Result<()> {
-    let listener = weft::net::TcpListener::bind("127.0.0.1:0".parse().unwrap())?;
+    let listener = weft::net::TcpListener::bind("127.0.0.1:0")?;
     listener.local_addr()?;
     Ok(())
 }
