@@ -45,7 +45,10 @@ fn tcp_bind_accepts_std_forms() {
         assert_loopback(TcpListener::bind((ip, 0)).unwrap().local_addr().unwrap());
         let addr = SocketAddr::new(ip, 0);
         assert_loopback(TcpListener::bind(addr).unwrap().local_addr().unwrap());
-        assert_loopback(TcpListener::bind(&addr).unwrap().local_addr().unwrap());
+        // A reference works too (std accepts `&SocketAddr`), so the borrow is the point here.
+        #[allow(clippy::needless_borrows_for_generic_args)]
+        let by_ref = TcpListener::bind(&addr).unwrap();
+        assert_loopback(by_ref.local_addr().unwrap());
         assert_loopback(
             TcpListener::bind(String::from("127.0.0.1:0"))
                 .unwrap()
