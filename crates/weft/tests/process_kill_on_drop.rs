@@ -53,3 +53,35 @@ fn dropped_child_runs_on_and_is_reaped() {
         let _ = std::fs::remove_file(&marker);
     });
 }
+
+/// A child held by a task that is still pending when its runtime shuts down: the task is
+/// dropped with the runtime, and the child is killed and reaped all the same.
+#[test]
+fn kill_on_drop_during_runtime_shutdown_leaves_no_process() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    for loops in [0, 1] {
+        let rt = weft::rt::Runtime::builder().loops(loops).build().unwrap();
+        let tx = tx.clone();
+        rt.block_on(async move {
+            let started = weft::spawn(async move {
+                let mut child = Command::new("sleep")
+                    .arg("1000")
+                    .kill_on_drop(true)
+                    .spawn()
+                    .unwrap();
+                tx.send(child.id().unwrap()).unwrap();
+                // Never finishes: the runtime's shutdown drops this task and the child.
+                let _ = child.wait().await;
+            });
+            drop(started);
+            weft::time::sleep(std::time::Duration::from_millis(1)).await;
+        });
+        let pid = rx.recv_timeout(common::DEADLINE).unwrap();
+        drop(rt);
+        assert!(
+            common::wait_until(|| process_support::state(pid).is_none()),
+            "child {pid} (loops = {loops}) is still there: {:?}",
+            process_support::state(pid)
+        );
+    }
+}

@@ -13,8 +13,7 @@ use std::process::{ExitStatus, Output};
 ///
 /// Dropping a `Child` does not stop the process (as with std and tokio) unless
 /// [`kill_on_drop`](super::Command::kill_on_drop) was set; either way weft reaps it once it
-/// exits, so it never stays a zombie while the loop that reaps it runs (see the
-/// [module docs](super)).
+/// exits, so it never stays a zombie (see the [module docs](super)).
 pub struct Child {
     /// The child's standard input, if it was [piped](std::process::Stdio::piped).
     pub stdin: Option<ChildStdin>,

@@ -61,9 +61,9 @@
 //!
 //! As in std and tokio, dropping a [`Child`] does not kill the process unless
 //! [`Command::kill_on_drop`] was set. Either way weft keeps waiting for it in the background
-//! (a detached task on the current loop, or a short thread when dropped outside a loop), so a
-//! child never lingers as a zombie. A child left running on purpose and still running when its
-//! runtime shuts down is the exception: nobody is left to reap it.
+//! (a detached task on the current loop; a thread blocked in `waitpid` on that pid when it is
+//! dropped outside a loop or its runtime shuts down first), so a child never lingers as a
+//! zombie.
 //!
 //! # Errors
 //!

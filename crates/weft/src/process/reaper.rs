@@ -6,11 +6,8 @@
 //!
 //! - inside a weft loop, by a detached task on that loop that waits for the exit exactly as
 //!   [`Child::wait`](super::Child::wait) does (pidfd or `SIGCHLD`), costing no thread;
-//! - outside any loop, by a short-lived thread blocked in `waitpid` on that one pid.
-//!
-//! A task still waiting when its runtime shuts down is dropped with it: the process goes on,
-//! and if it exits before the program does it stays a zombie until then. That is the one case
-//! left, and only for children deliberately left running (a killed child dies at once).
+//! - outside any loop, or when that task is dropped unfinished (its runtime shut down), by a
+//!   thread blocked in `waitpid` on that one pid, which ends when the child does.
 
 use super::exit::ExitWatch;
 use crate::rt::context;
@@ -19,15 +16,51 @@ use std::future::poll_fn;
 /// Name of the fallback reaper threads (visible in `top -H`, `/proc/<pid>/task`).
 const REAPER_THREAD_NAME: &str = "weft-reaper";
 
-/// Takes over waiting for `process`; see the module docs.
-pub(crate) fn adopt(mut process: std::process::Child, mut watch: ExitWatch) {
-    if context::current_shared().is_some() {
-        crate::task::spawn(async move {
-            let pid = process.id();
-            if let Err(err) = poll_fn(|cx| watch.poll_exit(cx, &mut process)).await {
-                tracing::warn!(pid, error = %err, "weft::process: reaping a dropped child failed");
+/// A dropped child not yet reaped; whoever drops it unreaped hands it to a reaper thread.
+struct Orphan {
+    process: Option<std::process::Child>,
+    watch: ExitWatch,
+}
+
+impl Orphan {
+    async fn reap(mut self) {
+        let Some(process) = self.process.as_mut() else {
+            return;
+        };
+        let pid = process.id();
+        match poll_fn(|cx| self.watch.poll_exit(cx, process)).await {
+            Ok(_) => self.process = None,
+            Err(err) => {
+                tracing::warn!(pid, error = %err, "weft::process: waiting for a dropped child failed; reaping it on a thread");
             }
-        });
+        }
+    }
+}
+
+impl Drop for Orphan {
+    fn drop(&mut self) {
+        if let Some(process) = self.process.take() {
+            reap_on_thread(process);
+        }
+    }
+}
+
+/// Takes over waiting for `process`; see the module docs.
+pub(crate) fn adopt(process: std::process::Child, watch: ExitWatch) {
+    let orphan = Orphan {
+        process: Some(process),
+        watch,
+    };
+    if context::current_shared().is_some() {
+        // If the loop is shutting down, the task is dropped unpolled and the orphan's drop
+        // falls back to a thread.
+        crate::task::spawn(orphan.reap());
+    }
+    // Outside a loop, dropping the orphan here hands it to a thread.
+}
+
+fn reap_on_thread(mut process: std::process::Child) {
+    if let Ok(Some(_)) = process.try_wait() {
         return;
     }
     let spawned = std::thread::Builder::new()
