@@ -17,6 +17,7 @@ use std::future::poll_fn;
 use std::io::{self, IoSlice};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::pin::Pin;
+use std::process::Stdio;
 use std::sync::OnceLock;
 use std::task::{Context, Poll};
 
@@ -29,7 +30,7 @@ struct PipeEnd {
 
 impl PipeEnd {
     fn new(fd: OwnedFd) -> io::Result<PipeEnd> {
-        sys::pipe::set_nonblocking(&fd)?;
+        sys::pipe::set_nonblocking(&fd, true)?;
         Ok(PipeEnd {
             registration: OnceLock::new(),
             fd: Some(fd),
@@ -126,13 +127,26 @@ macro_rules! pipe_common {
                 })
             }
 
-            /// Gives back the descriptor (still non-blocking), for example to pass it to
-            /// another child as its stdio (`Stdio::from(fd)`).
+            /// Gives back the descriptor, deregistered but still non-blocking. To make it
+            /// another child's stdio, use `Stdio::try_from` instead, which makes it blocking
+            /// again.
             pub fn into_owned_fd(mut self) -> io::Result<OwnedFd> {
                 drop(self.pipe.registration.take());
                 self.pipe.fd.take().ok_or_else(|| {
                     io::Error::new(io::ErrorKind::BrokenPipe, "weft::process: pipe closed")
                 })
+            }
+        }
+
+        impl TryFrom<$ty> for Stdio {
+            type Error = io::Error;
+
+            /// Hands the pipe to another child (a shell pipeline: one child's stdout as the
+            /// next one's stdin), switched back to blocking mode as programs expect.
+            fn try_from(pipe: $ty) -> io::Result<Stdio> {
+                let fd = pipe.into_owned_fd()?;
+                sys::pipe::set_nonblocking(&fd, false)?;
+                Ok(Stdio::from(fd))
             }
         }
 

@@ -6,15 +6,21 @@ use super::cvt;
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 
-/// Sets `O_NONBLOCK` on our end of a pipe. The child's end is a separate open file
-/// description, so the child still sees a blocking pipe.
-pub(crate) fn set_nonblocking(fd: &impl AsRawFd) -> io::Result<()> {
+/// Sets or clears `O_NONBLOCK` on our end of a pipe. The child's end is a separate open file
+/// description, so the child still sees a blocking pipe; an end handed on to another child
+/// must be made blocking again first (programs do not expect `EAGAIN` on their stdio).
+pub(crate) fn set_nonblocking(fd: &impl AsRawFd, on: bool) -> io::Result<()> {
     let fd = fd.as_raw_fd();
     // SAFETY: F_GETFL takes no argument.
     let flags = cvt(unsafe { libc::fcntl(fd, libc::F_GETFL) })?;
-    if flags & libc::O_NONBLOCK == 0 {
+    let wanted = if on {
+        flags | libc::O_NONBLOCK
+    } else {
+        flags & !libc::O_NONBLOCK
+    };
+    if wanted != flags {
         // SAFETY: F_SETFL takes the new status flags as an int.
-        cvt(unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) })?;
+        cvt(unsafe { libc::fcntl(fd, libc::F_SETFL, wanted) })?;
     }
     Ok(())
 }
