@@ -144,7 +144,39 @@ impl Command {
         self
     }
 
-    /// The std builder inside, for what this one does not wrap (`uid`, `process_group`, …).
+    /// Puts the child in process group `pgroup` (`0`: a new group led by the child), so that
+    /// a signal sent to the group (`kill(-pgid, …)`) reaches its descendants too. Still a
+    /// `posix_spawn` (`POSIX_SPAWN_SETPGROUP`).
+    pub fn process_group(&mut self, pgroup: i32) -> &mut Command {
+        std::os::unix::process::CommandExt::process_group(&mut self.std, pgroup);
+        self
+    }
+
+    /// Runs the child as user `id` (`setuid`; the caller needs the privilege). Moves std to
+    /// its `fork`+`exec` path (see the module docs), which is still safe.
+    pub fn uid(&mut self, id: u32) -> &mut Command {
+        std::os::unix::process::CommandExt::uid(&mut self.std, id);
+        self
+    }
+
+    /// Runs the child with group `id` (`setgid`); as [`uid`](Self::uid).
+    pub fn gid(&mut self, id: u32) -> &mut Command {
+        std::os::unix::process::CommandExt::gid(&mut self.std, id);
+        self
+    }
+
+    /// Sets the child's `argv[0]` (what `ps` shows) independently of the program run.
+    pub fn arg0(&mut self, arg: impl AsRef<OsStr>) -> &mut Command {
+        std::os::unix::process::CommandExt::arg0(&mut self.std, arg);
+        self
+    }
+
+    /// The program this builder runs.
+    pub fn get_program(&self) -> &OsStr {
+        self.std.get_program()
+    }
+
+    /// The std builder inside, for what this one does not wrap.
     pub fn as_std(&self) -> &std::process::Command {
         &self.std
     }
