@@ -20,6 +20,8 @@
 //! The body's value is returned, so `-> Result<..>` and `?` work. Errors in the attribute or
 //! the function (not `async`, parameters, an unknown option, a bad value) are reported at the
 //! offending tokens of the user's code.
+#![forbid(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations, unreachable_pub)]
 
 use proc_macro::TokenStream;
 use proc_macro2::{Span, TokenStream as TokenStream2};
