@@ -8,8 +8,8 @@
 //! (`waitpid(WNOHANG)`, through std's `Child::try_wait`), and if the child still runs, it
 //! sleeps until epoll reports the pidfd readable. No thread, no signal handler.
 //!
-//! The pidfd is registered with the loop that polls the wait, and registered again if a later
-//! wait runs on another loop (another runtime, say, after the first one was dropped): a wait
+//! The pidfd (or the `SIGCHLD` stream below) is registered with the loop that polls the wait,
+//! and registered again if a later wait runs on another loop (another runtime, say, after the first one was dropped): a wait
 //! never depends on a loop other than its own.
 //!
 //! # Without (older kernels, sandboxes that refuse the syscall)
@@ -41,8 +41,9 @@ pub(crate) enum ExitWatch {
         registered: Option<(usize, Registration)>,
         fd: OwnedFd,
     },
-    /// No pidfds on this system: a `SIGCHLD` stream, made by the first wait.
-    Sigchld(Option<Signals>),
+    /// No pidfds on this system: `(loop id, SIGCHLD stream on that loop)`, made by the first
+    /// wait on a loop.
+    Sigchld(Option<(usize, Signals)>),
 }
 
 impl fmt::Debug for ExitWatch {
@@ -98,13 +99,19 @@ impl ExitWatch {
                 registration.poll_io(cx, Direction::Read, || reap(child))
             }
             ExitWatch::Sigchld(stream) => {
-                if stream.is_none() {
+                let here = match current_loop() {
+                    Ok(here) => here,
+                    Err(err) => return Poll::Ready(Err(err)),
+                };
+                if stream.as_ref().map(|(id, _)| *id) != Some(here) {
+                    // Made before the first reap attempt on this loop: a SIGCHLD after that
+                    // attempt is reported by the stream.
                     match Signals::new(&[SignalKind::Child]) {
-                        Ok(signals) => *stream = Some(signals),
+                        Ok(signals) => *stream = Some((here, signals)),
                         Err(err) => return Poll::Ready(Err(err)),
                     }
                 }
-                let signals = stream.as_mut().expect("stream was just made");
+                let signals = &mut stream.as_mut().expect("stream was just made").1;
                 loop {
                     match reap(child) {
                         Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
@@ -121,19 +128,24 @@ impl ExitWatch {
     }
 }
 
+/// The id of the loop running on this thread; an error outside any loop.
+fn current_loop() -> io::Result<usize> {
+    context::current_shared()
+        .map(|shared| shared.id)
+        .ok_or_else(|| {
+            io::Error::other(
+                "weft::process: waiting for a child must happen inside a weft loop \
+                 (in Runtime::block_on or a spawned task)",
+            )
+        })
+}
+
 /// The pidfd's registration with the current loop, made (or moved here) if needed.
 fn registration_here<'a>(
     registered: &'a mut Option<(usize, Registration)>,
     fd: &OwnedFd,
 ) -> io::Result<&'a Registration> {
-    let here = context::current_shared()
-        .map(|shared| shared.id)
-        .ok_or_else(|| {
-            io::Error::other(
-                "weft::process: waiting for a child must happen inside a weft loop \
-             (in Runtime::block_on or a spawned task)",
-            )
-        })?;
+    let here = current_loop()?;
     if registered.as_ref().map(|(id, _)| *id) != Some(here) {
         // Deregister from the old loop before registering with this one.
         *registered = None;
@@ -173,5 +185,35 @@ mod tests {
             assert_eq!(status.code(), Some(6));
             assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
         });
+    }
+
+    /// A `SIGCHLD` wait begun on one runtime and finished on another, after the first is gone.
+    #[test]
+    fn sigchld_fallback_moves_to_the_waiting_loop() {
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "sleep 0.2; exit 3"])
+            .spawn()
+            .unwrap();
+        let mut watch = ExitWatch::sigchld();
+        let first = crate::rt::Runtime::builder()
+            .current_thread()
+            .build()
+            .unwrap();
+        first.block_on(async {
+            let wait = poll_fn(|cx| watch.poll_exit(cx, &mut child));
+            let abandoned = crate::time::timeout(Duration::from_millis(10), wait).await;
+            assert!(abandoned.is_err(), "the child still sleeps");
+        });
+        drop(first);
+        let second = crate::rt::Runtime::builder()
+            .current_thread()
+            .build()
+            .unwrap();
+        let status = second.block_on(async {
+            let wait = poll_fn(|cx| watch.poll_exit(cx, &mut child));
+            crate::time::timeout(DEADLINE, wait).await
+        });
+        let status = status.expect("woken on the second runtime").unwrap();
+        assert_eq!(status.code(), Some(3));
     }
 }
