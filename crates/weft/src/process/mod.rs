@@ -65,6 +65,21 @@
 //! dropped outside a loop or its runtime shuts down first), so a child never lingers as a
 //! zombie.
 //!
+//! # Coming from `tokio::process`
+//!
+//! The same names and shapes: `Command` (with `&mut self` setters, `spawn`, `output().await`,
+//! `status().await`, `kill_on_drop`), `Child` (public `stdin`/`stdout`/`stderr` fields,
+//! `id`, `wait`, `try_wait`, `kill`, `start_kill`, `wait_with_output`), std's `Stdio`,
+//! `ExitStatus` and `Output`, and `Stdio::try_from(child_stdout)` for pipelines. What differs:
+//!
+//! - the pipes implement futures-io's `AsyncRead`/`AsyncWrite` (not tokio's traits), plus
+//!   inherent `read`/`write`/`write_all`/`read_to_end` that need no trait import;
+//! - `spawn` works outside any runtime; a pipe registers with the loop that first uses it and
+//!   a wait with the loop that polls it, so a child may be waited for on another loop or
+//!   runtime than the one that spawned it;
+//! - exits are seen through a pidfd per child (no process-wide `SIGCHLD` handler unless the
+//!   kernel lacks pidfds).
+//!
 //! # Errors
 //!
 //! Spawn errors keep the OS error's kind and name the program: a missing program is
