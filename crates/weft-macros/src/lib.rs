@@ -1,7 +1,8 @@
 //! `#[weft::main]` and `#[weft::test]`: an `async fn` run to completion on a weft runtime.
 //!
 //! Use them through weft (`weft::main`, `weft::test`, behind weft's default feature
-//! `macros`), not from this crate directly: the expansion names `::weft`.
+//! `macros`), not from this crate directly: the expansion names `::weft` (or the path given
+//! as `crate = "..."`).
 //!
 //! # What they expand to
 //!
@@ -37,7 +38,9 @@ use syn::{Expr, ExprLit, ItemFn, Lit, Meta, Token};
 /// - none: [`Runtime::builder()`](../weft/rt/struct.Builder.html) defaults, one loop thread per
 ///   core plus the caller's loop;
 /// - `loops = N`: `N` loop threads besides the caller's (`Builder::loops`);
-/// - `current_thread`: only the caller's loop, like tokio's current-thread runtime.
+/// - `current_thread`: only the caller's loop, like tokio's current-thread runtime;
+/// - `crate = "path"`: where weft is, for a crate that renamed it in `Cargo.toml` or uses
+///   it through a re-export (the expansion names `::weft` otherwise).
 ///
 /// ```
 /// #[weft::main(current_thread)]
@@ -87,7 +90,8 @@ fn stand_in_main(item: TokenStream2) -> TokenStream2 {
 }
 
 /// Runs an `async fn` test on a fresh current-thread weft runtime (one per test, so tests
-/// stay independent); `loops = N` gives it `N` loop threads besides the caller's.
+/// stay independent); `loops = N` gives it `N` loop threads besides the caller's, and
+/// `crate = "path"` is as for [`main`](macro@main).
 ///
 /// ```
 /// #[weft::test]
@@ -137,11 +141,26 @@ enum Flavor {
     Loops(usize),
 }
 
-fn parse_options(kind: Kind, args: TokenStream2) -> syn::Result<Flavor> {
+/// What the attribute's options ask for.
+struct Options {
+    flavor: Flavor,
+    /// The path of the weft crate in the user's crate (`crate = "..."`), `::weft` by default.
+    weft: syn::Path,
+}
+
+fn parse_options(kind: Kind, args: TokenStream2) -> syn::Result<Options> {
     let metas = Punctuated::<Meta, Token![,]>::parse_terminated.parse2(args)?;
     let mut flavor: Option<(Flavor, Span)> = None;
+    let mut weft: Option<syn::Path> = None;
     for meta in metas {
         let (option, span) = match &meta {
+            Meta::NameValue(nv) if nv.path.is_ident("crate") => {
+                if weft.is_some() {
+                    return Err(syn::Error::new_spanned(nv, "`crate` is given twice"));
+                }
+                weft = Some(parse_crate_path(&nv.value)?);
+                continue;
+            }
             Meta::Path(path) if path.is_ident("current_thread") => {
                 (Flavor::CurrentThread, path.span())
             }
@@ -164,7 +183,8 @@ fn parse_options(kind: Kind, args: TokenStream2) -> syn::Result<Flavor> {
                 return Err(syn::Error::new_spanned(
                     other.path(),
                     format!(
-                        "unknown option `{}` of {}: expected `loops = N` or `current_thread`",
+                        "unknown option `{}` of {}: expected `loops = N`, `current_thread` \
+                         or `crate = \"path\"`",
                         path_text(other.path()),
                         kind.attr()
                     ),
@@ -181,7 +201,27 @@ fn parse_options(kind: Kind, args: TokenStream2) -> syn::Result<Flavor> {
         }
         flavor = Some((option, span));
     }
-    Ok(flavor.map_or(Flavor::Default, |(flavor, _)| flavor))
+    Ok(Options {
+        flavor: flavor.map_or(Flavor::Default, |(flavor, _)| flavor),
+        weft: weft.unwrap_or_else(|| syn::parse_quote!(::weft)),
+    })
+}
+
+/// `crate = "path"`: where weft is, for a crate that renamed or re-exports it.
+fn parse_crate_path(value: &Expr) -> syn::Result<syn::Path> {
+    let bad = || {
+        syn::Error::new_spanned(
+            value,
+            "`crate` takes the path of the weft crate as a string, such as `crate = \"my_weft\"`",
+        )
+    };
+    match value {
+        Expr::Lit(ExprLit {
+            lit: Lit::Str(path),
+            ..
+        }) => path.parse::<syn::Path>().map_err(|_| bad()),
+        _ => Err(bad()),
+    }
 }
 
 fn parse_loops(value: &Expr) -> syn::Result<usize> {
@@ -208,7 +248,7 @@ fn path_text(path: &syn::Path) -> String {
 }
 
 fn expand(kind: Kind, args: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
-    let flavor = parse_options(kind, args)?;
+    let Options { flavor, weft } = parse_options(kind, args)?;
     let mut function: ItemFn = syn::parse2(item)?;
     let sig = &function.sig;
     if sig.asyncness.is_none() {
@@ -259,7 +299,7 @@ fn expand(kind: Kind, args: TokenStream2, item: TokenStream2) -> syn::Result<Tok
     let new_body = quote_spanned! {body_span=>
         {
             let body = async move #body;
-            ::weft::rt::Runtime::builder()
+            #weft::rt::Runtime::builder()
                 #builder
                 .build()
                 .expect(#expect)
