@@ -137,8 +137,7 @@ fn tcp_echo_round_trip(c: &mut Criterion) {
     g.bench_function("weft", |b| {
         b.iter_custom(|iters| {
             rt.block_on(async move {
-                let listener =
-                    weft::net::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+                let listener = weft::net::TcpListener::bind("127.0.0.1:0").unwrap();
                 let addr = listener.local_addr().unwrap();
                 let server = weft::spawn(async move {
                     let (s, _) = listener.accept().await.unwrap();

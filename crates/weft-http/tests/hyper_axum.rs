@@ -71,7 +71,7 @@ async fn hyper_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
 #[test]
 fn hyper_server_answers_hyper_client_on_weft() {
     runtime().block_on(async {
-        let listener = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let service = hyper::service::service_fn(|req: hyper::Request<Incoming>| async move {
             let text = format!("hyper on weft: {} {}", req.method(), req.uri().path());
@@ -101,7 +101,7 @@ fn axum_router_through_hyper_on_weft() {
                 "/users/{id}",
                 get(|Path(id): Path<u32>| async move { format!("user {id}") }),
             );
-        let listener = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         weft::spawn_local(async move {
             loop {
@@ -134,7 +134,7 @@ fn axum_router_through_hyper_on_weft() {
 fn hyper_header_timeout_runs_on_the_weft_timer() {
     let rt = runtime();
     rt.block_on(async {
-        let listener = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let service = hyper::service::service_fn(|_: hyper::Request<Incoming>| async {
             Ok::<_, Infallible>(hyper::Response::new(Full::new(Bytes::from_static(

@@ -92,6 +92,19 @@ pub(crate) async fn resolve<A: ToSocketAddrs + ?Sized>(addr: &A) -> io::Result<V
     }
 }
 
+/// Resolves `addr` on the calling thread: numeric addresses in place, a host name through the
+/// system resolver, blocking (for `bind`, which is synchronous like std's).
+pub(crate) fn resolve_blocking<A: ToSocketAddrs + ?Sized>(addr: &A) -> io::Result<Vec<SocketAddr>> {
+    match addr.resolve() {
+        Resolve::Done(result) => result,
+        Resolve::Lookup { host, port } => {
+            std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
+                .map(Iterator::collect)
+                .map_err(|err| lookup_error(err, &host, port))
+        }
+    }
+}
+
 /// The payload of a lookup failure: which name, and the resolver's error.
 #[derive(Debug)]
 struct LookupError {

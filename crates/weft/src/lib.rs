@@ -10,6 +10,7 @@
 //! - [`net`]: non-blocking TCP, UDP and Unix sockets driven by edge-triggered epoll.
 //! - [`pool`]: the worker pool (lanes `fs`, `dns`, `cpu`, `blocking`) for work that would block
 //!   a loop; [`fs`] (files) and [`dns`] (name resolution) run on it.
+//! - [`process`]: child processes (`Command`, `Child`, piped stdio) waited for through the reactor.
 //! - [`signal`]: Unix signals as asynchronous streams, safe in a multi-threaded process.
 //! - [`cluster`]: a supervisor and N worker processes sharing listening sockets, with IPC,
 //!   crash restarts, graceful stop and zero-downtime reload.
@@ -39,6 +40,7 @@ pub mod fs;
 pub mod green;
 pub mod net;
 pub mod pool;
+pub mod process;
 pub mod rt;
 pub mod signal;
 pub mod sync;
@@ -47,3 +49,5 @@ pub mod time;
 
 pub use pool::{spawn_blocking, spawn_cpu};
 pub use task::{spawn, spawn_local, yield_now, JoinError, JoinHandle};
+#[cfg(feature = "macros")]
+pub use weft_macros::{main, test};

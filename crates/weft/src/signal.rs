@@ -1,5 +1,6 @@
-//! Unix signals as asynchronous streams: SIGINT, SIGTERM, SIGHUP, SIGUSR1/2, SIGTTIN/SIGTTOU
-//! and SIGCHLD.
+//! Unix signals as asynchronous streams: SIGINT, SIGTERM, SIGHUP, SIGUSR1/2, SIGTTIN/SIGTTOU,
+//! SIGCHLD by name, any other catchable signal by number ([`SignalKind::from_raw`]), and
+//! [`ctrl_c`].
 //!
 //! ```
 //! # let rt = weft::rt::Runtime::builder().current_thread().build().unwrap();
@@ -48,8 +49,9 @@
 //! - Installing a handler is permanent for the process: once a stream for SIGTERM has existed,
 //!   SIGTERM no longer terminates the process even after every stream is dropped (tokio and
 //!   libuv make the same choice; restoring the default would race with other streams).
-//! - Handlers installed by others for the same signal are replaced, not chained. Signals other
-//!   than those of [`SignalKind`] are not accepted.
+//! - Handlers installed by others for the same signal are replaced, not chained. `SIGKILL`,
+//!   `SIGSTOP`, the fault signals (`SIGSEGV`, `SIGBUS`, `SIGILL`, `SIGFPE`) and glibc's
+//!   internal signals are refused (see [`SignalKind::try_from_raw`]).
 //! - Streams must be created inside a weft loop (they register with its reactor). A program
 //!   that must not die of a signal before its loop runs installs the handlers first with
 //!   [`Signals::install`] and attaches the stream later.
@@ -64,6 +66,12 @@ use std::io;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::OnceLock;
 use std::task::{Context, Poll, Waker};
+
+mod ctrl_c;
+mod number;
+
+pub use ctrl_c::ctrl_c;
+pub use number::OtherSignal;
 
 /// The signals weft can deliver as streams.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -85,10 +93,13 @@ pub enum SignalKind {
     TtyOut,
     /// `SIGCHLD`: a child process exited (or stopped, or continued).
     Child,
+    /// Any other catchable signal (`SIGQUIT`, `SIGWINCH`, `SIGRTMIN+n`, …), from
+    /// [`from_raw`](Self::from_raw).
+    Other(OtherSignal),
 }
 
 impl SignalKind {
-    /// Every kind, in declaration order.
+    /// Every named kind, in declaration order.
     pub const ALL: [SignalKind; 8] = [
         SignalKind::Interrupt,
         SignalKind::Terminate,
@@ -111,12 +122,25 @@ impl SignalKind {
             SignalKind::TtyIn => libc::SIGTTIN,
             SignalKind::TtyOut => libc::SIGTTOU,
             SignalKind::Child => libc::SIGCHLD,
+            SignalKind::Other(other) => other.as_raw(),
         }
     }
 
-    /// The kind of signal number `signum`, if weft supports it.
+    /// The kind of signal number `signum`: a named variant when there is one, else
+    /// [`Other`](Self::Other); `None` for a number a stream cannot subscribe to (see
+    /// [`try_from_raw`](Self::try_from_raw)).
     pub fn from_raw(signum: i32) -> Option<SignalKind> {
-        SignalKind::ALL.into_iter().find(|k| k.as_raw() == signum)
+        SignalKind::try_from_raw(signum).ok()
+    }
+
+    /// Like [`from_raw`](Self::from_raw), with an `InvalidInput` error that says why a number
+    /// is refused: `SIGKILL`/`SIGSTOP` (cannot be caught), `SIGSEGV`/`SIGBUS`/`SIGILL`/`SIGFPE`
+    /// (raised by faulting instructions), glibc's internal signals, or not a signal number.
+    pub fn try_from_raw(signum: i32) -> io::Result<SignalKind> {
+        match SignalKind::ALL.into_iter().find(|k| k.as_raw() == signum) {
+            Some(kind) => Ok(kind),
+            None => number::validate(signum).map(SignalKind::Other),
+        }
     }
 
     /// The conventional name, such as `"SIGTERM"`.
@@ -130,17 +154,26 @@ impl SignalKind {
             SignalKind::TtyIn => "SIGTTIN",
             SignalKind::TtyOut => "SIGTTOU",
             SignalKind::Child => "SIGCHLD",
+            SignalKind::Other(other) => other.name(),
         }
     }
 
     fn bit(self) -> u64 {
-        1 << self.as_raw()
+        bit(self.as_raw())
     }
+}
+
+/// Signal `n`'s bit in a mask: signals are 1..=64, bits 0..=63.
+fn bit(signum: i32) -> u64 {
+    1 << (signum - 1)
 }
 
 impl fmt::Display for SignalKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        match self {
+            SignalKind::Other(other) => fmt::Display::fmt(other, f),
+            named => f.write_str(named.name()),
+        }
     }
 }
 
@@ -212,12 +245,14 @@ extern "C" fn on_signal(signum: libc::c_int) {
 impl Globals {
     fn install(&self, kinds: u64) -> io::Result<()> {
         let mut installed = self.installed.lock().unwrap_or_else(|p| p.into_inner());
-        for kind in SignalKind::ALL {
-            if kinds & kind.bit() != 0 && *installed & kind.bit() == 0 {
-                sys::signal::install(kind.as_raw(), on_signal).map_err(|e| {
-                    io::Error::new(e.kind(), format!("installing the {kind} handler: {e}"))
+        for signum in 1..SIGNAL_SLOTS as i32 {
+            if kinds & bit(signum) != 0 && *installed & bit(signum) == 0 {
+                sys::signal::install(signum, on_signal).map_err(|e| {
+                    let name =
+                        SignalKind::from_raw(signum).map_or(signum.to_string(), |k| k.to_string());
+                    io::Error::new(e.kind(), format!("installing the {name} handler: {e}"))
                 })?;
-                *installed |= kind.bit();
+                *installed |= bit(signum);
             }
         }
         Ok(())
@@ -226,11 +261,12 @@ impl Globals {
     /// Turns pending flags into delivered counts and wakes the streams that care.
     fn dispatch(&self) {
         let mut fired = 0u64;
-        for kind in SignalKind::ALL {
-            let n = kind.as_raw() as usize;
+        // Only signals with our handler installed ever have their flag set.
+        for signum in 1..SIGNAL_SLOTS as i32 {
+            let n = signum as usize;
             if PENDING[n].swap(false, SeqCst) {
                 self.delivered[n].fetch_add(1, SeqCst);
-                fired |= kind.bit();
+                fired |= bit(signum);
             }
         }
         if fired == 0 {

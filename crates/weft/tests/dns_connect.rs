@@ -9,7 +9,7 @@ use weft::rt::Runtime;
 fn connect_by_host_name() {
     let rt = Runtime::builder().current_thread().build().unwrap();
     rt.block_on(async {
-        let listener = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let server = weft::spawn(async move {
             for _ in 0..2 {

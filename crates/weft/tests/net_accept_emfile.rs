@@ -35,7 +35,7 @@ fn cpu_time() -> Duration {
 fn emfile_backs_off_without_spinning_and_accept_recovers() {
     let rt = Runtime::builder().current_thread().build().unwrap();
     rt.block_on(async {
-        let listener = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         // Exhaust the descriptor table: limit it just above what is open now, then fill it.
         set_fd_limit(common::fd_count() as u64 + 8);

@@ -27,7 +27,7 @@ async fn echo_server(listener: TcpListener, connections: usize) {
 fn echo_round_trips_bytes_in_order() {
     let rt = Runtime::builder().current_thread().build().unwrap();
     rt.block_on(async {
-        let listener = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         weft::spawn(echo_server(listener, 1));
         let client = TcpStream::connect(addr).await.unwrap();
@@ -63,7 +63,7 @@ fn echo_round_trips_bytes_in_order() {
 fn futures_io_traits_work_with_ecosystem_helpers() {
     let rt = Runtime::builder().current_thread().build().unwrap();
     rt.block_on(async {
-        let listener = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         weft::spawn(echo_server(listener, 1));
         let mut client = TcpStream::connect(addr).await.unwrap();
@@ -116,7 +116,7 @@ fn connect_to_a_closed_port_fails_with_the_address_in_the_error() {
 fn bind_to_a_busy_port_names_the_address() {
     let rt = Runtime::builder().current_thread().build().unwrap();
     rt.block_on(async {
-        let first = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let first = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = first.local_addr().unwrap();
         let err = TcpListener::bind(addr).unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
@@ -126,7 +126,7 @@ fn bind_to_a_busy_port_names_the_address() {
 
 #[test]
 fn creating_a_socket_outside_a_loop_is_an_error_not_a_panic() {
-    let err = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap_err();
+    let err = TcpListener::bind("127.0.0.1:0").unwrap_err();
     assert!(err.to_string().contains("inside a weft loop"), "{err}");
 }
 
@@ -134,7 +134,7 @@ fn creating_a_socket_outside_a_loop_is_an_error_not_a_panic() {
 fn peer_close_reads_as_end_of_stream() {
     let rt = Runtime::builder().current_thread().build().unwrap();
     rt.block_on(async {
-        let listener = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let server = weft::spawn(async move {
             let (s, _) = listener.accept().await.unwrap();

@@ -83,7 +83,7 @@ fn ten_thousand_connections_echo_on_one_loop() {
         let (live, peak, echoed) = (live.clone(), peak.clone(), echoed.clone());
         async move {
             let opts = ListenOptions::default().backlog(4096);
-            let listener = TcpListener::bind_with("127.0.0.1:0".parse().unwrap(), &opts).unwrap();
+            let listener = TcpListener::bind_with("127.0.0.1:0", &opts).unwrap();
             addr_tx.send(listener.local_addr().unwrap()).unwrap();
             let loop_thread = std::thread::current().id();
             for _ in 0..CONNECTIONS {

@@ -7,7 +7,7 @@ use weft::rt::Runtime;
 fn datagrams_round_trip_with_sender_addresses() {
     let rt = Runtime::builder().current_thread().build().unwrap();
     rt.block_on(async {
-        let server = UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let server = UdpSocket::bind("127.0.0.1:0").unwrap();
         let server_addr = server.local_addr().unwrap();
         weft::spawn(async move {
             let mut buf = [0u8; 1500];
@@ -17,7 +17,7 @@ fn datagrams_round_trip_with_sender_addresses() {
                 server.send_to(&buf[..n], from).await.unwrap();
             }
         });
-        let client = UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let client = UdpSocket::bind("127.0.0.1:0").unwrap();
         for i in 0..10u32 {
             let msg = format!("datagram-{i}");
             client.send_to(msg.as_bytes(), server_addr).await.unwrap();
@@ -34,8 +34,8 @@ fn datagrams_round_trip_with_sender_addresses() {
 fn connected_sockets_use_send_and_recv() {
     let rt = Runtime::builder().current_thread().build().unwrap();
     rt.block_on(async {
-        let a = UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
-        let b = UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let a = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let b = UdpSocket::bind("127.0.0.1:0").unwrap();
         a.connect(b.local_addr().unwrap()).unwrap();
         b.connect(a.local_addr().unwrap()).unwrap();
         a.send(b"one").await.unwrap();

@@ -90,7 +90,7 @@ fn a_stream_polled_off_its_home_loop_is_still_woken() {
     // cross-thread waiter, and the home loop's events must still wake it.
     let rt = Runtime::builder().loops(1).build().unwrap();
     let echoed = rt.block_on(async {
-        let listener = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         let client = weft::net::TcpStream::connect(addr).await.unwrap();
         let (server_side, _) = listener.accept().await.unwrap();

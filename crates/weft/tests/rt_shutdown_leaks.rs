@@ -32,7 +32,7 @@ fn shutdown_cancels_tasks_closes_sockets_and_joins_threads() {
                 let g = (drops.guard(), drops.guard(), drops.guard(), drops.guard());
                 rt.spawn_on(i, async move {
                     let (g1, g2, g3, g4) = g;
-                    let l = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+                    let l = TcpListener::bind("127.0.0.1:0").unwrap();
                     weft::spawn(async move {
                         let _g = g1;
                         let _ = l.accept().await;
@@ -49,7 +49,7 @@ fn shutdown_cancels_tasks_closes_sockets_and_joins_threads() {
                     });
                     weft::spawn(async move {
                         let _g = g4;
-                        let _u = UdpSocket::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+                        let _u = UdpSocket::bind("127.0.0.1:0").unwrap();
                         std::future::pending::<()>().await
                     });
                 })

@@ -92,7 +92,7 @@ impl Default for ServerConfig {
 /// use weft_http::{serve, Request, Response, ServerConfig, ShutdownSignal};
 /// let rt = weft::rt::Runtime::builder().current_thread().build().unwrap();
 /// rt.block_on(async {
-///     let listener = weft::net::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
+///     let listener = weft::net::TcpListener::bind("127.0.0.1:0").unwrap();
 ///     let stop = ShutdownSignal::new();
 ///     stop.trigger(); // (a real server triggers it on SIGTERM)
 ///     serve(listener, |_: Request| async { Response::text("hi") }, ServerConfig::default(), stop)

@@ -48,7 +48,7 @@ pub const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 /// # let rt = weft::rt::Runtime::builder().current_thread().build().unwrap();
 /// # rt.block_on(async {
 /// let opts = ListenOptions::default().reuse_port(true).backlog(4096);
-/// let listener = TcpListener::bind_with("127.0.0.1:0".parse().unwrap(), &opts).unwrap();
+/// let listener = TcpListener::bind_with("127.0.0.1:0", &opts).unwrap();
 /// # });
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -9,6 +9,7 @@
 //! One task may read while another writes the same stream (through `&T`); two tasks reading at
 //! once (or writing at once) is allowed but only the last one to wait is woken.
 
+mod bind;
 mod evented;
 mod listen;
 mod tcp;

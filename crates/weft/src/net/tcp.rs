@@ -1,5 +1,6 @@
 //! TCP listeners and streams.
 
+use super::bind::bind_first;
 use super::evented::{stream_io, Evented};
 use super::listen::{accept_loop, ListenOptions};
 use crate::dns::ToSocketAddrs;
@@ -17,7 +18,7 @@ use std::task::{Context, Poll};
 /// # let rt = weft::rt::Runtime::builder().current_thread().build().unwrap();
 /// # rt.block_on(async {
 /// use weft::net::{TcpListener, TcpStream};
-/// let listener = TcpListener::bind("127.0.0.1:0".parse().unwrap())?;
+/// let listener = TcpListener::bind("127.0.0.1:0")?;
 /// let addr = listener.local_addr()?;
 /// weft::spawn(async move {
 ///     let (stream, _peer) = listener.accept().await.unwrap();
@@ -47,13 +48,21 @@ impl fmt::Debug for TcpListener {
 }
 
 impl TcpListener {
-    /// Binds with [`ListenOptions::default`] (`SO_REUSEADDR`, backlog 1024).
-    pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    /// Binds with [`ListenOptions::default`] (`SO_REUSEADDR`, backlog 1024) to what std's
+    /// `bind` accepts: a [`SocketAddr`], `"127.0.0.1:0"`, `("localhost", 8080)`,
+    /// `(ip, port)`, a list of addresses (tried in order; the first that binds wins). A host
+    /// name is resolved on the calling thread, as std does.
+    pub fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
         TcpListener::bind_with(addr, &ListenOptions::default())
     }
 
-    /// Binds with the given options (for example `SO_REUSEPORT`, one listener per loop).
-    pub fn bind_with(addr: SocketAddr, options: &ListenOptions) -> io::Result<TcpListener> {
+    /// Binds with the given options (for example `SO_REUSEPORT`, one listener per loop);
+    /// `addr` as for [`bind`](Self::bind).
+    pub fn bind_with(addr: impl ToSocketAddrs, options: &ListenOptions) -> io::Result<TcpListener> {
+        bind_first(&addr, |addr| TcpListener::bind_addr(addr, options))
+    }
+
+    fn bind_addr(addr: SocketAddr, options: &ListenOptions) -> io::Result<TcpListener> {
         let fd = socket::inet_socket(&addr, libc::SOCK_STREAM)?;
         let raw = fd.as_raw_fd();
         if options.reuse_addr {

@@ -1,6 +1,8 @@
 //! UDP sockets.
 
+use super::bind::bind_first;
 use super::evented::Evented;
+use crate::dns::ToSocketAddrs;
 use crate::rt::reactor::Direction;
 use crate::sys::socket::{self, SockAddr};
 use std::fmt;
@@ -15,8 +17,8 @@ use std::os::fd::{AsRawFd, OwnedFd};
 /// # let rt = weft::rt::Runtime::builder().current_thread().build().unwrap();
 /// # rt.block_on(async {
 /// use weft::net::UdpSocket;
-/// let a = UdpSocket::bind("127.0.0.1:0".parse().unwrap())?;
-/// let b = UdpSocket::bind("127.0.0.1:0".parse().unwrap())?;
+/// let a = UdpSocket::bind("127.0.0.1:0")?;
+/// let b = UdpSocket::bind("127.0.0.1:0")?;
 /// a.send_to(b"ping", b.local_addr()?).await?;
 /// let mut buf = [0; 16];
 /// let (n, from) = b.recv_from(&mut buf).await?;
@@ -38,8 +40,14 @@ impl fmt::Debug for UdpSocket {
 }
 
 impl UdpSocket {
-    /// Binds a socket to `addr`.
-    pub fn bind(addr: SocketAddr) -> io::Result<UdpSocket> {
+    /// Binds a socket to what std's `bind` accepts: a [`SocketAddr`], `"127.0.0.1:0"`,
+    /// `("localhost", 5353)`, `(ip, port)`, a list of addresses (the first that binds wins).
+    /// A host name is resolved on the calling thread, as std does.
+    pub fn bind(addr: impl ToSocketAddrs) -> io::Result<UdpSocket> {
+        bind_first(&addr, UdpSocket::bind_addr)
+    }
+
+    fn bind_addr(addr: SocketAddr) -> io::Result<UdpSocket> {
         let fd = socket::inet_socket(&addr, libc::SOCK_DGRAM)?;
         socket::bind(fd.as_raw_fd(), &SockAddr::from_inet(&addr))
             .map_err(|e| io::Error::new(e.kind(), format!("bind {addr}: {e}")))?;

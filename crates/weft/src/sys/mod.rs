@@ -30,6 +30,8 @@
 //! - [`process`]: what a process supervisor needs: `kill`, the parent's pid, the parent-death
 //!   signal, close-on-exec flags and inspection of inherited sockets; the calls that may run
 //!   between `fork` and `exec` say so.
+//! - [`pidfd`]: process descriptors that become readable when a child exits (`weft::process`).
+//! - [`pipe`]: non-blocking mode and writes for a child's stdio pipes (`weft::process`).
 //! - [`file`]: reading a regular file into a vector's spare capacity (for `weft::fs`, on pool
 //!   threads).
 //!
@@ -38,6 +40,8 @@
 mod epoll;
 mod eventfd;
 pub(crate) mod file;
+pub(crate) mod pidfd;
+pub(crate) mod pipe;
 pub(crate) mod process;
 pub(crate) mod signal;
 pub(crate) mod socket;

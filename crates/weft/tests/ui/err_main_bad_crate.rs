@@ -1,0 +1,2 @@
+#[weft::main(crate = 42)]
+async fn main() {}

@@ -1,0 +1,2 @@
+#[weft::main(loops = "four")]
+async fn main() {}

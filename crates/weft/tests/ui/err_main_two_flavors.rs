@@ -1,0 +1,2 @@
+#[weft::main(current_thread, loops = 2)]
+async fn main() {}

@@ -1,0 +1,2 @@
+#[weft::main(worker_threads = 4)]
+async fn main() {}
