@@ -26,7 +26,11 @@
 //! - `batch`: the batch semaphore's state machine, core of Semaphore, Mutex, RwLock (loom-checked).
 //! - [`Mutex`]: async mutex (a one-permit batch semaphore), guards, owned and mapped guards.
 //! - [`Semaphore`]: counting semaphore with FIFO waiters, permits and owned permits.
+//! - [`oneshot`]: a channel for one value; the receiver is a future (one atomic word, no lock).
+//! - [`mpsc`]: multi-producer single-consumer channels, bounded and unbounded.
 
+pub mod mpsc;
+pub mod oneshot;
 pub(crate) mod park;
 pub(crate) mod trace;
 
