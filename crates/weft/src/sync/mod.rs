@@ -25,6 +25,7 @@
 //! - `waiters`: the FIFO waiter list every primitive queues its waiters in (crate-internal).
 //! - `batch`: the batch semaphore's state machine, core of Semaphore, Mutex, RwLock (loom-checked).
 //! - [`Mutex`]: async mutex (a one-permit batch semaphore), guards, owned and mapped guards.
+//! - [`RwLock`]: readers-writer lock (a batch semaphore of `max_readers` permits), guards.
 //! - [`Semaphore`]: counting semaphore with FIFO waiters, permits and owned permits.
 //! - [`oneshot`]: a channel for one value; the receiver is a future (one atomic word, no lock).
 //! - [`mpsc`]: multi-producer single-consumer channels, bounded and unbounded.
@@ -37,8 +38,13 @@ pub(crate) mod trace;
 pub(crate) mod batch;
 pub(crate) mod semaphore;
 mod mutex;
+mod rwlock;
 pub(crate) mod waiters;
 pub use mutex::{MappedMutexGuard, Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
+pub use rwlock::{
+    OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
+    MAX_READERS,
+};
 pub use semaphore::{
     AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
 };

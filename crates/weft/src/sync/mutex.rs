@@ -52,9 +52,10 @@ unsafe impl<T: ?Sized + Send> Send for Mutex<T> {}
 // SAFETY: as above: `&Mutex<T>` only ever gives exclusive access to `T`, one holder at a time.
 unsafe impl<T: ?Sized + Send> Sync for Mutex<T> {}
 
-/// The lock is held elsewhere (or others wait for it); returned by `try_lock`.
+/// The lock is held elsewhere (or others wait for it); returned by `Mutex::try_lock` and
+/// `RwLock::try_read`/`try_write`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TryLockError(());
+pub struct TryLockError(pub(crate) ());
 
 impl fmt::Display for TryLockError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
