@@ -25,26 +25,38 @@
 //! - `waiters`: the FIFO waiter list every primitive queues its waiters in (crate-internal).
 //! - `batch`: the batch semaphore's state machine, core of Semaphore, Mutex, RwLock (loom-checked).
 //! - [`Mutex`]: async mutex (a one-permit batch semaphore), guards, owned and mapped guards.
+//! - [`Notify`]: wake one waiter (or store a permit) or every waiter.
 //! - [`RwLock`]: readers-writer lock (a batch semaphore of `max_readers` permits), guards.
 //! - [`Semaphore`]: counting semaphore with FIFO waiters, permits and owned permits.
 //! - [`oneshot`]: a channel for one value; the receiver is a future (one atomic word, no lock).
 //! - [`mpsc`]: multi-producer single-consumer channels, bounded and unbounded.
+//! - [`broadcast`]: every receiver sees every value; a slow one gets `Lagged(n)` and continues.
+//! - [`watch`]: one value, receivers always see the latest (`changed().await`, `borrow`).
+//! - [`CancellationToken`] (`cancel`): cancellation with child tokens and drop guards.
 
 pub mod mpsc;
+pub mod broadcast;
+mod cancel;
 pub mod oneshot;
+pub mod watch;
 pub(crate) mod park;
 pub(crate) mod trace;
 
 pub(crate) mod batch;
 pub(crate) mod semaphore;
 mod mutex;
+mod notify;
 mod rwlock;
 pub(crate) mod waiters;
 pub use mutex::{MappedMutexGuard, Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
+pub use notify::{Notified, Notify};
 pub use rwlock::{
     OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
     MAX_READERS,
 };
 pub use semaphore::{
     AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
+};
+pub use cancel::{
+    CancellationToken, DropGuard, WaitForCancellationFuture, WaitForCancellationFutureOwned,
 };
