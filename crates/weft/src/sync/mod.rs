@@ -24,8 +24,10 @@
 //! - `park`: how a `blocking_*` call waits, by caller.
 //! - `waiters`: the FIFO waiter list every primitive queues its waiters in (crate-internal).
 //! - `batch`: the batch semaphore's state machine, core of Semaphore, Mutex, RwLock (loom-checked).
+//! - [`Barrier`]: `n` parties meet, one leader per round.
 //! - [`Mutex`]: async mutex (a one-permit batch semaphore), guards, owned and mapped guards.
 //! - [`Notify`]: wake one waiter (or store a permit) or every waiter.
+//! - [`OnceCell`]: a value set once by an async initializer that runs once.
 //! - [`RwLock`]: readers-writer lock (a batch semaphore of `max_readers` permits), guards.
 //! - [`Semaphore`]: counting semaphore with FIFO waiters, permits and owned permits.
 //! - [`oneshot`]: a channel for one value; the receiver is a future (one atomic word, no lock).
@@ -44,12 +46,16 @@ pub(crate) mod trace;
 
 pub(crate) mod batch;
 pub(crate) mod semaphore;
+mod barrier;
 mod mutex;
 mod notify;
+mod once_cell;
 mod rwlock;
 pub(crate) mod waiters;
+pub use barrier::{Barrier, BarrierWaitResult};
 pub use mutex::{MappedMutexGuard, Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
 pub use notify::{Notified, Notify};
+pub use once_cell::{OnceCell, SetError};
 pub use rwlock::{
     OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
     MAX_READERS,
