@@ -35,12 +35,14 @@
 //! - [`broadcast`]: every receiver sees every value; a slow one gets `Lagged(n)` and continues.
 //! - [`watch`]: one value, receivers always see the latest (`changed().await`, `borrow`).
 //! - [`CancellationToken`] (`cancel`): cancellation with child tokens and drop guards.
+//! - [`local`]: loop-local `!Send` mpsc, oneshot and Mutex without atomics.
 
 pub mod mpsc;
 pub mod broadcast;
 mod cancel;
 pub mod oneshot;
 pub mod watch;
+pub mod local;
 pub(crate) mod park;
 pub(crate) mod trace;
 
