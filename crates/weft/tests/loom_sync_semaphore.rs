@@ -184,7 +184,11 @@ fn close_racing_acquire_and_release_finishes_the_waiter_and_loses_no_permit() {
         let got = waiter.join().unwrap();
         releaser.join().unwrap();
         assert!(core.is_closed());
-        assert_eq!(core.available(), 2, "permits given back whatever the outcome ({got:?})");
+        assert_eq!(
+            core.available(),
+            2,
+            "permits given back whatever the outcome ({got:?})"
+        );
         assert_eq!(core.try_acquire(1), Err(batch::TryAcquire::Closed));
     });
 }

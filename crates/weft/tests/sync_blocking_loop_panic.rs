@@ -27,13 +27,22 @@ fn every_blocking_lock_method_panics_on_a_loop_thread() {
         let barrier = Barrier::new(2);
         let cases: Vec<(&str, Box<dyn FnOnce() + '_>)> = vec![
             ("Mutex::blocking_lock", Box::new(|| drop(m.blocking_lock()))),
-            ("RwLock::blocking_read", Box::new(|| drop(rw.blocking_read()))),
-            ("RwLock::blocking_write", Box::new(|| drop(rw.blocking_write()))),
+            (
+                "RwLock::blocking_read",
+                Box::new(|| drop(rw.blocking_read())),
+            ),
+            (
+                "RwLock::blocking_write",
+                Box::new(|| drop(rw.blocking_write())),
+            ),
             (
                 "Semaphore::blocking_acquire",
                 Box::new(|| drop(sem.blocking_acquire())),
             ),
-            ("Barrier::blocking_wait", Box::new(|| drop(barrier.blocking_wait()))),
+            (
+                "Barrier::blocking_wait",
+                Box::new(|| drop(barrier.blocking_wait())),
+            ),
         ];
         for (name, call) in cases {
             let msg = panic_message(call);

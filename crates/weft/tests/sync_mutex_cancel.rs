@@ -74,7 +74,11 @@ fn a_partly_served_acquire_many_gives_its_permits_to_the_next_when_dropped() {
     drop(big);
     assert_eq!(small.wakes(), 1);
     let p = small.ready();
-    assert_eq!(sem.available_permits(), 1, "the other collected permit is free again");
+    assert_eq!(
+        sem.available_permits(),
+        1,
+        "the other collected permit is free again"
+    );
     drop(p);
     assert_eq!(sem.available_permits(), 2);
 }

@@ -22,7 +22,11 @@ fn mutex_waiters_get_the_lock_in_the_order_they_queued() {
         for later in waiters[i + 1..].iter_mut().rev() {
             later.pending();
         }
-        assert_eq!(waiters[i].wakes(), 1, "waiter {i} is woken when its turn comes");
+        assert_eq!(
+            waiters[i].wakes(),
+            1,
+            "waiter {i} is woken when its turn comes"
+        );
         let mut g = waiters[i].ready();
         g.push(i);
         assert!(m.try_lock().is_err(), "no barging past queued waiters");
@@ -42,7 +46,10 @@ fn a_big_semaphore_request_is_not_starved_by_small_ones() {
     sem.add_permits(1);
     // 2 permits free, but the big request is first: the small one must not take them.
     small.pending();
-    assert!(sem.try_acquire().is_err(), "try_acquire does not overtake the queue");
+    assert!(
+        sem.try_acquire().is_err(),
+        "try_acquire does not overtake the queue"
+    );
     sem.add_permits(1);
     let big_permit = big.ready().unwrap();
     assert_eq!(big_permit.num_permits(), 3);

@@ -43,7 +43,10 @@ fn enable_queues_the_future_before_it_is_polled() {
     let mut later = Probe::new(n.notified());
     later.pending();
     n.notify_one();
-    assert!(first.as_mut().enable(), "the enabled future was first in line");
+    assert!(
+        first.as_mut().enable(),
+        "the enabled future was first in line"
+    );
     later.pending();
 }
 

@@ -48,7 +48,9 @@ fn a_failed_initializer_lets_the_next_caller_try() {
     let rt = Runtime::builder().current_thread().build().unwrap();
     rt.block_on(async {
         let cell = OnceCell::new();
-        let err = cell.get_or_try_init(|| async { Err::<u8, _>("nope") }).await;
+        let err = cell
+            .get_or_try_init(|| async { Err::<u8, _>("nope") })
+            .await;
         assert_eq!(err, Err("nope"));
         assert!(!cell.initialized());
         let ok = cell.get_or_try_init(|| async { Ok::<_, ()>(7) }).await;
@@ -78,7 +80,10 @@ fn set_get_take_and_into_inner() {
     let mut cell = OnceCell::new();
     assert_eq!(cell.get(), None);
     cell.set(String::from("a")).unwrap();
-    assert!(cell.set(String::from("b")).unwrap_err().is_already_init_err());
+    assert!(cell
+        .set(String::from("b"))
+        .unwrap_err()
+        .is_already_init_err());
     assert_eq!(cell.get().map(String::as_str), Some("a"));
     assert_eq!(cell.take().as_deref(), Some("a"));
     assert!(!cell.initialized());

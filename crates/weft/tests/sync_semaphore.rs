@@ -67,7 +67,11 @@ fn close_fails_queued_and_later_acquires() {
         assert!(sem.acquire().await.is_err());
         assert_eq!(sem.try_acquire().unwrap_err(), TryAcquireError::Closed);
         drop(held);
-        assert_eq!(sem.available_permits(), 1, "permits held across close come back");
+        assert_eq!(
+            sem.available_permits(),
+            1,
+            "permits held across close come back"
+        );
     });
 }
 

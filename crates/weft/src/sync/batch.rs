@@ -238,7 +238,11 @@ impl Waiter {
 
     fn first_poll(&mut self, core: &Core, cx: &mut Context<'_>) -> Poll<Result<(), Closed>> {
         if self.n == 0 {
-            return Poll::Ready(if core.is_closed() { Err(Closed) } else { Ok(()) });
+            return Poll::Ready(if core.is_closed() {
+                Err(Closed)
+            } else {
+                Ok(())
+            });
         }
         match core.try_acquire(self.n) {
             Ok(()) => return Poll::Ready(Ok(())),

@@ -138,7 +138,10 @@ impl<T: ?Sized> Mutex<T> {
                 unreachable!("a Mutex's semaphore is never closed");
             }
             self.res.hold_exclusive();
-            MutexGuard { lock: self, _marker: PhantomData }
+            MutexGuard {
+                lock: self,
+                _marker: PhantomData,
+            }
         }
     }
 
@@ -155,7 +158,10 @@ impl<T: ?Sized> Mutex<T> {
                 unreachable!("a Mutex's semaphore is never closed");
             }
             self.res.hold_exclusive();
-            OwnedMutexGuard { lock: self, _marker: PhantomData }
+            OwnedMutexGuard {
+                lock: self,
+                _marker: PhantomData,
+            }
         }
     }
 
@@ -190,7 +196,10 @@ impl<T: ?Sized> Mutex<T> {
     pub fn try_lock(&self) -> Result<MutexGuard<'_, T>, TryLockError> {
         self.core.try_acquire(1).map_err(|_| TryLockError(()))?;
         self.res.hold_exclusive();
-        Ok(MutexGuard { lock: self, _marker: PhantomData })
+        Ok(MutexGuard {
+            lock: self,
+            _marker: PhantomData,
+        })
     }
 
     /// [`Mutex::try_lock`] for an `Arc<Mutex<T>>`.
@@ -201,7 +210,10 @@ impl<T: ?Sized> Mutex<T> {
     pub fn try_lock_owned(self: Arc<Self>) -> Result<OwnedMutexGuard<T>, TryLockError> {
         self.core.try_acquire(1).map_err(|_| TryLockError(()))?;
         self.res.hold_exclusive();
-        Ok(OwnedMutexGuard { lock: self, _marker: PhantomData })
+        Ok(OwnedMutexGuard {
+            lock: self,
+            _marker: PhantomData,
+        })
     }
 
     /// The value, through `&mut self`: no locking needed.

@@ -152,7 +152,9 @@ impl Notify {
                 Err(actual) => s = actual,
             }
         }
-        let (key, waker) = list.pop_front().expect("WAITING means the list has waiters");
+        let (key, waker) = list
+            .pop_front()
+            .expect("WAITING means the list has waiters");
         *list.get_mut(key) = Told::One;
         if list.is_empty() {
             // Leaving WAITING happens only under the lock, and nothing else moves the word

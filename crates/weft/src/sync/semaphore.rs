@@ -290,22 +290,20 @@ impl Semaphore {
         self.acquire_many_owned_at(n as usize, Location::caller())
     }
 
-    fn acquire_many_owned_at(
+    async fn acquire_many_owned_at(
         self: Arc<Self>,
         n: usize,
         site: &'static Location<'static>,
-    ) -> impl Future<Output = Result<OwnedSemaphorePermit, AcquireError>> {
-        async move {
-            Acquire::new(&self.core, &self.res, n, site)
-                .await
-                .map_err(|_| AcquireError(()))?;
-            let hold = self.res.hold_shared(n);
-            Ok(OwnedSemaphorePermit {
-                sem: self,
-                permits: n,
-                hold,
-            })
-        }
+    ) -> Result<OwnedSemaphorePermit, AcquireError> {
+        Acquire::new(&self.core, &self.res, n, site)
+            .await
+            .map_err(|_| AcquireError(()))?;
+        let hold = self.res.hold_shared(n);
+        Ok(OwnedSemaphorePermit {
+            sem: self,
+            permits: n,
+            hold,
+        })
     }
 
     /// Waits for one permit from code that is not async: parks the green thread (its loop runs

@@ -41,7 +41,9 @@ impl<F: Future> Probe<F> {
 
     /// Polls once.
     pub fn poll(&mut self) -> Poll<F::Output> {
-        self.fut.as_mut().poll(&mut Context::from_waker(&self.waker))
+        self.fut
+            .as_mut()
+            .poll(&mut Context::from_waker(&self.waker))
     }
 
     /// Polls once and expects `Pending`.
