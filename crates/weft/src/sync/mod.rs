@@ -39,10 +39,10 @@
 
 pub mod mpsc;
 pub mod broadcast;
+pub mod local;
 mod cancel;
 pub mod oneshot;
 pub mod watch;
-pub mod local;
 pub(crate) mod park;
 pub(crate) mod trace;
 
@@ -53,6 +53,8 @@ mod mutex;
 mod notify;
 mod once_cell;
 mod rwlock;
+#[cfg(test)]
+mod locks_trace_tests;
 pub(crate) mod waiters;
 pub use barrier::{Barrier, BarrierWaitResult};
 pub use mutex::{MappedMutexGuard, Mutex, MutexGuard, OwnedMutexGuard, TryLockError};

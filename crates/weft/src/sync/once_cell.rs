@@ -81,10 +81,11 @@ impl<T> fmt::Display for SetError<T> {
 impl<T: fmt::Debug> std::error::Error for SetError<T> {}
 
 /// Gives the init permit back if the initializer does not finish (error, panic, cancel).
-struct InitPermit<'a>(&'a Core);
+struct InitPermit<'a>(&'a Core, &'a Resource);
 
 impl Drop for InitPermit<'_> {
     fn drop(&mut self) {
+        self.1.release_exclusive();
         self.0.release(1);
     }
 }
@@ -144,6 +145,7 @@ impl<T> OnceCell<T> {
         // after `set` is true, which is stored below.
         unsafe { (*self.value.get()).write(value) };
         self.set.store(true, Ordering::Release);
+        self.res.release_exclusive();
         // Wake every queued initializer: they find the value.
         self.init.close();
         self.get().expect("just set")
@@ -228,7 +230,9 @@ impl<T> OnceCell<T> {
             // Closed: the value was set meanwhile.
             return Ok(self.get().expect("the init semaphore closes only once set"));
         }
-        let permit = InitPermit(&self.init);
+        // The running initializer is the cell's holder, for `weft::diag`.
+        self.res.hold_exclusive();
+        let permit = InitPermit(&self.init, &self.res);
         let value = f().await?;
         std::mem::forget(permit);
         Ok(self.store(value))

@@ -277,6 +277,12 @@ impl<T: ?Sized> RwLock<T> {
     pub fn get_mut(&mut self) -> &mut T {
         self.data.get_mut()
     }
+
+    /// The bookkeeping of this lock (for `weft::diag`).
+    #[allow(dead_code)] // read by weft::diag
+    pub(crate) fn resource(&self) -> &Resource {
+        &self.res
+    }
 }
 
 impl<T: Default> Default for RwLock<T> {
