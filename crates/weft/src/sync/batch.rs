@@ -141,6 +141,7 @@ impl Core {
 
     /// Moves permits in the word to the front waiters, FIFO; wakes the ones fully served;
     /// clears `WAITERS` if the list empties. Releases the lock, then wakes.
+    #[inline(never)]
     fn dispatch(&self, mut list: MutexGuard<'_, WaitList<Need>>) {
         let mut wakes = WakeBatch::new();
         loop {
@@ -213,8 +214,13 @@ impl Waiter {
 
     /// Advances the acquisition: the fast path first, then queueing; on a later poll, checks
     /// for the grant and refreshes the waker.
+    #[inline]
     pub(crate) fn poll(&mut self, core: &Core, cx: &mut Context<'_>) -> Poll<Result<(), Closed>> {
         let Some(key) = self.key else {
+            // The fast path, inlined into the caller's future.
+            if self.n > 0 && core.try_acquire(self.n).is_ok() {
+                return Poll::Ready(Ok(()));
+            }
             return self.first_poll(core, cx);
         };
         let mut list = core.lock();
@@ -236,6 +242,7 @@ impl Waiter {
         Poll::Ready(Ok(()))
     }
 
+    #[inline(never)]
     fn first_poll(&mut self, core: &Core, cx: &mut Context<'_>) -> Poll<Result<(), Closed>> {
         if self.n == 0 {
             return Poll::Ready(if core.is_closed() {

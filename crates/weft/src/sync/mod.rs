@@ -27,6 +27,7 @@
 //! - [`Barrier`]: `n` parties meet, one leader per round.
 //! - [`Mutex`]: async mutex (a one-permit batch semaphore), guards, owned and mapped guards.
 //! - [`Notify`]: wake one waiter (or store a permit) or every waiter.
+//! - `notify_state`: Notify's state word and waiter steps (loom-checked).
 //! - [`OnceCell`]: a value set once by an async initializer that runs once.
 //! - [`RwLock`]: readers-writer lock (a batch semaphore of `max_readers` permits), guards.
 //! - [`Semaphore`]: counting semaphore with FIFO waiters, permits and owned permits.
@@ -51,6 +52,7 @@ pub(crate) mod semaphore;
 mod barrier;
 mod mutex;
 mod notify;
+pub(crate) mod notify_state;
 mod once_cell;
 mod rwlock;
 #[cfg(test)]
@@ -70,3 +72,4 @@ pub use semaphore::{
 pub use cancel::{
     CancellationToken, DropGuard, WaitForCancellationFuture, WaitForCancellationFutureOwned,
 };
+

@@ -1,41 +1,16 @@
 //! `Notify`: wake one task (keeping a permit if none waits) or every task waiting now.
 //!
-//! # State
-//!
-//! One word: the low two bits are `EMPTY`, `WAITING` (the list has waiters) or `NOTIFIED` (one
-//! stored permit, no waiters); the rest counts `notify_waiters` calls. `EMPTY <-> NOTIFIED`
-//! change without the lock (so `notify_one` with no waiter is one CAS); any change to or from
-//! `WAITING` happens under the lock, so a waiter that queues cannot miss a notification: either
-//! the notifier's CAS sees `WAITING` and takes the lock, or the waiter's CAS sees `NOTIFIED`.
-//!
-//! A [`Notified`] future records the `notify_waiters` count when it is created, so a
-//! `notify_waiters` between creating it and polling it still completes it.
+//! The state machine is [`super::notify_state`] (one word plus a FIFO waiter list,
+//! loom-checked); this module adds the public API, `#[track_caller]` sites and the waiter
+//! bookkeeping for `weft::diag`.
 
+use super::notify_state::{State, Waiter};
 use super::trace::{Resource, ResourceKind, WaitGuard};
-use super::waiters::{WaitList, WaiterKey, WakeBatch};
-use crate::loom::{AtomicUsize, Mutex, MutexGuard, Ordering::SeqCst};
 use std::fmt;
 use std::future::Future;
 use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
-
-const EMPTY: usize = 0;
-const WAITING: usize = 1;
-const NOTIFIED: usize = 2;
-const STATE_MASK: usize = 3;
-/// One `notify_waiters` call, in the upper bits.
-const CALL: usize = 4;
-
-/// What a queued waiter was told.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Told {
-    Nothing,
-    /// By `notify_one`: a permit that must be passed on if the waiter is cancelled.
-    One,
-    /// By `notify_waiters`.
-    All,
-}
 
 /// Notifies tasks, green threads or OS threads that an event happened.
 ///
@@ -62,26 +37,15 @@ enum Told {
 /// # });
 /// ```
 pub struct Notify {
-    state: AtomicUsize,
-    waiters: Mutex<WaitList<Told>>,
+    state: State,
     res: Resource,
-}
-
-/// Where a [`Notified`] future is.
-#[derive(Debug)]
-enum Stage {
-    Init,
-    Waiting(WaiterKey),
-    Done,
 }
 
 /// The future returned by [`Notify::notified`].
 #[must_use = "futures do nothing unless polled"]
 pub struct Notified<'a> {
     notify: &'a Notify,
-    stage: Stage,
-    /// `notify_waiters` calls seen at creation.
-    calls: usize,
+    waiter: Waiter,
     site: &'static Location<'static>,
     wait: Option<WaitGuard>,
 }
@@ -91,14 +55,9 @@ impl Notify {
     #[track_caller]
     pub fn new() -> Notify {
         Notify {
-            state: AtomicUsize::new(EMPTY),
-            waiters: Mutex::new(WaitList::new()),
+            state: State::new(),
             res: Resource::new(ResourceKind::Notify, Location::caller()),
         }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, WaitList<Told>> {
-        self.waiters.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// A future that completes when this is notified: by a `notify_one` (or a stored permit)
@@ -113,8 +72,7 @@ impl Notify {
     pub fn notified(&self) -> Notified<'_> {
         Notified {
             notify: self,
-            stage: Stage::Init,
-            calls: self.state.load(SeqCst) & !STATE_MASK,
+            waiter: Waiter::new(&self.state),
             site: Location::caller(),
             wait: None,
         }
@@ -122,86 +80,13 @@ impl Notify {
 
     /// Wakes the oldest waiter, or stores a permit for the next `notified()` if none waits.
     pub fn notify_one(&self) {
-        let mut s = self.state.load(SeqCst);
-        while s & STATE_MASK != WAITING {
-            match self
-                .state
-                .compare_exchange(s, (s & !STATE_MASK) | NOTIFIED, SeqCst, SeqCst)
-            {
-                Ok(_) => return,
-                Err(actual) => s = actual,
-            }
-        }
-        let mut list = self.lock();
-        let waker = self.notify_one_locked(&mut list);
-        drop(list);
-        if let Some(w) = waker {
-            w.wake();
-        }
-    }
-
-    /// `notify_one` under the lock: hands the permit to the front waiter or stores it.
-    fn notify_one_locked(&self, list: &mut WaitList<Told>) -> Option<Waker> {
-        let mut s = self.state.load(SeqCst);
-        while s & STATE_MASK != WAITING {
-            match self
-                .state
-                .compare_exchange(s, (s & !STATE_MASK) | NOTIFIED, SeqCst, SeqCst)
-            {
-                Ok(_) => return None,
-                Err(actual) => s = actual,
-            }
-        }
-        let (key, waker) = list
-            .pop_front()
-            .expect("WAITING means the list has waiters");
-        *list.get_mut(key) = Told::One;
-        if list.is_empty() {
-            // Leaving WAITING happens only under the lock, and nothing else moves the word
-            // while it is WAITING.
-            self.state.store((s & !STATE_MASK) | EMPTY, SeqCst);
-        }
-        waker
+        self.state.notify_one();
     }
 
     /// Wakes every waiter waiting now (and every `notified()` future created before this call
     /// that has not completed). Stores no permit.
     pub fn notify_waiters(&self) {
-        let mut list = self.lock();
-        let mut s = self.state.load(SeqCst);
-        loop {
-            let low = match s & STATE_MASK {
-                WAITING => EMPTY,
-                other => other,
-            };
-            let next = ((s & !STATE_MASK).wrapping_add(CALL)) | low;
-            match self.state.compare_exchange(s, next, SeqCst, SeqCst) {
-                Ok(_) => break,
-                Err(actual) => s = actual,
-            }
-        }
-        let mut wakes = WakeBatch::new();
-        while let Some((key, waker)) = list.pop_front() {
-            *list.get_mut(key) = Told::All;
-            wakes.push(waker);
-        }
-        drop(list);
-        wakes.wake_all();
-    }
-
-    /// Takes a stored permit if there is one (no lock).
-    fn take_permit(&self) -> bool {
-        let mut s = self.state.load(SeqCst);
-        while s & STATE_MASK == NOTIFIED {
-            match self
-                .state
-                .compare_exchange(s, (s & !STATE_MASK) | EMPTY, SeqCst, SeqCst)
-            {
-                Ok(_) => return true,
-                Err(actual) => s = actual,
-            }
-        }
-        false
+        self.state.notify_waiters();
     }
 }
 
@@ -214,10 +99,9 @@ impl Default for Notify {
 
 impl fmt::Debug for Notify {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = self.state.load(SeqCst);
         f.debug_struct("Notify")
-            .field("permit_stored", &(s & STATE_MASK == NOTIFIED))
-            .field("waiting", &(s & STATE_MASK == WAITING))
+            .field("permit_stored", &self.state.permit_stored())
+            .field("waiting", &self.state.has_waiters())
             .finish()
     }
 }
@@ -237,53 +121,9 @@ impl Notified<'_> {
     /// ```
     pub fn enable(self: Pin<&mut Self>) -> bool {
         let this = self.get_mut();
-        this.advance(Waker::noop()).is_ready()
-    }
-
-    fn advance(&mut self, waker: &Waker) -> Poll<()> {
-        let notify = self.notify;
-        match self.stage {
-            Stage::Done => Poll::Ready(()),
-            Stage::Waiting(key) => {
-                let mut list = notify.lock();
-                if *list.get(key) == Told::Nothing {
-                    list.set_waker(key, waker);
-                    return Poll::Pending;
-                }
-                list.remove(key);
-                self.stage = Stage::Done;
-                Poll::Ready(())
-            }
-            Stage::Init => {
-                let s = notify.state.load(SeqCst);
-                if s & !STATE_MASK != self.calls || notify.take_permit() {
-                    self.stage = Stage::Done;
-                    return Poll::Ready(());
-                }
-                let mut list = notify.lock();
-                let mut s = notify.state.load(SeqCst);
-                loop {
-                    if s & !STATE_MASK != self.calls {
-                        self.stage = Stage::Done;
-                        return Poll::Ready(());
-                    }
-                    let next = match s & STATE_MASK {
-                        NOTIFIED => (s & !STATE_MASK) | EMPTY,
-                        _ => (s & !STATE_MASK) | WAITING,
-                    };
-                    match notify.state.compare_exchange(s, next, SeqCst, SeqCst) {
-                        Ok(_) if s & STATE_MASK == NOTIFIED => {
-                            self.stage = Stage::Done;
-                            return Poll::Ready(());
-                        }
-                        Ok(_) => break,
-                        Err(actual) => s = actual,
-                    }
-                }
-                self.stage = Stage::Waiting(list.push_back(Told::Nothing, waker));
-                Poll::Pending
-            }
-        }
+        this.waiter
+            .advance(&this.notify.state, Waker::noop())
+            .is_ready()
     }
 }
 
@@ -292,7 +132,7 @@ impl Future for Notified<'_> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
-        let out = this.advance(cx.waker());
+        let out = this.waiter.advance(&this.notify.state, cx.waker());
         if out.is_pending() {
             if this.wait.is_none() {
                 this.wait = Some(this.notify.res.wait(this.site));
@@ -306,26 +146,8 @@ impl Future for Notified<'_> {
 
 impl Drop for Notified<'_> {
     fn drop(&mut self) {
-        let Stage::Waiting(key) = self.stage else {
-            return;
-        };
-        let notify = self.notify;
-        let mut list = notify.lock();
-        let told = list.remove(key);
-        let waker = if told == Told::One {
-            notify.notify_one_locked(&mut list)
-        } else {
-            if list.is_empty() {
-                let s = notify.state.load(SeqCst);
-                if s & STATE_MASK == WAITING {
-                    notify.state.store((s & !STATE_MASK) | EMPTY, SeqCst);
-                }
-            }
-            None
-        };
-        drop(list);
-        if let Some(w) = waker {
-            w.wake();
+        if self.waiter.is_waiting() {
+            self.waiter.cancel(&self.notify.state);
         }
     }
 }
@@ -333,7 +155,7 @@ impl Drop for Notified<'_> {
 impl fmt::Debug for Notified<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Notified")
-            .field("stage", &self.stage)
+            .field("waiter", &self.waiter)
             .finish_non_exhaustive()
     }
 }
