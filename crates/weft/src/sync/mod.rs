@@ -37,6 +37,7 @@
 //! - [`watch`]: one value, receivers always see the latest (`changed().await`, `borrow`).
 //! - [`CancellationToken`] (`cancel`): cancellation with child tokens and drop guards.
 //! - [`local`]: loop-local `!Send` mpsc, oneshot and Mutex without atomics.
+//! - `__set_tracing`: the benchmarks' switch for the bookkeeping (hidden, not an API).
 
 pub mod mpsc;
 pub mod broadcast;
@@ -73,3 +74,10 @@ pub use cancel::{
     CancellationToken, DropGuard, WaitForCancellationFuture, WaitForCancellationFutureOwned,
 };
 
+/// Turns the holder/waiter bookkeeping on or off for the whole process. Not an API: it exists
+/// so that `benches/benches/sync.rs` can measure each primitive with the bookkeeping on; the
+/// switch users get is `weft::diag`'s.
+#[doc(hidden)]
+pub fn __set_tracing(on: bool) {
+    trace::set_enabled(on);
+}

@@ -210,6 +210,16 @@ impl Resource {
         }
     }
 
+    /// Records `actor` (not necessarily the current one) as the exclusive holder: a
+    /// `JoinHandle`'s wait names the joined task as the holder of its output.
+    #[inline]
+    pub(crate) fn hold_exclusive_as(&self, actor: Actor) {
+        if enabled() {
+            self.owner_since.store(stamp(), Relaxed);
+            self.owner.store(pack(actor), Relaxed);
+        }
+    }
+
     /// Clears the exclusive holder (the guard was dropped, by whichever actor).
     #[inline]
     pub(crate) fn release_exclusive(&self) {

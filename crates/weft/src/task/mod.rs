@@ -8,13 +8,36 @@
 //! A task that panics does not take its loop down: the panic is caught and handed to whoever
 //! awaits the [`JoinHandle`] as a [`JoinError`]. Dropping a `JoinHandle` detaches the task; it
 //! keeps running. [`JoinHandle::abort`] cancels it: the future is dropped on its loop the next
-//! time the loop reaches it, at once if it is idle.
+//! time the loop reaches it, at once if it is idle; an [`AbortHandle`] does the same from
+//! anywhere without owning the output.
+//!
+//! A [`JoinSet`] holds many tasks and hands out their outputs in the order they finish. A
+//! [`Builder`] names a task. Every task has an [`Id`] ([`id`] inside it) and records where it
+//! was spawned (every `spawn` method is `#[track_caller]`); names and sites are what
+//! diagnostics print, and [`JoinHandle::name`] and [`JoinHandle::spawn_site`] read them.
+//!
+//! # Roles
+//!
+//! - `raw`, `state`: the task allocation, its state word and transitions (crate-internal).
+//! - `join`: [`JoinHandle`] and [`JoinError`].
+//! - `abort`: [`AbortHandle`].
+//! - `id`: [`Id`], [`id`], [`try_id`].
+//! - `builder`: [`Builder`] (named tasks, placement).
+//! - `join_set`: [`JoinSet`].
 
+mod abort;
+mod builder;
+mod id;
 mod join;
+mod join_set;
 pub(crate) mod raw;
 mod state;
 
+pub use abort::AbortHandle;
+pub use builder::Builder;
+pub use id::{id, try_id, Id};
 pub use join::{JoinError, JoinHandle};
+pub use join_set::JoinSet;
 
 use crate::rt::context;
 use std::future::Future;
