@@ -186,6 +186,9 @@ impl<T> Chan<T> {
         if st.send_waiters.remove(key) == Grant::Slot {
             st.reserved -= 1;
             self.grant(&mut st, &mut wakes);
+            if st.done() {
+                wakes.push(st.rx_waker.take()); // a closed receiver may wait for this slot
+            }
         }
         drop(st);
         wakes.wake_all();
