@@ -46,6 +46,20 @@ fn a_queued_writer_is_not_overtaken_by_later_readers() {
 }
 
 #[test]
+fn mapped_guards_keep_the_lock() {
+    let lock = RwLock::new((1, 2));
+    let r = weft::sync::RwLockReadGuard::map(lock.try_read().unwrap(), |v| &v.1);
+    assert_eq!(*r, 2);
+    assert!(lock.try_write().is_err());
+    drop(r);
+    let mut w = weft::sync::RwLockWriteGuard::map(lock.try_write().unwrap(), |v| &mut v.0);
+    *w = 5;
+    assert!(lock.try_read().is_err());
+    drop(w);
+    assert_eq!(*lock.try_read().unwrap(), (5, 2));
+}
+
+#[test]
 fn downgrade_keeps_readers_in_and_writers_out() {
     let lock = RwLock::new(1);
     let w = lock.try_write().unwrap();

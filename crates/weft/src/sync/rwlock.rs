@@ -71,6 +71,21 @@ pub struct RwLockWriteGuard<'a, T: ?Sized> {
     _marker: PhantomData<*mut T>,
 }
 
+/// An [`RwLockWriteGuard`] narrowed to a part of the value by [`RwLockWriteGuard::map`].
+#[must_use = "the lock is released at once if the guard is not kept"]
+pub struct RwLockMappedWriteGuard<'a, T: ?Sized> {
+    core: &'a Core,
+    res: &'a Resource,
+    permits: usize,
+    data: *mut T,
+    _borrow: PhantomData<&'a mut T>,
+}
+
+// SAFETY: an exclusive borrow of part of the value, like `&mut T`.
+unsafe impl<T: ?Sized + Send + Sync> Send for RwLockMappedWriteGuard<'_, T> {}
+// SAFETY: a shared mapped guard gives out `&T` only.
+unsafe impl<T: ?Sized + Send + Sync> Sync for RwLockMappedWriteGuard<'_, T> {}
+
 /// Shared access through an `Arc<RwLock<T>>`, which the guard keeps alive.
 #[must_use = "the lock is released at once if the guard is not kept"]
 pub struct OwnedRwLockReadGuard<T: ?Sized> {
@@ -358,6 +373,24 @@ impl<T: ?Sized> Drop for OwnedRwLockReadGuard<T> {
 }
 
 impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
+    /// Narrows the guard to a part of the value; the write lock stays held.
+    pub fn map<U: ?Sized>(
+        this: Self,
+        f: impl FnOnce(&mut T) -> &mut U,
+    ) -> RwLockMappedWriteGuard<'a, U> {
+        let lock = this.lock;
+        std::mem::forget(this);
+        // SAFETY: the forgotten guard's permits pass to the mapped guard: the only access.
+        let data = f(unsafe { &mut *lock.data.get() }) as *mut U;
+        RwLockMappedWriteGuard {
+            core: &lock.core,
+            res: &lock.res,
+            permits: lock.max_readers as usize,
+            data,
+            _borrow: PhantomData,
+        }
+    }
+
     /// Turns the write lock into a read lock without letting a writer in between; the waiters
     /// queued behind it that only read may then enter too.
     pub fn downgrade(this: Self) -> RwLockReadGuard<'a, T> {
@@ -415,6 +448,28 @@ impl<T: ?Sized> Drop for OwnedRwLockWriteGuard<T> {
     }
 }
 
+impl<T: ?Sized> Deref for RwLockMappedWriteGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: `data` points into the value, and this guard holds every permit.
+        unsafe { &*self.data }
+    }
+}
+
+impl<T: ?Sized> DerefMut for RwLockMappedWriteGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: as in `deref`.
+        unsafe { &mut *self.data }
+    }
+}
+
+impl<T: ?Sized> Drop for RwLockMappedWriteGuard<'_, T> {
+    fn drop(&mut self) {
+        self.res.release_exclusive();
+        self.core.release(self.permits);
+    }
+}
+
 macro_rules! debug_via_deref {
     ($($ty:ident $(<$lt:lifetime>)?),*) => {$(
         impl<T: ?Sized + fmt::Debug> fmt::Debug for $ty<$($lt,)? T> {
@@ -428,6 +483,7 @@ macro_rules! debug_via_deref {
 debug_via_deref!(
     RwLockReadGuard<'_>,
     RwLockWriteGuard<'_>,
+    RwLockMappedWriteGuard<'_>,
     OwnedRwLockReadGuard,
     OwnedRwLockWriteGuard
 );
