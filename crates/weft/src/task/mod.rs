@@ -30,6 +30,8 @@ mod builder;
 mod id;
 mod join;
 mod join_set;
+#[cfg(test)]
+mod join_trace_tests;
 pub(crate) mod raw;
 mod state;
 
