@@ -28,7 +28,7 @@ use std::task::{Context, Poll};
 
 const CLOSED: usize = 1;
 const WAITERS: usize = 2;
-const SHIFT: u32 = 2;
+pub(super) const SHIFT: u32 = 2;
 
 /// The most permits a semaphore holds: the word keeps two flag bits, and one more bit of
 /// headroom lets an overflowing `add_permits` be detected before it wraps.
@@ -36,7 +36,7 @@ pub(crate) const MAX_PERMITS: usize = usize::MAX >> 3;
 
 /// What one queued waiter still needs and has been assigned.
 #[derive(Debug)]
-struct Need {
+pub(super) struct Need {
     remaining: usize,
     acquired: usize,
     closed: bool,
@@ -58,8 +58,11 @@ pub(crate) struct Closed;
 /// The batch semaphore; see the module doc.
 #[derive(Debug)]
 pub(crate) struct Core {
-    state: AtomicUsize,
-    waiters: Mutex<WaitList<Need>>,
+    // Visible to the wrappers for their `const fn` constructors (`Semaphore::const_new` ...),
+    // which cannot live here: loom's `Mutex::new`, which this file is compiled against in the
+    // models, is not `const`.
+    pub(super) state: AtomicUsize,
+    pub(super) waiters: Mutex<WaitList<Need>>,
 }
 
 impl Core {

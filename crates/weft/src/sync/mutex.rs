@@ -117,6 +117,21 @@ impl<T> Mutex<T> {
         }
     }
 
+    /// [`Mutex::new`] as a `const fn`, for statics.
+    ///
+    /// ```
+    /// static COUNT: weft::sync::Mutex<u64> = weft::sync::Mutex::const_new(0);
+    /// *COUNT.try_lock().unwrap() += 1;
+    /// ```
+    #[track_caller]
+    pub const fn const_new(value: T) -> Mutex<T> {
+        Mutex {
+            core: Core::const_new(1),
+            res: Resource::new(ResourceKind::Mutex, Location::caller()),
+            data: UnsafeCell::new(value),
+        }
+    }
+
     /// The value, consuming the mutex.
     pub fn into_inner(self) -> T {
         self.data.into_inner()

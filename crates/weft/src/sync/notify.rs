@@ -4,8 +4,10 @@
 //! loom-checked); this module adds the public API, `#[track_caller]` sites and the waiter
 //! bookkeeping for `weft::diag`.
 
-use super::notify_state::{State, Waiter};
+use super::notify_state::{State, Waiter, EMPTY};
 use super::trace::{Resource, ResourceKind, WaitGuard};
+use super::waiters::WaitList;
+use crate::loom::{AtomicUsize, Mutex};
 use std::fmt;
 use std::future::Future;
 use std::panic::Location;
@@ -56,6 +58,18 @@ impl Notify {
     pub fn new() -> Notify {
         Notify {
             state: State::new(),
+            res: Resource::new(ResourceKind::Notify, Location::caller()),
+        }
+    }
+
+    /// [`Notify::new`] as a `const fn`, for statics.
+    #[track_caller]
+    pub const fn const_new() -> Notify {
+        Notify {
+            state: State {
+                state: AtomicUsize::new(EMPTY),
+                waiters: Mutex::new(WaitList::new()),
+            },
             res: Resource::new(ResourceKind::Notify, Location::caller()),
         }
     }

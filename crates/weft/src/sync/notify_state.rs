@@ -18,7 +18,7 @@ use super::waiters::{WaitList, WaiterKey, WakeBatch};
 use crate::loom::{AtomicUsize, Mutex, MutexGuard, Ordering::SeqCst};
 use std::task::{Poll, Waker};
 
-const EMPTY: usize = 0;
+pub(super) const EMPTY: usize = 0;
 const WAITING: usize = 1;
 const NOTIFIED: usize = 2;
 const STATE_MASK: usize = 3;
@@ -27,7 +27,7 @@ const CALL: usize = 4;
 
 /// What a queued waiter was told.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Told {
+pub(super) enum Told {
     Nothing,
     /// By `notify_one`: a permit that must be passed on if the waiter is cancelled.
     One,
@@ -38,8 +38,10 @@ enum Told {
 /// The shared state of one `Notify`; see the module doc.
 #[derive(Debug)]
 pub(crate) struct State {
-    state: AtomicUsize,
-    waiters: Mutex<WaitList<Told>>,
+    // Visible to `Notify::const_new` (loom's `Mutex::new`, which this file is compiled against
+    // in the model, is not `const`).
+    pub(super) state: AtomicUsize,
+    pub(super) waiters: Mutex<WaitList<Told>>,
 }
 
 /// Where a [`Waiter`] is.

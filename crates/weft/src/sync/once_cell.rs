@@ -102,6 +102,23 @@ impl<T> OnceCell<T> {
         }
     }
 
+    /// [`OnceCell::new`] as a `const fn`, for statics.
+    ///
+    /// ```
+    /// static CELL: weft::sync::OnceCell<u32> = weft::sync::OnceCell::const_new();
+    /// CELL.set(1).unwrap();
+    /// assert_eq!(CELL.get(), Some(&1));
+    /// ```
+    #[track_caller]
+    pub const fn const_new() -> OnceCell<T> {
+        OnceCell {
+            set: AtomicBool::new(false),
+            value: UnsafeCell::new(MaybeUninit::uninit()),
+            init: Core::const_new(1),
+            res: Resource::new(ResourceKind::OnceCell, Location::caller()),
+        }
+    }
+
     /// A cell holding `value` if it is `Some`.
     #[track_caller]
     pub fn new_with(value: Option<T>) -> OnceCell<T> {

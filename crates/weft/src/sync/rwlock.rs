@@ -144,6 +144,17 @@ impl<T> RwLock<T> {
         }
     }
 
+    /// [`RwLock::new`] as a `const fn`, for statics.
+    #[track_caller]
+    pub const fn const_new(value: T) -> RwLock<T> {
+        RwLock {
+            core: Core::const_new(MAX_READERS as usize),
+            res: Resource::new(ResourceKind::RwLock, Location::caller()),
+            max_readers: MAX_READERS,
+            data: UnsafeCell::new(value),
+        }
+    }
+
     /// The value, consuming the lock.
     pub fn into_inner(self) -> T {
         self.data.into_inner()
