@@ -26,7 +26,7 @@
 //!
 //! A node is an `Arc` with a `cancelled` flag (an atomic, so `is_cancelled` and an already
 //! cancelled `cancelled()` cost one load) and, behind a short lock, its waiters (a FIFO
-//! [`WaitList`]) and its children. A child keeps its parent alive (`Arc`), a parent knows its
+//! `WaitList`) and its children. A child keeps its parent alive (`Arc`), a parent knows its
 //! children only weakly, so a dropped child costs its parent nothing but a dead `Weak`, swept
 //! when the children list doubles. `child_token` and `cancel` both run under the parent's
 //! lock, so a child made while its parent is cancelled is either in the list `cancel` walks or
@@ -83,7 +83,29 @@ impl Node {
 }
 
 /// A token that can be cancelled once, waking everyone waiting on it and its descendants. Clones
-/// are the same token. See the [module doc](self).
+/// are the same token.
+///
+/// Tokens form a tree: [`child_token`](Self::child_token) adds a child. Cancelling a token
+/// cancels its whole subtree (children, grandchildren ...), never its parent or siblings; a
+/// child made from a cancelled token starts cancelled; cancellation is permanent.
+/// [`is_cancelled`](Self::is_cancelled) and an already cancelled `cancelled()` cost one atomic
+/// load. Every waiter is woken by `cancel`; they are independent, so no order is promised
+/// among them.
+///
+/// ```
+/// # let rt = weft::rt::Runtime::builder().current_thread().build().unwrap();
+/// # rt.block_on(async {
+/// use weft::sync::CancellationToken;
+/// let token = CancellationToken::new();
+/// let child = token.child_token();
+/// let worker = weft::spawn(async move {
+///     child.cancelled().await;
+///     "stopped"
+/// });
+/// token.cancel();
+/// assert_eq!(worker.await.unwrap(), "stopped");
+/// # });
+/// ```
 #[derive(Clone)]
 pub struct CancellationToken {
     node: Arc<Node>,

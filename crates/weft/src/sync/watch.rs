@@ -22,7 +22,7 @@
 //! The value sits behind a readers-writer lock (borrows share it; a send holds it only to
 //! store). A version counter (an atomic, the lowest bit meaning "the sender is gone") is bumped
 //! after each store; a receiver compares it with the version it saw. Waiting receivers queue in
-//! a [`WaitList`] behind a separate short lock; a receiver checks the version under that lock
+//! a `WaitList` behind a separate short lock; a receiver checks the version under that lock
 //! before it queues, and a sender bumps the version before taking it to wake, so no change is
 //! missed. `std::sync::RwLock` is used directly: `crate::loom` offers no readers-writer lock,
 //! and the version/wait protocol (the part loom would check) only uses the door's types.

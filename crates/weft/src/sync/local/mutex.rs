@@ -15,7 +15,13 @@ use std::ops::{Deref, DerefMut};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-/// A loop-local async mutex; see the [module doc](self).
+/// A loop-local async mutex: the `!Send` twin of [`crate::sync::Mutex`], no atomics.
+///
+/// # Fairness
+///
+/// FIFO with hand-off: an unlock with waiters queued passes the lock straight to the oldest
+/// one (it stays locked meanwhile), so a newcomer's `try_lock` or `lock` never barges ahead. A
+/// waiter dropped after it was handed the lock passes it on to the next.
 pub struct Mutex<T: ?Sized> {
     locked: Cell<bool>,
     /// Per waiter: true once the lock was handed to it.
