@@ -1,6 +1,7 @@
 //! A cancelled waiter passes its permit on: `lock()` and `acquire()` futures dropped before
 //! their first poll, while queued, and after being served but before being polled again.
 
+mod common;
 mod sync_locks_support;
 
 use sync_locks_support::Probe;
@@ -100,4 +101,60 @@ fn a_served_acquire_dropped_unpolled_passes_its_permit_on() {
     assert_eq!(c.wakes(), 1);
     drop(c.ready());
     assert_eq!(sem.available_permits(), 1);
+}
+
+/// Tasks on two loops mix full `lock().await`s with lock futures polled once and dropped (so
+/// some are cancelled while queued, some just after being handed the lock by the other loop).
+/// Every full await must finish (no hand-over lost to a cancelled waiter), every increment
+/// made under the lock must count, and the lock must be free at the end.
+#[test]
+fn a_storm_of_cancelled_lock_futures_across_two_loops_loses_no_hand_over() {
+    use std::future::{poll_fn, Future};
+    use std::pin::pin;
+    use std::sync::Arc;
+    use std::task::Poll;
+
+    const ROUNDS: u64 = 3_000;
+    const TASKS_PER_LOOP: u64 = 3;
+    let (total, expected) = common::within_deadline("cancel storm", || {
+        let rt = weft::rt::Runtime::builder().loops(2).build().unwrap();
+        let m = Arc::new(Mutex::new(0u64));
+        let mut tasks = Vec::new();
+        for lp in 0..2 {
+            for t in 0..TASKS_PER_LOOP {
+                let m = m.clone();
+                tasks.push(rt.spawn_on(lp, async move {
+                    let mut mine = 0;
+                    for i in 0..ROUNDS {
+                        if (i + t) % 3 == 0 {
+                            *m.lock().await += 1;
+                            mine += 1;
+                        } else {
+                            let mut fut = pin!(m.lock());
+                            let got = poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await;
+                            if let Poll::Ready(mut g) = got {
+                                *g += 1;
+                                mine += 1;
+                            }
+                            // Otherwise `fut` is dropped here, queued or just served.
+                        }
+                        if i % 5 == 0 {
+                            weft::yield_now().await;
+                        }
+                    }
+                    mine
+                }));
+            }
+        }
+        let expected = rt.block_on(async {
+            let mut sum = 0;
+            for t in tasks {
+                sum += t.await.unwrap();
+            }
+            sum
+        });
+        let total = *m.try_lock().expect("the lock is free at the end");
+        (total, expected)
+    });
+    assert_eq!(total, expected);
 }
