@@ -214,6 +214,11 @@ pub struct Receiver<T> {
 }
 
 impl<T> Sender<T> {
+    /// The channel's trace resource (for the bookkeeping's tests).
+    #[cfg(test)]
+    pub(crate) fn resource(&self) -> &Resource {
+        &self.shared.trace
+    }
     /// Sends `value` to every receiver subscribed now; never waits. Returns how many receivers
     /// will see it.
     ///

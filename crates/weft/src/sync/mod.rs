@@ -58,6 +58,8 @@ mod once_cell;
 mod rwlock;
 #[cfg(test)]
 mod locks_trace_tests;
+#[cfg(test)]
+mod chan_trace_tests;
 pub(crate) mod waiters;
 pub use barrier::{Barrier, BarrierWaitResult};
 pub use mutex::{MappedMutexGuard, Mutex, MutexGuard, OwnedMutexGuard, TryLockError};

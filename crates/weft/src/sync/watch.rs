@@ -187,6 +187,11 @@ impl<T: fmt::Debug> fmt::Debug for Ref<'_, T> {
 }
 
 impl<T> Sender<T> {
+    /// The channel's trace resource (for the bookkeeping's tests).
+    #[cfg(test)]
+    pub(crate) fn resource(&self) -> &Resource {
+        &self.shared.trace
+    }
     /// Stores `value` and notifies every receiver.
     ///
     /// # Errors

@@ -14,12 +14,12 @@ use std::task::{Context, Poll};
 /// Sends values into a bounded channel; clone it for more senders. See the
 /// [module doc](super) for fairness.
 pub struct Sender<T> {
-    pub(super) tx: Tx<T>,
+    pub(crate) tx: Tx<T>,
 }
 
 /// Receives the values of a bounded channel.
 pub struct Receiver<T> {
-    pub(super) rx: Rx<T>,
+    pub(crate) rx: Rx<T>,
 }
 
 /// One reserved slot of a bounded channel: [`send`](Self::send) fills it without waiting;

@@ -41,7 +41,7 @@
 
 mod bounded;
 pub(crate) mod chan;
-mod ends;
+pub(crate) mod ends;
 pub mod error;
 mod unbounded;
 

@@ -112,6 +112,11 @@ pub struct Receiver<T> {
 }
 
 impl<T> Sender<T> {
+    /// The channel's trace resource (for the bookkeeping's tests).
+    #[cfg(test)]
+    pub(crate) fn resource(&self) -> &Resource {
+        &self.shared().trace
+    }
     /// Sends `value`; fails, giving it back, if the receiver was closed or dropped. Never waits.
     pub fn send(mut self, value: T) -> Result<(), T> {
         let shared = self.shared.take().expect("a sender sends once");
