@@ -48,7 +48,10 @@ fn main() -> io::Result<()> {
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:7878".into());
     let addr: SocketAddr = addr.parse().map_err(|e| {
-        io::Error::new(io::ErrorKind::InvalidInput, format!("address {addr:?}: {e}"))
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("address {addr:?}: {e}"),
+        )
     })?;
     run(addr)
 }
@@ -104,7 +107,10 @@ async fn serve(addr: SocketAddr) -> io::Result<()> {
     drop((lines_tx, events_tx, done_tx));
     hub.await.map_err(io::Error::other)?;
     // `recv` returns None once every connection has dropped its `done` sender.
-    if weft::time::timeout(SHUTDOWN_GRACE, done_rx.recv()).await.is_err() {
+    if weft::time::timeout(SHUTDOWN_GRACE, done_rx.recv())
+        .await
+        .is_err()
+    {
         eprintln!("chat: some connections did not finish within {SHUTDOWN_GRACE:?}");
     }
     println!("chat: stopped");
@@ -155,7 +161,12 @@ async fn connection(
         if reader.read_line(&mut line).await? == 0 {
             return Ok(());
         }
-        let name: Arc<str> = line.trim().chars().take(MAX_NAME).collect::<String>().into();
+        let name: Arc<str> = line
+            .trim()
+            .chars()
+            .take(MAX_NAME)
+            .collect::<String>()
+            .into();
         let _ = events.send(Event::Joined(name.clone())).await;
         loop {
             line.clear();

@@ -47,13 +47,18 @@ impl Client {
     }
 
     fn say(&mut self, line: &str) {
-        self.writer.write_all(format!("{line}\n").as_bytes()).unwrap();
+        self.writer
+            .write_all(format!("{line}\n").as_bytes())
+            .unwrap();
     }
 
     /// The next line the server sends (a read timeout fails the test).
     fn line(&mut self) -> String {
         let mut line = String::new();
-        let n = self.reader.read_line(&mut line).expect("a line within the deadline");
+        let n = self
+            .reader
+            .read_line(&mut line)
+            .expect("a line within the deadline");
         assert!(n > 0, "the server hung up");
         line.trim_end().to_string()
     }
@@ -66,15 +71,25 @@ impl Client {
     #[track_caller]
     fn expect_hangup(&mut self) {
         let mut rest = String::new();
-        assert_eq!(self.reader.read_line(&mut rest).expect("EOF within the deadline"), 0);
+        assert_eq!(
+            self.reader
+                .read_line(&mut rest)
+                .expect("EOF within the deadline"),
+            0
+        );
     }
 }
 
 #[test]
 fn two_clients_chat_and_ctrl_c_says_goodbye() {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args(["--exact", "server_process", "--nocapture", "--test-threads=1"])
-        .env(CHILD_ENV, "1");
+    cmd.args([
+        "--exact",
+        "server_process",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env(CHILD_ENV, "1");
     let mut child = WatchedChild::spawn(cmd, Watch::Stdout, DEADLINE);
     // libtest prints "test server_process ... " on the same line, before the server's output.
     const LISTENING: &str = "chat: listening on ";

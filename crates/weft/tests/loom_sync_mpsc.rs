@@ -26,9 +26,9 @@ mod sync {
 
 use ::loom::sync::Arc;
 use ::loom::thread;
+use chan::{Chan, TryPop, TryPush, UNBOUNDED};
 use std::future::poll_fn;
 use std::task::{Context, Poll, Waker};
-use chan::{Chan, TryPop, TryPush, UNBOUNDED};
 
 /// Polls `fut` on this model thread, waiting on a loom `Notify` that its waker signals, so a
 /// lost wake-up shows up as a deadlock loom reports.
@@ -111,7 +111,10 @@ fn close_wakes_a_sender_waiting_for_a_slot() {
             block_on(poll_fn(|cx| tx.poll_reserve(&mut key, cx)))
         });
         chan.close();
-        assert!(!sender.join().unwrap(), "no slot was freed, so the wait ends in 'closed'");
+        assert!(
+            !sender.join().unwrap(),
+            "no slot was freed, so the wait ends in 'closed'"
+        );
         assert_eq!(chan.try_pop(), TryPop::Value(0));
     });
 }
@@ -133,7 +136,11 @@ fn a_sender_giving_up_loses_no_slot() {
         });
         assert_eq!(chan.try_pop(), TryPop::Value(0));
         sender.join().unwrap();
-        assert_eq!(chan.capacity(), 1, "the freed slot is free again, whoever had it");
+        assert_eq!(
+            chan.capacity(),
+            1,
+            "the freed slot is free again, whoever had it"
+        );
         assert!(chan.try_push(1).is_ok());
     });
 }

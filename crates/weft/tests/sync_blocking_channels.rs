@@ -47,7 +47,9 @@ fn a_parked_green_thread_leaves_the_loop_serving_tcp() {
             assert_eq!(rx_a.blocking_recv(), Some(2));
             tx_b.send("done".to_string()).unwrap();
         });
-        let got = timeout(DEADLINE, green).await.expect("the green thread finished");
+        let got = timeout(DEADLINE, green)
+            .await
+            .expect("the green thread finished");
         client.join().unwrap();
         got.unwrap()
     });
@@ -91,7 +93,9 @@ fn blocking_calls_on_a_loop_thread_panic_with_the_reason() {
 
         let (_utx, mut urx) = mpsc::unbounded_channel::<u8>();
         let msg = panic_message(catch_unwind(AssertUnwindSafe(|| urx.blocking_recv())));
-        assert!(msg.contains("mpsc::UnboundedReceiver::blocking_recv") && msg.contains(ON_LOOP_THREAD));
+        assert!(
+            msg.contains("mpsc::UnboundedReceiver::blocking_recv") && msg.contains(ON_LOOP_THREAD)
+        );
 
         let (_otx, orx) = oneshot::channel::<u8>();
         let msg = panic_message(catch_unwind(AssertUnwindSafe(|| orx.blocking_recv())));

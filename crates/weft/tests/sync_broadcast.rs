@@ -95,7 +95,11 @@ fn send_without_receivers_fails_and_resubscribe_starts_at_the_tail() {
     let mut late = rx.resubscribe();
     drop(rx);
     tx.send(2).unwrap();
-    assert_eq!(late.try_recv(), Ok(2), "a resubscribed receiver starts after what was sent");
+    assert_eq!(
+        late.try_recv(),
+        Ok(2),
+        "a resubscribed receiver starts after what was sent"
+    );
     drop(late);
     assert_eq!(tx.receiver_count(), 0);
     assert_eq!(tx.send(3).unwrap_err().0, 3);
@@ -108,6 +112,10 @@ fn blocking_recv_from_an_os_thread() {
     let rt = Runtime::builder().current_thread().build().unwrap();
     // The receiver exists from the start, so the value waits in the ring for the thread,
     // whether it is already parked or not.
-    rt.block_on(async move { weft::spawn(async move { tx.send(7).unwrap() }).await.unwrap() });
+    rt.block_on(async move {
+        weft::spawn(async move { tx.send(7).unwrap() })
+            .await
+            .unwrap()
+    });
     assert_eq!(t.join().unwrap(), Ok(7));
 }

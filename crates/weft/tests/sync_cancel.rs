@@ -27,7 +27,10 @@ fn cancelling_a_parent_cancels_its_descendants_not_the_other_way() {
     }
     grandchild.cancel();
     assert!(grandchild.is_cancelled());
-    assert!(!child.is_cancelled() && !parent.is_cancelled(), "cancel does not go up");
+    assert!(
+        !child.is_cancelled() && !parent.is_cancelled(),
+        "cancel does not go up"
+    );
     child.cancel();
     assert!(!parent.is_cancelled() && !sibling.is_cancelled());
     waits[2].pending();
@@ -107,9 +110,17 @@ fn cancel_reaches_tasks_on_other_loops_and_threads() {
         let t = token.clone();
         std::thread::spawn(move || t.cancel());
         for (i, task) in tasks.into_iter().enumerate() {
-            assert_eq!(timeout(DEADLINE, task).await.expect("cancelled in time").unwrap(), i);
+            assert_eq!(
+                timeout(DEADLINE, task)
+                    .await
+                    .expect("cancelled in time")
+                    .unwrap(),
+                i
+            );
         }
-        let out = token.run_until_cancelled(std::future::pending::<()>()).await;
+        let out = token
+            .run_until_cancelled(std::future::pending::<()>())
+            .await;
         assert_eq!(out, None);
     });
 }

@@ -57,7 +57,11 @@ fn local_mpsc_backpressure_close_and_cancel() {
     let mut c = Probe::new(tx.send(3));
     c.pending();
     drop(rx);
-    assert_eq!(c.ready().unwrap_err().0, 3, "a dropped receiver fails the waiting sender");
+    assert_eq!(
+        c.ready().unwrap_err().0,
+        3,
+        "a dropped receiver fails the waiting sender"
+    );
     assert!(tx.is_closed());
 }
 

@@ -54,7 +54,10 @@ fn a_dropped_receiver_fails_waiting_and_later_senders() {
     assert_eq!(send.wakes(), 1);
     assert_eq!(send.ready().unwrap_err().0, "waiting");
     assert!(tx.is_closed());
-    assert!(matches!(tx.try_send("late"), Err(TrySendError::Closed("late"))));
+    assert!(matches!(
+        tx.try_send("late"),
+        Err(TrySendError::Closed("late"))
+    ));
 }
 
 #[test]
@@ -72,7 +75,11 @@ fn close_fails_senders_but_keeps_queued_values() {
         }
         got
     });
-    assert_eq!(recv.ready(), vec![1, 3], "then None: closed, drained, no permit left");
+    assert_eq!(
+        recv.ready(),
+        vec![1, 3],
+        "then None: closed, drained, no permit left"
+    );
 }
 
 #[test]

@@ -36,7 +36,10 @@ fn bounded_across_two_loops_and_a_thread() {
             tx.send((0, i)).await.unwrap();
         }
         drop(tx);
-        let sum = timeout(DEADLINE, receiver).await.expect("the receiver finished").unwrap();
+        let sum = timeout(DEADLINE, receiver)
+            .await
+            .expect("the receiver finished")
+            .unwrap();
         thread.join().unwrap();
         sum
     });
@@ -57,7 +60,10 @@ fn unbounded_ping_pong_across_loops() {
         let mut v = 0;
         for _ in 0..2000 {
             ping_tx.send(v).unwrap();
-            v = timeout(DEADLINE, pong_rx.recv()).await.expect("pong in time").unwrap();
+            v = timeout(DEADLINE, pong_rx.recv())
+                .await
+                .expect("pong in time")
+                .unwrap();
         }
         assert_eq!(v, 2000);
     });

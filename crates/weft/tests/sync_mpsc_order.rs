@@ -22,7 +22,10 @@ fn one_sender_is_fifo_through_backpressure() {
             }
         });
         let mut got = Vec::new();
-        while let Some(v) = timeout(DEADLINE, rx.recv()).await.expect("a value or the end") {
+        while let Some(v) = timeout(DEADLINE, rx.recv())
+            .await
+            .expect("a value or the end")
+        {
             got.push(v);
         }
         got
@@ -45,7 +48,10 @@ fn each_senders_values_keep_their_order() {
         }
         drop(tx);
         let mut got = Vec::new();
-        while let Some(v) = timeout(DEADLINE, rx.recv()).await.expect("a value or the end") {
+        while let Some(v) = timeout(DEADLINE, rx.recv())
+            .await
+            .expect("a value or the end")
+        {
             got.push(v);
         }
         got
@@ -78,7 +84,11 @@ fn recv_many_takes_up_to_the_limit_in_order() {
         assert_eq!(waiting.ready(), 1);
     }
     drop(tx);
-    assert_eq!(Probe::new(rx.recv_many(&mut buf, 100)).ready(), 0, "finished");
+    assert_eq!(
+        Probe::new(rx.recv_many(&mut buf, 100)).ready(),
+        0,
+        "finished"
+    );
     assert_eq!(buf, [4, 5, 6, 7, 8, 9, 10]);
 }
 

@@ -76,7 +76,9 @@ fn a_value_crosses_loops_and_threads() {
             back_tx.send(n * 2).unwrap();
         });
         std::thread::spawn(move || tx.send(21).unwrap());
-        timeout(DEADLINE, back_rx).await.expect("the answer came back in time")
+        timeout(DEADLINE, back_rx)
+            .await
+            .expect("the answer came back in time")
     });
     assert_eq!(got, Ok(42));
 }
@@ -87,7 +89,9 @@ fn blocking_recv_on_an_os_thread_waits_for_a_task() {
     let (tx, rx) = oneshot::channel();
     let waiter = std::thread::spawn(move || rx.blocking_recv());
     rt.block_on(async move {
-        weft::spawn(async move { tx.send(5u8).unwrap() }).await.unwrap();
+        weft::spawn(async move { tx.send(5u8).unwrap() })
+            .await
+            .unwrap();
     });
     assert_eq!(waiter.join().unwrap(), Ok(5));
 }

@@ -60,7 +60,10 @@ fn changed_errors_once_the_sender_is_gone() {
     });
     drop(tx);
     let (first, second) = changed.ready();
-    assert!(first.is_ok(), "the last value is still reported as a change");
+    assert!(
+        first.is_ok(),
+        "the last value is still reported as a change"
+    );
     assert!(second.is_err());
     drop(changed);
     assert_eq!(*rx.borrow(), 2);
@@ -79,7 +82,10 @@ fn send_needs_a_receiver_but_modify_and_replace_store() {
     assert_eq!(tx.send_replace(vec![4]), vec![1, 3]);
     let rx = tx.subscribe();
     assert_eq!(*rx.borrow(), vec![4]);
-    assert!(!rx.has_changed().unwrap(), "a new receiver has seen the current value");
+    assert!(
+        !rx.has_changed().unwrap(),
+        "a new receiver has seen the current value"
+    );
 }
 
 #[test]
@@ -116,7 +122,10 @@ fn the_latest_value_crosses_loops() {
             }
         }
         drop(tx);
-        let last = timeout(DEADLINE, watcher).await.expect("watcher done").unwrap();
+        let last = timeout(DEADLINE, watcher)
+            .await
+            .expect("watcher done")
+            .unwrap();
         assert_eq!(last, 1000, "the final value is always seen");
     });
 }

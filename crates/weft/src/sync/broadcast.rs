@@ -102,7 +102,9 @@ pub mod error {
             match self {
                 TryRecvError::Empty => f.write_str("broadcast: nothing new"),
                 TryRecvError::Closed => f.write_str("broadcast: every sender is gone"),
-                TryRecvError::Lagged(n) => write!(f, "broadcast: the receiver lagged by {n} values"),
+                TryRecvError::Lagged(n) => {
+                    write!(f, "broadcast: the receiver lagged by {n} values")
+                }
             }
         }
     }

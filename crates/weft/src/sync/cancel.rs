@@ -283,7 +283,8 @@ impl Drop for WaitForCancellationFuture<'_> {
 
 impl fmt::Debug for WaitForCancellationFuture<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WaitForCancellationFuture").finish_non_exhaustive()
+        f.debug_struct("WaitForCancellationFuture")
+            .finish_non_exhaustive()
     }
 }
 

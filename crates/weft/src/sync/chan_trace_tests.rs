@@ -36,7 +36,11 @@ fn checks() {
     let queue = &tx.tx.shared.recv_res;
     let capacity = &tx.tx.shared.send_res;
     assert_eq!(queue.holders().len(), 2, "one shared hold per sender");
-    assert_eq!(capacity.holders().len(), 1, "the receiver holds the capacity");
+    assert_eq!(
+        capacity.holders().len(),
+        1,
+        "the receiver holds the capacity"
+    );
     {
         let mut recv = pin!(rx.recv());
         assert!(poll_once(recv.as_mut()).is_pending());
@@ -58,9 +62,16 @@ fn checks() {
         assert_eq!(edges[0].holders.len(), 1);
     }
     assert!(edges_on(capacity).is_empty());
-    assert!(tx.try_send(3).is_err(), "the fast path records nothing and still works");
+    assert!(
+        tx.try_send(3).is_err(),
+        "the fast path records nothing and still works"
+    );
     drop(tx2);
-    assert_eq!(tx.tx.shared.recv_res.holders().len(), 1, "a dropped sender's hold ends");
+    assert_eq!(
+        tx.tx.shared.recv_res.holders().len(),
+        1,
+        "a dropped sender's hold ends"
+    );
 
     // oneshot: the sender holds it; an awaiting receiver waits on it.
     let (otx, orx) = oneshot::channel::<u8>();

@@ -82,7 +82,11 @@ impl<T> State<T> {
                 (Poll::Ready(None), Vec::new())
             }
             None => {
-                if !self.rx_waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                if !self
+                    .rx_waker
+                    .as_ref()
+                    .is_some_and(|w| w.will_wake(cx.waker()))
+                {
                     self.rx_waker = Some(cx.waker().clone());
                 }
                 (Poll::Pending, Vec::new())
@@ -169,7 +173,11 @@ fn add_sender<T>(chan: &Chan<T>) -> Chan<T> {
 fn drop_sender<T>(chan: &Chan<T>) {
     let mut st = chan.borrow_mut();
     st.senders -= 1;
-    let waker = if st.senders == 0 { st.rx_waker.take() } else { None };
+    let waker = if st.senders == 0 {
+        st.rx_waker.take()
+    } else {
+        None
+    };
     drop(st);
     wake(waker);
 }

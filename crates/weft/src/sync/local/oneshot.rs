@@ -1,8 +1,8 @@
 //! A loop-local oneshot channel: the `!Send` twin of [`crate::sync::oneshot`], with the same
 //! errors.
 
-use crate::sync::oneshot::error::TryRecvError;
 pub use crate::sync::oneshot::error::RecvError;
+use crate::sync::oneshot::error::TryRecvError;
 use std::cell::RefCell;
 use std::fmt;
 use std::future::Future;
@@ -145,12 +145,14 @@ impl<T> Future for Receiver<T> {
 
 impl<T> fmt::Debug for Sender<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("local::oneshot::Sender").finish_non_exhaustive()
+        f.debug_struct("local::oneshot::Sender")
+            .finish_non_exhaustive()
     }
 }
 
 impl<T> fmt::Debug for Receiver<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("local::oneshot::Receiver").finish_non_exhaustive()
+        f.debug_struct("local::oneshot::Receiver")
+            .finish_non_exhaustive()
     }
 }

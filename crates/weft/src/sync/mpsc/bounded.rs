@@ -168,7 +168,9 @@ impl<T> Sender<T> {
     ///
     /// Cancel safe as [`reserve`](Self::reserve), but dropping the future drops the sender.
     #[track_caller]
-    pub fn reserve_owned(self) -> impl Future<Output = Result<OwnedPermit<T>, SendError<Sender<T>>>> {
+    pub fn reserve_owned(
+        self,
+    ) -> impl Future<Output = Result<OwnedPermit<T>, SendError<Sender<T>>>> {
         let site = Location::caller();
         async move {
             if self.reserve_slot(site).await {

@@ -153,7 +153,11 @@ impl<T> Chan<T> {
     /// again once this returned Ready); a caller dropped while `key` is Some must call
     /// [`cancel_reserve`](Self::cancel_reserve). Ready(true): a slot is reserved for the
     /// caller; Ready(false): the receiver closed.
-    pub(crate) fn poll_reserve(&self, key: &mut Option<WaiterKey>, cx: &mut Context<'_>) -> Poll<bool> {
+    pub(crate) fn poll_reserve(
+        &self,
+        key: &mut Option<WaiterKey>,
+        cx: &mut Context<'_>,
+    ) -> Poll<bool> {
         let mut st = self.lock();
         if let Some(k) = *key {
             return match *st.send_waiters.get(k) {
@@ -266,7 +270,11 @@ impl<T> Chan<T> {
             }
             None if st.done() => Poll::Ready(None),
             None => {
-                if !st.rx_waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                if !st
+                    .rx_waker
+                    .as_ref()
+                    .is_some_and(|w| w.will_wake(cx.waker()))
+                {
                     st.rx_waker = Some(cx.waker().clone());
                 }
                 Poll::Pending
@@ -276,7 +284,12 @@ impl<T> Chan<T> {
 
     /// Moves up to `limit` values into `buf`, or registers the waker if none is queued.
     /// Ready(0) once the channel is empty and nothing can come (or `limit` is 0).
-    pub(crate) fn poll_pop_many(&self, buf: &mut Vec<T>, limit: usize, cx: &mut Context<'_>) -> Poll<usize> {
+    pub(crate) fn poll_pop_many(
+        &self,
+        buf: &mut Vec<T>,
+        limit: usize,
+        cx: &mut Context<'_>,
+    ) -> Poll<usize> {
         if limit == 0 {
             return Poll::Ready(0);
         }
@@ -290,7 +303,11 @@ impl<T> Chan<T> {
         if st.done() {
             return Poll::Ready(0);
         }
-        if !st.rx_waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+        if !st
+            .rx_waker
+            .as_ref()
+            .is_some_and(|w| w.will_wake(cx.waker()))
+        {
             st.rx_waker = Some(cx.waker().clone());
         }
         Poll::Pending
@@ -333,7 +350,11 @@ impl<T> Chan<T> {
 
     /// Waits for the receiver to close; `key` as in [`poll_reserve`](Self::poll_reserve), freed
     /// by [`cancel_closed`](Self::cancel_closed) if dropped while Some.
-    pub(crate) fn poll_closed(&self, key: &mut Option<WaiterKey>, cx: &mut Context<'_>) -> Poll<()> {
+    pub(crate) fn poll_closed(
+        &self,
+        key: &mut Option<WaiterKey>,
+        cx: &mut Context<'_>,
+    ) -> Poll<()> {
         let mut st = self.lock();
         if st.rx_closed {
             if let Some(k) = key.take() {
@@ -362,7 +383,11 @@ impl<T> Chan<T> {
     pub(crate) fn drop_sender(&self) {
         let mut st = self.lock();
         st.senders -= 1;
-        let waker = if st.senders == 0 { st.rx_waker.take() } else { None };
+        let waker = if st.senders == 0 {
+            st.rx_waker.take()
+        } else {
+            None
+        };
         drop(st);
         if let Some(w) = waker {
             w.wake();

@@ -143,12 +143,14 @@ impl<T> UnboundedReceiver<T> {
 
 impl<T> fmt::Debug for UnboundedSender<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("mpsc::UnboundedSender").finish_non_exhaustive()
+        f.debug_struct("mpsc::UnboundedSender")
+            .finish_non_exhaustive()
     }
 }
 
 impl<T> fmt::Debug for UnboundedReceiver<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("mpsc::UnboundedReceiver").finish_non_exhaustive()
+        f.debug_struct("mpsc::UnboundedReceiver")
+            .finish_non_exhaustive()
     }
 }

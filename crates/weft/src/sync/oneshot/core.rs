@@ -86,7 +86,10 @@ impl<T> Core<T> {
             Ok(())
         } else {
             // SAFETY: the receiver closed and `COMPLETE` was never set: it will not read the cell.
-            Err(self.value.with_mut(|p| unsafe { (*p).take() }).expect("stored just above"))
+            Err(self
+                .value
+                .with_mut(|p| unsafe { (*p).take() })
+                .expect("stored just above"))
         }
     }
 

@@ -145,7 +145,9 @@ impl<T> Sender<T> {
     }
 
     fn shared(&self) -> &Arc<Shared<T>> {
-        self.shared.as_ref().expect("a sender is live until it sends")
+        self.shared
+            .as_ref()
+            .expect("a sender is live until it sends")
     }
 }
 
