@@ -126,3 +126,22 @@ fn a_dropped_recv_loses_no_value() {
     assert_eq!(rx.try_recv(), Ok(1));
     assert_eq!(rx.len(), 0);
 }
+
+#[test]
+fn a_weak_sender_does_not_keep_the_channel_open() {
+    let (tx, mut rx) = mpsc::channel(4);
+    let weak = tx.downgrade();
+    let tx2 = weak.upgrade().expect("a sender lives");
+    assert_eq!(rx.sender_strong_count(), 2);
+    tx2.try_send(1).unwrap();
+    drop((tx, tx2));
+    assert!(weak.upgrade().is_none(), "every sender is gone");
+    assert_eq!(rx.try_recv(), Ok(1));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+
+    let (utx, _urx) = mpsc::unbounded_channel::<u8>();
+    let uweak = utx.downgrade();
+    assert!(uweak.upgrade().is_some());
+    drop(utx);
+    assert!(uweak.upgrade().is_none());
+}

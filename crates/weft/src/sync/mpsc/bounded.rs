@@ -1,7 +1,7 @@
 //! The bounded channel's ends: [`Sender`], [`Receiver`], and the slot permits.
 
 use super::chan::{Chan, TryPush};
-use super::ends::{Rx, Shared, Tx};
+use super::ends::{Rx, Shared, Tx, WeakTx};
 use super::error::{SendError, TryRecvError, TrySendError};
 use crate::sync::trace::WaitGuard;
 use crate::sync::waiters::WaiterKey;
@@ -31,6 +31,33 @@ pub struct Permit<'a, T> {
 /// A reserved slot that owns its [`Sender`] (from [`Sender::reserve_owned`]).
 pub struct OwnedPermit<T> {
     sender: Option<Sender<T>>,
+}
+
+/// A sender that does not keep the channel open (from [`Sender::downgrade`]): once every
+/// [`Sender`] is gone the receiver finishes, and [`upgrade`](Self::upgrade) returns `None`.
+pub struct WeakSender<T> {
+    weak: WeakTx<T>,
+}
+
+impl<T> WeakSender<T> {
+    /// A [`Sender`] again, unless every sender is gone.
+    pub fn upgrade(&self) -> Option<Sender<T>> {
+        self.weak.upgrade().map(|tx| Sender { tx })
+    }
+}
+
+impl<T> Clone for WeakSender<T> {
+    fn clone(&self) -> Self {
+        WeakSender {
+            weak: self.weak.clone(),
+        }
+    }
+}
+
+impl<T> fmt::Debug for WeakSender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("mpsc::WeakSender").finish_non_exhaustive()
+    }
 }
 
 impl<T> Clone for Sender<T> {
@@ -240,6 +267,14 @@ impl<T> Sender<T> {
     /// True if both senders feed the same channel.
     pub fn same_channel(&self, other: &Sender<T>) -> bool {
         self.tx.same_channel(&other.tx)
+    }
+
+    /// A [`WeakSender`]: it can become a sender again while one lives, but does not keep the
+    /// channel open.
+    pub fn downgrade(&self) -> WeakSender<T> {
+        WeakSender {
+            weak: self.tx.downgrade(),
+        }
     }
 
     /// Live senders of this channel (clones included).

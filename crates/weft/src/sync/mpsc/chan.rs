@@ -379,6 +379,17 @@ impl<T> Chan<T> {
         self.lock().senders += 1;
     }
 
+    /// One more sender unless none is left (a weak sender upgrading): a channel whose senders
+    /// are all gone stays finished.
+    pub(crate) fn try_add_sender(&self) -> bool {
+        let mut st = self.lock();
+        if st.senders == 0 {
+            return false;
+        }
+        st.senders += 1;
+        true
+    }
+
     /// One sender fewer; the last one wakes the receiver (it will see the end).
     pub(crate) fn drop_sender(&self) {
         let mut st = self.lock();

@@ -8,6 +8,7 @@ use crate::rt::coop;
 use crate::sync::trace::{HoldToken, Resource, ResourceKind, WaitGuard};
 use std::future::{poll_fn, Future};
 use std::panic::Location;
+use std::sync::Weak;
 use std::task::{Context, Poll};
 
 /// A channel's core with its two trace resources.
@@ -89,6 +90,38 @@ impl<T> Tx<T> {
 
     pub(crate) fn same_channel(&self, other: &Tx<T>) -> bool {
         Arc::ptr_eq(&self.shared, &other.shared)
+    }
+
+    /// A sender that does not keep the channel open.
+    pub(crate) fn downgrade(&self) -> WeakTx<T> {
+        WeakTx {
+            shared: Arc::downgrade(&self.shared),
+        }
+    }
+}
+
+/// A sender that does not count as one: the channel finishes when the last [`Tx`] goes.
+pub(crate) struct WeakTx<T> {
+    shared: Weak<Shared<T>>,
+}
+
+impl<T> Clone for WeakTx<T> {
+    fn clone(&self) -> Self {
+        WeakTx {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<T> WeakTx<T> {
+    /// A live sender again, unless every sender (or the channel) is gone.
+    pub(crate) fn upgrade(&self) -> Option<Tx<T>> {
+        let shared = self.shared.upgrade()?;
+        if !shared.chan.try_add_sender() {
+            return None;
+        }
+        let hold = shared.recv_res.hold_shared(1);
+        Some(Tx { shared, hold })
     }
 }
 

@@ -45,8 +45,8 @@ pub(crate) mod ends;
 pub mod error;
 mod unbounded;
 
-pub use bounded::{OwnedPermit, Permit, Receiver, Sender};
-pub use unbounded::{UnboundedReceiver, UnboundedSender};
+pub use bounded::{OwnedPermit, Permit, Receiver, Sender, WeakSender};
+pub use unbounded::{UnboundedReceiver, UnboundedSender, WeakUnboundedSender};
 
 use std::panic::Location;
 

@@ -1,7 +1,7 @@
 //! The unbounded channel's ends: sending never waits.
 
 use super::chan::TryPush;
-use super::ends::{Rx, Tx};
+use super::ends::{Rx, Tx, WeakTx};
 use super::error::{SendError, TryRecvError};
 use std::fmt;
 use std::future::Future;
@@ -16,6 +16,34 @@ pub struct UnboundedSender<T> {
 /// Receives the values of an unbounded channel.
 pub struct UnboundedReceiver<T> {
     pub(super) rx: Rx<T>,
+}
+
+/// An unbounded sender that does not keep the channel open (from
+/// [`UnboundedSender::downgrade`]).
+pub struct WeakUnboundedSender<T> {
+    weak: WeakTx<T>,
+}
+
+impl<T> WeakUnboundedSender<T> {
+    /// An [`UnboundedSender`] again, unless every sender is gone.
+    pub fn upgrade(&self) -> Option<UnboundedSender<T>> {
+        self.weak.upgrade().map(|tx| UnboundedSender { tx })
+    }
+}
+
+impl<T> Clone for WeakUnboundedSender<T> {
+    fn clone(&self) -> Self {
+        WeakUnboundedSender {
+            weak: self.weak.clone(),
+        }
+    }
+}
+
+impl<T> fmt::Debug for WeakUnboundedSender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("mpsc::WeakUnboundedSender")
+            .finish_non_exhaustive()
+    }
 }
 
 impl<T> Clone for UnboundedSender<T> {
@@ -55,6 +83,13 @@ impl<T> UnboundedSender<T> {
     /// True if both senders feed the same channel.
     pub fn same_channel(&self, other: &UnboundedSender<T>) -> bool {
         self.tx.same_channel(&other.tx)
+    }
+
+    /// A [`WeakUnboundedSender`], which does not keep the channel open.
+    pub fn downgrade(&self) -> WeakUnboundedSender<T> {
+        WeakUnboundedSender {
+            weak: self.tx.downgrade(),
+        }
     }
 
     /// Live senders of this channel (clones included).
