@@ -82,7 +82,7 @@ fn builder_with_a_handle_spawns_from_a_plain_thread() {
 fn builder_spawn_on_a_missing_loop_says_which() {
     let rt = Runtime::builder().loops(2).build().unwrap();
     let handle = rt.handle();
-    let _ = Builder::new().handle(&handle).spawn_on(5, async {});
+    drop(Builder::new().handle(&handle).spawn_on(5, async {}));
 }
 
 #[test]

@@ -154,6 +154,7 @@ fn unpack(word: u64) -> Actor {
 
 /// A shared hold: `count` units (permits, read locks) held by `actor` since `since_ns`.
 #[derive(Clone, Copy, Debug)]
+#[allow(dead_code)] // `actor` and `since_ns` are read by weft::diag
 pub(crate) struct Hold {
     pub(crate) actor: Actor,
     pub(crate) count: usize,
