@@ -34,9 +34,17 @@ use std::task::{Context, Poll, Wake, Waker};
 /// each model within CI's time budget.
 const PREEMPTIONS: usize = 3;
 
+/// For the models with two threads that each park and wake: a bound of 3 takes over 20 s there
+/// in a debug build, beyond CI's budget per loom file.
+const PREEMPTIONS_WIDE: usize = 2;
+
 fn model(f: impl Fn() + Sync + Send + 'static) {
+    model_bounded(PREEMPTIONS, f);
+}
+
+fn model_bounded(preemptions: usize, f: impl Fn() + Sync + Send + 'static) {
     let mut b = ::loom::model::Builder::new();
-    b.preemption_bound = Some(PREEMPTIONS);
+    b.preemption_bound = Some(preemptions);
     b.check(f);
 }
 
@@ -141,7 +149,7 @@ fn a_cancelled_waiter_passes_its_permit_on() {
 
 #[test]
 fn a_dropped_guard_wakes_the_next_waiter() {
-    model(|| {
+    model_bounded(PREEMPTIONS_WIDE, || {
         // A mutex: one permit; the main thread holds it, two threads wait for it in turn.
         let core = Arc::new(Core::new(1));
         core.try_acquire(1).unwrap();
@@ -190,5 +198,32 @@ fn close_racing_acquire_and_release_finishes_the_waiter_and_loses_no_permit() {
             "permits given back whatever the outcome ({got:?})"
         );
         assert_eq!(core.try_acquire(1), Err(batch::TryAcquire::Closed));
+    });
+}
+
+#[test]
+fn a_writer_collecting_all_permits_races_readers_and_nobody_is_stranded() {
+    model_bounded(PREEMPTIONS_WIDE, || {
+        // An RwLock of 2 readers: a writer takes both; readers take one each.
+        let core = Arc::new(Core::new(2));
+        core.try_acquire(1).unwrap(); // a reader holds one as the race starts
+        let writer = {
+            let core = core.clone();
+            thread::spawn(move || {
+                block_on(acquire(&core, 2)).unwrap();
+                core.release(2);
+            })
+        };
+        let reader = {
+            let core = core.clone();
+            thread::spawn(move || {
+                block_on(acquire(&core, 1)).unwrap();
+                core.release(1);
+            })
+        };
+        core.release(1); // the first reader leaves
+        writer.join().unwrap();
+        reader.join().unwrap();
+        assert_eq!(core.available(), 2);
     });
 }
