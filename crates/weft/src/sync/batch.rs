@@ -122,6 +122,27 @@ impl Core {
         }
     }
 
+    /// Removes up to `n` permits from the word for good (queued waiters or not); returns how
+    /// many.
+    pub(crate) fn forget(&self, n: usize) -> usize {
+        let mut s = self.state.load(Ordering::Acquire);
+        loop {
+            let take = (s >> SHIFT).min(n);
+            if take == 0 {
+                return 0;
+            }
+            match self.state.compare_exchange_weak(
+                s,
+                s - (take << SHIFT),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return take,
+                Err(actual) => s = actual,
+            }
+        }
+    }
+
     /// Gives back `n` permits: one `fetch_add`, plus a dispatch under the lock if someone waits.
     ///
     /// # Panics

@@ -425,17 +425,9 @@ impl Semaphore {
         })
     }
 
-    /// Removes up to `n` available permits for good; returns how many were removed.
+    /// Removes up to `n` of the available permits for good; returns how many were removed.
     pub fn forget_permits(&self, n: usize) -> usize {
-        let mut taken = 0;
-        while taken < n {
-            let want = (n - taken).min(self.core.available());
-            if want == 0 || self.core.try_acquire(want).is_err() {
-                break;
-            }
-            taken += want;
-        }
-        taken
+        self.core.forget(n)
     }
 
     /// The bookkeeping of this semaphore (for `weft::diag`).
