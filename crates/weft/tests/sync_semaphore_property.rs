@@ -2,6 +2,7 @@
 //! acquire (one or many), poll, release, cancel (drop a waiting future), add_permits and
 //! forget, driven by a seeded PRNG so a failure names its seed and replays.
 
+mod common;
 mod sync_locks_support;
 
 use std::task::Poll;
@@ -149,4 +150,69 @@ fn every_served_waiter_was_woken() {
         }
         assert_eq!(sem.available_permits(), 20);
     }
+}
+
+/// The same property under real concurrency: tasks on two loops and plain threads acquire
+/// 1..=3 permits at random, sometimes waiting, sometimes polling once and dropping the future
+/// (cancel), sometimes holding across a yield. Every full wait must finish and, at the end,
+/// every permit must be back.
+#[test]
+fn permits_survive_random_cancels_across_loops_and_threads() {
+    use std::future::{poll_fn, Future};
+    use std::pin::pin;
+    use std::sync::Arc;
+
+    const OPS: usize = 2_000;
+    let available = common::within_deadline("semaphore stress", || {
+        let rt = weft::rt::Runtime::builder().loops(2).build().unwrap();
+        let sem = Arc::new(Semaphore::new(START_PERMITS));
+        let tasks: Vec<_> = (0..4u64)
+            .map(|seed| {
+                let sem = sem.clone();
+                rt.spawn_on(seed as usize % 2, async move {
+                    let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+                    for _ in 0..OPS {
+                        let n = 1 + rng.below(MAX_REQUEST as usize) as u32;
+                        match rng.below(3) {
+                            0 => {
+                                let p = sem.acquire_many(n).await.unwrap();
+                                weft::yield_now().await;
+                                drop(p);
+                            }
+                            1 => {
+                                let mut fut = pin!(sem.acquire_many(n));
+                                let got = poll_fn(|cx| Poll::Ready(fut.as_mut().poll(cx))).await;
+                                drop(got); // a permit if ready; else the future cancels
+                            }
+                            _ => drop(sem.try_acquire_many(n)),
+                        }
+                    }
+                })
+            })
+            .collect();
+        let threads: Vec<_> = (0..2u64)
+            .map(|seed| {
+                let sem = sem.clone();
+                std::thread::spawn(move || {
+                    let mut rng = Rng((seed + 100) | 1);
+                    for _ in 0..OPS / 4 {
+                        let n = 1 + rng.below(MAX_REQUEST as usize) as u32;
+                        let p = sem.blocking_acquire_many(n).unwrap();
+                        std::thread::yield_now();
+                        drop(p);
+                    }
+                })
+            })
+            .collect();
+        rt.block_on(async {
+            for t in tasks {
+                t.await.unwrap();
+            }
+        });
+        for t in threads {
+            t.join().unwrap();
+        }
+        sem.available_permits()
+    });
+    assert_eq!(available, START_PERMITS, "permits lost or duplicated");
 }
