@@ -20,9 +20,14 @@ fn edges_on(res: &trace::Resource) -> Vec<trace::WaitEdge> {
         .collect()
 }
 
+/// Held by every unit test that flips the process-wide bookkeeping switch, so that tests
+/// running in parallel threads of one binary do not turn it off under each other.
+pub(crate) static TRACE_SWITCH: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// One test, so the process-wide switch is flipped once, on and then off.
 #[test]
 fn locks_record_holders_and_slow_path_waits() {
+    let _switch = TRACE_SWITCH.lock().unwrap_or_else(|e| e.into_inner());
     trace::set_enabled(true);
 
     // Mutex: the holder while locked, a wait edge while queued, nothing after.
