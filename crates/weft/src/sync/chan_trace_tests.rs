@@ -3,19 +3,14 @@
 //! capacity), waits are recorded only on the slow path and end when the waiting future is
 //! dropped.
 //!
-//! The switch is process-wide and another unit test turns it off when it ends, so the checks
-//! run again if the switch was found off afterwards (a disturbed run), and fail only when they
-//! fail with the switch on throughout.
+//! The switch is process-wide: the test holds `locks_trace_tests::TRACE_SWITCH` while it is on,
+//! as every unit test that flips it does.
 
 use super::trace::{self, ResourceKind};
 use super::{broadcast, mpsc, oneshot, watch};
 use std::future::Future;
-use std::panic::{catch_unwind, resume_unwind};
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
-
-/// Runs of the checks before giving up on an undisturbed one.
-const ATTEMPTS: usize = 20;
 
 fn poll_once<F: Future>(fut: std::pin::Pin<&mut F>) -> Poll<F::Output> {
     fut.poll(&mut Context::from_waker(Waker::noop()))
@@ -106,16 +101,10 @@ fn checks() {
 
 #[test]
 fn channels_record_holders_and_slow_path_waits() {
-    for _ in 0..ATTEMPTS {
-        trace::set_enabled(true);
-        let outcome = catch_unwind(checks);
-        let undisturbed = trace::enabled();
-        trace::set_enabled(false);
-        match outcome {
-            Ok(()) if undisturbed => return,
-            Err(panic) if undisturbed => resume_unwind(panic),
-            _ => continue,
-        }
-    }
-    panic!("the trace switch was turned off under every one of {ATTEMPTS} runs");
+    let _switch = super::locks_trace_tests::TRACE_SWITCH
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    trace::set_enabled(true);
+    checks();
+    trace::set_enabled(false);
 }
