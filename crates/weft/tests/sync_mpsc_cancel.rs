@@ -30,6 +30,10 @@ impl Rng {
 }
 
 type Pending<'a, T> = Probe<Pin<Box<dyn Future<Output = T> + 'a>>>;
+/// A waiting send and the value it carries.
+type WaitingSend<'a> = (u64, Pending<'a, Result<(), mpsc::error::SendError<u64>>>);
+/// A waiting reserve.
+type WaitingReserve<'a> = Pending<'a, Result<Permit<'a, u64>, mpsc::error::SendError<()>>>;
 
 #[test]
 fn random_cancellations_lose_no_slot_and_no_value() {
@@ -39,10 +43,8 @@ fn random_cancellations_lose_no_slot_and_no_value() {
         let mut next_value = 0u64;
         // Values whose send completed, in completion order: what the receiver must see.
         let mut expected: VecDeque<u64> = VecDeque::new();
-        let mut sends: Vec<(u64, Pending<'_, Result<(), mpsc::error::SendError<u64>>>)> =
-            Vec::new();
-        let mut reserves: Vec<Pending<'_, Result<Permit<'_, u64>, mpsc::error::SendError<()>>>> =
-            Vec::new();
+        let mut sends: Vec<WaitingSend<'_>> = Vec::new();
+        let mut reserves: Vec<WaitingReserve<'_>> = Vec::new();
         let mut permits: Vec<Permit<'_, u64>> = Vec::new();
         for step in 0..STEPS {
             let ctx = format!("seed {seed} step {step}");
