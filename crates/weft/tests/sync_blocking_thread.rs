@@ -42,3 +42,30 @@ fn a_std_thread_waits_in_blocking_lock_until_a_task_unlocks() {
     });
     assert_eq!(got, ["task", "thread"]);
 }
+
+/// The thread is seen queued before the task releases: a queued `acquire_many(2)` collects a
+/// permit that is added (the free count drops back to 0), which only a queued waiter does.
+/// So the thread really parks, and the task's release is what wakes it.
+#[test]
+fn a_parked_std_thread_is_woken_by_a_release_from_a_task() {
+    let got = common::within_deadline("std::thread blocking_acquire_many", || {
+        let rt = Runtime::builder().loops(1).build().unwrap();
+        let sem = Arc::new(Semaphore::new(0));
+        let thread = std::thread::spawn({
+            let sem = sem.clone();
+            move || sem.blocking_acquire_many(2).map(|p| p.num_permits())
+        });
+        sem.add_permits(1);
+        assert!(
+            common::wait_until(|| sem.available_permits() == 0),
+            "the thread never queued"
+        );
+        let releaser = rt.spawn({
+            let sem = sem.clone();
+            async move { sem.add_permits(1) }
+        });
+        rt.block_on(releaser).unwrap();
+        thread.join().unwrap()
+    });
+    assert_eq!(got, Ok(2));
+}
