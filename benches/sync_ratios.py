@@ -29,6 +29,8 @@ ROWS = [
     ("sync_oneshot_send_await", "oneshot send+await", True),
     ("sync_oneshot_to_a_waiting_task", "oneshot to a waiting task", True),
     ("sync_broadcast_1_to_100", "broadcast 1->100 receivers (per value)", True),
+    ("task_joinset_spawn_join", "JoinSet spawn+join_next (per task)", False),
+    ("task_joinset_next_among_1000_idle", "JoinSet spawn+join_next, 1000 idle members", False),
 ]
 
 

@@ -14,6 +14,8 @@
 //! `block_on` and tasks are spawned before the clock starts where that matters. Rows that need
 //! a second task include the runtime's task switch, which is part of what a user pays.
 //!
+//! Two more groups measure `weft::task::JoinSet` against `tokio::task::JoinSet`.
+//!
 //! Run: `cargo bench -p weft-benches --bench sync`, then `python3 benches/sync_ratios.py` for
 //! the table of ratios (weft/tokio, weft/peer, trace on/off, local/Send).
 
@@ -642,11 +644,92 @@ fn broadcast_1_to_100(c: &mut Criterion) {
     g.finish();
 }
 
+/// Idle members a `JoinSet` holds in the `joinset_next_among_idle` row: a set that polled
+/// every member on each `join_next` would pay for all of them on every call.
+const JOINSET_IDLE: usize = 1000;
+
+/// A task spawned into a `JoinSet` and joined: one iteration per task, in batches of 100.
+fn joinset_spawn_join(c: &mut Criterion) {
+    let mut g = c.benchmark_group("task_joinset_spawn_join");
+    let rt = weft_rt();
+    weft_row(&mut g, "weft", &rt, false, |iters| async move {
+        let mut set = weft::task::JoinSet::new();
+        let start = Instant::now();
+        let mut left = iters;
+        while left > 0 {
+            let batch = left.min(100);
+            for i in 0..batch {
+                set.spawn(async move { i });
+            }
+            while let Some(done) = set.join_next().await {
+                std::hint::black_box(done.unwrap());
+            }
+            left -= batch;
+        }
+        start.elapsed()
+    });
+    tokio_row(&mut g, "tokio", &tokio_rt(), |iters| async move {
+        let mut set = tokio::task::JoinSet::new();
+        let start = Instant::now();
+        let mut left = iters;
+        while left > 0 {
+            let batch = left.min(100);
+            for i in 0..batch {
+                set.spawn(async move { i });
+            }
+            while let Some(done) = set.join_next().await {
+                std::hint::black_box(done.unwrap());
+            }
+            left -= batch;
+        }
+        start.elapsed()
+    });
+    g.finish();
+}
+
+/// With [`JOINSET_IDLE`] members that never finish, one more task is spawned and joined per
+/// iteration: the cost must not grow with the idle members.
+fn joinset_next_among_idle(c: &mut Criterion) {
+    let mut g = c.benchmark_group("task_joinset_next_among_1000_idle");
+    let rt = weft_rt();
+    weft_row(&mut g, "weft", &rt, false, |iters| async move {
+        let mut set = weft::task::JoinSet::new();
+        for _ in 0..JOINSET_IDLE {
+            set.spawn(std::future::pending::<u64>());
+        }
+        weft::yield_now().await;
+        let start = Instant::now();
+        for i in 0..iters {
+            set.spawn(async move { i });
+            std::hint::black_box(set.join_next().await.unwrap().unwrap());
+        }
+        let elapsed = start.elapsed();
+        set.shutdown().await;
+        elapsed
+    });
+    tokio_row(&mut g, "tokio", &tokio_rt(), |iters| async move {
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..JOINSET_IDLE {
+            set.spawn(std::future::pending::<u64>());
+        }
+        tokio::task::yield_now().await;
+        let start = Instant::now();
+        for i in 0..iters {
+            set.spawn(async move { i });
+            std::hint::black_box(set.join_next().await.unwrap().unwrap());
+        }
+        let elapsed = start.elapsed();
+        set.shutdown().await;
+        elapsed
+    });
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = criterion_config();
     targets = mutex_uncontended, mutex_contended, semaphore_acquire_release, notify_ping_pong,
         mpsc_one_loop, mpsc_unbounded_one_loop, mpsc_two_loops, oneshot_send_await,
-        oneshot_across_tasks, broadcast_1_to_100
+        oneshot_across_tasks, broadcast_1_to_100, joinset_spawn_join, joinset_next_among_idle
 }
 criterion_main!(benches);
