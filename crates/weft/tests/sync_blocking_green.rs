@@ -4,7 +4,6 @@
 
 mod common;
 
-use futures_util::io::{AsyncReadExt, AsyncWriteExt};
 use std::io::{Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::Arc;
@@ -18,7 +17,7 @@ async fn echo_once_on_this_loop(msg: &'static [u8]) -> Vec<u8> {
     let listener = TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
     let addr = listener.local_addr().unwrap();
     let server = weft::spawn_local(async move {
-        let (mut stream, _) = listener.accept().await.unwrap();
+        let (stream, _) = listener.accept().await.unwrap();
         let mut buf = [0u8; 64];
         loop {
             let n = stream.read(&mut buf).await.unwrap();
