@@ -153,6 +153,10 @@ impl Core {
         if n == 0 {
             return;
         }
+        if n > MAX_PERMITS {
+            // Checked before shifting, which would overflow.
+            panic!("weft::sync::Semaphore: adding {n} permits exceeds MAX_PERMITS ({MAX_PERMITS})");
+        }
         let prev = self.state.fetch_add(n << SHIFT, Ordering::AcqRel);
         if (prev >> SHIFT) + n > MAX_PERMITS {
             self.state.fetch_sub(n << SHIFT, Ordering::AcqRel);
