@@ -46,6 +46,21 @@ fn a_queued_writer_is_not_overtaken_by_later_readers() {
 }
 
 #[test]
+fn owned_guards_share_and_exclude_like_borrowed_ones() {
+    let lock = Arc::new(RwLock::new(3));
+    let r = lock.clone().try_read_owned().unwrap();
+    let r2 = lock.clone().try_read_owned().unwrap();
+    assert!(lock.clone().try_write_owned().is_err());
+    assert_eq!(*r + *r2, 6);
+    drop((r, r2));
+    let mut w = lock.clone().try_write_owned().unwrap();
+    *w = 4;
+    assert!(lock.clone().try_read_owned().is_err());
+    drop(w);
+    assert_eq!(*lock.try_read().unwrap(), 4);
+}
+
+#[test]
 fn mapped_guards_keep_the_lock() {
     let lock = RwLock::new((1, 2));
     let r = weft::sync::RwLockReadGuard::map(lock.try_read().unwrap(), |v| &v.1);

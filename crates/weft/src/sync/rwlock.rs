@@ -299,6 +299,37 @@ impl<T: ?Sized> RwLock<T> {
         Ok(self.write_guard())
     }
 
+    /// [`RwLock::try_read`] for an `Arc<RwLock<T>>`.
+    ///
+    /// # Errors
+    ///
+    /// [`TryLockError`] if a writer holds or waits for the lock.
+    pub fn try_read_owned(self: Arc<Self>) -> Result<OwnedRwLockReadGuard<T>, TryLockError> {
+        self.core.try_acquire(1).map_err(|_| TryLockError(()))?;
+        let hold = self.res.hold_shared(1);
+        Ok(OwnedRwLockReadGuard {
+            lock: self,
+            hold,
+            _marker: PhantomData,
+        })
+    }
+
+    /// [`RwLock::try_write`] for an `Arc<RwLock<T>>`.
+    ///
+    /// # Errors
+    ///
+    /// [`TryLockError`] if anyone holds or waits for the lock.
+    pub fn try_write_owned(self: Arc<Self>) -> Result<OwnedRwLockWriteGuard<T>, TryLockError> {
+        self.core
+            .try_acquire(self.max_readers as usize)
+            .map_err(|_| TryLockError(()))?;
+        self.res.hold_exclusive();
+        Ok(OwnedRwLockWriteGuard {
+            lock: self,
+            _marker: PhantomData,
+        })
+    }
+
     /// The value, through `&mut self`: no locking needed.
     pub fn get_mut(&mut self) -> &mut T {
         self.data.get_mut()
