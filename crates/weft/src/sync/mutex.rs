@@ -101,6 +101,19 @@ pub struct MappedMutexGuard<'a, T: ?Sized> {
     _borrow: PhantomData<&'a mut T>,
 }
 
+/// An [`OwnedMutexGuard`] narrowed to a part `U` of the value by [`OwnedMutexGuard::map`].
+#[must_use = "the lock is released at once if the guard is not kept"]
+pub struct OwnedMappedMutexGuard<T: ?Sized, U: ?Sized = T> {
+    lock: Arc<Mutex<T>>,
+    data: *mut U,
+}
+
+// SAFETY: exclusive access to part of the value, like `&mut U`, plus the `Arc` keeping the mutex
+// alive (shareable since `T: Send`).
+unsafe impl<T: ?Sized + Send, U: ?Sized + Send> Send for OwnedMappedMutexGuard<T, U> {}
+// SAFETY: a shared guard gives out `&U` only.
+unsafe impl<T: ?Sized + Send, U: ?Sized + Send + Sync> Sync for OwnedMappedMutexGuard<T, U> {}
+
 // SAFETY: the mapped guard is an exclusive borrow of part of the value, like `&mut T`.
 unsafe impl<T: ?Sized + Send> Send for MappedMutexGuard<'_, T> {}
 // SAFETY: sharing the guard shares `&T` only.
@@ -323,6 +336,20 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for MutexGuard<'_, T> {
 }
 
 impl<T: ?Sized> OwnedMutexGuard<T> {
+    /// Narrows the guard to a part of the value; the lock stays held by the new guard.
+    pub fn map<U: ?Sized>(
+        this: Self,
+        f: impl FnOnce(&mut T) -> &mut U,
+    ) -> OwnedMappedMutexGuard<T, U> {
+        // Move the `Arc` out without running the guard's unlocking `Drop`.
+        let this = std::mem::ManuallyDrop::new(this);
+        // SAFETY: `this` is never used or dropped again, so the `Arc` is moved out once.
+        let lock = unsafe { std::ptr::read(&this.lock) };
+        // SAFETY: we hold the lock: this is the only access to the value.
+        let data = f(unsafe { &mut *lock.data.get() }) as *mut U;
+        OwnedMappedMutexGuard { lock, data }
+    }
+
     /// The mutex this guard locks.
     pub fn mutex(this: &Self) -> &Arc<Mutex<T>> {
         &this.lock
@@ -379,6 +406,33 @@ impl<T: ?Sized> Drop for MappedMutexGuard<'_, T> {
 }
 
 impl<T: ?Sized + fmt::Debug> fmt::Debug for MappedMutexGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: ?Sized, U: ?Sized> Deref for OwnedMappedMutexGuard<T, U> {
+    type Target = U;
+    fn deref(&self) -> &U {
+        // SAFETY: `data` points into the locked value, which `lock` keeps alive.
+        unsafe { &*self.data }
+    }
+}
+
+impl<T: ?Sized, U: ?Sized> DerefMut for OwnedMappedMutexGuard<T, U> {
+    fn deref_mut(&mut self) -> &mut U {
+        // SAFETY: as in `deref`; the lock makes this the only access.
+        unsafe { &mut *self.data }
+    }
+}
+
+impl<T: ?Sized, U: ?Sized> Drop for OwnedMappedMutexGuard<T, U> {
+    fn drop(&mut self) {
+        self.lock.unlock();
+    }
+}
+
+impl<T: ?Sized, U: ?Sized + fmt::Debug> fmt::Debug for OwnedMappedMutexGuard<T, U> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&**self, f)
     }
