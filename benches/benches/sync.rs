@@ -206,7 +206,10 @@ fn notify_ping_pong(c: &mut Criterion) {
     let rt = weft_rt();
     let weft = |iters| async move {
         use weft::sync::Notify;
-        let (ping, pong) = (std::sync::Arc::new(Notify::new()), std::sync::Arc::new(Notify::new()));
+        let (ping, pong) = (
+            std::sync::Arc::new(Notify::new()),
+            std::sync::Arc::new(Notify::new()),
+        );
         let start = Instant::now();
         let other = weft::spawn({
             let (ping, pong) = (ping.clone(), pong.clone());
@@ -228,7 +231,10 @@ fn notify_ping_pong(c: &mut Criterion) {
     weft_row(&mut g, "weft_trace", &rt, true, weft);
     tokio_row(&mut g, "tokio", &tokio_rt(), |iters| async move {
         use tokio::sync::Notify;
-        let (ping, pong) = (std::sync::Arc::new(Notify::new()), std::sync::Arc::new(Notify::new()));
+        let (ping, pong) = (
+            std::sync::Arc::new(Notify::new()),
+            std::sync::Arc::new(Notify::new()),
+        );
         let start = Instant::now();
         let other = tokio::spawn({
             let (ping, pong) = (ping.clone(), pong.clone());

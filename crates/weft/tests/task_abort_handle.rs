@@ -80,7 +80,10 @@ fn aborting_a_finished_task_keeps_its_output() {
 fn ids_agree_between_handles_and_the_task_itself() {
     let rt = current_thread();
     rt.block_on(async {
-        assert!(weft::task::try_id().is_none(), "block_on's own future is not a task");
+        assert!(
+            weft::task::try_id().is_none(),
+            "block_on's own future is not a task"
+        );
         let (tx, rx) = oneshot::<()>();
         let task = weft::spawn(async move {
             let id = weft::task::id();

@@ -41,12 +41,16 @@ fn builder_spawn_local_and_spawn_on_name_and_place_the_task() {
         assert_eq!(*local.await.unwrap(), 1);
 
         for index in 0..2 {
-            let placed = Builder::new().name("placed").spawn_on(index, async {
-                weft::rt::Handle::current().current_loop()
-            });
+            let placed = Builder::new()
+                .name("placed")
+                .spawn_on(index, async { weft::rt::Handle::current().current_loop() });
             assert_eq!(placed.name(), Some("placed"));
             let ran_on = timeout(DEADLINE, placed).await.unwrap().unwrap();
-            assert_eq!(ran_on, Some(index), "spawn_on({index}) runs on loop {index}");
+            assert_eq!(
+                ran_on,
+                Some(index),
+                "spawn_on({index}) runs on loop {index}"
+            );
         }
     });
 }

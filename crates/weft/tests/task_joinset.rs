@@ -281,7 +281,11 @@ fn many_members_and_slot_reuse() {
                 set.spawn_on((i % 2) as usize, async move { round * 1000 + i });
             }
             for _ in 0..250 {
-                total += timeout(DEADLINE, set.join_next()).await.unwrap().unwrap().unwrap();
+                total += timeout(DEADLINE, set.join_next())
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .unwrap();
             }
         }
         while let Some(done) = timeout(DEADLINE, set.join_next()).await.unwrap() {

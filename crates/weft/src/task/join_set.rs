@@ -301,7 +301,10 @@ impl<T> JoinSet<T> {
         {
             let mut state = lock(&self.shared.state);
             if state.ready.is_empty() {
-                let fresh = state.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker()));
+                let fresh = state
+                    .waker
+                    .as_ref()
+                    .is_some_and(|w| w.will_wake(cx.waker()));
                 if !fresh {
                     state.waker = Some(cx.waker().clone());
                 }

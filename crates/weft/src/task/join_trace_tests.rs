@@ -44,14 +44,20 @@ fn a_pending_join_is_a_wait_held_by_the_joined_task() {
 
             tx.send(7).unwrap();
             assert_eq!(task.await.unwrap(), 7);
-            assert!(join_edges_for(id).is_empty(), "the wait ends with the output");
+            assert!(
+                join_edges_for(id).is_empty(),
+                "the wait ends with the output"
+            );
 
             // A dropped pending handle ends its wait too.
             let mut idle = crate::spawn(std::future::pending::<()>());
             let idle_id = idle.id().as_u64();
             let _ = Pin::new(&mut idle).poll(&mut Context::from_waker(Waker::noop()));
             drop(idle);
-            assert!(join_edges_for(idle_id).is_empty(), "a dropped await ends its wait");
+            assert!(
+                join_edges_for(idle_id).is_empty(),
+                "a dropped await ends its wait"
+            );
             break;
         }
     });
