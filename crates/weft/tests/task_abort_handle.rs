@@ -120,3 +120,20 @@ fn ids_are_unique() {
 fn id_outside_a_task_panics_with_the_reason() {
     let _ = weft::task::id();
 }
+
+#[test]
+fn a_join_error_names_the_task_that_failed() {
+    let rt = current_thread();
+    rt.block_on(async {
+        let task = weft::spawn(pending::<()>());
+        let id = task.id();
+        task.abort();
+        let err = timeout(DEADLINE, task).await.unwrap().unwrap_err();
+        assert_eq!(err.id(), id);
+        let panicked = weft::spawn(async { panic!("boom") });
+        let id = panicked.id();
+        let err = timeout(DEADLINE, panicked).await.unwrap().unwrap_err();
+        assert!(err.is_panic());
+        assert_eq!(err.id(), id);
+    });
+}

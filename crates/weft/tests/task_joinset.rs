@@ -297,3 +297,32 @@ fn many_members_and_slot_reuse() {
         assert_eq!(total, expected);
     });
 }
+
+#[test]
+fn join_next_with_id_names_each_task_and_errors_carry_the_id() {
+    let rt = current_thread();
+    rt.block_on(async {
+        let mut set = JoinSet::new();
+        let ok = set.spawn(async { 1 });
+        let aborted = set.spawn(pending::<i32>());
+        aborted.abort();
+        let mut seen = Vec::new();
+        while let Some(done) = timeout(DEADLINE, set.join_next_with_id()).await.unwrap() {
+            match done {
+                Ok((id, value)) => {
+                    assert_eq!((id, value), (ok.id(), 1));
+                    seen.push(id);
+                }
+                Err(err) => {
+                    assert!(err.is_cancelled());
+                    assert_eq!(err.id(), aborted.id());
+                    seen.push(err.id());
+                }
+            }
+        }
+        seen.sort();
+        let mut expected = vec![ok.id(), aborted.id()];
+        expected.sort();
+        assert_eq!(seen, expected);
+    });
+}

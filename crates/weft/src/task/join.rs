@@ -88,6 +88,9 @@ impl<T> JoinHandle<T> {
             self.raw
                 .try_read_output((&mut out as *mut Poll<Result<T, JoinError>>).cast(), waker)
         };
+        if let Poll::Ready(Err(err)) = &mut out {
+            err.task = self.header().meta().id;
+        }
         out
     }
 
@@ -171,6 +174,9 @@ impl<T> fmt::Debug for JoinHandle<T> {
 /// Why a task did not produce its output.
 pub struct JoinError {
     repr: Repr,
+    /// The failed task's id, set when the error is read through its `JoinHandle` (the only
+    /// way it reaches a user); 0 before.
+    task: u64,
 }
 
 enum Repr {
@@ -183,13 +189,20 @@ impl JoinError {
     pub(crate) fn cancelled() -> JoinError {
         JoinError {
             repr: Repr::Cancelled,
+            task: 0,
         }
     }
 
     pub(crate) fn panic(payload: Box<dyn Any + Send + 'static>) -> JoinError {
         JoinError {
             repr: Repr::Panic(Mutex::new(payload)),
+            task: 0,
         }
+    }
+
+    /// The id of the task that failed.
+    pub fn id(&self) -> Id {
+        Id::from_raw(self.task)
     }
 
     /// True if the task was aborted or its runtime shut down before it finished.

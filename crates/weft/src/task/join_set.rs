@@ -20,7 +20,7 @@
 //! lock. `join_next` moves the whole list into a set-local buffer with one lock and works
 //! through it without the lock.
 
-use super::{JoinError, JoinHandle};
+use super::{Id, JoinError, JoinHandle};
 use crate::loom::{Arc, AtomicBool, Mutex, Ordering::*};
 use crate::rt::coop;
 use crate::rt::Handle;
@@ -280,14 +280,39 @@ impl<T> JoinSet<T> {
         poll_fn(|cx| self.poll_join_next(cx)).await
     }
 
+    /// [`join_next`](Self::join_next), with the finished task's [`Id`] (a failed task's is in
+    /// its [`JoinError::id`]).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as `join_next`.
+    pub async fn join_next_with_id(&mut self) -> Option<Result<(Id, T), JoinError>> {
+        poll_fn(|cx| self.poll_join_next_with_id(cx)).await
+    }
+
     /// The output of a task that already finished, without waiting: `None` if no task of the
     /// set has finished (or the set is empty).
     pub fn try_join_next(&mut self) -> Option<Result<T, JoinError>> {
+        self.take_ready().map(|done| done.map(|(_, output)| output))
+    }
+
+    /// [`try_join_next`](Self::try_join_next), with the finished task's [`Id`].
+    pub fn try_join_next_with_id(&mut self) -> Option<Result<(Id, T), JoinError>> {
         self.take_ready()
     }
 
     /// Polls for the next output; see [`join_next`](Self::join_next).
     pub fn poll_join_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<T, JoinError>>> {
+        self.poll_join_next_with_id(cx)
+            .map(|next| next.map(|done| done.map(|(_, output)| output)))
+    }
+
+    /// Polls for the next output with its task's id; see
+    /// [`join_next_with_id`](Self::join_next_with_id).
+    pub fn poll_join_next_with_id(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<(Id, T), JoinError>>> {
         if self.len == 0 {
             return Poll::Ready(None);
         }
@@ -325,7 +350,7 @@ impl<T> JoinSet<T> {
     }
 
     /// Polls ready members until one yields its output.
-    fn take_ready(&mut self) -> Option<Result<T, JoinError>> {
+    fn take_ready(&mut self) -> Option<Result<(Id, T), JoinError>> {
         loop {
             if self.local_pos == self.local_ready.len() {
                 self.local_ready.clear();
@@ -352,6 +377,8 @@ impl<T> JoinSet<T> {
                     None => entry.handle.poll_output(&entry.waker),
                 };
                 if let Poll::Ready(output) = polled {
+                    let id = entry.handle.id();
+                    let output = output.map(|value| (id, value));
                     slot.entry = None;
                     self.free.push(ready.index);
                     self.len -= 1;
