@@ -371,7 +371,10 @@ impl<T> JoinSet<T> {
                     continue;
                 };
                 // Clear before polling, so that a completion after this poll queues it again.
-                entry.member.queued.store(false, Release);
+                // A read-modify-write, not a store: if the completing side's `swap(true)` came
+                // first (and so did not queue the member), this reads from it and thereby sees
+                // the completion it published, so the poll below finds the output.
+                entry.member.queued.swap(false, AcqRel);
                 let polled = match entry.early.take() {
                     Some(output) => Poll::Ready(output),
                     None => entry.handle.poll_output(&entry.waker),
