@@ -326,3 +326,16 @@ fn join_next_with_id_names_each_task_and_errors_carry_the_id() {
         assert_eq!(seen, expected);
     });
 }
+
+#[test]
+fn a_set_collects_from_an_iterator_of_futures() {
+    let rt = current_thread();
+    let mut got = rt.block_on(async {
+        let mut set: JoinSet<u32> = (0..3u32).map(|i| async move { i }).collect();
+        set.extend((10..12u32).map(|i| async move { i }));
+        assert_eq!(set.len(), 5);
+        timeout(DEADLINE, set.join_all()).await.unwrap()
+    });
+    got.sort();
+    assert_eq!(got, [0, 1, 2, 10, 11]);
+}
