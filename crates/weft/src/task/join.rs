@@ -35,6 +35,11 @@ pub struct JoinHandle<T> {
 /// A pending await of a `JoinHandle`, as the bookkeeping sees it: a wait on the task's output,
 /// a resource of kind `Join` created at the task's spawn site and held by the task. Boxed, so
 /// that the wait record's pointer to the resource stays valid while the handle moves.
+///
+/// The handle is its own future, so an await abandoned while the handle is kept (a `select`
+/// over `&mut handle`) cannot be told from one still pending: its wait stays recorded until
+/// the handle is polled to completion or dropped. Diagnostics should treat a `Join` wait as
+/// "may be waiting".
 struct JoinWait {
     // Declared first, so it is dropped first: the wait record goes before the resource.
     _guard: WaitGuard,
