@@ -1,7 +1,8 @@
 //! Model checks of the mpsc core: `src/sync/mpsc/chan.rs` (with `src/sync/waiters.rs`),
 //! compiled here against loom's lock, over every interleaving loom finds of
-//! - a send racing the receiver going to sleep, on an empty channel and on a full one (each
-//!   side parks and is woken: no lost wake-up either way);
+//! - a send racing the receiver going to sleep, on an empty channel (also for the unbounded
+//!   receiver's batch take) and on a full one (each side parks and is woken: no lost wake-up
+//!   either way);
 //! - the receiver's close racing a send (the value is received or given back, exactly once);
 //! - the receiver's close racing a sender waiting for a slot (the sender wakes with "closed");
 //! - a waiting sender giving up while the receiver frees a slot for it (the slot is not lost).
@@ -58,6 +59,26 @@ fn a_send_wakes_a_receiver_going_to_sleep() {
         let tx = chan.clone();
         let sender = thread::spawn(move || tx.try_push(1u32).unwrap());
         assert_eq!(block_on(poll_fn(|cx| chan.poll_pop(cx))), Some(1));
+        sender.join().unwrap();
+    });
+}
+
+#[test]
+fn a_send_wakes_a_batching_receiver_going_to_sleep() {
+    ::loom::model(|| {
+        let chan = Arc::new(Chan::new(UNBOUNDED));
+        let tx = chan.clone();
+        let sender = thread::spawn(move || {
+            tx.try_push(1u32).unwrap();
+            tx.try_push(2).unwrap();
+            tx.drop_sender();
+        });
+        let mut got = Vec::new();
+        let mut batch = std::collections::VecDeque::new();
+        while block_on(poll_fn(|cx| chan.poll_take_all(&mut batch, cx))) {
+            got.extend(batch.drain(..));
+        }
+        assert_eq!(got, [1, 2], "every value, in order, then the end");
         sender.join().unwrap();
     });
 }

@@ -390,7 +390,7 @@ impl<T> Receiver<T> {
 
     /// Queued values.
     pub fn len(&self) -> usize {
-        self.rx.shared.chan.len()
+        self.rx.len()
     }
 
     /// True when nothing is queued.

@@ -282,6 +282,30 @@ impl<T> Chan<T> {
         }
     }
 
+    /// Moves every queued value into `into` (which must be empty) at once, or registers the
+    /// receiver's waker: the unbounded receiver's batch, so that it takes the lock once per
+    /// batch instead of once per value (an unbounded channel has no slots to hand back).
+    /// Ready(false) once the channel is empty and nothing can come.
+    pub(crate) fn poll_take_all(&self, into: &mut VecDeque<T>, cx: &mut Context<'_>) -> Poll<bool> {
+        debug_assert!(self.cap == UNBOUNDED && into.is_empty());
+        let mut st = self.lock();
+        if !st.queue.is_empty() {
+            std::mem::swap(&mut st.queue, into);
+            return Poll::Ready(true);
+        }
+        if st.done() {
+            return Poll::Ready(false);
+        }
+        if !st
+            .rx_waker
+            .as_ref()
+            .is_some_and(|w| w.will_wake(cx.waker()))
+        {
+            st.rx_waker = Some(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+
     /// Moves up to `limit` values into `buf`, or registers the waker if none is queued.
     /// Ready(0) once the channel is empty and nothing can come (or `limit` is 0).
     pub(crate) fn poll_pop_many(

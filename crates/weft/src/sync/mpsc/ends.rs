@@ -1,11 +1,12 @@
 //! The halves both channel flavours share: a sender's and the receiver's hold on the core, with
 //! the trace bookkeeping (who may send, who waits).
 
-use super::chan::{Chan, TryPop};
+use super::chan::{Chan, TryPop, UNBOUNDED};
 use super::error::TryRecvError;
 use crate::loom::Arc;
 use crate::rt::coop;
 use crate::sync::trace::{HoldToken, Resource, ResourceKind, WaitGuard};
+use std::collections::VecDeque;
 use std::future::{poll_fn, Future};
 use std::panic::Location;
 use std::sync::Weak;
@@ -37,6 +38,8 @@ pub(crate) fn pair<T>(cap: usize, site: &'static Location<'static>) -> (Tx<T>, R
         Rx {
             shared,
             hold: rx_hold,
+            batch: VecDeque::new(),
+            batching: cap == UNBOUNDED,
         },
     )
 }
@@ -129,6 +132,10 @@ impl<T> WeakTx<T> {
 pub(crate) struct Rx<T> {
     pub(crate) shared: Arc<Shared<T>>,
     hold: HoldToken,
+    /// Unbounded only: values taken from the shared queue in one batch, older than anything
+    /// still queued there, so they are received first (FIFO holds).
+    batch: VecDeque<T>,
+    batching: bool,
 }
 
 impl<T> Drop for Rx<T> {
@@ -144,11 +151,27 @@ impl<T> Rx<T> {
         if coop::poll_proceed(cx).is_pending() {
             return Poll::Pending;
         }
-        let out = self.shared.chan.poll_pop(cx);
+        if let Some(v) = self.batch.pop_front() {
+            return Poll::Ready(Some(v));
+        }
+        let out = if self.batching {
+            match self.shared.chan.poll_take_all(&mut self.batch, cx) {
+                Poll::Ready(true) => Poll::Ready(self.batch.pop_front()),
+                Poll::Ready(false) => Poll::Ready(None),
+                Poll::Pending => Poll::Pending,
+            }
+        } else {
+            self.shared.chan.poll_pop(cx)
+        };
         if out.is_pending() {
             coop::refund();
         }
         out
+    }
+
+    /// Values waiting for this receiver (its batch and the shared queue).
+    pub(crate) fn len(&self) -> usize {
+        self.batch.len() + self.shared.chan.len()
     }
 
     /// Polls for up to `limit` values.
@@ -160,6 +183,11 @@ impl<T> Rx<T> {
     ) -> Poll<usize> {
         if coop::poll_proceed(cx).is_pending() {
             return Poll::Pending;
+        }
+        if !self.batch.is_empty() && limit > 0 {
+            let n = self.batch.len().min(limit);
+            buf.extend(self.batch.drain(..n));
+            return Poll::Ready(n);
         }
         let out = self.shared.chan.poll_pop_many(buf, limit, cx);
         if out.is_pending() {
@@ -211,6 +239,9 @@ impl<T> Rx<T> {
     }
 
     pub(crate) fn try_recv(&mut self) -> Result<T, TryRecvError> {
+        if let Some(v) = self.batch.pop_front() {
+            return Ok(v);
+        }
         match self.shared.chan.try_pop() {
             TryPop::Value(v) => Ok(v),
             TryPop::Empty => Err(TryRecvError::Empty),

@@ -162,7 +162,7 @@ impl<T> UnboundedReceiver<T> {
 
     /// Queued values.
     pub fn len(&self) -> usize {
-        self.rx.shared.chan.len()
+        self.rx.len()
     }
 
     /// True when nothing is queued.
