@@ -3,7 +3,7 @@
 //! # Design
 //!
 //! The set keeps its members' `JoinHandle`s in a slab (a `Vec` of slots with a free list) and
-//! never polls a member that has not finished: each member has its own waker, a [`Member`] that
+//! never polls a member that has not finished: each member has its own waker, a `Member` that
 //! knows its slot, and that waker is the one registered in the member's task. When the task
 //! completes, the waker pushes the slot on the set's shared **ready list** and wakes whoever
 //! awaits [`JoinSet::join_next`]. `join_next` then polls only the members on that list, so
@@ -15,18 +15,18 @@
 //! order `join_next` returns them in. A slot carries a generation, so a ready entry left by a
 //! member that has since been removed (its slot reused) is recognised and skipped.
 //!
-//! The ready list is shared with wakers on any loop, so it sits behind a `crate::loom::Mutex`;
-//! each member's `queued` flag keeps it on the list at most once, so a completion costs one
-//! lock. `join_next` moves the whole list into a set-local buffer with one lock and works
-//! through it without the lock.
+//! The ready list and the member wakers are in `ready_list` (shared with wakers on any loop,
+//! loom-checked): a completion costs one lock; `join_next` moves the whole list into a
+//! set-local buffer with one lock and works through it without the lock.
 
+use super::ready_list::{Member, Ready, ReadyList};
 use super::{Id, JoinError, JoinHandle};
-use crate::loom::{Arc, AtomicBool, Mutex, Ordering::*};
+use crate::loom::Arc;
 use crate::rt::coop;
 use crate::rt::Handle;
 use std::fmt;
 use std::future::{poll_fn, Future};
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll, Waker};
 
 /// A collection of spawned tasks, awaited in the order they finish.
 ///
@@ -60,14 +60,7 @@ pub struct JoinSet<T> {
     local_pos: usize,
     /// Number of members.
     len: usize,
-    shared: Arc<Shared>,
-}
-
-/// A ready-list entry: a slot and the generation of the member that was woken in it.
-#[derive(Clone, Copy, Debug)]
-struct Ready {
-    index: usize,
-    generation: u64,
+    shared: Arc<ReadyList>,
 }
 
 struct Slot<T> {
@@ -81,49 +74,6 @@ struct Entry<T> {
     waker: Waker,
     /// The output, when the task had already finished as it was added.
     early: Option<Result<T, JoinError>>,
-}
-
-/// What the set and its members' wakers share.
-struct Shared {
-    state: Mutex<SharedState>,
-}
-
-struct SharedState {
-    ready: Vec<Ready>,
-    /// The waker of the `join_next` await, if one is pending.
-    waker: Option<Waker>,
-}
-
-/// One member's waker.
-struct Member {
-    ready: Ready,
-    /// True while this member is on the ready list (so a completion pushes it once).
-    queued: AtomicBool,
-    shared: Arc<Shared>,
-}
-
-impl Wake for Member {
-    fn wake(self: std::sync::Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &std::sync::Arc<Self>) {
-        if self.queued.swap(true, AcqRel) {
-            return;
-        }
-        let waker = {
-            let mut state = lock(&self.shared.state);
-            state.ready.push(self.ready);
-            state.waker.take()
-        };
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-    }
-}
-
-fn lock(m: &Mutex<SharedState>) -> crate::loom::MutexGuard<'_, SharedState> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl<T> Default for JoinSet<T> {
@@ -141,12 +91,7 @@ impl<T> JoinSet<T> {
             local_ready: Vec::new(),
             local_pos: 0,
             len: 0,
-            shared: Arc::new(Shared {
-                state: Mutex::new(SharedState {
-                    ready: Vec::new(),
-                    waker: None,
-                }),
-            }),
+            shared: Arc::new(ReadyList::new()),
         }
     }
 
@@ -175,16 +120,12 @@ impl<T> JoinSet<T> {
             index,
             generation: slot.generation,
         };
-        let member = Arc::new(Member {
-            ready,
-            queued: AtomicBool::new(false),
-            shared: self.shared.clone(),
-        });
+        let member = Arc::new(Member::new(self.shared.clone(), ready));
         let waker = Waker::from(member.clone());
         // Registers the member's waker in the task; completion will queue the member.
         let early = match handle.poll_output(&waker) {
             Poll::Ready(output) => {
-                member.queued.store(true, Relaxed);
+                member.set_queued();
                 self.local_ready.push(ready);
                 Some(output)
             }
@@ -323,20 +264,9 @@ impl<T> JoinSet<T> {
             return Poll::Ready(Some(output));
         }
         // Nothing ready: register, then look once more, for a completion that came in between.
-        {
-            let mut state = lock(&self.shared.state);
-            if state.ready.is_empty() {
-                let fresh = state
-                    .waker
-                    .as_ref()
-                    .is_some_and(|w| w.will_wake(cx.waker()));
-                if !fresh {
-                    state.waker = Some(cx.waker().clone());
-                }
-                drop(state);
-                coop::refund();
-                return Poll::Pending;
-            }
+        if !self.shared.register_unless_ready(cx.waker()) {
+            coop::refund();
+            return Poll::Pending;
         }
         match self.take_ready() {
             Some(output) => Poll::Ready(Some(output)),
@@ -355,11 +285,9 @@ impl<T> JoinSet<T> {
             if self.local_pos == self.local_ready.len() {
                 self.local_ready.clear();
                 self.local_pos = 0;
-                let mut state = lock(&self.shared.state);
-                if state.ready.is_empty() {
+                if !self.shared.take_all(&mut self.local_ready) {
                     return None;
                 }
-                std::mem::swap(&mut self.local_ready, &mut state.ready);
             }
             while let Some(&ready) = self.local_ready.get(self.local_pos) {
                 self.local_pos += 1;
@@ -371,10 +299,7 @@ impl<T> JoinSet<T> {
                     continue;
                 };
                 // Clear before polling, so that a completion after this poll queues it again.
-                // A read-modify-write, not a store: if the completing side's `swap(true)` came
-                // first (and so did not queue the member), this reads from it and thereby sees
-                // the completion it published, so the poll below finds the output.
-                entry.member.queued.swap(false, AcqRel);
+                entry.member.clear();
                 let polled = match entry.early.take() {
                     Some(output) => Poll::Ready(output),
                     None => entry.handle.poll_output(&entry.waker),
@@ -431,7 +356,7 @@ impl<T> JoinSet<T> {
         self.free.extend(0..self.slots.len());
         self.local_ready.clear();
         self.local_pos = 0;
-        lock(&self.shared.state).ready.clear();
+        self.shared.clear();
         self.len = 0;
     }
 

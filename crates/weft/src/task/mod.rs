@@ -23,7 +23,7 @@
 //! - `abort`: [`AbortHandle`].
 //! - `id`: [`Id`], [`id`], [`try_id`].
 //! - `builder`: [`Builder`] (named tasks, placement).
-//! - `join_set`: [`JoinSet`].
+//! - `join_set`: [`JoinSet`]; `ready_list`: its wake-up list (loom-checked).
 
 mod abort;
 mod builder;
@@ -32,6 +32,7 @@ mod join;
 mod join_set;
 #[cfg(test)]
 mod join_trace_tests;
+mod ready_list;
 pub(crate) mod raw;
 mod state;
 
