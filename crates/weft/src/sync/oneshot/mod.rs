@@ -12,9 +12,10 @@
 //!
 //! # Design
 //!
-//! One atomic word and three cells (the value, each side's waker), no lock and no allocation
-//! beyond the shared `Arc`: sending is one store and one CAS, receiving a ready value one load
-//! (`core`'s module doc states the protocol). A sender dropped without sending completes the
+//! One atomic word and three cells (the value, each side's waker) in one allocation, no lock:
+//! sending is one store and one CAS, receiving a ready value one load, and the word doubles as
+//! the allocation's reference count, so a send and its receive cost one atomic
+//! read-modify-write in all (`core`'s module doc states the protocol and who frees). A sender dropped without sending completes the
 //! channel empty, which the receiver reports as [`error::RecvError`].
 //!
 //! # Who holds, who waits
@@ -24,13 +25,13 @@
 
 pub(crate) mod core;
 
-use self::core::{Core, Taken};
-use crate::loom::Arc;
+use self::core::{Core, Release, Taken};
 use crate::sync::trace::{HoldToken, Resource, ResourceKind, WaitGuard};
 use std::fmt;
 use std::future::Future;
 use std::panic::Location;
 use std::pin::Pin;
+use std::ptr::NonNull;
 use std::task::{Context, Poll};
 
 /// The errors of a oneshot channel.
@@ -78,21 +79,36 @@ struct Shared<T> {
     trace: Resource,
 }
 
+/// Frees the channel if `release` says this end was the last.
+///
+/// # Safety
+///
+/// `ptr` came from `channel`'s `Box::into_raw`, and the caller's end has made its last access
+/// (the `core` call that returned `release`).
+unsafe fn release<T>(ptr: NonNull<Shared<T>>, release: Release) {
+    if release == Release::Free {
+        // SAFETY: the caller's contract, and `core` returns `Free` to exactly one end, after
+        // the other end's last access (module doc of `core`).
+        drop(unsafe { Box::from_raw(ptr.as_ptr()) });
+    }
+}
+
 /// Creates a oneshot channel.
 #[track_caller]
 pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
-    let shared = Arc::new(Shared {
+    let shared = Box::new(Shared {
         core: Core::new(),
         trace: Resource::new(ResourceKind::Oneshot, Location::caller()),
     });
     let hold = shared.trace.hold_shared(1);
+    let ptr = NonNull::from(Box::leak(shared));
     (
         Sender {
-            shared: Some(shared.clone()),
+            shared: Some(ptr),
             hold,
         },
         Receiver {
-            shared: Some(shared),
+            shared: Some(ptr),
             wait: None,
         },
     )
@@ -100,16 +116,28 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
 
 /// Sends the one value; see the [module doc](self).
 pub struct Sender<T> {
-    shared: Option<Arc<Shared<T>>>,
+    /// None once sent; the channel is freed by whichever end leaves last.
+    shared: Option<NonNull<Shared<T>>>,
     hold: HoldToken,
 }
 
 /// Receives the one value: `.await` it (it is a future), or [`try_recv`](Self::try_recv).
 pub struct Receiver<T> {
     /// None once the value was taken or the sender's end was seen.
-    shared: Option<Arc<Shared<T>>>,
+    shared: Option<NonNull<Shared<T>>>,
     wait: Option<WaitGuard>,
 }
+
+// SAFETY: the ends share the channel only through `core`'s protocol (atomics and cells accessed
+// as its module doc allows) and the trace resource (atomics and a lock); the value crosses
+// threads, hence `T: Send`. Neither end hands out `&T`.
+unsafe impl<T: Send> Send for Sender<T> {}
+// SAFETY: as above; `&Sender` only reads the state word.
+unsafe impl<T: Send> Sync for Sender<T> {}
+// SAFETY: as for `Sender`.
+unsafe impl<T: Send> Send for Receiver<T> {}
+// SAFETY: every method that touches the channel takes `&mut Receiver`.
+unsafe impl<T: Send> Sync for Receiver<T> {}
 
 impl<T> Sender<T> {
     /// The channel's trace resource (for the bookkeeping's tests).
@@ -119,9 +147,14 @@ impl<T> Sender<T> {
     }
     /// Sends `value`; fails, giving it back, if the receiver was closed or dropped. Never waits.
     pub fn send(mut self, value: T) -> Result<(), T> {
-        let shared = self.shared.take().expect("a sender sends once");
+        let ptr = self.shared.take().expect("a sender sends once");
+        // SAFETY: the sender has not left, so the channel is alive.
+        let shared = unsafe { ptr.as_ref() };
         shared.trace.release_shared(self.hold, 1);
-        shared.core.send(value)
+        let (out, last) = shared.core.send(value);
+        // SAFETY: from `channel`; `send` was this end's last access.
+        unsafe { release(ptr, last) };
+        out
     }
 
     /// True once the receiver was closed or dropped: a send would fail.
@@ -135,8 +168,7 @@ impl<T> Sender<T> {
     ///
     /// Cancel safe: dropping the future loses nothing.
     pub async fn closed(&mut self) {
-        let shared = self.shared().clone();
-        std::future::poll_fn(|cx| shared.core.poll_closed(cx)).await
+        std::future::poll_fn(|cx| self.poll_closed(cx)).await
     }
 
     /// Polls for the receiver's close; the poll form of [`closed`](Self::closed).
@@ -144,18 +176,22 @@ impl<T> Sender<T> {
         self.shared().core.poll_closed(cx)
     }
 
-    fn shared(&self) -> &Arc<Shared<T>> {
-        self.shared
-            .as_ref()
-            .expect("a sender is live until it sends")
+    fn shared(&self) -> &Shared<T> {
+        let ptr = self.shared.expect("a sender is live until it sends");
+        // SAFETY: the sender has not left, so the channel is alive.
+        unsafe { &*ptr.as_ptr() }
     }
 }
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
-        if let Some(shared) = self.shared.take() {
+        if let Some(ptr) = self.shared.take() {
+            // SAFETY: the sender has not left, so the channel is alive.
+            let shared = unsafe { ptr.as_ref() };
             shared.trace.release_shared(self.hold, 1);
-            shared.core.drop_sender();
+            let last = shared.core.drop_sender();
+            // SAFETY: from `channel`; `drop_sender` was this end's last access.
+            unsafe { release(ptr, last) };
         }
     }
 }
@@ -169,23 +205,24 @@ impl<T> Receiver<T> {
     /// if it was dropped without sending, the value was taken already, or the receiver was
     /// closed first.
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
-        let Some(shared) = &self.shared else {
+        let Some(shared) = self.shared() else {
             return Err(TryRecvError::Closed);
         };
-        let out = match shared.core.try_take() {
+        let (taken, seen) = shared.core.try_take();
+        let out = match taken {
             Taken::Value(v) => Ok(v),
             Taken::Empty => return Err(TryRecvError::Empty),
             Taken::SenderGone | Taken::Closed => Err(TryRecvError::Closed),
         };
-        self.finish();
+        self.finish(seen);
         out
     }
 
     /// Closes the channel: the sender's `send` fails from now on and its `closed()` completes.
     /// A value sent before the close can still be taken with [`try_recv`](Self::try_recv).
     pub fn close(&mut self) {
-        if let Some(shared) = &self.shared {
-            shared.core.close();
+        if let Some(shared) = self.shared() {
+            let _already_sent = shared.core.close();
         }
     }
 
@@ -205,17 +242,31 @@ impl<T> Receiver<T> {
         crate::sync::park::block_on("oneshot::Receiver::blocking_recv", self)
     }
 
-    fn finish(&mut self) {
+    fn shared(&self) -> Option<&Shared<T>> {
+        // SAFETY: the receiver has not left while it holds the pointer, so the channel is alive.
+        self.shared.map(|ptr| unsafe { &*ptr.as_ptr() })
+    }
+
+    /// The receiver has its answer, seen in state `seen`: it leaves.
+    fn finish(&mut self, seen: usize) {
         self.wait = None;
-        self.shared = None;
+        if let Some(ptr) = self.shared.take() {
+            // SAFETY: not left yet, so alive.
+            let last = unsafe { ptr.as_ref() }.core.leave_rx(seen);
+            // SAFETY: from `channel`; `leave_rx` was this end's last access.
+            unsafe { release(ptr, last) };
+        }
     }
 }
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
         self.wait = None;
-        if let Some(shared) = &self.shared {
-            shared.core.close();
+        if let Some(ptr) = self.shared.take() {
+            // SAFETY: not left yet, so alive.
+            let last = unsafe { ptr.as_ref() }.core.drop_receiver();
+            // SAFETY: from `channel`; `drop_receiver` was this end's last access.
+            unsafe { release(ptr, last) };
         }
     }
 }
@@ -229,20 +280,20 @@ impl<T> Future for Receiver<T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        let Some(shared) = &this.shared else {
+        let Some(shared) = this.shared() else {
             return Poll::Ready(Err(RecvError(())));
         };
-        let out = match shared.core.poll_recv(cx) {
+        let (out, seen) = match shared.core.poll_recv(cx) {
             Poll::Pending => {
                 if this.wait.is_none() {
                     this.wait = Some(shared.trace.wait(shared.trace.site()));
                 }
                 return Poll::Pending;
             }
-            Poll::Ready(Taken::Value(v)) => Ok(v),
-            Poll::Ready(_) => Err(RecvError(())),
+            Poll::Ready((Taken::Value(v), seen)) => (Ok(v), seen),
+            Poll::Ready((_, seen)) => (Err(RecvError(())), seen),
         };
-        this.finish();
+        this.finish(seen);
         Poll::Ready(out)
     }
 }
