@@ -121,6 +121,9 @@ fn every_spawn_path_records_the_callers_line() {
         assert_site(t.spawn_site(), line);
         let (t, line) = (Builder::new().spawn_on(0, async {}), line!());
         assert_site(t.spawn_site(), line);
+        let here = weft::rt::Handle::current();
+        let (t, line) = (Builder::new().spawn_on(async {}, &here), line!());
+        assert_site(t.spawn_site(), line);
 
         let mut set = JoinSet::new();
         let (a, line) = (set.spawn(async {}), line!());
@@ -129,9 +132,43 @@ fn every_spawn_path_records_the_callers_line() {
         assert_site(a.spawn_site(), line);
         let (a, line) = (set.spawn_on(0, async {}), line!());
         assert_site(a.spawn_site(), line);
+        let (a, line) = (set.spawn_on(async {}, &here), line!());
+        assert_site(a.spawn_site(), line);
         let handle = weft::rt::Handle::current();
         let (a, line) = (set.spawn_on_handle(async {}, &handle), line!());
         assert_site(a.spawn_site(), line);
         timeout(DEADLINE, set.shutdown()).await.unwrap();
     });
+}
+
+#[test]
+fn spawn_on_takes_tokios_shape_too() {
+    let rt = Runtime::builder().loops(2).build().unwrap();
+    let handle = rt.handle();
+    // From a plain thread: the future first, then the runtime's handle.
+    let named = std::thread::spawn({
+        let handle = handle.clone();
+        move || {
+            Builder::new().name("tokio-shaped").spawn_on(
+                async { weft::rt::Handle::current().current_loop() },
+                &handle,
+            )
+        }
+    })
+    .join()
+    .unwrap();
+    assert_eq!(named.name(), Some("tokio-shaped"));
+    let ran_on = rt.block_on(async { timeout(DEADLINE, named).await.unwrap().unwrap() });
+    assert!(
+        ran_on.is_some(),
+        "placed on one of the runtime's loop threads"
+    );
+
+    let mut set = JoinSet::new();
+    for i in 0..4u32 {
+        set.spawn_on(async move { i }, &handle);
+    }
+    let mut got = rt.block_on(async move { timeout(DEADLINE, set.join_all()).await.unwrap() });
+    got.sort();
+    assert_eq!(got, [0, 1, 2, 3]);
 }

@@ -6,6 +6,7 @@
 //! The name and the spawn site live in the task's header, where diagnostics read them.
 
 use super::raw::TaskMeta;
+use super::spawn_on::SpawnOnArg;
 use super::JoinHandle;
 use crate::rt::context::spawn_local_inner;
 use crate::rt::Handle;
@@ -98,34 +99,38 @@ impl<'a> Builder<'a> {
         spawn_local_inner(future, self.meta())
     }
 
-    /// Spawns a `Send` future on loop thread `index`, as
-    /// [`Handle::spawn_on`](crate::rt::Handle::spawn_on) does: of the current runtime, or of
-    /// the one given with [`handle`](Self::handle).
+    /// Spawns a `Send` future at a chosen place, in either of two shapes:
+    ///
+    /// - `spawn_on(index, future)`: on loop thread `index`, as
+    ///   [`Handle::spawn_on`](crate::rt::Handle::spawn_on) does, of the current runtime or of
+    ///   the one given with [`handle`](Self::handle);
+    /// - `spawn_on(future, &handle)` (tokio's shape): on the runtime of `handle`, placed as
+    ///   [`Handle::spawn`] places it (this loop if it is one of that runtime's, otherwise its
+    ///   loop threads in turn).
     ///
     /// ```
     /// let rt = weft::rt::Runtime::builder().loops(2).build().unwrap();
     /// let handle = rt.handle();
-    /// let task = weft::task::Builder::new()
+    /// let on_loop_1 = weft::task::Builder::new()
     ///     .name("on-loop-1")
     ///     .handle(&handle)
     ///     .spawn_on(1, async { 1 + 1 });
-    /// assert_eq!(rt.block_on(task).unwrap(), 2);
+    /// let anywhere = weft::task::Builder::new()
+    ///     .name("tokio-shaped")
+    ///     .spawn_on(async { 3 }, &handle);
+    /// assert_eq!(rt.block_on(on_loop_1).unwrap(), 2);
+    /// assert_eq!(rt.block_on(anywhere).unwrap(), 3);
     /// ```
     ///
     /// # Panics
     ///
-    /// Panics if `index` is not below the runtime's number of loop threads, or, without a
+    /// With an index: if it is not below the runtime's number of loop threads, or, without a
     /// handle, when called outside a weft loop.
     #[track_caller]
-    pub fn spawn_on<F>(self, index: usize, future: F) -> JoinHandle<F::Output>
+    pub fn spawn_on<A, B>(self, first: A, second: B) -> JoinHandle<B::Output>
     where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
+        B: SpawnOnArg<A>,
     {
-        let meta = self.meta();
-        match self.handle {
-            Some(handle) => handle.spawn_on_with(index, future, meta),
-            None => Handle::current().spawn_on_with(index, future, meta),
-        }
+        second.spawn(first, Location::caller(), self.name, self.handle)
     }
 }

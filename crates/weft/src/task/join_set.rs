@@ -20,12 +20,14 @@
 //! set-local buffer with one lock and works through it without the lock.
 
 use super::ready_list::{Member, Ready, ReadyList};
+use super::spawn_on::SpawnOnArg;
 use super::{Id, JoinError, JoinHandle};
 use crate::loom::Arc;
 use crate::rt::coop;
 use crate::rt::Handle;
 use std::fmt;
 use std::future::{poll_fn, Future};
+use std::panic::Location;
 use std::task::{Context, Poll, Waker};
 
 /// A collection of spawned tasks, awaited in the order they finish.
@@ -170,29 +172,30 @@ impl<T> JoinSet<T> {
         self.insert_handle(super::spawn_local(future))
     }
 
-    /// Spawns a `Send` future on loop thread `index` of the current runtime (as
-    /// [`Handle::spawn_on`](crate::rt::Handle::spawn_on)) and adds it to the set.
+    /// Spawns a `Send` future at a chosen place and adds it to the set, in either of two
+    /// shapes:
     ///
-    /// tokio's `JoinSet::spawn_on(future, &handle)` picks a runtime; weft's loops are
-    /// shared-nothing and a task never leaves its loop, so weft's picks the loop. tokio's form
-    /// is [`spawn_on_handle`](Self::spawn_on_handle).
+    /// - `spawn_on(index, future)`: on loop thread `index` of the current runtime, as
+    ///   [`Handle::spawn_on`](crate::rt::Handle::spawn_on) does. weft's loops are
+    ///   shared-nothing and a task never leaves its loop, so choosing the loop is the useful
+    ///   placement;
+    /// - `spawn_on(future, &handle)` (tokio's shape): on the runtime of `handle`, placed as
+    ///   [`Handle::spawn`] places it. Works from any thread.
     ///
     /// # Panics
     ///
-    /// Outside a weft loop, or if `index` is not below the runtime's number of loop threads.
+    /// With an index: outside a weft loop, or if the index is not below the runtime's number
+    /// of loop threads.
     #[track_caller]
-    pub fn spawn_on<F>(&mut self, index: usize, future: F) -> super::AbortHandle
+    pub fn spawn_on<A, B>(&mut self, first: A, second: B) -> super::AbortHandle
     where
-        F: Future<Output = T> + Send + 'static,
-        T: Send + 'static,
+        B: SpawnOnArg<A, Output = T>,
     {
-        self.insert_handle(Handle::current().spawn_on(index, future))
+        self.insert_handle(second.spawn(first, Location::caller(), None, None))
     }
 
-    /// Spawns a `Send` future on the runtime of `handle`, placed as
-    /// [`Handle::spawn`](crate::rt::Handle::spawn) places it (this loop if it is one of that
-    /// runtime's, otherwise its loop threads in turn), and adds it to the set. Works from any
-    /// thread.
+    /// tokio's `spawn_on(future, &handle)` under its own name (the same as
+    /// [`spawn_on`](Self::spawn_on) with those arguments).
     #[track_caller]
     pub fn spawn_on_handle<F>(&mut self, future: F, handle: &Handle) -> super::AbortHandle
     where

@@ -22,7 +22,8 @@
 //! - `join`: [`JoinHandle`] and [`JoinError`].
 //! - `abort`: [`AbortHandle`].
 //! - `id`: [`Id`], [`id`], [`try_id`].
-//! - `builder`: [`Builder`] (named tasks, placement).
+//! - `builder`: [`Builder`] (named tasks, placement); `spawn_on`: the two shapes of a
+//!   `spawn_on`'s arguments ([`SpawnOnArg`]).
 //! - `join_set`: [`JoinSet`]; `ready_list`: its wake-up list (loom-checked).
 
 mod abort;
@@ -32,8 +33,9 @@ mod join;
 mod join_set;
 #[cfg(test)]
 mod join_trace_tests;
-mod ready_list;
 pub(crate) mod raw;
+mod ready_list;
+mod spawn_on;
 mod state;
 
 pub use abort::AbortHandle;
@@ -41,6 +43,7 @@ pub use builder::Builder;
 pub use id::{id, try_id, Id};
 pub use join::{JoinError, JoinHandle};
 pub use join_set::JoinSet;
+pub use spawn_on::SpawnOnArg;
 
 use crate::rt::context;
 use std::future::Future;
