@@ -20,13 +20,14 @@
 //!
 //! # Who holds, who waits
 //!
-//! The channel is a `ResourceKind::Oneshot` resource; the sender is its (shared) holder while
-//! it lives, and an awaiting receiver is recorded as waiting on it.
+//! The channel is a `ResourceKind::Oneshot` resource; the sender is its holder while it lives
+//! (recorded as the exclusive holder: there is only one sender, and that costs two relaxed
+//! stores instead of the shared holders' lock), and an awaiting receiver is recorded as waiting on it.
 
 pub(crate) mod core;
 
 use self::core::{Core, Release, Taken};
-use crate::sync::trace::{HoldToken, Resource, ResourceKind, WaitGuard};
+use crate::sync::trace::{Resource, ResourceKind, WaitGuard};
 use std::fmt;
 use std::future::Future;
 use std::panic::Location;
@@ -100,13 +101,10 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
         core: Core::new(),
         trace: Resource::new(ResourceKind::Oneshot, Location::caller()),
     });
-    let hold = shared.trace.hold_shared(1);
+    shared.trace.hold_exclusive();
     let ptr = NonNull::from(Box::leak(shared));
     (
-        Sender {
-            shared: Some(ptr),
-            hold,
-        },
+        Sender { shared: Some(ptr) },
         Receiver {
             shared: Some(ptr),
             wait: None,
@@ -118,7 +116,6 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
 pub struct Sender<T> {
     /// None once sent; the channel is freed by whichever end leaves last.
     shared: Option<NonNull<Shared<T>>>,
-    hold: HoldToken,
 }
 
 /// Receives the one value: `.await` it (it is a future), or [`try_recv`](Self::try_recv).
@@ -150,7 +147,7 @@ impl<T> Sender<T> {
         let ptr = self.shared.take().expect("a sender sends once");
         // SAFETY: the sender has not left, so the channel is alive.
         let shared = unsafe { ptr.as_ref() };
-        shared.trace.release_shared(self.hold, 1);
+        shared.trace.release_exclusive();
         let (out, last) = shared.core.send(value);
         // SAFETY: from `channel`; `send` was this end's last access.
         unsafe { release(ptr, last) };
@@ -188,7 +185,7 @@ impl<T> Drop for Sender<T> {
         if let Some(ptr) = self.shared.take() {
             // SAFETY: the sender has not left, so the channel is alive.
             let shared = unsafe { ptr.as_ref() };
-            shared.trace.release_shared(self.hold, 1);
+            shared.trace.release_exclusive();
             let last = shared.core.drop_sender();
             // SAFETY: from `channel`; `drop_sender` was this end's last access.
             unsafe { release(ptr, last) };
