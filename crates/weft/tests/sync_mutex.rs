@@ -115,6 +115,15 @@ fn owned_and_mapped_guards_hold_the_lock_until_dropped() {
         assert!(m.try_lock().is_err(), "the mapped guard keeps the lock");
         drop(s);
         assert_eq!(m.try_lock().unwrap().1, "ab");
+        let mut owned =
+            weft::sync::OwnedMutexGuard::map(m.clone().lock_owned().await, |v| &mut v.0);
+        *owned += 1;
+        assert!(
+            m.try_lock().is_err(),
+            "the owned mapped guard keeps the lock"
+        );
+        drop(owned);
+        assert_eq!(m.try_lock().unwrap().0, 2);
         let mut plain = Mutex::from(3);
         *plain.get_mut() += 1;
         assert_eq!(plain.into_inner(), 4);

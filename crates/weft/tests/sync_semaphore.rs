@@ -80,3 +80,17 @@ fn close_fails_queued_and_later_acquires() {
 fn too_many_permits_is_a_clear_panic() {
     let _ = Semaphore::new(Semaphore::MAX_PERMITS + 1);
 }
+
+#[test]
+#[should_panic(expected = "exceeds MAX_PERMITS")]
+fn adding_too_many_permits_is_a_clear_panic() {
+    let sem = Semaphore::new(1);
+    sem.add_permits(usize::MAX);
+}
+
+#[test]
+#[should_panic(expected = "exceeds MAX_PERMITS")]
+fn adding_permits_past_the_maximum_is_a_clear_panic() {
+    let sem = Semaphore::new(Semaphore::MAX_PERMITS);
+    sem.add_permits(1);
+}

@@ -149,6 +149,7 @@ impl Builder {
     /// # Panics
     ///
     /// When called outside an event loop (as [`spawn_local`](crate::task::spawn_local)).
+    #[track_caller]
     pub fn spawn<F, T>(self, f: F) -> io::Result<GreenHandle<T>>
     where
         F: FnOnce() -> T + 'static,
@@ -166,6 +167,7 @@ impl Builder {
 ///
 /// When called outside an event loop, or when no stack can be mapped (see
 /// [`Builder::spawn`] for the fallible form).
+#[track_caller]
 pub fn spawn<F, T>(f: F) -> GreenHandle<T>
 where
     F: FnOnce() -> T + 'static,

@@ -304,7 +304,17 @@ impl Handle {
 
     /// Spawns a `Send` task: on the current loop if this thread runs one of this runtime's
     /// loops, otherwise on the loop threads in turn (or the caller loop if there are none).
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.spawn_with(future, TaskMeta::new(Location::caller(), None))
+    }
+
+    /// [`spawn`](Self::spawn) with the task's identity chosen by the caller (`task::Builder`).
+    pub(crate) fn spawn_with<F>(&self, future: F, meta: TaskMeta) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
@@ -312,7 +322,7 @@ impl Handle {
         let on_own_loop =
             with_current(|core| core.is_some_and(|core| self.shared.owns(core.shared.id)));
         if on_own_loop {
-            return spawn_local_inner(future, TaskMeta::new(Location::caller(), None));
+            return spawn_local_inner(future, meta);
         }
         let home = if self.shared.loops.is_empty() {
             &self.shared.caller
@@ -320,7 +330,7 @@ impl Handle {
             let i = self.shared.next.fetch_add(1, Relaxed) % self.shared.loops.len();
             &self.shared.loops[i]
         };
-        spawn_to(home, future, TaskMeta::new(Location::caller(), None))
+        spawn_to(home, future, meta)
     }
 
     /// Metrics of the runtime; see [`Runtime::metrics`].
@@ -341,13 +351,28 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
+        self.spawn_on_with(index, future, TaskMeta::new(Location::caller(), None))
+    }
+
+    /// [`spawn_on`](Self::spawn_on) with the task's identity chosen by the caller.
+    #[track_caller]
+    pub(crate) fn spawn_on_with<F>(
+        &self,
+        index: usize,
+        future: F,
+        meta: TaskMeta,
+    ) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
         let home = self.shared.loops.get(index).unwrap_or_else(|| {
             panic!(
                 "spawn_on({index}): the runtime has {} loop threads",
                 self.shared.loops.len()
             )
         });
-        spawn_to(home, future, TaskMeta::new(Location::caller(), None))
+        spawn_to(home, future, meta)
     }
 }
 

@@ -28,7 +28,7 @@ use std::task::{Context, Poll};
 
 const CLOSED: usize = 1;
 const WAITERS: usize = 2;
-const SHIFT: u32 = 2;
+pub(super) const SHIFT: u32 = 2;
 
 /// The most permits a semaphore holds: the word keeps two flag bits, and one more bit of
 /// headroom lets an overflowing `add_permits` be detected before it wraps.
@@ -36,7 +36,7 @@ pub(crate) const MAX_PERMITS: usize = usize::MAX >> 3;
 
 /// What one queued waiter still needs and has been assigned.
 #[derive(Debug)]
-struct Need {
+pub(super) struct Need {
     remaining: usize,
     acquired: usize,
     closed: bool,
@@ -58,8 +58,11 @@ pub(crate) struct Closed;
 /// The batch semaphore; see the module doc.
 #[derive(Debug)]
 pub(crate) struct Core {
-    state: AtomicUsize,
-    waiters: Mutex<WaitList<Need>>,
+    // Visible to the wrappers for their `const fn` constructors (`Semaphore::const_new` ...),
+    // which cannot live here: loom's `Mutex::new`, which this file is compiled against in the
+    // models, is not `const`.
+    pub(super) state: AtomicUsize,
+    pub(super) waiters: Mutex<WaitList<Need>>,
 }
 
 impl Core {
@@ -119,6 +122,27 @@ impl Core {
         }
     }
 
+    /// Removes up to `n` permits from the word for good (queued waiters or not); returns how
+    /// many.
+    pub(crate) fn forget(&self, n: usize) -> usize {
+        let mut s = self.state.load(Ordering::Acquire);
+        loop {
+            let take = (s >> SHIFT).min(n);
+            if take == 0 {
+                return 0;
+            }
+            match self.state.compare_exchange_weak(
+                s,
+                s - (take << SHIFT),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return take,
+                Err(actual) => s = actual,
+            }
+        }
+    }
+
     /// Gives back `n` permits: one `fetch_add`, plus a dispatch under the lock if someone waits.
     ///
     /// # Panics
@@ -128,6 +152,10 @@ impl Core {
     pub(crate) fn release(&self, n: usize) {
         if n == 0 {
             return;
+        }
+        if n > MAX_PERMITS {
+            // Checked before shifting, which would overflow.
+            panic!("weft::sync::Semaphore: adding {n} permits exceeds MAX_PERMITS ({MAX_PERMITS})");
         }
         let prev = self.state.fetch_add(n << SHIFT, Ordering::AcqRel);
         if (prev >> SHIFT) + n > MAX_PERMITS {
@@ -141,6 +169,7 @@ impl Core {
 
     /// Moves permits in the word to the front waiters, FIFO; wakes the ones fully served;
     /// clears `WAITERS` if the list empties. Releases the lock, then wakes.
+    #[inline(never)]
     fn dispatch(&self, mut list: MutexGuard<'_, WaitList<Need>>) {
         let mut wakes = WakeBatch::new();
         loop {
@@ -213,8 +242,13 @@ impl Waiter {
 
     /// Advances the acquisition: the fast path first, then queueing; on a later poll, checks
     /// for the grant and refreshes the waker.
+    #[inline]
     pub(crate) fn poll(&mut self, core: &Core, cx: &mut Context<'_>) -> Poll<Result<(), Closed>> {
         let Some(key) = self.key else {
+            // The fast path, inlined into the caller's future.
+            if self.n > 0 && core.try_acquire(self.n).is_ok() {
+                return Poll::Ready(Ok(()));
+            }
             return self.first_poll(core, cx);
         };
         let mut list = core.lock();
@@ -236,6 +270,7 @@ impl Waiter {
         Poll::Ready(Ok(()))
     }
 
+    #[inline(never)]
     fn first_poll(&mut self, core: &Core, cx: &mut Context<'_>) -> Poll<Result<(), Closed>> {
         if self.n == 0 {
             return Poll::Ready(if core.is_closed() {

@@ -24,17 +24,64 @@
 //! - `park`: how a `blocking_*` call waits, by caller.
 //! - `waiters`: the FIFO waiter list every primitive queues its waiters in (crate-internal).
 //! - `batch`: the batch semaphore's state machine, core of Semaphore, Mutex, RwLock (loom-checked).
+//! - [`Barrier`]: `n` parties meet, one leader per round.
 //! - [`Mutex`]: async mutex (a one-permit batch semaphore), guards, owned and mapped guards.
+//! - [`Notify`]: wake one waiter (or store a permit) or every waiter.
+//! - `notify_state`: Notify's state word and waiter steps (loom-checked).
+//! - [`OnceCell`]: a value set once by an async initializer that runs once.
+//! - [`RwLock`]: readers-writer lock (a batch semaphore of `max_readers` permits), guards.
 //! - [`Semaphore`]: counting semaphore with FIFO waiters, permits and owned permits.
+//! - [`oneshot`]: a channel for one value; the receiver is a future (one atomic word, no lock).
+//! - [`mpsc`]: multi-producer single-consumer channels, bounded and unbounded.
+//! - [`broadcast`]: every receiver sees every value; a slow one gets `Lagged(n)` and continues.
+//! - [`watch`]: one value, receivers always see the latest (`changed().await`, `borrow`).
+//! - [`CancellationToken`] (`cancel`): cancellation with child tokens and drop guards.
+//! - [`local`]: loop-local `!Send` mpsc, oneshot and Mutex without atomics.
+//! - `__set_tracing`: the benchmarks' switch for the bookkeeping (hidden, not an API).
 
+pub mod broadcast;
+mod cancel;
+pub mod local;
+pub mod mpsc;
+pub mod oneshot;
 pub(crate) mod park;
 pub(crate) mod trace;
+pub mod watch;
 
+mod barrier;
 pub(crate) mod batch;
+#[cfg(test)]
+mod chan_trace_tests;
+#[cfg(test)]
+mod locks_trace_tests;
 mod mutex;
+mod notify;
+pub(crate) mod notify_state;
+mod once_cell;
+mod rwlock;
 pub(crate) mod semaphore;
 pub(crate) mod waiters;
-pub use mutex::{MappedMutexGuard, Mutex, MutexGuard, OwnedMutexGuard, TryLockError};
+pub use barrier::{Barrier, BarrierWaitResult};
+pub use cancel::{
+    CancellationToken, DropGuard, WaitForCancellationFuture, WaitForCancellationFutureOwned,
+};
+pub use mutex::{
+    MappedMutexGuard, Mutex, MutexGuard, OwnedMappedMutexGuard, OwnedMutexGuard, TryLockError,
+};
+pub use notify::{Notified, Notify};
+pub use once_cell::{OnceCell, SetError};
+pub use rwlock::{
+    OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, RwLockMappedWriteGuard, RwLockReadGuard,
+    RwLockWriteGuard, MAX_READERS,
+};
 pub use semaphore::{
     AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
 };
+
+/// Turns the holder/waiter bookkeeping on or off for the whole process. Not an API: it exists
+/// so that `benches/benches/sync.rs` can measure each primitive with the bookkeeping on; the
+/// switch users get is `weft::diag`'s.
+#[doc(hidden)]
+pub fn __set_tracing(on: bool) {
+    trace::set_enabled(on);
+}

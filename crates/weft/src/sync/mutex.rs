@@ -52,9 +52,10 @@ unsafe impl<T: ?Sized + Send> Send for Mutex<T> {}
 // SAFETY: as above: `&Mutex<T>` only ever gives exclusive access to `T`, one holder at a time.
 unsafe impl<T: ?Sized + Send> Sync for Mutex<T> {}
 
-/// The lock is held elsewhere (or others wait for it); returned by `try_lock`.
+/// The lock is held elsewhere (or others wait for it); returned by `Mutex::try_lock` and
+/// `RwLock::try_read`/`try_write`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TryLockError(());
+pub struct TryLockError(pub(crate) ());
 
 impl fmt::Display for TryLockError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -100,6 +101,19 @@ pub struct MappedMutexGuard<'a, T: ?Sized> {
     _borrow: PhantomData<&'a mut T>,
 }
 
+/// An [`OwnedMutexGuard`] narrowed to a part `U` of the value by [`OwnedMutexGuard::map`].
+#[must_use = "the lock is released at once if the guard is not kept"]
+pub struct OwnedMappedMutexGuard<T: ?Sized, U: ?Sized = T> {
+    lock: Arc<Mutex<T>>,
+    data: *mut U,
+}
+
+// SAFETY: exclusive access to part of the value, like `&mut U`, plus the `Arc` keeping the mutex
+// alive (shareable since `T: Send`).
+unsafe impl<T: ?Sized + Send, U: ?Sized + Send> Send for OwnedMappedMutexGuard<T, U> {}
+// SAFETY: a shared guard gives out `&U` only.
+unsafe impl<T: ?Sized + Send, U: ?Sized + Send + Sync> Sync for OwnedMappedMutexGuard<T, U> {}
+
 // SAFETY: the mapped guard is an exclusive borrow of part of the value, like `&mut T`.
 unsafe impl<T: ?Sized + Send> Send for MappedMutexGuard<'_, T> {}
 // SAFETY: sharing the guard shares `&T` only.
@@ -111,6 +125,21 @@ impl<T> Mutex<T> {
     pub fn new(value: T) -> Mutex<T> {
         Mutex {
             core: Core::new(1),
+            res: Resource::new(ResourceKind::Mutex, Location::caller()),
+            data: UnsafeCell::new(value),
+        }
+    }
+
+    /// [`Mutex::new`] as a `const fn`, for statics.
+    ///
+    /// ```
+    /// static COUNT: weft::sync::Mutex<u64> = weft::sync::Mutex::const_new(0);
+    /// *COUNT.try_lock().unwrap() += 1;
+    /// ```
+    #[track_caller]
+    pub const fn const_new(value: T) -> Mutex<T> {
+        Mutex {
+            core: Core::const_new(1),
             res: Resource::new(ResourceKind::Mutex, Location::caller()),
             data: UnsafeCell::new(value),
         }
@@ -307,6 +336,20 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for MutexGuard<'_, T> {
 }
 
 impl<T: ?Sized> OwnedMutexGuard<T> {
+    /// Narrows the guard to a part of the value; the lock stays held by the new guard.
+    pub fn map<U: ?Sized>(
+        this: Self,
+        f: impl FnOnce(&mut T) -> &mut U,
+    ) -> OwnedMappedMutexGuard<T, U> {
+        // Move the `Arc` out without running the guard's unlocking `Drop`.
+        let this = std::mem::ManuallyDrop::new(this);
+        // SAFETY: `this` is never used or dropped again, so the `Arc` is moved out once.
+        let lock = unsafe { std::ptr::read(&this.lock) };
+        // SAFETY: we hold the lock: this is the only access to the value.
+        let data = f(unsafe { &mut *lock.data.get() }) as *mut U;
+        OwnedMappedMutexGuard { lock, data }
+    }
+
     /// The mutex this guard locks.
     pub fn mutex(this: &Self) -> &Arc<Mutex<T>> {
         &this.lock
@@ -363,6 +406,33 @@ impl<T: ?Sized> Drop for MappedMutexGuard<'_, T> {
 }
 
 impl<T: ?Sized + fmt::Debug> fmt::Debug for MappedMutexGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: ?Sized, U: ?Sized> Deref for OwnedMappedMutexGuard<T, U> {
+    type Target = U;
+    fn deref(&self) -> &U {
+        // SAFETY: `data` points into the locked value, which `lock` keeps alive.
+        unsafe { &*self.data }
+    }
+}
+
+impl<T: ?Sized, U: ?Sized> DerefMut for OwnedMappedMutexGuard<T, U> {
+    fn deref_mut(&mut self) -> &mut U {
+        // SAFETY: as in `deref`; the lock makes this the only access.
+        unsafe { &mut *self.data }
+    }
+}
+
+impl<T: ?Sized, U: ?Sized> Drop for OwnedMappedMutexGuard<T, U> {
+    fn drop(&mut self) {
+        self.lock.unlock();
+    }
+}
+
+impl<T: ?Sized, U: ?Sized + fmt::Debug> fmt::Debug for OwnedMappedMutexGuard<T, U> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&**self, f)
     }

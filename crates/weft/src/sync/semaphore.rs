@@ -8,6 +8,8 @@
 use super::batch::{self, Core, TryAcquire, Waiter};
 use super::park;
 use super::trace::{HoldToken, Resource, ResourceKind, WaitGuard};
+use super::waiters::WaitList;
+use crate::loom::{AtomicUsize, Mutex};
 use std::fmt;
 use std::future::Future;
 use std::panic::Location;
@@ -165,9 +167,45 @@ impl fmt::Debug for Acquire<'_> {
     }
 }
 
+impl Core {
+    /// [`Core::new`] in a `const` context (for statics).
+    ///
+    /// # Panics
+    ///
+    /// If `permits` exceeds [`MAX_PERMITS`](batch::MAX_PERMITS) (at compile time in a static).
+    pub(crate) const fn const_new(permits: usize) -> Core {
+        assert!(
+            permits <= batch::MAX_PERMITS,
+            "weft::sync: permits exceed Semaphore::MAX_PERMITS"
+        );
+        Core {
+            state: AtomicUsize::new(permits << batch::SHIFT),
+            waiters: Mutex::new(WaitList::new()),
+        }
+    }
+}
+
 impl Semaphore {
     /// The most permits a semaphore can hold.
     pub const MAX_PERMITS: usize = batch::MAX_PERMITS;
+
+    /// [`Semaphore::new`] as a `const fn`, for statics.
+    ///
+    /// ```
+    /// static LIMIT: weft::sync::Semaphore = weft::sync::Semaphore::const_new(10);
+    /// assert_eq!(LIMIT.available_permits(), 10);
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `permits` exceeds [`Semaphore::MAX_PERMITS`].
+    #[track_caller]
+    pub const fn const_new(permits: usize) -> Semaphore {
+        Semaphore {
+            core: Core::const_new(permits),
+            res: Resource::new(ResourceKind::Semaphore, Location::caller()),
+        }
+    }
 
     /// A semaphore with `permits` permits.
     ///
@@ -290,22 +328,20 @@ impl Semaphore {
         self.acquire_many_owned_at(n as usize, Location::caller())
     }
 
-    fn acquire_many_owned_at(
+    async fn acquire_many_owned_at(
         self: Arc<Self>,
         n: usize,
         site: &'static Location<'static>,
-    ) -> impl Future<Output = Result<OwnedSemaphorePermit, AcquireError>> {
-        async move {
-            Acquire::new(&self.core, &self.res, n, site)
-                .await
-                .map_err(|_| AcquireError(()))?;
-            let hold = self.res.hold_shared(n);
-            Ok(OwnedSemaphorePermit {
-                sem: self,
-                permits: n,
-                hold,
-            })
-        }
+    ) -> Result<OwnedSemaphorePermit, AcquireError> {
+        Acquire::new(&self.core, &self.res, n, site)
+            .await
+            .map_err(|_| AcquireError(()))?;
+        let hold = self.res.hold_shared(n);
+        Ok(OwnedSemaphorePermit {
+            sem: self,
+            permits: n,
+            hold,
+        })
     }
 
     /// Waits for one permit from code that is not async: parks the green thread (its loop runs
@@ -389,17 +425,9 @@ impl Semaphore {
         })
     }
 
-    /// Removes up to `n` available permits for good; returns how many were removed.
+    /// Removes up to `n` of the available permits for good; returns how many were removed.
     pub fn forget_permits(&self, n: usize) -> usize {
-        let mut taken = 0;
-        while taken < n {
-            let want = (n - taken).min(self.core.available());
-            if want == 0 || self.core.try_acquire(want).is_err() {
-                break;
-            }
-            taken += want;
-        }
-        taken
+        self.core.forget(n)
     }
 
     /// The bookkeeping of this semaphore (for `weft::diag`).

@@ -154,6 +154,7 @@ fn unpack(word: u64) -> Actor {
 
 /// A shared hold: `count` units (permits, read locks) held by `actor` since `since_ns`.
 #[derive(Clone, Copy, Debug)]
+#[allow(dead_code)] // `actor` and `since_ns` are read by weft::diag
 pub(crate) struct Hold {
     pub(crate) actor: Actor,
     pub(crate) count: usize,
@@ -207,6 +208,16 @@ impl Resource {
         if enabled() {
             self.owner_since.store(stamp(), Relaxed);
             self.owner.store(pack(current_actor()), Relaxed);
+        }
+    }
+
+    /// Records `actor` (not necessarily the current one) as the exclusive holder: a
+    /// `JoinHandle`'s wait names the joined task as the holder of its output.
+    #[inline]
+    pub(crate) fn hold_exclusive_as(&self, actor: Actor) {
+        if enabled() {
+            self.owner_since.store(stamp(), Relaxed);
+            self.owner.store(pack(actor), Relaxed);
         }
     }
 

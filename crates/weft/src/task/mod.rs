@@ -8,9 +8,39 @@
 //! A task that panics does not take its loop down: the panic is caught and handed to whoever
 //! awaits the [`JoinHandle`] as a [`JoinError`]. Dropping a `JoinHandle` detaches the task; it
 //! keeps running. [`JoinHandle::abort`] cancels it: the future is dropped on its loop the next
-//! time the loop reaches it, at once if it is idle.
+//! time the loop reaches it, at once if it is idle; an [`AbortHandle`] does the same from
+//! anywhere without owning the output.
+//!
+//! A [`JoinSet`] holds many tasks and hands out their outputs in the order they finish. A
+//! [`Builder`] names a task. Every task has an [`Id`] ([`id`] inside it) and records where it
+//! was spawned (every `spawn` method is `#[track_caller]`); names and sites are what
+//! diagnostics print, and [`JoinHandle::name`] and [`JoinHandle::spawn_site`] read them.
+//!
+//! # Roles
+//!
+//! - `raw`, `state`: the task allocation, its state word and transitions (crate-internal).
+//! - `join`: [`JoinHandle`] and [`JoinError`].
+//! - `abort`: [`AbortHandle`].
+//! - `id`: [`Id`], [`id`], [`try_id`].
+//! - `builder`: [`Builder`] (named tasks, placement); `spawn_on`: the two shapes of a
+//!   `spawn_on`'s arguments ([`SpawnOnArg`]).
+//! - `join_set`: [`JoinSet`]; `ready_list`: its wake-up list (loom-checked).
+
+mod abort;
+mod builder;
+mod id;
+mod join_set;
+#[cfg(test)]
+mod join_trace_tests;
+mod ready_list;
+mod spawn_on;
 
 pub use crate::rt::task::{JoinError, JoinHandle};
+pub use abort::AbortHandle;
+pub use builder::Builder;
+pub use id::{id, try_id, Id};
+pub use join_set::JoinSet;
+pub use spawn_on::SpawnOnArg;
 
 use crate::rt::spawn_local_inner;
 use crate::rt::task::TaskMeta;

@@ -3,10 +3,14 @@
 use super::raw::{Header, RawJoin};
 use crate::loom::Mutex;
 use crate::rt::coop;
+use crate::sync::trace::{self, Actor, ActorId, ActorKind, Resource, ResourceKind, WaitGuard};
+use crate::task::AbortHandle;
+use crate::task::Id;
 use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
+use std::panic::Location;
 use std::pin::Pin;
 use std::ptr::NonNull;
 use std::task::{Context, Poll};
@@ -22,15 +26,99 @@ use std::task::{Context, Poll};
 /// output stays in the task until the handle is polled again or dropped.
 pub struct JoinHandle<T> {
     raw: RawJoin,
+    /// The recorded wait on the task's output while an await of this handle is pending and
+    /// the `weft::sync` bookkeeping is on; `None` otherwise (always, with it off).
+    wait: Option<Box<JoinWait>>,
     _output: PhantomData<T>,
+}
+
+/// A pending await of a `JoinHandle`, as the bookkeeping sees it: a wait on the task's output,
+/// a resource of kind `Join` created at the task's spawn site and held by the task. Boxed, so
+/// that the wait record's pointer to the resource stays valid while the handle moves.
+///
+/// The handle is its own future, so an await abandoned while the handle is kept (a `select`
+/// over `&mut handle`) cannot be told from one still pending: its wait stays recorded until
+/// the handle is polled to completion or dropped. Diagnostics should treat a `Join` wait as
+/// "may be waiting".
+struct JoinWait {
+    // Declared first, so it is dropped first: the wait record goes before the resource.
+    _guard: WaitGuard,
+    resource: Resource,
 }
 
 impl<T> JoinHandle<T> {
     pub(crate) fn new(ptr: NonNull<Header>) -> JoinHandle<T> {
         JoinHandle {
             raw: RawJoin::new(ptr),
+            wait: None,
             _output: PhantomData,
         }
+    }
+
+    fn header(&self) -> &Header {
+        // SAFETY: the handle's reference keeps the header alive.
+        unsafe { self.raw.ptr().as_ref() }
+    }
+
+    /// The task's id.
+    pub fn id(&self) -> Id {
+        Id::from_raw(self.header().meta().id)
+    }
+
+    /// The task's name, if it was given one with [`Builder::name`](super::Builder::name).
+    pub fn name(&self) -> Option<&str> {
+        self.header().meta().name.as_deref()
+    }
+
+    /// Where the task was spawned: the caller of `spawn`, `spawn_local`, `spawn_on`,
+    /// `JoinSet::spawn` or `Builder::spawn`.
+    pub fn spawn_site(&self) -> &'static Location<'static> {
+        self.header().meta().site
+    }
+
+    /// A handle that can abort the task but not read its output; cloneable and shareable
+    /// between threads.
+    pub fn abort_handle(&self) -> AbortHandle {
+        // SAFETY: this handle holds a reference to the task.
+        unsafe { AbortHandle::new(self.raw.ptr()) }
+    }
+
+    /// Polls for the output without spending the cooperative budget and without the wait
+    /// bookkeeping: for `JoinSet`, which spends the budget once per `join_next` and polls a
+    /// member only when it was woken. Registers `waker` when not ready.
+    pub(crate) fn poll_output(&mut self, waker: &std::task::Waker) -> Poll<Result<T, JoinError>> {
+        let mut out: Poll<Result<T, JoinError>> = Poll::Pending;
+        // SAFETY: `out` has the output type of the task this handle was created for.
+        unsafe {
+            self.raw
+                .try_read_output((&mut out as *mut Poll<Result<T, JoinError>>).cast(), waker)
+        };
+        if let Poll::Ready(Err(err)) = &mut out {
+            err.task = self.header().meta().id;
+        }
+        out
+    }
+
+    /// Records that the current actor waits on this task's output (slow path only: the
+    /// await is about to return `Pending`), once per await.
+    #[cold]
+    fn record_wait(&mut self) {
+        if self.wait.is_some() {
+            return;
+        }
+        let meta = self.header().meta();
+        let (id, site) = (meta.id, meta.site);
+        let wait = Box::new(JoinWait {
+            _guard: WaitGuard::none(),
+            resource: Resource::new(ResourceKind::Join, site),
+        });
+        wait.resource.hold_exclusive_as(Actor {
+            id: ActorId(id),
+            kind: ActorKind::Task,
+        });
+        let wait = self.wait.insert(wait);
+        // The wait site is the task's spawn site too: `poll` cannot see the `.await`'s line.
+        wait._guard = wait.resource.wait(site);
     }
 
     /// Cancels the task. Its future is dropped on its loop the next time the loop reaches it
@@ -62,14 +150,18 @@ impl<T> Future for JoinHandle<T> {
         if coop::poll_proceed(cx).is_pending() {
             return Poll::Pending;
         }
-        let mut out: Poll<Result<T, JoinError>> = Poll::Pending;
-        // SAFETY: `out` has the output type of the task this handle was created for.
-        unsafe {
-            self.raw.try_read_output(
-                (&mut out as *mut Poll<Result<T, JoinError>>).cast(),
-                cx.waker(),
-            )
-        };
+        let this = self.get_mut();
+        let out = this.poll_output(cx.waker());
+        if out.is_pending() {
+            // Not ready: the budget unit goes back, and with the bookkeeping on the wait is
+            // recorded (one branch when it is off).
+            coop::refund();
+            if trace::enabled() {
+                this.record_wait();
+            }
+        } else {
+            this.wait = None;
+        }
         out
     }
 }
@@ -77,6 +169,8 @@ impl<T> Future for JoinHandle<T> {
 impl<T> fmt::Debug for JoinHandle<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("JoinHandle")
+            .field("id", &self.id())
+            .field("name", &self.name())
             .field("finished", &self.is_finished())
             .finish()
     }
@@ -85,6 +179,9 @@ impl<T> fmt::Debug for JoinHandle<T> {
 /// Why a task did not produce its output.
 pub struct JoinError {
     repr: Repr,
+    /// The failed task's id, set when the error is read through its `JoinHandle` (the only
+    /// way it reaches a user); 0 before.
+    task: u64,
 }
 
 enum Repr {
@@ -97,13 +194,20 @@ impl JoinError {
     pub(crate) fn cancelled() -> JoinError {
         JoinError {
             repr: Repr::Cancelled,
+            task: 0,
         }
     }
 
     pub(crate) fn panic(payload: Box<dyn Any + Send + 'static>) -> JoinError {
         JoinError {
             repr: Repr::Panic(Mutex::new(payload)),
+            task: 0,
         }
+    }
+
+    /// The id of the task that failed.
+    pub fn id(&self) -> Id {
+        Id::from_raw(self.task)
     }
 
     /// True if the task was aborted or its runtime shut down before it finished.

@@ -50,6 +50,13 @@ pub(crate) struct Header {
     pub(crate) meta: TaskMeta,
 }
 
+impl Header {
+    /// Who this task is (id, spawn site, name): what diagnostics print.
+    pub(crate) fn meta(&self) -> &TaskMeta {
+        &self.meta
+    }
+}
+
 /// A task's identity, fixed at spawn.
 #[derive(Debug)]
 pub(crate) struct TaskMeta {
@@ -509,9 +516,34 @@ impl RawJoin {
     /// Requests cancellation: the home loop drops the future the next time it gets to it
     /// (immediately if the task is idle).
     pub(crate) fn abort(&self) {
-        if self.header().state.abort() {
-            schedule(Notified(self.0));
-        }
+        // SAFETY: the handle holds a reference.
+        unsafe { abort(self.0) }
+    }
+
+    /// The task's header, for holders of other references (`AbortHandle`) and diagnostics.
+    pub(crate) fn ptr(&self) -> NonNull<Header> {
+        self.0
+    }
+}
+
+/// Adds a reference for a new holder (an `AbortHandle`).
+///
+/// # Safety
+/// The caller holds a reference already; the new one is released with [`drop_ref`].
+pub(crate) unsafe fn add_ref(ptr: NonNull<Header>) {
+    // SAFETY: forwarded contract.
+    unsafe { ref_inc(ptr) }
+}
+
+/// Requests cancellation of the task (`JoinHandle::abort`, `AbortHandle::abort`).
+///
+/// # Safety
+/// The caller holds a reference.
+pub(crate) unsafe fn abort(ptr: NonNull<Header>) {
+    // SAFETY: the caller's reference keeps the header alive.
+    if unsafe { ptr.as_ref() }.state.abort() {
+        // The transition added the queued reference this hands over.
+        schedule(Notified(ptr));
     }
 }
 

@@ -1,0 +1,510 @@
+//! A multi-producer, multi-consumer channel where every receiver sees every value:
+//! [`channel`]`(capacity)`.
+//!
+//! ```
+//! # let rt = weft::rt::Runtime::builder().current_thread().build().unwrap();
+//! # rt.block_on(async {
+//! let (tx, mut a) = weft::sync::broadcast::channel(16);
+//! let mut b = tx.subscribe();
+//! tx.send("hi").unwrap();
+//! assert_eq!(a.recv().await, Ok("hi"));
+//! assert_eq!(b.recv().await, Ok("hi"));
+//! # });
+//! ```
+//!
+//! # Lagging
+//!
+//! The channel keeps the last `capacity` values in a ring. A send never waits: when the ring is
+//! full, the oldest value is overwritten even if some receiver has not seen it. That receiver's
+//! next `recv` returns [`RecvError::Lagged`]`(n)` (n values it missed) and moves it to the
+//! oldest value still kept; the following `recv`s continue from there. A slow receiver thus
+//! never holds up the sender nor the other receivers.
+//!
+//! # Design and fairness
+//!
+//! The ring, the write position, the counts and the waiting receivers share one short lock. A
+//! value is stored once and cloned for each receiver as it reads it; it is dropped as soon as
+//! the last receiver that was subscribed when it was sent has read it (or it is overwritten).
+//! A send wakes every waiting receiver; receivers are independent, so there is no order among
+//! them to be fair about.
+//!
+//! # Who holds, who waits
+//!
+//! The channel is a `ResourceKind::Broadcast` resource: its live senders are its holders and a
+//! receiver waiting in `recv` is recorded as waiting on it.
+
+use crate::loom::{Arc, Mutex, MutexGuard};
+use crate::rt::coop;
+use crate::sync::trace::{HoldToken, Resource, ResourceKind, WaitGuard};
+use crate::sync::waiters::{WaitList, WaiterKey, WakeBatch};
+use std::fmt;
+use std::future::Future;
+use std::panic::Location;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// The errors of a broadcast channel.
+pub mod error {
+    use std::fmt;
+
+    /// No receiver was subscribed; the value comes back.
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    pub struct SendError<T>(pub T);
+
+    impl<T> fmt::Debug for SendError<T> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("SendError").finish_non_exhaustive()
+        }
+    }
+
+    impl<T> fmt::Display for SendError<T> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("broadcast: no receiver is subscribed")
+        }
+    }
+
+    impl<T> std::error::Error for SendError<T> {}
+
+    /// Why `recv` returned no value.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum RecvError {
+        /// Every sender is gone and this receiver has seen every value.
+        Closed,
+        /// This receiver fell behind by this many values, which were overwritten; the next
+        /// `recv` returns the oldest value still kept.
+        Lagged(u64),
+    }
+
+    impl fmt::Display for RecvError {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match self {
+                RecvError::Closed => f.write_str("broadcast: every sender is gone"),
+                RecvError::Lagged(n) => write!(f, "broadcast: the receiver lagged by {n} values"),
+            }
+        }
+    }
+
+    impl std::error::Error for RecvError {}
+
+    /// Why `try_recv` returned no value.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum TryRecvError {
+        /// Nothing new yet.
+        Empty,
+        /// Every sender is gone and this receiver has seen every value.
+        Closed,
+        /// As [`RecvError::Lagged`].
+        Lagged(u64),
+    }
+
+    impl fmt::Display for TryRecvError {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            match self {
+                TryRecvError::Empty => f.write_str("broadcast: nothing new"),
+                TryRecvError::Closed => f.write_str("broadcast: every sender is gone"),
+                TryRecvError::Lagged(n) => {
+                    write!(f, "broadcast: the receiver lagged by {n} values")
+                }
+            }
+        }
+    }
+
+    impl std::error::Error for TryRecvError {}
+}
+
+use error::{RecvError, SendError, TryRecvError};
+
+struct Slot<T> {
+    /// The position the value was sent at.
+    pos: u64,
+    /// Receivers (subscribed at send time) that have not read it yet.
+    unread: usize,
+    value: Option<T>,
+}
+
+struct State<T> {
+    ring: Box<[Slot<T>]>,
+    /// The position the next value is sent at.
+    tail: u64,
+    receivers: usize,
+    senders: usize,
+    waiters: WaitList<()>,
+}
+
+struct Shared<T> {
+    state: Mutex<State<T>>,
+    trace: Resource,
+}
+
+impl<T> Shared<T> {
+    fn lock(&self) -> MutexGuard<'_, State<T>> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl<T> State<T> {
+    fn cap(&self) -> u64 {
+        self.ring.len() as u64
+    }
+
+    fn slot(&mut self, pos: u64) -> &mut Slot<T> {
+        let i = (pos % self.cap()) as usize;
+        &mut self.ring[i]
+    }
+
+    /// Marks positions `from..tail` read by a receiver that leaves.
+    fn forget_unread(&mut self, from: u64) {
+        let oldest = self.tail.saturating_sub(self.cap());
+        for pos in from.max(oldest)..self.tail {
+            let slot = self.slot(pos);
+            if slot.pos == pos && slot.unread > 0 {
+                slot.unread -= 1;
+                if slot.unread == 0 {
+                    slot.value = None;
+                }
+            }
+        }
+    }
+}
+
+/// Creates a broadcast channel keeping the last `capacity` values.
+///
+/// # Panics
+///
+/// If `capacity` is 0 ("broadcast channel capacity must be > 0").
+#[track_caller]
+pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
+    assert!(capacity > 0, "broadcast channel capacity must be > 0");
+    let ring = (0..capacity)
+        .map(|_| Slot {
+            pos: u64::MAX,
+            unread: 0,
+            value: None,
+        })
+        .collect();
+    let shared = Arc::new(Shared {
+        state: Mutex::new(State {
+            ring,
+            tail: 0,
+            receivers: 1,
+            senders: 1,
+            waiters: WaitList::new(),
+        }),
+        trace: Resource::new(ResourceKind::Broadcast, Location::caller()),
+    });
+    let hold = shared.trace.hold_shared(1);
+    (
+        Sender {
+            shared: shared.clone(),
+            hold,
+        },
+        Receiver { shared, next: 0 },
+    )
+}
+
+/// Sends values to every receiver; clone it for more senders.
+pub struct Sender<T> {
+    shared: Arc<Shared<T>>,
+    hold: HoldToken,
+}
+
+/// Receives every value sent after it subscribed.
+pub struct Receiver<T> {
+    shared: Arc<Shared<T>>,
+    /// The position of the next value to read.
+    next: u64,
+}
+
+impl<T> Sender<T> {
+    /// The channel's trace resource (for the bookkeeping's tests).
+    #[cfg(test)]
+    pub(crate) fn resource(&self) -> &Resource {
+        &self.shared.trace
+    }
+    /// Sends `value` to every receiver subscribed now; never waits. Returns how many receivers
+    /// will see it.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError`] with the value if no receiver is subscribed.
+    pub fn send(&self, value: T) -> Result<usize, SendError<T>> {
+        let mut st = self.shared.lock();
+        if st.receivers == 0 {
+            return Err(SendError(value));
+        }
+        let receivers = st.receivers;
+        let pos = st.tail;
+        let slot = st.slot(pos);
+        slot.pos = pos;
+        slot.unread = receivers;
+        let old = slot.value.replace(value);
+        st.tail += 1;
+        let mut wakes = WakeBatch::new();
+        while let Some((_, waker)) = st.waiters.pop_front() {
+            wakes.push(waker);
+        }
+        drop(st);
+        drop(old);
+        wakes.wake_all();
+        Ok(receivers)
+    }
+
+    /// A new receiver that sees the values sent from now on.
+    pub fn subscribe(&self) -> Receiver<T> {
+        let mut st = self.shared.lock();
+        st.receivers += 1;
+        let next = st.tail;
+        drop(st);
+        Receiver {
+            shared: self.shared.clone(),
+            next,
+        }
+    }
+
+    /// Receivers subscribed now.
+    pub fn receiver_count(&self) -> usize {
+        self.shared.lock().receivers
+    }
+
+    /// Values kept that some receiver has not read yet (at most the capacity).
+    pub fn len(&self) -> usize {
+        let st = self.shared.lock();
+        st.ring.iter().filter(|s| s.unread > 0).count()
+    }
+
+    /// True when every receiver has read every value kept.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// True if both senders feed the same channel.
+    pub fn same_channel(&self, other: &Sender<T>) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        self.shared.lock().senders += 1;
+        Sender {
+            shared: self.shared.clone(),
+            hold: self.shared.trace.hold_shared(1),
+        }
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        self.shared.trace.release_shared(self.hold, 1);
+        let mut st = self.shared.lock();
+        st.senders -= 1;
+        let mut wakes = WakeBatch::new();
+        if st.senders == 0 {
+            while let Some((_, waker)) = st.waiters.pop_front() {
+                wakes.push(waker);
+            }
+        }
+        drop(st);
+        wakes.wake_all();
+    }
+}
+
+/// What one look at the ring found.
+enum Look<T> {
+    Value(T),
+    Lagged(u64),
+    Empty,
+    Closed,
+}
+
+impl<T: Clone> State<T> {
+    /// Reads the value at `*next` for a receiver, under the lock.
+    fn look(&mut self, next: &mut u64) -> Look<T> {
+        let st = self;
+        if *next >= st.tail {
+            return if st.senders == 0 {
+                Look::Closed
+            } else {
+                Look::Empty
+            };
+        }
+        let oldest = st.tail.saturating_sub(st.cap());
+        if *next < oldest {
+            let missed = oldest - *next;
+            *next = oldest;
+            return Look::Lagged(missed);
+        }
+        let pos = *next;
+        *next += 1;
+        let slot = st.slot(pos);
+        debug_assert_eq!(slot.pos, pos);
+        slot.unread -= 1;
+        let value = if slot.unread == 0 {
+            slot.value.take()
+        } else {
+            slot.value.clone()
+        };
+        Look::Value(value.expect("a kept value is present until its last reader"))
+    }
+}
+
+impl<T: Clone> Receiver<T> {
+    /// Receives the next value, waiting while there is none.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvError::Lagged`]`(n)` once if this receiver missed `n` overwritten values (the next
+    /// call continues with the oldest kept); [`RecvError::Closed`] when every sender is gone
+    /// and every value was read.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: a value is taken only in the poll that returns it.
+    #[track_caller]
+    pub fn recv(&mut self) -> impl Future<Output = Result<T, RecvError>> + '_ {
+        Recv {
+            site: Location::caller(),
+            rx: self,
+            key: None,
+            wait: None,
+        }
+    }
+
+    /// Receives the next value without waiting.
+    ///
+    /// # Errors
+    ///
+    /// As [`recv`](Self::recv), plus [`TryRecvError::Empty`] when nothing new has come.
+    pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
+        let mut st = self.shared.lock();
+        match st.look(&mut self.next) {
+            Look::Value(v) => Ok(v),
+            Look::Lagged(n) => Err(TryRecvError::Lagged(n)),
+            Look::Empty => Err(TryRecvError::Empty),
+            Look::Closed => Err(TryRecvError::Closed),
+        }
+    }
+
+    /// Receives from code that is not async; see [`weft::sync`](crate::sync#three-kinds-of-caller).
+    ///
+    /// # Errors
+    ///
+    /// As [`recv`](Self::recv).
+    ///
+    /// # Panics
+    ///
+    /// On an event-loop thread outside a green thread (the message of every `blocking_*` call).
+    #[track_caller]
+    pub fn blocking_recv(&mut self) -> Result<T, RecvError> {
+        let fut = self.recv();
+        crate::sync::park::block_on("broadcast::Receiver::blocking_recv", fut)
+    }
+}
+
+impl<T> Receiver<T> {
+    /// A new receiver of the same channel that sees the values sent from now on.
+    pub fn resubscribe(&self) -> Receiver<T> {
+        let mut st = self.shared.lock();
+        st.receivers += 1;
+        let next = st.tail;
+        drop(st);
+        Receiver {
+            shared: self.shared.clone(),
+            next,
+        }
+    }
+
+    /// Values sent that this receiver has not read yet (lagged ones included).
+    pub fn len(&self) -> usize {
+        (self.shared.lock().tail - self.next) as usize
+    }
+
+    /// True when this receiver has read everything sent.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// True once every sender is gone.
+    pub fn is_closed(&self) -> bool {
+        self.shared.lock().senders == 0
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        let mut st = self.shared.lock();
+        st.receivers -= 1;
+        st.forget_unread(self.next);
+    }
+}
+
+/// The future of [`Receiver::recv`].
+struct Recv<'a, T> {
+    rx: &'a mut Receiver<T>,
+    key: Option<WaiterKey>,
+    wait: Option<WaitGuard>,
+    site: &'static Location<'static>,
+}
+
+impl<T: Clone> Future for Recv<'_, T> {
+    type Output = Result<T, RecvError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        if coop::poll_proceed(cx).is_pending() {
+            return Poll::Pending;
+        }
+        let rx = &mut *this.rx;
+        let mut st = rx.shared.lock();
+        let out = match st.look(&mut rx.next) {
+            Look::Value(v) => Ok(v),
+            Look::Lagged(n) => Err(RecvError::Lagged(n)),
+            Look::Closed => Err(RecvError::Closed),
+            Look::Empty => {
+                match this.key {
+                    Some(k) if st.waiters.is_queued(k) => st.waiters.set_waker(k, cx.waker()),
+                    Some(k) => {
+                        st.waiters.remove(k);
+                        this.key = Some(st.waiters.push_back((), cx.waker()));
+                    }
+                    None => this.key = Some(st.waiters.push_back((), cx.waker())),
+                }
+                drop(st);
+                coop::refund();
+                if this.wait.is_none() {
+                    this.wait = Some(rx.shared.trace.wait(this.site));
+                }
+                return Poll::Pending;
+            }
+        };
+        if let Some(k) = this.key.take() {
+            st.waiters.remove(k);
+        }
+        drop(st);
+        this.wait = None;
+        Poll::Ready(out)
+    }
+}
+
+impl<T> Drop for Recv<'_, T> {
+    fn drop(&mut self) {
+        self.wait = None;
+        if let Some(k) = self.key.take() {
+            self.rx.shared.lock().waiters.remove(k);
+        }
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("broadcast::Sender").finish_non_exhaustive()
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("broadcast::Receiver")
+            .field("next", &self.next)
+            .finish_non_exhaustive()
+    }
+}

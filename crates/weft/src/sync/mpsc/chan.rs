@@ -1,0 +1,447 @@
+//! The mpsc channel's core: a queue, its capacity and its waiters, behind one lock.
+//!
+//! Kept free of everything but `crate::loom` and `crate::sync::waiters`, so that
+//! `tests/loom_sync_mpsc.rs` compiles this very file against loom's types.
+//!
+//! # Design: one short lock, not a lock-free list
+//!
+//! Every operation takes the channel's lock once, for a few instructions (a `VecDeque` push or
+//! pop and a waker slot): uncontended that is one CAS to lock and one swap to unlock, cheaper
+//! than a lock-free block list *and* a separate semaphore (tokio's shape: several atomic RMWs
+//! per message), and it keeps capacity, queue and waiters consistent by construction, which is
+//! what makes close-vs-send and the wake-up protocol simple to argue:
+//!
+//! - **Receiver wake-up**: the receiver stores its waker under the lock when it finds the queue
+//!   empty; a sender that pushes takes the waker under the same lock and wakes it after
+//!   unlocking. So a push either happens before the receiver looks (it sees the value) or after
+//!   it stored its waker (the sender wakes it): no lost wake-up. One wake per empty→non-empty
+//!   episode, not per message.
+//! - **Capacity** (bounded only): a slot is *used* by a queued value or by a reserved permit.
+//!   A sender that finds no free slot, or finds senders already queued (no barging), queues in
+//!   a FIFO [`WaitList`]. Each slot freed by a receive is *granted* to the oldest waiter
+//!   (counted as reserved for it) before anyone else can take it; a waiter cancelled after its
+//!   grant passes the slot to the next one.
+//! - **Close** (receiver closed or dropped): under the lock, so a send either lands before it
+//!   (and is received or dropped with the queue) or sees it and fails with its value back.
+//!   Queued senders are woken with "closed".
+
+use crate::loom::{Mutex, MutexGuard};
+use crate::sync::waiters::{WaitList, WaiterKey, WakeBatch};
+use std::collections::VecDeque;
+use std::task::{Context, Poll, Waker};
+
+/// The capacity of an unbounded channel.
+pub(crate) const UNBOUNDED: usize = usize::MAX;
+
+/// What a queued sender was given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Grant {
+    /// Still queued.
+    Waiting,
+    /// A slot was reserved for it.
+    Slot,
+    /// The receiver closed.
+    Closed,
+}
+
+/// Why a send without waiting failed; the value comes back.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum TryPush<T> {
+    /// No free slot (or senders are queued ahead).
+    Full(T),
+    /// The receiver closed or was dropped.
+    Closed(T),
+}
+
+/// What a receive without waiting found.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum TryPop<T> {
+    Value(T),
+    /// Nothing queued; senders may still send.
+    Empty,
+    /// Nothing queued and nothing can come any more.
+    Done,
+}
+
+struct State<T> {
+    queue: VecDeque<T>,
+    /// Slots reserved by permits (granted or taken) and not yet filled or released.
+    reserved: usize,
+    rx_waker: Option<Waker>,
+    senders: usize,
+    rx_closed: bool,
+    send_waiters: WaitList<Grant>,
+    /// Senders waiting in `closed()`.
+    closed_waiters: WaitList<()>,
+}
+
+impl<T> State<T> {
+    fn used(&self) -> usize {
+        self.queue.len() + self.reserved
+    }
+
+    /// Nothing queued, and no sender or permit can add anything.
+    fn done(&self) -> bool {
+        self.queue.is_empty() && (self.senders == 0 || (self.rx_closed && self.reserved == 0))
+    }
+}
+
+/// The shared core of one mpsc channel.
+pub(crate) struct Chan<T> {
+    cap: usize,
+    state: Mutex<State<T>>,
+}
+
+impl<T> Chan<T> {
+    /// A channel of `cap` slots ([`UNBOUNDED`] for no limit) with one sender.
+    pub(crate) fn new(cap: usize) -> Chan<T> {
+        Chan {
+            cap,
+            state: Mutex::new(State {
+                queue: VecDeque::new(),
+                reserved: 0,
+                rx_waker: None,
+                senders: 1,
+                rx_closed: false,
+                send_waiters: WaitList::new(),
+                closed_waiters: WaitList::new(),
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State<T>> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The capacity given at creation.
+    pub(crate) fn max_capacity(&self) -> usize {
+        self.cap
+    }
+
+    /// Queues `value` if a slot is free and no sender is queued ahead.
+    pub(crate) fn try_push(&self, value: T) -> Result<(), TryPush<T>> {
+        let mut st = self.lock();
+        if st.rx_closed {
+            return Err(TryPush::Closed(value));
+        }
+        if self.cap != UNBOUNDED && (st.used() >= self.cap || !st.send_waiters.is_empty()) {
+            return Err(TryPush::Full(value));
+        }
+        st.queue.push_back(value);
+        let waker = st.rx_waker.take();
+        drop(st);
+        if let Some(w) = waker {
+            w.wake();
+        }
+        Ok(())
+    }
+
+    /// Reserves a slot without waiting: Ok, or `Full(())`/`Closed(())`.
+    pub(crate) fn try_reserve(&self) -> Result<(), TryPush<()>> {
+        let mut st = self.lock();
+        if st.rx_closed {
+            return Err(TryPush::Closed(()));
+        }
+        if st.used() >= self.cap || !st.send_waiters.is_empty() {
+            return Err(TryPush::Full(()));
+        }
+        st.reserved += 1;
+        Ok(())
+    }
+
+    /// Waits for a slot. `key` is the caller's queue slot (None before the first poll, and
+    /// again once this returned Ready); a caller dropped while `key` is Some must call
+    /// [`cancel_reserve`](Self::cancel_reserve). Ready(true): a slot is reserved for the
+    /// caller; Ready(false): the receiver closed.
+    pub(crate) fn poll_reserve(
+        &self,
+        key: &mut Option<WaiterKey>,
+        cx: &mut Context<'_>,
+    ) -> Poll<bool> {
+        let mut st = self.lock();
+        if let Some(k) = *key {
+            return match *st.send_waiters.get(k) {
+                Grant::Waiting => {
+                    st.send_waiters.set_waker(k, cx.waker());
+                    Poll::Pending
+                }
+                grant => {
+                    st.send_waiters.remove(k);
+                    *key = None;
+                    Poll::Ready(grant == Grant::Slot)
+                }
+            };
+        }
+        if st.rx_closed {
+            return Poll::Ready(false);
+        }
+        if st.used() < self.cap && st.send_waiters.is_empty() {
+            st.reserved += 1;
+            return Poll::Ready(true);
+        }
+        *key = Some(st.send_waiters.push_back(Grant::Waiting, cx.waker()));
+        Poll::Pending
+    }
+
+    /// A waiting reserve is dropped: frees its queue slot and passes on a slot granted to it.
+    pub(crate) fn cancel_reserve(&self, key: WaiterKey) {
+        let mut st = self.lock();
+        let mut wakes = WakeBatch::new();
+        if st.send_waiters.remove(key) == Grant::Slot {
+            st.reserved -= 1;
+            self.grant(&mut st, &mut wakes);
+            if st.done() {
+                wakes.push(st.rx_waker.take()); // a closed receiver may wait for this slot
+            }
+        }
+        drop(st);
+        wakes.wake_all();
+    }
+
+    /// Fills a reserved slot with `value`.
+    pub(crate) fn push_reserved(&self, value: T) {
+        let mut st = self.lock();
+        st.reserved -= 1;
+        st.queue.push_back(value);
+        let waker = st.rx_waker.take();
+        drop(st);
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    /// Gives back a reserved slot unused.
+    pub(crate) fn release_reserved(&self) {
+        let mut st = self.lock();
+        let mut wakes = WakeBatch::new();
+        st.reserved -= 1;
+        self.grant(&mut st, &mut wakes);
+        if st.done() {
+            wakes.push(st.rx_waker.take());
+        }
+        drop(st);
+        wakes.wake_all();
+    }
+
+    /// Grants free slots to the oldest queued senders.
+    fn grant(&self, st: &mut State<T>, wakes: &mut WakeBatch) {
+        while st.used() < self.cap {
+            let Some((key, waker)) = st.send_waiters.pop_front() else {
+                break;
+            };
+            *st.send_waiters.get_mut(key) = Grant::Slot;
+            st.reserved += 1;
+            wakes.push(waker);
+        }
+    }
+
+    /// Takes the oldest value without waiting.
+    pub(crate) fn try_pop(&self) -> TryPop<T> {
+        let mut st = self.lock();
+        match st.queue.pop_front() {
+            Some(v) => {
+                self.after_pop(st);
+                TryPop::Value(v)
+            }
+            None if st.done() => TryPop::Done,
+            None => TryPop::Empty,
+        }
+    }
+
+    /// A slot was freed: grant it to a queued sender (if any), then unlock and wake.
+    fn after_pop(&self, mut st: MutexGuard<'_, State<T>>) {
+        if st.send_waiters.is_empty() {
+            return;
+        }
+        let mut wakes = WakeBatch::new();
+        self.grant(&mut st, &mut wakes);
+        drop(st);
+        wakes.wake_all();
+    }
+
+    /// Takes the oldest value, or registers the receiver's waker. Ready(None) once the channel
+    /// is empty and nothing can come.
+    pub(crate) fn poll_pop(&self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let mut st = self.lock();
+        match st.queue.pop_front() {
+            Some(v) => {
+                self.after_pop(st);
+                Poll::Ready(Some(v))
+            }
+            None if st.done() => Poll::Ready(None),
+            None => {
+                if !st
+                    .rx_waker
+                    .as_ref()
+                    .is_some_and(|w| w.will_wake(cx.waker()))
+                {
+                    st.rx_waker = Some(cx.waker().clone());
+                }
+                Poll::Pending
+            }
+        }
+    }
+
+    /// Moves every queued value into `into` (which must be empty) at once, or registers the
+    /// receiver's waker: the unbounded receiver's batch, so that it takes the lock once per
+    /// batch instead of once per value (an unbounded channel has no slots to hand back).
+    /// Ready(false) once the channel is empty and nothing can come.
+    pub(crate) fn poll_take_all(&self, into: &mut VecDeque<T>, cx: &mut Context<'_>) -> Poll<bool> {
+        debug_assert!(self.cap == UNBOUNDED && into.is_empty());
+        let mut st = self.lock();
+        if !st.queue.is_empty() {
+            std::mem::swap(&mut st.queue, into);
+            return Poll::Ready(true);
+        }
+        if st.done() {
+            return Poll::Ready(false);
+        }
+        if !st
+            .rx_waker
+            .as_ref()
+            .is_some_and(|w| w.will_wake(cx.waker()))
+        {
+            st.rx_waker = Some(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+
+    /// Moves up to `limit` values into `buf`, or registers the waker if none is queued.
+    /// Ready(0) once the channel is empty and nothing can come (or `limit` is 0).
+    pub(crate) fn poll_pop_many(
+        &self,
+        buf: &mut Vec<T>,
+        limit: usize,
+        cx: &mut Context<'_>,
+    ) -> Poll<usize> {
+        if limit == 0 {
+            return Poll::Ready(0);
+        }
+        let mut st = self.lock();
+        let n = st.queue.len().min(limit);
+        if n > 0 {
+            buf.extend(st.queue.drain(..n));
+            self.after_pop(st);
+            return Poll::Ready(n);
+        }
+        if st.done() {
+            return Poll::Ready(0);
+        }
+        if !st
+            .rx_waker
+            .as_ref()
+            .is_some_and(|w| w.will_wake(cx.waker()))
+        {
+            st.rx_waker = Some(cx.waker().clone());
+        }
+        Poll::Pending
+    }
+
+    /// The receiver closes: sends fail from now on, queued senders and `closed()` waiters wake.
+    /// Values already queued (or sent through permits already held) can still be received.
+    pub(crate) fn close(&self) {
+        let mut st = self.lock();
+        if st.rx_closed {
+            return;
+        }
+        st.rx_closed = true;
+        let mut wakes = WakeBatch::new();
+        while let Some((key, waker)) = st.send_waiters.pop_front() {
+            *st.send_waiters.get_mut(key) = Grant::Closed;
+            wakes.push(waker);
+        }
+        while let Some((_, waker)) = st.closed_waiters.pop_front() {
+            wakes.push(waker);
+        }
+        drop(st);
+        wakes.wake_all();
+    }
+
+    /// The receiver is dropped: closes, and drops the queued values (outside the lock).
+    pub(crate) fn drop_receiver(&self) {
+        self.close();
+        let mut st = self.lock();
+        let queue = std::mem::take(&mut st.queue);
+        st.rx_waker = None;
+        drop(st);
+        drop(queue);
+    }
+
+    /// True once the receiver closed or was dropped.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.lock().rx_closed
+    }
+
+    /// Waits for the receiver to close; `key` as in [`poll_reserve`](Self::poll_reserve), freed
+    /// by [`cancel_closed`](Self::cancel_closed) if dropped while Some.
+    pub(crate) fn poll_closed(
+        &self,
+        key: &mut Option<WaiterKey>,
+        cx: &mut Context<'_>,
+    ) -> Poll<()> {
+        let mut st = self.lock();
+        if st.rx_closed {
+            if let Some(k) = key.take() {
+                st.closed_waiters.remove(k);
+            }
+            return Poll::Ready(());
+        }
+        match *key {
+            Some(k) => st.closed_waiters.set_waker(k, cx.waker()),
+            None => *key = Some(st.closed_waiters.push_back((), cx.waker())),
+        }
+        Poll::Pending
+    }
+
+    /// A waiting `closed()` is dropped.
+    pub(crate) fn cancel_closed(&self, key: WaiterKey) {
+        self.lock().closed_waiters.remove(key);
+    }
+
+    /// One more sender (a clone).
+    pub(crate) fn add_sender(&self) {
+        self.lock().senders += 1;
+    }
+
+    /// One more sender unless none is left (a weak sender upgrading): a channel whose senders
+    /// are all gone stays finished.
+    pub(crate) fn try_add_sender(&self) -> bool {
+        let mut st = self.lock();
+        if st.senders == 0 {
+            return false;
+        }
+        st.senders += 1;
+        true
+    }
+
+    /// One sender fewer; the last one wakes the receiver (it will see the end).
+    pub(crate) fn drop_sender(&self) {
+        let mut st = self.lock();
+        st.senders -= 1;
+        let waker = if st.senders == 0 {
+            st.rx_waker.take()
+        } else {
+            None
+        };
+        drop(st);
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    /// Live senders.
+    pub(crate) fn senders(&self) -> usize {
+        self.lock().senders
+    }
+
+    /// Queued values.
+    pub(crate) fn len(&self) -> usize {
+        self.lock().queue.len()
+    }
+
+    /// Free slots (queued values and reserved permits use slots).
+    pub(crate) fn capacity(&self) -> usize {
+        let st = self.lock();
+        self.cap.saturating_sub(st.used())
+    }
+}

@@ -1,0 +1,251 @@
+//! The halves both channel flavours share: a sender's and the receiver's hold on the core, with
+//! the trace bookkeeping (who may send, who waits).
+
+use super::chan::{Chan, TryPop, UNBOUNDED};
+use super::error::TryRecvError;
+use crate::loom::Arc;
+use crate::rt::coop;
+use crate::sync::trace::{HoldToken, Resource, ResourceKind, WaitGuard};
+use std::collections::VecDeque;
+use std::future::{poll_fn, Future};
+use std::panic::Location;
+use std::sync::Weak;
+use std::task::{Context, Poll};
+
+/// A channel's core with its two trace resources.
+pub(crate) struct Shared<T> {
+    pub(crate) chan: Chan<T>,
+    /// The capacity: bounded senders wait on it; its holder is the receiver (who frees slots).
+    pub(crate) send_res: Resource,
+    /// The queue: the receiver waits on it; its holders are the live senders.
+    pub(crate) recv_res: Resource,
+}
+
+/// Makes the two halves of a channel of `cap` slots.
+pub(crate) fn pair<T>(cap: usize, site: &'static Location<'static>) -> (Tx<T>, Rx<T>) {
+    let shared = Arc::new(Shared {
+        chan: Chan::new(cap),
+        send_res: Resource::new(ResourceKind::MpscSend, site),
+        recv_res: Resource::new(ResourceKind::MpscRecv, site),
+    });
+    let tx_hold = shared.recv_res.hold_shared(1);
+    let rx_hold = shared.send_res.hold_shared(1);
+    (
+        Tx {
+            shared: shared.clone(),
+            hold: tx_hold,
+        },
+        Rx {
+            shared,
+            hold: rx_hold,
+            batch: VecDeque::new(),
+            batching: cap == UNBOUNDED,
+        },
+    )
+}
+
+/// One live sender.
+pub(crate) struct Tx<T> {
+    pub(crate) shared: Arc<Shared<T>>,
+    hold: HoldToken,
+}
+
+impl<T> Clone for Tx<T> {
+    fn clone(&self) -> Self {
+        self.shared.chan.add_sender();
+        Tx {
+            shared: self.shared.clone(),
+            hold: self.shared.recv_res.hold_shared(1),
+        }
+    }
+}
+
+impl<T> Drop for Tx<T> {
+    fn drop(&mut self) {
+        self.shared.recv_res.release_shared(self.hold, 1);
+        self.shared.chan.drop_sender();
+    }
+}
+
+impl<T> Tx<T> {
+    /// Waits until the receiver closes.
+    pub(crate) fn closed(&self) -> impl Future<Output = ()> + '_ {
+        struct Closed<'a, T> {
+            chan: &'a Chan<T>,
+            key: Option<crate::sync::waiters::WaiterKey>,
+        }
+        impl<T> Drop for Closed<'_, T> {
+            fn drop(&mut self) {
+                if let Some(k) = self.key.take() {
+                    self.chan.cancel_closed(k);
+                }
+            }
+        }
+        let mut state = Closed {
+            chan: &self.shared.chan,
+            key: None,
+        };
+        poll_fn(move |cx| {
+            let Closed { chan, key } = &mut state;
+            chan.poll_closed(key, cx)
+        })
+    }
+
+    pub(crate) fn same_channel(&self, other: &Tx<T>) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+
+    /// A sender that does not keep the channel open.
+    pub(crate) fn downgrade(&self) -> WeakTx<T> {
+        WeakTx {
+            shared: Arc::downgrade(&self.shared),
+        }
+    }
+}
+
+/// A sender that does not count as one: the channel finishes when the last [`Tx`] goes.
+pub(crate) struct WeakTx<T> {
+    shared: Weak<Shared<T>>,
+}
+
+impl<T> Clone for WeakTx<T> {
+    fn clone(&self) -> Self {
+        WeakTx {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<T> WeakTx<T> {
+    /// A live sender again, unless every sender (or the channel) is gone.
+    pub(crate) fn upgrade(&self) -> Option<Tx<T>> {
+        let shared = self.shared.upgrade()?;
+        if !shared.chan.try_add_sender() {
+            return None;
+        }
+        let hold = shared.recv_res.hold_shared(1);
+        Some(Tx { shared, hold })
+    }
+}
+
+/// The receiver.
+pub(crate) struct Rx<T> {
+    pub(crate) shared: Arc<Shared<T>>,
+    hold: HoldToken,
+    /// Unbounded only: values taken from the shared queue in one batch, older than anything
+    /// still queued there, so they are received first (FIFO holds).
+    batch: VecDeque<T>,
+    batching: bool,
+}
+
+impl<T> Drop for Rx<T> {
+    fn drop(&mut self) {
+        self.shared.send_res.release_shared(self.hold, 1);
+        self.shared.chan.drop_receiver();
+    }
+}
+
+impl<T> Rx<T> {
+    /// Polls for one value, spending one unit of the task's cooperative budget.
+    pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        if coop::poll_proceed(cx).is_pending() {
+            return Poll::Pending;
+        }
+        if let Some(v) = self.batch.pop_front() {
+            return Poll::Ready(Some(v));
+        }
+        let out = if self.batching {
+            match self.shared.chan.poll_take_all(&mut self.batch, cx) {
+                Poll::Ready(true) => Poll::Ready(self.batch.pop_front()),
+                Poll::Ready(false) => Poll::Ready(None),
+                Poll::Pending => Poll::Pending,
+            }
+        } else {
+            self.shared.chan.poll_pop(cx)
+        };
+        if out.is_pending() {
+            coop::refund();
+        }
+        out
+    }
+
+    /// Values waiting for this receiver (its batch and the shared queue).
+    pub(crate) fn len(&self) -> usize {
+        self.batch.len() + self.shared.chan.len()
+    }
+
+    /// Polls for up to `limit` values.
+    pub(crate) fn poll_recv_many(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut Vec<T>,
+        limit: usize,
+    ) -> Poll<usize> {
+        if coop::poll_proceed(cx).is_pending() {
+            return Poll::Pending;
+        }
+        if !self.batch.is_empty() && limit > 0 {
+            let n = self.batch.len().min(limit);
+            buf.extend(self.batch.drain(..n));
+            return Poll::Ready(n);
+        }
+        let out = self.shared.chan.poll_pop_many(buf, limit, cx);
+        if out.is_pending() {
+            coop::refund();
+        }
+        out
+    }
+
+    /// Waits for one value; the wait (if any) is recorded at `site`.
+    pub(crate) fn recv(
+        &mut self,
+        site: &'static Location<'static>,
+    ) -> impl Future<Output = Option<T>> + '_ {
+        let mut wait: Option<WaitGuard> = None;
+        poll_fn(move |cx| match self.poll_recv(cx) {
+            Poll::Pending => {
+                if wait.is_none() {
+                    wait = Some(self.shared.recv_res.wait(site));
+                }
+                Poll::Pending
+            }
+            ready => {
+                wait = None;
+                ready
+            }
+        })
+    }
+
+    /// Waits for up to `limit` values.
+    pub(crate) fn recv_many<'a>(
+        &'a mut self,
+        buf: &'a mut Vec<T>,
+        limit: usize,
+        site: &'static Location<'static>,
+    ) -> impl Future<Output = usize> + 'a {
+        let mut wait: Option<WaitGuard> = None;
+        poll_fn(move |cx| match self.poll_recv_many(cx, buf, limit) {
+            Poll::Pending => {
+                if wait.is_none() {
+                    wait = Some(self.shared.recv_res.wait(site));
+                }
+                Poll::Pending
+            }
+            ready => {
+                wait = None;
+                ready
+            }
+        })
+    }
+
+    pub(crate) fn try_recv(&mut self) -> Result<T, TryRecvError> {
+        if let Some(v) = self.batch.pop_front() {
+            return Ok(v);
+        }
+        match self.shared.chan.try_pop() {
+            TryPop::Value(v) => Ok(v),
+            TryPop::Empty => Err(TryRecvError::Empty),
+            TryPop::Done => Err(TryRecvError::Disconnected),
+        }
+    }
+}

@@ -1,0 +1,311 @@
+//! `OnceCell<T>`: a value set at most once, by an async initializer that runs once.
+//!
+//! A flag says the value is there (read with one `Acquire` load). Initializers are serialized
+//! by a one-permit [`batch`](super::batch) semaphore: whoever holds the permit runs its
+//! initializer; on success it writes the value, sets the flag and *closes* the semaphore,
+//! which wakes every queued initializer to find the value. If an initializer fails, panics or is
+//! cancelled, its permit goes to the next one in line, which tries its own.
+
+use super::batch::Core;
+use super::semaphore::Acquire;
+use super::trace::{Resource, ResourceKind};
+use crate::loom::{AtomicBool, Ordering};
+use std::cell::UnsafeCell;
+use std::fmt;
+use std::future::Future;
+use std::mem::MaybeUninit;
+use std::panic::Location;
+
+/// A cell written once, for tasks, green threads and OS threads.
+///
+/// # Fairness
+///
+/// Callers of `get_or_init` that find the cell empty queue FIFO; only the first runs its
+/// initializer, the others wait for its result (and, if it fails or is cancelled, the next in
+/// line runs its own). `set` does not wait: it fails while an initializer runs.
+///
+/// ```
+/// # let rt = weft::rt::Runtime::builder().current_thread().build().unwrap();
+/// # rt.block_on(async {
+/// static CONFIG: std::sync::OnceLock<weft::sync::OnceCell<String>> = std::sync::OnceLock::new();
+/// let cell = CONFIG.get_or_init(weft::sync::OnceCell::new);
+/// let v = cell.get_or_init(|| async { "loaded".to_string() }).await;
+/// assert_eq!(v, "loaded");
+/// assert_eq!(cell.get().map(String::as_str), Some("loaded"));
+/// # });
+/// ```
+pub struct OnceCell<T> {
+    set: AtomicBool,
+    value: UnsafeCell<MaybeUninit<T>>,
+    init: Core,
+    res: Resource,
+}
+
+// SAFETY: the value is written once, before `set` is stored with Release, by the one holder of
+// the init permit; after that it is only read (`&T`) until `&mut self` access. Sharing the cell
+// therefore shares `&T` (T: Sync) and may move a `T` in from another thread (T: Send).
+unsafe impl<T: Send + Sync> Sync for OnceCell<T> {}
+// SAFETY: sending the cell sends the `T` it owns.
+unsafe impl<T: Send> Send for OnceCell<T> {}
+
+/// Why [`OnceCell::set`] refused the value (which it gives back).
+#[derive(Debug, PartialEq, Eq)]
+pub enum SetError<T> {
+    /// The cell already holds a value.
+    AlreadyInitializedError(T),
+    /// An initializer is running.
+    InitializingError(T),
+}
+
+impl<T> SetError<T> {
+    /// True for [`SetError::AlreadyInitializedError`].
+    pub fn is_already_init_err(&self) -> bool {
+        matches!(self, SetError::AlreadyInitializedError(_))
+    }
+
+    /// True for [`SetError::InitializingError`].
+    pub fn is_initializing_err(&self) -> bool {
+        matches!(self, SetError::InitializingError(_))
+    }
+}
+
+impl<T> fmt::Display for SetError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SetError::AlreadyInitializedError(_) => f.write_str("the cell is already initialized"),
+            SetError::InitializingError(_) => f.write_str("the cell is being initialized"),
+        }
+    }
+}
+
+impl<T: fmt::Debug> std::error::Error for SetError<T> {}
+
+/// Gives the init permit back if the initializer does not finish (error, panic, cancel).
+struct InitPermit<'a>(&'a Core, &'a Resource);
+
+impl Drop for InitPermit<'_> {
+    fn drop(&mut self) {
+        self.1.release_exclusive();
+        self.0.release(1);
+    }
+}
+
+impl<T> OnceCell<T> {
+    /// An empty cell.
+    #[track_caller]
+    pub fn new() -> OnceCell<T> {
+        OnceCell {
+            set: AtomicBool::new(false),
+            value: UnsafeCell::new(MaybeUninit::uninit()),
+            init: Core::new(1),
+            res: Resource::new(ResourceKind::OnceCell, Location::caller()),
+        }
+    }
+
+    /// [`OnceCell::new`] as a `const fn`, for statics.
+    ///
+    /// ```
+    /// static CELL: weft::sync::OnceCell<u32> = weft::sync::OnceCell::const_new();
+    /// CELL.set(1).unwrap();
+    /// assert_eq!(CELL.get(), Some(&1));
+    /// ```
+    #[track_caller]
+    pub const fn const_new() -> OnceCell<T> {
+        OnceCell {
+            set: AtomicBool::new(false),
+            value: UnsafeCell::new(MaybeUninit::uninit()),
+            init: Core::const_new(1),
+            res: Resource::new(ResourceKind::OnceCell, Location::caller()),
+        }
+    }
+
+    /// A cell holding `value` if it is `Some`.
+    #[track_caller]
+    pub fn new_with(value: Option<T>) -> OnceCell<T> {
+        let cell = OnceCell::new();
+        if let Some(v) = value {
+            // Nobody else can see the cell yet.
+            let _ = cell.set(v);
+        }
+        cell
+    }
+
+    /// True once a value is in the cell.
+    pub fn initialized(&self) -> bool {
+        self.set.load(Ordering::Acquire)
+    }
+
+    /// The value, if set.
+    pub fn get(&self) -> Option<&T> {
+        if self.initialized() {
+            // SAFETY: `set` is stored (Release) only after the value was written, and the value
+            // is never written again while `&self` borrows exist.
+            Some(unsafe { (*self.value.get()).assume_init_ref() })
+        } else {
+            None
+        }
+    }
+
+    /// The value, through `&mut self`.
+    pub fn get_mut(&mut self) -> Option<&mut T> {
+        if self.initialized() {
+            // SAFETY: initialized, and `&mut self` excludes every other access.
+            Some(unsafe { self.value.get_mut().assume_init_mut() })
+        } else {
+            None
+        }
+    }
+
+    /// Writes the value; the caller holds the init permit, which is never given back.
+    fn store(&self, value: T) -> &T {
+        // SAFETY: only the holder of the one init permit writes, once, and readers look only
+        // after `set` is true, which is stored below.
+        unsafe { (*self.value.get()).write(value) };
+        self.set.store(true, Ordering::Release);
+        self.res.release_exclusive();
+        // Wake every queued initializer: they find the value.
+        self.init.close();
+        self.get().expect("just set")
+    }
+
+    /// Sets the value if the cell is empty and no initializer runs.
+    ///
+    /// # Errors
+    ///
+    /// [`SetError`], giving the value back.
+    pub fn set(&self, value: T) -> Result<(), SetError<T>> {
+        if self.initialized() {
+            return Err(SetError::AlreadyInitializedError(value));
+        }
+        match self.init.try_acquire(1) {
+            Ok(()) => {
+                self.store(value);
+                Ok(())
+            }
+            Err(super::batch::TryAcquire::Closed) => Err(SetError::AlreadyInitializedError(value)),
+            Err(super::batch::TryAcquire::NoPermits) => Err(SetError::InitializingError(value)),
+        }
+    }
+
+    /// The value, running `f` to produce it if the cell is empty. Concurrent callers wait for
+    /// the one initializer instead of running theirs.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping the future while it waits leaves the queue; dropping it while its
+    /// initializer runs abandons that initializer, and the next queued caller runs its own.
+    #[track_caller]
+    pub fn get_or_init<'a, F, Fut>(&'a self, f: F) -> impl Future<Output = &'a T> + 'a
+    where
+        F: FnOnce() -> Fut + 'a,
+        Fut: Future<Output = T> + 'a,
+    {
+        let site = Location::caller();
+        async move {
+            let result: Result<&T, std::convert::Infallible> = self
+                .try_init_at(site, || async move { Ok(f().await) })
+                .await;
+            match result {
+                Ok(v) => v,
+                Err(never) => match never {},
+            }
+        }
+    }
+
+    /// Like [`OnceCell::get_or_init`] with a fallible initializer: on `Err`, the cell stays
+    /// empty and the error is returned (the next waiter then runs its own initializer).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as [`OnceCell::get_or_init`].
+    ///
+    /// # Errors
+    ///
+    /// Whatever `f` returns.
+    #[track_caller]
+    pub fn get_or_try_init<'a, E, F, Fut>(
+        &'a self,
+        f: F,
+    ) -> impl Future<Output = Result<&'a T, E>> + 'a
+    where
+        E: 'a,
+        F: FnOnce() -> Fut + 'a,
+        Fut: Future<Output = Result<T, E>> + 'a,
+    {
+        self.try_init_at(Location::caller(), f)
+    }
+
+    async fn try_init_at<E, F, Fut>(&self, site: &'static Location<'static>, f: F) -> Result<&T, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        if let Some(v) = self.get() {
+            return Ok(v);
+        }
+        if Acquire::new(&self.init, &self.res, 1, site).await.is_err() {
+            // Closed: the value was set meanwhile.
+            return Ok(self.get().expect("the init semaphore closes only once set"));
+        }
+        // The running initializer is the cell's holder, for `weft::diag`.
+        self.res.hold_exclusive();
+        let permit = InitPermit(&self.init, &self.res);
+        let value = f().await?;
+        std::mem::forget(permit);
+        Ok(self.store(value))
+    }
+
+    /// The value, consuming the cell.
+    pub fn into_inner(mut self) -> Option<T> {
+        self.take()
+    }
+
+    /// Takes the value out, leaving the cell empty.
+    pub fn take(&mut self) -> Option<T> {
+        if !self.initialized() {
+            return None;
+        }
+        self.set.store(false, Ordering::Relaxed);
+        self.init = Core::new(1);
+        // SAFETY: it was initialized, and the flag now says it is not, so it is read once.
+        Some(unsafe { self.value.get_mut().assume_init_read() })
+    }
+}
+
+impl<T> Drop for OnceCell<T> {
+    fn drop(&mut self) {
+        if self.initialized() {
+            // SAFETY: initialized, dropped once (we are in `drop`).
+            unsafe { self.value.get_mut().assume_init_drop() };
+        }
+    }
+}
+
+impl<T> Default for OnceCell<T> {
+    #[track_caller]
+    fn default() -> Self {
+        OnceCell::new()
+    }
+}
+
+impl<T> From<T> for OnceCell<T> {
+    #[track_caller]
+    fn from(value: T) -> Self {
+        OnceCell::new_with(Some(value))
+    }
+}
+
+impl<T: Clone> Clone for OnceCell<T> {
+    #[track_caller]
+    fn clone(&self) -> Self {
+        OnceCell::new_with(self.get().cloned())
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for OnceCell<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OnceCell")
+            .field("value", &self.get())
+            .finish()
+    }
+}

@@ -1,0 +1,484 @@
+//! A single-value channel where receivers always see the latest value: [`channel`]`(init)`.
+//!
+//! ```
+//! # let rt = weft::rt::Runtime::builder().current_thread().build().unwrap();
+//! # rt.block_on(async {
+//! let (tx, mut rx) = weft::sync::watch::channel("starting");
+//! weft::spawn(async move { tx.send("ready").unwrap() });
+//! rx.changed().await.unwrap();
+//! assert_eq!(*rx.borrow_and_update(), "ready");
+//! # });
+//! ```
+//!
+//! # What a receiver sees
+//!
+//! Only the latest value: several sends between two looks are one change, and
+//! [`Receiver::changed`] completes once for all of them. Each receiver keeps the version it last
+//! marked seen ([`Receiver::borrow_and_update`], `changed`), so "has it changed" is per
+//! receiver. Every waiting receiver is woken by a send; there is no order among them.
+//!
+//! # Design
+//!
+//! The value sits behind a readers-writer lock (borrows share it; a send holds it only to
+//! store). A version counter (an atomic, the lowest bit meaning "the sender is gone") is bumped
+//! after each store; a receiver compares it with the version it saw. Waiting receivers queue in
+//! a `WaitList` behind a separate short lock; a receiver checks the version under that lock
+//! before it queues, and a sender bumps the version before taking it to wake, so no change is
+//! missed. `std::sync::RwLock` is used directly: `crate::loom` offers no readers-writer lock,
+//! and the version/wait protocol (the part loom would check) only uses the door's types.
+//!
+//! # Who holds, who waits
+//!
+//! The channel is a `ResourceKind::Watch` resource held by its sender; a receiver in `changed`
+//! is recorded as waiting on it.
+
+use crate::loom::{Arc, AtomicU64, AtomicUsize, Mutex, MutexGuard, Ordering};
+use crate::sync::trace::{HoldToken, Resource, ResourceKind, WaitGuard};
+use crate::sync::waiters::{WaitList, WaiterKey, WakeBatch};
+use std::fmt;
+use std::future::Future;
+use std::ops::Deref;
+use std::panic::Location;
+use std::pin::Pin;
+use std::sync::{RwLock, RwLockReadGuard};
+use std::task::{Context, Poll};
+
+/// The errors of a watch channel.
+pub mod error {
+    use std::fmt;
+
+    /// No receiver is left; the value comes back.
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    pub struct SendError<T>(pub T);
+
+    impl<T> fmt::Debug for SendError<T> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.debug_struct("SendError").finish_non_exhaustive()
+        }
+    }
+
+    impl<T> fmt::Display for SendError<T> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("watch: every receiver is gone")
+        }
+    }
+
+    impl<T> std::error::Error for SendError<T> {}
+
+    /// The sender is gone (and, for `changed`, nothing new is left to see).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct RecvError(pub(crate) ());
+
+    impl fmt::Display for RecvError {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("watch: the sender is gone")
+        }
+    }
+
+    impl std::error::Error for RecvError {}
+}
+
+use error::{RecvError, SendError};
+
+/// The version's "sender gone" bit; versions step by 2.
+const CLOSED: u64 = 1;
+const STEP: u64 = 2;
+
+struct Waiters {
+    changed: WaitList<()>,
+    closed: WaitList<()>,
+}
+
+struct Shared<T> {
+    value: RwLock<T>,
+    version: AtomicU64,
+    receivers: AtomicUsize,
+    waiters: Mutex<Waiters>,
+    trace: Resource,
+}
+
+impl<T> Shared<T> {
+    fn waiters(&self) -> MutexGuard<'_, Waiters> {
+        self.waiters.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, T> {
+        self.value.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Bumps the version (after a store) and wakes every waiting receiver.
+    fn publish(&self) {
+        self.version.fetch_add(STEP, Ordering::Release);
+        self.wake_changed();
+    }
+
+    fn wake_changed(&self) {
+        let mut wakes = WakeBatch::new();
+        let mut w = self.waiters();
+        while let Some((_, waker)) = w.changed.pop_front() {
+            wakes.push(waker);
+        }
+        drop(w);
+        wakes.wake_all();
+    }
+}
+
+/// Creates a watch channel holding `init`.
+#[track_caller]
+pub fn channel<T>(init: T) -> (Sender<T>, Receiver<T>) {
+    let shared = Arc::new(Shared {
+        value: RwLock::new(init),
+        version: AtomicU64::new(0),
+        receivers: AtomicUsize::new(1),
+        waiters: Mutex::new(Waiters {
+            changed: WaitList::new(),
+            closed: WaitList::new(),
+        }),
+        trace: Resource::new(ResourceKind::Watch, Location::caller()),
+    });
+    let hold = shared.trace.hold_shared(1);
+    (
+        Sender {
+            shared: shared.clone(),
+            hold,
+        },
+        Receiver { shared, seen: 0 },
+    )
+}
+
+/// Publishes new values.
+pub struct Sender<T> {
+    shared: Arc<Shared<T>>,
+    hold: HoldToken,
+}
+
+/// Reads the latest value and waits for changes.
+pub struct Receiver<T> {
+    shared: Arc<Shared<T>>,
+    /// The version last marked seen (without the CLOSED bit).
+    seen: u64,
+}
+
+/// A borrow of the current value; holds a read lock, so keep it short (a send waits for it).
+pub struct Ref<'a, T> {
+    guard: RwLockReadGuard<'a, T>,
+    changed: bool,
+}
+
+impl<T> Ref<'_, T> {
+    /// True if the value borrowed had not been marked seen by this receiver before the borrow.
+    pub fn has_changed(&self) -> bool {
+        self.changed
+    }
+}
+
+impl<T> Deref for Ref<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.guard
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Ref<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        (**self).fmt(f)
+    }
+}
+
+impl<T> Sender<T> {
+    /// The channel's trace resource (for the bookkeeping's tests).
+    #[cfg(test)]
+    pub(crate) fn resource(&self) -> &Resource {
+        &self.shared.trace
+    }
+    /// Stores `value` and notifies every receiver.
+    ///
+    /// # Errors
+    ///
+    /// [`SendError`] with the value, which is not stored, if no receiver is left.
+    pub fn send(&self, value: T) -> Result<(), SendError<T>> {
+        if self.shared.receivers.load(Ordering::Acquire) == 0 {
+            return Err(SendError(value));
+        }
+        self.send_replace(value);
+        Ok(())
+    }
+
+    /// Modifies the value in place and notifies every receiver, even if none is left.
+    pub fn send_modify(&self, modify: impl FnOnce(&mut T)) {
+        self.send_if_modified(|v| {
+            modify(v);
+            true
+        });
+    }
+
+    /// Modifies the value in place; notifies the receivers only if `modify` returns true.
+    /// Returns what `modify` returned.
+    pub fn send_if_modified(&self, modify: impl FnOnce(&mut T) -> bool) -> bool {
+        let mut guard = self.shared.value.write().unwrap_or_else(|e| e.into_inner());
+        let modified = modify(&mut guard);
+        drop(guard);
+        if modified {
+            self.shared.publish();
+        }
+        modified
+    }
+
+    /// Stores `value`, notifies every receiver (even if none is left) and returns the old value.
+    pub fn send_replace(&self, value: T) -> T {
+        let mut guard = self.shared.value.write().unwrap_or_else(|e| e.into_inner());
+        let old = std::mem::replace(&mut *guard, value);
+        drop(guard);
+        self.shared.publish();
+        old
+    }
+
+    /// Borrows the current value.
+    pub fn borrow(&self) -> Ref<'_, T> {
+        Ref {
+            guard: self.shared.read(),
+            changed: false,
+        }
+    }
+
+    /// A new receiver; the current value counts as seen by it.
+    pub fn subscribe(&self) -> Receiver<T> {
+        self.shared.receivers.fetch_add(1, Ordering::AcqRel);
+        let seen = self.shared.version.load(Ordering::Acquire) & !CLOSED;
+        Receiver {
+            shared: self.shared.clone(),
+            seen,
+        }
+    }
+
+    /// Receivers alive now.
+    pub fn receiver_count(&self) -> usize {
+        self.shared.receivers.load(Ordering::Acquire)
+    }
+
+    /// True when no receiver is left.
+    pub fn is_closed(&self) -> bool {
+        self.receiver_count() == 0
+    }
+
+    /// Waits until every receiver is gone.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe.
+    pub async fn closed(&self) {
+        let shared = &*self.shared;
+        struct Unqueue<'a, T>(&'a Shared<T>, Option<WaiterKey>);
+        impl<T> Drop for Unqueue<'_, T> {
+            fn drop(&mut self) {
+                if let Some(k) = self.1.take() {
+                    self.0.waiters().closed.remove(k);
+                }
+            }
+        }
+        let mut queued = Unqueue(shared, None);
+        std::future::poll_fn(|cx| {
+            let key = &mut queued.1;
+            let mut w = shared.waiters();
+            if shared.receivers.load(Ordering::Acquire) == 0 {
+                if let Some(k) = key.take() {
+                    w.closed.remove(k);
+                }
+                return Poll::Ready(());
+            }
+            match *key {
+                Some(k) if w.closed.is_queued(k) => w.closed.set_waker(k, cx.waker()),
+                Some(k) => {
+                    w.closed.remove(k);
+                    *key = Some(w.closed.push_back((), cx.waker()));
+                }
+                None => *key = Some(w.closed.push_back((), cx.waker())),
+            }
+            Poll::Pending
+        })
+        .await;
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        self.shared.trace.release_shared(self.hold, 1);
+        self.shared.version.fetch_or(CLOSED, Ordering::Release);
+        self.shared.wake_changed();
+    }
+}
+
+impl<T> Receiver<T> {
+    fn version(&self) -> u64 {
+        self.shared.version.load(Ordering::Acquire)
+    }
+
+    /// Borrows the latest value without marking it seen.
+    pub fn borrow(&self) -> Ref<'_, T> {
+        let guard = self.shared.read();
+        let changed = self.version() & !CLOSED != self.seen;
+        Ref { guard, changed }
+    }
+
+    /// Borrows the latest value and marks it seen.
+    pub fn borrow_and_update(&mut self) -> Ref<'_, T> {
+        let guard = self.shared.read();
+        let version = self.shared.version.load(Ordering::Acquire) & !CLOSED;
+        let changed = version != self.seen;
+        self.seen = version;
+        Ref { guard, changed }
+    }
+
+    /// True if a value this receiver has not marked seen was sent.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvError`] if the sender is gone.
+    pub fn has_changed(&self) -> Result<bool, RecvError> {
+        let version = self.version();
+        if version & CLOSED != 0 {
+            return Err(RecvError(()));
+        }
+        Ok(version != self.seen)
+    }
+
+    /// Marks the current value seen.
+    pub fn mark_unchanged(&mut self) {
+        self.seen = self.version() & !CLOSED;
+    }
+
+    /// Marks the current value not seen: the next `changed` completes at once.
+    pub fn mark_changed(&mut self) {
+        self.seen = (self.version() & !CLOSED).wrapping_sub(STEP);
+    }
+
+    /// Waits for a value this receiver has not seen, and marks it seen (read it with
+    /// [`borrow`](Self::borrow)). Completes at once if one was sent since the last look.
+    ///
+    /// # Errors
+    ///
+    /// [`RecvError`] if the sender is gone and nothing unseen is left.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: the version is marked seen only in the poll that returns Ready.
+    #[track_caller]
+    pub fn changed(&mut self) -> impl Future<Output = Result<(), RecvError>> + '_ {
+        Changed {
+            site: Location::caller(),
+            rx: self,
+            key: None,
+            wait: None,
+        }
+    }
+
+    /// True if both receivers watch the same channel.
+    pub fn same_channel(&self, other: &Receiver<T>) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+}
+
+impl<T> Clone for Receiver<T> {
+    fn clone(&self) -> Self {
+        self.shared.receivers.fetch_add(1, Ordering::AcqRel);
+        Receiver {
+            shared: self.shared.clone(),
+            seen: self.seen,
+        }
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        if self.shared.receivers.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let mut wakes = WakeBatch::new();
+            let mut w = self.shared.waiters();
+            while let Some((_, waker)) = w.closed.pop_front() {
+                wakes.push(waker);
+            }
+            drop(w);
+            wakes.wake_all();
+        }
+    }
+}
+
+/// The future of [`Receiver::changed`].
+struct Changed<'a, T> {
+    rx: &'a mut Receiver<T>,
+    key: Option<WaiterKey>,
+    wait: Option<WaitGuard>,
+    site: &'static Location<'static>,
+}
+
+impl<T> Changed<'_, T> {
+    /// Ready if there is something unseen or the sender is gone.
+    fn check(&mut self) -> Option<Result<(), RecvError>> {
+        let version = self.rx.version();
+        if version & !CLOSED != self.rx.seen {
+            self.rx.seen = version & !CLOSED;
+            Some(Ok(()))
+        } else if version & CLOSED != 0 {
+            Some(Err(RecvError(())))
+        } else {
+            None
+        }
+    }
+}
+
+impl<T> Future for Changed<'_, T> {
+    type Output = Result<(), RecvError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        if let Some(out) = this.check() {
+            return Poll::Ready(out);
+        }
+        let shared = this.rx.shared.clone();
+        let mut w = shared.waiters();
+        if let Some(out) = this.check() {
+            if let Some(k) = this.key.take() {
+                w.changed.remove(k);
+            }
+            drop(w);
+            this.wait = None;
+            return Poll::Ready(out);
+        }
+        match this.key {
+            Some(k) if w.changed.is_queued(k) => w.changed.set_waker(k, cx.waker()),
+            Some(k) => {
+                w.changed.remove(k);
+                this.key = Some(w.changed.push_back((), cx.waker()));
+            }
+            None => this.key = Some(w.changed.push_back((), cx.waker())),
+        }
+        drop(w);
+        if this.wait.is_none() {
+            this.wait = Some(shared.trace.wait(this.site));
+        }
+        Poll::Pending
+    }
+}
+
+impl<T> Drop for Changed<'_, T> {
+    fn drop(&mut self) {
+        self.wait = None;
+        if let Some(k) = self.key.take() {
+            self.rx.shared.waiters().changed.remove(k);
+        }
+    }
+}
+
+impl<T> fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("watch::Sender").finish_non_exhaustive()
+    }
+}
+
+impl<T> fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("watch::Receiver")
+            .field("seen", &self.seen)
+            .finish_non_exhaustive()
+    }
+}

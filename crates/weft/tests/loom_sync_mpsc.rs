@@ -1,0 +1,167 @@
+//! Model checks of the mpsc core: `src/sync/mpsc/chan.rs` (with `src/sync/waiters.rs`),
+//! compiled here against loom's lock, over every interleaving loom finds of
+//! - a send racing the receiver going to sleep, on an empty channel (also for the unbounded
+//!   receiver's batch take) and on a full one (each side parks and is woken: no lost wake-up
+//!   either way);
+//! - the receiver's close racing a send (the value is received or given back, exactly once);
+//! - the receiver's close racing a sender waiting for a slot (the sender wakes with "closed");
+//! - a waiting sender giving up while the receiver frees a slot for it (the slot is not lost).
+
+/// The door `chan.rs` reaches its lock through (`crate::loom`), opened onto loom's types.
+mod loom {
+    pub(crate) use ::loom::sync::{Mutex, MutexGuard};
+}
+
+#[allow(dead_code)]
+#[path = "../src/sync/waiters.rs"]
+mod waiters;
+
+#[allow(dead_code)]
+#[path = "../src/sync/mpsc/chan.rs"]
+mod chan;
+
+/// The path `chan.rs` names its waiter list by (`crate::sync::waiters`).
+mod sync {
+    pub(crate) use crate::waiters;
+}
+
+use ::loom::sync::Arc;
+use ::loom::thread;
+use chan::{Chan, TryPop, TryPush, UNBOUNDED};
+use std::future::poll_fn;
+use std::task::{Context, Poll, Waker};
+
+/// Polls `fut` on this model thread, waiting on a loom `Notify` that its waker signals, so a
+/// lost wake-up shows up as a deadlock loom reports.
+fn block_on<F: std::future::Future>(fut: F) -> F::Output {
+    struct NotifyWaker(::loom::sync::Notify);
+    impl std::task::Wake for NotifyWaker {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.notify();
+        }
+    }
+    let notify = std::sync::Arc::new(NotifyWaker(::loom::sync::Notify::new()));
+    let waker = std::task::Waker::from(notify.clone());
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        if let std::task::Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
+            return out;
+        }
+        notify.0.wait();
+    }
+}
+
+#[test]
+fn a_send_wakes_a_receiver_going_to_sleep() {
+    ::loom::model(|| {
+        let chan = Arc::new(Chan::new(UNBOUNDED));
+        let tx = chan.clone();
+        let sender = thread::spawn(move || tx.try_push(1u32).unwrap());
+        assert_eq!(block_on(poll_fn(|cx| chan.poll_pop(cx))), Some(1));
+        sender.join().unwrap();
+    });
+}
+
+#[test]
+fn a_send_wakes_a_batching_receiver_going_to_sleep() {
+    ::loom::model(|| {
+        let chan = Arc::new(Chan::new(UNBOUNDED));
+        let tx = chan.clone();
+        let sender = thread::spawn(move || {
+            tx.try_push(1u32).unwrap();
+            tx.try_push(2).unwrap();
+            tx.drop_sender();
+        });
+        let mut got = Vec::new();
+        let mut batch = std::collections::VecDeque::new();
+        while block_on(poll_fn(|cx| chan.poll_take_all(&mut batch, cx))) {
+            got.extend(batch.drain(..));
+        }
+        assert_eq!(got, [1, 2], "every value, in order, then the end");
+        sender.join().unwrap();
+    });
+}
+
+#[test]
+fn a_full_channel_parks_the_sender_and_a_recv_wakes_it() {
+    ::loom::model(|| {
+        let chan = Arc::new(Chan::new(1));
+        let tx = chan.clone();
+        let sender = thread::spawn(move || {
+            tx.try_push(1u32).unwrap();
+            let mut key = None;
+            assert!(block_on(poll_fn(|cx| tx.poll_reserve(&mut key, cx))));
+            tx.push_reserved(2);
+            tx.drop_sender();
+        });
+        assert_eq!(block_on(poll_fn(|cx| chan.poll_pop(cx))), Some(1));
+        assert_eq!(block_on(poll_fn(|cx| chan.poll_pop(cx))), Some(2));
+        assert_eq!(block_on(poll_fn(|cx| chan.poll_pop(cx))), None);
+        sender.join().unwrap();
+    });
+}
+
+#[test]
+fn close_racing_send_receives_or_refuses_exactly_once() {
+    ::loom::model(|| {
+        let chan = Arc::new(Chan::new(4));
+        let tx = chan.clone();
+        let sender = thread::spawn(move || tx.try_push(7u32));
+        chan.close();
+        let sent = sender.join().unwrap();
+        let popped = chan.try_pop();
+        match sent {
+            Ok(()) => assert_eq!(popped, TryPop::Value(7)),
+            Err(e) => {
+                assert_eq!(e, TryPush::Closed(7));
+                assert_eq!(popped, TryPop::Done);
+            }
+        }
+    });
+}
+
+#[test]
+fn close_wakes_a_sender_waiting_for_a_slot() {
+    ::loom::model(|| {
+        let chan = Arc::new(Chan::new(1));
+        chan.try_push(0u32).unwrap();
+        let tx = chan.clone();
+        let sender = thread::spawn(move || {
+            let mut key = None;
+            block_on(poll_fn(|cx| tx.poll_reserve(&mut key, cx)))
+        });
+        chan.close();
+        assert!(
+            !sender.join().unwrap(),
+            "no slot was freed, so the wait ends in 'closed'"
+        );
+        assert_eq!(chan.try_pop(), TryPop::Value(0));
+    });
+}
+
+#[test]
+fn a_sender_giving_up_loses_no_slot() {
+    ::loom::model(|| {
+        let chan = Arc::new(Chan::new(1));
+        chan.try_push(0u32).unwrap();
+        let tx = chan.clone();
+        let sender = thread::spawn(move || {
+            let mut key = None;
+            let mut cx = Context::from_waker(Waker::noop());
+            match tx.poll_reserve(&mut key, &mut cx) {
+                Poll::Ready(true) => tx.release_reserved(),
+                Poll::Ready(false) => unreachable!("not closed"),
+                Poll::Pending => tx.cancel_reserve(key.take().unwrap()),
+            }
+        });
+        assert_eq!(chan.try_pop(), TryPop::Value(0));
+        sender.join().unwrap();
+        assert_eq!(
+            chan.capacity(),
+            1,
+            "the freed slot is free again, whoever had it"
+        );
+        assert!(chan.try_push(1).is_ok());
+    });
+}

@@ -1,0 +1,137 @@
+//! mpsc backpressure: a full bounded channel parks the sender until the receiver makes room;
+//! waiting senders are served FIFO without a newcomer overtaking them; a dropped or closed
+//! receiver fails waiting and later senders; a cancelled waiting sender passes its slot on;
+//! permits count as used slots and a dropped permit frees its slot.
+
+mod common;
+mod sync_locks_support;
+
+use sync_locks_support::Probe;
+use weft::sync::mpsc::{self, error::TrySendError};
+
+#[test]
+fn a_full_channel_parks_the_sender_until_a_recv() {
+    let (tx, mut rx) = mpsc::channel(2);
+    tx.try_send(1).unwrap();
+    tx.try_send(2).unwrap();
+    assert!(matches!(tx.try_send(3), Err(TrySendError::Full(3))));
+    let mut send = Probe::new(tx.send(3));
+    send.pending();
+    send.pending(); // still full: no progress without a receive
+    assert_eq!(rx.try_recv(), Ok(1));
+    assert_eq!(send.wakes(), 1, "the freed slot wakes the parked sender");
+    send.ready().unwrap();
+    assert_eq!(rx.try_recv(), Ok(2));
+    assert_eq!(rx.try_recv(), Ok(3));
+}
+
+#[test]
+fn waiting_senders_are_served_in_fifo_order_and_not_overtaken() {
+    let (tx, mut rx) = mpsc::channel(1);
+    tx.try_send(0).unwrap();
+    let mut a = Probe::new(tx.send(1));
+    let mut b = Probe::new(tx.send(2));
+    a.pending();
+    b.pending();
+    assert_eq!(rx.try_recv(), Ok(0));
+    // The slot went to `a`: a newcomer finds the channel full.
+    assert!(matches!(tx.try_send(9), Err(TrySendError::Full(9))));
+    assert_eq!((a.wakes(), b.wakes()), (1, 0));
+    b.pending();
+    a.ready().unwrap();
+    assert_eq!(rx.try_recv(), Ok(1));
+    b.ready().unwrap();
+    assert_eq!(rx.try_recv(), Ok(2));
+}
+
+#[test]
+fn a_dropped_receiver_fails_waiting_and_later_senders() {
+    let (tx, rx) = mpsc::channel(1);
+    tx.try_send("kept").unwrap();
+    let mut send = Probe::new(tx.send("waiting"));
+    send.pending();
+    drop(rx);
+    assert_eq!(send.wakes(), 1);
+    assert_eq!(send.ready().unwrap_err().0, "waiting");
+    assert!(tx.is_closed());
+    assert!(matches!(
+        tx.try_send("late"),
+        Err(TrySendError::Closed("late"))
+    ));
+}
+
+#[test]
+fn close_fails_senders_but_keeps_queued_values() {
+    let (tx, mut rx) = mpsc::channel(4);
+    tx.try_send(1).unwrap();
+    let permit = tx.try_reserve().unwrap();
+    rx.close();
+    assert!(matches!(tx.try_send(2), Err(TrySendError::Closed(2))));
+    permit.send(3); // a permit taken before the close still delivers
+    let mut got = Vec::new();
+    let mut recv = Probe::new(async move {
+        while let Some(v) = rx.recv().await {
+            got.push(v);
+        }
+        got
+    });
+    assert_eq!(
+        recv.ready(),
+        vec![1, 3],
+        "then None: closed, drained, no permit left"
+    );
+}
+
+#[test]
+fn a_cancelled_waiting_sender_passes_its_slot_on() {
+    let (tx, mut rx) = mpsc::channel(1);
+    tx.try_send(0).unwrap();
+    let mut a = Probe::new(tx.send(1));
+    let mut b = Probe::new(tx.send(2));
+    a.pending();
+    b.pending();
+    assert_eq!(rx.try_recv(), Ok(0)); // the slot is granted to `a` ...
+    drop(a); // ... which is dropped before it runs: its value is lost, the slot is not
+    assert_eq!(b.wakes(), 1, "the slot passed to the next sender");
+    b.ready().unwrap();
+    assert_eq!(rx.try_recv(), Ok(2));
+    assert_eq!(tx.capacity(), 1);
+}
+
+#[test]
+fn permits_use_slots_and_give_them_back_on_drop() {
+    let (tx, mut rx) = mpsc::channel::<u8>(2);
+    let p1 = tx.try_reserve().unwrap();
+    let p2 = tx.try_reserve().unwrap();
+    assert_eq!(tx.capacity(), 0);
+    assert!(matches!(tx.try_reserve(), Err(TrySendError::Full(()))));
+    let mut reserve = Probe::new(tx.reserve());
+    reserve.pending();
+    drop(p1);
+    assert_eq!(reserve.wakes(), 1);
+    let p3 = reserve.ready().unwrap();
+    p2.send(2);
+    p3.send(3);
+    assert_eq!(rx.try_recv(), Ok(2));
+    assert_eq!(rx.try_recv(), Ok(3));
+    assert_eq!(tx.capacity(), 2);
+    assert_eq!(tx.max_capacity(), 2);
+}
+
+#[test]
+fn an_owned_permit_gives_its_sender_back() {
+    let (tx, mut rx) = mpsc::channel(1);
+    let mut reserve = Probe::new(tx.reserve_owned());
+    let permit = reserve.ready().unwrap();
+    let tx = permit.send(10);
+    assert_eq!(rx.try_recv(), Ok(10));
+    let mut reserve = Probe::new(tx.reserve_owned());
+    let tx = reserve.ready().unwrap().release();
+    assert_eq!(tx.capacity(), 1);
+}
+
+#[test]
+#[should_panic(expected = "buffer > 0")]
+fn a_zero_capacity_is_refused() {
+    let _ = mpsc::channel::<u8>(0);
+}

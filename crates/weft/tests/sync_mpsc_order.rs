@@ -1,0 +1,147 @@
+//! mpsc order: values come out in the order they went in (one sender, several interleaved
+//! senders, unbounded); recv_many takes up to its limit in order; recv returns None once every
+//! sender is gone and the queue is drained.
+
+mod common;
+mod sync_locks_support;
+
+use common::DEADLINE;
+use sync_locks_support::Probe;
+use weft::rt::Runtime;
+use weft::sync::mpsc::{self, error::TryRecvError};
+use weft::time::timeout;
+
+#[test]
+fn one_sender_is_fifo_through_backpressure() {
+    let rt = Runtime::builder().current_thread().build().unwrap();
+    let got = rt.block_on(async {
+        let (tx, mut rx) = mpsc::channel(3);
+        weft::spawn(async move {
+            for i in 0..1000u32 {
+                tx.send(i).await.unwrap();
+            }
+        });
+        let mut got = Vec::new();
+        while let Some(v) = timeout(DEADLINE, rx.recv())
+            .await
+            .expect("a value or the end")
+        {
+            got.push(v);
+        }
+        got
+    });
+    assert_eq!(got, (0..1000).collect::<Vec<_>>());
+}
+
+#[test]
+fn each_senders_values_keep_their_order() {
+    let rt = Runtime::builder().current_thread().build().unwrap();
+    let got = rt.block_on(async {
+        let (tx, mut rx) = mpsc::channel(2);
+        for s in 0..4u32 {
+            let tx = tx.clone();
+            weft::spawn(async move {
+                for i in 0..200u32 {
+                    tx.send((s, i)).await.unwrap();
+                }
+            });
+        }
+        drop(tx);
+        let mut got = Vec::new();
+        while let Some(v) = timeout(DEADLINE, rx.recv())
+            .await
+            .expect("a value or the end")
+        {
+            got.push(v);
+        }
+        got
+    });
+    assert_eq!(got.len(), 800);
+    for s in 0..4 {
+        let mine: Vec<u32> = got.iter().filter(|v| v.0 == s).map(|v| v.1).collect();
+        assert_eq!(mine, (0..200).collect::<Vec<_>>(), "sender {s}");
+    }
+}
+
+#[test]
+fn recv_many_takes_up_to_the_limit_in_order() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    for i in 0..10 {
+        tx.send(i).unwrap();
+    }
+    let mut buf = vec![-1];
+    let n = Probe::new(rx.recv_many(&mut buf, 4)).ready();
+    assert_eq!(n, 4);
+    assert_eq!(buf, [-1, 0, 1, 2, 3]);
+    buf.clear();
+    assert_eq!(Probe::new(rx.recv_many(&mut buf, 100)).ready(), 6);
+    assert_eq!(buf, [4, 5, 6, 7, 8, 9]);
+    {
+        let mut waiting = Probe::new(rx.recv_many(&mut buf, 100));
+        waiting.pending();
+        tx.send(10).unwrap();
+        assert_eq!(waiting.wakes(), 1);
+        assert_eq!(waiting.ready(), 1);
+    }
+    drop(tx);
+    assert_eq!(
+        Probe::new(rx.recv_many(&mut buf, 100)).ready(),
+        0,
+        "finished"
+    );
+    assert_eq!(buf, [4, 5, 6, 7, 8, 9, 10]);
+}
+
+#[test]
+fn recv_returns_none_after_the_last_sender_and_the_queue() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let tx2 = tx.clone();
+    assert_eq!(rx.sender_strong_count(), 2);
+    tx.send(1).unwrap();
+    drop(tx);
+    let mut recv = Probe::new(async {
+        let a = rx.recv().await;
+        let b = rx.recv().await;
+        (a, b)
+    });
+    recv.pending(); // got 1, waits for tx2
+    tx2.send(2).unwrap();
+    drop(tx2);
+    assert_eq!(recv.ready(), (Some(1), Some(2)));
+    drop(recv);
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+    assert!(rx.is_closed());
+}
+
+#[test]
+fn a_dropped_recv_loses_no_value() {
+    let (tx, mut rx) = mpsc::channel(4);
+    {
+        let mut recv = Probe::new(rx.recv());
+        recv.pending();
+        tx.try_send(1).unwrap();
+        assert_eq!(recv.wakes(), 1);
+        // dropped without being polled again
+    }
+    assert_eq!(rx.try_recv(), Ok(1));
+    assert_eq!(rx.len(), 0);
+}
+
+#[test]
+fn a_weak_sender_does_not_keep_the_channel_open() {
+    let (tx, mut rx) = mpsc::channel(4);
+    let weak = tx.downgrade();
+    let tx2 = weak.upgrade().expect("a sender lives");
+    assert_eq!(rx.sender_strong_count(), 2);
+    tx2.try_send(1).unwrap();
+    drop((tx, tx2));
+    assert!(weak.upgrade().is_none(), "every sender is gone");
+    assert_eq!(rx.try_recv(), Ok(1));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Disconnected));
+
+    let (utx, _urx) = mpsc::unbounded_channel::<u8>();
+    let uweak = utx.downgrade();
+    assert!(uweak.upgrade().is_some());
+    drop(utx);
+    assert!(uweak.upgrade().is_none());
+}

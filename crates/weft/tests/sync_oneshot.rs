@@ -1,0 +1,97 @@
+//! oneshot: the value arrives (same loop, across loops, from an OS thread); a dropped sender is
+//! an error; a closed or dropped receiver fails the send and wakes `closed()`; try_recv states.
+
+mod common;
+mod sync_locks_support;
+
+use common::DEADLINE;
+use sync_locks_support::Probe;
+use weft::rt::Runtime;
+use weft::sync::oneshot::{self, error::TryRecvError};
+use weft::time::timeout;
+
+#[test]
+fn the_value_arrives_and_wakes_the_receiver() {
+    let (tx, rx) = oneshot::channel();
+    let mut rx = Probe::new(rx);
+    rx.pending();
+    tx.send(7).unwrap();
+    assert_eq!(rx.wakes(), 1);
+    assert_eq!(rx.ready(), Ok(7));
+}
+
+#[test]
+fn a_dropped_sender_is_an_error() {
+    let (tx, rx) = oneshot::channel::<u32>();
+    let mut rx = Probe::new(rx);
+    rx.pending();
+    drop(tx);
+    assert_eq!(rx.wakes(), 1, "dropping the sender wakes the receiver");
+    let err = rx.ready().unwrap_err();
+    assert!(err.to_string().contains("sender was dropped"), "{err}");
+}
+
+#[test]
+fn try_recv_reports_empty_value_then_closed() {
+    let (tx, mut rx) = oneshot::channel();
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Empty));
+    tx.send("v").unwrap();
+    assert_eq!(rx.try_recv(), Ok("v"));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+}
+
+#[test]
+fn a_closed_receiver_fails_the_send_and_wakes_closed() {
+    let (mut tx, mut rx) = oneshot::channel::<String>();
+    assert!(!tx.is_closed());
+    let mut closed = Probe::new(async move {
+        tx.closed().await;
+        tx
+    });
+    closed.pending();
+    rx.close();
+    let tx = closed.ready();
+    assert!(tx.is_closed());
+    assert_eq!(tx.send("late".into()), Err("late".to_string()));
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+}
+
+#[test]
+fn a_dropped_receiver_gives_the_value_back() {
+    let (tx, rx) = oneshot::channel();
+    drop(rx);
+    assert_eq!(tx.send(vec![1]), Err(vec![1]));
+}
+
+#[test]
+fn a_value_crosses_loops_and_threads() {
+    let rt = Runtime::builder().loops(2).build().unwrap();
+    let got = rt.block_on(async {
+        let (tx, rx) = oneshot::channel();
+        let (back_tx, back_rx) = oneshot::channel();
+        // The answer comes from loop 1, through a request from an OS thread.
+        let h = weft::rt::Handle::current();
+        h.spawn_on(1, async move {
+            let n: u64 = rx.await.unwrap();
+            back_tx.send(n * 2).unwrap();
+        });
+        std::thread::spawn(move || tx.send(21).unwrap());
+        timeout(DEADLINE, back_rx)
+            .await
+            .expect("the answer came back in time")
+    });
+    assert_eq!(got, Ok(42));
+}
+
+#[test]
+fn blocking_recv_on_an_os_thread_waits_for_a_task() {
+    let rt = Runtime::builder().current_thread().build().unwrap();
+    let (tx, rx) = oneshot::channel();
+    let waiter = std::thread::spawn(move || rx.blocking_recv());
+    rt.block_on(async move {
+        weft::spawn(async move { tx.send(5u8).unwrap() })
+            .await
+            .unwrap();
+    });
+    assert_eq!(waiter.join().unwrap(), Ok(5));
+}

@@ -1,0 +1,131 @@
+//! watch: a receiver always sees the latest value (many sends between two looks are one change);
+//! changed() wakes on a send, errors once the sender is gone and nothing is unseen; send fails
+//! without receivers while send_modify/send_replace still store; Sender::closed waits for the
+//! last receiver; the latest value crosses loops.
+
+mod common;
+mod sync_locks_support;
+
+use common::DEADLINE;
+use sync_locks_support::Probe;
+use weft::rt::{Handle, Runtime};
+use weft::sync::watch;
+use weft::time::timeout;
+
+#[test]
+fn a_receiver_sees_the_latest_value_only() {
+    let (tx, mut rx) = watch::channel(0);
+    assert!(!rx.has_changed().unwrap());
+    for v in 1..=5 {
+        tx.send(v).unwrap();
+    }
+    assert!(rx.has_changed().unwrap());
+    Probe::new(rx.changed()).ready().unwrap();
+    assert_eq!(*rx.borrow(), 5);
+    // All five sends were one change.
+    Probe::new(rx.changed()).pending();
+}
+
+#[test]
+fn changed_wakes_on_send_and_borrow_and_update_marks_seen() {
+    let (tx, mut rx) = watch::channel("a");
+    {
+        let mut changed = Probe::new(rx.changed());
+        changed.pending();
+        tx.send("b").unwrap();
+        assert_eq!(changed.wakes(), 1);
+        changed.ready().unwrap();
+    }
+    tx.send("c").unwrap();
+    let r = rx.borrow_and_update();
+    assert!(r.has_changed());
+    assert_eq!(*r, "c");
+    drop(r);
+    assert!(!rx.has_changed().unwrap());
+    rx.mark_changed();
+    Probe::new(rx.changed()).ready().unwrap();
+    tx.send("d").unwrap();
+    rx.mark_unchanged();
+    Probe::new(rx.changed()).pending();
+}
+
+#[test]
+fn changed_errors_once_the_sender_is_gone() {
+    let (tx, mut rx) = watch::channel(1);
+    tx.send(2).unwrap();
+    let mut changed = Probe::new(async {
+        let first = rx.changed().await;
+        let second = rx.changed().await;
+        (first, second)
+    });
+    drop(tx);
+    let (first, second) = changed.ready();
+    assert!(
+        first.is_ok(),
+        "the last value is still reported as a change"
+    );
+    assert!(second.is_err());
+    drop(changed);
+    assert_eq!(*rx.borrow(), 2);
+}
+
+#[test]
+fn send_needs_a_receiver_but_modify_and_replace_store() {
+    let (tx, rx) = watch::channel(vec![1]);
+    let rx2 = rx.clone();
+    assert_eq!(tx.receiver_count(), 2);
+    drop(rx);
+    drop(rx2);
+    assert!(tx.is_closed());
+    assert_eq!(tx.send(vec![2]).unwrap_err().0, vec![2]);
+    tx.send_modify(|v| v.push(3));
+    assert_eq!(tx.send_replace(vec![4]), vec![1, 3]);
+    let rx = tx.subscribe();
+    assert_eq!(*rx.borrow(), vec![4]);
+    assert!(
+        !rx.has_changed().unwrap(),
+        "a new receiver has seen the current value"
+    );
+}
+
+#[test]
+fn sender_closed_waits_for_the_last_receiver() {
+    let (tx, rx) = watch::channel(());
+    let rx2 = rx.clone();
+    let mut closed = Probe::new(tx.closed());
+    closed.pending();
+    drop(rx);
+    closed.pending();
+    drop(rx2);
+    assert_eq!(closed.wakes(), 1);
+    closed.ready();
+}
+
+#[test]
+fn the_latest_value_crosses_loops() {
+    let rt = Runtime::builder().loops(2).build().unwrap();
+    rt.block_on(async {
+        let (tx, mut rx) = watch::channel(0u32);
+        let watcher = Handle::current().spawn_on(1, async move {
+            let mut last = 0;
+            while rx.changed().await.is_ok() {
+                let v = *rx.borrow_and_update();
+                assert!(v > last, "values only move forward: {v} after {last}");
+                last = v;
+            }
+            last
+        });
+        for v in 1..=1000 {
+            tx.send(v).unwrap();
+            if v % 50 == 0 {
+                weft::yield_now().await;
+            }
+        }
+        drop(tx);
+        let last = timeout(DEADLINE, watcher)
+            .await
+            .expect("watcher done")
+            .unwrap();
+        assert_eq!(last, 1000, "the final value is always seen");
+    });
+}
