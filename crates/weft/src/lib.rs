@@ -33,6 +33,7 @@ pub(crate) mod sys;
 
 pub mod callback;
 pub mod cluster;
+pub mod diag;
 pub mod dns;
 pub mod fs;
 pub mod green;

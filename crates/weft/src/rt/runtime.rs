@@ -34,6 +34,7 @@ pub struct Builder {
     pin_cores: bool,
     thread_name: String,
     pool: PoolBuilder,
+    diagnostics: Option<crate::diag::Config>,
 }
 
 impl Default for Builder {
@@ -50,7 +51,16 @@ impl Builder {
             pin_cores: false,
             thread_name: "weft-loop".into(),
             pool: PoolBuilder::new(),
+            diagnostics: None,
         }
+    }
+
+    /// Turns on diagnostics (deadlock detection, lock order, watchdog ...; see
+    /// [`weft::diag`](crate::diag)) for the process. Without this call `build()` reads
+    /// `WEFT_DIAG`; with it the variable is ignored (the code wins).
+    pub fn diagnostics(mut self, config: crate::diag::Config) -> Builder {
+        self.diagnostics = Some(config);
+        self
     }
 
     /// Starts `n` loop threads (in addition to the caller loop that `block_on` drives).
@@ -101,8 +111,16 @@ impl Builder {
     /// Creates the loops and starts the loop threads.
     ///
     /// Fails with `InvalidInput` if a worker-pool setting (from the builder or a `WEFT_POOL_*`
-    /// variable) is malformed.
+    /// variable) or `WEFT_DIAG` is malformed.
     pub fn build(self) -> io::Result<Runtime> {
+        match self.diagnostics {
+            Some(config) => crate::diag::install(config),
+            None => {
+                if let Some(config) = crate::diag::Config::from_env()? {
+                    crate::diag::install(config);
+                }
+            }
+        }
         let pool = Arc::new(self.pool.build()?);
         let mut loops = Vec::with_capacity(self.loops);
         for i in 0..self.loops {

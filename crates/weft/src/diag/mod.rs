@@ -1,0 +1,122 @@
+//! Diagnostics: deadlocks found as they close, lock-order inversions before they deadlock, a
+//! loop watchdog, task dumps, livelock and starvation hints.
+//!
+//! Off by default; turned on per process by [`Builder::diagnostics`](crate::rt::Builder::diagnostics)
+//! or the `WEFT_DIAG` variable ([`Config`]; the builder's configuration wins over the
+//! variable). Turning anything on turns on `weft::sync`'s holder/waiter bookkeeping
+//! (`sync::trace`). Findings are [`Report`]s, given to the handler set with [`set_handler`] and
+//! logged through `tracing`.
+//!
+//! # The wait-for graph (deadlocks)
+//!
+//! Every `weft::sync` primitive records its holders, and a waiter records its wait when it
+//! parks (the slow path only). An **actor** (task, green thread, OS thread) waits on a
+//! **resource**; the resource's holders are actors. A deadlock is a set of actors that are all
+//! waiting, where every holder of what each one waits on is in the set: nobody outside can
+//! release anything, so nobody inside ever runs again. For a mutex (one holder) that is the
+//! classic cycle; for a semaphore with several permit holders it is a knot (all of them must
+//! be stuck), which is what makes the check exact rather than a heuristic.
+//!
+//! Partial deadlocks count: the check starts from the actor that just parked and looks only at
+//! what it can reach, so two stuck tasks among a thousand busy ones are found, and a pending
+//! timer or an idle listener elsewhere hides nothing (unlike Go's global check).
+//!
+//! ## When the check runs
+//!
+//! The park hook (`trace::Resource::wait`) only queues the new wait's key for the detector
+//! thread (`weft-diag`, started when deadlock detection is on). The detector waits a short
+//! grace ([`graph::GRACE`], 2 ms) and walks from that wait; a knot found is walked **again**
+//! one grace later and reported only if it is made of the very same waits (wait records are
+//! per park, so any member that was granted, cancelled or re-parked meanwhile breaks the
+//! match). The report therefore comes about two graces (≈ 4–5 ms) after the cycle closes,
+//! inside the 10 ms.
+//!
+//! ## No false positives: conditional waits
+//!
+//! A recorded wait is not always a stuck actor: `timeout(d, m.lock())` and a `select!` with
+//! another branch leave a wait recorded while they can still give up. A runtime cannot see
+//! the shape of the future being awaited, so the rule is about what it can see: **a wait is
+//! conditional when its actor, at the time of the check, has a live timer (a `Sleep`, which is
+//! what `timeout`, `sleep` branches and `interval` file) or more than one recorded wait**
+//! (a select over two primitives). Timers are counted per task when they are filed and
+//! dropped (`diag::timers`). An actor with a conditional wait is treated as able to run, so
+//! no cycle through it is reported. The grace before the first walk is what makes this
+//! reliable: `timeout` polls its inner future first and files its timer second, so at the
+//! instant of the park the timer is not there yet; after the grace it is.
+//!
+//! What this misses (false negatives, accepted): a select whose other branch is a socket
+//! read or a foreign future, and a `join!` of two locks (two recorded waits, both needed).
+//! What would fool it (documented, not guarded): a guard moved to another task, since the
+//! holder recorded is the actor that took it.
+//!
+//! Members of a deadlock that are async tasks can be cancelled ([`Action::CancelVictim`]):
+//! the youngest one (largest id) is aborted through the `JoinHandle::abort` machinery; its
+//! `JoinHandle` then yields a `JoinError` with `is_deadlock_victim()`.
+//!
+//! # Lock order (lockdep)
+//!
+//! With `lock_order` on, each actor keeps the set of lock classes (creation sites) it holds
+//! now; acquiring class B while holding A records the edge A → B in a process-wide order
+//! graph, with the two acquisition sites and the actor. An acquisition whose edge closes a
+//! cycle in that graph (B → … → A was seen before) is reported once per pair of classes, with
+//! both chains, whether or not the two paths ever ran at the same time. Holds belong to the
+//! actor that took them and are released by token, so a guard held across `.await`s, or
+//! dropped on another thread, still ends the right hold.
+//!
+//! # Roles
+//!
+//! - [`config`]: [`Config`], `WEFT_DIAG`.
+//! - `report`: [`Report`], [`ReportKind`], [`set_handler`].
+//! - `graph`: the detector thread and the walk.
+//! - `timers`: live timers per task (what makes a wait conditional).
+//! - `lockdep`: lock classes and the order graph.
+//! - `victim`: tasks that can be cancelled, and which were.
+
+pub mod config;
+mod report;
+
+pub use config::{Action, Config, ConfigError};
+pub use report::{set_handler, Report, ReportKind};
+
+#[allow(unused_imports)] // D2's reports go out through it
+pub(crate) use report::emit;
+
+use crate::loom::{AtomicBool, Ordering::Relaxed};
+use std::sync::RwLock;
+
+static CONFIG: RwLock<Option<Config>> = RwLock::new(None);
+static DEADLOCKS: AtomicBool = AtomicBool::new(false);
+static LOCK_ORDER: AtomicBool = AtomicBool::new(false);
+
+/// Makes `config` the process's diagnostics configuration (the last runtime built with one
+/// wins): turns `sync::trace` on if anything is on, starts the detector thread if deadlock
+/// detection is on.
+pub(crate) fn install(config: Config) {
+    crate::sync::trace::set_enabled(config.needs_trace());
+    DEADLOCKS.store(config.deadlocks, Relaxed);
+    LOCK_ORDER.store(config.lock_order, Relaxed);
+    *CONFIG.write().unwrap_or_else(|e| e.into_inner()) = Some(config);
+}
+
+/// The configuration in force (everything off if none was installed).
+pub fn current() -> Config {
+    CONFIG
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
+        .unwrap_or_default()
+}
+
+/// True while deadlock detection is on.
+#[inline]
+#[allow(dead_code)] // read by the graph (next commit)
+pub(crate) fn deadlocks_on() -> bool {
+    DEADLOCKS.load(Relaxed)
+}
+
+/// True while lock-order checking is on.
+#[inline]
+#[allow(dead_code)] // read by lockdep (next commit)
+pub(crate) fn lock_order_on() -> bool {
+    LOCK_ORDER.load(Relaxed)
+}
