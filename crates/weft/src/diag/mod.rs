@@ -73,18 +73,25 @@
 //! - `victim`: tasks that can be cancelled, and which were.
 
 pub mod config;
+mod graph;
+mod lockdep;
 mod report;
+mod timers;
+mod victim;
 
 pub use config::{Action, Config, ConfigError};
 pub use report::{set_handler, Report, ReportKind};
 
+pub(crate) use graph::{on_wait, poll_ended};
+pub(crate) use lockdep::{on_acquire, on_release};
 #[allow(unused_imports)] // D2's reports go out through it
 pub(crate) use report::emit;
+pub(crate) use timers::TimerMark;
+pub(crate) use victim::is_victim;
 
-use crate::loom::{AtomicBool, Ordering::Relaxed};
-use std::sync::RwLock;
+use crate::loom::{AtomicBool, Mutex, Ordering::Relaxed};
 
-static CONFIG: RwLock<Option<Config>> = RwLock::new(None);
+static CONFIG: Mutex<Option<Config>> = Mutex::new(None);
 static DEADLOCKS: AtomicBool = AtomicBool::new(false);
 static LOCK_ORDER: AtomicBool = AtomicBool::new(false);
 
@@ -95,13 +102,17 @@ pub(crate) fn install(config: Config) {
     crate::sync::trace::set_enabled(config.needs_trace());
     DEADLOCKS.store(config.deadlocks, Relaxed);
     LOCK_ORDER.store(config.lock_order, Relaxed);
-    *CONFIG.write().unwrap_or_else(|e| e.into_inner()) = Some(config);
+    let deadlocks = config.deadlocks;
+    *CONFIG.lock().unwrap_or_else(|e| e.into_inner()) = Some(config);
+    if deadlocks {
+        graph::start();
+    }
 }
 
 /// The configuration in force (everything off if none was installed).
 pub fn current() -> Config {
     CONFIG
-        .read()
+        .lock()
         .unwrap_or_else(|e| e.into_inner())
         .clone()
         .unwrap_or_default()
@@ -109,14 +120,12 @@ pub fn current() -> Config {
 
 /// True while deadlock detection is on.
 #[inline]
-#[allow(dead_code)] // read by the graph (next commit)
 pub(crate) fn deadlocks_on() -> bool {
     DEADLOCKS.load(Relaxed)
 }
 
 /// True while lock-order checking is on.
 #[inline]
-#[allow(dead_code)] // read by lockdep (next commit)
 pub(crate) fn lock_order_on() -> bool {
     LOCK_ORDER.load(Relaxed)
 }

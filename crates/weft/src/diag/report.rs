@@ -6,7 +6,7 @@
 //! [`kind`](Report::kind) and the [`tasks`](Report::tasks) involved, in cycle order.
 
 use std::fmt;
-use std::sync::{Arc, RwLock};
+use crate::loom::{Arc, Mutex};
 
 /// What a [`Report`] is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -45,7 +45,6 @@ pub struct Report {
 
 impl Report {
     /// A report of `kind` about `tasks` (names, in cycle order), reading `text`.
-    #[allow(dead_code)] // used by the graph, lockdep and D2's watchdog
     pub(crate) fn new(kind: ReportKind, tasks: Vec<String>, text: String) -> Report {
         Report { kind, tasks, text }
     }
@@ -70,7 +69,7 @@ impl fmt::Display for Report {
 
 type Handler = Arc<dyn Fn(&Report) + Send + Sync + 'static>;
 
-static HANDLER: RwLock<Option<Handler>> = RwLock::new(None);
+static HANDLER: Mutex<Option<Handler>> = Mutex::new(None);
 
 /// Sets the function every report is given to (replacing the previous one). It runs on the
 /// thread that found the problem (a diagnostics thread, or the thread that took a lock in the
@@ -83,17 +82,16 @@ pub fn set_handler<F>(handler: F)
 where
     F: Fn(&Report) + Send + Sync + 'static,
 {
-    *HANDLER.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(handler));
+    *HANDLER.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(handler));
 }
 
 /// Sends a report to `tracing` and to the handler.
-#[allow(dead_code)] // used by the graph, lockdep and D2's watchdog
 pub(crate) fn emit(report: &Report) {
     match report.kind {
         ReportKind::Deadlock => tracing::error!(kind = %report.kind, "{}", report.text),
         _ => tracing::warn!(kind = %report.kind, "{}", report.text),
     }
-    let handler = HANDLER.read().unwrap_or_else(|e| e.into_inner()).clone();
+    let handler = HANDLER.lock().unwrap_or_else(|e| e.into_inner()).clone();
     if let Some(handler) = handler {
         handler(report);
     }

@@ -205,8 +205,10 @@ impl Resource {
     #[inline]
     pub(crate) fn hold_exclusive(&self) {
         if enabled() {
+            let actor = current_actor();
             self.owner_since.store(stamp(), Relaxed);
-            self.owner.store(pack(current_actor()), Relaxed);
+            self.owner.store(pack(actor), Relaxed);
+            crate::diag::on_acquire(self, actor, 0);
         }
     }
 
@@ -214,7 +216,8 @@ impl Resource {
     #[inline]
     pub(crate) fn release_exclusive(&self) {
         if enabled() {
-            self.owner.store(0, Relaxed);
+            let owner = self.owner.swap(0, Relaxed);
+            crate::diag::on_release(self, unpack(owner), 0);
         }
     }
 
@@ -233,6 +236,7 @@ impl Resource {
             token,
         };
         lock(&self.shared).push(hold);
+        crate::diag::on_acquire(self, hold.actor, token);
         token
     }
 
@@ -246,7 +250,9 @@ impl Resource {
         if let Some(i) = shared.iter().position(|h| h.token == token) {
             shared[i].count = shared[i].count.saturating_sub(count);
             if shared[i].count == 0 {
-                shared.swap_remove(i);
+                let gone = shared.swap_remove(i);
+                drop(shared);
+                crate::diag::on_release(self, gone.actor, token);
             }
         }
     }
@@ -277,13 +283,15 @@ impl Resource {
             return WaitGuard { key: 0 };
         }
         let key = rt::next_actor_id();
+        let actor = current_actor();
         let record = WaitRecord {
-            actor: current_actor(),
+            actor,
             resource: self as *const Resource,
             since_ns: stamp(),
             site,
         };
         lock(waits()).insert(key, record);
+        crate::diag::on_wait(actor);
         WaitGuard { key }
     }
 }
@@ -339,6 +347,8 @@ fn lock<T>(m: &Mutex<T>) -> crate::loom::MutexGuard<'_, T> {
 #[derive(Clone, Debug)]
 #[allow(dead_code)] // read by weft::diag
 pub(crate) struct WaitEdge {
+    /// Names this wait (one per park): the same key in two snapshots is the same wait.
+    pub(crate) key: u64,
     pub(crate) waiter: Actor,
     pub(crate) kind: ResourceKind,
     pub(crate) resource: usize,
@@ -353,12 +363,13 @@ pub(crate) struct WaitEdge {
 pub(crate) fn edges() -> Vec<WaitEdge> {
     let waits = lock(waits());
     waits
-        .values()
-        .map(|w| {
+        .iter()
+        .map(|(&key, w)| {
             // SAFETY: see the module doc: the record exists, so the resource is alive, and we
             // hold the table's lock, so the waiter cannot remove it meanwhile.
             let resource = unsafe { &*w.resource };
             WaitEdge {
+                key,
                 waiter: w.actor,
                 kind: resource.kind(),
                 resource: w.resource as usize,

@@ -87,6 +87,8 @@ pub struct Sleep {
 struct Filed {
     key: TimerKey,
     home: Arc<LoopShared>,
+    /// Counts this live timer for its task (`weft::diag`: a wait raced by a timer can end).
+    _diag: crate::diag::TimerMark,
 }
 
 impl fmt::Debug for Sleep {
@@ -165,6 +167,7 @@ impl Future for Sleep {
                     this.entry = Some(Filed {
                         key,
                         home: core.shared.clone(),
+                        _diag: crate::diag::TimerMark::new(),
                     });
                     Poll::Pending
                 }

@@ -89,6 +89,8 @@ pub struct JoinError {
 
 enum Repr {
     Cancelled,
+    /// Cancelled by `weft::diag` to break a deadlock (`Action::CancelVictim`).
+    DeadlockVictim,
     // A Mutex makes the `Send`-only payload shareable, so `JoinError` is `Sync` like other errors.
     Panic(Mutex<Box<dyn Any + Send + 'static>>),
 }
@@ -100,6 +102,12 @@ impl JoinError {
         }
     }
 
+    pub(crate) fn deadlock_victim() -> JoinError {
+        JoinError {
+            repr: Repr::DeadlockVictim,
+        }
+    }
+
     pub(crate) fn panic(payload: Box<dyn Any + Send + 'static>) -> JoinError {
         JoinError {
             repr: Repr::Panic(Mutex::new(payload)),
@@ -108,7 +116,14 @@ impl JoinError {
 
     /// True if the task was aborted or its runtime shut down before it finished.
     pub fn is_cancelled(&self) -> bool {
-        matches!(self.repr, Repr::Cancelled)
+        matches!(self.repr, Repr::Cancelled | Repr::DeadlockVictim)
+    }
+
+    /// True if the task was cancelled by `weft::diag` to break a deadlock it was part of
+    /// ([`Action::CancelVictim`](crate::diag::Action::CancelVictim)); such a task is also
+    /// [`is_cancelled`](Self::is_cancelled).
+    pub fn is_deadlock_victim(&self) -> bool {
+        matches!(self.repr, Repr::DeadlockVictim)
     }
 
     /// True if the task panicked.
@@ -124,7 +139,9 @@ impl JoinError {
     pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
         match self.repr {
             Repr::Panic(p) => p.into_inner().unwrap_or_else(|e| e.into_inner()),
-            Repr::Cancelled => panic!("JoinError::into_panic on a cancelled task"),
+            Repr::Cancelled | Repr::DeadlockVictim => {
+                panic!("JoinError::into_panic on a cancelled task")
+            }
         }
     }
 
@@ -136,7 +153,7 @@ impl JoinError {
                     .map(|s| s.to_string())
                     .or_else(|| p.downcast_ref::<String>().cloned())
             }
-            Repr::Cancelled => None,
+            Repr::Cancelled | Repr::DeadlockVictim => None,
         }
     }
 }
@@ -145,6 +162,9 @@ impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.repr, self.panic_message()) {
             (Repr::Cancelled, _) => f.write_str("task was cancelled"),
+            (Repr::DeadlockVictim, _) => {
+                f.write_str("task was cancelled by weft::diag to break a deadlock")
+            }
             (Repr::Panic(_), Some(msg)) => write!(f, "task panicked: {msg}"),
             (Repr::Panic(_), None) => f.write_str("task panicked"),
         }
@@ -155,6 +175,7 @@ impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
             Repr::Cancelled => f.write_str("JoinError::Cancelled"),
+            Repr::DeadlockVictim => f.write_str("JoinError::DeadlockVictim"),
             Repr::Panic(_) => write!(f, "JoinError::Panic({:?})", self.panic_message()),
         }
     }

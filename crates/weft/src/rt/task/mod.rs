@@ -11,4 +11,4 @@ pub(crate) mod state;
 
 pub use join::{JoinError, JoinHandle};
 pub(crate) use owned::OwnedTasks;
-pub(crate) use raw::{allocate, Header, Notified, TaskMeta};
+pub(crate) use raw::{allocate, Header, Notified, TaskMeta, TaskRef};

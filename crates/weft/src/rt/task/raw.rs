@@ -319,6 +319,7 @@ unsafe fn poll<F: Future + 'static>(ptr: NonNull<Header>) {
     let mut cx = Context::from_waker(&waker);
     coop::reset();
     let _current = crate::rt::enter_task(header.meta.id);
+    let _polling = Polling::enter(ptr);
     let polled = catch_unwind(AssertUnwindSafe(|| match stage {
         // SAFETY: the future lives in the task allocation and is never moved out of it.
         Stage::Running(fut) => unsafe { Pin::new_unchecked(fut) }.poll(&mut cx),
@@ -374,6 +375,10 @@ unsafe fn cancel<F: Future + 'static>(ptr: NonNull<Header>) {
     let stage = unsafe { &mut *ptr.cast::<Cell<F>>().as_ref().stage.get() };
     let dropped = catch_unwind(AssertUnwindSafe(|| *stage = Stage::Consumed));
     *stage = Stage::Finished(Err(match dropped {
+        // SAFETY: the caller's reference keeps the header alive.
+        Ok(()) if crate::diag::is_victim(unsafe { ptr.as_ref() }.meta.id) => {
+            JoinError::deadlock_victim()
+        }
         Ok(()) => JoinError::cancelled(),
         Err(payload) => JoinError::panic(payload),
     }));
@@ -513,5 +518,73 @@ pub(crate) unsafe fn shutdown_owned(ptr: NonNull<Header>) {
     unsafe {
         (header.vtable.cancel)(ptr);
         complete(ptr);
+    }
+}
+
+std::thread_local! {
+    /// The task being polled on this thread, null between polls (read by `weft::diag`).
+    static POLLING: std::cell::Cell<*const Header> = const { std::cell::Cell::new(std::ptr::null()) };
+}
+
+/// Marks the task being polled for [`TaskRef::current`]; puts the previous one back on drop
+/// and tells `weft::diag` that the poll ended (it checks the waits that poll recorded).
+struct Polling(*const Header);
+
+impl Polling {
+    fn enter(ptr: NonNull<Header>) -> Polling {
+        Polling(POLLING.with(|p| p.replace(ptr.as_ptr())))
+    }
+}
+
+impl Drop for Polling {
+    fn drop(&mut self) {
+        POLLING.with(|p| p.set(self.0));
+        crate::diag::poll_ended();
+    }
+}
+
+/// A counted reference to a task, for `weft::diag`: its identity, and a way to abort it.
+pub(crate) struct TaskRef(NonNull<Header>);
+
+// SAFETY: like `RawJoin`, a `TaskRef` only reads the immutable identity and sets `CANCELLED`
+// through the state word; dropping the last reference frees the task as a `Waker` drop would.
+unsafe impl Send for TaskRef {}
+// SAFETY: as above: shared access reads immutable fields or uses atomics.
+unsafe impl Sync for TaskRef {}
+
+impl TaskRef {
+    /// The task being polled on this thread, if any.
+    pub(crate) fn current() -> Option<TaskRef> {
+        let ptr = NonNull::new(POLLING.with(|p| p.get()) as *mut Header)?;
+        // SAFETY: the task being polled is alive (its queued reference is held by the poll).
+        unsafe { ref_inc(ptr) };
+        Some(TaskRef(ptr))
+    }
+
+    /// The task's identity.
+    pub(crate) fn meta(&self) -> &TaskMeta {
+        // SAFETY: our reference keeps the header alive.
+        unsafe { &self.0.as_ref().meta }
+    }
+
+    /// Aborts the task, as `JoinHandle::abort` does.
+    pub(crate) fn abort(&self) {
+        // SAFETY: our reference keeps the header alive.
+        if unsafe { self.0.as_ref() }.state.abort() {
+            schedule(Notified(self.0));
+        }
+    }
+}
+
+impl Drop for TaskRef {
+    fn drop(&mut self) {
+        // SAFETY: we own one reference.
+        unsafe { drop_ref(self.0) }
+    }
+}
+
+impl std::fmt::Debug for TaskRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("TaskRef").field(&self.meta().id).finish()
     }
 }
