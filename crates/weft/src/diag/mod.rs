@@ -82,6 +82,19 @@ mod victim;
 pub use config::{Action, Config, ConfigError};
 pub use report::{set_handler, Report, ReportKind};
 
+// The loop side: watchdog and its mitigation, task dumps, SIGQUIT, livelock/lost-wake hints.
+mod backtrace;
+mod dump;
+mod handoff;
+mod hints;
+pub(crate) mod hooks;
+mod watchdog;
+
+pub use dump::{dump, LoopDump, TaskDump, TaskInfo, TaskState, LOOP_ANSWER_TIMEOUT};
+pub use handoff::{share_accepts, AcceptShare};
+pub(crate) use dump::WaitReason;
+pub(crate) use watchdog::enter_loop;
+
 pub(crate) use graph::{on_wait, poll_ended};
 pub(crate) use lockdep::{on_acquire, on_release};
 #[allow(unused_imports)] // D2's reports go out through it
@@ -102,6 +115,7 @@ pub(crate) fn install(config: Config) {
     crate::sync::trace::set_enabled(config.needs_trace());
     DEADLOCKS.store(config.deadlocks, Relaxed);
     LOCK_ORDER.store(config.lock_order, Relaxed);
+    watchdog::configure(&config);
     let deadlocks = config.deadlocks;
     *CONFIG.lock().unwrap_or_else(|e| e.into_inner()) = Some(config);
     if deadlocks {

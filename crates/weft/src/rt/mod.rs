@@ -148,6 +148,8 @@ pub(crate) struct LoopShared {
     pub(crate) poller: Poller,
     released: Mutex<Vec<Released>>,
     released_pending: AtomicBool,
+    /// The stamp the watchdog samples (written around each task poll when diagnostics are on).
+    pub(crate) watch: crate::diag::hooks::LoopWatch,
 }
 
 struct Inbox {
@@ -184,6 +186,7 @@ impl LoopShared {
             poller,
             released: Mutex::new(Vec::new()),
             released_pending: AtomicBool::new(false),
+            watch: Default::default(),
         })
     }
 

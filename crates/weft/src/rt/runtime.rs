@@ -159,6 +159,7 @@ fn run_loop_thread(index: usize, pin: bool, shared: Arc<LoopShared>, runtime: Ar
             tracing::warn!(loop_index = index, error = %err, "could not pin loop thread");
         }
     }
+    let _diag = crate::diag::enter_loop(&shared);
     let core = LoopCore::new(shared, runtime);
     let _enter = enter(&core);
     core.run_until_stopped();
@@ -203,6 +204,7 @@ impl Runtime {
     /// Panics if called from inside a weft loop (a task or another `block_on`).
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let _enter = enter(&self.caller);
+        let _diag = crate::diag::enter_loop(&self.caller.shared);
         self.caller.block_on(future)
     }
 

@@ -174,6 +174,9 @@ impl Future for Sleep {
                 None => Poll::Ready(true),
             }
         });
+        if result.is_pending() {
+            crate::diag::hooks::park(|| crate::diag::WaitReason::Sleep(this.deadline));
+        }
         match result {
             Poll::Ready(true) => Poll::Ready(()),
             Poll::Pending => Poll::Pending,

@@ -70,6 +70,9 @@ impl<T> Future for JoinHandle<T> {
                 cx.waker(),
             )
         };
+        if out.is_pending() {
+            crate::diag::hooks::park(|| crate::diag::WaitReason::Join(self.raw.task_id()));
+        }
         out
     }
 }

@@ -48,6 +48,8 @@ pub(crate) struct Header {
     join_waker: JoinWaker,
     /// Who this task is: its id, spawn site and optional name (what diagnostics print).
     pub(crate) meta: TaskMeta,
+    /// What diagnostics know of it: last wait reason, self-wakes (see `diag::hooks`).
+    pub(crate) diag: crate::diag::hooks::TaskSlot,
 }
 
 /// A task's identity, fixed at spawn.
@@ -133,6 +135,7 @@ pub(crate) fn allocate<F: Future + 'static>(
             links: UnsafeCell::new(Links::default()),
             join_waker: JoinWaker::new(),
             meta,
+            diag: Default::default(),
         },
         stage: UnsafeCell::new(Stage::Running(future)),
     });
@@ -154,6 +157,12 @@ impl Notified {
     pub(crate) fn home(&self) -> &Arc<LoopShared> {
         // SAFETY: the queued reference keeps the header alive.
         unsafe { &self.0.as_ref().home }
+    }
+
+    /// The task's header (for diagnostics).
+    pub(crate) fn header(&self) -> &Header {
+        // SAFETY: the queued reference keeps the header alive.
+        unsafe { self.0.as_ref() }
     }
 
     /// Polls the task once. Must be called on the home loop thread.
@@ -214,6 +223,8 @@ unsafe fn ref_inc(ptr: NonNull<Header>) {
 /// # Safety
 /// The caller must own the reference it drops and not use `ptr` afterwards.
 pub(crate) unsafe fn drop_ref(ptr: NonNull<Header>) {
+    // SAFETY: the reference being dropped keeps the header alive during the check.
+    crate::diag::hooks::before_ref_drop(unsafe { ptr.as_ref() });
     // SAFETY: the reference being dropped keeps the header alive until the decrement.
     if unsafe { ptr.as_ref() }.state.ref_dec() {
         // SAFETY: that was the last reference: nobody else can reach the task.
@@ -232,6 +243,8 @@ fn schedule(task: Notified) {
 /// The caller must hold a reference.
 unsafe fn wake_by_ref(ptr: NonNull<Header>) {
     // SAFETY: the caller's reference keeps the header alive.
+    crate::diag::hooks::on_wake(unsafe { ptr.as_ref() });
+    // SAFETY: as above.
     if unsafe { ptr.as_ref() }.state.wake_by_ref() {
         schedule(Notified(ptr));
     }
@@ -243,6 +256,8 @@ unsafe fn wake_by_ref(ptr: NonNull<Header>) {
 /// The caller must own the reference it gives up.
 unsafe fn wake_by_val(ptr: NonNull<Header>) {
     // SAFETY: the caller's reference keeps the header alive.
+    crate::diag::hooks::on_wake(unsafe { ptr.as_ref() });
+    // SAFETY: as above.
     if unsafe { ptr.as_ref() }.state.wake_by_val() {
         schedule(Notified(ptr));
     } else {
@@ -320,11 +335,15 @@ unsafe fn poll<F: Future + 'static>(ptr: NonNull<Header>) {
     coop::reset();
     let _current = crate::rt::enter_task(header.meta.id);
     let _polling = Polling::enter(ptr);
+    let mark = crate::diag::hooks::enter_poll(header);
     let polled = catch_unwind(AssertUnwindSafe(|| match stage {
         // SAFETY: the future lives in the task allocation and is never moved out of it.
         Stage::Running(fut) => unsafe { Pin::new_unchecked(fut) }.poll(&mut cx),
         _ => unreachable!("a task was polled after its future completed"),
     }));
+    if let Some(mark) = mark {
+        mark.exit(matches!(polled, Ok(Poll::Pending)));
+    }
     match polled {
         Ok(Poll::Pending) => match header.state.finish_pending() {
             // The queued reference went with RUNNING. Idle tasks must be reachable by
@@ -334,6 +353,7 @@ unsafe fn poll<F: Future + 'static>(ptr: NonNull<Header>) {
                 if link {
                     link_owned(ptr);
                 }
+                crate::diag::hooks::after_park(header);
                 return;
             }
             Parked::Cancel => {
@@ -476,6 +496,11 @@ impl RawJoin {
     pub(crate) unsafe fn try_read_output(&self, dst: *mut (), waker: &Waker) {
         // SAFETY: forwarded contract.
         unsafe { (self.header().vtable.try_read_output)(self.0, dst, waker) }
+    }
+
+    /// The task's id.
+    pub(crate) fn task_id(&self) -> u64 {
+        self.header().meta.id
     }
 
     /// True once the task has completed.
