@@ -279,13 +279,8 @@ fn render(knot: &Knot<'_>, infos: &[Arc<ActorInfo>]) -> String {
     for (wait, info) in knot.cycle.iter().zip(infos) {
         member(&mut t, wait, info);
     }
-    let names: Vec<String> = infos.iter().map(|i| format!("\"{}\"", i.name())).collect();
-    let _ = writeln!(
-        t,
-        "Cycle: {} -> \"{}\"",
-        names.join(" -> "),
-        infos[0].name()
-    );
+    let names: Vec<String> = infos.iter().map(|i| i.name()).collect();
+    let _ = writeln!(t, "\nCycle: {} -> {}", names.join(" -> "), names[0]);
     if !knot.behind.is_empty() {
         let _ = writeln!(t, "\nAlso stuck behind the cycle:");
         for wait in &knot.behind {

@@ -202,11 +202,10 @@ fn render(
     (names, t)
 }
 
-/// The quoted name at the front of a description.
+/// The name at the front of a description: the quoted name, else up to ` (`.
 fn name_of(described: &str) -> String {
-    described
-        .strip_prefix('"')
-        .and_then(|s| s.split('"').next())
-        .unwrap_or(described)
-        .to_string()
+    match described.strip_prefix('"') {
+        Some(rest) => rest.split('"').next().unwrap_or(rest).to_string(),
+        None => described.split(" (").next().unwrap_or(described).to_string(),
+    }
 }

@@ -66,12 +66,14 @@ impl ActorInfo {
         }
     }
 
-    /// `"name" (task 17, spawned at src/a.rs:10:5)`.
+    /// `"name" (task 17, spawned at src/a.rs:10:5)`, or `task 17 (spawned at ...)` unnamed.
     pub(crate) fn describe(&self) -> String {
         let what = format!("{} {}", kind_word(self.actor.kind), self.actor.id.0);
-        match self.site {
-            Some(site) => format!("\"{}\" ({what}, spawned at {site})", self.name()),
-            None => format!("\"{}\" ({what})", self.name()),
+        match (&self.name, self.site) {
+            (Some(name), Some(site)) => format!("\"{name}\" ({what}, spawned at {site})"),
+            (Some(name), None) => format!("\"{name}\" ({what})"),
+            (None, Some(site)) => format!("{what} (spawned at {site})"),
+            (None, None) => what,
         }
     }
 }

@@ -209,6 +209,7 @@ impl Runtime {
     }
 
     /// Spawns a task on a loop thread (round-robin), or on the caller loop if there are none.
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -222,6 +223,7 @@ impl Runtime {
     /// # Panics
     ///
     /// Panics if `index` is not below the number of loop threads.
+    #[track_caller]
     pub fn spawn_on<F>(&self, index: usize, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -324,6 +326,7 @@ impl Handle {
 
     /// Spawns a `Send` task: on the current loop if this thread runs one of this runtime's
     /// loops, otherwise on the loop threads in turn (or the caller loop if there are none).
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
