@@ -43,7 +43,10 @@ fn two_tasks_on_one_loop() {
     rt.spawn_on(0, seeds.clone().b_task());
     check_two_member_report(&seeds);
     let report = find(ReportKind::Deadlock, &[&seeds.sites[0]]).unwrap().1;
-    assert!(report.tasks().iter().all(|t| t.starts_with("task ")), "{report}");
+    assert!(
+        report.tasks().iter().all(|t| t.starts_with("task ")),
+        "{report}"
+    );
     std::mem::forget(rt);
 }
 
@@ -62,12 +65,19 @@ fn two_green_threads() {
     let rt = runtime(2, config());
     let seeds = Seeds::new();
     let (a, b) = (seeds.clone(), seeds.clone());
-    rt.spawn_on(0, async move { weft::green::spawn(move || a.a_blocking()).await });
-    rt.spawn_on(1, async move { weft::green::spawn(move || b.b_blocking()).await });
+    rt.spawn_on(0, async move {
+        weft::green::spawn(move || a.a_blocking()).await
+    });
+    rt.spawn_on(1, async move {
+        weft::green::spawn(move || b.b_blocking()).await
+    });
     check_two_member_report(&seeds);
     let report = find(ReportKind::Deadlock, &[&seeds.sites[0]]).unwrap().1;
     assert!(
-        report.tasks().iter().all(|t| t.starts_with("green thread ")),
+        report
+            .tasks()
+            .iter()
+            .all(|t| t.starts_with("green thread ")),
         "{report}"
     );
     std::mem::forget(rt);
@@ -79,7 +89,9 @@ fn a_task_and_a_green_thread() {
     let seeds = Seeds::new();
     let b = seeds.clone();
     rt.spawn_on(0, seeds.clone().a_task());
-    rt.spawn_on(0, async move { weft::green::spawn(move || b.b_blocking()).await });
+    rt.spawn_on(0, async move {
+        weft::green::spawn(move || b.b_blocking()).await
+    });
     check_two_member_report(&seeds);
     std::mem::forget(rt);
 }
@@ -89,7 +101,9 @@ fn a_pool_job_and_a_task() {
     let rt = runtime(1, config());
     let seeds = Seeds::new();
     let a = seeds.clone();
-    rt.spawn_on(0, async move { weft::spawn_blocking(move || a.a_blocking()).await });
+    rt.spawn_on(0, async move {
+        weft::spawn_blocking(move || a.a_blocking()).await
+    });
     rt.spawn_on(0, seeds.clone().b_task());
     check_two_member_report(&seeds);
     let report = find(ReportKind::Deadlock, &[&seeds.sites[0]]).unwrap().1;
@@ -222,7 +236,9 @@ fn two_stuck_tasks_among_a_thousand_serving_clients() {
 fn connect(addr: std::net::SocketAddr) -> std::net::TcpStream {
     let c = std::net::TcpStream::connect(addr).unwrap_or_else(|_| {
         // The listener task may not have bound yet.
-        wait_until("the listener", || std::net::TcpStream::connect(addr).is_ok());
+        wait_until("the listener", || {
+            std::net::TcpStream::connect(addr).is_ok()
+        });
         std::net::TcpStream::connect(addr).unwrap()
     });
     c.set_read_timeout(Some(REPORT_DEADLINE)).unwrap();

@@ -42,7 +42,10 @@ fn queue() -> &'static Queue {
 
 fn enqueue(actor: Actor) {
     let q = queue();
-    q.starts.lock().unwrap_or_else(|e| e.into_inner()).push(actor);
+    q.starts
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(actor);
     q.ready.notify_one();
 }
 
@@ -75,9 +78,7 @@ pub(crate) fn poll_ended() {
 pub(crate) fn start() {
     static STARTED: OnceLock<()> = OnceLock::new();
     STARTED.get_or_init(|| {
-        let spawned = thread::Builder::new()
-            .name("weft-diag".into())
-            .spawn(run);
+        let spawned = thread::Builder::new().name("weft-diag".into()).spawn(run);
         if let Err(err) = spawned {
             tracing::error!(error = %err, "weft::diag: could not start the deadlock detector");
         }
@@ -119,8 +120,8 @@ fn run() {
                 continue;
             }
             if let Some(knot) = graph.knot(start.id) {
-                let known = reported.contains(&knot.keys)
-                    || candidates.iter().any(|c| c.keys == knot.keys);
+                let known =
+                    reported.contains(&knot.keys) || candidates.iter().any(|c| c.keys == knot.keys);
                 if !known {
                     candidates.push(Candidate {
                         start: start.id,
@@ -187,7 +188,10 @@ impl<'a> Graph<'a> {
                 .iter()
                 .filter(|(_, wait)| {
                     wait.holders.is_empty()
-                        || wait.holders.iter().any(|h| !stuck.contains_key(&h.actor.id))
+                        || wait
+                            .holders
+                            .iter()
+                            .any(|h| !stuck.contains_key(&h.actor.id))
                 })
                 .map(|(&a, _)| a)
                 .collect();

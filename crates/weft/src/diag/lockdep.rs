@@ -76,7 +76,11 @@ pub(crate) fn on_acquire(res: &Resource, actor: Actor, token: u64) {
         let held: Vec<HeldClass> = st.held.get(&actor.id).cloned().unwrap_or_default();
         let mut me: Option<String> = None;
         for h in held.iter().filter(|h| h.class != new.class) {
-            if st.order.get(&h.class).is_some_and(|m| m.contains_key(&new.class)) {
+            if st
+                .order
+                .get(&h.class)
+                .is_some_and(|m| m.contains_key(&new.class))
+            {
                 continue; // the edge is known (and was checked when it was new)
             }
             let by = me
@@ -206,6 +210,10 @@ fn render(
 fn name_of(described: &str) -> String {
     match described.strip_prefix('"') {
         Some(rest) => rest.split('"').next().unwrap_or(rest).to_string(),
-        None => described.split(" (").next().unwrap_or(described).to_string(),
+        None => described
+            .split(" (")
+            .next()
+            .unwrap_or(described)
+            .to_string(),
     }
 }

@@ -5,8 +5,8 @@
 //! block per task involved), with the two facts a program needs kept apart: its
 //! [`kind`](Report::kind) and the [`tasks`](Report::tasks) involved, in cycle order.
 
-use std::fmt;
 use crate::loom::{Arc, Mutex};
+use std::fmt;
 
 /// What a [`Report`] is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

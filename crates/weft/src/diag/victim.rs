@@ -33,7 +33,9 @@ impl ActorInfo {
                 let task = TaskRef::current();
                 ActorInfo {
                     actor,
-                    name: task.as_ref().and_then(|t| t.meta().name.as_deref().map(String::from)),
+                    name: task
+                        .as_ref()
+                        .and_then(|t| t.meta().name.as_deref().map(String::from)),
                     site: task.as_ref().map(|t| t.meta().site),
                     task,
                 }
@@ -113,7 +115,11 @@ pub(crate) fn info(actor: Actor) -> Arc<ActorInfo> {
 pub(crate) fn retain(waiting: &HashSet<ActorId>) {
     let gone: Vec<Arc<ActorInfo>> = {
         let mut map = infos().lock().unwrap_or_else(|e| e.into_inner());
-        let stale: Vec<ActorId> = map.keys().filter(|id| !waiting.contains(id)).copied().collect();
+        let stale: Vec<ActorId> = map
+            .keys()
+            .filter(|id| !waiting.contains(id))
+            .copied()
+            .collect();
         stale.iter().filter_map(|id| map.remove(id)).collect()
     };
     // Task references are dropped outside the lock (a last reference frees a task).

@@ -21,10 +21,15 @@ pub fn reports() -> &'static StdMutex<Vec<(Instant, Report)>> {
     static REPORTS: OnceLock<StdMutex<Vec<(Instant, Report)>>> = OnceLock::new();
     REPORTS.get_or_init(|| {
         weft::diag::set_handler(|r: &Report| {
-            reports().lock().unwrap().push((Instant::now(), r.clone()));
+            lock_reports().push((Instant::now(), r.clone()));
         });
         StdMutex::new(Vec::new())
     })
+}
+
+/// The collected reports (a test that failed while reading them does not poison the others).
+pub fn lock_reports() -> std::sync::MutexGuard<'static, Vec<(Instant, Report)>> {
+    reports().lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Installs the collector (call before anything can be reported).
@@ -53,7 +58,10 @@ pub fn expect_report(kind: ReportKind, sites: &[&str]) -> (Instant, Report) {
         assert!(
             Instant::now() < deadline,
             "no {kind:?} report naming {sites:?} within {REPORT_DEADLINE:?}; reports: {:#?}",
-            reports().lock().unwrap().iter().map(|(_, r)| r.to_string()).collect::<Vec<_>>()
+            lock_reports()
+                .iter()
+                .map(|(_, r)| r.to_string())
+                .collect::<Vec<_>>()
         );
         std::thread::sleep(Duration::from_millis(5));
     }
@@ -64,12 +72,12 @@ pub fn expect_no_report(sites: &[&str]) {
     let until = Instant::now() + QUIET_PERIOD;
     while Instant::now() < until {
         std::thread::sleep(Duration::from_millis(10));
-        let reps = reports().lock().unwrap();
-        if let Some((_, r)) = reps
+        let found = lock_reports()
             .iter()
-            .find(|(_, r)| sites.iter().any(|s| r.to_string().contains(s)))
-        {
-            panic!("unexpected report:\n{r}");
+            .map(|(_, r)| r.to_string())
+            .find(|text| sites.iter().any(|s| text.contains(s)));
+        if let Some(text) = found {
+            panic!("unexpected report:\n{text}");
         }
     }
 }
