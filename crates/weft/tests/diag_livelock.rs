@@ -1,6 +1,7 @@
 //! Two polite tasks that each hold their own mutex, `try_lock` the other's, yield and retry
 //! forever make no progress: both are reported as possible livelocks.
 
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{mpsc, Arc, Mutex as StdMutex};
 use std::time::Duration;
 
@@ -14,8 +15,13 @@ const REPORT_DEADLINE: Duration = Duration::from_secs(20);
 /// Self-wakes in a row that count as a livelock here: low, so the test is quick.
 const WAKES: u32 = 1_000;
 
-async fn polite(mine: Arc<Mutex<u32>>, theirs: Arc<Mutex<u32>>) {
+async fn polite(mine: Arc<Mutex<u32>>, theirs: Arc<Mutex<u32>>, holding: Arc<AtomicUsize>) {
     let _held = mine.lock().await;
+    // Both hold their own lock before either tries the other's.
+    holding.fetch_add(1, SeqCst);
+    while holding.load(SeqCst) < 2 {
+        weft::yield_now().await;
+    }
     loop {
         if let Ok(mut other) = theirs.try_lock() {
             *other += 1;
@@ -41,10 +47,11 @@ fn two_polite_tasks_are_reported() {
         .unwrap();
     let a = Arc::new(Mutex::new(0));
     let b = Arc::new(Mutex::new(0));
+    let holding = Arc::new(AtomicUsize::new(0));
     let line_a = line!() + 1;
-    let first = rt.spawn_on(0, polite(a.clone(), b.clone()));
+    let first = rt.spawn_on(0, polite(a.clone(), b.clone(), holding.clone()));
     let line_b = line!() + 1;
-    let second = rt.spawn_on(0, polite(b, a));
+    let second = rt.spawn_on(0, polite(b, a, holding));
 
     let mut sites = Vec::new();
     while sites.len() < 2 {

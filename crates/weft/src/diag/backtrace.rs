@@ -192,6 +192,12 @@ pub(crate) fn capture(tid: i32) -> Option<Captured> {
     Some(Captured { frames, task })
 }
 
+/// Loads the symbol tables once (they are parsed on first use, which takes a second or more in
+/// a large unoptimized binary), so that the first stall report is not late by that much.
+pub(crate) fn warm_up() {
+    ::backtrace::resolve(warm_up as *mut std::ffi::c_void, |_| {});
+}
+
 /// Symbolizes `frames` and lays them out one per line, from the interrupted function outwards
 /// (the handler's own frames and the signal trampoline are left out).
 pub(crate) fn format(frames: &[usize]) -> String {

@@ -216,6 +216,9 @@ impl Track {
 }
 
 fn run(quit: Option<OwnedFd>) {
+    if threshold().is_some() {
+        backtrace::warm_up();
+    }
     let mut tracks: HashMap<usize, Track> = HashMap::new();
     loop {
         let tick = tick();
