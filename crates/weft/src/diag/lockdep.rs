@@ -17,6 +17,7 @@ use super::report::{emit, Report, ReportKind};
 use super::victim::ActorInfo;
 use crate::loom::Mutex;
 use crate::sync::trace::{Actor, ActorId, Resource, ResourceKind};
+use std::backtrace::Backtrace;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt::Write as _;
 use std::panic::Location;
@@ -41,6 +42,8 @@ struct OrderEdge {
     to_kind: ResourceKind,
     /// Who did it, described when it happened (`"worker" (task 7, spawned at ...)`).
     by: String,
+    /// Where: the stack of the acquisition (captured unresolved, resolved only for a report).
+    stack: Backtrace,
 }
 
 #[derive(Default)]
@@ -93,7 +96,8 @@ pub(crate) fn on_acquire(res: &Resource, actor: Actor, token: u64) {
                     (new.class, h.class)
                 };
                 if st.reported.insert(pair) {
-                    reports.push(render(&st.order, &by, h, &new, &path));
+                    let now = Backtrace::force_capture();
+                    reports.push(render(&st.order, (&by, &now), h, &new, &path));
                 }
             }
             st.order.entry(h.class).or_default().insert(
@@ -102,6 +106,7 @@ pub(crate) fn on_acquire(res: &Resource, actor: Actor, token: u64) {
                     from_kind: h.kind,
                     to_kind: new.kind,
                     by,
+                    stack: Backtrace::force_capture(),
                 },
             );
         }
@@ -162,7 +167,7 @@ fn path(
 /// The names involved and the text of one inversion report.
 fn render(
     order: &HashMap<Class, HashMap<Class, OrderEdge>>,
-    by: &str,
+    (by, stack): (&str, &Backtrace),
     held: &HeldClass,
     new: &HeldClass,
     earlier: &[Class],
@@ -177,6 +182,7 @@ fn render(
     let _ = writeln!(t, "\nNow: {by}");
     let _ = writeln!(t, "    holds    {:?} created at {}", held.kind, held.class);
     let _ = writeln!(t, "    acquires {:?} created at {}", new.kind, new.class);
+    write_sites(&mut t, stack, "        ");
     let _ = writeln!(t, "\nEarlier, the opposite order:");
     let mut names = vec![name_of(by)];
     for pair in earlier.windows(2) {
@@ -192,6 +198,7 @@ fn render(
                 "        acquired {:?} created at {}",
                 edge.to_kind, pair[1]
             );
+            write_sites(&mut t, &edge.stack, "            ");
             let n = name_of(&edge.by);
             if !names.contains(&n) {
                 names.push(n);
@@ -216,4 +223,36 @@ fn name_of(described: &str) -> String {
             .unwrap_or(described)
             .to_string(),
     }
+}
+
+/// Frames of the application's code kept from an acquisition's stack (the callers of the
+/// lock, not the runtime and the standard library around them).
+const SITE_FRAMES: usize = 3;
+
+/// Writes the application frames of `stack` as `at file:line:col` lines; nothing when the
+/// binary has no debug info.
+fn write_sites(t: &mut String, stack: &Backtrace, indent: &str) {
+    let text = stack.to_string();
+    let sites = text
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix("at "))
+        .filter(|at| !is_runtime_frame(at))
+        .take(SITE_FRAMES);
+    for at in sites {
+        let _ = writeln!(t, "{indent}at {at}");
+    }
+}
+
+/// True for frames of std, of dependencies, of weft's own source and of non-Rust code (libc).
+fn is_runtime_frame(at: &str) -> bool {
+    !at.contains(".rs:")
+        || at.starts_with("/rustc/")
+        || at.contains("/.cargo/registry/")
+        || at.contains("/library/std/")
+        || at.contains("/library/core/")
+        || at.contains("/library/alloc/")
+        || at.contains(concat!(env!("CARGO_MANIFEST_DIR"), "/src/"))
+        || at.starts_with("src/")
+        || at.starts_with("./src/")
+        || at.contains("crates/weft/src/")
 }
