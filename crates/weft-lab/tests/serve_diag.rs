@@ -29,7 +29,15 @@ struct Serve {
 impl Serve {
     fn start(diag: &str) -> Serve {
         let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
-            .args(["serve", "--host", "127.0.0.1", "--port", "0", "--loops", "2"])
+            .args([
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--loops",
+                "2",
+            ])
             .args(["--diag", diag])
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
@@ -90,7 +98,10 @@ fn get(addr: SocketAddr, path: &str, timeout: Duration) -> std::io::Result<(Stri
     let mut answer = String::new();
     stream.read_to_string(&mut answer)?;
     let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
-    Ok((head.lines().next().unwrap_or("").to_string(), body.to_string()))
+    Ok((
+        head.lines().next().unwrap_or("").to_string(),
+        body.to_string(),
+    ))
 }
 
 #[test]

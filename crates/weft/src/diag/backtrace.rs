@@ -30,6 +30,16 @@ use std::panic::Location;
 use std::sync::atomic::{AtomicI32, AtomicPtr, AtomicU8, AtomicUsize, Ordering::*};
 use std::time::{Duration, Instant};
 
+/// The signal that asks a loop thread for its stack: a real-time signal (queued, never merged
+/// with another sender's, no default meaning to any library). glibc keeps the first two for
+/// itself; `SIGRTMIN + 4` leaves room for others' conventional picks.
+pub(crate) fn capture_signal() -> libc::c_int {
+    libc::SIGRTMIN() + CAPTURE_SIGNAL
+}
+
+/// Offset of the capture signal above `SIGRTMIN`; see [`capture_signal`].
+pub(crate) const CAPTURE_SIGNAL: libc::c_int = 4;
+
 /// Return addresses kept: deep enough for a handler under a runtime under an application.
 const MAX_FRAMES: usize = 128;
 
@@ -87,7 +97,7 @@ pub(crate) fn install_handler() {
     static INSTALLED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
     INSTALLED.get_or_init(|| {
         if let Err(error) = crate::sys::thread_signal::install_info(
-            super::watchdog::capture_signal(),
+            capture_signal(),
             on_capture_signal,
         ) {
             tracing::warn!(%error, "weft::diag: stall reports will have no backtrace");
@@ -151,7 +161,7 @@ pub(crate) fn capture(tid: i32) -> Option<Captured> {
     }
     SLOT.target.store(tid, Relaxed);
     SLOT.state.store(ARMED, Release);
-    if crate::sys::thread_signal::tgkill(tid, super::watchdog::capture_signal()).is_err() {
+    if crate::sys::thread_signal::tgkill(tid, capture_signal()).is_err() {
         SLOT.state.store(IDLE, Relaxed);
         return None;
     }

@@ -18,7 +18,7 @@
 //! duration is counted from the park that started the wait. Reasons are recorded only while
 //! diagnostics are on; without them a dump still lists every task and its state.
 
-use super::hooks;
+use super::hooks::{self, WaitReason};
 use crate::rt::task::Header;
 use crate::sync::trace::{self, ActorKind, ResourceKind, WaitEdge};
 use std::collections::HashMap;
@@ -31,21 +31,8 @@ use std::time::{Duration, Instant};
 /// turn (microseconds to a few ms); one that takes longer is stalled, and its listing says so.
 pub const LOOP_ANSWER_TIMEOUT: Duration = Duration::from_millis(500);
 
-/// What a parked task waits on (beyond `weft::sync`, whose waits the bookkeeping knows).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum WaitReason {
-    /// `weft::time::sleep` (and `timeout`, `interval`) until this instant.
-    Sleep(Instant),
-    /// Readiness of a socket or pipe: `read` true for reading.
-    Io { fd: i32, read: bool },
-    /// A `JoinHandle` await, on the task with this id.
-    Join(u64),
-    /// A pool job's handle, on this lane.
-    PoolJob(&'static str),
-}
-
 impl WaitReason {
-    fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             WaitReason::Sleep(until) => {
                 let now = Instant::now();
@@ -255,7 +242,7 @@ pub fn dump() -> TaskDump {
     let edges = trace::edges();
     let mut pending = Vec::new();
     let mut loops = Vec::new();
-    for entry in super::watchdog::loops() {
+    for entry in super::loops::loops() {
         let shared = entry.shared.clone();
         let here = crate::rt::with_current(|c| c.is_some_and(|c| c.shared.id == shared.id));
         let mut dump = LoopDump {
@@ -283,7 +270,7 @@ pub fn dump() -> TaskDump {
     for (mut dump, rx, entry) in pending {
         match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
             Ok(tasks) => dump.tasks = tasks,
-            Err(_) => dump.stalled = Some(super::watchdog::describe_current_poll(&entry)),
+            Err(_) => dump.stalled = Some(super::loops::describe_current_poll(&entry)),
         }
         loops.push(dump);
     }

@@ -24,7 +24,7 @@
 //! A connection already accepted by the stuck loop (in its own task list) cannot move: its
 //! socket is registered with that loop's reactor and its state lives in that loop's task.
 
-use super::watchdog::LoopEntry;
+use super::loops::LoopEntry;
 use crate::loom::{Arc, AtomicU64, Mutex, Ordering::Relaxed};
 use crate::net::{TcpListener, TcpStream};
 use crate::rt::Message;
@@ -134,7 +134,9 @@ pub(crate) fn rescue(stalled: &LoopEntry, loops: &[Arc<LoopEntry>], stuck: &[usi
             };
             let (target, entry) = targets[ROUND.fetch_add(1, Relaxed) as usize % targets.len()];
             let id = target.id;
-            let posted = entry.shared.post(Message::Call(Box::new(move || adopt(id, fd))));
+            let posted = entry
+                .shared
+                .post(Message::Call(Box::new(move || adopt(id, fd))));
             if posted.is_ok() {
                 handed += 1;
             }
@@ -156,6 +158,8 @@ fn adopt(id: u64, fd: OwnedFd) {
     let Ok(peer) = stream.peer_addr() else { return };
     match TcpStream::from_std(stream) {
         Ok(stream) => serve(stream, peer),
-        Err(error) => tracing::warn!(%error, "weft::diag: could not adopt a handed-over connection"),
+        Err(error) => {
+            tracing::warn!(%error, "weft::diag: could not adopt a handed-over connection")
+        }
     }
 }

@@ -15,13 +15,54 @@
 //! only on the task's home thread: by its own poll, and by a dump, which runs on that thread
 //! too), a count of self-wakes in a row (any thread, atomic) and flags saying what was already
 //! reported about it.
+//!
+//! # Hints: livelock and lost wake-ups
+//!
+//! Every wake of a task is either a **self-wake** (issued while the task itself is being
+//! polled on this thread: `yield_now`, a spent cooperative budget, a retry loop that wakes its
+//! own waker) or a wake from elsewhere (a socket, a timer, a channel's other side, a lock
+//! released by another task). A self-wake bumps the task's counter; a wake from elsewhere, and
+//! an I/O operation that completes during its poll, reset it. When the counter passes the
+//! threshold (`Config::livelock`) the task is reported once, as `ReportKind::Livelock`: it
+//! has run that many times in a row on nothing but its own say-so, like two polite tasks that
+//! each `try_lock` the other's mutex, yield and retry forever.
+//!
+//! A lost wake-up is found exactly, from the reference count (`rt::task::state`): a task that
+//! is idle (not queued, running, complete or cancelled) whose count is only what the owned
+//! list and its `JoinHandle` hold has no waker anywhere, so nothing can ever poll it again. It
+//! is checked when a reference is about to be dropped and when a poll returns `Pending`; such a
+//! task is reported once, as `ReportKind::LostWake`. Those reports are found on arbitrary
+//! threads (a waker dropped inside some primitive's lock), so they are queued and sent by the
+//! diagnostics thread.
 
-use super::dump::WaitReason;
-use super::hints;
-use crate::loom::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use super::{Config, Report, ReportKind};
+use crate::loom::{AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering::Relaxed};
+use crate::rt::task::state::{
+    CANCELLED, COMPLETE, JOIN_INTEREST, NOTIFIED, OWNED, REF_MASK, REF_ONE, RUNNING,
+};
 use crate::rt::task::Header;
 use std::cell::{Cell, UnsafeCell};
+use std::sync::OnceLock;
 use std::time::Instant;
+
+/// What a parked task waits on, beyond `weft::sync` (whose waits `sync::trace` records).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum WaitReason {
+    /// `weft::time::sleep` (and `timeout`, `interval`) until this instant.
+    Sleep(Instant),
+    /// Readiness of a socket or pipe: `read` true for reading.
+    Io { fd: i32, read: bool },
+    /// A `JoinHandle` await, on the task with this id.
+    Join(u64),
+    /// A pool job's handle, on this lane.
+    PoolJob(&'static str),
+}
+
+/// Nanoseconds since the diagnostics' epoch (the first call).
+pub(crate) fn epoch_ns() -> u64 {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    EPOCH.get_or_init(Instant::now).elapsed().as_nanos() as u64
+}
 
 static ON: AtomicBool = AtomicBool::new(false);
 
@@ -144,7 +185,7 @@ impl PollMark {
         }
         header.diag.clear_unless_set();
         if pending {
-            hints::after_pending(header);
+            check_livelock(header);
         }
     }
 }
@@ -168,7 +209,7 @@ pub(crate) fn park(reason: impl FnOnce() -> WaitReason) {
 #[inline]
 pub(crate) fn on_wake(header: &Header) {
     if on() {
-        hints::on_wake(header);
+        count_wake(header);
     }
 }
 
@@ -176,7 +217,7 @@ pub(crate) fn on_wake(header: &Header) {
 #[inline]
 pub(crate) fn before_ref_drop(header: &Header) {
     if on() {
-        hints::check_lost_wake(header, 1);
+        check_lost_wake(header, 1);
     }
 }
 
@@ -184,7 +225,7 @@ pub(crate) fn before_ref_drop(header: &Header) {
 #[inline]
 pub(crate) fn after_park(header: &Header) {
     if on() {
-        hints::check_lost_wake(header, 0);
+        check_lost_wake(header, 0);
     }
 }
 
@@ -217,7 +258,114 @@ pub(crate) struct LoopWatch {
 impl LoopWatch {
     fn end_stall(&self) {
         self.stall_ended_ns
-            .store(super::watchdog::epoch_ns(), Relaxed);
+            .store(epoch_ns(), Relaxed);
         self.stalled.store(false, Relaxed);
+    }
+}
+
+/// Self-wakes in a row that make a livelock report, 0 when off.
+static LIVELOCK_WAKES: AtomicU64 = AtomicU64::new(0);
+
+/// Reports found off the diagnostics thread, waiting to be sent.
+static QUEUED: Mutex<Vec<Report>> = Mutex::new(Vec::new());
+
+pub(crate) fn configure(config: &Config) {
+    LIVELOCK_WAKES.store(config.livelock_threshold().map_or(0, u64::from), Relaxed);
+}
+
+fn label(header: &Header) -> String {
+    match &header.meta.name {
+        Some(name) => format!("task {} \"{name}\"", header.meta.id),
+        None => format!("task {}", header.meta.id),
+    }
+}
+
+fn report_name(header: &Header) -> String {
+    match &header.meta.name {
+        Some(name) => name.to_string(),
+        None => format!("task {}", header.meta.id),
+    }
+}
+
+/// A wake of `header`: a self-wake if that task is the one being polled on this thread.
+fn count_wake(header: &Header) {
+    let counter = &header.diag.self_wakes;
+    if std::ptr::eq(polling(), header) {
+        counter.store(counter.load(Relaxed) + 1, Relaxed);
+    } else {
+        counter.store(0, Relaxed);
+    }
+}
+
+/// After a poll of `header` returned `Pending` (home thread).
+fn check_livelock(header: &Header) {
+    let limit = LIVELOCK_WAKES.load(Relaxed);
+    let wakes = header.diag.self_wakes.load(Relaxed);
+    if limit > 0 && wakes > limit && mark(header, REPORTED_LIVELOCK) {
+        let text = format!(
+            "weft::diag: possible livelock: {} spawned at {} has woken itself {wakes} times in a \
+             row with no I/O, timer or channel progress (threshold {limit}); it keeps retrying \
+             something that only another task can change",
+            label(header),
+            header.meta.site
+        );
+        super::emit(&Report::new(
+            ReportKind::Livelock,
+            vec![report_name(header)],
+            text,
+        ));
+    }
+}
+
+/// Sets `bit` in the task's reported flags; true if it was not set before.
+fn mark(header: &Header, bit: usize) -> bool {
+    header.diag.reported.fetch_or(bit, Relaxed) & bit == 0
+}
+
+/// Checks whether `header` just became unreachable by any waker; see the module doc.
+/// `dropping` is 1 when the caller is about to drop a reference of its own (a waker), 0 when
+/// it holds none (the poll that just parked the task).
+fn check_lost_wake(header: &Header, dropping: usize) {
+    let state = header.state.load();
+    if state & (RUNNING | NOTIFIED | COMPLETE | CANCELLED) != 0 || state & OWNED == 0 {
+        return;
+    }
+    let minimum = REF_ONE * (1 + usize::from(state & JOIN_INTEREST != 0) + dropping);
+    if state & REF_MASK != minimum || !mark(header, REPORTED_LOST_WAKE) {
+        return;
+    }
+    let text = format!(
+        "weft::diag: lost wake-up: {} spawned at {} is parked and no waker for it exists any \
+         more (its last waker was dropped; only {} hold it), so it will never run again{}",
+        label(header),
+        header.meta.site,
+        if state & JOIN_INTEREST != 0 {
+            "its loop's task list and its JoinHandle"
+        } else {
+            "its loop's task list"
+        },
+        // The last reason is readable only on the home thread, where the parking poll runs.
+        if dropping == 0 {
+            header
+                .diag
+                .wait()
+                .map(|(reason, _)| format!("; it last waited on {}", reason.describe()))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        }
+    );
+    let report = Report::new(ReportKind::LostWake, vec![report_name(header)], text);
+    QUEUED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(report);
+}
+
+/// Sends the queued reports (on the diagnostics thread).
+pub(crate) fn report_pending() {
+    let queued = std::mem::take(&mut *QUEUED.lock().unwrap_or_else(|e| e.into_inner()));
+    for report in queued {
+        super::emit(&report);
     }
 }

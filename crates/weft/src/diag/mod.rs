@@ -86,14 +86,13 @@ pub use report::{set_handler, Report, ReportKind};
 mod backtrace;
 mod dump;
 mod handoff;
-mod hints;
 pub(crate) mod hooks;
+mod loops;
 mod watchdog;
 
 pub use dump::{dump, LoopDump, TaskDump, TaskInfo, TaskState, LOOP_ANSWER_TIMEOUT};
 pub use handoff::{share_accepts, AcceptShare};
-pub(crate) use dump::WaitReason;
-pub(crate) use watchdog::enter_loop;
+pub(crate) use loops::enter_loop;
 
 pub(crate) use graph::{on_wait, poll_ended};
 pub(crate) use lockdep::{on_acquire, on_release};

@@ -28,25 +28,15 @@
 //! The same thread prints a task dump to stderr on `SIGQUIT` (diagnostics on), and reports
 //! lost wake-ups found elsewhere.
 
-use super::hooks::{self, LoopWatch};
-use super::{backtrace, handoff, hints, Config, Report, ReportKind};
-use crate::loom::{Arc, AtomicU64, Mutex, Ordering::Relaxed};
-use crate::rt::LoopShared;
+use super::hooks::{self, epoch_ns};
+use super::loops::{lock, loops, LoopEntry};
+use super::{backtrace, handoff, Config, Report, ReportKind};
+use crate::loom::{AtomicU64, Ordering::Relaxed};
 use crate::sys::{signal as sig, thread_signal};
 use std::collections::HashMap;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
-
-/// The signal that asks a loop thread for its stack: a real-time signal (queued, never merged
-/// with another sender's, no default meaning to any library). glibc keeps the first two for
-/// itself; `SIGRTMIN + 4` leaves room for others' conventional picks.
-pub(crate) fn capture_signal() -> libc::c_int {
-    libc::SIGRTMIN() + CAPTURE_SIGNAL
-}
-
-/// Offset of the capture signal above `SIGRTMIN`; see [`capture_signal`].
-pub(crate) const CAPTURE_SIGNAL: libc::c_int = 4;
 
 /// Fraction of the threshold between two samples of the stamps: a stall is seen at most
 /// 10% late, and the thread wakes 10 times per threshold (100 times a second at 100 ms).
@@ -61,72 +51,11 @@ const IDLE_TICK: Duration = Duration::from_millis(200);
 /// The watchdog threshold in nanoseconds, 0 when the watchdog is off.
 static THRESHOLD_NS: AtomicU64 = AtomicU64::new(0);
 
-/// A loop the diagnostics can see: registered by its thread while it runs.
-#[derive(Debug)]
-pub(crate) struct LoopEntry {
-    pub(crate) shared: Arc<LoopShared>,
-    pub(crate) thread: String,
-    /// The latest stall report's first line, for dumps that find the loop stuck.
-    last_stall: Mutex<Option<(u64, String)>>,
-}
-
-impl LoopEntry {
-    fn watch(&self) -> &LoopWatch {
-        &self.shared.watch
-    }
-}
-
-static LOOPS: Mutex<Vec<Arc<LoopEntry>>> = Mutex::new(Vec::new());
-
-fn lock<T>(m: &Mutex<T>) -> crate::loom::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// The loops running now.
-pub(crate) fn loops() -> Vec<Arc<LoopEntry>> {
-    lock(&LOOPS).clone()
-}
-
-/// Keeps a loop registered while its thread runs it.
-#[derive(Debug)]
-pub(crate) struct LoopRegistration {
-    entry: Arc<LoopEntry>,
-}
-
-/// Registers the loop `shared` as run by this thread, until the returned value is dropped.
-pub(crate) fn enter_loop(shared: &Arc<LoopShared>) -> LoopRegistration {
-    shared
-        .watch
-        .tid
-        .store(thread_signal::gettid() as u64, Relaxed);
-    let thread = std::thread::current();
-    let entry = Arc::new(LoopEntry {
-        shared: shared.clone(),
-        thread: thread.name().unwrap_or("unnamed").to_string(),
-        last_stall: Mutex::new(None),
-    });
-    lock(&LOOPS).push(entry.clone());
-    LoopRegistration { entry }
-}
-
-impl Drop for LoopRegistration {
-    fn drop(&mut self) {
-        self.entry.watch().tid.store(0, Relaxed);
-        lock(&LOOPS).retain(|e| !Arc::ptr_eq(e, &self.entry));
-    }
-}
-
-/// Nanoseconds since the diagnostics' epoch (the first call).
-pub(crate) fn epoch_ns() -> u64 {
-    static EPOCH: OnceLock<Instant> = OnceLock::new();
-    EPOCH.get_or_init(Instant::now).elapsed().as_nanos() as u64
-}
-
 /// Applies the loop part of `config`: the hooks, the thresholds, the thread, the signals.
 pub(crate) fn configure(config: &Config) {
     let threshold = config.watchdog_threshold();
     THRESHOLD_NS.store(threshold.map_or(0, |t| t.as_nanos() as u64), Relaxed);
-    hints::configure(config);
+    hooks::configure(config);
     hooks::set_on(config.any());
     if !config.any() {
         return;
@@ -233,9 +162,9 @@ fn run(quit: Option<OwnedFd>) {
             if let Some(fd) = &quit {
                 let _ = sig::drain(fd);
             }
-            eprintln!("{}", super::dump());
+            eprintln!("{}", super::dump::dump());
         }
-        hints::report_pending();
+        hooks::report_pending();
         if let Some(threshold) = threshold() {
             sample(&mut tracks, threshold);
         }
@@ -357,14 +286,3 @@ fn end_report(entry: &LoopEntry, track: &Track, task: &str, threshold: Duration)
     Report::new(ReportKind::Stall, tasks, text)
 }
 
-/// For a dump that found `entry` unresponsive: what its stamp and the last report say.
-pub(crate) fn describe_current_poll(entry: &LoopEntry) -> String {
-    let stamp = entry.watch().stamp.load(Relaxed);
-    if stamp & 1 == 0 {
-        return "between polls (running a closure, timers or I/O)".into();
-    }
-    match &*lock(&entry.last_stall) {
-        Some((s, report)) if *s == stamp => report.lines().next().unwrap_or("").to_string(),
-        _ => "a task poll has not returned".into(),
-    }
-}

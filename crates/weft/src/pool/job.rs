@@ -457,7 +457,7 @@ impl<T> Future for JobHandle<T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let polled = self.slot.poll_result(cx);
         if polled.is_pending() {
-            crate::diag::hooks::park(|| crate::diag::WaitReason::PoolJob(self.lane.name()));
+            crate::diag::hooks::park(|| crate::diag::hooks::WaitReason::PoolJob(self.lane.name()));
         }
         polled
     }

@@ -276,7 +276,7 @@ impl Registration {
                 Poll::Ready(event) => event,
                 Poll::Pending => {
                     coop::refund();
-                    crate::diag::hooks::park(|| crate::diag::WaitReason::Io {
+                    crate::diag::hooks::park(|| crate::diag::hooks::WaitReason::Io {
                         fd: self.fd,
                         read: dir == Direction::Read,
                     });

@@ -175,7 +175,7 @@ impl Future for Sleep {
             }
         });
         if result.is_pending() {
-            crate::diag::hooks::park(|| crate::diag::WaitReason::Sleep(this.deadline));
+            crate::diag::hooks::park(|| crate::diag::hooks::WaitReason::Sleep(this.deadline));
         }
         match result {
             Poll::Ready(true) => Poll::Ready(()),

@@ -71,7 +71,7 @@ impl<T> Future for JoinHandle<T> {
             )
         };
         if out.is_pending() {
-            crate::diag::hooks::park(|| crate::diag::WaitReason::Join(self.raw.task_id()));
+            crate::diag::hooks::park(|| crate::diag::hooks::WaitReason::Join(self.raw.task_id()));
         }
         out
     }
