@@ -1,7 +1,7 @@
 //! Diagnostics: deadlocks found as they close, lock-order inversions before they deadlock, a
 //! loop watchdog, task dumps, livelock and starvation hints.
 //!
-//! Off by default; turned on per process by [`Builder::diagnostics`](crate::rt::Builder::diagnostics)
+//! Off by default; turned on per process by [`Builder::diagnostics`](../rt/struct.Builder.html#method.diagnostics)
 //! or the `WEFT_DIAG` variable ([`Config`]; the builder's configuration wins over the
 //! variable). Turning anything on turns on `weft::sync`'s holder/waiter bookkeeping
 //! (`sync::trace`). Findings are [`Report`]s, given to the handler set with [`set_handler`] and
@@ -25,7 +25,7 @@
 //!
 //! The park hook (`trace::Resource::wait`) only queues the new wait's key for the detector
 //! thread (`weft-diag`, started when deadlock detection is on). The detector waits a short
-//! grace ([`graph::GRACE`], 2 ms) and walks from that wait; a knot found is walked **again**
+//! grace (`graph::GRACE`, 2 ms) and walks from that wait; a knot found is walked **again**
 //! one grace later and reported only if it is made of the very same waits (wait records are
 //! per park, so any member that was granted, cancelled or re-parked meanwhile breaks the
 //! match). The report therefore comes about two graces (≈ 4–5 ms) after the cycle closes,
@@ -68,6 +68,7 @@
 //! - [`config`]: [`Config`], `WEFT_DIAG`.
 //! - `report`: [`Report`], [`ReportKind`], [`set_handler`].
 //! - `graph`: the detector thread and the walk.
+//! - `state`: the configuration in force, installed by the runtime builder.
 //! - `timers`: live timers per task (what makes a wait conditional).
 //! - `lockdep`: lock classes and the order graph.
 //! - `victim`: tasks that can be cancelled, and which were.
@@ -76,6 +77,7 @@ pub mod config;
 mod graph;
 mod lockdep;
 mod report;
+mod state;
 mod timers;
 mod victim;
 
@@ -101,44 +103,5 @@ pub(crate) use report::emit;
 pub(crate) use timers::TimerMark;
 pub(crate) use victim::is_victim;
 
-use crate::loom::{AtomicBool, Mutex, Ordering::Relaxed};
-
-static CONFIG: Mutex<Option<Config>> = Mutex::new(None);
-static DEADLOCKS: AtomicBool = AtomicBool::new(false);
-static LOCK_ORDER: AtomicBool = AtomicBool::new(false);
-
-/// Makes `config` the process's diagnostics configuration (the last runtime built with one
-/// wins): turns `sync::trace` on if anything is on, starts the detector thread if deadlock
-/// detection is on.
-pub(crate) fn install(config: Config) {
-    crate::sync::trace::set_enabled(config.needs_trace());
-    DEADLOCKS.store(config.deadlocks, Relaxed);
-    LOCK_ORDER.store(config.lock_order, Relaxed);
-    watchdog::configure(&config);
-    let deadlocks = config.deadlocks;
-    *CONFIG.lock().unwrap_or_else(|e| e.into_inner()) = Some(config);
-    if deadlocks {
-        graph::start();
-    }
-}
-
-/// The configuration in force (everything off if none was installed).
-pub fn current() -> Config {
-    CONFIG
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone()
-        .unwrap_or_default()
-}
-
-/// True while deadlock detection is on.
-#[inline]
-pub(crate) fn deadlocks_on() -> bool {
-    DEADLOCKS.load(Relaxed)
-}
-
-/// True while lock-order checking is on.
-#[inline]
-pub(crate) fn lock_order_on() -> bool {
-    LOCK_ORDER.load(Relaxed)
-}
+pub use state::current;
+pub(crate) use state::{deadlocks_on, install, lock_order_on};

@@ -96,9 +96,8 @@ fn infos() -> &'static Mutex<HashMap<ActorId, Arc<ActorInfo>>> {
 /// Keeps the current actor's info (first park of this actor while it has waits).
 pub(crate) fn remember_current(actor: Actor) {
     let mut map = infos().lock().unwrap_or_else(|e| e.into_inner());
-    if !map.contains_key(&actor.id) {
-        map.insert(actor.id, Arc::new(ActorInfo::current(actor)));
-    }
+    map.entry(actor.id)
+        .or_insert_with(|| Arc::new(ActorInfo::current(actor)));
 }
 
 /// The info of `actor`, or a bare one if it never parked.

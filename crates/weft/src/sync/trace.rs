@@ -280,7 +280,7 @@ impl Resource {
     #[inline]
     pub(crate) fn wait(&self, site: &'static Location<'static>) -> WaitGuard {
         if !enabled() {
-            return WaitGuard { key: 0 };
+            return WaitGuard::none();
         }
         let key = rt::next_actor_id();
         let actor = current_actor();
