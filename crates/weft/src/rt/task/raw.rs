@@ -145,7 +145,7 @@ pub(crate) fn allocate<F: Future + 'static>(
 }
 
 /// A queued reference to a task: running it polls the task on its home loop.
-pub(crate) struct Notified(NonNull<Header>);
+pub(crate) struct Notified(pub(super) NonNull<Header>);
 
 // SAFETY: a `Notified` only carries a reference count and a pointer. It is sent between threads
 // only to reach the task's home loop; `run` (which touches the future) is called only there, and
@@ -213,7 +213,7 @@ impl std::fmt::Debug for Notified {
 ///
 /// # Safety
 /// The caller must hold a reference already.
-unsafe fn ref_inc(ptr: NonNull<Header>) {
+pub(super) unsafe fn ref_inc(ptr: NonNull<Header>) {
     // SAFETY: the caller's reference keeps the header alive.
     unsafe { ptr.as_ref() }.state.ref_inc();
 }
@@ -233,7 +233,7 @@ pub(crate) unsafe fn drop_ref(ptr: NonNull<Header>) {
 }
 
 /// Schedules the task on its home loop, handing over one reference.
-fn schedule(task: Notified) {
+pub(super) fn schedule(task: Notified) {
     rt::schedule(task);
 }
 
@@ -551,7 +551,12 @@ std::thread_local! {
     static POLLING: std::cell::Cell<*const Header> = const { std::cell::Cell::new(std::ptr::null()) };
 }
 
-/// Marks the task being polled for [`TaskRef::current`]; puts the previous one back on drop
+/// The task being polled on this thread, if any (for [`super::TaskRef::current`]).
+pub(super) fn polling() -> Option<NonNull<Header>> {
+    NonNull::new(POLLING.with(|p| p.get()) as *mut Header)
+}
+
+/// Marks the task being polled for [`polling`]; puts the previous one back on drop
 /// and tells `weft::diag` that the poll ended (it checks the waits that poll recorded).
 struct Polling(*const Header);
 
@@ -565,51 +570,5 @@ impl Drop for Polling {
     fn drop(&mut self) {
         POLLING.with(|p| p.set(self.0));
         crate::diag::poll_ended();
-    }
-}
-
-/// A counted reference to a task, for `weft::diag`: its identity, and a way to abort it.
-pub(crate) struct TaskRef(NonNull<Header>);
-
-// SAFETY: like `RawJoin`, a `TaskRef` only reads the immutable identity and sets `CANCELLED`
-// through the state word; dropping the last reference frees the task as a `Waker` drop would.
-unsafe impl Send for TaskRef {}
-// SAFETY: as above: shared access reads immutable fields or uses atomics.
-unsafe impl Sync for TaskRef {}
-
-impl TaskRef {
-    /// The task being polled on this thread, if any.
-    pub(crate) fn current() -> Option<TaskRef> {
-        let ptr = NonNull::new(POLLING.with(|p| p.get()) as *mut Header)?;
-        // SAFETY: the task being polled is alive (its queued reference is held by the poll).
-        unsafe { ref_inc(ptr) };
-        Some(TaskRef(ptr))
-    }
-
-    /// The task's identity.
-    pub(crate) fn meta(&self) -> &TaskMeta {
-        // SAFETY: our reference keeps the header alive.
-        unsafe { &self.0.as_ref().meta }
-    }
-
-    /// Aborts the task, as `JoinHandle::abort` does.
-    pub(crate) fn abort(&self) {
-        // SAFETY: our reference keeps the header alive.
-        if unsafe { self.0.as_ref() }.state.abort() {
-            schedule(Notified(self.0));
-        }
-    }
-}
-
-impl Drop for TaskRef {
-    fn drop(&mut self) {
-        // SAFETY: we own one reference.
-        unsafe { drop_ref(self.0) }
-    }
-}
-
-impl std::fmt::Debug for TaskRef {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("TaskRef").field(&self.meta().id).finish()
     }
 }
