@@ -171,6 +171,33 @@ fn three_party_cycle_through_a_mutex_a_semaphore_and_a_lock() {
     std::mem::forget(rt);
 }
 
+#[test]
+fn two_tasks_each_awaiting_the_others_join_handle() {
+    let rt = runtime(2, config());
+    let slot: Arc<std::sync::Mutex<Option<weft::JoinHandle<()>>>> = Arc::default();
+    let a = {
+        let slot = slot.clone();
+        rt.spawn_on(0, async move {
+            let b = loop {
+                if let Some(b) = slot.lock().unwrap().take() {
+                    break b;
+                }
+                weft::time::sleep(Duration::from_millis(1)).await;
+            };
+            let _ = b.await;
+        })
+    };
+    let b = rt.spawn_on(1, async move {
+        let _ = a.await;
+    });
+    *slot.lock().unwrap() = Some(b);
+    let (_, report) = expect_report(ReportKind::Deadlock, &["JoinHandle await"]);
+    assert_eq!(report.tasks().len(), 2, "{report}");
+    assert!(report.to_string().contains(file!()), "{report}");
+    eprintln!("{report}");
+    std::mem::forget(rt);
+}
+
 /// Number of client connections served while two other tasks deadlock.
 const CLIENTS: usize = 1_000;
 

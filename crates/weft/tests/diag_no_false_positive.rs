@@ -181,3 +181,44 @@ fn random_lock_traffic_in_a_consistent_order_is_quiet() {
     // Any report naming this file (its locks, its wait sites) would be a false one.
     expect_no_report(&[file!()]);
 }
+
+/// How long the task that left a `JoinHandle` behind keeps running while holding a lock.
+const KEEPS_RUNNING_FOR: Duration = Duration::from_millis(300);
+
+/// T holds a lock, races U's `JoinHandle` against a short timer, the timer wins, and T goes on
+/// (yielding, no timer, no wait) while U waits for T's lock. T's handle await is over: U is
+/// waiting on a running task, not in a cycle.
+#[test]
+fn a_join_handle_left_behind_by_a_select_is_not_a_wait() {
+    let rt = runtime(1, config());
+    let (m, site) = mutex();
+    let t_holds = Arc::new(AtomicBool::new(false));
+    let u = {
+        let (m, t_holds) = (m.clone(), t_holds.clone());
+        rt.spawn_on(0, async move {
+            while !t_holds.load(SeqCst) {
+                weft::yield_now().await;
+            }
+            let _g = m.lock().await;
+        })
+    };
+    let t = rt.spawn_on(0, async move {
+        let _g = m.lock().await;
+        t_holds.store(true, SeqCst);
+        let mut u = u;
+        let timer = Box::pin(weft::time::sleep(Duration::from_millis(5)));
+        let raced = future::select(&mut u, timer).await;
+        assert!(
+            matches!(raced, Either::Right(_)),
+            "U cannot finish while T holds the lock"
+        );
+        let until = Instant::now() + KEEPS_RUNNING_FOR;
+        while Instant::now() < until {
+            weft::yield_now().await;
+        }
+        drop(_g);
+        u.await.unwrap();
+    });
+    rt.block_on(t).unwrap();
+    expect_no_report(&[&site]);
+}

@@ -8,7 +8,7 @@ use super::report::{emit, Report, ReportKind};
 use super::victim::{self, ActorInfo};
 use super::{timers, Action};
 use crate::loom::{Condvar, Mutex};
-use crate::sync::trace::{self, Actor, ActorId, ActorKind, WaitEdge};
+use crate::sync::trace::{self, Actor, ActorId, ActorKind, ResourceKind, WaitEdge};
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
@@ -296,6 +296,17 @@ fn render(knot: &Knot<'_>, infos: &[Arc<ActorInfo>]) -> String {
 
 fn member(t: &mut String, wait: &WaitEdge, info: &ActorInfo) {
     let _ = writeln!(t, "\n{}", info.describe());
+    if wait.kind == ResourceKind::Join {
+        for hold in &wait.holders {
+            let _ = writeln!(
+                t,
+                "    waiting for the output of {} (JoinHandle await) for {:.1?}",
+                victim::info(hold.actor).describe(),
+                wait.waited
+            );
+        }
+        return;
+    }
     let _ = writeln!(
         t,
         "    waiting on {:?} created at {}",

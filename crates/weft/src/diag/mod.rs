@@ -68,6 +68,7 @@
 //! - [`config`]: [`Config`], `WEFT_DIAG`.
 //! - `report`: [`Report`], [`ReportKind`], [`set_handler`].
 //! - `graph`: the detector thread and the walk.
+//! - `joins`: `JoinHandle` awaits as waits on the joined task.
 //! - `state`: the configuration in force, installed by the runtime builder.
 //! - `timers`: live timers per task (what makes a wait conditional).
 //! - `lockdep`: lock classes and the order graph.
@@ -75,6 +76,7 @@
 
 pub mod config;
 mod graph;
+mod joins;
 mod lockdep;
 mod report;
 mod state;
@@ -97,6 +99,7 @@ pub use handoff::{share_accepts, AcceptShare};
 pub(crate) use loops::enter_loop;
 
 pub(crate) use graph::{on_wait, poll_ended};
+pub(crate) use joins::{join_polled, poll_started};
 pub(crate) use lockdep::{on_acquire, on_release};
 #[allow(unused_imports)] // D2's reports go out through it
 pub(crate) use report::emit;

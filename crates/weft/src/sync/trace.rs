@@ -286,7 +286,7 @@ impl Resource {
         let actor = current_actor();
         let record = WaitRecord {
             actor,
-            resource: self as *const Resource,
+            target: Target::Resource(self as *const Resource),
             since_ns: stamp(),
             site,
         };
@@ -323,9 +323,47 @@ impl Drop for WaitGuard {
 #[derive(Debug)]
 struct WaitRecord {
     actor: Actor,
-    resource: *const Resource,
+    target: Target,
     since_ns: u64,
     site: &'static Location<'static>,
+}
+
+/// What a wait is on: a primitive, or a task's output (`JoinHandle` await: the task itself
+/// holds it until it completes).
+#[derive(Debug)]
+enum Target {
+    Resource(*const Resource),
+    Task(Actor, &'static Location<'static>),
+}
+
+/// Records that the current actor waits for the output of `task` (spawned at `site`); ended
+/// by [`end_wait`] with the returned key (0 when the bookkeeping is off).
+pub(crate) fn wait_join(task: u64, site: &'static Location<'static>) -> u64 {
+    if !enabled() {
+        return 0;
+    }
+    let key = rt::next_actor_id();
+    let actor = current_actor();
+    let joined = Actor {
+        id: ActorId(task),
+        kind: ActorKind::Task,
+    };
+    let record = WaitRecord {
+        actor,
+        target: Target::Task(joined, site),
+        since_ns: stamp(),
+        site,
+    };
+    lock(waits()).insert(key, record);
+    crate::diag::on_wait(actor);
+    key
+}
+
+/// Ends the wait `key` if it is still recorded (0: nothing).
+pub(crate) fn end_wait(key: u64) {
+    if key != 0 {
+        lock(waits()).remove(&key);
+    }
 }
 
 // SAFETY: the raw pointer is only dereferenced by `edges`, under the table's lock, while the
@@ -364,20 +402,37 @@ pub(crate) fn edges() -> Vec<WaitEdge> {
     let waits = lock(waits());
     waits
         .iter()
-        .map(|(&key, w)| {
-            // SAFETY: see the module doc: the record exists, so the resource is alive, and we
-            // hold the table's lock, so the waiter cannot remove it meanwhile.
-            let resource = unsafe { &*w.resource };
-            WaitEdge {
+        .map(|(&key, w)| match w.target {
+            Target::Resource(ptr) => {
+                // SAFETY: see the module doc: the record exists, so the resource is alive, and
+                // we hold the table's lock, so the waiter cannot remove it meanwhile.
+                let resource = unsafe { &*ptr };
+                WaitEdge {
+                    key,
+                    waiter: w.actor,
+                    kind: resource.kind(),
+                    resource: ptr as usize,
+                    resource_site: resource.site(),
+                    wait_site: w.site,
+                    waited: since(w.since_ns),
+                    holders: resource.holders(),
+                }
+            }
+            Target::Task(task, site) => WaitEdge {
                 key,
                 waiter: w.actor,
-                kind: resource.kind(),
-                resource: w.resource as usize,
-                resource_site: resource.site(),
-                wait_site: w.site,
+                kind: ResourceKind::Join,
+                resource: task.id.0 as usize,
+                resource_site: site,
+                wait_site: site,
                 waited: since(w.since_ns),
-                holders: resource.holders(),
-            }
+                holders: vec![Hold {
+                    actor: task,
+                    count: 1,
+                    since_ns: w.since_ns,
+                    token: 0,
+                }],
+            },
         })
         .collect()
 }

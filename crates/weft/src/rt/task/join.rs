@@ -22,6 +22,8 @@ use std::task::{Context, Poll};
 /// output stays in the task until the handle is polled again or dropped.
 pub struct JoinHandle<T> {
     raw: RawJoin,
+    /// The wait recorded for `weft::diag` while the last poll was pending (0: none).
+    wait: u64,
     _output: PhantomData<T>,
 }
 
@@ -29,6 +31,7 @@ impl<T> JoinHandle<T> {
     pub(crate) fn new(ptr: NonNull<Header>) -> JoinHandle<T> {
         JoinHandle {
             raw: RawJoin::new(ptr),
+            wait: 0,
             _output: PhantomData,
         }
     }
@@ -58,7 +61,7 @@ impl<T> Unpin for JoinHandle<T> {}
 impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         if coop::poll_proceed(cx).is_pending() {
             return Poll::Pending;
         }
@@ -70,10 +73,18 @@ impl<T> Future for JoinHandle<T> {
                 cx.waker(),
             )
         };
+        let this = &mut *self;
+        this.wait = crate::diag::join_polled(&this.raw, this.wait, out.is_pending());
         if out.is_pending() {
             crate::diag::hooks::park(|| crate::diag::hooks::WaitReason::Join(self.raw.task_id()));
         }
         out
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        crate::diag::join_polled(&self.raw, self.wait, false);
     }
 }
 

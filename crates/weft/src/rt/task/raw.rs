@@ -503,6 +503,11 @@ impl RawJoin {
         self.header().meta.id
     }
 
+    /// Where the task was spawned.
+    pub(crate) fn spawn_site(&self) -> &'static Location<'static> {
+        self.header().meta.site
+    }
+
     /// True once the task has completed.
     pub(crate) fn is_complete(&self) -> bool {
         self.header().state.load() & COMPLETE != 0
@@ -562,6 +567,8 @@ struct Polling(*const Header);
 
 impl Polling {
     fn enter(ptr: NonNull<Header>) -> Polling {
+        // SAFETY: the poll's queued reference keeps the header alive.
+        crate::diag::poll_started(unsafe { ptr.as_ref() }.meta.id);
         Polling(POLLING.with(|p| p.replace(ptr.as_ptr())))
     }
 }
