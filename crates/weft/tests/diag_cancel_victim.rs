@@ -1,5 +1,6 @@
 //! `Action::CancelVictim`: the youngest task of a deadlock is cancelled, its guards released,
 //! its `JoinHandle` says it was a deadlock victim, and the other member finishes.
+//! `Action::Abort`: the report is printed and the process aborts (checked in a child process).
 
 mod diag_support;
 
@@ -33,4 +34,37 @@ fn cancel_victim_lets_the_other_member_finish() {
     );
     // The locks are free again.
     assert!(seeds.r1.try_lock().is_ok() && seeds.r2.try_lock().is_ok());
+}
+
+/// Set in the child process of [`abort_prints_the_report_and_aborts`].
+const ABORT_CHILD: &str = "WEFT_TEST_DIAG_ABORT_CHILD";
+
+#[test]
+fn abort_prints_the_report_and_aborts() {
+    use std::os::unix::process::ExitStatusExt;
+    if std::env::var_os(ABORT_CHILD).is_some() {
+        // The child: deadlock with Action::Abort; the process must die before the deadline.
+        let rt = runtime(
+            2,
+            Config::default().deadlocks(true).on_deadlock(Action::Abort),
+        );
+        let seeds = Seeds::new();
+        rt.spawn_on(0, seeds.clone().a_task());
+        rt.spawn_on(1, seeds.clone().b_task());
+        std::thread::sleep(REPORT_DEADLINE);
+        panic!("Action::Abort did not abort within {REPORT_DEADLINE:?}");
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "abort_prints_the_report_and_aborts",
+            "--nocapture",
+        ])
+        .env(ABORT_CHILD, "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.signal(), Some(libc::SIGABRT), "{stderr}");
+    assert!(stderr.contains("weft::diag: deadlock"), "{stderr}");
+    assert!(stderr.contains("Action: aborting the process"), "{stderr}");
 }

@@ -106,5 +106,5 @@ pub(crate) use report::emit;
 pub(crate) use timers::TimerMark;
 pub(crate) use victim::is_victim;
 
-pub use state::current;
+pub use state::{current, install_for_bench};
 pub(crate) use state::{deadlocks_on, install, lock_order_on};

@@ -45,3 +45,11 @@ pub(crate) fn deadlocks_on() -> bool {
 pub(crate) fn lock_order_on() -> bool {
     LOCK_ORDER.load(Relaxed)
 }
+
+/// Installs `config` for the whole process without building a runtime, so that one benchmark
+/// run can measure `weft::sync` with diagnostics off and on (`Config::default()` turns
+/// everything off again; the detector thread, once started, stays idle).
+#[doc(hidden)]
+pub fn install_for_bench(config: Config) {
+    install(config);
+}
