@@ -198,6 +198,41 @@ fn two_tasks_each_awaiting_the_others_join_handle() {
     std::mem::forget(rt);
 }
 
+/// A's second wait is joined with a timer: conditional while the timer runs, stuck after it
+/// fired (A parks no more, so the detector's periodic sweep finds it).
+#[test]
+fn a_wait_that_becomes_unconditional_later_is_found_by_the_sweep() {
+    let rt = runtime(2, config());
+    let (r1, site1) = mutex();
+    let (r2, _) = mutex();
+    let b_holds = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let a_holds = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let (r1, r2, a_holds, b_holds) = (r1.clone(), r2.clone(), a_holds.clone(), b_holds.clone());
+        rt.spawn_on(0, async move {
+            let _g1 = r1.lock().await;
+            a_holds.store(true, SeqCst);
+            while !b_holds.load(SeqCst) {
+                weft::time::sleep(Duration::from_millis(1)).await;
+            }
+            let both =
+                futures_util::future::join(r2.lock(), weft::time::sleep(Duration::from_millis(50)));
+            let _ = both.await;
+        });
+    }
+    rt.spawn_on(1, async move {
+        let _g2 = r2.lock().await;
+        b_holds.store(true, SeqCst);
+        while !a_holds.load(SeqCst) {
+            weft::time::sleep(Duration::from_millis(1)).await;
+        }
+        let _g1 = r1.lock().await;
+    });
+    let (_, report) = expect_report(ReportKind::Deadlock, &[&site1]);
+    assert_eq!(report.tasks().len(), 2, "{report}");
+    std::mem::forget(rt);
+}
+
 /// Number of client connections served while two other tasks deadlock.
 const CLIENTS: usize = 1_000;
 

@@ -16,6 +16,11 @@ use std::sync::{Arc, OnceLock};
 use std::thread;
 use std::time::Duration;
 
+/// How often the detector walks from every recorded wait when no park asked it to: a member
+/// whose wait was conditional when it parked (a `join!` with a timer that has fired since)
+/// becomes stuck without parking again, and is found by this sweep within about a second.
+pub(crate) const SWEEP_EVERY: Duration = Duration::from_secs(1);
+
 /// How long the detector lets the world settle before walking from a new wait, and again
 /// before confirming a knot: enough for a parked poll's `timeout` to file its timer and for a
 /// grant in flight to be seen (microseconds), small enough that two of them stay well inside
@@ -96,16 +101,32 @@ fn run() {
     let mut candidates: Vec<Candidate> = Vec::new();
     let mut reported: HashSet<Vec<u64>> = HashSet::new();
     loop {
-        let starts: Vec<Actor> = {
+        let (starts, sweep): (Vec<Actor>, bool) = {
             let mut starts = q.starts.lock().unwrap_or_else(|e| e.into_inner());
-            while starts.is_empty() && candidates.is_empty() {
-                starts = q.ready.wait(starts).unwrap_or_else(|e| e.into_inner());
+            let mut sweep = false;
+            if starts.is_empty() && candidates.is_empty() {
+                let (guard, waited) = q
+                    .ready
+                    .wait_timeout(starts, SWEEP_EVERY)
+                    .unwrap_or_else(|e| e.into_inner());
+                starts = guard;
+                sweep = waited.timed_out() && starts.is_empty();
             }
-            std::mem::take(&mut *starts)
+            (std::mem::take(&mut *starts), sweep)
         };
+        if sweep && !trace::enabled() {
+            continue;
+        }
         thread::sleep(GRACE);
         let snapshot = trace::edges();
         let graph = Graph::new(&snapshot);
+        let starts: Vec<Actor> = if sweep {
+            // Waits whose actor was conditional when they parked (a timer since fired) are
+            // looked at again: every recorded waiter is a start.
+            snapshot.iter().map(|w| w.waiter).collect()
+        } else {
+            starts
+        };
         victim::retain(&graph.by_actor.keys().copied().collect());
         for c in std::mem::take(&mut candidates) {
             if let Some(knot) = graph.knot(c.start) {
@@ -274,11 +295,17 @@ fn handle(knot: &Knot<'_>) {
 fn render(knot: &Knot<'_>, infos: &[Arc<ActorInfo>]) -> String {
     let mut t = String::new();
     let n = knot.cycle.len();
-    let _ = writeln!(
-        t,
-        "weft::diag: deadlock: {n} {} wait on each other in a cycle",
-        if n == 1 { "actor" } else { "actors" }
-    );
+    if n == 1 {
+        let _ = writeln!(
+            t,
+            "weft::diag: deadlock: a wait on a resource its waiter holds"
+        );
+    } else {
+        let _ = writeln!(
+            t,
+            "weft::diag: deadlock: {n} actors wait on each other in a cycle"
+        );
+    }
     let _ = writeln!(t, "=============================================");
     for (wait, info) in knot.cycle.iter().zip(infos) {
         member(&mut t, wait, info);
