@@ -23,13 +23,21 @@
 //!
 //! ## When the check runs
 //!
-//! The park hook (`trace::Resource::wait`) only queues the new wait's key for the detector
-//! thread (`weft-diag`, started when deadlock detection is on). The detector waits a short
-//! grace (`graph::GRACE`, 2 ms) and walks from that wait; a knot found is walked **again**
-//! one grace later and reported only if it is made of the very same waits (wait records are
-//! per park, so any member that was granted, cancelled or re-parked meanwhile breaks the
-//! match). The report therefore comes about two graces (≈ 4–5 ms) after the cycle closes,
-//! inside the 10 ms.
+//! The park hook (one call in `trace::Resource::wait`) notes who parked. A task's park is
+//! handed to the detector thread (`weft-diag`, started when deadlock detection is on) when
+//! the task's **poll ends** (a hook where the poll's task marker is dropped); an OS thread's
+//! at once. The detector waits a short grace (`graph::GRACE`, 2 ms), takes a snapshot of the
+//! wait table (`trace::edges`, indexed by actor for the walk) and walks from the parked actor;
+//! a knot found is walked **again** one grace later and reported only if it is made of the
+//! very same waits (wait records are per park, so a member that was granted, cancelled or
+//! re-parked meanwhile breaks the match). A report therefore comes about two graces
+//! (≈ 4–5 ms measured) after the cycle closes, inside the 10 ms. When no park asks
+//! for a walk, the detector sweeps every recorded wait once a second (`graph::SWEEP_EVERY`),
+//! which finds a member that became stuck without parking again (below).
+//!
+//! `JoinHandle` awaits are waits too (`joins`): on the joined task, which holds its own
+//! output until it completes. Since a handle outlives a `select!` that raced it, such a wait
+//! lasts only from a pending poll of the handle to the waiting task's next poll.
 //!
 //! ## No false positives: conditional waits
 //!
@@ -38,16 +46,20 @@
 //! the shape of the future being awaited, so the rule is about what it can see: **a wait is
 //! conditional when its actor, at the time of the check, has a live timer (a `Sleep`, which is
 //! what `timeout`, `sleep` branches and `interval` file) or more than one recorded wait**
-//! (a select over two primitives). Timers are counted per task when they are filed and
-//! dropped (`diag::timers`). An actor with a conditional wait is treated as able to run, so
-//! no cycle through it is reported. The grace before the first walk is what makes this
+//! (a select over two primitives). Timers are counted per actor when they are filed and
+//! dropped (`timers`). An actor with a conditional wait is treated as able to run, so no
+//! cycle through it is reported. Checking at the end of the poll is what makes this
 //! reliable: `timeout` polls its inner future first and files its timer second, so at the
-//! instant of the park the timer is not there yet; after the grace it is.
+//! instant of the park the timer is not there yet; when the poll ends it is. The rival rule
+//! (re-check after a grace and report only if no member was polled meanwhile) was not
+//! chosen: a `timeout(5 s, lock())` is not polled for 5 s and would be reported.
 //!
 //! What this misses (false negatives, accepted): a select whose other branch is a socket
 //! read or a foreign future, and a `join!` of two locks (two recorded waits, both needed).
+//! A `join!` of a lock and a timer is found once the timer has fired (by the sweep).
 //! What would fool it (documented, not guarded): a guard moved to another task, since the
-//! holder recorded is the actor that took it.
+//! holder recorded is the actor that took it; a lock future polled once in a `select!` over
+//! `&mut fut` and then kept unpolled while its task goes on (the wait stays recorded).
 //!
 //! Members of a deadlock that are async tasks can be cancelled ([`Action::CancelVictim`]):
 //! the youngest one (largest id) is aborted through the `JoinHandle::abort` machinery; its
