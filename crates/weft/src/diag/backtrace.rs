@@ -96,10 +96,9 @@ pub(crate) struct Captured {
 pub(crate) fn install_handler() {
     static INSTALLED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
     INSTALLED.get_or_init(|| {
-        if let Err(error) = crate::sys::thread_signal::install_info(
-            capture_signal(),
-            on_capture_signal,
-        ) {
+        if let Err(error) =
+            crate::sys::thread_signal::install_info(capture_signal(), on_capture_signal)
+        {
             tracing::warn!(%error, "weft::diag: stall reports will have no backtrace");
         }
     });
@@ -205,7 +204,38 @@ pub(crate) fn capture(tid: i32) -> Option<Captured> {
 /// Loads the symbol tables once (they are parsed on first use, which takes a second or more in
 /// a large unoptimized binary), so that the first stall report is not late by that much.
 pub(crate) fn warm_up() {
-    ::backtrace::resolve(warm_up as *mut std::ffi::c_void, |_| {});
+    // Resolving a whole stack parses the tables of std and of the runtime's own code, which
+    // every stuck loop's stack passes through.
+    let _ = ::backtrace::Backtrace::new();
+}
+
+type Symbols = Vec<(String, Option<String>)>;
+
+thread_local! {
+    /// Symbols already resolved, by address (only the diagnostics thread formats): a loop that
+    /// stalls again in the same code is reported without reading debug info again.
+    static SYMBOLS: std::cell::RefCell<std::collections::HashMap<usize, Symbols>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// The function names (inlined ones first) and places of one return address.
+fn resolve(ip: usize) -> Symbols {
+    let mut symbols = Vec::new();
+    ::backtrace::resolve(ip as *mut std::ffi::c_void, |symbol| {
+        let name = symbol
+            .name()
+            .map(|n| format!("{n:#}"))
+            .unwrap_or_else(|| format!("{ip:#x}"));
+        let place = match (symbol.filename(), symbol.lineno()) {
+            (Some(file), Some(line)) => Some(format!("{}:{line}", file.display())),
+            _ => None,
+        };
+        symbols.push((name, place));
+    });
+    if symbols.is_empty() {
+        symbols.push((format!("{ip:#x}"), None));
+    }
+    symbols
 }
 
 /// Symbolizes `frames` and lays them out one per line, from the interrupted function outwards
@@ -214,21 +244,13 @@ pub(crate) fn format(frames: &[usize]) -> String {
     let mut lines: Vec<(String, Option<String>)> = Vec::new();
     let mut start = None;
     for &ip in frames {
-        let mut symbols = Vec::new();
-        ::backtrace::resolve(ip as *mut std::ffi::c_void, |symbol| {
-            let name = symbol
-                .name()
-                .map(|n| format!("{n:#}"))
-                .unwrap_or_else(|| format!("{ip:#x}"));
-            let place = match (symbol.filename(), symbol.lineno()) {
-                (Some(file), Some(line)) => Some(format!("{}:{line}", file.display())),
-                _ => None,
-            };
-            symbols.push((name, place));
+        let symbols = SYMBOLS.with(|cache| {
+            cache
+                .borrow_mut()
+                .entry(ip)
+                .or_insert_with(|| resolve(ip))
+                .clone()
         });
-        if symbols.is_empty() {
-            symbols.push((format!("{ip:#x}"), None));
-        }
         for symbol in symbols {
             if symbol.0.contains("on_capture_signal") {
                 start = Some(lines.len() + 1);
@@ -237,7 +259,8 @@ pub(crate) fn format(frames: &[usize]) -> String {
         }
     }
     let mut from = start.unwrap_or(0);
-    while lines
+    // The signal trampoline (`__restore_rt`, often without a symbol) sits right above.
+    if lines
         .get(from)
         .is_some_and(|(n, _)| n.contains("restore_rt") || n.starts_with("0x"))
     {

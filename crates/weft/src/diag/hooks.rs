@@ -93,8 +93,6 @@ pub(crate) struct TaskSlot {
 // SAFETY: `wait` and `set_this_poll` are touched only on the task's home loop thread (its poll
 // and dumps, which run as closures on that loop); the rest are atomics.
 unsafe impl Sync for TaskSlot {}
-// SAFETY: as above: the thread-confined fields hold plain data (`Instant`, an enum of Send data).
-unsafe impl Send for TaskSlot {}
 
 /// A livelock was reported for this task.
 pub(crate) const REPORTED_LIVELOCK: usize = 1 << 0;
@@ -257,8 +255,7 @@ pub(crate) struct LoopWatch {
 
 impl LoopWatch {
     fn end_stall(&self) {
-        self.stall_ended_ns
-            .store(epoch_ns(), Relaxed);
+        self.stall_ended_ns.store(epoch_ns(), Relaxed);
         self.stalled.store(false, Relaxed);
     }
 }

@@ -285,4 +285,3 @@ fn end_report(entry: &LoopEntry, track: &Track, task: &str, threshold: Duration)
     };
     Report::new(ReportKind::Stall, tasks, text)
 }
-
