@@ -222,3 +222,47 @@ fn a_join_handle_left_behind_by_a_select_is_not_a_wait() {
     rt.block_on(t).unwrap();
     expect_no_report(&[&site]);
 }
+
+/// A waits for B's mutex; B waits for a semaphore whose two permits are held by A (stuck) and
+/// by C, which is running (sleeping through a finite job): C can release, so this is not a
+/// deadlock, though A → B → A is a cycle through one of the semaphore's holders.
+#[test]
+fn a_semaphore_with_one_running_holder_is_not_a_deadlock() {
+    let rt = runtime(2, config());
+    let (m, site) = mutex();
+    let sem = Arc::new(weft::sync::Semaphore::new(2));
+    let stage = Arc::new(AtomicUsize::new(0));
+    let c = {
+        let (sem, stage) = (sem.clone(), stage.clone());
+        rt.spawn_on(1, async move {
+            let _p = sem.acquire().await.unwrap();
+            stage.fetch_add(1, SeqCst);
+            weft::time::sleep(CRITICAL_SECTION).await;
+        })
+    };
+    let a = {
+        let (m, sem, stage) = (m.clone(), sem.clone(), stage.clone());
+        rt.spawn_on(0, async move {
+            let _p = sem.acquire().await.unwrap();
+            stage.fetch_add(1, SeqCst);
+            while stage.load(SeqCst) < 3 {
+                weft::yield_now().await;
+            }
+            let _g = m.lock().await;
+        })
+    };
+    let b = rt.spawn_on(0, async move {
+        let _g = m.lock().await;
+        stage.fetch_add(1, SeqCst);
+        while stage.load(SeqCst) < 3 {
+            weft::yield_now().await;
+        }
+        let _p = sem.acquire().await.unwrap();
+    });
+    rt.block_on(async move {
+        c.await.unwrap();
+        b.await.unwrap();
+        a.await.unwrap();
+    });
+    expect_no_report(&[&site, "Semaphore"]);
+}
