@@ -21,6 +21,9 @@
 //! the loop accepts its own clients again. Nothing is registered (and nothing runs) unless the
 //! watchdog is on.
 //!
+//! The same tick moves the tasks waiting in the stalled loop's inbox that were spawned without
+//! a fixed loop and never polled ([`move_tasks`]): they start on a healthy loop instead.
+//!
 //! A connection already accepted by the stuck loop (in its own task list) cannot move: its
 //! socket is registered with that loop's reactor and its state lives in that loop's task.
 
@@ -143,6 +146,43 @@ pub(crate) fn rescue(stalled: &LoopEntry, loops: &[Arc<LoopEntry>], stuck: &[usi
         }
     }
     handed
+}
+
+/// Takes the never-polled tasks that were spawned without a fixed loop (`Handle::spawn` from
+/// outside the runtime: round-robin) out of `stalled`'s inbox and starts them on healthy loops,
+/// round-robin; returns how many moved. Tasks spawned on a chosen loop (`spawn_on`, or from a
+/// task of that loop), and tasks polled before, stay: their loop is part of their meaning, or
+/// their state (wakers, sockets, timers) is registered with it.
+pub(crate) fn move_tasks(stalled: &LoopEntry, loops: &[Arc<LoopEntry>], stuck: &[usize]) -> usize {
+    let targets: Vec<&Arc<LoopEntry>> = loops
+        .iter()
+        .filter(|l| l.shared.id != stalled.shared.id && !stuck.contains(&l.shared.id))
+        .filter(|l| l.shared.index.is_some())
+        .collect();
+    if targets.is_empty() {
+        return 0;
+    }
+    let mut turn = ROUND.fetch_add(1, Relaxed) as usize;
+    let mut next = || {
+        turn += 1;
+        targets[turn % targets.len()]
+    };
+    let mut chosen = Vec::new();
+    let taken = stalled.shared.take_tasks(&mut |task| {
+        let to = next();
+        let moved = task.rehome(&to.shared);
+        if moved {
+            chosen.push(to.clone());
+        }
+        moved
+    });
+    let moved = taken.len();
+    for (task, to) in taken.into_iter().zip(chosen) {
+        if let Err(Message::Run(task)) = to.shared.post(Message::Run(task)) {
+            task.reject();
+        }
+    }
+    moved
 }
 
 /// On the target loop: wraps the socket and gives it to the registered function.

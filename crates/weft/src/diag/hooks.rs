@@ -86,7 +86,7 @@ pub(crate) struct TaskSlot {
     set_this_poll: Cell<bool>,
     /// Self-wakes in a row without progress (any thread).
     pub(crate) self_wakes: AtomicU64,
-    /// `REPORTED_*` bits.
+    /// `REPORTED_*` bits, and `MOVABLE`.
     pub(crate) reported: AtomicUsize,
 }
 
@@ -98,8 +98,20 @@ unsafe impl Sync for TaskSlot {}
 pub(crate) const REPORTED_LIVELOCK: usize = 1 << 0;
 /// A lost wake-up was reported for this task.
 pub(crate) const REPORTED_LOST_WAKE: usize = 1 << 1;
+/// Spawned without a fixed loop: may start on another loop while its own is stalled.
+const MOVABLE: usize = 1 << 2;
 
 impl TaskSlot {
+    /// Marks the task as spawned without a fixed loop (before it is scheduled).
+    pub(crate) fn set_movable(&self) {
+        self.reported.fetch_or(MOVABLE, Relaxed);
+    }
+
+    /// True if the task was spawned without a fixed loop.
+    pub(crate) fn movable(&self) -> bool {
+        self.reported.load(Relaxed) & MOVABLE != 0
+    }
+
     /// The last wait reason and how long ago it was set. Call on the task's home thread.
     pub(crate) fn wait(&self) -> Option<(WaitReason, Instant)> {
         // SAFETY: home thread only, see the type's Sync argument; no write runs meanwhile.
@@ -158,7 +170,7 @@ pub(crate) fn enter_poll(header: &Header) -> Option<PollMark> {
     if !on() {
         return None;
     }
-    let stamp = &header.home.watch.stamp;
+    let stamp = &header.home().watch.stamp;
     // Only this thread writes the stamp: load and store, no read-modify-write.
     stamp.store(stamp.load(Relaxed) | 1, Relaxed);
     let previous = POLLING.with(|p| p.replace(header as *const Header));
@@ -175,7 +187,7 @@ impl PollMark {
         // this call.
         let header = unsafe { &*self.header };
         POLLING.with(|p| p.set(self.previous));
-        let watch = &header.home.watch;
+        let watch = &header.home().watch;
         let stamp = watch.stamp.load(Relaxed);
         watch.stamp.store((stamp | 1) + 1, Relaxed);
         if watch.stalled.load(Relaxed) {

@@ -130,6 +130,7 @@ struct Track {
     /// Set once the stall was reported: (task label, report of the start).
     reported: Option<String>,
     handed_over: usize,
+    moved: usize,
 }
 
 impl Track {
@@ -140,6 +141,7 @@ impl Track {
             first_seen_ns: epoch_ns(),
             reported: None,
             handed_over: 0,
+            moved: 0,
         }
     }
 }
@@ -202,6 +204,7 @@ fn sample(tracks: &mut HashMap<usize, Track>, threshold: Duration) {
             }
             if track.reported.is_some() {
                 track.handed_over += handoff::rescue(entry, &loops, &stuck);
+                track.moved += handoff::move_tasks(entry, &loops, &stuck);
             }
             continue;
         }
@@ -276,6 +279,12 @@ fn end_report(entry: &LoopEntry, track: &Track, task: &str, threshold: Duration)
         text += &format!(
             "; {} waiting connections were handed to other loops meanwhile",
             track.handed_over
+        );
+    }
+    if track.moved > 0 {
+        text += &format!(
+            "; {} queued tasks spawned without a fixed loop were started on other loops",
+            track.moved
         );
     }
     let tasks = if task.is_empty() {

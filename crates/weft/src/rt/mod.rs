@@ -228,6 +228,28 @@ impl LoopShared {
         std::mem::swap(&mut inbox.messages, into);
     }
 
+    /// Takes out the queued tasks `take` accepts (for `weft::diag`'s mitigation of a stalled
+    /// loop), leaving every other message in order.
+    pub(crate) fn take_tasks(&self, take: &mut dyn FnMut(&mut Notified) -> bool) -> Vec<Notified> {
+        let mut inbox = self.inbox.lock().unwrap_or_else(|e| e.into_inner());
+        let mut taken = Vec::new();
+        let mut kept = Vec::with_capacity(inbox.messages.len());
+        for message in inbox.messages.drain(..) {
+            match message {
+                Message::Run(mut task) => {
+                    if take(&mut task) {
+                        taken.push(task);
+                    } else {
+                        kept.push(Message::Run(task));
+                    }
+                }
+                other => kept.push(other),
+            }
+        }
+        inbox.messages = kept;
+        taken
+    }
+
     /// Refuses all further messages and returns those still queued.
     pub(crate) fn close(&self) -> Vec<Message> {
         let mut inbox = self.inbox.lock().unwrap_or_else(|e| e.into_inner());
@@ -397,7 +419,37 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    spawn_to_marked(home, future, meta, false)
+}
+
+/// [`spawn_to`] for a task whose loop was chosen by round-robin (`Handle::spawn` from outside
+/// the runtime): while its loop is stalled it may start on another (`weft::diag`).
+pub(crate) fn spawn_to_any<F>(
+    home: &Arc<LoopShared>,
+    future: F,
+    meta: TaskMeta,
+) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    spawn_to_marked(home, future, meta, true)
+}
+
+fn spawn_to_marked<F>(
+    home: &Arc<LoopShared>,
+    future: F,
+    meta: TaskMeta,
+    movable: bool,
+) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
     let (notified, ptr) = task::allocate(future, home.clone(), meta);
+    if movable {
+        notified.header().diag.set_movable();
+    }
     let handle = JoinHandle::new(ptr);
     schedule(notified);
     handle

@@ -5,7 +5,8 @@
 use super::event_loop::LoopCore;
 use super::task::{JoinHandle, TaskMeta};
 use super::{
-    enter, enter_for_shutdown, spawn_local_inner, spawn_to, with_current, LoopShared, RuntimeShared,
+    enter, enter_for_shutdown, spawn_local_inner, spawn_to, spawn_to_any, with_current, LoopShared,
+    RuntimeShared,
 };
 use crate::loom::{Arc, AtomicUsize, Ordering::*};
 use crate::pool::config::PoolBuilder;
@@ -343,7 +344,7 @@ impl Handle {
             let i = self.shared.next.fetch_add(1, Relaxed) % self.shared.loops.len();
             &self.shared.loops[i]
         };
-        spawn_to(home, future, TaskMeta::new(Location::caller(), None))
+        spawn_to_any(home, future, TaskMeta::new(Location::caller(), None))
     }
 
     /// Metrics of the runtime; see [`Runtime::metrics`].

@@ -41,7 +41,8 @@ pub(crate) struct Header {
     pub(crate) state: State,
     vtable: &'static Vtable,
     /// The loop that polls this task.
-    pub(crate) home: Arc<LoopShared>,
+    /// Changed only by [`Notified::rehome`]; see there.
+    home: UnsafeCell<Arc<LoopShared>>,
     /// Owned-list links; touched only on the home thread while `OWNED`.
     pub(crate) links: UnsafeCell<Links>,
     /// The awaiting task's waker; see `JOIN_WAKER` for who may touch it.
@@ -50,6 +51,15 @@ pub(crate) struct Header {
     pub(crate) meta: TaskMeta,
     /// What diagnostics know of it: last wait reason, self-wakes (see `diag::hooks`).
     pub(crate) diag: crate::diag::hooks::TaskSlot,
+}
+
+impl Header {
+    /// The loop that polls this task.
+    pub(crate) fn home(&self) -> &Arc<LoopShared> {
+        // SAFETY: `home` is written only by `Notified::rehome`, which holds the only reference
+        // that can read it at that moment (see there).
+        unsafe { &*self.home.get() }
+    }
 }
 
 /// A task's identity, fixed at spawn.
@@ -131,7 +141,7 @@ pub(crate) fn allocate<F: Future + 'static>(
         header: Header {
             state: State::new(),
             vtable: &Cell::<F>::VTABLE,
-            home,
+            home: UnsafeCell::new(home),
             links: UnsafeCell::new(Links::default()),
             join_waker: JoinWaker::new(),
             meta,
@@ -156,7 +166,25 @@ impl Notified {
     /// The task's home loop.
     pub(crate) fn home(&self) -> &Arc<LoopShared> {
         // SAFETY: the queued reference keeps the header alive.
-        unsafe { &self.0.as_ref().home }
+        unsafe { self.0.as_ref() }.home()
+    }
+
+    /// Moves a task that was never polled to another loop (`weft::diag`'s mitigation of a
+    /// stalled loop); false, leaving it alone, if it was polled before or may not move.
+    ///
+    /// Sound because a never-polled task queued in an inbox has no waker (wakers are made by
+    /// polls), its `JoinHandle` reads the home only to schedule an abort, which it does not do
+    /// while `NOTIFIED` is set, and this `Notified` is its one queued reference: nobody else can
+    /// read `home` while it is replaced.
+    pub(crate) fn rehome(&mut self, to: &Arc<LoopShared>) -> bool {
+        let header = self.header();
+        let state = header.state.load();
+        if !header.diag.movable() || state & (OWNED | COMPLETE) != 0 {
+            return false;
+        }
+        // SAFETY: see above: no other reader or writer of `home` exists now.
+        unsafe { *header.home.get() = to.clone() };
+        true
     }
 
     /// The task's header (for diagnostics).
