@@ -96,7 +96,8 @@ use std::ptr::NonNull;
 use task::{Header, JoinHandle, Notified, TaskMeta};
 
 pub(crate) use current_task::{
-    current_task_id, current_thread_actor_id, enter_task, next_actor_id,
+    current_polling, current_task_id, current_thread_actor_id, enter_polling, enter_task,
+    next_actor_id,
 };
 
 /// What every handle to a runtime shares.

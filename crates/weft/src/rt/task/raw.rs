@@ -362,7 +362,7 @@ unsafe fn poll<F: Future + 'static>(ptr: NonNull<Header>) {
     let mut cx = Context::from_waker(&waker);
     coop::reset();
     let _current = crate::rt::enter_task(header.meta.id);
-    let _polling = Polling::enter(ptr);
+    let _polling = crate::rt::enter_polling(ptr.as_ptr().cast(), header.meta.id);
     let mark = crate::diag::hooks::enter_poll(header);
     let polled = catch_unwind(AssertUnwindSafe(|| match stage {
         // SAFETY: the future lives in the task allocation and is never moved out of it.
@@ -579,31 +579,7 @@ pub(crate) unsafe fn shutdown_owned(ptr: NonNull<Header>) {
     }
 }
 
-std::thread_local! {
-    /// The task being polled on this thread, null between polls (read by `weft::diag`).
-    static POLLING: std::cell::Cell<*const Header> = const { std::cell::Cell::new(std::ptr::null()) };
-}
-
 /// The task being polled on this thread, if any (for [`super::TaskRef::current`]).
 pub(super) fn polling() -> Option<NonNull<Header>> {
-    NonNull::new(POLLING.with(|p| p.get()) as *mut Header)
-}
-
-/// Marks the task being polled for [`polling`]; puts the previous one back on drop
-/// and tells `weft::diag` that the poll ended (it checks the waits that poll recorded).
-struct Polling(*const Header);
-
-impl Polling {
-    fn enter(ptr: NonNull<Header>) -> Polling {
-        // SAFETY: the poll's queued reference keeps the header alive.
-        crate::diag::poll_started(unsafe { ptr.as_ref() }.meta.id);
-        Polling(POLLING.with(|p| p.replace(ptr.as_ptr())))
-    }
-}
-
-impl Drop for Polling {
-    fn drop(&mut self) {
-        POLLING.with(|p| p.set(self.0));
-        crate::diag::poll_ended();
-    }
+    NonNull::new(crate::rt::current_polling() as *mut Header)
 }
