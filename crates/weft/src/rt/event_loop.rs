@@ -128,7 +128,7 @@ impl LoopCore {
     /// (`false`); a queued task that is also owned is given once, as queued. For dumps.
     pub(crate) fn for_each_task(&self, f: &mut dyn FnMut(&crate::rt::task::Header, bool)) {
         let ready = self.ready.borrow();
-        let queued: Vec<*const crate::rt::task::Header> =
+        let queued: std::collections::HashSet<*const crate::rt::task::Header> =
             ready.iter().map(|t| t.header() as *const _).collect();
         for task in ready.iter() {
             f(task.header(), true);
