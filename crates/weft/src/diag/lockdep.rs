@@ -76,11 +76,15 @@ pub(crate) fn on_acquire(res: &Resource, actor: Actor, token: u64) {
     let mut reports = Vec::new();
     {
         let mut st = state().lock().unwrap_or_else(|e| e.into_inner());
-        let held: Vec<HeldClass> = st.held.get(&actor.id).cloned().unwrap_or_default();
+        let State {
+            held,
+            order,
+            reported,
+        } = &mut *st;
+        let mine = held.entry(actor.id).or_default();
         let mut me: Option<String> = None;
-        for h in held.iter().filter(|h| h.class != new.class) {
-            if st
-                .order
+        for h in mine.iter().filter(|h| h.class != new.class) {
+            if order
                 .get(&h.class)
                 .is_some_and(|m| m.contains_key(&new.class))
             {
@@ -89,18 +93,18 @@ pub(crate) fn on_acquire(res: &Resource, actor: Actor, token: u64) {
             let by = me
                 .get_or_insert_with(|| ActorInfo::current(actor).describe())
                 .clone();
-            if let Some(path) = path(&st.order, new.class, h.class) {
+            if let Some(path) = path(order, new.class, h.class) {
                 let pair = if h.class < new.class {
                     (h.class, new.class)
                 } else {
                     (new.class, h.class)
                 };
-                if st.reported.insert(pair) {
+                if reported.insert(pair) {
                     let now = Backtrace::force_capture();
-                    reports.push(render(&st.order, (&by, &now), h, &new, &path));
+                    reports.push(render(order, (&by, &now), h, &new, &path));
                 }
             }
-            st.order.entry(h.class).or_default().insert(
+            order.entry(h.class).or_default().insert(
                 new.class,
                 OrderEdge {
                     from_kind: h.kind,
@@ -110,7 +114,7 @@ pub(crate) fn on_acquire(res: &Resource, actor: Actor, token: u64) {
                 },
             );
         }
-        st.held.entry(actor.id).or_default().push(new);
+        mine.push(new);
     }
     for (names, text) in reports {
         emit(&Report::new(ReportKind::LockOrder, names, text));
