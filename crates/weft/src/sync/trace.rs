@@ -216,7 +216,10 @@ impl Resource {
     #[inline]
     pub(crate) fn release_exclusive(&self) {
         if enabled() {
-            let owner = self.owner.swap(0, Relaxed);
+            // Load then store, not a swap: only the holder releases, before the permit goes
+            // back, so nobody else writes `owner` in between.
+            let owner = self.owner.load(Relaxed);
+            self.owner.store(0, Relaxed);
             crate::diag::on_release(self, unpack(owner), 0);
         }
     }
