@@ -28,16 +28,12 @@ struct Serve {
 
 impl Serve {
     fn start(diag: &str) -> Serve {
+        Serve::start_on("127.0.0.1", diag)
+    }
+
+    fn start_on(host: &str, diag: &str) -> Serve {
         let mut child = Command::new(env!("CARGO_BIN_EXE_weft"))
-            .args([
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                "0",
-                "--loops",
-                "2",
-            ])
+            .args(["serve", "--host", host, "--port", "0", "--loops", "2"])
             .args(["--diag", diag])
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
@@ -146,5 +142,29 @@ fn debug_tasks_and_sigquit_print_the_dump() {
     serve.wait_for("weft task dump");
     // The process goes on.
     let (status, _) = get(serve.addr, "/", GUARD).unwrap();
+    assert!(status.contains("200"), "{status}");
+}
+
+/// This machine's address on its default route, if it has one (no packet is sent: a UDP
+/// `connect` only picks the route).
+fn non_loopback_address() -> Option<std::net::IpAddr> {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    socket.connect("192.0.2.1:9").ok()?;
+    let ip = socket.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then_some(ip)
+}
+
+#[test]
+fn debug_tasks_refuses_clients_that_are_not_on_loopback() {
+    let Some(ip) = non_loopback_address() else {
+        eprintln!("no non-loopback address on this machine; nothing to check");
+        return;
+    };
+    let serve = Serve::start_on("0.0.0.0", "watchdog");
+    let outside = SocketAddr::new(ip, serve.addr.port());
+    let (status, body) = get(outside, "/debug/tasks", GUARD).unwrap();
+    assert!(status.contains("403"), "{status} {body}");
+    let local = SocketAddr::new("127.0.0.1".parse().unwrap(), serve.addr.port());
+    let (status, _) = get(local, "/debug/tasks", GUARD).unwrap();
     assert!(status.contains("200"), "{status}");
 }
