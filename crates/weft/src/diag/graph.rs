@@ -7,12 +7,13 @@
 use super::report::{emit, Report, ReportKind};
 use super::victim::{self, ActorInfo};
 use super::{timers, Action};
+use crate::loom::Arc;
 use crate::loom::{Condvar, Mutex};
 use crate::sync::trace::{self, Actor, ActorId, ActorKind, ResourceKind, WaitEdge};
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::thread;
 use std::time::Duration;
 

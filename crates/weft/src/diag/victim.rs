@@ -6,12 +6,13 @@
 //! forgets the ones whose waits are gone. A task's info holds a counted [`TaskRef`], so a
 //! victim can be aborted from the detector thread through the `JoinHandle::abort` machinery.
 
+use crate::loom::Arc;
 use crate::loom::Mutex;
 use crate::rt::task::TaskRef;
 use crate::sync::trace::{self, Actor, ActorId, ActorKind};
 use std::collections::{HashMap, HashSet};
 use std::panic::Location;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 /// One actor, as reports name it.
 #[derive(Debug)]
