@@ -35,6 +35,7 @@ pub(crate) mod sys;
 
 pub mod callback;
 pub mod cluster;
+pub mod diag;
 pub mod dns;
 pub mod fs;
 pub mod green;

@@ -113,6 +113,8 @@ pub async fn serve<H: Handler>(
 ) -> io::Result<()> {
     let handler = Rc::new(handler);
     let set = Rc::new(ConnectionSet::new(config));
+    // With weft's watchdog on, a stalled loop's waiting clients are served by the others.
+    let share = accept_share(&listener, &handler, &set);
     let mut stop = pin!(shutdown.wait());
     loop {
         let accepted = {
@@ -146,6 +148,7 @@ pub async fn serve<H: Handler>(
         let _ = stream.set_nodelay(true);
         weft::spawn_local(conn::run(stream, remote, handler.clone(), set.clone())).detach();
     }
+    drop(share);
     drop(listener);
     set.begin_drain();
     if weft::time::timeout(config.drain_timeout, set.drained())
@@ -160,6 +163,21 @@ pub async fn serve<H: Handler>(
         set.drained().await;
     }
     Ok(())
+}
+
+/// Registers `listener` with `weft::diag::share_accepts`: while this loop is stalled, the
+/// watchdog accepts its waiting connections and another loop serves them with its own
+/// handler and connection set (see `weft::diag`). Inert unless the watchdog is on.
+fn accept_share<H: Handler>(
+    listener: &TcpListener,
+    handler: &Rc<H>,
+    set: &Rc<ConnectionSet>,
+) -> weft::diag::AcceptShare {
+    let (handler, set) = (handler.clone(), set.clone());
+    weft::diag::share_accepts(listener, move |stream, remote| {
+        let _ = stream.set_nodelay(true);
+        weft::spawn_local(conn::run(stream, remote, handler.clone(), set.clone())).detach();
+    })
 }
 
 /// A multi-loop HTTP server (builder). See the `server` module docs.

@@ -12,6 +12,7 @@
 //! | `/cpu?ms=N&offload=1` | after burning N ms on the worker pool's `cpu` lane (the loop stays free) |
 //! | `POST /upload` | how many bytes the body had, read as it arrived (a streamed body: any size, one read at a time) |
 //! | `/static/<path>` | the file under `--root` (see [`static_files`]) |
+//! | `/debug/tasks` | with `--diag`: the task dump of every loop (loopback clients only, others get 403) |
 //!
 //! `--loops N` event-loop threads each accept on their own `SO_REUSEPORT`
 //! listener. One log line at start (with the bound address, so `--port 0`
@@ -61,6 +62,11 @@ pub(crate) struct ServeArgs {
     /// `--loops` event loops [default with --workers: 1].
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
     workers: Option<u16>,
+    /// Runtime diagnostics, as `WEFT_DIAG` items (`watchdog`, `watchdog=50ms`, `deadlocks`,
+    /// `all`, ...); a bare `--diag` means `all`. Adds `GET /debug/tasks` and the task dump on
+    /// SIGQUIT; with the watchdog, a stalled loop's waiting clients go to the other loops.
+    #[arg(long, num_args = 0..=1, default_missing_value = "all", value_name = "LIST")]
+    diag: Option<String>,
 }
 
 /// The serving model of `weft serve --model`.
@@ -77,6 +83,13 @@ pub(crate) fn run(args: ServeArgs) -> io::Result<()> {
     let root = args.root.clone().unwrap_or_else(|| PathBuf::from("."));
     let root = static_files::StaticRoot::new(&root)
         .map_err(|e| io::Error::new(e.kind(), format!("--root {}: {e}", root.display())))?;
+    if let Some(list) = &args.diag {
+        weft::diag::Config::parse(list)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("--diag: {e}")))?;
+        // weft-http's Server builds its runtime without a diagnostics config, so the runtime
+        // reads the variable (and the workers of a cluster inherit it).
+        std::env::set_var(weft::diag::config::ENV_VAR, list);
+    }
     if let Some(workers) = args.workers {
         if args.model == Model::Green {
             return Err(io::Error::new(

@@ -1,4 +1,5 @@
-//! The routes of `weft serve` (see the [parent module](super) for the table).
+//! The routes of `weft serve` (see the [parent module](super) for the table; `/debug/tasks`
+//! answers only with `--diag`).
 
 use std::time::{Duration, Instant};
 
@@ -30,6 +31,7 @@ pub(crate) fn app(root: StaticRoot) -> impl Handler + Clone + Send {
         // pool future would make every hello-world request move ~0.7 KiB.
         .get("/sleep", |req| Box::pin(sleep(req)))
         .get("/cpu", |req| Box::pin(cpu(req)))
+        .get("/debug/tasks", |req| Box::pin(debug_tasks(req)))
         .post("/upload", stream_body(|req| Box::pin(upload(req))))
         .get("/static/*", move |req: Request| {
             let root = root.clone();
@@ -97,6 +99,32 @@ async fn cpu(req: Request) -> Response {
         Err(error) => Response::error(
             StatusCode::SERVICE_UNAVAILABLE,
             &format!("cpu lane: {error}"),
+        ),
+    }
+}
+
+/// `GET /debug/tasks`: the task dump of every loop (`weft::diag::dump`), for loopback clients
+/// only (a dump names code sites and timings an outsider has no business seeing); 404 unless
+/// the server runs with `--diag`. The dump is taken on the pool: it waits for every loop,
+/// this one included, to list its tasks.
+async fn debug_tasks(req: Request) -> Response {
+    if !weft::diag::current().any() {
+        return Response::error(
+            StatusCode::NOT_FOUND,
+            "/debug/tasks needs diagnostics on (weft serve --diag)",
+        );
+    }
+    if !req.remote_addr().is_some_and(|a| a.ip().is_loopback()) {
+        return Response::error(
+            StatusCode::FORBIDDEN,
+            "/debug/tasks answers loopback clients only",
+        );
+    }
+    match weft::spawn_blocking(weft::diag::dump).await {
+        Ok(dump) => Response::text(dump.to_string()),
+        Err(error) => Response::error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &format!("task dump: {error}"),
         ),
     }
 }

@@ -455,7 +455,11 @@ impl<T> Future for JobHandle<T> {
     type Output = Result<T, JobError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.slot.poll_result(cx)
+        let polled = self.slot.poll_result(cx);
+        if polled.is_pending() {
+            crate::diag::hooks::park(|| crate::diag::hooks::WaitReason::PoolJob(self.lane.name()));
+        }
+        polled
     }
 }
 

@@ -12,6 +12,9 @@ thread_local! {
     static CURRENT_TASK: Cell<u64> = const { Cell::new(0) };
     /// This OS thread's actor id, 0 until first asked for.
     static THREAD_ACTOR: Cell<u64> = const { Cell::new(0) };
+    /// The header of the task being polled (type-erased), null between polls; `weft::diag`
+    /// takes a counted reference to it when the task parks.
+    static POLLING: Cell<*const ()> = const { Cell::new(std::ptr::null()) };
 }
 
 /// Ids for tasks and for OS threads come from one counter, so an id names one actor.
@@ -57,4 +60,31 @@ pub(crate) fn current_thread_actor_id() -> u64 {
         }
         c.get()
     })
+}
+
+/// Marks the task whose header is at `header` (id `id`) as polled on this thread until the
+/// guard drops, and tells `weft::diag` when the poll starts and ends (it ends the join waits
+/// of the previous poll, and checks the waits this poll recorded).
+pub(crate) fn enter_polling(header: *const (), id: u64) -> PollingGuard {
+    crate::diag::poll_started(id);
+    PollingGuard {
+        previous: POLLING.with(|p| p.replace(header)),
+    }
+}
+
+/// Puts the previous polled task back; see [`enter_polling`].
+pub(crate) struct PollingGuard {
+    previous: *const (),
+}
+
+impl Drop for PollingGuard {
+    fn drop(&mut self) {
+        POLLING.with(|p| p.set(self.previous));
+        crate::diag::poll_ended();
+    }
+}
+
+/// The header of the task being polled on this thread, null between polls.
+pub(crate) fn current_polling() -> *const () {
+    POLLING.with(Cell::get)
 }

@@ -124,6 +124,22 @@ impl LoopCore {
         self.ready.borrow_mut().push_back(task);
     }
 
+    /// Calls `f` with every task of this loop that is queued (`true`) or idle in the owned list
+    /// (`false`); a queued task that is also owned is given once, as queued. For dumps.
+    pub(crate) fn for_each_task(&self, f: &mut dyn FnMut(&crate::rt::task::Header, bool)) {
+        let ready = self.ready.borrow();
+        let queued: std::collections::HashSet<*const crate::rt::task::Header> =
+            ready.iter().map(|t| t.header() as *const _).collect();
+        for task in ready.iter() {
+            f(task.header(), true);
+        }
+        self.owned.for_each(&mut |header| {
+            if !queued.contains(&(header as *const _)) {
+                f(header, false);
+            }
+        });
+    }
+
     /// Converts a deadline to wheel ticks, rounding up so timers never fire early.
     fn tick_of(&self, deadline: Instant) -> u64 {
         let since = deadline.saturating_duration_since(self.origin);

@@ -96,7 +96,8 @@ use std::ptr::NonNull;
 use task::{Header, JoinHandle, Notified, TaskMeta};
 
 pub(crate) use current_task::{
-    current_task_id, current_thread_actor_id, enter_task, next_actor_id,
+    current_polling, current_task_id, current_thread_actor_id, enter_polling, enter_task,
+    next_actor_id,
 };
 
 /// What every handle to a runtime shares.
@@ -148,6 +149,8 @@ pub(crate) struct LoopShared {
     pub(crate) poller: Poller,
     released: Mutex<Vec<Released>>,
     released_pending: AtomicBool,
+    /// The stamp the watchdog samples (written around each task poll when diagnostics are on).
+    pub(crate) watch: crate::diag::hooks::LoopWatch,
 }
 
 struct Inbox {
@@ -184,6 +187,7 @@ impl LoopShared {
             poller,
             released: Mutex::new(Vec::new()),
             released_pending: AtomicBool::new(false),
+            watch: Default::default(),
         })
     }
 
@@ -223,6 +227,28 @@ impl LoopShared {
         let mut inbox = self.inbox.lock().unwrap_or_else(|e| e.into_inner());
         self.gate.clear_pending();
         std::mem::swap(&mut inbox.messages, into);
+    }
+
+    /// Takes out the queued tasks `take` accepts (for `weft::diag`'s mitigation of a stalled
+    /// loop), leaving every other message in order.
+    pub(crate) fn take_tasks(&self, take: &mut dyn FnMut(&mut Notified) -> bool) -> Vec<Notified> {
+        let mut inbox = self.inbox.lock().unwrap_or_else(|e| e.into_inner());
+        let mut taken = Vec::new();
+        let mut kept = Vec::with_capacity(inbox.messages.len());
+        for message in inbox.messages.drain(..) {
+            match message {
+                Message::Run(mut task) => {
+                    if take(&mut task) {
+                        taken.push(task);
+                    } else {
+                        kept.push(Message::Run(task));
+                    }
+                }
+                other => kept.push(other),
+            }
+        }
+        inbox.messages = kept;
+        taken
     }
 
     /// Refuses all further messages and returns those still queued.
@@ -394,7 +420,37 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    spawn_to_marked(home, future, meta, false)
+}
+
+/// [`spawn_to`] for a task whose loop was chosen by round-robin (`Handle::spawn` from outside
+/// the runtime): while its loop is stalled it may start on another (`weft::diag`).
+pub(crate) fn spawn_to_any<F>(
+    home: &Arc<LoopShared>,
+    future: F,
+    meta: TaskMeta,
+) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    spawn_to_marked(home, future, meta, true)
+}
+
+fn spawn_to_marked<F>(
+    home: &Arc<LoopShared>,
+    future: F,
+    meta: TaskMeta,
+    movable: bool,
+) -> JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
     let (notified, ptr) = task::allocate(future, home.clone(), meta);
+    if movable {
+        notified.header().diag.set_movable();
+    }
     let handle = JoinHandle::new(ptr);
     schedule(notified);
     handle

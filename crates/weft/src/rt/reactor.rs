@@ -276,11 +276,16 @@ impl Registration {
                 Poll::Ready(event) => event,
                 Poll::Pending => {
                     coop::refund();
+                    crate::diag::hooks::park(|| crate::diag::hooks::WaitReason::Io {
+                        fd: self.fd,
+                        read: dir == Direction::Read,
+                    });
                     return Poll::Pending;
                 }
             };
             match op() {
                 Ok(done) => {
+                    crate::diag::hooks::progress();
                     if drained(&done) {
                         self.clear_readiness(event);
                     }

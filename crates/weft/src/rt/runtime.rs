@@ -5,7 +5,8 @@
 use super::event_loop::LoopCore;
 use super::task::{JoinHandle, TaskMeta};
 use super::{
-    enter, enter_for_shutdown, spawn_local_inner, spawn_to, with_current, LoopShared, RuntimeShared,
+    enter, enter_for_shutdown, spawn_local_inner, spawn_to, spawn_to_any, with_current, LoopShared,
+    RuntimeShared,
 };
 use crate::loom::{Arc, AtomicUsize, Ordering::*};
 use crate::pool::config::PoolBuilder;
@@ -34,6 +35,7 @@ pub struct Builder {
     pin_cores: bool,
     thread_name: String,
     pool: PoolBuilder,
+    diagnostics: Option<crate::diag::Config>,
 }
 
 impl Default for Builder {
@@ -50,7 +52,16 @@ impl Builder {
             pin_cores: false,
             thread_name: "weft-loop".into(),
             pool: PoolBuilder::new(),
+            diagnostics: None,
         }
+    }
+
+    /// Turns on diagnostics (deadlock detection, lock order, watchdog ...; see
+    /// [`weft::diag`](crate::diag)) for the process. Without this call `build()` reads
+    /// `WEFT_DIAG`; with it the variable is ignored (the code wins).
+    pub fn diagnostics(mut self, config: crate::diag::Config) -> Builder {
+        self.diagnostics = Some(config);
+        self
     }
 
     /// Starts `n` loop threads (in addition to the caller loop that `block_on` drives).
@@ -101,8 +112,16 @@ impl Builder {
     /// Creates the loops and starts the loop threads.
     ///
     /// Fails with `InvalidInput` if a worker-pool setting (from the builder or a `WEFT_POOL_*`
-    /// variable) is malformed.
+    /// variable) or `WEFT_DIAG` is malformed.
     pub fn build(self) -> io::Result<Runtime> {
+        match self.diagnostics {
+            Some(config) => crate::diag::install(config),
+            None => {
+                if let Some(config) = crate::diag::Config::from_env()? {
+                    crate::diag::install(config);
+                }
+            }
+        }
         let pool = Arc::new(self.pool.build()?);
         let mut loops = Vec::with_capacity(self.loops);
         for i in 0..self.loops {
@@ -141,6 +160,7 @@ fn run_loop_thread(index: usize, pin: bool, shared: Arc<LoopShared>, runtime: Ar
             tracing::warn!(loop_index = index, error = %err, "could not pin loop thread");
         }
     }
+    let _diag = crate::diag::enter_loop(&shared);
     let core = LoopCore::new(shared, runtime);
     let _enter = enter(&core);
     core.run_until_stopped();
@@ -185,10 +205,12 @@ impl Runtime {
     /// Panics if called from inside a weft loop (a task or another `block_on`).
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         let _enter = enter(&self.caller);
+        let _diag = crate::diag::enter_loop(&self.caller.shared);
         self.caller.block_on(future)
     }
 
     /// Spawns a task on a loop thread (round-robin), or on the caller loop if there are none.
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -202,6 +224,7 @@ impl Runtime {
     /// # Panics
     ///
     /// Panics if `index` is not below the number of loop threads.
+    #[track_caller]
     pub fn spawn_on<F>(&self, index: usize, future: F) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
@@ -330,7 +353,7 @@ impl Handle {
             let i = self.shared.next.fetch_add(1, Relaxed) % self.shared.loops.len();
             &self.shared.loops[i]
         };
-        spawn_to(home, future, meta)
+        spawn_to_any(home, future, meta)
     }
 
     /// Metrics of the runtime; see [`Runtime::metrics`].

@@ -206,18 +206,10 @@ impl Resource {
     #[inline]
     pub(crate) fn hold_exclusive(&self) {
         if enabled() {
-            self.owner_since.store(stamp(), Relaxed);
-            self.owner.store(pack(current_actor()), Relaxed);
-        }
-    }
-
-    /// Records `actor` (not necessarily the current one) as the exclusive holder: a
-    /// `JoinHandle`'s wait names the joined task as the holder of its output.
-    #[inline]
-    pub(crate) fn hold_exclusive_as(&self, actor: Actor) {
-        if enabled() {
+            let actor = current_actor();
             self.owner_since.store(stamp(), Relaxed);
             self.owner.store(pack(actor), Relaxed);
+            crate::diag::on_acquire(self, actor, 0);
         }
     }
 
@@ -225,7 +217,11 @@ impl Resource {
     #[inline]
     pub(crate) fn release_exclusive(&self) {
         if enabled() {
+            // Load then store, not a swap: only the holder releases, before the permit goes
+            // back, so nobody else writes `owner` in between.
+            let owner = self.owner.load(Relaxed);
             self.owner.store(0, Relaxed);
+            crate::diag::on_release(self, unpack(owner), 0);
         }
     }
 
@@ -244,6 +240,7 @@ impl Resource {
             token,
         };
         lock(&self.shared).push(hold);
+        crate::diag::on_acquire(self, hold.actor, token);
         token
     }
 
@@ -257,7 +254,9 @@ impl Resource {
         if let Some(i) = shared.iter().position(|h| h.token == token) {
             shared[i].count = shared[i].count.saturating_sub(count);
             if shared[i].count == 0 {
-                shared.swap_remove(i);
+                let gone = shared.swap_remove(i);
+                drop(shared);
+                crate::diag::on_release(self, gone.actor, token);
             }
         }
     }
@@ -285,16 +284,18 @@ impl Resource {
     #[inline]
     pub(crate) fn wait(&self, site: &'static Location<'static>) -> WaitGuard {
         if !enabled() {
-            return WaitGuard { key: 0 };
+            return WaitGuard::none();
         }
         let key = rt::next_actor_id();
+        let actor = current_actor();
         let record = WaitRecord {
-            actor: current_actor(),
-            resource: self as *const Resource,
+            actor,
+            target: Target::Resource(self as *const Resource),
             since_ns: stamp(),
             site,
         };
         lock(waits()).insert(key, record);
+        crate::diag::on_wait(actor);
         WaitGuard { key }
     }
 }
@@ -326,9 +327,47 @@ impl Drop for WaitGuard {
 #[derive(Debug)]
 struct WaitRecord {
     actor: Actor,
-    resource: *const Resource,
+    target: Target,
     since_ns: u64,
     site: &'static Location<'static>,
+}
+
+/// What a wait is on: a primitive, or a task's output (`JoinHandle` await: the task itself
+/// holds it until it completes).
+#[derive(Debug)]
+enum Target {
+    Resource(*const Resource),
+    Task(Actor, &'static Location<'static>),
+}
+
+/// Records that the current actor waits for the output of `task` (spawned at `site`); ended
+/// by [`end_wait`] with the returned key (0 when the bookkeeping is off).
+pub(crate) fn wait_join(task: u64, site: &'static Location<'static>) -> u64 {
+    if !enabled() {
+        return 0;
+    }
+    let key = rt::next_actor_id();
+    let actor = current_actor();
+    let joined = Actor {
+        id: ActorId(task),
+        kind: ActorKind::Task,
+    };
+    let record = WaitRecord {
+        actor,
+        target: Target::Task(joined, site),
+        since_ns: stamp(),
+        site,
+    };
+    lock(waits()).insert(key, record);
+    crate::diag::on_wait(actor);
+    key
+}
+
+/// Ends the wait `key` if it is still recorded (0: nothing).
+pub(crate) fn end_wait(key: u64) {
+    if key != 0 {
+        lock(waits()).remove(&key);
+    }
 }
 
 // SAFETY: the raw pointer is only dereferenced by `edges`, under the table's lock, while the
@@ -350,6 +389,8 @@ fn lock<T>(m: &Mutex<T>) -> crate::loom::MutexGuard<'_, T> {
 #[derive(Clone, Debug)]
 #[allow(dead_code)] // read by weft::diag
 pub(crate) struct WaitEdge {
+    /// Names this wait (one per park): the same key in two snapshots is the same wait.
+    pub(crate) key: u64,
     pub(crate) waiter: Actor,
     pub(crate) kind: ResourceKind,
     pub(crate) resource: usize,
@@ -364,20 +405,38 @@ pub(crate) struct WaitEdge {
 pub(crate) fn edges() -> Vec<WaitEdge> {
     let waits = lock(waits());
     waits
-        .values()
-        .map(|w| {
-            // SAFETY: see the module doc: the record exists, so the resource is alive, and we
-            // hold the table's lock, so the waiter cannot remove it meanwhile.
-            let resource = unsafe { &*w.resource };
-            WaitEdge {
-                waiter: w.actor,
-                kind: resource.kind(),
-                resource: w.resource as usize,
-                resource_site: resource.site(),
-                wait_site: w.site,
-                waited: since(w.since_ns),
-                holders: resource.holders(),
+        .iter()
+        .map(|(&key, w)| match w.target {
+            Target::Resource(ptr) => {
+                // SAFETY: see the module doc: the record exists, so the resource is alive, and
+                // we hold the table's lock, so the waiter cannot remove it meanwhile.
+                let resource = unsafe { &*ptr };
+                WaitEdge {
+                    key,
+                    waiter: w.actor,
+                    kind: resource.kind(),
+                    resource: ptr as usize,
+                    resource_site: resource.site(),
+                    wait_site: w.site,
+                    waited: since(w.since_ns),
+                    holders: resource.holders(),
+                }
             }
+            Target::Task(task, site) => WaitEdge {
+                key,
+                waiter: w.actor,
+                kind: ResourceKind::Join,
+                resource: task.id.0 as usize,
+                resource_site: site,
+                wait_site: site,
+                waited: since(w.since_ns),
+                holders: vec![Hold {
+                    actor: task,
+                    count: 1,
+                    since_ns: w.since_ns,
+                    token: 0,
+                }],
+            },
         })
         .collect()
 }

@@ -24,6 +24,7 @@
 //! - [`socket`]: non-blocking, close-on-exec sockets (TCP, UDP, Unix) with the options servers
 //!   need, and the read/write/accept/connect calls that report `WouldBlock` instead of blocking.
 //! - [`thread`]: pinning the current thread to a CPU.
+//! - [`thread_signal`]: signals aimed at one thread (`tgkill`), its kernel id, a timed wait.
 //! - [`stack_guard`]: a `SIGSEGV` handler that names a green thread's stack overflow (its
 //!   guard page) before letting the fault kill the process.
 //! - [`signal`]: signal handlers that only write to a self-pipe (async-signal-safe), the pipe.
@@ -47,6 +48,7 @@ pub(crate) mod signal;
 pub(crate) mod socket;
 pub(crate) mod stack_guard;
 pub(crate) mod thread;
+pub(crate) mod thread_signal;
 
 pub(crate) use epoll::{Events, Poller, Readiness};
 pub(crate) use eventfd::Notifier;

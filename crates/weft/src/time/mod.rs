@@ -87,6 +87,8 @@ pub struct Sleep {
 struct Filed {
     key: TimerKey,
     home: Arc<LoopShared>,
+    /// Counts this live timer for its task (`weft::diag`: a wait raced by a timer can end).
+    _diag: crate::diag::TimerMark,
 }
 
 impl fmt::Debug for Sleep {
@@ -165,12 +167,16 @@ impl Future for Sleep {
                     this.entry = Some(Filed {
                         key,
                         home: core.shared.clone(),
+                        _diag: crate::diag::TimerMark::new(),
                     });
                     Poll::Pending
                 }
                 None => Poll::Ready(true),
             }
         });
+        if result.is_pending() {
+            crate::diag::hooks::park(|| crate::diag::hooks::WaitReason::Sleep(this.deadline));
+        }
         match result {
             Poll::Ready(true) => Poll::Ready(()),
             Poll::Pending => Poll::Pending,

@@ -3,7 +3,6 @@
 use super::raw::{Header, RawJoin};
 use crate::loom::Mutex;
 use crate::rt::coop;
-use crate::sync::trace::{self, Actor, ActorId, ActorKind, Resource, ResourceKind, WaitGuard};
 use crate::task::AbortHandle;
 use crate::task::Id;
 use std::any::Any;
@@ -26,31 +25,16 @@ use std::task::{Context, Poll};
 /// output stays in the task until the handle is polled again or dropped.
 pub struct JoinHandle<T> {
     raw: RawJoin,
-    /// The recorded wait on the task's output while an await of this handle is pending and
-    /// the `weft::sync` bookkeeping is on; `None` otherwise (always, with it off).
-    wait: Option<Box<JoinWait>>,
+    /// The wait recorded for `weft::diag` while the last poll was pending (0: none).
+    wait: u64,
     _output: PhantomData<T>,
-}
-
-/// A pending await of a `JoinHandle`, as the bookkeeping sees it: a wait on the task's output,
-/// a resource of kind `Join` created at the task's spawn site and held by the task. Boxed, so
-/// that the wait record's pointer to the resource stays valid while the handle moves.
-///
-/// The handle is its own future, so an await abandoned while the handle is kept (a `select`
-/// over `&mut handle`) cannot be told from one still pending: its wait stays recorded until
-/// the handle is polled to completion or dropped. Diagnostics should treat a `Join` wait as
-/// "may be waiting".
-struct JoinWait {
-    // Declared first, so it is dropped first: the wait record goes before the resource.
-    _guard: WaitGuard,
-    resource: Resource,
 }
 
 impl<T> JoinHandle<T> {
     pub(crate) fn new(ptr: NonNull<Header>) -> JoinHandle<T> {
         JoinHandle {
             raw: RawJoin::new(ptr),
-            wait: None,
+            wait: 0,
             _output: PhantomData,
         }
     }
@@ -99,28 +83,6 @@ impl<T> JoinHandle<T> {
         out
     }
 
-    /// Records that the current actor waits on this task's output (slow path only: the
-    /// await is about to return `Pending`), once per await.
-    #[cold]
-    fn record_wait(&mut self) {
-        if self.wait.is_some() {
-            return;
-        }
-        let meta = self.header().meta();
-        let (id, site) = (meta.id, meta.site);
-        let wait = Box::new(JoinWait {
-            _guard: WaitGuard::none(),
-            resource: Resource::new(ResourceKind::Join, site),
-        });
-        wait.resource.hold_exclusive_as(Actor {
-            id: ActorId(id),
-            kind: ActorKind::Task,
-        });
-        let wait = self.wait.insert(wait);
-        // The wait site is the task's spawn site too: `poll` cannot see the `.await`'s line.
-        wait._guard = wait.resource.wait(site);
-    }
-
     /// Cancels the task. Its future is dropped on its loop the next time the loop reaches it
     /// (at once if it is idle); awaiting the handle then yields a cancelled [`JoinError`].
     /// A task that already completed keeps its output.
@@ -152,17 +114,22 @@ impl<T> Future for JoinHandle<T> {
         }
         let this = self.get_mut();
         let out = this.poll_output(cx.waker());
+        // One branch each when diagnostics are off: the wait on the task's output is recorded
+        // (for the wait-for graph) while the await is pending, and ended when it is not.
+        this.wait = crate::diag::join_polled(&this.raw, this.wait, out.is_pending());
         if out.is_pending() {
-            // Not ready: the budget unit goes back, and with the bookkeeping on the wait is
-            // recorded (one branch when it is off).
+            // Not ready: the budget unit goes back.
             coop::refund();
-            if trace::enabled() {
-                this.record_wait();
-            }
-        } else {
-            this.wait = None;
+            let task = this.raw.task_id();
+            crate::diag::hooks::park(|| crate::diag::hooks::WaitReason::Join(task));
         }
         out
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        crate::diag::join_polled(&self.raw, self.wait, false);
     }
 }
 
@@ -186,6 +153,8 @@ pub struct JoinError {
 
 enum Repr {
     Cancelled,
+    /// Cancelled by `weft::diag` to break a deadlock (`Action::CancelVictim`).
+    DeadlockVictim,
     // A Mutex makes the `Send`-only payload shareable, so `JoinError` is `Sync` like other errors.
     Panic(Mutex<Box<dyn Any + Send + 'static>>),
 }
@@ -194,6 +163,13 @@ impl JoinError {
     pub(crate) fn cancelled() -> JoinError {
         JoinError {
             repr: Repr::Cancelled,
+            task: 0,
+        }
+    }
+
+    pub(crate) fn deadlock_victim() -> JoinError {
+        JoinError {
+            repr: Repr::DeadlockVictim,
             task: 0,
         }
     }
@@ -212,7 +188,14 @@ impl JoinError {
 
     /// True if the task was aborted or its runtime shut down before it finished.
     pub fn is_cancelled(&self) -> bool {
-        matches!(self.repr, Repr::Cancelled)
+        matches!(self.repr, Repr::Cancelled | Repr::DeadlockVictim)
+    }
+
+    /// True if the task was cancelled by `weft::diag` to break a deadlock it was part of
+    /// ([`Action::CancelVictim`](crate::diag::Action::CancelVictim)); such a task is also
+    /// [`is_cancelled`](Self::is_cancelled).
+    pub fn is_deadlock_victim(&self) -> bool {
+        matches!(self.repr, Repr::DeadlockVictim)
     }
 
     /// True if the task panicked.
@@ -228,7 +211,9 @@ impl JoinError {
     pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
         match self.repr {
             Repr::Panic(p) => p.into_inner().unwrap_or_else(|e| e.into_inner()),
-            Repr::Cancelled => panic!("JoinError::into_panic on a cancelled task"),
+            Repr::Cancelled | Repr::DeadlockVictim => {
+                panic!("JoinError::into_panic on a cancelled task")
+            }
         }
     }
 
@@ -238,7 +223,7 @@ impl JoinError {
                 let p = p.lock().unwrap_or_else(|e| e.into_inner());
                 crate::panic_payload::text(&**p).map(str::to_string)
             }
-            Repr::Cancelled => None,
+            Repr::Cancelled | Repr::DeadlockVictim => None,
         }
     }
 }
@@ -247,6 +232,9 @@ impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.repr, self.panic_message()) {
             (Repr::Cancelled, _) => f.write_str("task was cancelled"),
+            (Repr::DeadlockVictim, _) => {
+                f.write_str("task was cancelled by weft::diag to break a deadlock")
+            }
             (Repr::Panic(_), Some(msg)) => write!(f, "task panicked: {msg}"),
             (Repr::Panic(_), None) => f.write_str("task panicked"),
         }
@@ -257,6 +245,7 @@ impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
             Repr::Cancelled => f.write_str("JoinError::Cancelled"),
+            Repr::DeadlockVictim => f.write_str("JoinError::DeadlockVictim"),
             Repr::Panic(_) => write!(f, "JoinError::Panic({:?})", self.panic_message()),
         }
     }

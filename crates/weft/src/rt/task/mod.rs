@@ -8,7 +8,9 @@ pub(crate) mod join;
 pub(crate) mod owned;
 pub(crate) mod raw;
 pub(crate) mod state;
+mod task_ref;
 
 pub use join::{JoinError, JoinHandle};
 pub(crate) use owned::OwnedTasks;
 pub(crate) use raw::{allocate, Header, Notified, TaskMeta};
+pub(crate) use task_ref::TaskRef;

@@ -56,6 +56,19 @@ impl OwnedTasks {
         self.head.get()
     }
 
+    /// Calls `f` with every linked task (for diagnostics' dumps; `f` must not link or unlink).
+    pub(crate) fn for_each(&self, f: &mut dyn FnMut(&Header)) {
+        let mut next = self.head.get();
+        while let Some(task) = next {
+            // SAFETY: linked headers are alive (the list holds a reference to each) and their
+            // links are touched only on this thread.
+            let header = unsafe { task.as_ref() };
+            f(header);
+            // SAFETY: as above.
+            next = unsafe { (*header.links.get()).next };
+        }
+    }
+
     /// How many tasks are linked.
     pub(crate) fn len(&self) -> usize {
         self.len.get()

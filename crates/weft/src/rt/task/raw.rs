@@ -41,13 +41,25 @@ pub(crate) struct Header {
     pub(crate) state: State,
     vtable: &'static Vtable,
     /// The loop that polls this task.
-    pub(crate) home: Arc<LoopShared>,
+    /// Changed only by [`Notified::rehome`]; see there.
+    home: UnsafeCell<Arc<LoopShared>>,
     /// Owned-list links; touched only on the home thread while `OWNED`.
     pub(crate) links: UnsafeCell<Links>,
     /// The awaiting task's waker; see `JOIN_WAKER` for who may touch it.
     join_waker: JoinWaker,
     /// Who this task is: its id, spawn site and optional name (what diagnostics print).
     pub(crate) meta: TaskMeta,
+    /// What diagnostics know of it: last wait reason, self-wakes (see `diag::hooks`).
+    pub(crate) diag: crate::diag::hooks::TaskSlot,
+}
+
+impl Header {
+    /// The loop that polls this task.
+    pub(crate) fn home(&self) -> &Arc<LoopShared> {
+        // SAFETY: `home` is written only by `Notified::rehome`, which holds the only reference
+        // that can read it at that moment (see there).
+        unsafe { &*self.home.get() }
+    }
 }
 
 impl Header {
@@ -136,10 +148,11 @@ pub(crate) fn allocate<F: Future + 'static>(
         header: Header {
             state: State::new(),
             vtable: &Cell::<F>::VTABLE,
-            home,
+            home: UnsafeCell::new(home),
             links: UnsafeCell::new(Links::default()),
             join_waker: JoinWaker::new(),
             meta,
+            diag: Default::default(),
         },
         stage: UnsafeCell::new(Stage::Running(future)),
     });
@@ -149,7 +162,7 @@ pub(crate) fn allocate<F: Future + 'static>(
 }
 
 /// A queued reference to a task: running it polls the task on its home loop.
-pub(crate) struct Notified(NonNull<Header>);
+pub(crate) struct Notified(pub(super) NonNull<Header>);
 
 // SAFETY: a `Notified` only carries a reference count and a pointer. It is sent between threads
 // only to reach the task's home loop; `run` (which touches the future) is called only there, and
@@ -160,7 +173,31 @@ impl Notified {
     /// The task's home loop.
     pub(crate) fn home(&self) -> &Arc<LoopShared> {
         // SAFETY: the queued reference keeps the header alive.
-        unsafe { &self.0.as_ref().home }
+        unsafe { self.0.as_ref() }.home()
+    }
+
+    /// Moves a task that was never polled to another loop (`weft::diag`'s mitigation of a
+    /// stalled loop); false, leaving it alone, if it was polled before or may not move.
+    ///
+    /// Sound because a never-polled task queued in an inbox has no waker (wakers are made by
+    /// polls), its `JoinHandle` reads the home only to schedule an abort, which it does not do
+    /// while `NOTIFIED` is set, and this `Notified` is its one queued reference: nobody else can
+    /// read `home` while it is replaced.
+    pub(crate) fn rehome(&mut self, to: &Arc<LoopShared>) -> bool {
+        let header = self.header();
+        let state = header.state.load();
+        if !header.diag.movable() || state & (OWNED | COMPLETE) != 0 {
+            return false;
+        }
+        // SAFETY: see above: no other reader or writer of `home` exists now.
+        unsafe { *header.home.get() = to.clone() };
+        true
+    }
+
+    /// The task's header (for diagnostics).
+    pub(crate) fn header(&self) -> &Header {
+        // SAFETY: the queued reference keeps the header alive.
+        unsafe { self.0.as_ref() }
     }
 
     /// Polls the task once. Must be called on the home loop thread.
@@ -211,7 +248,7 @@ impl std::fmt::Debug for Notified {
 ///
 /// # Safety
 /// The caller must hold a reference already.
-unsafe fn ref_inc(ptr: NonNull<Header>) {
+pub(super) unsafe fn ref_inc(ptr: NonNull<Header>) {
     // SAFETY: the caller's reference keeps the header alive.
     unsafe { ptr.as_ref() }.state.ref_inc();
 }
@@ -221,6 +258,8 @@ unsafe fn ref_inc(ptr: NonNull<Header>) {
 /// # Safety
 /// The caller must own the reference it drops and not use `ptr` afterwards.
 pub(crate) unsafe fn drop_ref(ptr: NonNull<Header>) {
+    // SAFETY: the reference being dropped keeps the header alive during the check.
+    crate::diag::hooks::before_ref_drop(unsafe { ptr.as_ref() });
     // SAFETY: the reference being dropped keeps the header alive until the decrement.
     if unsafe { ptr.as_ref() }.state.ref_dec() {
         // SAFETY: that was the last reference: nobody else can reach the task.
@@ -229,7 +268,7 @@ pub(crate) unsafe fn drop_ref(ptr: NonNull<Header>) {
 }
 
 /// Schedules the task on its home loop, handing over one reference.
-fn schedule(task: Notified) {
+pub(super) fn schedule(task: Notified) {
     rt::schedule(task);
 }
 
@@ -239,6 +278,8 @@ fn schedule(task: Notified) {
 /// The caller must hold a reference.
 unsafe fn wake_by_ref(ptr: NonNull<Header>) {
     // SAFETY: the caller's reference keeps the header alive.
+    crate::diag::hooks::on_wake(unsafe { ptr.as_ref() });
+    // SAFETY: as above.
     if unsafe { ptr.as_ref() }.state.wake_by_ref() {
         schedule(Notified(ptr));
     }
@@ -250,6 +291,8 @@ unsafe fn wake_by_ref(ptr: NonNull<Header>) {
 /// The caller must own the reference it gives up.
 unsafe fn wake_by_val(ptr: NonNull<Header>) {
     // SAFETY: the caller's reference keeps the header alive.
+    crate::diag::hooks::on_wake(unsafe { ptr.as_ref() });
+    // SAFETY: as above.
     if unsafe { ptr.as_ref() }.state.wake_by_val() {
         schedule(Notified(ptr));
     } else {
@@ -352,11 +395,16 @@ unsafe fn poll<F: Future + 'static>(ptr: NonNull<Header>) {
     let mut cx = Context::from_waker(&waker);
     coop::reset();
     let _current = crate::rt::enter_task(header.meta.id);
+    let _polling = crate::rt::enter_polling(ptr.as_ptr().cast(), header.meta.id);
+    let mark = crate::diag::hooks::enter_poll(header);
     let polled = catch_unwind(AssertUnwindSafe(|| match stage {
         // SAFETY: the future lives in the task allocation and is never moved out of it.
         Stage::Running(fut) => unsafe { Pin::new_unchecked(fut) }.poll(&mut cx),
         _ => unreachable!("a task was polled after its future completed"),
     }));
+    if let Some(mark) = mark {
+        mark.exit(matches!(polled, Ok(Poll::Pending)));
+    }
     match polled {
         Ok(Poll::Pending) => match header.state.finish_pending() {
             // The queued reference went with RUNNING. Idle tasks must be reachable by
@@ -366,6 +414,7 @@ unsafe fn poll<F: Future + 'static>(ptr: NonNull<Header>) {
                 if link {
                     link_owned(ptr);
                 }
+                crate::diag::hooks::after_park(header);
                 return;
             }
             Parked::Cancel => {
@@ -409,6 +458,10 @@ unsafe fn cancel<F: Future + 'static>(ptr: NonNull<Header>) {
     let stage = unsafe { &mut *ptr.cast::<Cell<F>>().as_ref().stage.get() };
     let dropped = catch_unwind(AssertUnwindSafe(|| *stage = Stage::Consumed));
     *stage = Stage::Finished(Err(match dropped {
+        // SAFETY: the caller's reference keeps the header alive.
+        Ok(()) if crate::diag::is_victim(unsafe { ptr.as_ref() }.meta.id) => {
+            JoinError::deadlock_victim()
+        }
         Ok(()) => JoinError::cancelled(),
         Err(payload) => JoinError::panic(payload),
     }));
@@ -508,6 +561,16 @@ impl RawJoin {
         unsafe { (self.header().vtable.try_read_output)(self.0, dst, waker) }
     }
 
+    /// The task's id.
+    pub(crate) fn task_id(&self) -> u64 {
+        self.header().meta.id
+    }
+
+    /// Where the task was spawned.
+    pub(crate) fn spawn_site(&self) -> &'static Location<'static> {
+        self.header().meta.site
+    }
+
     /// True once the task has completed.
     pub(crate) fn is_complete(&self) -> bool {
         self.header().state.load() & COMPLETE != 0
@@ -574,4 +637,9 @@ pub(crate) unsafe fn shutdown_owned(ptr: NonNull<Header>) {
         (header.vtable.cancel)(ptr);
         complete(ptr);
     }
+}
+
+/// The task being polled on this thread, if any (for [`super::TaskRef::current`]).
+pub(super) fn polling() -> Option<NonNull<Header>> {
+    NonNull::new(crate::rt::current_polling() as *mut Header)
 }

@@ -1,0 +1,51 @@
+//! `JoinHandle` awaits in the wait-for graph: a task awaiting another's handle waits on that
+//! task's output, which the task itself holds until it completes.
+//!
+//! Unlike a lock future, a `JoinHandle` outlives a `select!` that raced it (`&mut handle` is
+//! cancel safe and is often polled again later), so a wait tied to the handle's lifetime would
+//! stay recorded while its task does something else. So a join wait lasts only **from a
+//! pending poll of the handle to the next poll of the waiting task**: the task's next poll
+//! ends it ([`poll_started`]), and polling the handle again (still pending) records it anew.
+//! A handle that becomes ready or is dropped ends it too. The keys are kept per loop thread
+//! (a task never leaves its loop), so a poll costs no shared lock.
+
+use crate::rt::task::raw::RawJoin;
+use crate::sync::trace;
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+thread_local! {
+    /// Join waits recorded by each task's last poll on this thread: task id → wait keys.
+    static BY_TASK: RefCell<HashMap<u64, Vec<u64>>> = RefCell::new(HashMap::new());
+}
+
+/// A `JoinHandle` was polled (`pending` or not) or dropped (`pending` false), with `prev` the
+/// key of the wait it recorded last time; returns the key to keep (0 for none).
+#[inline]
+pub(crate) fn join_polled(raw: &RawJoin, prev: u64, pending: bool) -> u64 {
+    let on = pending && super::deadlocks_on();
+    if prev == 0 && !on {
+        return 0;
+    }
+    trace::end_wait(prev);
+    if !on {
+        return 0;
+    }
+    let key = trace::wait_join(raw.task_id(), raw.spawn_site());
+    if let Some(task) = crate::rt::current_task_id() {
+        BY_TASK.with(|m| m.borrow_mut().entry(task).or_default().push(key));
+    }
+    key
+}
+
+/// A task's poll starts: the join waits its previous poll recorded end (see the module doc).
+#[inline]
+pub(crate) fn poll_started(task: u64) {
+    if !super::deadlocks_on() {
+        return;
+    }
+    let keys = BY_TASK.with(|m| m.borrow_mut().remove(&task));
+    for key in keys.into_iter().flatten() {
+        trace::end_wait(key);
+    }
+}
