@@ -9,7 +9,7 @@
 //! A handle that becomes ready or is dropped ends it too. The keys are kept per loop thread
 //! (a task never leaves its loop), so a poll costs no shared lock.
 
-use crate::rt::task::raw::RawJoin;
+use crate::rt::task::raw_join::RawJoin;
 use crate::sync::trace;
 use std::cell::RefCell;
 use std::collections::HashMap;

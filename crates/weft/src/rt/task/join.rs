@@ -1,6 +1,7 @@
 //! The handle to a spawned task's output, and the error a task can end with.
 
-use super::raw::{Header, RawJoin};
+use super::raw::Header;
+use super::raw_join::RawJoin;
 use crate::loom::Mutex;
 use crate::rt::coop;
 use crate::task::AbortHandle;

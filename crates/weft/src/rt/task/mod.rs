@@ -7,6 +7,7 @@
 pub(crate) mod join;
 pub(crate) mod owned;
 pub(crate) mod raw;
+pub(crate) mod raw_join;
 pub(crate) mod state;
 mod task_ref;
 

@@ -39,7 +39,7 @@ use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 #[repr(C)]
 pub(crate) struct Header {
     pub(crate) state: State,
-    vtable: &'static Vtable,
+    pub(super) vtable: &'static Vtable,
     /// The loop that polls this task.
     /// Changed only by [`Notified::rehome`]; see there.
     home: UnsafeCell<Arc<LoopShared>>,
@@ -99,18 +99,18 @@ pub(crate) struct Links {
 }
 
 /// Operations that need the concrete future type.
-struct Vtable {
+pub(super) struct Vtable {
     /// Runs the task once; consumes one queued reference.
-    poll: unsafe fn(NonNull<Header>),
+    pub(super) poll: unsafe fn(NonNull<Header>),
     /// Frees the allocation.
-    dealloc: unsafe fn(NonNull<Header>),
+    pub(super) dealloc: unsafe fn(NonNull<Header>),
     /// Moves the output into `*dst` (a `Poll<Result<T, JoinError>>`) if the task is complete,
     /// otherwise stores the waker.
-    try_read_output: unsafe fn(NonNull<Header>, *mut (), &Waker),
+    pub(super) try_read_output: unsafe fn(NonNull<Header>, *mut (), &Waker),
     /// Drops the output that nobody will read.
-    drop_output: unsafe fn(NonNull<Header>),
+    pub(super) drop_output: unsafe fn(NonNull<Header>),
     /// Drops the future (the caller holds `RUNNING`) and stores the cancellation error.
-    cancel: unsafe fn(NonNull<Header>),
+    pub(super) cancel: unsafe fn(NonNull<Header>),
 }
 
 /// What the task holds besides its header.
@@ -532,63 +532,6 @@ unsafe fn try_read_output<F: Future + 'static>(ptr: NonNull<Header>, dst: *mut (
     }
 }
 
-/// The join handle's side of the task.
-pub(crate) struct RawJoin(NonNull<Header>);
-
-// SAFETY: the join handle only touches the state word, the join-waker slot (under the
-// JOIN_WAKER protocol) and the finished output; `JoinHandle<T>` adds `T: Send` for `Send`.
-unsafe impl Send for RawJoin {}
-// SAFETY: shared access only reads the state word or sets `CANCELLED` atomically.
-unsafe impl Sync for RawJoin {}
-
-impl RawJoin {
-    /// Takes over the reference created for the handle by `allocate`.
-    pub(crate) fn new(ptr: NonNull<Header>) -> RawJoin {
-        RawJoin(ptr)
-    }
-
-    fn header(&self) -> &Header {
-        // SAFETY: the handle's reference keeps the header alive.
-        unsafe { self.0.as_ref() }
-    }
-
-    /// Moves the output into `dst` when ready.
-    ///
-    /// # Safety
-    /// `dst` must point to a `Poll<Result<T, JoinError>>` where `T` is the task's output type.
-    pub(crate) unsafe fn try_read_output(&self, dst: *mut (), waker: &Waker) {
-        // SAFETY: forwarded contract.
-        unsafe { (self.header().vtable.try_read_output)(self.0, dst, waker) }
-    }
-
-    /// The task's id.
-    pub(crate) fn task_id(&self) -> u64 {
-        self.header().meta.id
-    }
-
-    /// Where the task was spawned.
-    pub(crate) fn spawn_site(&self) -> &'static Location<'static> {
-        self.header().meta.site
-    }
-
-    /// True once the task has completed.
-    pub(crate) fn is_complete(&self) -> bool {
-        self.header().state.load() & COMPLETE != 0
-    }
-
-    /// Requests cancellation: the home loop drops the future the next time it gets to it
-    /// (immediately if the task is idle).
-    pub(crate) fn abort(&self) {
-        // SAFETY: the handle holds a reference.
-        unsafe { abort(self.0) }
-    }
-
-    /// The task's header, for holders of other references (`AbortHandle`) and diagnostics.
-    pub(crate) fn ptr(&self) -> NonNull<Header> {
-        self.0
-    }
-}
-
 /// Adds a reference for a new holder (an `AbortHandle`).
 ///
 /// # Safety
@@ -607,19 +550,6 @@ pub(crate) unsafe fn abort(ptr: NonNull<Header>) {
     if unsafe { ptr.as_ref() }.state.abort() {
         // The transition added the queued reference this hands over.
         schedule(Notified(ptr));
-    }
-}
-
-impl Drop for RawJoin {
-    fn drop(&mut self) {
-        let header = self.header();
-        if header.state.drop_join_interest() {
-            // The output was never read: drop it here.
-            // SAFETY: COMPLETE with JOIN_INTEREST set leaves the output to the handle.
-            unsafe { (header.vtable.drop_output)(self.0) };
-        }
-        // SAFETY: the handle's reference is released.
-        unsafe { drop_ref(self.0) }
     }
 }
 
