@@ -39,29 +39,32 @@
 //! - [`local`]: loop-local `!Send` mpsc, oneshot and Mutex without atomics.
 //! - `__set_tracing`: the benchmarks' switch for the bookkeeping (hidden, not an API).
 
-pub mod mpsc;
 pub mod broadcast;
-pub mod local;
 mod cancel;
+pub mod local;
+pub mod mpsc;
 pub mod oneshot;
-pub mod watch;
 pub(crate) mod park;
 pub(crate) mod trace;
+pub mod watch;
 
-pub(crate) mod batch;
-pub(crate) mod semaphore;
 mod barrier;
+pub(crate) mod batch;
+#[cfg(test)]
+mod chan_trace_tests;
+#[cfg(test)]
+mod locks_trace_tests;
 mod mutex;
 mod notify;
 pub(crate) mod notify_state;
 mod once_cell;
 mod rwlock;
-#[cfg(test)]
-mod locks_trace_tests;
-#[cfg(test)]
-mod chan_trace_tests;
+pub(crate) mod semaphore;
 pub(crate) mod waiters;
 pub use barrier::{Barrier, BarrierWaitResult};
+pub use cancel::{
+    CancellationToken, DropGuard, WaitForCancellationFuture, WaitForCancellationFutureOwned,
+};
 pub use mutex::{
     MappedMutexGuard, Mutex, MutexGuard, OwnedMappedMutexGuard, OwnedMutexGuard, TryLockError,
 };
@@ -73,9 +76,6 @@ pub use rwlock::{
 };
 pub use semaphore::{
     AcquireError, OwnedSemaphorePermit, Semaphore, SemaphorePermit, TryAcquireError,
-};
-pub use cancel::{
-    CancellationToken, DropGuard, WaitForCancellationFuture, WaitForCancellationFutureOwned,
 };
 
 /// Turns the holder/waiter bookkeeping on or off for the whole process. Not an API: it exists
