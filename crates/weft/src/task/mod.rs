@@ -30,8 +30,6 @@ mod abort;
 mod builder;
 mod id;
 mod join_set;
-#[cfg(test)]
-mod join_trace_tests;
 mod ready_list;
 mod spawn_on;
 
