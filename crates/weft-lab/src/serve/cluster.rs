@@ -32,7 +32,7 @@ use super::{routes, Model, ServeArgs};
 const DEFAULT_LOOPS_PER_WORKER: usize = 1;
 
 /// Runs this process's part of the cluster.
-pub(crate) fn run(args: &ServeArgs, workers: usize, root: StaticRoot) -> io::Result<()> {
+pub(crate) fn run(args: &ServeArgs, workers: usize, root: Option<StaticRoot>) -> io::Result<()> {
     if args.model != Model::Async {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -41,12 +41,17 @@ pub(crate) fn run(args: &ServeArgs, workers: usize, root: StaticRoot) -> io::Res
     }
     let loops = args.loops.map_or(DEFAULT_LOOPS_PER_WORKER, usize::from);
     match cluster::role()? {
-        Role::Supervisor => supervise(SocketAddr::new(args.host, args.port), workers, loops),
+        Role::Supervisor => supervise(
+            SocketAddr::new(args.host, args.port),
+            workers,
+            loops,
+            &super::static_files::describe(root.as_ref()),
+        ),
         Role::Worker(index) => work(index, loops, root),
     }
 }
 
-fn supervise(addr: SocketAddr, workers: usize, loops: usize) -> io::Result<()> {
+fn supervise(addr: SocketAddr, workers: usize, loops: usize, root: &str) -> io::Result<()> {
     let runtime = Runtime::builder().current_thread().build()?;
     runtime.block_on(async {
         let mut inherited = cluster::listeners()?;
@@ -54,11 +59,12 @@ fn supervise(addr: SocketAddr, workers: usize, loops: usize) -> io::Result<()> {
         let listener = if activated {
             inherited.remove(0)
         } else {
+            weft_http::check_address_free(addr)?;
             cluster::bind(addr)?
         };
         tracing::info!(
             "weft serve listening on http://{} (workers={workers}, loops={loops} per worker, \
-             supervisor pid {}{})",
+             root={root}, supervisor pid {}{})",
             listener.local_addr()?,
             std::process::id(),
             if activated {
@@ -78,7 +84,7 @@ fn supervise(addr: SocketAddr, workers: usize, loops: usize) -> io::Result<()> {
     Ok(())
 }
 
-fn work(index: usize, loops: usize, root: StaticRoot) -> io::Result<()> {
+fn work(index: usize, loops: usize, root: Option<StaticRoot>) -> io::Result<()> {
     let listener = cluster::listeners()?.into_iter().next().ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::NotFound,

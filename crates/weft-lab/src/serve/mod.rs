@@ -11,7 +11,7 @@
 //! | `/cpu?ms=N` | after burning N ms of CPU on the event loop (stalls that loop: the hazard made visible) |
 //! | `/cpu?ms=N&offload=1` | after burning N ms on the worker pool's `cpu` lane (the loop stays free) |
 //! | `POST /upload` | how many bytes the body had, read as it arrived (a streamed body: any size, one read at a time) |
-//! | `/static/<path>` | the file under `--root` (see [`static_files`]) |
+//! | `/static/<path>` | the file under `--root` (see [`static_files`]); without `--root`, 404 |
 //!
 //! `--loops N` event-loop threads each accept on their own `SO_REUSEPORT`
 //! listener. One log line at start (with the bound address, so `--port 0`
@@ -46,7 +46,8 @@ pub(crate) struct ServeArgs {
     /// Event-loop threads, each with its own listener [default: one per core].
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
     loops: Option<u16>,
-    /// Directory served under /static/ [default: the current directory].
+    /// Directory served under /static/ (dot-files and dot-directories never are)
+    /// [default: none, /static/ answers 404].
     #[arg(long)]
     root: Option<PathBuf>,
     /// Log only warnings and errors (for benchmarks).
@@ -74,9 +75,14 @@ pub(crate) enum Model {
 
 /// Runs the server until SIGINT or SIGTERM.
 pub(crate) fn run(args: ServeArgs) -> io::Result<()> {
-    let root = args.root.clone().unwrap_or_else(|| PathBuf::from("."));
-    let root = static_files::StaticRoot::new(&root)
-        .map_err(|e| io::Error::new(e.kind(), format!("--root {}: {e}", root.display())))?;
+    let root = match &args.root {
+        Some(dir) => Some(
+            static_files::StaticRoot::new(dir)
+                .map_err(|e| io::Error::new(e.kind(), format!("--root {}: {e}", dir.display())))?,
+        ),
+        None => None,
+    };
+    let root_shown = static_files::describe(root.as_ref());
     if let Some(workers) = args.workers {
         if args.model == Model::Green {
             return Err(io::Error::new(
@@ -96,8 +102,7 @@ pub(crate) fn run(args: ServeArgs) -> io::Result<()> {
         let addr = SocketAddr::new(args.host, args.port);
         return green::run(addr, loops, routes::app(root.clone()), signals, |bound| {
             tracing::info!(
-                "weft serve listening on http://{bound} (loops={loops}, model=green, root={})",
-                root.path().display()
+                "weft serve listening on http://{bound} (loops={loops}, model=green, root={root_shown})"
             );
         })
         .map(|()| tracing::info!("weft serve stopped"));
@@ -106,9 +111,8 @@ pub(crate) fn run(args: ServeArgs) -> io::Result<()> {
         .loops(loops)
         .start(routes::app(root.clone()))?;
     tracing::info!(
-        "weft serve listening on http://{} (loops={loops}, root={})",
+        "weft serve listening on http://{} (loops={loops}, root={root_shown})",
         running.local_addr(),
-        root.path().display()
     );
     running.run_until(async {
         if let Err(error) = signals.recv().await {

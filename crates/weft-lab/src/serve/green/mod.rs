@@ -94,6 +94,8 @@ where
         .thread_name("weft-green")
         .build()?;
     let shared = Arc::new(Shared::default());
+    // The loops share the port with SO_REUSEPORT; another process may not.
+    weft_http::check_address_free(addr)?;
     // The first listener picks the port (for --port 0); the others share it.
     let (first, addr) = spawn_acceptor(&rt, 0, addr, app.clone(), &shared)?;
     let mut acceptors = vec![first];
