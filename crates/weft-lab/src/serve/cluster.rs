@@ -47,7 +47,7 @@ pub(crate) fn run(args: &ServeArgs, workers: usize, root: Option<StaticRoot>) ->
             loops,
             &super::static_files::describe(root.as_ref()),
         ),
-        Role::Worker(index) => work(index, loops, root),
+        Role::Worker(index) => work(index, loops, args.timeouts(), root),
     }
 }
 
@@ -84,7 +84,12 @@ fn supervise(addr: SocketAddr, workers: usize, loops: usize, root: &str) -> io::
     Ok(())
 }
 
-fn work(index: usize, loops: usize, root: Option<StaticRoot>) -> io::Result<()> {
+fn work(
+    index: usize,
+    loops: usize,
+    timeouts: weft_http::Timeouts,
+    root: Option<StaticRoot>,
+) -> io::Result<()> {
     let listener = cluster::listeners()?.into_iter().next().ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::NotFound,
@@ -99,6 +104,7 @@ fn work(index: usize, loops: usize, root: Option<StaticRoot>) -> io::Result<()> 
     let mut link = runtime.block_on(async { WorkerLink::<(), ()>::connect() })?;
     let config = ServerConfig {
         drain_timeout: link.drain_timeout(),
+        timeouts,
         ..ServerConfig::default()
     };
     // Every loop adopts its own duplicate of the inherited socket; `start_on` returns once

@@ -30,7 +30,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use clap::Args;
-use weft_http::Server;
+use std::time::Duration;
+
+use weft_http::{Server, Timeouts};
 
 use crate::signals::ShutdownSignals;
 
@@ -62,6 +64,36 @@ pub(crate) struct ServeArgs {
     /// `--loops` event loops [default with --workers: 1].
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
     workers: Option<u16>,
+    /// Milliseconds from the first byte of a request head (or from accept) to
+    /// its end, then 408 [default: weft_http's, 10 s].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout_ms: Option<u64>,
+    /// Milliseconds from the end of a head to the end of its body, then 408
+    /// [default: weft_http's, 30 s].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    body_timeout_ms: Option<u64>,
+    /// Milliseconds of keep-alive silence before an idle connection is closed
+    /// [default: weft_http's, 60 s].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout_ms: Option<u64>,
+}
+
+impl ServeArgs {
+    /// The client time limits: weft_http's defaults, with the ones given on the command line.
+    pub(crate) fn timeouts(&self) -> Timeouts {
+        let mut timeouts = Timeouts::default();
+        let ms = Duration::from_millis;
+        if let Some(n) = self.header_timeout_ms {
+            timeouts.header_read = ms(n);
+        }
+        if let Some(n) = self.body_timeout_ms {
+            timeouts.body_read = ms(n);
+        }
+        if let Some(n) = self.idle_timeout_ms {
+            timeouts.idle = ms(n);
+        }
+        timeouts
+    }
 }
 
 /// The serving model of `weft serve --model`.
@@ -100,7 +132,7 @@ pub(crate) fn run(args: ServeArgs) -> io::Result<()> {
 
     if args.model == Model::Green {
         let addr = SocketAddr::new(args.host, args.port);
-        return green::run(addr, loops, routes::app(root.clone()), signals, |bound| {
+        return green::run(addr, loops, routes::app(root.clone()), args.timeouts(), signals, |bound| {
             tracing::info!(
                 "weft serve listening on http://{bound} (loops={loops}, model=green, root={root_shown})"
             );
@@ -109,6 +141,7 @@ pub(crate) fn run(args: ServeArgs) -> io::Result<()> {
     }
     let running = Server::bind(SocketAddr::new(args.host, args.port))
         .loops(loops)
+        .timeouts(args.timeouts())
         .start(routes::app(root.clone()))?;
     tracing::info!(
         "weft serve listening on http://{} (loops={loops}, root={root_shown})",

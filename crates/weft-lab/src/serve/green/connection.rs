@@ -8,12 +8,21 @@
 //! handler inside `green::block_on` (or, for a streamed body, in and out of it: see
 //! `run_streaming`), then encodes the response and sends a streamed response body
 //! (`send_stream`). The buffer the socket is read into is an [`Inbox`].
+//!
+//! # Deadlines (the async server's, see `weft_http::Timeouts`)
+//!
+//! A deadline belongs to what the connection waits for ([`Wait`]), not to one read: it is
+//! set when the wait begins and kept while bytes trickle in, so a head must be complete
+//! `header_read` after its first byte (or after accept, for the first request), a buffered
+//! body `body_read` after its head, however slowly either arrives. A streamed body (of any
+//! size) is limited by its longest silence between reads instead, as in the async server. Each read is given only the
+//! time left. A new wait (a request completed, a head became a body) sets a new deadline.
 
 use std::cell::Cell;
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Poll;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use weft::green;
 use weft_http::proto::{self, Answering, BodyFeed, Decoded, Encoded, RequestDecoder};
@@ -27,10 +36,11 @@ const READ_CHUNK: usize = 16 * 1024;
 pub(super) fn serve_connection<H: Handler>(
     stream: green::TcpStream,
     app: &H,
+    timeouts: Timeouts,
     draining: &AtomicBool,
     idle: &Cell<bool>,
 ) {
-    let mut connection = Connection::new(stream, app, draining, idle);
+    let mut connection = Connection::new(stream, app, timeouts, draining, idle);
     while connection.answer_batch() && connection.wait_for_more() {}
 }
 
@@ -44,15 +54,33 @@ struct Connection<'a, H> {
     /// Set while parked between requests, so that a drain can cancel this connection.
     idle: &'a Cell<bool>,
     timeouts: Timeouts,
+    /// What the connection waits for and until when; kept while bytes trickle in.
+    deadline: Option<(Wait, Instant)>,
+    /// No request completed yet: an empty buffer waits for a head, not idly.
+    fresh: bool,
+    /// A request completed since the deadline was set: the next wait gets a new one.
+    stale: bool,
     input: Inbox,
     decoder: RequestDecoder,
     output: Vec<u8>,
+}
+
+/// What a connection waits for (decides its time limit; see the module doc).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Wait {
+    /// Between requests: `idle`, then a silent close.
+    Idle,
+    /// In a head (or for the first one): `header_read`, then 408.
+    Head,
+    /// In a body: `body_read`, then 408.
+    Body,
 }
 
 impl<'a, H: Handler> Connection<'a, H> {
     fn new(
         stream: green::TcpStream,
         app: &'a H,
+        timeouts: Timeouts,
         draining: &'a AtomicBool,
         idle: &'a Cell<bool>,
     ) -> Self {
@@ -67,7 +95,10 @@ impl<'a, H: Handler> Connection<'a, H> {
             app,
             draining,
             idle,
-            timeouts: Timeouts::default(),
+            timeouts,
+            deadline: None,
+            fresh: true,
+            stale: false,
             input: Inbox::new(limits.max_head_bytes.saturating_add(limits.max_body_bytes)),
             decoder,
             output: Vec::with_capacity(READ_CHUNK),
@@ -92,10 +123,13 @@ impl<'a, H: Handler> Connection<'a, H> {
                     self.output.extend_from_slice(proto::CONTINUE);
                     true
                 }
-                Ok(Decoded::Request(request)) => match self.answer(request) {
-                    Some(keep_alive) => keep_alive,
-                    None => return false,
-                },
+                Ok(Decoded::Request(request)) => {
+                    (self.fresh, self.stale) = (false, true);
+                    match self.answer(request) {
+                        Some(keep_alive) => keep_alive,
+                        None => return false,
+                    }
+                }
                 Err(error) => {
                     proto::encode_error(&mut self.output, error);
                     false
@@ -175,23 +209,32 @@ impl<'a, H: Handler> Connection<'a, H> {
         if between && self.draining.load(Ordering::Relaxed) {
             return false;
         }
-        let limit = if between {
-            self.timeouts.idle
-        } else if self.decoder.in_body() {
-            self.timeouts.body_read
+        let wait = if self.decoder.in_body() {
+            Wait::Body
+        } else if !between || self.fresh {
+            Wait::Head
         } else {
-            self.timeouts.header_read
+            Wait::Idle
         };
-        if self.stream.set_read_timeout(Some(limit)).is_err() {
-            return false;
-        }
+        let now = Instant::now();
+        let until = match self.deadline {
+            Some((kept, until)) if kept == wait && !self.stale => until,
+            _ => {
+                now + match wait {
+                    Wait::Idle => self.timeouts.idle,
+                    Wait::Head => self.timeouts.header_read,
+                    Wait::Body => self.timeouts.body_read,
+                }
+            }
+        };
+        (self.deadline, self.stale) = (Some((wait, until)), false);
         self.idle.set(between);
-        let read = self.input.read_from(&self.stream);
+        let read = read_until(&mut self.input, &self.stream, until);
         self.idle.set(false);
         match read {
             Ok(0) => false,
             Ok(_) => true,
-            Err(e) if e.kind() == io::ErrorKind::TimedOut && !between => {
+            Err(e) if e.kind() == io::ErrorKind::TimedOut && wait != Wait::Idle => {
                 self.output.clear();
                 proto::encode_error(&mut self.output, proto::REQUEST_NOT_RECEIVED);
                 let _ = write_all(&self.stream, &self.output, self.timeouts.write);
@@ -238,11 +281,9 @@ fn run_streaming<F: std::future::Future<Output = Response>>(
             return None;
         }
         if input.filled().is_empty() {
-            // The longest silence between two reads of a streamed body.
-            if stream.set_read_timeout(Some(timeouts.body_read)).is_err() {
-                return None;
-            }
-            match input.read_from(stream) {
+            // A streamed body (any size) is limited by the longest silence between two
+            // reads, as in the async server, not by its whole length.
+            match read_until(input, stream, Instant::now() + timeouts.body_read) {
                 Ok(n) if n > 0 => {}
                 Err(e) if e.kind() == io::ErrorKind::TimedOut => {
                     feed.fail(proto::BODY_TIMED_OUT);
@@ -345,6 +386,19 @@ impl Inbox {
         self.end += n;
         Ok(n)
     }
+}
+
+/// One read into `input`, given the time left until `until`; `TimedOut` if none is left.
+fn read_until(input: &mut Inbox, stream: &green::TcpStream, until: Instant) -> io::Result<usize> {
+    let left = until.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "the deadline passed",
+        ));
+    }
+    stream.set_read_timeout(Some(left))?;
+    input.read_from(stream)
 }
 
 fn write_all(mut stream: &green::TcpStream, bytes: &[u8], limit: Duration) -> io::Result<()> {

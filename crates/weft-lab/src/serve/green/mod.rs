@@ -55,7 +55,7 @@ use std::time::{Duration, Instant};
 
 use weft::green;
 use weft::net::ListenOptions;
-use weft_http::Handler;
+use weft_http::{Handler, Timeouts};
 
 use crate::signals::ShutdownSignals;
 
@@ -76,6 +76,8 @@ const DRAIN_POLL: Duration = Duration::from_millis(10);
 struct Shared {
     draining: AtomicBool,
     connections: AtomicUsize,
+    /// Every connection's time limits.
+    timeouts: Timeouts,
 }
 
 /// Serves `app` on `addr` with `loops` loop threads until SIGINT/SIGTERM.
@@ -83,6 +85,7 @@ pub(crate) fn run<H>(
     addr: SocketAddr,
     loops: usize,
     app: H,
+    timeouts: Timeouts,
     signals: ShutdownSignals,
     on_listening: impl FnOnce(SocketAddr),
 ) -> io::Result<()>
@@ -93,7 +96,10 @@ where
         .loops(loops)
         .thread_name("weft-green")
         .build()?;
-    let shared = Arc::new(Shared::default());
+    let shared = Arc::new(Shared {
+        timeouts,
+        ..Shared::default()
+    });
     // The loops share the port with SO_REUSEPORT; another process may not.
     weft_http::check_address_free(addr)?;
     // The first listener picks the port (for --port 0); the others share it.
@@ -178,7 +184,7 @@ where
                         shared: &shared,
                         id,
                     };
-                    serve_connection(stream, &*app, &shared.draining, &idle);
+                    serve_connection(stream, &*app, shared.timeouts, &shared.draining, &idle);
                 })
             };
             OPEN.with(|open| open.borrow_mut().insert(id, connection, idle));
