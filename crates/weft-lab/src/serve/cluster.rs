@@ -22,10 +22,20 @@ use std::net::SocketAddr;
 use weft::cluster::ipc::IpcError;
 use weft::cluster::{self, Role, Supervisor, WorkerEvent, WorkerLink};
 use weft::rt::Runtime;
+use weft::signal::{SignalKind, Signals};
 use weft_http::{Server, ServerConfig};
 
 use super::static_files::StaticRoot;
 use super::{routes, Model, ServeArgs};
+
+/// The signals a supervisor answers (see the module doc).
+const SUPERVISOR_SIGNALS: [SignalKind; 5] = [
+    SignalKind::Terminate,
+    SignalKind::Interrupt,
+    SignalKind::Hangup,
+    SignalKind::TtyIn,
+    SignalKind::TtyOut,
+];
 
 /// Event loops per worker when `--loops` is not given: one, as nginx runs one event loop per
 /// worker process; N workers on N cores then use every core without oversubscribing them.
@@ -52,6 +62,12 @@ pub(crate) fn run(args: &ServeArgs, workers: usize, root: Option<StaticRoot>) ->
 }
 
 fn supervise(addr: SocketAddr, workers: usize, loops: usize, root: &str) -> io::Result<()> {
+    // The supervisor's signals get their handlers before anything else, above all before the
+    // start line: a SIGINT/SIGTERM/SIGHUP sent as soon as it is logged would otherwise meet
+    // the default action (death) until `Supervisor::build` makes its stream. One sent in
+    // between stays pending, undispatched (no stream reads the pipe yet), and the
+    // supervisor's stream reports it.
+    let _early = Signals::install(&SUPERVISOR_SIGNALS)?;
     let runtime = Runtime::builder().current_thread().build()?;
     runtime.block_on(async {
         let mut inherited = cluster::listeners()?;
@@ -90,6 +106,9 @@ fn work(
     timeouts: weft_http::Timeouts,
     root: Option<StaticRoot>,
 ) -> io::Result<()> {
+    // As in the supervisor: a SIGTERM/SIGINT (a Ctrl-C reaches the whole process group) that
+    // arrives while the worker starts is reported by its link's stream, not fatal.
+    let _early = Signals::install(&[SignalKind::Terminate, SignalKind::Interrupt])?;
     let listener = cluster::listeners()?.into_iter().next().ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::NotFound,
