@@ -143,9 +143,9 @@ pub async fn serve<H: Handler>(
     }
     // Connections the kernel already completed are clients in flight: take them before closing
     // the listener, or closing it would reset them (weft::cluster relies on this for a drain).
-    while let Poll::Ready(Ok((stream, remote))) =
-        poll_fn(|cx| Poll::Ready(listener.poll_accept(cx))).await
-    {
+    // `accept_queued` asks the kernel, not the loop's readiness cache (an edge not yet polled
+    // would otherwise leave a connection queued).
+    while let Ok(Some((stream, remote))) = listener.accept_queued() {
         let _ = stream.set_nodelay(true);
         weft::spawn_local(conn::run(stream, remote, handler.clone(), set.clone())).detach();
     }

@@ -20,13 +20,15 @@
 
 use std::cell::Cell;
 use std::io::{self, Read, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use weft::green;
 use weft_http::proto::{self, Answering, BodyFeed, Decoded, Encoded, RequestDecoder};
 use weft_http::{Handler, Limits, Request, Response, Timeouts};
+
+use super::Shared;
 
 /// Bytes read per `read` call. 16 KiB: a whole pipelined batch of small
 /// requests (16 plaintext requests are about 2 KiB) arrives in one read.
@@ -36,11 +38,10 @@ const READ_CHUNK: usize = 16 * 1024;
 pub(super) fn serve_connection<H: Handler>(
     stream: green::TcpStream,
     app: &H,
-    timeouts: Timeouts,
-    draining: &AtomicBool,
+    shared: &Shared,
     idle: &Cell<bool>,
 ) {
-    let mut connection = Connection::new(stream, app, timeouts, draining, idle);
+    let mut connection = Connection::new(stream, app, shared, idle);
     while connection.answer_batch() && connection.wait_for_more() {}
 }
 
@@ -49,8 +50,8 @@ pub(super) fn serve_connection<H: Handler>(
 struct Connection<'a, H> {
     stream: green::TcpStream,
     app: &'a H,
-    /// Set for the whole server when it drains: answer with `Connection: close`.
-    draining: &'a AtomicBool,
+    /// The server's drain state: when set, answer with `Connection: close`.
+    shared: &'a Shared,
     /// Set while parked between requests, so that a drain can cancel this connection.
     idle: &'a Cell<bool>,
     timeouts: Timeouts,
@@ -77,13 +78,7 @@ enum Wait {
 }
 
 impl<'a, H: Handler> Connection<'a, H> {
-    fn new(
-        stream: green::TcpStream,
-        app: &'a H,
-        timeouts: Timeouts,
-        draining: &'a AtomicBool,
-        idle: &'a Cell<bool>,
-    ) -> Self {
+    fn new(stream: green::TcpStream, app: &'a H, shared: &'a Shared, idle: &'a Cell<bool>) -> Self {
         let limits = Limits::default();
         let _ = stream.set_nodelay(true);
         let decoder = match stream.peer_addr() {
@@ -93,9 +88,9 @@ impl<'a, H: Handler> Connection<'a, H> {
         Connection {
             stream,
             app,
-            draining,
+            shared,
             idle,
-            timeouts,
+            timeouts: shared.timeouts,
             deadline: None,
             fresh: true,
             stale: false,
@@ -179,7 +174,7 @@ impl<'a, H: Handler> Connection<'a, H> {
         if let (true, Some(feed)) = (unfinished, &feed) {
             feed.fail(proto::BODY_NOT_READ);
         }
-        let close = self.draining.load(Ordering::Relaxed) || unfinished;
+        let close = self.shared.draining.load(Ordering::Relaxed) || unfinished;
         match proto::encode_response(&mut self.output, response, answering, close) {
             Encoded::Complete { keep_alive } => Some(keep_alive),
             Encoded::Streaming {
@@ -202,13 +197,10 @@ impl<'a, H: Handler> Connection<'a, H> {
 
     /// Waits for more input: the idle limit between requests, the head or body limit inside
     /// one (a client silent mid-request gets 408). Between requests the connection is idle,
-    /// and a drain may cancel it (or, if draining already, it just closes). False if the
-    /// connection is done.
+    /// and a drain may cancel it after its quiet period (when draining already, it waits no
+    /// longer than that period). False if the connection is done.
     fn wait_for_more(&mut self) -> bool {
         let between = self.input.filled().is_empty() && !self.decoder.in_body();
-        if between && self.draining.load(Ordering::Relaxed) {
-            return false;
-        }
         let wait = if self.decoder.in_body() {
             Wait::Body
         } else if !between || self.fresh {
@@ -228,13 +220,19 @@ impl<'a, H: Handler> Connection<'a, H> {
             }
         };
         (self.deadline, self.stale) = (Some((wait, until)), false);
+        // Draining: an idle connection (or one whose head is on its way) waits only for the
+        // quiet period; one answered before the drain may have a request on the wire.
+        let until = match self.shared.quiet_end.get() {
+            Some(&quiet_end) if wait != Wait::Body => until.min(quiet_end),
+            _ => until,
+        };
         self.idle.set(between);
         let read = read_until(&mut self.input, &self.stream, until);
         self.idle.set(false);
         match read {
             Ok(0) => false,
             Ok(_) => true,
-            Err(e) if e.kind() == io::ErrorKind::TimedOut && wait != Wait::Idle => {
+            Err(e) if e.kind() == io::ErrorKind::TimedOut && !between => {
                 self.output.clear();
                 proto::encode_error(&mut self.output, proto::REQUEST_NOT_RECEIVED);
                 let _ = write_all(&self.stream, &self.output, self.timeouts.write);
