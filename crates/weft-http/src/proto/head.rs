@@ -12,7 +12,10 @@
 //!   `Content-Length` is refused (400, the request-smuggling shape), as is
 //!   `Transfer-Encoding` in HTTP/1.0; `Content-Length` must be digits, and
 //!   repeated values must agree.
-//! - **Semantics.** `Host` exactly once in HTTP/1.1 (400), `Connection`
+//! - **Line endings.** Every line ends in CRLF: a bare LF (which httparse
+//!   accepts) is 400, as is a bare CR (which it refuses).
+//! - **Semantics.** `Host` exactly once in HTTP/1.1 (400), an absolute-form
+//!   target's host equal to it (400), `Connection`
 //!   tokens (`close`, `keep-alive`), `Expect: 100-continue` (other
 //!   expectations are 417; HTTP/1.0 expectations are ignored, RFC 9110 §10.1.1).
 //! - **Target forms.** origin (`/p?q`), absolute (`http://h/p?q`), asterisk
@@ -172,6 +175,13 @@ fn parse_head_with<const N: usize>(
     } else {
         Version::Http11
     };
+    // RFC 9112 §2.2 lets a recipient accept a bare LF; weft does not: a proxy in front that
+    // splits lines differently would see other fields (or another request) than weft does.
+    if has_bare_lf(&buf[..head_len]) {
+        return Err(HttpError::bad_request(
+            "bare LF line ending in the head (CRLF required)",
+        ));
+    }
     let method = Method::from_bytes(method_str.as_bytes());
 
     let mut semantics = Semantics::default();
@@ -192,6 +202,9 @@ fn parse_head_with<const N: usize>(
     let fields_end = (head_len - blank_line).max(fields_start);
     let (path, query) = split_target(method, target_str, target_at)?;
     let framing = semantics.framing(version)?;
+    if let Some(after_scheme) = strip_scheme(target_str.as_bytes()) {
+        absolute_form_matches_host(after_scheme, parsed.headers)?;
+    }
     let keep_alive = match version {
         Version::Http11 => !semantics.close,
         Version::Http10 => semantics.keep_alive && !semantics.close,
@@ -233,6 +246,43 @@ fn parse_head_with<const N: usize>(
             && version == Version::Http11
             && framing != Framing::Empty,
     }))
+}
+
+/// Whether `head` has an LF not preceded by CR.
+fn has_bare_lf(head: &[u8]) -> bool {
+    let mut from = 0;
+    while let Some(i) = head[from..].iter().position(|&b| b == b'\n') {
+        let at = from + i;
+        if at == 0 || head[at - 1] != b'\r' {
+            return true;
+        }
+        from = at + 1;
+    }
+    false
+}
+
+/// An absolute-form target (`http://a/p`) whose authority is not the `Host` field's value is
+/// refused: RFC 9112 §3.2.2 has the server use the target's host, so a proxy that routed by
+/// `Host` and weft would disagree about where the request goes.
+fn absolute_form_matches_host(
+    after_scheme: &[u8],
+    fields: &[httparse::Header<'_>],
+) -> Result<(), HttpError> {
+    let authority_len = after_scheme
+        .iter()
+        .position(|&b| b == b'/' || b == b'?')
+        .unwrap_or(after_scheme.len());
+    let authority = &after_scheme[..authority_len];
+    let host = fields
+        .iter()
+        .find(|f| f.name.eq_ignore_ascii_case("host"))
+        .map(|f| trim(f.value));
+    match host {
+        Some(host) if !host.eq_ignore_ascii_case(authority) => Err(HttpError::bad_request(
+            "the absolute-form target's host differs from the Host header",
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Byte offset of `part` inside `buf` (`part` must be a sub-slice of `buf`).
@@ -528,8 +578,7 @@ mod tests {
     fn header_lookup_walks_the_lines_of_every_line_ending() {
         for raw in [
             "GET / HTTP/1.1\r\nHost: a\r\nX-A:  one \t\r\nx-b:\r\nX-A: two\r\n\r\n",
-            "GET / HTTP/1.1\nHost: a\nX-A:  one \t\nx-b:\nX-A: two\n\n",
-            "\r\nGET / HTTP/1.1\r\nHost: a\nX-A:  one \t\r\nx-b:\nX-A: two\n\r\n",
+            "\r\nGET / HTTP/1.1\r\nHost: a\r\nX-A:  one \t\r\nx-b:\r\nX-A: two\r\n\r\n",
         ] {
             let r = head(raw).request;
             let all: Vec<_> = r.headers().collect();
@@ -551,6 +600,29 @@ mod tests {
         assert_eq!(bare.headers().count(), 0);
         let obs_text = head("GET / HTTP/1.1\r\nHost: a\r\nX-T: café\r\n\r\n").request;
         assert_eq!(obs_text.header_str("x-t"), Some("caf\u{e9}"));
+    }
+
+    #[test]
+    fn bare_lf_anywhere_in_the_head_is_refused() {
+        for raw in [
+            "GET / HTTP/1.1\nHost: a\n\n",
+            "GET / HTTP/1.1\r\nHost: a\nX-A: b\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a\r\n\n",
+            "\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",
+        ] {
+            assert_eq!(status_of(raw), 400, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn absolute_form_host_must_match_the_host_header() {
+        assert_eq!(status_of("GET http://a/x HTTP/1.1\r\nHost: b\r\n\r\n"), 400);
+        assert_eq!(
+            head("GET HTTP://A:80/x?q HTTP/1.1\r\nHost: a:80\r\n\r\n")
+                .request
+                .path(),
+            "/x"
+        );
     }
 
     #[test]
