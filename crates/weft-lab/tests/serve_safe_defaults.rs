@@ -2,7 +2,8 @@
 //! from a checkout, `/static/.git/config` is 404, not the repository's
 //! config); with a root, dot-files and dot-directories are refused like
 //! `..`; a port another `weft serve` already holds (with `SO_REUSEPORT`) is
-//! refused with "address in use" naming it, in every model.
+//! refused with "address in use" naming it, in every model; `--host
+//! localhost` is resolved.
 
 use std::io::{Read, Write};
 use std::net::SocketAddr;
@@ -126,4 +127,18 @@ fn a_port_another_weft_serve_holds_is_refused_as_address_in_use() {
     // The first still serves, on its own.
     assert_eq!(status(first.addr, "/plaintext"), 200);
     assert!(first.terminate().success());
+}
+
+#[test]
+fn host_localhost_is_resolved() {
+    let dir = TempDir::new("localhost");
+    let mut serve = serve_in(&dir, &["--host", "localhost"]);
+    assert!(serve.addr.ip().is_loopback(), "{}", serve.addr);
+    assert_eq!(status(serve.addr, "/plaintext"), 200);
+    assert!(serve.terminate().success());
+    let mut command = Command::new(WEFT);
+    command.args(["serve", "--port", "0", "--host", "no-such-host.invalid"]);
+    let output = run_to_end(command, DEADLINE);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--host no-such-host.invalid"));
 }

@@ -52,7 +52,7 @@ pub(crate) fn run(args: &ServeArgs, workers: usize, root: Option<StaticRoot>) ->
     let loops = args.loops.map_or(DEFAULT_LOOPS_PER_WORKER, usize::from);
     match cluster::role()? {
         Role::Supervisor => supervise(
-            SocketAddr::new(args.host, args.port),
+            args.addr()?,
             workers,
             loops,
             &super::static_files::describe(root.as_ref()),

@@ -26,7 +26,7 @@ mod routes;
 pub(crate) mod static_files;
 
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 
 use clap::Args;
@@ -39,9 +39,10 @@ use crate::signals::ShutdownSignals;
 /// Options of `weft serve`.
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
-    /// Address to listen on.
+    /// Address to listen on: an IP address, or a name resolved at start
+    /// (`localhost`; its first address is used).
     #[arg(long, default_value = "127.0.0.1")]
-    host: IpAddr,
+    host: String,
     /// Port to listen on (0 picks a free one; the start line shows it).
     #[arg(long, short, default_value_t = 8080)]
     port: u16,
@@ -79,6 +80,28 @@ pub(crate) struct ServeArgs {
 }
 
 impl ServeArgs {
+    /// `--host` (resolved if it is a name) and `--port`.
+    pub(crate) fn addr(&self) -> io::Result<SocketAddr> {
+        if let Ok(ip) = self.host.parse::<IpAddr>() {
+            return Ok(SocketAddr::new(ip, self.port));
+        }
+        let resolved = (self.host.as_str(), self.port)
+            .to_socket_addrs()
+            .map_err(|e| io::Error::new(e.kind(), format!("--host {}: {e}", self.host)))?;
+        // Prefer IPv4, as `localhost` clients usually connect to 127.0.0.1 first.
+        let all: Vec<SocketAddr> = resolved.collect();
+        all.iter()
+            .find(|a| a.is_ipv4())
+            .or(all.first())
+            .copied()
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!("--host {}: the name has no address", self.host),
+                )
+            })
+    }
+
     /// The client time limits: weft_http's defaults, with the ones given on the command line.
     pub(crate) fn timeouts(&self) -> Timeouts {
         let mut timeouts = Timeouts::default();
@@ -131,7 +154,7 @@ pub(crate) fn run(args: ServeArgs) -> io::Result<()> {
     let signals = ShutdownSignals::install()?;
 
     if args.model == Model::Green {
-        let addr = SocketAddr::new(args.host, args.port);
+        let addr = args.addr()?;
         return green::run(addr, loops, routes::app(root.clone()), args.timeouts(), signals, |bound| {
             tracing::info!(
                 "weft serve listening on http://{bound} (loops={loops}, model=green, root={root_shown})"
@@ -139,7 +162,7 @@ pub(crate) fn run(args: ServeArgs) -> io::Result<()> {
         })
         .map(|()| tracing::info!("weft serve stopped"));
     }
-    let running = Server::bind(SocketAddr::new(args.host, args.port))
+    let running = Server::bind(args.addr()?)
         .loops(loops)
         .timeouts(args.timeouts())
         .start(routes::app(root.clone()))?;
