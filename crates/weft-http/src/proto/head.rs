@@ -292,10 +292,26 @@ fn offset_in(buf: &[u8], part: &[u8]) -> usize {
 
 /// Whether the first line carries an `HTTP/` version that is not 1.0/1.1
 /// (505), as opposed to garbage (400).
+///
+/// Decided on the version token alone (what follows the second space of the request line),
+/// so that the answer does not depend on how the line was split into reads: httparse stops at
+/// the first byte that is not `HTTP/1.0` or `HTTP/1.1`, and the bytes up to it decide.
 fn names_other_http_version(buf: &[u8]) -> bool {
-    let line_end = buf.iter().position(|&b| b == b'\n').unwrap_or(buf.len());
-    let line = &buf[..line_end];
-    line.windows(6).any(|w| w == b" HTTP/")
+    let start = buf
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(buf.len());
+    let line = &buf[start..];
+    let line = &line[..line
+        .iter()
+        .position(|&b| b == b'\r' || b == b'\n')
+        .unwrap_or(line.len())];
+    let mut parts = line.splitn(3, |&b| b == b' ');
+    let (Some(_method), Some(_target), Some(version)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    version.len() > 5 && version.starts_with(b"HTTP/") && version[5].is_ascii_digit()
 }
 
 /// Splits the target into path and query spans by its form. Inlined: its
@@ -623,6 +639,19 @@ mod tests {
                 .path(),
             "/x"
         );
+    }
+
+    #[test]
+    fn the_version_answer_does_not_depend_on_the_split() {
+        // Found by the decoder_splits fuzz target: " HTTP/" later in the line made the whole
+        // line a 505, while a read that ended before it gave 400.
+        let wire = "GET / HTTP\u{7}1 x GET / HTTP/1.1\r\nHost: t\r\n\r\n";
+        assert_eq!(status_of(wire), 400);
+        assert_eq!(status_of("GET / HTTP\u{7}"), 400);
+        assert_eq!(status_of("GET / HTTP/2.0\r\nHost: t\r\n\r\n"), 505);
+        assert_eq!(status_of("GET / HTTP/1.7\r\n"), 505);
+        assert_eq!(status_of("\r\nGET / HTTP/3\r\n\r\n"), 505);
+        assert_eq!(status_of("GET / HTTP/x\r\n\r\n"), 400);
     }
 
     #[test]
