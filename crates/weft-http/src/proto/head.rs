@@ -112,16 +112,26 @@ fn parse_head_with<const N: usize>(
 ) -> Result<Option<Head>, HttpError> {
     let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; N];
     let mut parsed = httparse::Request::new(&mut []);
+    // httparse sees only as much as the limits allow: the first `max_request_line_bytes`
+    // while no line has ended in them, else the first `max_head_bytes`. So a refusal never
+    // depends on how the input was split into reads: a bad byte past a limit is that limit's
+    // answer (414, 431) whether it arrived in the same read or later.
+    let line_limit = limits.max_request_line_bytes;
+    let line_over = buf.len() > line_limit && !buf[..line_limit].contains(&b'\n');
+    let window = if line_over {
+        &buf[..line_limit]
+    } else {
+        &buf[..buf.len().min(limits.max_head_bytes)]
+    };
     let status = httparse::ParserConfig::default().parse_request_with_uninit_headers(
         &mut parsed,
-        buf,
+        window,
         &mut slots[..limits.header_slots().min(N)],
     );
     let head_len = match status {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => {
-            let line_limit = limits.max_request_line_bytes;
-            return if buf.len() > line_limit && !buf[..line_limit].contains(&b'\n') {
+            return if line_over {
                 // The request line alone is already over its limit.
                 Err(ERR_LINE_TOO_LONG)
             } else if buf.len() > limits.max_head_bytes {
@@ -138,7 +148,7 @@ fn parse_head_with<const N: usize>(
             return parse_head_with_all_slots(buf, limits, remote);
         }
         Err(httparse::Error::TooManyHeaders) => return Err(ERR_TOO_MANY_HEADERS),
-        Err(httparse::Error::Version) if names_other_http_version(buf) => {
+        Err(httparse::Error::Version) if names_other_http_version(window) => {
             return Err(HttpError::new(
                 StatusCode::HTTP_VERSION_NOT_SUPPORTED,
                 "only HTTP/1.0 and HTTP/1.1 are supported",
@@ -652,6 +662,32 @@ mod tests {
         assert_eq!(status_of("GET / HTTP/1.7\r\n"), 505);
         assert_eq!(status_of("\r\nGET / HTTP/3\r\n\r\n"), 505);
         assert_eq!(status_of("GET / HTTP/x\r\n\r\n"), 400);
+    }
+
+    #[test]
+    fn a_bad_byte_past_a_limit_is_that_limit_whatever_the_split() {
+        // Found by the chunked fuzz target: whole, httparse reached a bad byte past the
+        // request-line limit (400); byte by byte, the limit was hit first (414).
+        let limits = Limits {
+            max_request_line_bytes: 32,
+            max_head_bytes: 64,
+            ..Limits::default()
+        };
+        let status = |raw: &[u8]| {
+            parse_head(raw, &limits, None)
+                .map(|h| h.is_some())
+                .map_err(|e| e.status().as_u16())
+        };
+        let mut long_line = b"GET /".to_vec();
+        long_line.extend([b'a'; 40]);
+        long_line.extend(b"\0 HTTP/1.1\r\n\r\n");
+        assert_eq!(status(&long_line), Err(414));
+        assert_eq!(status(&long_line[..33]), Err(414));
+        let mut long_head = b"GET / HTTP/1.1\r\nX: ".to_vec();
+        long_head.extend([b'a'; 60]);
+        long_head.extend(b"\0\r\n\r\n");
+        assert_eq!(status(&long_head), Err(431));
+        assert_eq!(status(&long_head[..65]), Err(431));
     }
 
     #[test]
