@@ -25,7 +25,14 @@ use std::net::SocketAddr;
 
 /// Fails with [`io::ErrorKind::AddrInUse`] and a message naming `addr` if a
 /// socket already listens on `addr` (with or without `SO_REUSEPORT`). A port
-/// of 0 is always free. See the [module docs](self).
+/// of 0 is always free.
+///
+/// [`Server`](crate::Server) calls it before its loops bind their
+/// `SO_REUSEPORT` listeners, so that another process's server on the same
+/// port is an error instead of a silent split of the traffic: it binds the
+/// address once without `SO_REUSEPORT`, which the kernel refuses whenever
+/// any socket listens there. Between this probe and the loops' binds
+/// (microseconds) another socket can still slip in.
 pub fn check_address_free(addr: SocketAddr) -> io::Result<()> {
     if addr.port() == 0 {
         return Ok(());
