@@ -67,9 +67,9 @@ pub use response::{
     Body, BodyStream, HeaderText, InvalidHeader, Response, APPLICATION_JSON, TEXT_PLAIN,
 };
 pub use router::{End, Route, RouteTable, Router};
+pub use server::{check_address_free, ShutdownSignal, WaitForShutdown};
 pub use server::{
     serve, Running, Server, ServerConfig, ServerHandle, DEFAULT_DRAIN_TIMEOUT, LISTEN_BACKLOG,
 };
-pub use server::{ShutdownSignal, WaitForShutdown};
 pub use status::StatusCode;
 pub use uri::percent_decode;

@@ -8,8 +8,13 @@
 //!
 //! Chunked framing (RFC 9112 §7.1) is parsed strictly: chunk sizes are hex
 //! digits (at most 16), extensions are skipped but bounded
-//! ([`MAX_CHUNK_EXTENSION_BYTES`]), every line ends in CRLF, trailer fields
-//! are read and discarded (bounded by [`MAX_TRAILER_BYTES`]). The decoded
+//! ([`MAX_CHUNK_EXTENSION_BYTES`]) and may hold no control byte but HTAB
+//! (a NUL or a bare LF in one is 400), every line ends in CRLF, trailer
+//! fields are read and discarded (bounded by [`MAX_TRAILER_BYTES`]), except
+//! that a trailer naming a framing or routing field (`Content-Length`,
+//! `Transfer-Encoding`, `Host`: RFC 9110 §6.5.1 forbids them there) is 400,
+//! since a proxy that merged it into the head would frame the stream
+//! differently. The decoded
 //! size is checked against the body limit before a chunk's data is copied, so
 //! a 413 is answered as soon as a chunk header announces too much.
 
@@ -24,6 +29,19 @@ const ERR_CHUNK_SIZE: HttpError = HttpError::bad_request("invalid chunk size lin
 const ERR_CHUNK_END: HttpError = HttpError::bad_request("chunk data not followed by CRLF");
 const ERR_CHUNK_EXT: HttpError = HttpError::bad_request("chunk extension too long");
 const ERR_TRAILER_LINE: HttpError = HttpError::bad_request("invalid trailer line ending");
+const ERR_CHUNK_EXT_BYTE: HttpError = HttpError::bad_request("control byte in a chunk extension");
+const ERR_TRAILER_FORBIDDEN: HttpError = HttpError::bad_request(
+    "trailer field not allowed (Content-Length, Transfer-Encoding and Host frame or route the request)",
+);
+
+/// Trailer field names refused (lowercase): the ones that frame or route a request.
+const FORBIDDEN_TRAILERS: [&[u8]; 3] = [b"content-length", b"transfer-encoding", b"host"];
+
+/// Longest of [`FORBIDDEN_TRAILERS`]: a trailer name is remembered up to this many bytes.
+const TRAILER_NAME_MAX: usize = 17;
+
+/// `TrailerName::len` once the name is over (colon seen) or longer than any forbidden one.
+const NAME_DONE: u8 = u8::MAX;
 const ERR_TRAILERS_TOO_LARGE: HttpError = HttpError::new(
     StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
     "chunked trailer fields too large",
@@ -69,6 +87,46 @@ pub(crate) struct ChunkState {
     decoded: u64,
     /// Trailer bytes read so far.
     trailer: usize,
+    /// The start of the current trailer line's field name (lowercased).
+    name: TrailerName,
+}
+
+/// The field name of a trailer line as it arrives, kept only as long as it could still be
+/// one of [`FORBIDDEN_TRAILERS`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct TrailerName {
+    bytes: [u8; TRAILER_NAME_MAX],
+    /// Bytes kept, or [`NAME_DONE`].
+    len: u8,
+}
+
+impl TrailerName {
+    const EMPTY: TrailerName = TrailerName {
+        bytes: [0; TRAILER_NAME_MAX],
+        len: 0,
+    };
+
+    /// Takes one byte of a trailer line; an error if the name just ended as a forbidden one.
+    fn push(&mut self, byte: u8) -> Result<(), HttpError> {
+        if self.len == NAME_DONE {
+            return Ok(());
+        }
+        if byte == b':' {
+            let name = &self.bytes[..usize::from(self.len)];
+            self.len = NAME_DONE;
+            if FORBIDDEN_TRAILERS.contains(&name) {
+                return Err(ERR_TRAILER_FORBIDDEN);
+            }
+            return Ok(());
+        }
+        if usize::from(self.len) == TRAILER_NAME_MAX {
+            self.len = NAME_DONE;
+            return Ok(());
+        }
+        self.bytes[usize::from(self.len)] = byte.to_ascii_lowercase();
+        self.len += 1;
+        Ok(())
+    }
 }
 
 impl BodyDecoder {
@@ -84,6 +142,7 @@ impl BodyDecoder {
                 chunk: Chunk::Size { size: 0, digits: 0 },
                 decoded: 0,
                 trailer: 0,
+                name: TrailerName::EMPTY,
             },
         }
     }
@@ -137,6 +196,7 @@ impl ChunkState {
                 Chunk::Extension { size, skipped } => match byte {
                     b'\r' => Chunk::SizeLf { size },
                     b'\n' => return Err(ERR_CHUNK_SIZE),
+                    b if (b < 0x20 && b != b'\t') || b == 0x7f => return Err(ERR_CHUNK_EXT_BYTE),
                     _ if skipped >= MAX_CHUNK_EXTENSION_BYTES => return Err(ERR_CHUNK_EXT),
                     _ => Chunk::Extension {
                         size,
@@ -181,6 +241,7 @@ impl ChunkState {
                         if self.trailer > MAX_TRAILER_BYTES {
                             return Err(ERR_TRAILERS_TOO_LARGE);
                         }
+                        self.name.push(byte)?;
                         Chunk::Trailer { line: line + 1 }
                     }
                 }
@@ -192,6 +253,7 @@ impl ChunkState {
                         self.chunk = Chunk::Done;
                         return Ok((at + 1, true));
                     }
+                    self.name = TrailerName::EMPTY;
                     Chunk::Trailer { line: 0 }
                 }
                 Chunk::Done => return Ok((at, true)),
@@ -274,7 +336,12 @@ mod tests {
 
     #[test]
     fn chunked_errors() {
-        let cases: [(&[u8], u16); 7] = [
+        let cases: [(&[u8], u16); 12] = [
+            (b"1;a=\0\r\nx\r\n", 400),
+            (b"1;a=\x7f\r\nx\r\n", 400),
+            (b"0\r\nContent-Length: 5\r\n\r\n", 400),
+            (b"0\r\nX-A: 1\r\nTRANSFER-ENCODING: chunked\r\n\r\n", 400),
+            (b"0\r\nHost: evil\r\n\r\n", 400),
             (b"x\r\n", 400),
             (b"\r\n", 400),
             (b"3\nabc\r\n0\r\n\r\n", 400),
@@ -291,6 +358,25 @@ mod tests {
             assert_eq!(
                 err.status().as_u16(),
                 status,
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+    }
+
+    #[test]
+    fn harmless_trailers_and_extensions_are_tolerated() {
+        for input in [
+            &b"1;name=\"q v\"\t\r\nx\r\n0\r\n\r\n"[..],
+            b"0\r\nContent-Lengthy: 5\r\nX-Host: a\r\nhost-name: b\r\n\r\n",
+            b"0\r\nX-Very-Long-Trailer-Name-Indeed: content-length\r\n\r\n",
+        ] {
+            let mut out = Vec::new();
+            let (used, done) = BodyDecoder::chunked()
+                .decode(input, &mut out, LIMIT)
+                .unwrap_or_else(|e| panic!("{e:?} for {:?}", String::from_utf8_lossy(input)));
+            assert!(
+                done && used == input.len(),
                 "{:?}",
                 String::from_utf8_lossy(input)
             );

@@ -118,13 +118,18 @@ pub(crate) fn render(secs: u64) -> [u8; DATE_LEN] {
     out
 }
 
+/// The last instant an IMF-fixdate can write (its year has four digits):
+/// 9999-12-31 23:59:59 UTC, in seconds since the Unix epoch.
+const LAST_HTTP_DATE_SECS: u64 = 253_402_300_799;
+
 /// `time` as an HTTP-date (IMF-fixdate, RFC 9110 §5.6.7), for fields such as
-/// `Last-Modified`; times before 1970 read as 1970, fractions of a second
-/// are dropped.
+/// `Last-Modified`; times before 1970 read as 1970, times after 9999 as its
+/// last second, fractions of a second are dropped.
 pub fn http_date(time: SystemTime) -> String {
     let secs = time
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.as_secs());
+        .map_or(0, |since| since.as_secs())
+        .min(LAST_HTTP_DATE_SECS);
     // An IMF-fixdate is ASCII.
     render(secs).iter().map(|&b| char::from(b)).collect()
 }
@@ -167,7 +172,8 @@ pub fn parse_http_date(value: &str) -> Option<SystemTime> {
         return None;
     }
     let secs = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second;
-    Some(UNIX_EPOCH + Duration::from_secs(secs))
+    // A leap second at the very end of 9999 would be year 10000: it reads as the last second.
+    Some(UNIX_EPOCH + Duration::from_secs(secs.min(LAST_HTTP_DATE_SECS)))
 }
 
 fn days_in_month(year: u64, month: u64) -> u64 {
@@ -313,5 +319,18 @@ mod tests {
         stamp(later);
         let valid_until = VALID_UNTIL.get().unwrap();
         assert!(valid_until > later);
+    }
+
+    #[test]
+    fn the_end_of_year_9999_round_trips() {
+        // Found by the http_date fuzz target: the leap second at the end of 9999 parsed as
+        // year 10000, which rendered as "Sat, 01 Jan 0000".
+        let last = parse_http_date("Fri, 31 Dec 9999 23:59:59 GMT").unwrap();
+        assert_eq!(parse_http_date("Fri, 31 Dec 9999 23:59:60 GMT"), Some(last));
+        assert_eq!(http_date(last), "Fri, 31 Dec 9999 23:59:59 GMT");
+        assert_eq!(
+            http_date(last + Duration::from_secs(86_400 * 400)),
+            "Fri, 31 Dec 9999 23:59:59 GMT"
+        );
     }
 }

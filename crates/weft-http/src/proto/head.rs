@@ -12,7 +12,10 @@
 //!   `Content-Length` is refused (400, the request-smuggling shape), as is
 //!   `Transfer-Encoding` in HTTP/1.0; `Content-Length` must be digits, and
 //!   repeated values must agree.
-//! - **Semantics.** `Host` exactly once in HTTP/1.1 (400), `Connection`
+//! - **Line endings.** Every line ends in CRLF: a bare LF (which httparse
+//!   accepts) is 400, as is a bare CR (which it refuses).
+//! - **Semantics.** `Host` exactly once in HTTP/1.1 (400), an absolute-form
+//!   target's host equal to it (400), `Connection`
 //!   tokens (`close`, `keep-alive`), `Expect: 100-continue` (other
 //!   expectations are 417; HTTP/1.0 expectations are ignored, RFC 9110 §10.1.1).
 //! - **Target forms.** origin (`/p?q`), absolute (`http://h/p?q`), asterisk
@@ -109,16 +112,26 @@ fn parse_head_with<const N: usize>(
 ) -> Result<Option<Head>, HttpError> {
     let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; N];
     let mut parsed = httparse::Request::new(&mut []);
+    // httparse sees only as much as the limits allow: the first `max_request_line_bytes`
+    // while no line has ended in them, else the first `max_head_bytes`. So a refusal never
+    // depends on how the input was split into reads: a bad byte past a limit is that limit's
+    // answer (414, 431) whether it arrived in the same read or later.
+    let line_limit = limits.max_request_line_bytes;
+    let line_over = buf.len() > line_limit && !buf[..line_limit].contains(&b'\n');
+    let window = if line_over {
+        &buf[..line_limit]
+    } else {
+        &buf[..buf.len().min(limits.max_head_bytes)]
+    };
     let status = httparse::ParserConfig::default().parse_request_with_uninit_headers(
         &mut parsed,
-        buf,
+        window,
         &mut slots[..limits.header_slots().min(N)],
     );
     let head_len = match status {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => {
-            let line_limit = limits.max_request_line_bytes;
-            return if buf.len() > line_limit && !buf[..line_limit].contains(&b'\n') {
+            return if line_over {
                 // The request line alone is already over its limit.
                 Err(ERR_LINE_TOO_LONG)
             } else if buf.len() > limits.max_head_bytes {
@@ -135,7 +148,7 @@ fn parse_head_with<const N: usize>(
             return parse_head_with_all_slots(buf, limits, remote);
         }
         Err(httparse::Error::TooManyHeaders) => return Err(ERR_TOO_MANY_HEADERS),
-        Err(httparse::Error::Version) if names_other_http_version(buf) => {
+        Err(httparse::Error::Version) if names_other_http_version(window) => {
             return Err(HttpError::new(
                 StatusCode::HTTP_VERSION_NOT_SUPPORTED,
                 "only HTTP/1.0 and HTTP/1.1 are supported",
@@ -172,6 +185,13 @@ fn parse_head_with<const N: usize>(
     } else {
         Version::Http11
     };
+    // RFC 9112 §2.2 lets a recipient accept a bare LF; weft does not: a proxy in front that
+    // splits lines differently would see other fields (or another request) than weft does.
+    if has_bare_lf(&buf[..head_len]) {
+        return Err(HttpError::bad_request(
+            "bare LF line ending in the head (CRLF required)",
+        ));
+    }
     let method = Method::from_bytes(method_str.as_bytes());
 
     let mut semantics = Semantics::default();
@@ -192,6 +212,9 @@ fn parse_head_with<const N: usize>(
     let fields_end = (head_len - blank_line).max(fields_start);
     let (path, query) = split_target(method, target_str, target_at)?;
     let framing = semantics.framing(version)?;
+    if let Some(after_scheme) = strip_scheme(target_str.as_bytes()) {
+        absolute_form_matches_host(after_scheme, parsed.headers)?;
+    }
     let keep_alive = match version {
         Version::Http11 => !semantics.close,
         Version::Http10 => semantics.keep_alive && !semantics.close,
@@ -235,6 +258,43 @@ fn parse_head_with<const N: usize>(
     }))
 }
 
+/// Whether `head` has an LF not preceded by CR.
+fn has_bare_lf(head: &[u8]) -> bool {
+    let mut from = 0;
+    while let Some(i) = head[from..].iter().position(|&b| b == b'\n') {
+        let at = from + i;
+        if at == 0 || head[at - 1] != b'\r' {
+            return true;
+        }
+        from = at + 1;
+    }
+    false
+}
+
+/// An absolute-form target (`http://a/p`) whose authority is not the `Host` field's value is
+/// refused: RFC 9112 §3.2.2 has the server use the target's host, so a proxy that routed by
+/// `Host` and weft would disagree about where the request goes.
+fn absolute_form_matches_host(
+    after_scheme: &[u8],
+    fields: &[httparse::Header<'_>],
+) -> Result<(), HttpError> {
+    let authority_len = after_scheme
+        .iter()
+        .position(|&b| b == b'/' || b == b'?')
+        .unwrap_or(after_scheme.len());
+    let authority = &after_scheme[..authority_len];
+    let host = fields
+        .iter()
+        .find(|f| f.name.eq_ignore_ascii_case("host"))
+        .map(|f| trim(f.value));
+    match host {
+        Some(host) if !host.eq_ignore_ascii_case(authority) => Err(HttpError::bad_request(
+            "the absolute-form target's host differs from the Host header",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Byte offset of `part` inside `buf` (`part` must be a sub-slice of `buf`).
 fn offset_in(buf: &[u8], part: &[u8]) -> usize {
     part.as_ptr() as usize - buf.as_ptr() as usize
@@ -242,10 +302,26 @@ fn offset_in(buf: &[u8], part: &[u8]) -> usize {
 
 /// Whether the first line carries an `HTTP/` version that is not 1.0/1.1
 /// (505), as opposed to garbage (400).
+///
+/// Decided on the version token alone (what follows the second space of the request line),
+/// so that the answer does not depend on how the line was split into reads: httparse stops at
+/// the first byte that is not `HTTP/1.0` or `HTTP/1.1`, and the bytes up to it decide.
 fn names_other_http_version(buf: &[u8]) -> bool {
-    let line_end = buf.iter().position(|&b| b == b'\n').unwrap_or(buf.len());
-    let line = &buf[..line_end];
-    line.windows(6).any(|w| w == b" HTTP/")
+    let start = buf
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(buf.len());
+    let line = &buf[start..];
+    let line = &line[..line
+        .iter()
+        .position(|&b| b == b'\r' || b == b'\n')
+        .unwrap_or(line.len())];
+    let mut parts = line.splitn(3, |&b| b == b' ');
+    let (Some(_method), Some(_target), Some(version)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    version.len() > 5 && version.starts_with(b"HTTP/") && version[5].is_ascii_digit()
 }
 
 /// Splits the target into path and query spans by its form. Inlined: its
@@ -528,8 +604,7 @@ mod tests {
     fn header_lookup_walks_the_lines_of_every_line_ending() {
         for raw in [
             "GET / HTTP/1.1\r\nHost: a\r\nX-A:  one \t\r\nx-b:\r\nX-A: two\r\n\r\n",
-            "GET / HTTP/1.1\nHost: a\nX-A:  one \t\nx-b:\nX-A: two\n\n",
-            "\r\nGET / HTTP/1.1\r\nHost: a\nX-A:  one \t\r\nx-b:\nX-A: two\n\r\n",
+            "\r\nGET / HTTP/1.1\r\nHost: a\r\nX-A:  one \t\r\nx-b:\r\nX-A: two\r\n\r\n",
         ] {
             let r = head(raw).request;
             let all: Vec<_> = r.headers().collect();
@@ -551,6 +626,68 @@ mod tests {
         assert_eq!(bare.headers().count(), 0);
         let obs_text = head("GET / HTTP/1.1\r\nHost: a\r\nX-T: café\r\n\r\n").request;
         assert_eq!(obs_text.header_str("x-t"), Some("caf\u{e9}"));
+    }
+
+    #[test]
+    fn bare_lf_anywhere_in_the_head_is_refused() {
+        for raw in [
+            "GET / HTTP/1.1\nHost: a\n\n",
+            "GET / HTTP/1.1\r\nHost: a\nX-A: b\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a\r\n\n",
+            "\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",
+        ] {
+            assert_eq!(status_of(raw), 400, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn absolute_form_host_must_match_the_host_header() {
+        assert_eq!(status_of("GET http://a/x HTTP/1.1\r\nHost: b\r\n\r\n"), 400);
+        assert_eq!(
+            head("GET HTTP://A:80/x?q HTTP/1.1\r\nHost: a:80\r\n\r\n")
+                .request
+                .path(),
+            "/x"
+        );
+    }
+
+    #[test]
+    fn the_version_answer_does_not_depend_on_the_split() {
+        // Found by the decoder_splits fuzz target: " HTTP/" later in the line made the whole
+        // line a 505, while a read that ended before it gave 400.
+        let wire = "GET / HTTP\u{7}1 x GET / HTTP/1.1\r\nHost: t\r\n\r\n";
+        assert_eq!(status_of(wire), 400);
+        assert_eq!(status_of("GET / HTTP\u{7}"), 400);
+        assert_eq!(status_of("GET / HTTP/2.0\r\nHost: t\r\n\r\n"), 505);
+        assert_eq!(status_of("GET / HTTP/1.7\r\n"), 505);
+        assert_eq!(status_of("\r\nGET / HTTP/3\r\n\r\n"), 505);
+        assert_eq!(status_of("GET / HTTP/x\r\n\r\n"), 400);
+    }
+
+    #[test]
+    fn a_bad_byte_past_a_limit_is_that_limit_whatever_the_split() {
+        // Found by the chunked fuzz target: whole, httparse reached a bad byte past the
+        // request-line limit (400); byte by byte, the limit was hit first (414).
+        let limits = Limits {
+            max_request_line_bytes: 32,
+            max_head_bytes: 64,
+            ..Limits::default()
+        };
+        let status = |raw: &[u8]| {
+            parse_head(raw, &limits, None)
+                .map(|h| h.is_some())
+                .map_err(|e| e.status().as_u16())
+        };
+        let mut long_line = b"GET /".to_vec();
+        long_line.extend([b'a'; 40]);
+        long_line.extend(b"\0 HTTP/1.1\r\n\r\n");
+        assert_eq!(status(&long_line), Err(414));
+        assert_eq!(status(&long_line[..33]), Err(414));
+        let mut long_head = b"GET / HTTP/1.1\r\nX: ".to_vec();
+        long_head.extend([b'a'; 60]);
+        long_head.extend(b"\0\r\n\r\n");
+        assert_eq!(status(&long_head), Err(431));
+        assert_eq!(status(&long_head[..65]), Err(431));
     }
 
     #[test]

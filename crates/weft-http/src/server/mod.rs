@@ -10,7 +10,8 @@
 //!   [`Server::start_on`]) and runs [`serve`] on each, every loop with its
 //!   own `SO_REUSEPORT` listener on the same address, so the kernel spreads
 //!   connections across loops and no loop ever touches another's sockets
-//!   (shared-nothing). A server made [`from_listener`](Server::from_listener)
+//!   (shared-nothing); a port another process already serves is refused
+//!   with "address in use" first (see `exclusive`). A server made [`from_listener`](Server::from_listener)
 //!   (a socket inherited from a cluster supervisor or systemd) gives every
 //!   loop its own duplicate of that one socket instead: one accept queue that
 //!   the loops take turns at.
@@ -43,11 +44,13 @@ use weft::rt::Runtime;
 
 mod conn;
 mod connections;
+mod exclusive;
 mod shutdown;
 
 use crate::{Handler, Limits, Timeouts};
 use connections::ConnectionSet;
 
+pub use exclusive::check_address_free;
 pub use shutdown::{ShutdownSignal, WaitForShutdown};
 
 /// Default for [`ServerConfig::drain_timeout`]: 5 s for requests in progress
@@ -142,9 +145,9 @@ pub async fn serve<H: Handler>(
     }
     // Connections the kernel already completed are clients in flight: take them before closing
     // the listener, or closing it would reset them (weft::cluster relies on this for a drain).
-    while let Poll::Ready(Ok((stream, remote))) =
-        poll_fn(|cx| Poll::Ready(listener.poll_accept(cx))).await
-    {
+    // `accept_queued` asks the kernel, not the loop's readiness cache (an edge not yet polled
+    // would otherwise leave a connection queued).
+    while let Ok(Some((stream, remote))) = listener.accept_queued() {
         let _ = stream.set_nodelay(true);
         weft::spawn_local(conn::run(stream, remote, handler.clone(), set.clone())).detach();
     }
@@ -286,7 +289,11 @@ impl Server {
             .backlog(LISTEN_BACKLOG);
         let count = runtime.loops();
         let mut addr = match &self.source {
-            Source::Bind(addr) => *addr,
+            Source::Bind(addr) => {
+                // Our loops share the port; no other process joins them (see `exclusive`).
+                exclusive::check_address_free(*addr)?;
+                *addr
+            }
             Source::Listener(listener) => listener.local_addr()?,
         };
         let mut loops = Vec::with_capacity(count);

@@ -22,17 +22,27 @@ use std::net::SocketAddr;
 use weft::cluster::ipc::IpcError;
 use weft::cluster::{self, Role, Supervisor, WorkerEvent, WorkerLink};
 use weft::rt::Runtime;
+use weft::signal::{SignalKind, Signals};
 use weft_http::{Server, ServerConfig};
 
 use super::static_files::StaticRoot;
 use super::{routes, Model, ServeArgs};
+
+/// The signals a supervisor answers (see the module doc).
+const SUPERVISOR_SIGNALS: [SignalKind; 5] = [
+    SignalKind::Terminate,
+    SignalKind::Interrupt,
+    SignalKind::Hangup,
+    SignalKind::TtyIn,
+    SignalKind::TtyOut,
+];
 
 /// Event loops per worker when `--loops` is not given: one, as nginx runs one event loop per
 /// worker process; N workers on N cores then use every core without oversubscribing them.
 const DEFAULT_LOOPS_PER_WORKER: usize = 1;
 
 /// Runs this process's part of the cluster.
-pub(crate) fn run(args: &ServeArgs, workers: usize, root: StaticRoot) -> io::Result<()> {
+pub(crate) fn run(args: &ServeArgs, workers: usize, root: Option<StaticRoot>) -> io::Result<()> {
     if args.model != Model::Async {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -41,12 +51,23 @@ pub(crate) fn run(args: &ServeArgs, workers: usize, root: StaticRoot) -> io::Res
     }
     let loops = args.loops.map_or(DEFAULT_LOOPS_PER_WORKER, usize::from);
     match cluster::role()? {
-        Role::Supervisor => supervise(SocketAddr::new(args.host, args.port), workers, loops),
-        Role::Worker(index) => work(index, loops, root),
+        Role::Supervisor => supervise(
+            args.addr()?,
+            workers,
+            loops,
+            &super::static_files::describe(root.as_ref()),
+        ),
+        Role::Worker(index) => work(index, loops, args.timeouts(), root),
     }
 }
 
-fn supervise(addr: SocketAddr, workers: usize, loops: usize) -> io::Result<()> {
+fn supervise(addr: SocketAddr, workers: usize, loops: usize, root: &str) -> io::Result<()> {
+    // The supervisor's signals get their handlers before anything else, above all before the
+    // start line: a SIGINT/SIGTERM/SIGHUP sent as soon as it is logged would otherwise meet
+    // the default action (death) until `Supervisor::build` makes its stream. One sent in
+    // between stays pending, undispatched (no stream reads the pipe yet), and the
+    // supervisor's stream reports it.
+    let _early = Signals::install(&SUPERVISOR_SIGNALS)?;
     let runtime = Runtime::builder().current_thread().build()?;
     runtime.block_on(async {
         let mut inherited = cluster::listeners()?;
@@ -54,11 +75,12 @@ fn supervise(addr: SocketAddr, workers: usize, loops: usize) -> io::Result<()> {
         let listener = if activated {
             inherited.remove(0)
         } else {
+            weft_http::check_address_free(addr)?;
             cluster::bind(addr)?
         };
         tracing::info!(
             "weft serve listening on http://{} (workers={workers}, loops={loops} per worker, \
-             supervisor pid {}{})",
+             root={root}, supervisor pid {}{})",
             listener.local_addr()?,
             std::process::id(),
             if activated {
@@ -78,7 +100,15 @@ fn supervise(addr: SocketAddr, workers: usize, loops: usize) -> io::Result<()> {
     Ok(())
 }
 
-fn work(index: usize, loops: usize, root: StaticRoot) -> io::Result<()> {
+fn work(
+    index: usize,
+    loops: usize,
+    timeouts: weft_http::Timeouts,
+    root: Option<StaticRoot>,
+) -> io::Result<()> {
+    // As in the supervisor: a SIGTERM/SIGINT (a Ctrl-C reaches the whole process group) that
+    // arrives while the worker starts is reported by its link's stream, not fatal.
+    let _early = Signals::install(&[SignalKind::Terminate, SignalKind::Interrupt])?;
     let listener = cluster::listeners()?.into_iter().next().ok_or_else(|| {
         io::Error::new(
             io::ErrorKind::NotFound,
@@ -93,6 +123,7 @@ fn work(index: usize, loops: usize, root: StaticRoot) -> io::Result<()> {
     let mut link = runtime.block_on(async { WorkerLink::<(), ()>::connect() })?;
     let config = ServerConfig {
         drain_timeout: link.drain_timeout(),
+        timeouts,
         ..ServerConfig::default()
     };
     // Every loop adopts its own duplicate of the inherited socket; `start_on` returns once

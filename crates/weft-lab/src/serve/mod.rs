@@ -11,7 +11,7 @@
 //! | `/cpu?ms=N` | after burning N ms of CPU on the event loop (stalls that loop: the hazard made visible) |
 //! | `/cpu?ms=N&offload=1` | after burning N ms on the worker pool's `cpu` lane (the loop stays free) |
 //! | `POST /upload` | how many bytes the body had, read as it arrived (a streamed body: any size, one read at a time) |
-//! | `/static/<path>` | the file under `--root` (see [`static_files`]) |
+//! | `/static/<path>` | the file under `--root` (see [`static_files`]); without `--root`, 404 |
 //! | `/debug/tasks` | with `--diag`: the task dump of every loop (loopback clients only, others get 403) |
 //!
 //! `--loops N` event-loop threads each accept on their own `SO_REUSEPORT`
@@ -27,27 +27,31 @@ mod routes;
 pub(crate) mod static_files;
 
 use std::io;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 
 use clap::Args;
-use weft_http::Server;
+use std::time::Duration;
+
+use weft_http::{Server, Timeouts};
 
 use crate::signals::ShutdownSignals;
 
 /// Options of `weft serve`.
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
-    /// Address to listen on.
+    /// Address to listen on: an IP address, or a name resolved at start
+    /// (`localhost`; its first address is used).
     #[arg(long, default_value = "127.0.0.1")]
-    host: IpAddr,
+    host: String,
     /// Port to listen on (0 picks a free one; the start line shows it).
     #[arg(long, short, default_value_t = 8080)]
     port: u16,
     /// Event-loop threads, each with its own listener [default: one per core].
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
     loops: Option<u16>,
-    /// Directory served under /static/ [default: the current directory].
+    /// Directory served under /static/ (dot-files and dot-directories never are)
+    /// [default: none, /static/ answers 404].
     #[arg(long)]
     root: Option<PathBuf>,
     /// Log only warnings and errors (for benchmarks).
@@ -67,6 +71,58 @@ pub(crate) struct ServeArgs {
     /// SIGQUIT; with the watchdog, a stalled loop's waiting clients go to the other loops.
     #[arg(long, num_args = 0..=1, default_missing_value = "all", value_name = "LIST")]
     diag: Option<String>,
+    /// Milliseconds from the first byte of a request head (or from accept) to
+    /// its end, then 408 [default: weft_http's, 10 s].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    header_timeout_ms: Option<u64>,
+    /// Milliseconds from the end of a head to the end of its body, then 408
+    /// [default: weft_http's, 30 s].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    body_timeout_ms: Option<u64>,
+    /// Milliseconds of keep-alive silence before an idle connection is closed
+    /// [default: weft_http's, 60 s].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout_ms: Option<u64>,
+}
+
+impl ServeArgs {
+    /// `--host` (resolved if it is a name) and `--port`.
+    pub(crate) fn addr(&self) -> io::Result<SocketAddr> {
+        if let Ok(ip) = self.host.parse::<IpAddr>() {
+            return Ok(SocketAddr::new(ip, self.port));
+        }
+        let resolved = (self.host.as_str(), self.port)
+            .to_socket_addrs()
+            .map_err(|e| io::Error::new(e.kind(), format!("--host {}: {e}", self.host)))?;
+        // Prefer IPv4, as `localhost` clients usually connect to 127.0.0.1 first.
+        let all: Vec<SocketAddr> = resolved.collect();
+        all.iter()
+            .find(|a| a.is_ipv4())
+            .or(all.first())
+            .copied()
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::NotFound,
+                    format!("--host {}: the name has no address", self.host),
+                )
+            })
+    }
+
+    /// The client time limits: weft_http's defaults, with the ones given on the command line.
+    pub(crate) fn timeouts(&self) -> Timeouts {
+        let mut timeouts = Timeouts::default();
+        let ms = Duration::from_millis;
+        if let Some(n) = self.header_timeout_ms {
+            timeouts.header_read = ms(n);
+        }
+        if let Some(n) = self.body_timeout_ms {
+            timeouts.body_read = ms(n);
+        }
+        if let Some(n) = self.idle_timeout_ms {
+            timeouts.idle = ms(n);
+        }
+        timeouts
+    }
 }
 
 /// The serving model of `weft serve --model`.
@@ -80,9 +136,14 @@ pub(crate) enum Model {
 
 /// Runs the server until SIGINT or SIGTERM.
 pub(crate) fn run(args: ServeArgs) -> io::Result<()> {
-    let root = args.root.clone().unwrap_or_else(|| PathBuf::from("."));
-    let root = static_files::StaticRoot::new(&root)
-        .map_err(|e| io::Error::new(e.kind(), format!("--root {}: {e}", root.display())))?;
+    let root = match &args.root {
+        Some(dir) => Some(
+            static_files::StaticRoot::new(dir)
+                .map_err(|e| io::Error::new(e.kind(), format!("--root {}: {e}", dir.display())))?,
+        ),
+        None => None,
+    };
+    let root_shown = static_files::describe(root.as_ref());
     if let Some(list) = &args.diag {
         weft::diag::Config::parse(list)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("--diag: {e}")))?;
@@ -106,22 +167,21 @@ pub(crate) fn run(args: ServeArgs) -> io::Result<()> {
     let signals = ShutdownSignals::install()?;
 
     if args.model == Model::Green {
-        let addr = SocketAddr::new(args.host, args.port);
-        return green::run(addr, loops, routes::app(root.clone()), signals, |bound| {
+        let addr = args.addr()?;
+        return green::run(addr, loops, routes::app(root.clone()), args.timeouts(), signals, |bound| {
             tracing::info!(
-                "weft serve listening on http://{bound} (loops={loops}, model=green, root={})",
-                root.path().display()
+                "weft serve listening on http://{bound} (loops={loops}, model=green, root={root_shown})"
             );
         })
         .map(|()| tracing::info!("weft serve stopped"));
     }
-    let running = Server::bind(SocketAddr::new(args.host, args.port))
+    let running = Server::bind(args.addr()?)
         .loops(loops)
+        .timeouts(args.timeouts())
         .start(routes::app(root.clone()))?;
     tracing::info!(
-        "weft serve listening on http://{} (loops={loops}, root={})",
+        "weft serve listening on http://{} (loops={loops}, root={root_shown})",
         running.local_addr(),
-        root.path().display()
     );
     running.run_until(async {
         if let Err(error) = signals.recv().await {

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use weft_http::{stream_body, Handler, Request, Response, Router, StatusCode};
 
-use super::static_files::StaticRoot;
+use super::static_files::{StaticRoot, NO_ROOT};
 
 /// Body of `/` and `/plaintext`.
 const HELLO: &str = "Hello, World!";
@@ -20,7 +20,8 @@ pub(crate) const MAX_SLEEP_MS: u64 = 60_000;
 pub(crate) const MAX_CPU_MS: u64 = 10_000;
 
 /// The `weft serve` application.
-pub(crate) fn app(root: StaticRoot) -> impl Handler + Clone + Send {
+/// Without a root (`weft serve` with no `--root`), `/static/...` answers 404 for every path.
+pub(crate) fn app(root: Option<StaticRoot>) -> impl Handler + Clone + Send {
     Router::new()
         .get("/", plaintext)
         .get("/plaintext", plaintext)
@@ -36,6 +37,9 @@ pub(crate) fn app(root: StaticRoot) -> impl Handler + Clone + Send {
         .get("/static/*", move |req: Request| {
             let root = root.clone();
             Box::pin(async move {
+                let Some(root) = root else {
+                    return NO_ROOT.response();
+                };
                 let path = req.path().strip_prefix("/static/").unwrap_or("");
                 root.serve(&req, path).await
             })

@@ -5,10 +5,20 @@
 //! 1. The URL path is percent-decoded (a malformed escape or a NUL byte is
 //!    400), then split on `/`. Empty and `.` segments are dropped; a `..`
 //!    segment is refused with 403: there is no legitimate reason to send one,
-//!    and clamping it would hide attacks in the logs.
+//!    and clamping it would hide attacks in the logs. A segment that starts
+//!    with a dot (`.git`, `.env`, `.htpasswd`) is refused with 403 too, as
+//!    nginx configurations deny `location ~ /\.`: a root is often a checkout
+//!    or a deploy directory, and its hidden entries are its secrets.
 //! 2. The joined path is canonicalized on the worker pool (`weft::fs`), which
 //!    resolves every symlink. A result outside the canonical root is 403: a
-//!    symlink inside the root cannot lead out of it. Missing files are 404.
+//!    symlink inside the root cannot lead out of it. So is a result whose
+//!    path below the root has a dot-segment (a symlink `public -> .git`
+//!    cannot lead into a hidden directory either). Missing files are 404.
+//!
+//! Without `--root`, `weft serve` serves no files at all: `/static/...`
+//! answers 404 (see [`NO_ROOT`]) and the start-up line says `root=none`.
+//! Serving the current directory by default would publish whatever the
+//! operator happened to start it from.
 //! 3. A directory is served by its `index.html` (resolved the same way);
 //!    anything that is not a regular file is 404.
 //! 4. Conditional and range requests are decided from the file's
@@ -58,7 +68,7 @@ pub(crate) struct Refusal {
 }
 
 impl Refusal {
-    fn response(&self) -> Response {
+    pub(crate) fn response(&self) -> Response {
         Response::error(self.status, self.reason)
     }
 }
@@ -70,6 +80,15 @@ const NOT_FOUND: Refusal = Refusal {
 const OUTSIDE_ROOT: Refusal = Refusal {
     status: StatusCode::FORBIDDEN,
     reason: "path leads outside the static root",
+};
+const HIDDEN: Refusal = Refusal {
+    status: StatusCode::FORBIDDEN,
+    reason: "dot-files and dot-directories are not served",
+};
+/// The answer to every `/static/...` request when `weft serve` runs without `--root`.
+pub(crate) const NO_ROOT: Refusal = Refusal {
+    status: StatusCode::NOT_FOUND,
+    reason: "no static files: weft serve was started without --root",
 };
 
 impl StaticRoot {
@@ -172,12 +191,22 @@ impl StaticRoot {
         let canonical = weft::fs::canonicalize(path)
             .await
             .map_err(|e| fs_refusal(&e))?;
-        if canonical.starts_with(&*self.root) {
-            Ok(canonical)
-        } else {
-            Err(OUTSIDE_ROOT)
+        let Ok(below) = canonical.strip_prefix(&*self.root) else {
+            return Err(OUTSIDE_ROOT);
+        };
+        if below.iter().any(|name| name.as_bytes().starts_with(b".")) {
+            return Err(HIDDEN);
         }
+        Ok(canonical)
     }
+}
+
+/// The root as the start-up line shows it: its path, or `none (/static/ answers 404)`.
+pub(crate) fn describe(root: Option<&StaticRoot>) -> String {
+    root.map_or_else(
+        || "none (/static/ answers 404; give --root DIR to serve files)".to_owned(),
+        |root| root.path().display().to_string(),
+    )
 }
 
 /// A response carrying `bytes` of `file`.
@@ -229,6 +258,7 @@ pub(crate) fn relative_path(url_path: &str) -> Result<PathBuf, Refusal> {
                     reason: "'..' is not allowed in static paths",
                 })
             }
+            name if name.starts_with(b".") => return Err(HIDDEN),
             name => relative.push(std::ffi::OsStr::from_bytes(name)),
         }
     }
@@ -311,8 +341,26 @@ mod tests {
             relative_path("a%zz").unwrap_err().status,
             StatusCode::BAD_REQUEST
         );
-        // Dots that are not a whole segment are ordinary names.
-        assert_eq!(relative_path("..a/b..").unwrap(), PathBuf::from("..a/b.."));
+        // Dots inside or at the end of a name are ordinary names.
+        assert_eq!(
+            relative_path("a..b/b..").unwrap(),
+            PathBuf::from("a..b/b..")
+        );
+    }
+
+    #[test]
+    fn dot_files_and_dot_directories_are_refused_in_every_spelling() {
+        for path in [
+            ".git/config",
+            ".env",
+            "a/.git/HEAD",
+            "%2egit/config",
+            "a/%2Ehtpasswd",
+            "..a",
+            "./.ssh/id_rsa",
+        ] {
+            assert_eq!(relative_path(path).unwrap_err(), HIDDEN, "{path}");
+        }
     }
 
     #[test]

@@ -306,6 +306,12 @@ impl TcpListener {
         self.inner
     }
 
+    /// The async listener inside (for example to take the connections already queued with
+    /// `poll_accept` outside any green thread, before closing it).
+    pub fn as_async(&self) -> &net::TcpListener {
+        &self.inner
+    }
+
     /// Accepts the next connection, parking until one arrives.
     ///
     /// # Errors

@@ -115,6 +115,19 @@ impl TcpListener {
         }
     }
 
+    /// Accepts one connection the kernel has already queued, now, whatever the loop last
+    /// heard of the listener's readiness: `Ok(None)` once the queue is empty. Made for a
+    /// drain, which takes every queued connection before it closes the listener: there, a
+    /// readiness edge the loop has not polled yet must not leave a connection behind to be
+    /// reset by the close.
+    pub fn accept_queued(&self) -> io::Result<Option<(TcpStream, SocketAddr)>> {
+        match socket::accept(self.io.raw()) {
+            Ok((fd, addr)) => Ok(Some((TcpStream::from_fd(fd)?, addr.expect_inet()?))),
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
     /// The address the listener is bound to.
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         socket::local_addr(self.io.raw())?.expect_inet()

@@ -278,16 +278,20 @@ impl Connection {
                 Next::Again => continue,
                 Next::Done => break Poll::Ready(()),
                 Next::Wait(wait) => {
-                    // Draining: whatever is not a request in progress closes now.
-                    if self.set.draining() && matches!(wait, Wait::Idle | Wait::Linger) {
+                    // Draining: a lingering close ends now.
+                    if self.set.draining() && wait == Wait::Linger {
                         break Poll::Ready(());
                     }
                     self.set_wait(wait, &mut clock);
-                    // A head in progress, or a connection accepted just before the drain whose
-                    // first request is still on its way, is in flight: it gets a short grace.
-                    if let (true, Some(grace_end)) =
-                        (wait == Wait::Head, self.set.drain_grace_end())
-                    {
+                    // A head in progress, a connection accepted just before the drain whose
+                    // first request is still on its way, and an idle keep-alive connection
+                    // whose client may have sent its next request already are all in flight:
+                    // each gets the drain's quiet period (`connections`) before it closes, and
+                    // a request that arrives meanwhile is answered with `Connection: close`.
+                    if let (true, Some(grace_end)) = (
+                        matches!(wait, Wait::Head | Wait::Idle),
+                        self.set.drain_grace_end(),
+                    ) {
                         self.deadline = Some(self.deadline.map_or(grace_end, |d| d.min(grace_end)));
                     }
                     if !self.deadline_passed(cx, &mut clock) {

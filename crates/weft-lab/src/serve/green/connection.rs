@@ -8,16 +8,27 @@
 //! handler inside `green::block_on` (or, for a streamed body, in and out of it: see
 //! `run_streaming`), then encodes the response and sends a streamed response body
 //! (`send_stream`). The buffer the socket is read into is an [`Inbox`].
+//!
+//! # Deadlines (the async server's, see `weft_http::Timeouts`)
+//!
+//! A deadline belongs to what the connection waits for ([`Wait`]), not to one read: it is
+//! set when the wait begins and kept while bytes trickle in, so a head must be complete
+//! `header_read` after its first byte (or after accept, for the first request), a buffered
+//! body `body_read` after its head, however slowly either arrives. A streamed body (of any
+//! size) is limited by its longest silence between reads instead, as in the async server. Each read is given only the
+//! time left. A new wait (a request completed, a head became a body) sets a new deadline.
 
 use std::cell::Cell;
 use std::io::{self, Read, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::task::Poll;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use weft::green;
 use weft_http::proto::{self, Answering, BodyFeed, Decoded, Encoded, RequestDecoder};
 use weft_http::{Handler, Limits, Request, Response, Timeouts};
+
+use super::Shared;
 
 /// Bytes read per `read` call. 16 KiB: a whole pipelined batch of small
 /// requests (16 plaintext requests are about 2 KiB) arrives in one read.
@@ -27,10 +38,10 @@ const READ_CHUNK: usize = 16 * 1024;
 pub(super) fn serve_connection<H: Handler>(
     stream: green::TcpStream,
     app: &H,
-    draining: &AtomicBool,
+    shared: &Shared,
     idle: &Cell<bool>,
 ) {
-    let mut connection = Connection::new(stream, app, draining, idle);
+    let mut connection = Connection::new(stream, app, shared, idle);
     while connection.answer_batch() && connection.wait_for_more() {}
 }
 
@@ -39,23 +50,35 @@ pub(super) fn serve_connection<H: Handler>(
 struct Connection<'a, H> {
     stream: green::TcpStream,
     app: &'a H,
-    /// Set for the whole server when it drains: answer with `Connection: close`.
-    draining: &'a AtomicBool,
+    /// The server's drain state: when set, answer with `Connection: close`.
+    shared: &'a Shared,
     /// Set while parked between requests, so that a drain can cancel this connection.
     idle: &'a Cell<bool>,
     timeouts: Timeouts,
+    /// What the connection waits for and until when; kept while bytes trickle in.
+    deadline: Option<(Wait, Instant)>,
+    /// No request completed yet: an empty buffer waits for a head, not idly.
+    fresh: bool,
+    /// A request completed since the deadline was set: the next wait gets a new one.
+    stale: bool,
     input: Inbox,
     decoder: RequestDecoder,
     output: Vec<u8>,
 }
 
+/// What a connection waits for (decides its time limit; see the module doc).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Wait {
+    /// Between requests: `idle`, then a silent close.
+    Idle,
+    /// In a head (or for the first one): `header_read`, then 408.
+    Head,
+    /// In a body: `body_read`, then 408.
+    Body,
+}
+
 impl<'a, H: Handler> Connection<'a, H> {
-    fn new(
-        stream: green::TcpStream,
-        app: &'a H,
-        draining: &'a AtomicBool,
-        idle: &'a Cell<bool>,
-    ) -> Self {
+    fn new(stream: green::TcpStream, app: &'a H, shared: &'a Shared, idle: &'a Cell<bool>) -> Self {
         let limits = Limits::default();
         let _ = stream.set_nodelay(true);
         let decoder = match stream.peer_addr() {
@@ -65,9 +88,12 @@ impl<'a, H: Handler> Connection<'a, H> {
         Connection {
             stream,
             app,
-            draining,
+            shared,
             idle,
-            timeouts: Timeouts::default(),
+            timeouts: shared.timeouts,
+            deadline: None,
+            fresh: true,
+            stale: false,
             input: Inbox::new(limits.max_head_bytes.saturating_add(limits.max_body_bytes)),
             decoder,
             output: Vec::with_capacity(READ_CHUNK),
@@ -92,10 +118,13 @@ impl<'a, H: Handler> Connection<'a, H> {
                     self.output.extend_from_slice(proto::CONTINUE);
                     true
                 }
-                Ok(Decoded::Request(request)) => match self.answer(request) {
-                    Some(keep_alive) => keep_alive,
-                    None => return false,
-                },
+                Ok(Decoded::Request(request)) => {
+                    (self.fresh, self.stale) = (false, true);
+                    match self.answer(request) {
+                        Some(keep_alive) => keep_alive,
+                        None => return false,
+                    }
+                }
                 Err(error) => {
                     proto::encode_error(&mut self.output, error);
                     false
@@ -145,7 +174,7 @@ impl<'a, H: Handler> Connection<'a, H> {
         if let (true, Some(feed)) = (unfinished, &feed) {
             feed.fail(proto::BODY_NOT_READ);
         }
-        let close = self.draining.load(Ordering::Relaxed) || unfinished;
+        let close = self.shared.draining.load(Ordering::Relaxed) || unfinished;
         match proto::encode_response(&mut self.output, response, answering, close) {
             Encoded::Complete { keep_alive } => Some(keep_alive),
             Encoded::Streaming {
@@ -168,25 +197,37 @@ impl<'a, H: Handler> Connection<'a, H> {
 
     /// Waits for more input: the idle limit between requests, the head or body limit inside
     /// one (a client silent mid-request gets 408). Between requests the connection is idle,
-    /// and a drain may cancel it (or, if draining already, it just closes). False if the
-    /// connection is done.
+    /// and a drain may cancel it after its quiet period (when draining already, it waits no
+    /// longer than that period). False if the connection is done.
     fn wait_for_more(&mut self) -> bool {
         let between = self.input.filled().is_empty() && !self.decoder.in_body();
-        if between && self.draining.load(Ordering::Relaxed) {
-            return false;
-        }
-        let limit = if between {
-            self.timeouts.idle
-        } else if self.decoder.in_body() {
-            self.timeouts.body_read
+        let wait = if self.decoder.in_body() {
+            Wait::Body
+        } else if !between || self.fresh {
+            Wait::Head
         } else {
-            self.timeouts.header_read
+            Wait::Idle
         };
-        if self.stream.set_read_timeout(Some(limit)).is_err() {
-            return false;
-        }
+        let now = Instant::now();
+        let until = match self.deadline {
+            Some((kept, until)) if kept == wait && !self.stale => until,
+            _ => {
+                now + match wait {
+                    Wait::Idle => self.timeouts.idle,
+                    Wait::Head => self.timeouts.header_read,
+                    Wait::Body => self.timeouts.body_read,
+                }
+            }
+        };
+        (self.deadline, self.stale) = (Some((wait, until)), false);
+        // Draining: an idle connection (or one whose head is on its way) waits only for the
+        // quiet period; one answered before the drain may have a request on the wire.
+        let until = match self.shared.quiet_end.get() {
+            Some(&quiet_end) if wait != Wait::Body => until.min(quiet_end),
+            _ => until,
+        };
         self.idle.set(between);
-        let read = self.input.read_from(&self.stream);
+        let read = read_until(&mut self.input, &self.stream, until);
         self.idle.set(false);
         match read {
             Ok(0) => false,
@@ -238,11 +279,9 @@ fn run_streaming<F: std::future::Future<Output = Response>>(
             return None;
         }
         if input.filled().is_empty() {
-            // The longest silence between two reads of a streamed body.
-            if stream.set_read_timeout(Some(timeouts.body_read)).is_err() {
-                return None;
-            }
-            match input.read_from(stream) {
+            // A streamed body (any size) is limited by the longest silence between two
+            // reads, as in the async server, not by its whole length.
+            match read_until(input, stream, Instant::now() + timeouts.body_read) {
                 Ok(n) if n > 0 => {}
                 Err(e) if e.kind() == io::ErrorKind::TimedOut => {
                     feed.fail(proto::BODY_TIMED_OUT);
@@ -345,6 +384,19 @@ impl Inbox {
         self.end += n;
         Ok(n)
     }
+}
+
+/// One read into `input`, given the time left until `until`; `TimedOut` if none is left.
+fn read_until(input: &mut Inbox, stream: &green::TcpStream, until: Instant) -> io::Result<usize> {
+    let left = until.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            "the deadline passed",
+        ));
+    }
+    stream.set_read_timeout(Some(left))?;
+    input.read_from(stream)
 }
 
 fn write_all(mut stream: &green::TcpStream, bytes: &[u8], limit: Duration) -> io::Result<()> {

@@ -38,11 +38,13 @@
 //!
 //! # Shutdown
 //!
-//! On SIGINT/SIGTERM the acceptors stop (listeners close), idle
-//! connections (parked between requests) are cancelled at once, busy ones
-//! close after the response in progress (answered with
-//! `Connection: close`), and the runtime is dropped once no connection is
-//! left or after [`DRAIN_TIMEOUT`], cancelling (unwinding) what remains.
+//! On SIGINT/SIGTERM the acceptors stop (listeners close); every request
+//! read from then on, or arriving on an open keep-alive connection, is
+//! answered with `Connection: close` and its connection closes; idle
+//! connections (parked between requests) are cancelled only after the
+//! [`DRAIN_QUIET`] period (a keep-alive client's next request may be on the
+//! wire already); and the runtime is dropped once no connection is left or
+//! after [`DRAIN_TIMEOUT`], cancelling (unwinding) what remains.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -50,12 +52,12 @@ use std::io;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use weft::green;
 use weft::net::ListenOptions;
-use weft_http::Handler;
+use weft_http::{Handler, ShutdownSignal, Timeouts};
 
 use crate::signals::ShutdownSignals;
 
@@ -67,15 +69,24 @@ use connection::serve_connection;
 /// the async server's default drain.
 pub(crate) const DRAIN_TIMEOUT: Duration = weft_http::DEFAULT_DRAIN_TIMEOUT;
 
+/// The drain's quiet period: idle keep-alive connections are closed only after it, since a
+/// client may have sent its next request already (the async server's, see
+/// `weft_http`'s `connections` module docs for the argument).
+pub(crate) const DRAIN_QUIET: Duration = Duration::from_secs(1);
+
 /// How often the drain checks whether connections are left. 10 ms: short
 /// next to [`DRAIN_TIMEOUT`], long enough to cost nothing.
 const DRAIN_POLL: Duration = Duration::from_millis(10);
 
 /// State shared by every loop of the server.
 #[derive(Debug, Default)]
-struct Shared {
+pub(crate) struct Shared {
     draining: AtomicBool,
+    /// When the drain's quiet period ends (set as the drain begins).
+    quiet_end: OnceLock<Instant>,
     connections: AtomicUsize,
+    /// Every connection's time limits.
+    timeouts: Timeouts,
 }
 
 /// Serves `app` on `addr` with `loops` loop threads until SIGINT/SIGTERM.
@@ -83,6 +94,7 @@ pub(crate) fn run<H>(
     addr: SocketAddr,
     loops: usize,
     app: H,
+    timeouts: Timeouts,
     signals: ShutdownSignals,
     on_listening: impl FnOnce(SocketAddr),
 ) -> io::Result<()>
@@ -93,12 +105,18 @@ where
         .loops(loops)
         .thread_name("weft-green")
         .build()?;
-    let shared = Arc::new(Shared::default());
+    let shared = Arc::new(Shared {
+        timeouts,
+        ..Shared::default()
+    });
+    // The loops share the port with SO_REUSEPORT; another process may not.
+    weft_http::check_address_free(addr)?;
     // The first listener picks the port (for --port 0); the others share it.
-    let (first, addr) = spawn_acceptor(&rt, 0, addr, app.clone(), &shared)?;
+    let stop = ShutdownSignal::new();
+    let (first, addr) = spawn_acceptor(&rt, 0, addr, app.clone(), &shared, &stop)?;
     let mut acceptors = vec![first];
     for index in 1..loops {
-        acceptors.push(spawn_acceptor(&rt, index, addr, app.clone(), &shared)?.0);
+        acceptors.push(spawn_acceptor(&rt, index, addr, app.clone(), &shared, &stop)?.0);
     }
     on_listening(addr);
 
@@ -106,15 +124,26 @@ where
         if let Err(error) = signals.recv().await {
             tracing::warn!("signal pipe failed ({error}); stopping");
         }
+        let started = Instant::now();
+        let _ = shared.quiet_end.set(started + DRAIN_QUIET);
         shared.draining.store(true, Ordering::Relaxed);
-        for acceptor in &acceptors {
-            acceptor.abort();
+        // Each acceptor stops, takes the connections already queued, and closes its listener.
+        stop.trigger();
+        for acceptor in acceptors {
+            let _ = acceptor.await;
+        }
+        let deadline = started + DRAIN_TIMEOUT;
+        // The quiet period: idle connections may still deliver a request already on the
+        // wire (answered with `Connection: close`); then the ones still idle are closed.
+        while shared.connections.load(Ordering::Relaxed) > 0
+            && Instant::now() < started + DRAIN_QUIET
+        {
+            weft::time::sleep(DRAIN_POLL).await;
         }
         for index in 0..loops {
             rt.spawn_on(index, async { close_idle_connections() })
                 .detach();
         }
-        let deadline = Instant::now() + DRAIN_TIMEOUT;
         while shared.connections.load(Ordering::Relaxed) > 0 && Instant::now() < deadline {
             weft::time::sleep(DRAIN_POLL).await;
         }
@@ -141,50 +170,54 @@ fn spawn_acceptor<H>(
     addr: SocketAddr,
     app: H,
     shared: &Arc<Shared>,
+    stop: &ShutdownSignal,
 ) -> io::Result<(weft::JoinHandle<()>, SocketAddr)>
 where
     H: Handler + Clone + Send,
 {
-    let shared = Arc::clone(shared);
+    let (shared, stop) = (Arc::clone(shared), stop.clone());
     let (bound_tx, bound_rx) = mpsc::channel();
+    // The acceptor's state (an `Rc` listener shared with its green thread) is not Send: it
+    // lives in a local task of the loop, which this task forwards.
     let task = rt.spawn_on(index, async move {
-        let listener = match listen(addr).and_then(|l| Ok((l.local_addr()?, l))) {
-            Ok((local, l)) => {
-                let _ = bound_tx.send(Ok(local));
-                green::TcpListener::from_async(l)
-            }
-            Err(error) => return drop(bound_tx.send(Err(error))),
-        };
-        let app = Rc::new(app);
-        let acceptor = green::spawn(move || loop {
-            let stream = match listener.accept() {
-                Ok((stream, _)) => stream,
-                Err(error) => {
-                    tracing::warn!("accept: {error}");
-                    green::sleep(weft::net::ACCEPT_ERROR_PAUSE);
-                    continue;
+        let _ = weft::spawn_local(async move {
+            let listener = match listen(addr).and_then(|l| Ok((l.local_addr()?, l))) {
+                Ok((local, l)) => {
+                    let _ = bound_tx.send(Ok(local));
+                    Rc::new(green::TcpListener::from_async(l))
                 }
+                Err(error) => return drop(bound_tx.send(Err(error))),
             };
-            let (app, shared) = (Rc::clone(&app), Arc::clone(&shared));
-            shared.connections.fetch_add(1, Ordering::Relaxed);
-            let idle = Rc::new(Cell::new(false));
-            let id = OPEN.with(|open| open.borrow_mut().next_id());
-            let connection = {
-                let idle = Rc::clone(&idle);
-                green::spawn(move || {
-                    let _open = OpenConnection {
-                        shared: &shared,
-                        id,
-                    };
-                    serve_connection(stream, &*app, &shared.draining, &idle);
+            let app = Rc::new(app);
+            let acceptor = {
+                let (listener, app, shared) =
+                    (Rc::clone(&listener), Rc::clone(&app), Arc::clone(&shared));
+                green::spawn(move || loop {
+                    match listener.accept() {
+                        Ok((stream, _)) => start_connection(stream, &app, &shared),
+                        Err(error) => {
+                            tracing::warn!("accept: {error}");
+                            green::sleep(weft::net::ACCEPT_ERROR_PAUSE);
+                        }
+                    }
                 })
             };
-            OPEN.with(|open| open.borrow_mut().insert(id, connection, idle));
-        });
-        // Aborting this task drops the guard, which aborts the acceptor so
-        // that its listener closes.
-        let _stop = AbortOnDrop(acceptor);
-        std::future::pending::<()>().await;
+            // Aborting this task (a failed start) drops the guard, which aborts the acceptor.
+            let mut stop_acceptor = AbortOnDrop(Some(acceptor));
+            stop.wait().await;
+            // Abort the acceptor and wait until it has unwound (dropping its share of the
+            // listener), so that the listener closes right after the queue is emptied below.
+            if let Some(acceptor) = stop_acceptor.0.take() {
+                acceptor.abort();
+                let _ = acceptor.await;
+            }
+            // Connections the kernel already completed are clients in flight: take them before
+            // the listener closes, or closing it would reset them (as the async server does).
+            while let Ok(Some((stream, _))) = listener.as_async().accept_queued() {
+                start_connection(green::TcpStream::from_async(stream), &app, &shared);
+            }
+        })
+        .await;
     });
     // The loop thread answers as soon as it has run the task's first poll;
     // a closed channel means the loop is gone.
@@ -194,12 +227,33 @@ where
     Ok((task, bound))
 }
 
+/// Starts the green thread of one accepted connection, counted and kept in this loop's table.
+fn start_connection<H: Handler>(stream: green::TcpStream, app: &Rc<H>, shared: &Arc<Shared>) {
+    let (app, shared) = (Rc::clone(app), Arc::clone(shared));
+    shared.connections.fetch_add(1, Ordering::Relaxed);
+    let idle = Rc::new(Cell::new(false));
+    let id = OPEN.with(|open| open.borrow_mut().next_id());
+    let connection = {
+        let idle = Rc::clone(&idle);
+        green::spawn(move || {
+            let _open = OpenConnection {
+                shared: &shared,
+                id,
+            };
+            serve_connection(stream, &*app, &shared, &idle);
+        })
+    };
+    OPEN.with(|open| open.borrow_mut().insert(id, connection, idle));
+}
+
 /// Aborts a green thread when dropped.
-struct AbortOnDrop(green::GreenHandle<()>);
+struct AbortOnDrop(Option<green::GreenHandle<()>>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
-        self.0.abort();
+        if let Some(handle) = &self.0 {
+            handle.abort();
+        }
     }
 }
 
