@@ -142,9 +142,13 @@ fn quick_report_renders_every_chart_in_chromium() {
         .iter()
         .filter(|o| o["status"] == "not-done")
         .count();
-    assert_eq!(
-        not_done, 2,
-        "deadlock and livelock are recorded as not done"
+    // weft::diag exists: deadlock and livelock are run and caught (lab_hazards checks how).
+    assert_eq!(not_done, 0, "hazards has parts not done: {hazards:#}");
+    assert!(
+        hazards["diag_reports"]
+            .as_array()
+            .is_some_and(|d| d.iter().any(|r| r["kind"] == "deadlock")),
+        "no deadlock report kept: {hazards:#}"
     );
     assert!(dir.join("report.md").exists());
 

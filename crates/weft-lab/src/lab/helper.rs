@@ -7,6 +7,8 @@
 //!   harms nothing).
 //! - `fork`: the seeds' fork problem (see [`sys::fork_and_lock`]) and, against it, exec of
 //!   self (`exec-child`), which is how weft's cluster starts workers.
+//! - `deadlock`, `livelock`: the hazards scenario's `weft::diag` runs (see [`diag`]), apart
+//!   because diagnostics state is process-wide.
 //!
 //! [`run_helper`] is the lab's side: start, bound in time, parse.
 
@@ -24,6 +26,8 @@ use serde_json::{json, Value};
 use super::loadgen::errno_name;
 use super::procfs;
 use super::sys;
+
+mod diag;
 
 /// How long a sleeping unit sleeps: an hour, far beyond any measurement (the helper exits
 /// without waking them).
@@ -94,6 +98,21 @@ enum HelperCommand {
     },
     /// Takes a fresh lock and exits 0 (the exec-of-self child).
     ExecChild,
+    /// The seeds' two-resource deadlock under weft::diag; JSON with diag's report.
+    Deadlock {
+        /// How long to wait for the report, ms.
+        #[arg(long)]
+        bound_ms: u64,
+    },
+    /// Two polite tasks livelocked under weft::diag's livelock hint; JSON with its reports.
+    Livelock {
+        /// How long to wait for the reports, ms.
+        #[arg(long)]
+        bound_ms: u64,
+        /// Self-wakes in a row that diag reports as a livelock.
+        #[arg(long)]
+        wakes: u32,
+    },
 }
 
 /// What the spawn helper creates.
@@ -119,6 +138,10 @@ pub(crate) fn run(args: HelperArgs) -> io::Result<ExitCode> {
         }
         HelperCommand::Spawn { unit, count, batch } => spawn(unit, count, batch)?,
         HelperCommand::Fork { bound_ms } => fork(Duration::from_millis(bound_ms))?,
+        HelperCommand::Deadlock { bound_ms } => diag::deadlock(Duration::from_millis(bound_ms))?,
+        HelperCommand::Livelock { bound_ms, wakes } => {
+            diag::livelock(Duration::from_millis(bound_ms), wakes)?
+        }
         HelperCommand::ExecChild => {
             let lock = Mutex::new(());
             drop(lock.lock());

@@ -21,7 +21,8 @@ table{border-collapse:collapse;margin:.8em 0;font-size:13px}th,td{border:1px sol
 td.n{text-align:right;font-variant-numeric:tabular-nums}th{background:#eef3f8}\
 .claim{font-style:italic;color:#444}.FAILED,.MISSED{color:#b00;font-weight:bold}.PARTIAL{color:#b60;font-weight:bold}\
 .NOTDONE{color:#666;font-weight:bold}.DEMONSTRATED{color:#06a;font-weight:bold}.met{color:#070;font-weight:bold}\
-svg.chart{display:block;margin:.6em 0;border:1px solid #ddd}";
+svg.chart{display:block;margin:.6em 0;border:1px solid #ddd}\
+pre.diag{background:#f6f6f6;border:1px solid #ddd;padding:.6em;font-size:12px;overflow-x:auto}";
 
 /// The charts the page draws for `scenario`: (id, svg).
 pub(crate) fn charts(scenario: &ScenarioReport) -> Vec<String> {
@@ -42,11 +43,13 @@ pub(crate) fn charts(scenario: &ScenarioReport) -> Vec<String> {
         .rows
         .iter()
         .filter(|(m, v, _)| {
+            // A part whose result is a diag report (shown as text below) is not a bar.
             scenario.value(m, v, &scenario.headline).is_some()
-                || scenario
+                || (scenario
                     .outcomes
                     .iter()
                     .any(|o| &o.model == m && &o.variant == v)
+                    && !scenario.diag_reports.iter().any(|d| &d.model == m))
         })
         .map(|(m, v, _)| Row {
             label: label(m, v),
@@ -173,6 +176,15 @@ pub(crate) fn render(report: &Report) -> String {
                 let _ = write!(page, "<li>{}</li>", escape(note));
             }
             page.push_str("</ul>");
+        }
+        for d in &scenario.diag_reports {
+            let _ = write!(
+                page,
+                "<h3>weft::diag report ({})</h3><p>{}</p><pre class=\"diag\">{}</pre>",
+                escape(&d.model),
+                escape(&super::md::diag_caption(d)),
+                escape(d.text.trim_end())
+            );
         }
         page.push_str("</section>");
     }

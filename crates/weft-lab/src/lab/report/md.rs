@@ -1,7 +1,19 @@
 //! `report.md`: the same tables as the terminal, in Markdown, with the claims, the recorded
 //! failures, "published vs measured here" and the targets.
 
-use super::{published, Pivot, Report};
+use super::{published, DiagRecord, Pivot, Report};
+
+/// `deadlock of A, B, 4.8 ms after the hazard began`: the line above a diag report's text.
+pub(crate) fn diag_caption(d: &DiagRecord) -> String {
+    let latency = d.latency_ms.map_or(String::new(), |ms| {
+        format!(", {ms:.1} ms after the hazard began")
+    });
+    format!("{} of {}{latency}", d.kind, d.tasks.join(", "))
+}
+
+fn longest_backtick_run(text: &str) -> usize {
+    text.split(|c| c != '`').map(str::len).max().unwrap_or(0)
+}
 
 /// Renders `report` as Markdown.
 pub(crate) fn render(report: &Report) -> String {
@@ -64,6 +76,16 @@ pub(crate) fn render(report: &Report) -> String {
             out.push_str(&format!("- {note}\n"));
         }
         out.push('\n');
+        for d in &scenario.diag_reports {
+            out.push_str(&format!(
+                "**weft::diag report** ({}): {}\n\n",
+                d.model,
+                diag_caption(d)
+            ));
+            // A fence longer than any run of backticks in the text keeps it one block.
+            let fence = "`".repeat(3.max(longest_backtick_run(&d.text) + 1));
+            out.push_str(&format!("{fence}text\n{}\n{fence}\n\n", d.text.trim_end()));
+        }
     }
     out.push_str("## Published vs measured here\n\n| what | source | published | measured here |\n|---|---|---|---|\n");
     for c in published::comparisons(report) {

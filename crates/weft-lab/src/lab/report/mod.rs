@@ -82,6 +82,24 @@ pub(crate) struct ScenarioReport {
     pub(crate) outcomes: Vec<Outcome>,
     /// How to read the figures (definitions, settings of the run).
     pub(crate) notes: Vec<String>,
+    /// Reports of `weft::diag` the scenario caught (hazards), shown as preformatted text.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) diag_reports: Vec<DiagRecord>,
+}
+
+/// One `weft::diag` report a scenario caught, as the handler got it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub(crate) struct DiagRecord {
+    /// The experiment it belongs to (the `model` of its figures).
+    pub(crate) model: String,
+    /// `Report::kind()`, as diag prints it (`deadlock`, `livelock`).
+    pub(crate) kind: String,
+    /// `Report::tasks()`: the tasks involved, in cycle order for a deadlock.
+    pub(crate) tasks: Vec<String>,
+    /// From the hazard's start (the cycle closing, the retrying starting) to the report, ms.
+    pub(crate) latency_ms: Option<f64>,
+    /// The report's `Display` text.
+    pub(crate) text: String,
 }
 
 /// One measured figure.
@@ -159,6 +177,7 @@ impl ScenarioReport {
             figures: Vec::new(),
             outcomes: Vec::new(),
             notes: Vec::new(),
+            diag_reports: Vec::new(),
         }
     }
 
