@@ -160,7 +160,7 @@ impl ScenarioKind {
             ScenarioKind::Switch => "what one context switch costs, pinned to one CPU: process (pipe ping-pong), thread (futex), green thread, async task",
             ScenarioKind::Spawn => "create + join cost per unit and memory of 10k / 100k / 1M sleeping OS threads, green threads, async tasks",
             ScenarioKind::Crash => "100 busy connections, one request hits /crash: failed requests, clients left unserved, time until the model serves again",
-            ScenarioKind::Hazards => "a race on a shared counter (no sync, Mutex, fetch_add, one loop); deadlock and livelock need weft::diag",
+            ScenarioKind::Hazards => "a race on a shared counter (no sync, Mutex, fetch_add, one loop); the seeds' deadlock and a livelock, caught by weft::diag",
             ScenarioKind::Fork => "fork() in a multi-threaded process while another thread holds a lock, against exec of self",
         }
     }
