@@ -1,8 +1,9 @@
 //! `weft`: the weft platform's command-line tool.
 //!
-//! Today it has one command, `weft serve`, the HTTP server that the lab and
-//! the side-by-side benchmark measure (see [`serve`]). The lab's other
-//! commands (load generator, reports) join it as subcommands.
+//! Two commands: `weft serve`, the HTTP server that the lab and the
+//! side-by-side benchmark measure (see [`serve`]), and `weft lab`, which runs
+//! one app under every concurrency model of the seeds, measures them side by
+//! side and writes the reports (see [`lab`]).
 
 // The lab needs a few OS calls std lacks (lab::sys, the fork demo); everything else stays safe.
 #![deny(unsafe_code)]
