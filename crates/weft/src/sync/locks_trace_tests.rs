@@ -74,5 +74,28 @@ fn locks_record_holders_and_slow_path_waits() {
     drop(w);
     assert!(rw.resource().holders().is_empty());
 
+    // More shared holders than the inline slots: the rest go to the overflow list, and every
+    // release, in any order, ends exactly its own hold (a freed slot is reused).
+    let many = Semaphore::new(64);
+    let n = trace::INLINE_HOLDS + 3;
+    let units = |k: usize| u32::try_from(k).unwrap();
+    let mut permits: Vec<_> = (1..=n)
+        .map(|k| many.try_acquire_many(units(k)).unwrap())
+        .collect();
+    let mut counts: Vec<_> = many.resource().holders().iter().map(|h| h.count).collect();
+    counts.sort();
+    assert_eq!(counts, (1..=n).collect::<Vec<_>>());
+    drop(permits.remove(0)); // a slot's hold (count 1)
+    drop(permits.pop()); // an overflow hold (count n)
+    let reused = many.try_acquire_many(40).unwrap();
+    let mut counts: Vec<_> = many.resource().holders().iter().map(|h| h.count).collect();
+    counts.sort();
+    let mut expected: Vec<_> = (2..n).collect();
+    expected.push(40);
+    assert_eq!(counts, expected);
+    drop(permits);
+    drop(reused);
+    assert!(many.resource().holders().is_empty());
+
     trace::set_enabled(false);
 }

@@ -9,31 +9,43 @@
 //!
 //! A **resource** is one primitive (a mutex, a semaphore, a channel's side ...). It embeds a
 //! [`Resource`]: its kind, where it was created (`#[track_caller]` on `new`), and its holders:
-//! one exclusive holder kept in two atomics (mutex, write lock) and a list of shared holders
-//! (read locks, permits, senders) behind a lock.
+//! one exclusive holder kept in two atomics (mutex, write lock) and the shared holders (read
+//! locks, permits, senders): the first [`INLINE_HOLDS`] in atomic slots of the resource itself
+//! (claimed by a compare-exchange on an empty slot; the hold's token is the slot's number), any
+//! more in a list behind a lock (tokens from a per-resource counter).
 //!
 //! A **wait** is recorded when an actor parks on a resource (the slow path: the waiter is about
 //! to return `Pending` or park a thread) and removed when it stops waiting, however it stops:
-//! acquired, cancelled (future dropped) or timed out. The records live in one process-wide table;
-//! [`edges`] turns them into the edges of the wait-for graph: *waiter W waits on resource R,
+//! acquired, cancelled (future dropped) or timed out. The records live in a process-wide table
+//! cut into [`WAIT_SHARDS`] shards, each behind its own lock; a thread records its waits in the
+//! shard it was given on first use (threads are spread over the shards in turn), so a wait takes
+//! a lock that only its own thread and the occasional reader take. A wait's key is its shard's
+//! number plus a counter of that shard (no process-wide counter). [`edges`] visits every shard
+//! and turns the records into the edges of the wait-for graph: *waiter W waits on resource R,
 //! held by H*.
 //!
 //! # Cost
 //!
 //! Off by default. Every hook starts with [`enabled`], one relaxed load and a branch; with it
 //! off nothing else runs and nothing is allocated. With it on, taking an exclusive hold costs
-//! two relaxed stores (the holder's id and the loop's cached clock), shared holds and waits
-//! take the table's lock.
+//! two relaxed stores (the holder's id and the loop's cached clock); a shared hold, one
+//! compare-exchange and two stores (a read-modify-write to release); a wait, its shard's
+//! uncontended lock.
 //!
 //! # Soundness of the table
 //!
-//! A wait record points at its resource. The record is removed (under the table's lock) by the
-//! waiter before the waiter stops borrowing the resource, and [`edges`] reads resources only
-//! under that lock, so every resource it reaches is alive.
+//! A wait record points at its resource. The record is removed (under its shard's lock) by the
+//! waiter before the waiter stops borrowing the resource, and [`edges`] reads a shard's
+//! resources only under that shard's lock, so every resource it reaches is alive.
 
-use crate::loom::{AtomicBool, AtomicU64, Mutex, Ordering::Relaxed};
+use crate::loom::{
+    AtomicBool, AtomicU64, AtomicUsize, Mutex,
+    Ordering::{Acquire, Relaxed, Release},
+};
 use crate::rt;
+use std::cell::Cell;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::panic::Location;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -163,6 +175,33 @@ pub(crate) struct Hold {
     pub(crate) token: u64,
 }
 
+/// Shared holds kept in atomic slots of the resource itself, before the locked list: a mutex
+/// has none, a channel usually one or two senders, a semaphore a few permit holders at a time;
+/// four covers the common cases at 96 bytes per resource.
+pub(crate) const INLINE_HOLDS: usize = 4;
+
+/// The actor word of a slot being filled (its count and stamp not written yet): readers skip
+/// it. No packed actor is all ones (the kind's top two bits are at most `0b10`).
+const CLAIMED: u64 = u64::MAX;
+
+/// One inline shared hold; `actor` 0 when the slot is free.
+#[derive(Debug)]
+struct HoldSlot {
+    actor: AtomicU64,
+    count: AtomicUsize,
+    since_ns: AtomicU64,
+}
+
+impl HoldSlot {
+    const fn new() -> HoldSlot {
+        HoldSlot {
+            actor: AtomicU64::new(0),
+            count: AtomicUsize::new(0),
+            since_ns: AtomicU64::new(0),
+        }
+    }
+}
+
 /// The bookkeeping part of one primitive; see the module doc.
 #[derive(Debug)]
 pub(crate) struct Resource {
@@ -172,7 +211,11 @@ pub(crate) struct Resource {
     owner: AtomicU64,
     /// When the exclusive holder took it (`stamp`).
     owner_since: AtomicU64,
-    /// Shared holders (read locks, permits, live senders).
+    /// The first shared holders (tokens `1..=INLINE_HOLDS`).
+    slots: [HoldSlot; INLINE_HOLDS],
+    /// Tokens handed to the shared holders of the overflow list (after the slots' numbers).
+    next_token: AtomicU64,
+    /// Shared holders beyond the slots.
     shared: Mutex<Vec<Hold>>,
 }
 
@@ -188,6 +231,13 @@ impl Resource {
             site,
             owner: AtomicU64::new(0),
             owner_since: AtomicU64::new(0),
+            slots: [
+                HoldSlot::new(),
+                HoldSlot::new(),
+                HoldSlot::new(),
+                HoldSlot::new(),
+            ],
+            next_token: AtomicU64::new(INLINE_HOLDS as u64 + 1),
             shared: Mutex::new(Vec::new()),
         }
     }
@@ -232,22 +282,57 @@ impl Resource {
         if !enabled() {
             return 0;
         }
-        let token = rt::next_actor_id();
-        let hold = Hold {
-            actor: current_actor(),
+        let actor = current_actor();
+        let since_ns = stamp();
+        for (i, slot) in self.slots.iter().enumerate() {
+            if slot.actor.load(Relaxed) == 0
+                && slot
+                    .actor
+                    .compare_exchange(0, CLAIMED, Acquire, Relaxed)
+                    .is_ok()
+            {
+                slot.count.store(count, Relaxed);
+                slot.since_ns.store(since_ns, Relaxed);
+                slot.actor.store(pack(actor), Release);
+                let token = i as u64 + 1;
+                crate::diag::on_acquire(self, actor, token);
+                return token;
+            }
+        }
+        let token = self.next_token.fetch_add(1, Relaxed);
+        lock(&self.shared).push(Hold {
+            actor,
             count,
-            since_ns: stamp(),
+            since_ns,
             token,
-        };
-        lock(&self.shared).push(hold);
-        crate::diag::on_acquire(self, hold.actor, token);
+        });
+        crate::diag::on_acquire(self, actor, token);
         token
     }
 
     /// Forgets `count` units of the shared hold `token` (all of it when they reach 0).
     #[inline]
     pub(crate) fn release_shared(&self, token: HoldToken, count: usize) {
-        if token == 0 {
+        // A count of 0 releases nothing (a permit dropped after `forget` or `merge`), and its
+        // token's slot may belong to another holder by now.
+        if token == 0 || count == 0 {
+            return;
+        }
+        if let Some(slot) = usize::try_from(token - 1)
+            .ok()
+            .and_then(|i| self.slots.get(i))
+        {
+            // Only this hold's owner releases it (a guard or permit, which one actor owns at a
+            // time), so load then store: nobody else writes this slot until it is freed.
+            let before = slot.count.load(Relaxed);
+            if before > count {
+                slot.count.store(before - count, Relaxed);
+            } else {
+                let actor = slot.actor.load(Acquire);
+                slot.count.store(0, Relaxed);
+                slot.actor.store(0, Release);
+                crate::diag::on_release(self, unpack(actor), token);
+            }
             return;
         }
         let mut shared = lock(&self.shared);
@@ -273,6 +358,17 @@ impl Resource {
                 token: 0,
             });
         }
+        for (i, slot) in self.slots.iter().enumerate() {
+            let actor = slot.actor.load(Acquire);
+            if actor != 0 && actor != CLAIMED {
+                all.push(Hold {
+                    actor: unpack(actor),
+                    count: slot.count.load(Relaxed),
+                    since_ns: slot.since_ns.load(Relaxed),
+                    token: i as u64 + 1,
+                });
+            }
+        }
         all.extend(lock(&self.shared).iter().copied());
         all
     }
@@ -286,7 +382,6 @@ impl Resource {
         if !enabled() {
             return WaitGuard::none();
         }
-        let key = rt::next_actor_id();
         let actor = current_actor();
         let record = WaitRecord {
             actor,
@@ -294,7 +389,7 @@ impl Resource {
             since_ns: stamp(),
             site,
         };
-        lock(waits()).insert(key, record);
+        let key = insert_wait(record);
         crate::diag::on_wait(actor);
         WaitGuard { key }
     }
@@ -317,9 +412,7 @@ impl WaitGuard {
 impl Drop for WaitGuard {
     #[inline]
     fn drop(&mut self) {
-        if self.key != 0 {
-            lock(waits()).remove(&self.key);
-        }
+        end_wait(self.key);
     }
 }
 
@@ -346,7 +439,6 @@ pub(crate) fn wait_join(task: u64, site: &'static Location<'static>) -> u64 {
     if !enabled() {
         return 0;
     }
-    let key = rt::next_actor_id();
     let actor = current_actor();
     let joined = Actor {
         id: ActorId(task),
@@ -358,7 +450,7 @@ pub(crate) fn wait_join(task: u64, site: &'static Location<'static>) -> u64 {
         since_ns: stamp(),
         site,
     };
-    lock(waits()).insert(key, record);
+    let key = insert_wait(record);
     crate::diag::on_wait(actor);
     key
 }
@@ -366,18 +458,83 @@ pub(crate) fn wait_join(task: u64, site: &'static Location<'static>) -> u64 {
 /// Ends the wait `key` if it is still recorded (0: nothing).
 pub(crate) fn end_wait(key: u64) {
     if key != 0 {
-        lock(waits()).remove(&key);
+        // Removed under the shard's lock, dropped after it (a record owns nothing).
+        let _gone = lock(&shards()[shard_of(key)]).records.remove(&key);
     }
 }
 
-// SAFETY: the raw pointer is only dereferenced by `edges`, under the table's lock, while the
+// SAFETY: the raw pointer is only dereferenced by `edges`, under its shard's lock, while the
 // record exists, which is while the waiter still borrows the resource (see the module doc); the
 // resource itself is `Sync` (its fields are atomics and a mutex).
 unsafe impl Send for WaitRecord {}
 
-fn waits() -> &'static Mutex<HashMap<u64, WaitRecord>> {
-    static WAITS: OnceLock<Mutex<HashMap<u64, WaitRecord>>> = OnceLock::new();
-    WAITS.get_or_init(|| Mutex::new(HashMap::new()))
+/// Shards of the wait table (a power of two: a key's low bits name its shard). Enough that the
+/// loop threads and pool threads of a typical process each get a shard of their own; more
+/// threads than that share them, which is still correct (the lock just sees more takers).
+pub(crate) const WAIT_SHARDS: usize = 16;
+const SHARD_BITS: u32 = WAIT_SHARDS.trailing_zeros();
+
+/// A hasher for wait keys and actor ids, which are distinct counters: one multiply spreads
+/// them over the buckets (SipHash would cost more than the rest of the insert).
+#[derive(Default)]
+pub(crate) struct KeyHasher(u64);
+
+impl Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, key: u64) {
+        self.0 = key.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// One shard: its records and the counter its keys are drawn from.
+#[derive(Default)]
+struct WaitShard {
+    next_seq: u64,
+    records: HashMap<u64, WaitRecord, BuildHasherDefault<KeyHasher>>,
+}
+
+fn shards() -> &'static [Mutex<WaitShard>; WAIT_SHARDS] {
+    static SHARDS: OnceLock<[Mutex<WaitShard>; WAIT_SHARDS]> = OnceLock::new();
+    SHARDS.get_or_init(|| std::array::from_fn(|_| Mutex::new(WaitShard::default())))
+}
+
+fn shard_of(key: u64) -> usize {
+    (key & (WAIT_SHARDS as u64 - 1)) as usize
+}
+
+/// The shard this thread records its waits in: given in turn on the thread's first wait.
+fn my_shard() -> usize {
+    thread_local! {
+        static MINE: Cell<usize> = const { Cell::new(usize::MAX) };
+    }
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    MINE.try_with(|mine| {
+        if mine.get() == usize::MAX {
+            mine.set(NEXT.fetch_add(1, Relaxed) % WAIT_SHARDS);
+        }
+        mine.get()
+    })
+    // A wait recorded while this thread's locals are being torn down: any shard will do.
+    .unwrap_or(0)
+}
+
+/// Files `record` in this thread's shard; returns its key (never 0: the counter starts at 1).
+fn insert_wait(record: WaitRecord) -> u64 {
+    let shard = my_shard();
+    let mut sh = lock(&shards()[shard]);
+    sh.next_seq += 1;
+    let key = (sh.next_seq << SHARD_BITS) | shard as u64;
+    sh.records.insert(key, record);
+    key
 }
 
 fn lock<T>(m: &Mutex<T>) -> crate::loom::MutexGuard<'_, T> {
@@ -403,40 +560,47 @@ pub(crate) struct WaitEdge {
 /// A snapshot of every recorded wait with the holders of what it waits on.
 #[allow(dead_code)] // read by weft::diag
 pub(crate) fn edges() -> Vec<WaitEdge> {
-    let waits = lock(waits());
-    waits
-        .iter()
-        .map(|(&key, w)| match w.target {
-            Target::Resource(ptr) => {
-                // SAFETY: see the module doc: the record exists, so the resource is alive, and
-                // we hold the table's lock, so the waiter cannot remove it meanwhile.
-                let resource = unsafe { &*ptr };
-                WaitEdge {
-                    key,
-                    waiter: w.actor,
-                    kind: resource.kind(),
-                    resource: ptr as usize,
-                    resource_site: resource.site(),
-                    wait_site: w.site,
-                    waited: since(w.since_ns),
-                    holders: resource.holders(),
-                }
-            }
-            Target::Task(task, site) => WaitEdge {
+    let mut all = Vec::new();
+    for shard in shards() {
+        let sh = lock(shard);
+        all.extend(sh.records.iter().map(|(&key, w)| edge(key, w)));
+    }
+    all
+}
+
+/// The edge of one record; call under its shard's lock.
+fn edge(key: u64, w: &WaitRecord) -> WaitEdge {
+    match w.target {
+        Target::Resource(ptr) => {
+            // SAFETY: see the module doc: the record exists, so the resource is alive, and
+            // the caller holds the record's shard's lock, so the waiter cannot remove it
+            // meanwhile.
+            let resource = unsafe { &*ptr };
+            WaitEdge {
                 key,
                 waiter: w.actor,
-                kind: ResourceKind::Join,
-                resource: task.id.0 as usize,
-                resource_site: site,
-                wait_site: site,
+                kind: resource.kind(),
+                resource: ptr as usize,
+                resource_site: resource.site(),
+                wait_site: w.site,
                 waited: since(w.since_ns),
-                holders: vec![Hold {
-                    actor: task,
-                    count: 1,
-                    since_ns: w.since_ns,
-                    token: 0,
-                }],
-            },
-        })
-        .collect()
+                holders: resource.holders(),
+            }
+        }
+        Target::Task(task, site) => WaitEdge {
+            key,
+            waiter: w.actor,
+            kind: ResourceKind::Join,
+            resource: task.id.0 as usize,
+            resource_site: site,
+            wait_site: site,
+            waited: since(w.since_ns),
+            holders: vec![Hold {
+                actor: task,
+                count: 1,
+                since_ns: w.since_ns,
+                token: 0,
+            }],
+        },
+    }
 }
