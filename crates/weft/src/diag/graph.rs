@@ -48,11 +48,15 @@ fn queue() -> &'static Queue {
 
 fn enqueue(actor: Actor) {
     let q = queue();
-    q.starts
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push(actor);
-    q.ready.notify_one();
+    let mut starts = q.starts.lock().unwrap_or_else(|e| e.into_inner());
+    let was_empty = starts.is_empty();
+    starts.push(actor);
+    drop(starts);
+    // The detector waits only on an empty queue (checked under the lock), so only the push
+    // that makes it non-empty needs to wake it: the others save a futex call per park.
+    if was_empty {
+        q.ready.notify_one();
+    }
 }
 
 /// The park hook (from `trace::Resource::wait`): remembers who parked; a task's wait is

@@ -8,6 +8,14 @@
 //! acquisition closes an order cycle: reported once per pair of classes, with both chains,
 //! even if the two paths never ran at the same time.
 //!
+//! # Cost
+//!
+//! The steady state takes no process-wide lock. An actor's held list lives in one of
+//! [`HELD_SHARDS`] shards chosen by its id (a lock that only actors of that shard take, so
+//! uncontended in practice), and each thread keeps the order edges it has already seen in the
+//! graph: the graph only grows, so an edge seen once needs no look again, and only a pair
+//! (held class, new class) this thread has never seen takes the graph's lock.
+//!
 //! Only locks count (`Mutex`, `RwLock`): a counting semaphore is a pool of permits, and
 //! taking permits in varying orders is usual and safe when there are enough of them. A class
 //! taken twice (two mutexes created at one site, nested) is not an edge: a class cannot be
@@ -16,10 +24,12 @@
 use super::report::{emit, Report, ReportKind};
 use super::victim::ActorInfo;
 use crate::loom::Mutex;
-use crate::sync::trace::{Actor, ActorId, Resource, ResourceKind};
+use crate::sync::trace::{Actor, ActorId, KeyHasher, Resource, ResourceKind};
 use std::backtrace::Backtrace;
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt::Write as _;
+use std::hash::BuildHasherDefault;
 use std::panic::Location;
 use std::sync::OnceLock;
 
@@ -46,9 +56,9 @@ struct OrderEdge {
     stack: Backtrace,
 }
 
+/// The process-wide order graph.
 #[derive(Default)]
 struct State {
-    held: HashMap<ActorId, Vec<HeldClass>>,
     order: HashMap<Class, HashMap<Class, OrderEdge>>,
     reported: HashSet<(Class, Class)>,
 }
@@ -56,6 +66,49 @@ struct State {
 fn state() -> &'static Mutex<State> {
     static STATE: OnceLock<Mutex<State>> = OnceLock::new();
     STATE.get_or_init(|| Mutex::new(State::default()))
+}
+
+/// Shards of the held lists (a power of two; actors are spread by id, and the loops' tasks
+/// interleave their ids, so each thread's actors touch many shards but rarely at once).
+pub(crate) const HELD_SHARDS: usize = 16;
+
+/// Emptied held lists kept per shard for the next actor (an acquisition then allocates
+/// nothing); a few cover the actors of one shard that hold locks at the same time.
+const SPARE_LISTS: usize = 8;
+
+/// One shard of the held lists: actor → locks it holds now, and spare empty lists.
+#[derive(Default)]
+struct HeldShard {
+    by_actor: HashMap<ActorId, Vec<HeldClass>, BuildHasherDefault<KeyHasher>>,
+    spare: Vec<Vec<HeldClass>>,
+}
+
+fn held_shard(actor: ActorId) -> &'static Mutex<HeldShard> {
+    static SHARDS: OnceLock<[Mutex<HeldShard>; HELD_SHARDS]> = OnceLock::new();
+    let shards = SHARDS.get_or_init(|| std::array::from_fn(|_| Mutex::new(HeldShard::default())));
+    &shards[(actor.0 as usize) & (HELD_SHARDS - 1)]
+}
+
+thread_local! {
+    /// Order edges this thread knows are in the graph (see the module doc).
+    static SEEN: RefCell<HashSet<(usize, usize)>> = RefCell::new(HashSet::new());
+}
+
+/// True if this thread already saw the edge `from` → `to` in the graph.
+fn seen(from: Class, to: Class) -> bool {
+    SEEN.try_with(|s| s.borrow().contains(&edge_key(from, to)))
+        .unwrap_or(false)
+}
+
+fn remember_seen(from: Class, to: Class) {
+    let _ = SEEN.try_with(|s| s.borrow_mut().insert(edge_key(from, to)));
+}
+
+fn edge_key(from: Class, to: Class) -> (usize, usize) {
+    (
+        from as *const Location<'static> as usize,
+        to as *const Location<'static> as usize,
+    )
 }
 
 fn is_lock(kind: ResourceKind) -> bool {
@@ -75,20 +128,26 @@ pub(crate) fn on_acquire(res: &Resource, actor: Actor, token: u64) {
     };
     let mut reports = Vec::new();
     {
-        let mut st = state().lock().unwrap_or_else(|e| e.into_inner());
-        let State {
-            held,
-            order,
-            reported,
-        } = &mut *st;
-        let mine = held.entry(actor.id).or_default();
+        let mut shard = held_shard(actor.id)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let HeldShard { by_actor, spare } = &mut *shard;
+        let mine = by_actor
+            .entry(actor.id)
+            .or_insert_with(|| spare.pop().unwrap_or_default());
         let mut me: Option<String> = None;
         for h in mine.iter().filter(|h| h.class != new.class) {
+            if seen(h.class, new.class) {
+                continue; // the edge is known (and was checked when it was new)
+            }
+            let mut st = state().lock().unwrap_or_else(|e| e.into_inner());
+            let State { order, reported } = &mut *st;
             if order
                 .get(&h.class)
                 .is_some_and(|m| m.contains_key(&new.class))
             {
-                continue; // the edge is known (and was checked when it was new)
+                remember_seen(h.class, new.class);
+                continue; // known to the graph (another thread added it)
             }
             let by = me
                 .get_or_insert_with(|| ActorInfo::current(actor).describe())
@@ -113,6 +172,7 @@ pub(crate) fn on_acquire(res: &Resource, actor: Actor, token: u64) {
                     stack: Backtrace::force_capture(),
                 },
             );
+            remember_seen(h.class, new.class);
         }
         mine.push(new);
     }
@@ -127,8 +187,11 @@ pub(crate) fn on_release(res: &Resource, actor: Actor, token: u64) {
         return;
     }
     let addr = res as *const Resource as usize;
-    let mut st = state().lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(list) = st.held.get_mut(&actor.id) {
+    let mut shard = held_shard(actor.id)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let HeldShard { by_actor, spare } = &mut *shard;
+    if let Some(list) = by_actor.get_mut(&actor.id) {
         if let Some(i) = list
             .iter()
             .rposition(|h| h.resource == addr && h.token == token)
@@ -136,7 +199,11 @@ pub(crate) fn on_release(res: &Resource, actor: Actor, token: u64) {
             list.remove(i);
         }
         if list.is_empty() {
-            st.held.remove(&actor.id);
+            if let Some(list) = by_actor.remove(&actor.id) {
+                if spare.len() < SPARE_LISTS {
+                    spare.push(list);
+                }
+            }
         }
     }
 }
