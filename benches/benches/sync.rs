@@ -5,6 +5,7 @@
 //!
 //! - `weft`: the `Send` primitive on weft's current-thread runtime, bookkeeping off;
 //! - `weft_trace`: the same with the holder/waiter bookkeeping on (`weft::sync::__set_tracing`);
+//! - `weft_diag`: the same with diagnostics on (deadlock detection and lock order);
 //! - `weft_local`: the loop-local `!Send` variant (`weft::sync::local`), where there is one;
 //! - `tokio`: `tokio::sync` on tokio's current-thread runtime;
 //! - `async_channel`, `flume`: those channels on **weft's** loop, so that their ratio to
@@ -59,6 +60,30 @@ fn weft_row<F, Fut>(
     });
 }
 
+/// Adds `name` to `g` like [`weft_row`], with diagnostics on for its duration: deadlock
+/// detection and lock-order checking (`weft::diag::install_for_bench`), which turn the
+/// bookkeeping on and add diag's hooks (issue 14's "diagnostics on" figure).
+fn weft_diag_row<F, Fut>(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    rt: &weft::rt::Runtime,
+    body: F,
+) where
+    F: Fn(u64) -> Fut,
+    Fut: Future<Output = Duration>,
+{
+    g.bench_function(name, |b| {
+        b.iter_custom(|iters| {
+            weft::diag::install_for_bench(
+                weft::diag::Config::new().deadlocks(true).lock_order(true),
+            );
+            let elapsed = rt.block_on(body(iters));
+            weft::diag::install_for_bench(weft::diag::Config::default());
+            elapsed
+        })
+    });
+}
+
 /// Adds `name` to `g`, run on tokio's current-thread runtime.
 fn tokio_row<F, Fut>(
     g: &mut BenchmarkGroup<'_, WallTime>,
@@ -87,6 +112,7 @@ fn mutex_uncontended(c: &mut Criterion) {
     };
     weft_row(&mut g, "weft", &rt, false, weft);
     weft_row(&mut g, "weft_trace", &rt, true, weft);
+    weft_diag_row(&mut g, "weft_diag", &rt, weft);
     weft_row(&mut g, "weft_local", &rt, false, |iters| async move {
         let m = weft::sync::local::Mutex::new(0u64);
         let start = Instant::now();
@@ -133,6 +159,7 @@ fn mutex_contended(c: &mut Criterion) {
     };
     weft_row(&mut g, "weft", &rt, false, weft);
     weft_row(&mut g, "weft_trace", &rt, true, weft);
+    weft_diag_row(&mut g, "weft_diag", &rt, weft);
     weft_row(&mut g, "weft_local", &rt, false, |iters| async move {
         let m = std::rc::Rc::new(weft::sync::local::Mutex::new(0u64));
         let start = Instant::now();
@@ -189,6 +216,7 @@ fn semaphore_acquire_release(c: &mut Criterion) {
     };
     weft_row(&mut g, "weft", &rt, false, weft);
     weft_row(&mut g, "weft_trace", &rt, true, weft);
+    weft_diag_row(&mut g, "weft_diag", &rt, weft);
     tokio_row(&mut g, "tokio", &tokio_rt(), |iters| async move {
         let s = tokio::sync::Semaphore::new(4);
         let start = Instant::now();
@@ -229,6 +257,7 @@ fn notify_ping_pong(c: &mut Criterion) {
     };
     weft_row(&mut g, "weft", &rt, false, weft);
     weft_row(&mut g, "weft_trace", &rt, true, weft);
+    weft_diag_row(&mut g, "weft_diag", &rt, weft);
     tokio_row(&mut g, "tokio", &tokio_rt(), |iters| async move {
         use tokio::sync::Notify;
         let (ping, pong) = (
@@ -292,6 +321,7 @@ fn mpsc_one_loop(c: &mut Criterion) {
     );
     weft_row(&mut g, "weft", &rt, false, weft);
     weft_row(&mut g, "weft_trace", &rt, true, weft);
+    weft_diag_row(&mut g, "weft_diag", &rt, weft);
     weft_row(
         &mut g,
         "weft_local",
@@ -353,6 +383,7 @@ fn mpsc_unbounded_one_loop(c: &mut Criterion) {
     );
     weft_row(&mut g, "weft", &rt, false, weft);
     weft_row(&mut g, "weft_trace", &rt, true, weft);
+    weft_diag_row(&mut g, "weft_diag", &rt, weft);
     weft_row(
         &mut g,
         "weft_local",
@@ -476,6 +507,7 @@ fn mpsc_two_loops(c: &mut Criterion) {
     );
     weft_row(&mut g, "weft", &rt, false, weft);
     weft_row(&mut g, "weft_trace", &rt, true, weft);
+    weft_diag_row(&mut g, "weft_diag", &rt, weft);
     weft_row(
         &mut g,
         "async_channel",
@@ -530,6 +562,7 @@ fn oneshot_send_await(c: &mut Criterion) {
     };
     weft_row(&mut g, "weft", &rt, false, weft);
     weft_row(&mut g, "weft_trace", &rt, true, weft);
+    weft_diag_row(&mut g, "weft_diag", &rt, weft);
     weft_row(&mut g, "weft_local", &rt, false, |iters| async move {
         let start = Instant::now();
         for i in 0..iters {
@@ -568,6 +601,7 @@ fn oneshot_across_tasks(c: &mut Criterion) {
     };
     weft_row(&mut g, "weft", &rt, false, weft);
     weft_row(&mut g, "weft_trace", &rt, true, weft);
+    weft_diag_row(&mut g, "weft_diag", &rt, weft);
     tokio_row(&mut g, "tokio", &tokio_rt(), |iters| async move {
         let start = Instant::now();
         for i in 0..iters {
@@ -636,6 +670,7 @@ fn broadcast_1_to_100(c: &mut Criterion) {
     );
     weft_row(&mut g, "weft", &rt, false, weft);
     weft_row(&mut g, "weft_trace", &rt, true, weft);
+    weft_diag_row(&mut g, "weft_diag", &rt, weft);
     tokio_row(
         &mut g,
         "tokio",
