@@ -17,12 +17,12 @@
 //! A **wait** is recorded when an actor parks on a resource (the slow path: the waiter is about
 //! to return `Pending` or park a thread) and removed when it stops waiting, however it stops:
 //! acquired, cancelled (future dropped) or timed out. The records live in a process-wide table
-//! cut into [`WAIT_SHARDS`] shards, each behind its own lock; a thread records its waits in the
-//! shard it was given on first use (threads are spread over the shards in turn), so a wait takes
-//! a lock that only its own thread and the occasional reader take. A wait's key is its shard's
-//! number plus a counter of that shard (no process-wide counter). [`edges`] visits every shard
-//! and turns the records into the edges of the wait-for graph: *waiter W waits on resource R,
-//! held by H*.
+//! cut into [`waits::WAIT_SHARDS`] shards (the `waits` submodule), each behind its own lock; a
+//! thread records its waits in the shard it was given on first use (threads are spread over
+//! the shards in turn), so a wait takes a lock that only its own thread and the occasional
+//! reader take. A wait's key is its shard's number plus a counter of that shard (no
+//! process-wide counter). [`edges`] visits every shard and turns the records into the edges of
+//! the wait-for graph: *waiter W waits on resource R, held by H*.
 //!
 //! # Cost
 //!
@@ -43,12 +43,13 @@ use crate::loom::{
     Ordering::{Acquire, Relaxed, Release},
 };
 use crate::rt;
-use std::cell::Cell;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::panic::Location;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+mod waits;
+
+pub(crate) use waits::KeyHasher;
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
 
@@ -389,7 +390,7 @@ impl Resource {
             since_ns: stamp(),
             site,
         };
-        let key = insert_wait(record);
+        let key = waits::insert(record);
         crate::diag::on_wait(actor);
         WaitGuard { key }
     }
@@ -450,7 +451,7 @@ pub(crate) fn wait_join(task: u64, site: &'static Location<'static>) -> u64 {
         since_ns: stamp(),
         site,
     };
-    let key = insert_wait(record);
+    let key = waits::insert(record);
     crate::diag::on_wait(actor);
     key
 }
@@ -458,8 +459,7 @@ pub(crate) fn wait_join(task: u64, site: &'static Location<'static>) -> u64 {
 /// Ends the wait `key` if it is still recorded (0: nothing).
 pub(crate) fn end_wait(key: u64) {
     if key != 0 {
-        // Removed under the shard's lock, dropped after it (a record owns nothing).
-        let _gone = lock(&shards()[shard_of(key)]).records.remove(&key);
+        waits::remove(key);
     }
 }
 
@@ -467,75 +467,6 @@ pub(crate) fn end_wait(key: u64) {
 // record exists, which is while the waiter still borrows the resource (see the module doc); the
 // resource itself is `Sync` (its fields are atomics and a mutex).
 unsafe impl Send for WaitRecord {}
-
-/// Shards of the wait table (a power of two: a key's low bits name its shard). Enough that the
-/// loop threads and pool threads of a typical process each get a shard of their own; more
-/// threads than that share them, which is still correct (the lock just sees more takers).
-pub(crate) const WAIT_SHARDS: usize = 16;
-const SHARD_BITS: u32 = WAIT_SHARDS.trailing_zeros();
-
-/// A hasher for wait keys and actor ids, which are distinct counters: one multiply spreads
-/// them over the buckets (SipHash would cost more than the rest of the insert).
-#[derive(Default)]
-pub(crate) struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_u64(&mut self, key: u64) {
-        self.0 = key.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
-
-/// One shard: its records and the counter its keys are drawn from.
-#[derive(Default)]
-struct WaitShard {
-    next_seq: u64,
-    records: HashMap<u64, WaitRecord, BuildHasherDefault<KeyHasher>>,
-}
-
-fn shards() -> &'static [Mutex<WaitShard>; WAIT_SHARDS] {
-    static SHARDS: OnceLock<[Mutex<WaitShard>; WAIT_SHARDS]> = OnceLock::new();
-    SHARDS.get_or_init(|| std::array::from_fn(|_| Mutex::new(WaitShard::default())))
-}
-
-fn shard_of(key: u64) -> usize {
-    (key & (WAIT_SHARDS as u64 - 1)) as usize
-}
-
-/// The shard this thread records its waits in: given in turn on the thread's first wait.
-fn my_shard() -> usize {
-    thread_local! {
-        static MINE: Cell<usize> = const { Cell::new(usize::MAX) };
-    }
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    MINE.try_with(|mine| {
-        if mine.get() == usize::MAX {
-            mine.set(NEXT.fetch_add(1, Relaxed) % WAIT_SHARDS);
-        }
-        mine.get()
-    })
-    // A wait recorded while this thread's locals are being torn down: any shard will do.
-    .unwrap_or(0)
-}
-
-/// Files `record` in this thread's shard; returns its key (never 0: the counter starts at 1).
-fn insert_wait(record: WaitRecord) -> u64 {
-    let shard = my_shard();
-    let mut sh = lock(&shards()[shard]);
-    sh.next_seq += 1;
-    let key = (sh.next_seq << SHARD_BITS) | shard as u64;
-    sh.records.insert(key, record);
-    key
-}
 
 fn lock<T>(m: &Mutex<T>) -> crate::loom::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -561,10 +492,7 @@ pub(crate) struct WaitEdge {
 #[allow(dead_code)] // read by weft::diag
 pub(crate) fn edges() -> Vec<WaitEdge> {
     let mut all = Vec::new();
-    for shard in shards() {
-        let sh = lock(shard);
-        all.extend(sh.records.iter().map(|(&key, w)| edge(key, w)));
-    }
+    waits::visit(|key, w| all.push(edge(key, w)));
     all
 }
 
