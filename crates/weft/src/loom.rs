@@ -17,6 +17,9 @@ pub(crate) use std::sync::atomic::{
 // declared with this very type.
 #[allow(unused_imports)]
 pub(crate) use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+// `watch`'s value (borrows share it, a send stores under it); the models open this onto loom's.
+#[allow(unused_imports)]
+pub(crate) use std::sync::{RwLock, RwLockReadGuard};
 
 /// `std::cell::UnsafeCell` with loom's interface: access goes through a closure that gets the
 /// raw pointer, so the loom build can track reads and writes.

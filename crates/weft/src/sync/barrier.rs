@@ -1,12 +1,14 @@
 //! `Barrier`: `n` parties wait until all have arrived, then all go on; one is the leader.
 //!
 //! State under one lock: how many arrived in this round, the round's number, and the FIFO list
-//! of parked parties. The last to arrive starts the next round and wakes the list.
+//! of parked parties. The last to arrive starts the next round and wakes the list. That state
+//! machine lives in `barrier_round` (loom-checked by `tests/loom_sync_barrier.rs`); this file
+//! adds the futures, the blocking call and the holder/waiter bookkeeping.
 
+use super::barrier_round::{Arrival, Rounds};
 use super::park;
 use super::trace::{Resource, ResourceKind, WaitGuard};
-use super::waiters::{WaitList, WaiterKey, WakeBatch};
-use crate::loom::{Mutex, MutexGuard};
+use super::waiters::WaiterKey;
 use std::fmt;
 use std::future::Future;
 use std::panic::Location;
@@ -41,16 +43,8 @@ use std::task::{Context, Poll};
 /// # });
 /// ```
 pub struct Barrier {
-    parties: usize,
-    state: Mutex<Round>,
+    rounds: Rounds,
     res: Resource,
-}
-
-#[derive(Debug)]
-struct Round {
-    arrived: usize,
-    number: u64,
-    parked: WaitList<()>,
 }
 
 /// What [`Barrier::wait`] returns.
@@ -69,18 +63,9 @@ impl Barrier {
     #[track_caller]
     pub fn new(n: usize) -> Barrier {
         Barrier {
-            parties: n.max(1),
-            state: Mutex::new(Round {
-                arrived: 0,
-                number: 0,
-                parked: WaitList::new(),
-            }),
+            rounds: Rounds::new(n),
             res: Resource::new(ResourceKind::Barrier, Location::caller()),
         }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Round> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Arrives and waits until `n` parties have arrived in this round.
@@ -94,22 +79,9 @@ impl Barrier {
     pub fn wait(&self) -> impl Future<Output = BarrierWaitResult> + '_ {
         let site = Location::caller();
         async move {
-            let round = {
-                let mut st = self.lock();
-                st.arrived += 1;
-                if st.arrived < self.parties {
-                    st.number
-                } else {
-                    st.arrived = 0;
-                    st.number += 1;
-                    let mut wakes = WakeBatch::new();
-                    while let Some((_, waker)) = st.parked.pop_front() {
-                        wakes.push(waker);
-                    }
-                    drop(st);
-                    wakes.wake_all();
-                    return BarrierWaitResult(true);
-                }
+            let round = match self.rounds.arrive() {
+                Arrival::Leader => return BarrierWaitResult(true),
+                Arrival::Wait(round) => round,
             };
             Parked {
                 barrier: self,
@@ -137,10 +109,9 @@ impl Barrier {
 
 impl fmt::Debug for Barrier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let st = self.lock();
         f.debug_struct("Barrier")
-            .field("parties", &self.parties)
-            .field("arrived", &st.arrived)
+            .field("parties", &self.rounds.parties())
+            .field("arrived", &self.rounds.arrived())
             .finish()
     }
 }
@@ -159,20 +130,14 @@ impl Future for Parked<'_> {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
-        let mut st = this.barrier.lock();
-        if st.number != this.round {
-            if let Some(key) = this.key.take() {
-                st.parked.remove(key);
-            }
-            drop(st);
+        let rounds = &this.barrier.rounds;
+        if rounds
+            .poll_parked(this.round, &mut this.key, cx.waker())
+            .is_ready()
+        {
             this.wait = None;
             return Poll::Ready(());
         }
-        match this.key {
-            Some(key) => st.parked.set_waker(key, cx.waker()),
-            None => this.key = Some(st.parked.push_back((), cx.waker())),
-        }
-        drop(st);
         if this.wait.is_none() {
             this.wait = Some(this.barrier.res.wait(this.site));
         }
@@ -182,12 +147,6 @@ impl Future for Parked<'_> {
 
 impl Drop for Parked<'_> {
     fn drop(&mut self) {
-        let mut st = self.barrier.lock();
-        if let Some(key) = self.key.take() {
-            st.parked.remove(key);
-        }
-        if st.number == self.round {
-            st.arrived -= 1;
-        }
+        let _ = self.barrier.rounds.withdraw(self.round, &mut self.key);
     }
 }

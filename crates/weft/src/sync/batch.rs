@@ -101,8 +101,11 @@ impl Core {
     #[inline]
     pub(crate) fn try_acquire(&self, n: usize) -> Result<(), TryAcquire> {
         let need = n << SHIFT;
-        // Guess the common uncontended word first, so the fast path is one RMW.
-        let mut s = self.state.load(Ordering::Relaxed);
+        // Guess the common uncontended word first, so the fast path is one RMW. Acquire (on
+        // the load and a failed CAS): a `Closed` returned from a word read here must be ordered
+        // after what the closer did before `close` (OnceCell writes its value, then closes);
+        // found by tests/loom_sync_once_cell.rs.
+        let mut s = self.state.load(Ordering::Acquire);
         loop {
             if s & CLOSED != 0 {
                 return Err(TryAcquire::Closed);
@@ -114,7 +117,7 @@ impl Core {
                 s,
                 s - need,
                 Ordering::Acquire,
-                Ordering::Relaxed,
+                Ordering::Acquire,
             ) {
                 Ok(_) => return Ok(()),
                 Err(actual) => s = actual,

@@ -32,11 +32,15 @@
 //!
 //! The channel is a `ResourceKind::Broadcast` resource: its live senders are its holders and a
 //! receiver waiting in `recv` is recorded as waiting on it.
+//!
+//! The ring, counts and waiters live in `broadcast_core` (loom-checked by
+//! `tests/loom_sync_broadcast.rs`); this file adds the handles, futures and bookkeeping.
 
-use crate::loom::{Arc, Mutex, MutexGuard};
+use super::broadcast_core::{Core, Look};
+use crate::loom::Arc;
 use crate::rt::coop;
 use crate::sync::trace::{HoldToken, Resource, ResourceKind, WaitGuard};
-use crate::sync::waiters::{WaitList, WaiterKey, WakeBatch};
+use crate::sync::waiters::WaiterKey;
 use std::fmt;
 use std::future::Future;
 use std::panic::Location;
@@ -114,57 +118,9 @@ pub mod error {
 
 use error::{RecvError, SendError, TryRecvError};
 
-struct Slot<T> {
-    /// The position the value was sent at.
-    pos: u64,
-    /// Receivers (subscribed at send time) that have not read it yet.
-    unread: usize,
-    value: Option<T>,
-}
-
-struct State<T> {
-    ring: Box<[Slot<T>]>,
-    /// The position the next value is sent at.
-    tail: u64,
-    receivers: usize,
-    senders: usize,
-    waiters: WaitList<()>,
-}
-
 struct Shared<T> {
-    state: Mutex<State<T>>,
+    core: Core<T>,
     trace: Resource,
-}
-
-impl<T> Shared<T> {
-    fn lock(&self) -> MutexGuard<'_, State<T>> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-impl<T> State<T> {
-    fn cap(&self) -> u64 {
-        self.ring.len() as u64
-    }
-
-    fn slot(&mut self, pos: u64) -> &mut Slot<T> {
-        let i = (pos % self.cap()) as usize;
-        &mut self.ring[i]
-    }
-
-    /// Marks positions `from..tail` read by a receiver that leaves.
-    fn forget_unread(&mut self, from: u64) {
-        let oldest = self.tail.saturating_sub(self.cap());
-        for pos in from.max(oldest)..self.tail {
-            let slot = self.slot(pos);
-            if slot.pos == pos && slot.unread > 0 {
-                slot.unread -= 1;
-                if slot.unread == 0 {
-                    slot.value = None;
-                }
-            }
-        }
-    }
 }
 
 /// Creates a broadcast channel keeping the last `capacity` values.
@@ -175,21 +131,8 @@ impl<T> State<T> {
 #[track_caller]
 pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
     assert!(capacity > 0, "broadcast channel capacity must be > 0");
-    let ring = (0..capacity)
-        .map(|_| Slot {
-            pos: u64::MAX,
-            unread: 0,
-            value: None,
-        })
-        .collect();
     let shared = Arc::new(Shared {
-        state: Mutex::new(State {
-            ring,
-            tail: 0,
-            receivers: 1,
-            senders: 1,
-            waiters: WaitList::new(),
-        }),
+        core: Core::new(capacity),
         trace: Resource::new(ResourceKind::Broadcast, Location::caller()),
     });
     let hold = shared.trace.hold_shared(1);
@@ -228,33 +171,12 @@ impl<T> Sender<T> {
     ///
     /// [`SendError`] with the value if no receiver is subscribed.
     pub fn send(&self, value: T) -> Result<usize, SendError<T>> {
-        let mut st = self.shared.lock();
-        if st.receivers == 0 {
-            return Err(SendError(value));
-        }
-        let receivers = st.receivers;
-        let pos = st.tail;
-        let slot = st.slot(pos);
-        slot.pos = pos;
-        slot.unread = receivers;
-        let old = slot.value.replace(value);
-        st.tail += 1;
-        let mut wakes = WakeBatch::new();
-        while let Some((_, waker)) = st.waiters.pop_front() {
-            wakes.push(waker);
-        }
-        drop(st);
-        drop(old);
-        wakes.wake_all();
-        Ok(receivers)
+        self.shared.core.send(value).map_err(SendError)
     }
 
     /// A new receiver that sees the values sent from now on.
     pub fn subscribe(&self) -> Receiver<T> {
-        let mut st = self.shared.lock();
-        st.receivers += 1;
-        let next = st.tail;
-        drop(st);
+        let next = self.shared.core.subscribe();
         Receiver {
             shared: self.shared.clone(),
             next,
@@ -263,13 +185,12 @@ impl<T> Sender<T> {
 
     /// Receivers subscribed now.
     pub fn receiver_count(&self) -> usize {
-        self.shared.lock().receivers
+        self.shared.core.receiver_count()
     }
 
     /// Values kept that some receiver has not read yet (at most the capacity).
     pub fn len(&self) -> usize {
-        let st = self.shared.lock();
-        st.ring.iter().filter(|s| s.unread > 0).count()
+        self.shared.core.unread_len()
     }
 
     /// True when every receiver has read every value kept.
@@ -285,7 +206,7 @@ impl<T> Sender<T> {
 
 impl<T> Clone for Sender<T> {
     fn clone(&self) -> Self {
-        self.shared.lock().senders += 1;
+        self.shared.core.add_sender();
         Sender {
             shared: self.shared.clone(),
             hold: self.shared.trace.hold_shared(1),
@@ -296,55 +217,7 @@ impl<T> Clone for Sender<T> {
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
         self.shared.trace.release_shared(self.hold, 1);
-        let mut st = self.shared.lock();
-        st.senders -= 1;
-        let mut wakes = WakeBatch::new();
-        if st.senders == 0 {
-            while let Some((_, waker)) = st.waiters.pop_front() {
-                wakes.push(waker);
-            }
-        }
-        drop(st);
-        wakes.wake_all();
-    }
-}
-
-/// What one look at the ring found.
-enum Look<T> {
-    Value(T),
-    Lagged(u64),
-    Empty,
-    Closed,
-}
-
-impl<T: Clone> State<T> {
-    /// Reads the value at `*next` for a receiver, under the lock.
-    fn look(&mut self, next: &mut u64) -> Look<T> {
-        let st = self;
-        if *next >= st.tail {
-            return if st.senders == 0 {
-                Look::Closed
-            } else {
-                Look::Empty
-            };
-        }
-        let oldest = st.tail.saturating_sub(st.cap());
-        if *next < oldest {
-            let missed = oldest - *next;
-            *next = oldest;
-            return Look::Lagged(missed);
-        }
-        let pos = *next;
-        *next += 1;
-        let slot = st.slot(pos);
-        debug_assert_eq!(slot.pos, pos);
-        slot.unread -= 1;
-        let value = if slot.unread == 0 {
-            slot.value.take()
-        } else {
-            slot.value.clone()
-        };
-        Look::Value(value.expect("a kept value is present until its last reader"))
+        self.shared.core.drop_sender();
     }
 }
 
@@ -376,8 +249,7 @@ impl<T: Clone> Receiver<T> {
     ///
     /// As [`recv`](Self::recv), plus [`TryRecvError::Empty`] when nothing new has come.
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
-        let mut st = self.shared.lock();
-        match st.look(&mut self.next) {
+        match self.shared.core.try_recv(&mut self.next) {
             Look::Value(v) => Ok(v),
             Look::Lagged(n) => Err(TryRecvError::Lagged(n)),
             Look::Empty => Err(TryRecvError::Empty),
@@ -404,10 +276,7 @@ impl<T: Clone> Receiver<T> {
 impl<T> Receiver<T> {
     /// A new receiver of the same channel that sees the values sent from now on.
     pub fn resubscribe(&self) -> Receiver<T> {
-        let mut st = self.shared.lock();
-        st.receivers += 1;
-        let next = st.tail;
-        drop(st);
+        let next = self.shared.core.subscribe();
         Receiver {
             shared: self.shared.clone(),
             next,
@@ -416,7 +285,7 @@ impl<T> Receiver<T> {
 
     /// Values sent that this receiver has not read yet (lagged ones included).
     pub fn len(&self) -> usize {
-        (self.shared.lock().tail - self.next) as usize
+        self.shared.core.len_from(self.next)
     }
 
     /// True when this receiver has read everything sent.
@@ -426,15 +295,13 @@ impl<T> Receiver<T> {
 
     /// True once every sender is gone.
     pub fn is_closed(&self) -> bool {
-        self.shared.lock().senders == 0
+        self.shared.core.is_closed()
     }
 }
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        let mut st = self.shared.lock();
-        st.receivers -= 1;
-        st.forget_unread(self.next);
+        self.shared.core.drop_receiver(self.next);
     }
 }
 
@@ -455,21 +322,16 @@ impl<T: Clone> Future for Recv<'_, T> {
             return Poll::Pending;
         }
         let rx = &mut *this.rx;
-        let mut st = rx.shared.lock();
-        let out = match st.look(&mut rx.next) {
-            Look::Value(v) => Ok(v),
-            Look::Lagged(n) => Err(RecvError::Lagged(n)),
-            Look::Closed => Err(RecvError::Closed),
-            Look::Empty => {
-                match this.key {
-                    Some(k) if st.waiters.is_queued(k) => st.waiters.set_waker(k, cx.waker()),
-                    Some(k) => {
-                        st.waiters.remove(k);
-                        this.key = Some(st.waiters.push_back((), cx.waker()));
-                    }
-                    None => this.key = Some(st.waiters.push_back((), cx.waker())),
-                }
-                drop(st);
+        let out = match rx
+            .shared
+            .core
+            .poll_recv(&mut rx.next, &mut this.key, cx.waker())
+        {
+            Poll::Ready(Look::Value(v)) => Ok(v),
+            Poll::Ready(Look::Lagged(n)) => Err(RecvError::Lagged(n)),
+            Poll::Ready(Look::Closed) => Err(RecvError::Closed),
+            Poll::Ready(Look::Empty) => unreachable!("poll_recv queues instead"),
+            Poll::Pending => {
                 coop::refund();
                 if this.wait.is_none() {
                     this.wait = Some(rx.shared.trace.wait(this.site));
@@ -477,10 +339,6 @@ impl<T: Clone> Future for Recv<'_, T> {
                 return Poll::Pending;
             }
         };
-        if let Some(k) = this.key.take() {
-            st.waiters.remove(k);
-        }
-        drop(st);
         this.wait = None;
         Poll::Ready(out)
     }
@@ -489,9 +347,7 @@ impl<T: Clone> Future for Recv<'_, T> {
 impl<T> Drop for Recv<'_, T> {
     fn drop(&mut self) {
         self.wait = None;
-        if let Some(k) = self.key.take() {
-            self.rx.shared.lock().waiters.remove(k);
-        }
+        self.rx.shared.core.unqueue(&mut self.key);
     }
 }
 

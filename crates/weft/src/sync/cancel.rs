@@ -31,56 +31,18 @@
 //! when the children list doubles. `child_token` and `cancel` both run under the parent's
 //! lock, so a child made while its parent is cancelled is either in the list `cancel` walks or
 //! sees the flag. Locks are taken one node at a time (cancel walks the subtree with an explicit
-//! stack), so no two are held at once.
+//! stack), so no two are held at once. That core lives in `cancel_state` (loom-checked by
+//! `tests/loom_sync_cancel.rs`); this file is the public face.
 //!
 //! Every waiter is woken by `cancel`; they are independent, so no order is promised among them.
 
-use crate::loom::{Arc, AtomicBool, Mutex, MutexGuard, Ordering};
-use crate::sync::waiters::{WaitList, WaiterKey, WakeBatch};
+use super::cancel_state::Node;
+use crate::loom::Arc;
+use crate::sync::waiters::WaiterKey;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Weak;
 use std::task::{Context, Poll};
-
-/// Children a node holds before it first sweeps dead ones; the sweep threshold then doubles
-/// with the live count, so sweeping costs O(1) amortised per `child_token`.
-const FIRST_SWEEP: usize = 16;
-
-struct Links {
-    waiters: WaitList<()>,
-    children: Vec<Weak<Node>>,
-    sweep_at: usize,
-}
-
-struct Node {
-    cancelled: AtomicBool,
-    links: Mutex<Links>,
-    /// Keeps the parent alive while this node lives; never read otherwise.
-    _parent: Option<Arc<Node>>,
-}
-
-impl Node {
-    fn new(parent: Option<Arc<Node>>, cancelled: bool) -> Arc<Node> {
-        Arc::new(Node {
-            cancelled: AtomicBool::new(cancelled),
-            links: Mutex::new(Links {
-                waiters: WaitList::new(),
-                children: Vec::new(),
-                sweep_at: FIRST_SWEEP,
-            }),
-            _parent: parent,
-        })
-    }
-
-    fn links(&self) -> MutexGuard<'_, Links> {
-        self.links.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn is_cancelled(&self) -> bool {
-        self.cancelled.load(Ordering::Acquire)
-    }
-}
 
 /// A token that can be cancelled once, waking everyone waiting on it and its descendants. Clones
 /// are the same token.
@@ -128,39 +90,14 @@ impl CancellationToken {
     /// A child: cancelled when this token (or an ancestor) is; cancelling the child does not
     /// cancel this token.
     pub fn child_token(&self) -> CancellationToken {
-        let mut links = self.node.links();
-        if self.node.is_cancelled() {
-            drop(links);
-            return CancellationToken {
-                node: Node::new(Some(self.node.clone()), true),
-            };
+        CancellationToken {
+            node: Node::child(&self.node),
         }
-        let child = Node::new(Some(self.node.clone()), false);
-        if links.children.len() >= links.sweep_at {
-            links.children.retain(|c| c.strong_count() > 0);
-            links.sweep_at = (links.children.len() * 2).max(FIRST_SWEEP);
-        }
-        links.children.push(Arc::downgrade(&child));
-        CancellationToken { node: child }
     }
 
     /// Cancels this token and every descendant, waking all that wait on them. Idempotent.
     pub fn cancel(&self) {
-        let mut stack = vec![self.node.clone()];
-        while let Some(node) = stack.pop() {
-            let mut links = node.links();
-            if node.cancelled.swap(true, Ordering::AcqRel) {
-                continue;
-            }
-            let mut wakes = WakeBatch::new();
-            while let Some((_, waker)) = links.waiters.pop_front() {
-                wakes.push(waker);
-            }
-            let children = std::mem::take(&mut links.children);
-            drop(links);
-            wakes.wake_all();
-            stack.extend(children.iter().filter_map(Weak::upgrade));
-        }
+        Node::cancel(&self.node);
     }
 
     /// True once this token (or an ancestor) was cancelled.
@@ -234,31 +171,11 @@ struct Wait<'a> {
 }
 
 fn poll_wait(node: &Node, key: &mut Option<WaiterKey>, cx: &mut Context<'_>) -> Poll<()> {
-    if node.is_cancelled() {
-        return Poll::Ready(());
-    }
-    let mut links = node.links();
-    if node.is_cancelled() {
-        if let Some(k) = key.take() {
-            links.waiters.remove(k);
-        }
-        return Poll::Ready(());
-    }
-    match *key {
-        Some(k) if links.waiters.is_queued(k) => links.waiters.set_waker(k, cx.waker()),
-        Some(k) => {
-            links.waiters.remove(k);
-            *key = Some(links.waiters.push_back((), cx.waker()));
-        }
-        None => *key = Some(links.waiters.push_back((), cx.waker())),
-    }
-    Poll::Pending
+    node.poll_wait(key, cx.waker())
 }
 
 fn unqueue(node: &Node, key: &mut Option<WaiterKey>) {
-    if let Some(k) = key.take() {
-        node.links().waiters.remove(k);
-    }
+    node.unqueue(key);
 }
 
 /// The future of [`CancellationToken::cancelled`].

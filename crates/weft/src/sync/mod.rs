@@ -25,30 +25,39 @@
 //! - `waiters`: the FIFO waiter list every primitive queues its waiters in (crate-internal).
 //! - `batch`: the batch semaphore's state machine, core of Semaphore, Mutex, RwLock (loom-checked).
 //! - [`Barrier`]: `n` parties meet, one leader per round.
+//! - `barrier_round`: the barrier's round, arrivals and withdrawals (loom-checked).
 //! - [`Mutex`]: async mutex (a one-permit batch semaphore), guards, owned and mapped guards.
 //! - [`Notify`]: wake one waiter (or store a permit) or every waiter.
 //! - `notify_state`: Notify's state word and waiter steps (loom-checked).
 //! - [`OnceCell`]: a value set once by an async initializer that runs once.
+//! - `once_state`: the cell's value slot, flag and init semaphore (loom-checked).
 //! - [`RwLock`]: readers-writer lock (a batch semaphore of `max_readers` permits), guards.
 //! - [`Semaphore`]: counting semaphore with FIFO waiters, permits and owned permits.
 //! - [`oneshot`]: a channel for one value; the receiver is a future (one atomic word, no lock).
 //! - [`mpsc`]: multi-producer single-consumer channels, bounded and unbounded.
 //! - [`broadcast`]: every receiver sees every value; a slow one gets `Lagged(n)` and continues.
+//! - `broadcast_core`: the broadcast ring, counts and waiting receivers (loom-checked).
 //! - [`watch`]: one value, receivers always see the latest (`changed().await`, `borrow`).
+//! - `watch_state`: the watch value, version, receiver count and waiters (loom-checked).
 //! - [`CancellationToken`] (`cancel`): cancellation with child tokens and drop guards.
+//! - `cancel_state`: the token tree's node, flag, waiters and children (loom-checked).
 //! - [`local`]: loop-local `!Send` mpsc, oneshot and Mutex without atomics.
 //! - `__set_tracing`: the benchmarks' switch for the bookkeeping (hidden, not an API).
 
 pub mod broadcast;
+mod broadcast_core;
 mod cancel;
+mod cancel_state;
 pub mod local;
 pub mod mpsc;
 pub mod oneshot;
 pub(crate) mod park;
 pub(crate) mod trace;
 pub mod watch;
+mod watch_state;
 
 mod barrier;
+mod barrier_round;
 pub(crate) mod batch;
 #[cfg(test)]
 mod chan_trace_tests;
@@ -58,6 +67,7 @@ mod mutex;
 mod notify;
 pub(crate) mod notify_state;
 mod once_cell;
+mod once_state;
 mod rwlock;
 pub(crate) mod semaphore;
 pub(crate) mod waiters;

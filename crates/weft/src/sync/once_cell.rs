@@ -4,13 +4,15 @@
 //! by a one-permit [`batch`](super::batch) semaphore: whoever holds the permit runs its
 //! initializer; on success it writes the value, sets the flag and *closes* the semaphore,
 //! which wakes every queued initializer to find the value. If an initializer fails, panics or is
-//! cancelled, its permit goes to the next one in line, which tries its own.
+//! cancelled, its permit goes to the next one in line, which tries its own. That state lives
+//! in `once_state` (loom-checked by `tests/loom_sync_once_cell.rs`); this file adds the
+//! futures and the holder/waiter bookkeeping.
 
 use super::batch::Core;
+use super::once_state::{OnceState, Refused};
 use super::semaphore::Acquire;
 use super::trace::{Resource, ResourceKind};
-use crate::loom::{AtomicBool, Ordering};
-use std::cell::UnsafeCell;
+use crate::loom::{AtomicBool, UnsafeCell};
 use std::fmt;
 use std::future::Future;
 use std::mem::MaybeUninit;
@@ -35,18 +37,9 @@ use std::panic::Location;
 /// # });
 /// ```
 pub struct OnceCell<T> {
-    set: AtomicBool,
-    value: UnsafeCell<MaybeUninit<T>>,
-    init: Core,
+    state: OnceState<T>,
     res: Resource,
 }
-
-// SAFETY: the value is written once, before `set` is stored with Release, by the one holder of
-// the init permit; after that it is only read (`&T`) until `&mut self` access. Sharing the cell
-// therefore shares `&T` (T: Sync) and may move a `T` in from another thread (T: Send).
-unsafe impl<T: Send + Sync> Sync for OnceCell<T> {}
-// SAFETY: sending the cell sends the `T` it owns.
-unsafe impl<T: Send> Send for OnceCell<T> {}
 
 /// Why [`OnceCell::set`] refused the value (which it gives back).
 #[derive(Debug, PartialEq, Eq)]
@@ -81,12 +74,12 @@ impl<T> fmt::Display for SetError<T> {
 impl<T: fmt::Debug> std::error::Error for SetError<T> {}
 
 /// Gives the init permit back if the initializer does not finish (error, panic, cancel).
-struct InitPermit<'a>(&'a Core, &'a Resource);
+struct InitPermit<'a, T>(&'a OnceState<T>, &'a Resource);
 
-impl Drop for InitPermit<'_> {
+impl<T> Drop for InitPermit<'_, T> {
     fn drop(&mut self) {
         self.1.release_exclusive();
-        self.0.release(1);
+        self.0.abandon();
     }
 }
 
@@ -95,9 +88,7 @@ impl<T> OnceCell<T> {
     #[track_caller]
     pub fn new() -> OnceCell<T> {
         OnceCell {
-            set: AtomicBool::new(false),
-            value: UnsafeCell::new(MaybeUninit::uninit()),
-            init: Core::new(1),
+            state: OnceState::new(),
             res: Resource::new(ResourceKind::OnceCell, Location::caller()),
         }
     }
@@ -112,9 +103,11 @@ impl<T> OnceCell<T> {
     #[track_caller]
     pub const fn const_new() -> OnceCell<T> {
         OnceCell {
-            set: AtomicBool::new(false),
-            value: UnsafeCell::new(MaybeUninit::uninit()),
-            init: Core::const_new(1),
+            state: OnceState {
+                set: AtomicBool::new(false),
+                value: UnsafeCell::new(MaybeUninit::uninit()),
+                init: Core::const_new(1),
+            },
             res: Resource::new(ResourceKind::OnceCell, Location::caller()),
         }
     }
@@ -132,40 +125,25 @@ impl<T> OnceCell<T> {
 
     /// True once a value is in the cell.
     pub fn initialized(&self) -> bool {
-        self.set.load(Ordering::Acquire)
+        self.state.initialized()
     }
 
     /// The value, if set.
     pub fn get(&self) -> Option<&T> {
-        if self.initialized() {
-            // SAFETY: `set` is stored (Release) only after the value was written, and the value
-            // is never written again while `&self` borrows exist.
-            Some(unsafe { (*self.value.get()).assume_init_ref() })
-        } else {
-            None
-        }
+        self.state.get()
     }
 
     /// The value, through `&mut self`.
     pub fn get_mut(&mut self) -> Option<&mut T> {
-        if self.initialized() {
-            // SAFETY: initialized, and `&mut self` excludes every other access.
-            Some(unsafe { self.value.get_mut().assume_init_mut() })
-        } else {
-            None
-        }
+        self.state.get_mut()
     }
 
     /// Writes the value; the caller holds the init permit, which is never given back.
     fn store(&self, value: T) -> &T {
-        // SAFETY: only the holder of the one init permit writes, once, and readers look only
-        // after `set` is true, which is stored below.
-        unsafe { (*self.value.get()).write(value) };
-        self.set.store(true, Ordering::Release);
         self.res.release_exclusive();
-        // Wake every queued initializer: they find the value.
-        self.init.close();
-        self.get().expect("just set")
+        // SAFETY: the caller holds the init permit and does not give it back (the contract of
+        // this private fn, kept by `try_init_at`).
+        unsafe { self.state.store(value) }
     }
 
     /// Sets the value if the cell is empty and no initializer runs.
@@ -174,16 +152,10 @@ impl<T> OnceCell<T> {
     ///
     /// [`SetError`], giving the value back.
     pub fn set(&self, value: T) -> Result<(), SetError<T>> {
-        if self.initialized() {
-            return Err(SetError::AlreadyInitializedError(value));
-        }
-        match self.init.try_acquire(1) {
-            Ok(()) => {
-                self.store(value);
-                Ok(())
-            }
-            Err(super::batch::TryAcquire::Closed) => Err(SetError::AlreadyInitializedError(value)),
-            Err(super::batch::TryAcquire::NoPermits) => Err(SetError::InitializingError(value)),
+        match self.state.try_set(value) {
+            Ok(()) => Ok(()),
+            Err((value, Refused::AlreadySet)) => Err(SetError::AlreadyInitializedError(value)),
+            Err((value, Refused::Initializing)) => Err(SetError::InitializingError(value)),
         }
     }
 
@@ -243,13 +215,16 @@ impl<T> OnceCell<T> {
         if let Some(v) = self.get() {
             return Ok(v);
         }
-        if Acquire::new(&self.init, &self.res, 1, site).await.is_err() {
+        if Acquire::new(self.state.init(), &self.res, 1, site)
+            .await
+            .is_err()
+        {
             // Closed: the value was set meanwhile.
             return Ok(self.get().expect("the init semaphore closes only once set"));
         }
         // The running initializer is the cell's holder, for `weft::diag`.
         self.res.hold_exclusive();
-        let permit = InitPermit(&self.init, &self.res);
+        let permit = InitPermit(&self.state, &self.res);
         let value = f().await?;
         std::mem::forget(permit);
         Ok(self.store(value))
@@ -262,22 +237,7 @@ impl<T> OnceCell<T> {
 
     /// Takes the value out, leaving the cell empty.
     pub fn take(&mut self) -> Option<T> {
-        if !self.initialized() {
-            return None;
-        }
-        self.set.store(false, Ordering::Relaxed);
-        self.init = Core::new(1);
-        // SAFETY: it was initialized, and the flag now says it is not, so it is read once.
-        Some(unsafe { self.value.get_mut().assume_init_read() })
-    }
-}
-
-impl<T> Drop for OnceCell<T> {
-    fn drop(&mut self) {
-        if self.initialized() {
-            // SAFETY: initialized, dropped once (we are in `drop`).
-            unsafe { self.value.get_mut().assume_init_drop() };
-        }
+        self.state.take()
     }
 }
 

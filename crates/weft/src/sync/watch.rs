@@ -24,23 +24,24 @@
 //! after each store; a receiver compares it with the version it saw. Waiting receivers queue in
 //! a `WaitList` behind a separate short lock; a receiver checks the version under that lock
 //! before it queues, and a sender bumps the version before taking it to wake, so no change is
-//! missed. `std::sync::RwLock` is used directly: `crate::loom` offers no readers-writer lock,
-//! and the version/wait protocol (the part loom would check) only uses the door's types.
+//! missed. That state lives in `watch_state` (loom-checked by `tests/loom_sync_watch.rs`, the
+//! lock and atomics all through `crate::loom`); this file adds the handles, futures and
+//! bookkeeping.
 //!
 //! # Who holds, who waits
 //!
 //! The channel is a `ResourceKind::Watch` resource held by its sender; a receiver in `changed`
 //! is recorded as waiting on it.
 
-use crate::loom::{Arc, AtomicU64, AtomicUsize, Mutex, MutexGuard, Ordering};
+use super::watch_state::{State, CLOSED, STEP};
+use crate::loom::{Arc, RwLockReadGuard};
 use crate::sync::trace::{HoldToken, Resource, ResourceKind, WaitGuard};
-use crate::sync::waiters::{WaitList, WaiterKey, WakeBatch};
+use crate::sync::waiters::WaiterKey;
 use std::fmt;
 use std::future::Future;
 use std::ops::Deref;
 use std::panic::Location;
 use std::pin::Pin;
-use std::sync::{RwLock, RwLockReadGuard};
 use std::task::{Context, Poll};
 
 /// The errors of a watch channel.
@@ -80,60 +81,16 @@ pub mod error {
 
 use error::{RecvError, SendError};
 
-/// The version's "sender gone" bit; versions step by 2.
-const CLOSED: u64 = 1;
-const STEP: u64 = 2;
-
-struct Waiters {
-    changed: WaitList<()>,
-    closed: WaitList<()>,
-}
-
 struct Shared<T> {
-    value: RwLock<T>,
-    version: AtomicU64,
-    receivers: AtomicUsize,
-    waiters: Mutex<Waiters>,
+    state: State<T>,
     trace: Resource,
-}
-
-impl<T> Shared<T> {
-    fn waiters(&self) -> MutexGuard<'_, Waiters> {
-        self.waiters.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn read(&self) -> RwLockReadGuard<'_, T> {
-        self.value.read().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Bumps the version (after a store) and wakes every waiting receiver.
-    fn publish(&self) {
-        self.version.fetch_add(STEP, Ordering::Release);
-        self.wake_changed();
-    }
-
-    fn wake_changed(&self) {
-        let mut wakes = WakeBatch::new();
-        let mut w = self.waiters();
-        while let Some((_, waker)) = w.changed.pop_front() {
-            wakes.push(waker);
-        }
-        drop(w);
-        wakes.wake_all();
-    }
 }
 
 /// Creates a watch channel holding `init`.
 #[track_caller]
 pub fn channel<T>(init: T) -> (Sender<T>, Receiver<T>) {
     let shared = Arc::new(Shared {
-        value: RwLock::new(init),
-        version: AtomicU64::new(0),
-        receivers: AtomicUsize::new(1),
-        waiters: Mutex::new(Waiters {
-            changed: WaitList::new(),
-            closed: WaitList::new(),
-        }),
+        state: State::new(init),
         trace: Resource::new(ResourceKind::Watch, Location::caller()),
     });
     let hold = shared.trace.hold_shared(1);
@@ -198,7 +155,7 @@ impl<T> Sender<T> {
     ///
     /// [`SendError`] with the value, which is not stored, if no receiver is left.
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
-        if self.shared.receivers.load(Ordering::Acquire) == 0 {
+        if self.shared.state.receiver_count() == 0 {
             return Err(SendError(value));
         }
         self.send_replace(value);
@@ -216,36 +173,31 @@ impl<T> Sender<T> {
     /// Modifies the value in place; notifies the receivers only if `modify` returns true.
     /// Returns what `modify` returned.
     pub fn send_if_modified(&self, modify: impl FnOnce(&mut T) -> bool) -> bool {
-        let mut guard = self.shared.value.write().unwrap_or_else(|e| e.into_inner());
-        let modified = modify(&mut guard);
-        drop(guard);
-        if modified {
-            self.shared.publish();
-        }
-        modified
+        self.shared.state.send_if_modified(modify)
     }
 
     /// Stores `value`, notifies every receiver (even if none is left) and returns the old value.
     pub fn send_replace(&self, value: T) -> T {
-        let mut guard = self.shared.value.write().unwrap_or_else(|e| e.into_inner());
-        let old = std::mem::replace(&mut *guard, value);
-        drop(guard);
-        self.shared.publish();
-        old
+        let mut old = None;
+        self.shared.state.send_if_modified(|v| {
+            old = Some(std::mem::replace(v, value));
+            true
+        });
+        old.expect("the store ran")
     }
 
     /// Borrows the current value.
     pub fn borrow(&self) -> Ref<'_, T> {
         Ref {
-            guard: self.shared.read(),
+            guard: self.shared.state.read(),
             changed: false,
         }
     }
 
     /// A new receiver; the current value counts as seen by it.
     pub fn subscribe(&self) -> Receiver<T> {
-        self.shared.receivers.fetch_add(1, Ordering::AcqRel);
-        let seen = self.shared.version.load(Ordering::Acquire) & !CLOSED;
+        self.shared.state.add_receiver();
+        let seen = self.shared.state.version() & !CLOSED;
         Receiver {
             shared: self.shared.clone(),
             seen,
@@ -254,7 +206,7 @@ impl<T> Sender<T> {
 
     /// Receivers alive now.
     pub fn receiver_count(&self) -> usize {
-        self.shared.receivers.load(Ordering::Acquire)
+        self.shared.state.receiver_count()
     }
 
     /// True when no receiver is left.
@@ -268,65 +220,40 @@ impl<T> Sender<T> {
     ///
     /// Cancel safe.
     pub async fn closed(&self) {
-        let shared = &*self.shared;
-        struct Unqueue<'a, T>(&'a Shared<T>, Option<WaiterKey>);
+        let state = &self.shared.state;
+        struct Unqueue<'a, T>(&'a State<T>, Option<WaiterKey>);
         impl<T> Drop for Unqueue<'_, T> {
             fn drop(&mut self) {
-                if let Some(k) = self.1.take() {
-                    self.0.waiters().closed.remove(k);
-                }
+                self.0.unqueue_closed(&mut self.1);
             }
         }
-        let mut queued = Unqueue(shared, None);
-        std::future::poll_fn(|cx| {
-            let key = &mut queued.1;
-            let mut w = shared.waiters();
-            if shared.receivers.load(Ordering::Acquire) == 0 {
-                if let Some(k) = key.take() {
-                    w.closed.remove(k);
-                }
-                return Poll::Ready(());
-            }
-            match *key {
-                Some(k) if w.closed.is_queued(k) => w.closed.set_waker(k, cx.waker()),
-                Some(k) => {
-                    w.closed.remove(k);
-                    *key = Some(w.closed.push_back((), cx.waker()));
-                }
-                None => *key = Some(w.closed.push_back((), cx.waker())),
-            }
-            Poll::Pending
-        })
-        .await;
+        let mut queued = Unqueue(state, None);
+        std::future::poll_fn(|cx| state.poll_closed(&mut queued.1, cx.waker())).await;
     }
 }
 
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
         self.shared.trace.release_shared(self.hold, 1);
-        self.shared.version.fetch_or(CLOSED, Ordering::Release);
-        self.shared.wake_changed();
+        self.shared.state.close();
     }
 }
 
 impl<T> Receiver<T> {
     fn version(&self) -> u64 {
-        self.shared.version.load(Ordering::Acquire)
+        self.shared.state.version()
     }
 
     /// Borrows the latest value without marking it seen.
     pub fn borrow(&self) -> Ref<'_, T> {
-        let guard = self.shared.read();
+        let guard = self.shared.state.read();
         let changed = self.version() & !CLOSED != self.seen;
         Ref { guard, changed }
     }
 
     /// Borrows the latest value and marks it seen.
     pub fn borrow_and_update(&mut self) -> Ref<'_, T> {
-        let guard = self.shared.read();
-        let version = self.shared.version.load(Ordering::Acquire) & !CLOSED;
-        let changed = version != self.seen;
-        self.seen = version;
+        let (guard, changed) = self.shared.state.borrow_and_update(&mut self.seen);
         Ref { guard, changed }
     }
 
@@ -381,7 +308,7 @@ impl<T> Receiver<T> {
 
 impl<T> Clone for Receiver<T> {
     fn clone(&self) -> Self {
-        self.shared.receivers.fetch_add(1, Ordering::AcqRel);
+        self.shared.state.add_receiver();
         Receiver {
             shared: self.shared.clone(),
             seen: self.seen,
@@ -391,15 +318,7 @@ impl<T> Clone for Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        if self.shared.receivers.fetch_sub(1, Ordering::AcqRel) == 1 {
-            let mut wakes = WakeBatch::new();
-            let mut w = self.shared.waiters();
-            while let Some((_, waker)) = w.closed.pop_front() {
-                wakes.push(waker);
-            }
-            drop(w);
-            wakes.wake_all();
-        }
+        self.shared.state.drop_receiver();
     }
 }
 
@@ -411,61 +330,35 @@ struct Changed<'a, T> {
     site: &'static Location<'static>,
 }
 
-impl<T> Changed<'_, T> {
-    /// Ready if there is something unseen or the sender is gone.
-    fn check(&mut self) -> Option<Result<(), RecvError>> {
-        let version = self.rx.version();
-        if version & !CLOSED != self.rx.seen {
-            self.rx.seen = version & !CLOSED;
-            Some(Ok(()))
-        } else if version & CLOSED != 0 {
-            Some(Err(RecvError(())))
-        } else {
-            None
-        }
-    }
-}
-
 impl<T> Future for Changed<'_, T> {
     type Output = Result<(), RecvError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        if let Some(out) = this.check() {
-            return Poll::Ready(out);
-        }
-        let shared = this.rx.shared.clone();
-        let mut w = shared.waiters();
-        if let Some(out) = this.check() {
-            if let Some(k) = this.key.take() {
-                w.changed.remove(k);
+        let rx = &mut *this.rx;
+        match rx
+            .shared
+            .state
+            .poll_changed(&mut rx.seen, &mut this.key, cx.waker())
+        {
+            Poll::Ready(out) => {
+                this.wait = None;
+                Poll::Ready(out.map_err(|_closed| RecvError(())))
             }
-            drop(w);
-            this.wait = None;
-            return Poll::Ready(out);
-        }
-        match this.key {
-            Some(k) if w.changed.is_queued(k) => w.changed.set_waker(k, cx.waker()),
-            Some(k) => {
-                w.changed.remove(k);
-                this.key = Some(w.changed.push_back((), cx.waker()));
+            Poll::Pending => {
+                if this.wait.is_none() {
+                    this.wait = Some(rx.shared.trace.wait(this.site));
+                }
+                Poll::Pending
             }
-            None => this.key = Some(w.changed.push_back((), cx.waker())),
         }
-        drop(w);
-        if this.wait.is_none() {
-            this.wait = Some(shared.trace.wait(this.site));
-        }
-        Poll::Pending
     }
 }
 
 impl<T> Drop for Changed<'_, T> {
     fn drop(&mut self) {
         self.wait = None;
-        if let Some(k) = self.key.take() {
-            self.rx.shared.waiters().changed.remove(k);
-        }
+        self.rx.shared.state.unqueue_changed(&mut self.key);
     }
 }
 

@@ -1,0 +1,194 @@
+//! Model checks of the broadcast channel's core (`src/sync/broadcast_core.rs`, with the waiter
+//! list `src/sync/waiters.rs`) against loom's mutex, over the interleavings loom finds of:
+//! - a send racing a receiver going to sleep in `recv` (no lost wake-up), and racing a new
+//!   receiver's subscription (the count the send returns says whether it sees the value);
+//! - `Lagged` accounting under a racing send that overwrites the oldest value: every value is
+//!   either received once, in order, or counted in a `Lagged(n)`; nothing is left unread;
+//! - the last sender leaving (close) racing a receive: the receiver gets every value sent, then
+//!   `Closed`, and is never left asleep.
+//!
+//! A lost wake-up shows up as loom's deadlock report (a thread blocked forever in `block_on`).
+
+/// The door `broadcast_core.rs` reaches its lock through (`crate::loom`), opened onto loom.
+mod loom {
+    pub(crate) use ::loom::sync::{Mutex, MutexGuard};
+}
+
+#[allow(dead_code)]
+#[path = "../src/sync/waiters.rs"]
+mod waiters;
+
+#[allow(dead_code)]
+#[path = "../src/sync/broadcast_core.rs"]
+mod broadcast_core;
+
+use ::loom::sync::Arc;
+use ::loom::thread;
+use broadcast_core::{Core, Look};
+use std::future::{poll_fn, Future};
+use std::task::{Context, Poll, Wake, Waker};
+
+/// Preemptions explored per execution: enough for the two-step races modelled here, and keeps
+/// each model within CI's time budget.
+const PREEMPTIONS: usize = 3;
+
+fn model(f: impl Fn() + Sync + Send + 'static) {
+    let mut b = ::loom::model::Builder::new();
+    b.preemption_bound = Some(PREEMPTIONS);
+    b.check(f);
+}
+
+/// Wakes a thread parked in [`block_on`], through loom's `Notify` (a stored permit, so a wake
+/// before the wait is not lost).
+struct NotifyWaker(::loom::sync::Notify);
+
+impl Wake for NotifyWaker {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.0.notify();
+    }
+    fn wake_by_ref(self: &std::sync::Arc<Self>) {
+        self.0.notify();
+    }
+}
+
+/// Polls `fut` on this loom thread, parking between polls until woken.
+fn block_on<F: Future>(fut: F) -> F::Output {
+    let notify = std::sync::Arc::new(NotifyWaker(::loom::sync::Notify::new()));
+    let waker = Waker::from(notify.clone());
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        if let Poll::Ready(out) = fut.as_mut().poll(&mut Context::from_waker(&waker)) {
+            return out;
+        }
+        notify.0.wait();
+    }
+}
+
+/// `recv().await` for the receiver at `*next`, freeing its slot at the end as `Recv`'s `Drop`
+/// does.
+fn recv(core: &Core<u32>, next: &mut u64) -> Look<u32> {
+    let mut key = None;
+    let look = block_on(poll_fn(|cx| core.poll_recv(next, &mut key, cx.waker())));
+    core.unqueue(&mut key);
+    look
+}
+
+#[test]
+fn a_send_wakes_a_receiver_going_to_sleep() {
+    model(|| {
+        let core = Arc::new(Core::new(2));
+        let receiver = {
+            let core = core.clone();
+            thread::spawn(move || {
+                let mut next = 0;
+                let got = recv(&core, &mut next);
+                core.drop_receiver(next);
+                got
+            })
+        };
+        assert_eq!(core.send(7), Ok(1));
+        assert_eq!(receiver.join().unwrap(), Look::Value(7));
+        assert_eq!(
+            core.unread_len(),
+            0,
+            "read by its one receiver, then dropped"
+        );
+    });
+}
+
+#[test]
+fn a_send_racing_a_subscription_counts_the_new_receiver_iff_it_sees_the_value() {
+    model(|| {
+        let core = Arc::new(Core::new(2));
+        let subscriber = {
+            let core = core.clone();
+            thread::spawn(move || {
+                let mut next = core.subscribe();
+                let look = core.try_recv(&mut next);
+                (next, look)
+            })
+        };
+        let counted = core.send(7).unwrap();
+        let (next, look) = subscriber.join().unwrap();
+        // A receiver subscribed before the send is counted and may or may not have looked yet.
+        let mut next = next;
+        let look = match look {
+            Look::Empty if counted == 2 => core.try_recv(&mut next),
+            other => other,
+        };
+        match counted {
+            2 => assert_eq!(look, Look::Value(7), "counted, so it sees the value"),
+            1 => assert_eq!(look, Look::Empty, "not counted, so it does not"),
+            n => panic!("{n} receivers counted, there are at most 2"),
+        }
+        let mut first = 0;
+        assert_eq!(core.try_recv(&mut first), Look::Value(7));
+        core.drop_receiver(first);
+        core.drop_receiver(next);
+        assert_eq!(core.unread_len(), 0, "every value read or forgotten");
+    });
+}
+
+#[test]
+fn lagged_accounting_under_a_racing_send() {
+    model(|| {
+        // A ring of 2 holding 1 and 2; a racing send of 3 overwrites 1.
+        let core = Arc::new(Core::new(2));
+        core.send(1).unwrap();
+        core.send(2).unwrap();
+        let sender = {
+            let core = core.clone();
+            thread::spawn(move || core.send(3).unwrap())
+        };
+        let mut next = 0;
+        let mut got = Vec::new();
+        let mut missed = 0;
+        let mut drain = |got: &mut Vec<u32>, missed: &mut u64| loop {
+            match core.try_recv(&mut next) {
+                Look::Value(v) => got.push(v),
+                Look::Lagged(n) => *missed += n,
+                Look::Empty => break,
+                Look::Closed => panic!("a sender is alive"),
+            }
+        };
+        drain(&mut got, &mut missed);
+        sender.join().unwrap();
+        drain(&mut got, &mut missed);
+        let first = 1 + missed as u32;
+        assert_eq!(
+            got,
+            (first..=3).collect::<Vec<_>>(),
+            "values in order, after the {missed} lagged"
+        );
+        assert!(missed <= 1, "only 1 was ever overwritten");
+        assert_eq!(core.unread_len(), 0, "nothing kept unread");
+        core.drop_receiver(next);
+    });
+}
+
+#[test]
+fn close_racing_recv_delivers_everything_then_closed() {
+    model(|| {
+        let core = Arc::new(Core::new(1));
+        let receiver = {
+            let core = core.clone();
+            thread::spawn(move || {
+                let mut next = 0;
+                let mut got = Vec::new();
+                loop {
+                    match recv(&core, &mut next) {
+                        Look::Value(v) => got.push(v),
+                        Look::Closed => break,
+                        other => panic!("unexpected {other:?}"),
+                    }
+                }
+                core.drop_receiver(next);
+                got
+            })
+        };
+        core.send(1).unwrap();
+        core.drop_sender(); // the last sender: the channel closes
+        assert_eq!(receiver.join().unwrap(), vec![1]);
+        assert!(core.is_closed());
+    });
+}
