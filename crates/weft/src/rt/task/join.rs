@@ -50,7 +50,7 @@ impl<T> JoinHandle<T> {
         Id::from_raw(self.header().meta().id)
     }
 
-    /// The task's name, if it was given one with [`Builder::name`](super::Builder::name).
+    /// The task's name, if it was given one with [`Builder::name`](crate::task::Builder::name).
     pub fn name(&self) -> Option<&str> {
         self.header().meta().name.as_deref()
     }
