@@ -345,7 +345,7 @@ fn describe(
     }
 }
 
-/// `Mutex::lock on the mutex created at src/a.rs:10 (at src/b.rs:20), held by task 3 "worker-3"`.
+/// `Mutex::lock on src/a.rs:10 (waiting at src/b.rs:20; held by task 3 "worker-3" for 1.2s)`.
 fn describe_edge(edge: &WaitEdge, names: &HashMap<u64, String>) -> String {
     let holders: Vec<String> = edge
         .holders
@@ -365,10 +365,12 @@ fn describe_edge(edge: &WaitEdge, names: &HashMap<u64, String>) -> String {
     let held = if holders.is_empty() {
         String::new()
     } else {
-        format!(", held by {}", holders.join(", "))
+        format!("; held by {}", holders.join(", "))
     };
+    // The holders go inside the parentheses, so that the wait's own duration, which the dump
+    // line appends ("... for 1.2s"), cannot be read as a holder's.
     format!(
-        "{} on {} (waiting at {}){held}",
+        "{} on {} (waiting at {}{held})",
         operation(edge.kind),
         edge.resource_site,
         edge.wait_site
