@@ -22,48 +22,15 @@ mod waiters;
 #[path = "../src/sync/notify_state.rs"]
 mod notify_state;
 
+mod loom_support;
+
 use ::loom::sync::Arc;
 use ::loom::thread;
+use loom_support::{block_on, model};
 use notify_state::{State, Waiter};
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll, Wake, Waker};
-
-/// Preemptions explored per execution: enough for the two-step races modelled here, and keeps
-/// each model within CI's time budget.
-const PREEMPTIONS: usize = 3;
-
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    let mut b = ::loom::model::Builder::new();
-    b.preemption_bound = Some(PREEMPTIONS);
-    b.check(f);
-}
-
-/// Wakes a thread parked in [`block_on`], through loom's `Notify` (a stored permit, so a wake
-/// before the wait is not lost).
-struct NotifyWaker(::loom::sync::Notify);
-
-impl Wake for NotifyWaker {
-    fn wake(self: std::sync::Arc<Self>) {
-        self.0.notify();
-    }
-    fn wake_by_ref(self: &std::sync::Arc<Self>) {
-        self.0.notify();
-    }
-}
-
-/// Polls `fut` on this loom thread, parking between polls until woken.
-fn block_on<F: Future>(fut: F) -> F::Output {
-    let notify = std::sync::Arc::new(NotifyWaker(::loom::sync::Notify::new()));
-    let waker = Waker::from(notify.clone());
-    let mut fut = std::pin::pin!(fut);
-    loop {
-        if let Poll::Ready(out) = fut.as_mut().poll(&mut Context::from_waker(&waker)) {
-            return out;
-        }
-        notify.0.wait();
-    }
-}
+use std::task::{Context, Poll, Waker};
 
 /// `notified()` as a future over the state machine, cancelling in `Drop` as the real one does.
 struct Notified<'a> {

@@ -23,56 +23,19 @@ mod waiters;
 #[path = "../src/sync/batch.rs"]
 mod batch;
 
+mod loom_support;
+
 use ::loom::sync::Arc;
 use ::loom::thread;
 use batch::{Closed, Core, Waiter};
+use loom_support::{block_on, model, model_bounded};
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll, Wake, Waker};
-
-/// Preemptions explored per execution: enough for the two-step races modelled here, and keeps
-/// each model within CI's time budget.
-const PREEMPTIONS: usize = 3;
+use std::task::{Context, Poll, Waker};
 
 /// For the models with two threads that each park and wake: a bound of 3 takes over 20 s there
 /// in a debug build, beyond CI's budget per loom file.
 const PREEMPTIONS_WIDE: usize = 2;
-
-fn model(f: impl Fn() + Sync + Send + 'static) {
-    model_bounded(PREEMPTIONS, f);
-}
-
-fn model_bounded(preemptions: usize, f: impl Fn() + Sync + Send + 'static) {
-    let mut b = ::loom::model::Builder::new();
-    b.preemption_bound = Some(preemptions);
-    b.check(f);
-}
-
-/// Wakes a thread parked in [`block_on`], through loom's `Notify` (a stored permit, so a wake
-/// before the wait is not lost).
-struct NotifyWaker(::loom::sync::Notify);
-
-impl Wake for NotifyWaker {
-    fn wake(self: std::sync::Arc<Self>) {
-        self.0.notify();
-    }
-    fn wake_by_ref(self: &std::sync::Arc<Self>) {
-        self.0.notify();
-    }
-}
-
-/// Polls `fut` on this loom thread, parking between polls until woken.
-fn block_on<F: Future>(fut: F) -> F::Output {
-    let notify = std::sync::Arc::new(NotifyWaker(::loom::sync::Notify::new()));
-    let waker = Waker::from(notify.clone());
-    let mut fut = std::pin::pin!(fut);
-    loop {
-        if let Poll::Ready(out) = fut.as_mut().poll(&mut Context::from_waker(&waker)) {
-            return out;
-        }
-        notify.0.wait();
-    }
-}
 
 /// An acquisition of `n` permits as a future, cancelling in `Drop` as the real ones do.
 struct Acquire<'a> {
