@@ -25,32 +25,14 @@ mod sync {
     pub(crate) use crate::waiters;
 }
 
+mod loom_support;
+
 use ::loom::sync::Arc;
 use ::loom::thread;
 use chan::{Chan, TryPop, TryPush, UNBOUNDED};
+use loom_support::block_on;
 use std::future::poll_fn;
 use std::task::{Context, Poll, Waker};
-
-/// Polls `fut` on this model thread, waiting on a loom `Notify` that its waker signals, so a
-/// lost wake-up shows up as a deadlock loom reports.
-fn block_on<F: std::future::Future>(fut: F) -> F::Output {
-    struct NotifyWaker(::loom::sync::Notify);
-    impl std::task::Wake for NotifyWaker {
-        fn wake(self: std::sync::Arc<Self>) {
-            self.0.notify();
-        }
-    }
-    let notify = std::sync::Arc::new(NotifyWaker(::loom::sync::Notify::new()));
-    let waker = std::task::Waker::from(notify.clone());
-    let mut cx = std::task::Context::from_waker(&waker);
-    let mut fut = std::pin::pin!(fut);
-    loop {
-        if let std::task::Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
-            return out;
-        }
-        notify.0.wait();
-    }
-}
 
 #[test]
 fn a_send_wakes_a_receiver_going_to_sleep() {
