@@ -4,7 +4,7 @@
 //! reports where the method, target, version and each field line are, as
 //! slices of (or offsets into) the input: nothing is copied and nothing is
 //! allocated. The semantics of the fields (framing, `Host`, ...) are not its
-//! business; the head parser ([`parse_head`](super::head)) adds them through
+//! business; the head parser (`proto::head`) adds them through
 //! the field callback.
 //!
 //! # Grammar (RFC 9112 §2–§5)
