@@ -1,6 +1,9 @@
 use super::*;
 
-fn scan(raw: &[u8]) -> Result<Option<(Scanned, Vec<(Vec<u8>, Vec<u8>)>)>, ScanError> {
+/// Field lines as owned (name, value) pairs.
+type Fields = Vec<(Vec<u8>, Vec<u8>)>;
+
+fn scan(raw: &[u8]) -> Result<Option<(Scanned, Fields)>, ScanError> {
     let mut fields = Vec::new();
     let head = scan_head(raw, 4, |n, v| fields.push((n.to_vec(), v.to_vec())))?;
     Ok(head.map(|h| (h, fields)))
@@ -50,9 +53,18 @@ fn each_rule_refuses_with_its_error() {
         (b"GET / HTTP/1.1\n\r\n", ScanError::BareLf),
         (b"GET / HTTP/1.1\r\nA : b\r\n\r\n", ScanError::FieldName),
         (b"GET / HTTP/1.1\r\n: b\r\n\r\n", ScanError::FieldName),
-        (b"GET / HTTP/1.1\r\nA: b\r\n c\r\n\r\n", ScanError::FieldName),
-        (b"GET / HTTP/1.1\r\nA: b\x01c\r\n\r\n", ScanError::FieldValue),
-        (b"GET / HTTP/1.1\r\nA: 0123456789\x7f\r\n\r\n", ScanError::FieldValue),
+        (
+            b"GET / HTTP/1.1\r\nA: b\r\n c\r\n\r\n",
+            ScanError::FieldName,
+        ),
+        (
+            b"GET / HTTP/1.1\r\nA: b\x01c\r\n\r\n",
+            ScanError::FieldValue,
+        ),
+        (
+            b"GET / HTTP/1.1\r\nA: 0123456789\x7f\r\n\r\n",
+            ScanError::FieldValue,
+        ),
         (b"GET / HTTP/1.1\r\nA: b\rc\r\n\r\n", ScanError::FieldValue),
         (b"GET / HTTP/1.1\r\nA: b\n\r\n", ScanError::BareLf),
         (b"GET / HTTP/1.1\r\nA: b\r\n\n", ScanError::BareLf),
