@@ -76,8 +76,9 @@ fn httparse_all(buf: &[u8]) -> usize {
 fn weft_scan_all(buf: &[u8]) -> usize {
     let mut at = 0;
     let mut count = 0;
+    // Reused from head to head, as httparse's (uninitialised) slots are not initialised.
+    let mut fields = [(&b""[..], &b""[..]); 32];
     while at < buf.len() {
-        let mut fields = [(&b""[..], &b""[..]); 32];
         let mut n = 0;
         let head = weft_http::proto::scan::scan_head(&buf[at..], 32, |name, value| {
             fields[n] = (name, value);
