@@ -12,6 +12,10 @@
 //!
 //! Times are per request. The difference between the floor and a parser is the least a server
 //! that really parses HTTP/1.1 with it pays above the floor.
+//!
+//! Medians of 2026-12-02 (2 shared CPUs, ns per request), wrk_get / browser_get: floor_scan
+//! 17.1 / 226, httparse 25.5 / 177, weft_scan 14.5 / 145, weft_request 38.3 / 243 (71.8 on
+//! wrk_get with httparse inside, the tree before weft's tokenizer).
 
 use std::hint::black_box;
 use std::mem::MaybeUninit;
