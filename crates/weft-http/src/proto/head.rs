@@ -1,8 +1,10 @@
 //! Request-head parsing: bytes in, a [`Request`] (without body) and its body
 //! framing out, or the status that refuses it.
 //!
-//! `httparse` does the tokenizing (SIMD, no allocation, header slots on the
-//! stack). This module adds what it leaves to the caller:
+//! weft's own tokenizer ([`super::scan`]) walks the head once, word at a
+//! time, with no allocation and no field slots: each field goes straight to
+//! the semantics below as it is found. This module adds what the grammar
+//! leaves to the caller:
 //!
 //! - **Limits while partial.** A head still arriving is bounded: a request
 //!   line longer than [`Limits::max_request_line_bytes`] is 414 before its
@@ -13,7 +15,7 @@
 //!   `Transfer-Encoding` in HTTP/1.0; `Content-Length` must be digits, and
 //!   repeated values must agree.
 //! - **Line endings.** Every line ends in CRLF: a bare LF (which httparse
-//!   accepts) is 400, as is a bare CR (which it refuses).
+//!   accepts) is 400, as is a bare CR.
 //! - **Semantics.** `Host` exactly once in HTTP/1.1 (400), an absolute-form
 //!   target's host equal to it (400), `Connection`
 //!   tokens (`close`, `keep-alive`), `Expect: 100-continue` (other
@@ -24,10 +26,10 @@
 //! On success the head bytes are copied once into a recycled buffer owned by
 //! the `Request` (see [`crate::request`]); fields are recorded as offsets.
 
-use std::mem::MaybeUninit;
 use std::net::SocketAddr;
 
-use crate::limits::{Limits, MAX_HEADERS_CEILING};
+use super::scan::{scan_head, ScanError};
+use crate::limits::Limits;
 use crate::request::{storage, Span};
 use crate::{HttpError, Method, Request, StatusCode, Version};
 
@@ -82,37 +84,7 @@ pub(crate) fn parse_head(
     limits: &Limits,
     remote: Option<SocketAddr>,
 ) -> Result<Option<Head>, HttpError> {
-    parse_head_with::<FAST_HEADER_SLOTS>(buf, limits, remote)
-}
-
-/// [`parse_head`]'s second try, for requests with more fields than the
-/// first try's slots.
-#[cold]
-#[inline(never)]
-fn parse_head_with_all_slots(
-    buf: &[u8],
-    limits: &Limits,
-    remote: Option<SocketAddr>,
-) -> Result<Option<Head>, HttpError> {
-    parse_head_with::<MAX_HEADERS_CEILING>(buf, limits, remote)
-}
-
-/// Header slots tried first: real requests carry 5 to 30 fields, and a
-/// 1 KiB slot array keeps the common parse's stack frame small (the full
-/// [`MAX_HEADERS_CEILING`] array is 8 KiB, which costs stack probing on
-/// every call). A request with more fields is parsed again with all slots.
-const FAST_HEADER_SLOTS: usize = 32;
-
-/// [`parse_head`] with `N` header slots (at most the configured limit).
-#[inline(always)]
-fn parse_head_with<const N: usize>(
-    buf: &[u8],
-    limits: &Limits,
-    remote: Option<SocketAddr>,
-) -> Result<Option<Head>, HttpError> {
-    let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; N];
-    let mut parsed = httparse::Request::new(&mut []);
-    // httparse sees only as much as the limits allow: the first `max_request_line_bytes`
+    // The tokenizer sees only as much as the limits allow: the first `max_request_line_bytes`
     // while no line has ended in them, else the first `max_head_bytes`. So a refusal never
     // depends on how the input was split into reads: a bad byte past a limit is that limit's
     // answer (414, 431) whether it arrived in the same read or later.
@@ -123,14 +95,20 @@ fn parse_head_with<const N: usize>(
     } else {
         &buf[..buf.len().min(limits.max_head_bytes)]
     };
-    let status = httparse::ParserConfig::default().parse_request_with_uninit_headers(
-        &mut parsed,
-        window,
-        &mut slots[..limits.header_slots().min(N)],
-    );
-    let head_len = match status {
-        Ok(httparse::Status::Complete(len)) => len,
-        Ok(httparse::Status::Partial) => {
+    // Field semantics are gathered while scanning; their first refusal waits until the head
+    // is complete and well-formed, so that a malformed or over-long head answers as such.
+    let mut semantics = Semantics::default();
+    let mut refused = None;
+    let scanned = scan_head(window, limits.header_slots(), |name, value| {
+        if refused.is_none() {
+            if let Err(error) = semantics.observe(name, value) {
+                refused = Some(error);
+            }
+        }
+    });
+    let scanned = match scanned {
+        Ok(Some(scanned)) => scanned,
+        Ok(None) => {
             return if line_over {
                 // The request line alone is already over its limit.
                 Err(ERR_LINE_TOO_LONG)
@@ -140,39 +118,11 @@ fn parse_head_with<const N: usize>(
                 Ok(None)
             };
         }
-        Err(httparse::Error::TooManyHeaders)
-            if N < MAX_HEADERS_CEILING && limits.header_slots() > N =>
-        {
-            // Returned straight through (not matched on by the caller), so
-            // the common case's result is never moved.
-            return parse_head_with_all_slots(buf, limits, remote);
-        }
-        Err(httparse::Error::TooManyHeaders) => return Err(ERR_TOO_MANY_HEADERS),
-        Err(httparse::Error::Version) if names_other_http_version(window) => {
-            return Err(HttpError::new(
-                StatusCode::HTTP_VERSION_NOT_SUPPORTED,
-                "only HTTP/1.0 and HTTP/1.1 are supported",
-            ))
-        }
-        Err(httparse::Error::HeaderName) => {
-            return Err(HttpError::bad_request("invalid header name"))
-        }
-        Err(httparse::Error::HeaderValue) => {
-            return Err(HttpError::bad_request("invalid header value"))
-        }
-        Err(httparse::Error::NewLine) => return Err(HttpError::bad_request("invalid line ending")),
-        Err(_) => return Err(HttpError::bad_request("malformed request line")),
+        Err(error) => return Err(scan_refusal(error, window)),
     };
-
-    // Complete. All three are set by httparse once the request line parsed.
-    let (Some(method_str), Some(target_str), Some(minor)) =
-        (parsed.method, parsed.path, parsed.version)
-    else {
-        return Err(HttpError::bad_request("malformed request line"));
-    };
-    let method_at = offset_in(buf, method_str.as_bytes());
-    let target_at = offset_in(buf, target_str.as_bytes());
-    let target_end = target_at + target_str.len();
+    let head_len = scanned.len;
+    let (method_at, method_end) = (scanned.method.start, scanned.method.end);
+    let (target_at, target_end) = (scanned.target.start, scanned.target.end);
     // " HTTP/1.x\r\n" follows the target.
     if target_end + 11 - method_at > limits.max_request_line_bytes {
         return Err(ERR_LINE_TOO_LONG);
@@ -180,40 +130,20 @@ fn parse_head_with<const N: usize>(
     if head_len > limits.max_head_bytes {
         return Err(ERR_HEAD_TOO_LARGE);
     }
-    let version = if minor == 0 {
+    if let Some(error) = refused {
+        return Err(error);
+    }
+    let version = if scanned.minor_version == 0 {
         Version::Http10
     } else {
         Version::Http11
     };
-    // RFC 9112 §2.2 lets a recipient accept a bare LF; weft does not: a proxy in front that
-    // splits lines differently would see other fields (or another request) than weft does.
-    if has_bare_lf(&buf[..head_len]) {
-        return Err(HttpError::bad_request(
-            "bare LF line ending in the head (CRLF required)",
-        ));
-    }
-    let method = Method::from_bytes(method_str.as_bytes());
-
-    let mut semantics = Semantics::default();
-    for field in parsed.headers.iter() {
-        semantics.observe(field.name.as_bytes(), field.value)?;
-    }
-    // The field lines start after the request line's LF and end before the
-    // blank line (CRLF or LF) that ends the head.
-    let fields_start = buf[target_end..head_len]
-        .iter()
-        .position(|&b| b == b'\n')
-        .map_or(head_len, |lf| target_end + lf + 1);
-    let blank_line = if buf[..head_len].ends_with(b"\r\n") {
-        2
-    } else {
-        1
-    };
-    let fields_end = (head_len - blank_line).max(fields_start);
-    let (path, query) = split_target(method, target_str, target_at)?;
+    let method = Method::from_bytes(&buf[method_at..method_end]);
+    let target = &buf[target_at..target_end];
+    let (path, query) = split_target(method, target, target_at)?;
     let framing = semantics.framing(version)?;
-    if let Some(after_scheme) = strip_scheme(target_str.as_bytes()) {
-        absolute_form_matches_host(after_scheme, parsed.headers)?;
+    if let Some(after_scheme) = strip_scheme(target) {
+        absolute_form_matches_host(after_scheme, semantics.host)?;
     }
     let keep_alive = match version {
         Version::Http11 => !semantics.close,
@@ -240,11 +170,11 @@ fn parse_head_with<const N: usize>(
     parts.method = method;
     parts.version = version;
     parts.keep_alive = keep_alive;
-    parts.method_span = Span::new(method_at, method_at + method_str.len());
+    parts.method_span = Span::new(method_at, method_end);
     parts.target = Span::new(target_at, target_end);
     parts.path = path;
     parts.query = query;
-    parts.fields = Span::new(fields_start, fields_end);
+    parts.fields = Span::new(scanned.fields.start, scanned.fields.end);
     parts.body_start = head_len;
     parts.remote_addr = remote;
     let request = Request::from_parts(parts);
@@ -258,46 +188,45 @@ fn parse_head_with<const N: usize>(
     }))
 }
 
-/// Whether `head` has an LF not preceded by CR.
-fn has_bare_lf(head: &[u8]) -> bool {
-    let mut from = 0;
-    while let Some(i) = head[from..].iter().position(|&b| b == b'\n') {
-        let at = from + i;
-        if at == 0 || head[at - 1] != b'\r' {
-            return true;
+/// The answer to a head the tokenizer refused.
+#[cold]
+fn scan_refusal(error: ScanError, window: &[u8]) -> HttpError {
+    match error {
+        ScanError::TooManyFields => ERR_TOO_MANY_HEADERS,
+        ScanError::Version if names_other_http_version(window) => HttpError::new(
+            StatusCode::HTTP_VERSION_NOT_SUPPORTED,
+            "only HTTP/1.0 and HTTP/1.1 are supported",
+        ),
+        ScanError::FieldName => HttpError::bad_request("invalid header name"),
+        ScanError::FieldValue => HttpError::bad_request("invalid header value"),
+        ScanError::NewLine => HttpError::bad_request("invalid line ending"),
+        // RFC 9112 §2.2 lets a recipient accept a bare LF; weft does not: a proxy in front
+        // that splits lines differently would see other fields (or another request) than
+        // weft does.
+        ScanError::BareLf => {
+            HttpError::bad_request("bare LF line ending in the head (CRLF required)")
         }
-        from = at + 1;
+        ScanError::Method | ScanError::Target | ScanError::Version => {
+            HttpError::bad_request("malformed request line")
+        }
     }
-    false
 }
 
 /// An absolute-form target (`http://a/p`) whose authority is not the `Host` field's value is
 /// refused: RFC 9112 §3.2.2 has the server use the target's host, so a proxy that routed by
 /// `Host` and weft would disagree about where the request goes.
-fn absolute_form_matches_host(
-    after_scheme: &[u8],
-    fields: &[httparse::Header<'_>],
-) -> Result<(), HttpError> {
+fn absolute_form_matches_host(after_scheme: &[u8], host: Option<&[u8]>) -> Result<(), HttpError> {
     let authority_len = after_scheme
         .iter()
         .position(|&b| b == b'/' || b == b'?')
         .unwrap_or(after_scheme.len());
     let authority = &after_scheme[..authority_len];
-    let host = fields
-        .iter()
-        .find(|f| f.name.eq_ignore_ascii_case("host"))
-        .map(|f| trim(f.value));
     match host {
-        Some(host) if !host.eq_ignore_ascii_case(authority) => Err(HttpError::bad_request(
+        Some(host) if !trim(host).eq_ignore_ascii_case(authority) => Err(HttpError::bad_request(
             "the absolute-form target's host differs from the Host header",
         )),
         _ => Ok(()),
     }
-}
-
-/// Byte offset of `part` inside `buf` (`part` must be a sub-slice of `buf`).
-fn offset_in(buf: &[u8], part: &[u8]) -> usize {
-    part.as_ptr() as usize - buf.as_ptr() as usize
 }
 
 /// Whether the first line carries an `HTTP/` version that is not 1.0/1.1
@@ -329,18 +258,17 @@ fn names_other_http_version(buf: &[u8]) -> bool {
 #[inline(always)]
 fn split_target(
     method: Method,
-    target: &str,
+    bytes: &[u8],
     at: usize,
 ) -> Result<(Span, Option<Span>), HttpError> {
-    let bytes = target.as_bytes();
     let path_from = if bytes.first() == Some(&b'/') {
         0
-    } else if target == "*" {
+    } else if bytes == b"*" {
         return Ok((Span::new(at, at + 1), None));
     } else if method == Method::Connect {
-        return Ok((Span::new(at, at + target.len()), None));
+        return Ok((Span::new(at, at + bytes.len()), None));
     } else if let Some(after_scheme) = strip_scheme(bytes) {
-        let authority_from = target.len() - after_scheme.len();
+        let authority_from = bytes.len() - after_scheme.len();
         let authority_len = after_scheme
             .iter()
             .position(|&b| b == b'/' || b == b'?')
@@ -358,9 +286,9 @@ fn split_target(
     Ok(match rest.iter().position(|&b| b == b'?') {
         Some(q) => (
             Span::new(at + path_from, at + path_from + q),
-            Some(Span::new(at + path_from + q + 1, at + target.len())),
+            Some(Span::new(at + path_from + q + 1, at + bytes.len())),
         ),
-        None => (Span::new(at + path_from, at + target.len()), None),
+        None => (Span::new(at + path_from, at + bytes.len()), None),
     })
 }
 
@@ -376,7 +304,9 @@ fn strip_scheme(target: &[u8]) -> Option<&[u8]> {
 
 /// What the header fields say about framing and connection handling.
 #[derive(Default)]
-struct Semantics {
+struct Semantics<'a> {
+    /// The first `Host` field's value.
+    host: Option<&'a [u8]>,
     content_length: Option<u64>,
     transfer_encoding: bool,
     chunked_count: u32,
@@ -390,12 +320,15 @@ struct Semantics {
     hosts: u32,
 }
 
-impl Semantics {
+impl<'a> Semantics<'a> {
     /// Records one header field. Dispatches on length first: most fields
     /// are none of these and cost one comparison.
-    fn observe(&mut self, name: &[u8], value: &[u8]) -> Result<(), HttpError> {
+    fn observe(&mut self, name: &[u8], value: &'a [u8]) -> Result<(), HttpError> {
         match name.len() {
-            4 if is_field(name, b"host") => self.hosts += 1,
+            4 if is_field(name, b"host") => {
+                self.hosts += 1;
+                self.host.get_or_insert(value);
+            }
             6 if is_field(name, b"expect") => {
                 if trim(value).eq_ignore_ascii_case(b"100-continue") {
                     self.expect_continue = true;
@@ -472,7 +405,7 @@ impl Semantics {
 }
 
 /// Whether the field name `name` is `lower` in any ASCII case. `lower` is
-/// lowercase letters and `-`; `name` is a token httparse accepted (letters,
+/// lowercase letters and `-`; `name` is a token the tokenizer accepted (letters,
 /// digits and the symbols RFC 9110 allows in a token). Among token bytes,
 /// `b | 0x20` equals a lowercase letter only for that letter in either case,
 /// and equals `-` only for `-` (the other byte it maps there, CR, is not a

@@ -51,6 +51,7 @@ pub(crate) mod date;
 pub(crate) mod decode;
 pub(crate) mod encode;
 mod head;
+pub mod scan;
 
 use crate::request_body::{Demand, Inflow};
 use crate::{BodyStream, HttpError, Limits, Request, Response, StatusCode};
