@@ -323,11 +323,12 @@ impl<T> Receiver<T> {
         let seen = &mut self.seen;
         async move {
             loop {
-                let (guard, changed) = shared.state.borrow_and_update(seen);
-                if pred(&guard) {
-                    return Ok(Ref { guard, changed });
+                {
+                    let (guard, changed) = shared.state.borrow_and_update(seen);
+                    if pred(&guard) {
+                        return Ok(Ref { guard, changed });
+                    }
                 }
-                drop(guard);
                 Changed {
                     site,
                     shared,
