@@ -125,9 +125,21 @@ fn a_long_but_finite_critical_section_is_not_a_deadlock() {
     expect_no_report(&[&site, &site2]);
 }
 
-/// How long the random traffic runs (the 60 s is cut to keep the suite short on a
-/// shared machine; the rate of lock operations makes up for it).
-const TRAFFIC_FOR: Duration = Duration::from_secs(3);
+/// How long the random traffic runs by default: the 60 s.
+const TRAFFIC_SECS_DEFAULT: u64 = 60;
+
+/// How long the random traffic runs: `WEFT_DIAG_SOAK_SECS` (whole seconds, at least 1) if
+/// set, else [`TRAFFIC_SECS_DEFAULT`]. A bad value fails the test, naming the variable.
+fn traffic_for() -> Duration {
+    match std::env::var("WEFT_DIAG_SOAK_SECS") {
+        Err(std::env::VarError::NotPresent) => Duration::from_secs(TRAFFIC_SECS_DEFAULT),
+        Err(e) => panic!("WEFT_DIAG_SOAK_SECS: {e}"),
+        Ok(v) => match v.trim().parse::<u64>() {
+            Ok(n) if n >= 1 => Duration::from_secs(n),
+            _ => panic!("WEFT_DIAG_SOAK_SECS={v:?}: expected a whole number of seconds >= 1"),
+        },
+    }
+}
 
 /// Tasks taking random subsets of the locks, always in index order.
 const TRAFFIC_TASKS: usize = 16;
@@ -143,7 +155,8 @@ fn random_lock_traffic_in_a_consistent_order_is_quiet() {
         Mutex::new(0),
     ]);
     let ops = Arc::new(AtomicUsize::new(0));
-    let until = Instant::now() + TRAFFIC_FOR;
+    let traffic_for = traffic_for();
+    let until = Instant::now() + traffic_for;
     let tasks: Vec<_> = (0..TRAFFIC_TASKS)
         .map(|t| {
             let (locks, ops) = (locks.clone(), ops.clone());
@@ -177,7 +190,10 @@ fn random_lock_traffic_in_a_consistent_order_is_quiet() {
         }
     });
     assert!(ops.load(SeqCst) > 0);
-    eprintln!("random traffic: {} critical sections", ops.load(SeqCst));
+    eprintln!(
+        "random traffic: {} critical sections in {traffic_for:?}",
+        ops.load(SeqCst)
+    );
     // Any report naming this file (its locks, its wait sites) would be a false one.
     expect_no_report(&[file!()]);
 }

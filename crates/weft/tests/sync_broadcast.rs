@@ -119,3 +119,58 @@ fn blocking_recv_from_an_os_thread() {
     });
     assert_eq!(t.join().unwrap(), Ok(7));
 }
+
+#[test]
+fn sender_closed_waits_for_the_last_receiver() {
+    let (tx, rx) = broadcast::channel::<u32>(4);
+    let rx2 = tx.subscribe();
+    assert!(!tx.is_closed());
+    let mut closed = Probe::new(tx.closed());
+    closed.pending();
+    drop(rx);
+    closed.pending();
+    drop(rx2);
+    assert_eq!(closed.wakes(), 1, "the last receiver's drop wakes closed()");
+    closed.ready();
+    assert!(tx.is_closed());
+    // With no receiver, closed() is ready at once; a new subscriber makes it wait again.
+    Probe::new(tx.closed()).ready();
+    let rx3 = tx.subscribe();
+    let mut again = Probe::new(tx.closed());
+    again.pending();
+    drop(rx3);
+    again.ready();
+}
+
+#[test]
+fn a_dropped_closed_future_leaves_no_waiter_behind() {
+    let (tx, rx) = broadcast::channel::<u32>(4);
+    {
+        let mut closed = Probe::new(tx.closed());
+        closed.pending();
+    }
+    let mut closed = Probe::new(tx.closed());
+    closed.pending();
+    drop(rx);
+    assert_eq!(closed.wakes(), 1);
+    closed.ready();
+}
+
+#[test]
+fn closed_completes_when_a_receiver_on_another_loop_goes() {
+    let rt = Runtime::builder().loops(2).build().unwrap();
+    rt.block_on(async {
+        let (tx, mut rx) = broadcast::channel::<u32>(4);
+        let reader = Handle::current().spawn_on(1, async move {
+            let first = rx.recv().await;
+            drop(rx);
+            first
+        });
+        tx.send(7).unwrap();
+        timeout(DEADLINE, tx.closed())
+            .await
+            .expect("closed() completes once the remote receiver is dropped");
+        assert_eq!(reader.await.unwrap(), Ok(7));
+        assert!(tx.send(8).is_err());
+    });
+}

@@ -129,3 +129,77 @@ fn the_latest_value_crosses_loops() {
         assert_eq!(last, 1000, "the final value is always seen");
     });
 }
+
+#[test]
+fn wait_for_checks_the_current_value_first() {
+    let (tx, mut rx) = watch::channel(3);
+    {
+        let r = Probe::new(rx.wait_for(|v| *v == 3)).ready().unwrap();
+        assert_eq!(*r, 3);
+        assert!(!r.has_changed(), "the initial value was already seen");
+    }
+    tx.send(4).unwrap();
+    let r = Probe::new(rx.wait_for(|v| *v % 2 == 0)).ready().unwrap();
+    assert_eq!(*r, 4);
+    assert!(r.has_changed());
+    drop(r);
+    assert!(!rx.has_changed().unwrap(), "wait_for marks the value seen");
+}
+
+#[test]
+fn wait_for_waits_until_the_predicate_holds() {
+    let (tx, mut rx) = watch::channel(0);
+    let mut seen_by_pred = Vec::new();
+    {
+        let mut wait = Probe::new(rx.wait_for(|v| {
+            seen_by_pred.push(*v);
+            *v >= 10
+        }));
+        wait.pending();
+        tx.send(5).unwrap();
+        assert_eq!(wait.wakes(), 1);
+        wait.pending();
+        tx.send(7).unwrap();
+        tx.send(12).unwrap();
+        assert_eq!(*wait.ready().unwrap(), 12);
+    }
+    // 7 was overwritten before the waiter looked again: only the latest values are seen.
+    assert_eq!(seen_by_pred, vec![0, 5, 12]);
+}
+
+#[test]
+fn wait_for_errors_once_the_sender_is_gone_without_a_match() {
+    let (tx, mut rx) = watch::channel(1);
+    let mut wait = Probe::new(rx.wait_for(|v| *v == 2));
+    wait.pending();
+    drop(tx);
+    assert!(wait.ready().is_err());
+    drop(wait);
+
+    // The last value sent before the sender left still counts.
+    let (tx, mut rx) = watch::channel(1);
+    tx.send(2).unwrap();
+    drop(tx);
+    assert_eq!(*Probe::new(rx.wait_for(|v| *v == 2)).ready().unwrap(), 2);
+}
+
+#[test]
+fn wait_for_a_value_sent_from_another_loop() {
+    let rt = Runtime::builder().loops(2).build().unwrap();
+    rt.block_on(async {
+        let (tx, mut rx) = watch::channel(0u32);
+        let sender = Handle::current().spawn_on(1, async move {
+            for v in 1..=100 {
+                tx.send(v).unwrap();
+                weft::yield_now().await;
+            }
+            tx
+        });
+        let got = *timeout(DEADLINE, rx.wait_for(|v| *v >= 100))
+            .await
+            .expect("the value reaches 100")
+            .unwrap();
+        assert_eq!(got, 100);
+        drop(sender.await.unwrap());
+    });
+}

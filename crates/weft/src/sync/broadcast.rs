@@ -202,6 +202,29 @@ impl<T> Sender<T> {
     pub fn same_channel(&self, other: &Sender<T>) -> bool {
         Arc::ptr_eq(&self.shared, &other.shared)
     }
+
+    /// Waits until every receiver is gone (completes at once if none is subscribed). A
+    /// receiver subscribed meanwhile (by [`subscribe`](Self::subscribe)) keeps it waiting.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping the future only takes it off the waiting list.
+    pub async fn closed(&self) {
+        let core = &self.shared.core;
+        struct Unqueue<'a, T>(&'a Core<T>, Option<WaiterKey>);
+        impl<T> Drop for Unqueue<'_, T> {
+            fn drop(&mut self) {
+                self.0.unqueue_closed(&mut self.1);
+            }
+        }
+        let mut queued = Unqueue(core, None);
+        std::future::poll_fn(|cx| core.poll_closed(&mut queued.1, cx.waker())).await;
+    }
+
+    /// True when no receiver is subscribed.
+    pub fn is_closed(&self) -> bool {
+        self.receiver_count() == 0
+    }
 }
 
 impl<T> Clone for Sender<T> {

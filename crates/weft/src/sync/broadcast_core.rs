@@ -30,6 +30,8 @@ struct State<T> {
     receivers: usize,
     senders: usize,
     waiters: WaitList<()>,
+    /// Senders waiting in `closed()` for the last receiver to go.
+    closed: WaitList<()>,
 }
 
 /// What one look at the ring found for a receiver.
@@ -132,6 +134,7 @@ impl<T> Core<T> {
                 receivers: 1,
                 senders: 1,
                 waiters: WaitList::new(),
+                closed: WaitList::new(),
             }),
         }
     }
@@ -186,11 +189,48 @@ impl<T> Core<T> {
         wakes.wake_all();
     }
 
-    /// A receiver at position `next` leaves: the values it had not read are read for it.
+    /// A receiver at position `next` leaves: the values it had not read are read for it; the
+    /// last one wakes every sender waiting in `closed()`.
     pub(super) fn drop_receiver(&self, next: u64) {
         let mut st = self.lock();
         st.receivers -= 1;
         st.forget_unread(next);
+        let mut wakes = WakeBatch::new();
+        if st.receivers == 0 {
+            while let Some((_, waker)) = st.closed.pop_front() {
+                wakes.push(waker);
+            }
+        }
+        drop(st);
+        wakes.wake_all();
+    }
+
+    /// One poll of a sender's `closed()`: ready once no receiver is left, else queued (or
+    /// re-armed) with `waker`, its slot in `key`.
+    pub(super) fn poll_closed(&self, key: &mut Option<WaiterKey>, waker: &Waker) -> Poll<()> {
+        let mut st = self.lock();
+        if st.receivers == 0 {
+            if let Some(k) = key.take() {
+                st.closed.remove(k);
+            }
+            return Poll::Ready(());
+        }
+        match *key {
+            Some(k) if st.closed.is_queued(k) => st.closed.set_waker(k, waker),
+            Some(k) => {
+                st.closed.remove(k);
+                *key = Some(st.closed.push_back((), waker));
+            }
+            None => *key = Some(st.closed.push_back((), waker)),
+        }
+        Poll::Pending
+    }
+
+    /// Frees the slot of a `closed()` that is dropped.
+    pub(super) fn unqueue_closed(&self, key: &mut Option<WaiterKey>) {
+        if let Some(k) = key.take() {
+            self.lock().closed.remove(k);
+        }
     }
 
     /// Receivers subscribed now.

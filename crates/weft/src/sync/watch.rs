@@ -294,9 +294,50 @@ impl<T> Receiver<T> {
     pub fn changed(&mut self) -> impl Future<Output = Result<(), RecvError>> + '_ {
         Changed {
             site: Location::caller(),
-            rx: self,
+            shared: &self.shared,
+            seen: &mut self.seen,
             key: None,
             wait: None,
+        }
+    }
+
+    /// Waits until the value satisfies `pred`, and returns a borrow of it (marked seen). The
+    /// current value is tried first, so this completes at once if it already satisfies
+    /// `pred`; after that `pred` sees each value this receiver has not seen, at most once each
+    /// (values overwritten in between are never seen, as with [`changed`](Self::changed)).
+    ///
+    /// # Errors
+    ///
+    /// [`RecvError`] if the sender is gone and the last value does not satisfy `pred`.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: a value `pred` rejected stays marked seen, nothing else changes.
+    #[track_caller]
+    pub fn wait_for(
+        &mut self,
+        mut pred: impl FnMut(&T) -> bool,
+    ) -> impl Future<Output = Result<Ref<'_, T>, RecvError>> {
+        let site = Location::caller();
+        let shared: &Shared<T> = &self.shared;
+        let seen = &mut self.seen;
+        async move {
+            loop {
+                {
+                    let (guard, changed) = shared.state.borrow_and_update(seen);
+                    if pred(&guard) {
+                        return Ok(Ref { guard, changed });
+                    }
+                }
+                Changed {
+                    site,
+                    shared,
+                    seen: &mut *seen,
+                    key: None,
+                    wait: None,
+                }
+                .await?;
+            }
         }
     }
 
@@ -324,7 +365,8 @@ impl<T> Drop for Receiver<T> {
 
 /// The future of [`Receiver::changed`].
 struct Changed<'a, T> {
-    rx: &'a mut Receiver<T>,
+    shared: &'a Shared<T>,
+    seen: &'a mut u64,
     key: Option<WaiterKey>,
     wait: Option<WaitGuard>,
     site: &'static Location<'static>,
@@ -335,11 +377,10 @@ impl<T> Future for Changed<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        let rx = &mut *this.rx;
-        match rx
+        match this
             .shared
             .state
-            .poll_changed(&mut rx.seen, &mut this.key, cx.waker())
+            .poll_changed(this.seen, &mut this.key, cx.waker())
         {
             Poll::Ready(out) => {
                 this.wait = None;
@@ -347,7 +388,7 @@ impl<T> Future for Changed<'_, T> {
             }
             Poll::Pending => {
                 if this.wait.is_none() {
-                    this.wait = Some(rx.shared.trace.wait(this.site));
+                    this.wait = Some(this.shared.trace.wait(this.site));
                 }
                 Poll::Pending
             }
@@ -358,7 +399,7 @@ impl<T> Future for Changed<'_, T> {
 impl<T> Drop for Changed<'_, T> {
     fn drop(&mut self) {
         self.wait = None;
-        self.rx.shared.state.unqueue_changed(&mut self.key);
+        self.shared.state.unqueue_changed(&mut self.key);
     }
 }
 
