@@ -274,7 +274,10 @@ impl<T> fmt::Debug for GreenThread<T> {
 }
 
 /// Why [`try_block_on`] could not park.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// Its `Debug` form carries the explanation too, so an `unwrap()` of the `io::Error` a green
+/// I/O call returns says what went wrong and what to use instead.
+#[derive(Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ParkError {
     /// Called outside a green thread: on a plain task, a callback, or a
@@ -289,9 +292,26 @@ pub enum ParkError {
 impl fmt::Display for ParkError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            ParkError::NotGreen => "cannot park: not running on a green thread",
-            ParkError::Unwinding => "cannot park: the green thread is unwinding",
+            ParkError::NotGreen => {
+                "weft::green I/O called outside a green thread: cannot park, not running on a \
+                 green thread. Run it inside weft::green::spawn, or from an async task use \
+                 weft::net / weft::fs with .await (or weft::callback from callbacks)"
+            }
+            ParkError::Unwinding => {
+                "weft::green I/O called while the green thread is unwinding: cannot park \
+                 during a panic or while the green thread is dropped"
+            }
         })
+    }
+}
+
+impl fmt::Debug for ParkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self {
+            ParkError::NotGreen => "NotGreen",
+            ParkError::Unwinding => "Unwinding",
+        };
+        write!(f, "{name}({:?})", self.to_string())
     }
 }
 

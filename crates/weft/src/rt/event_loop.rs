@@ -71,6 +71,8 @@ pub(crate) struct LoopCore {
     /// The loop's notion of now (`weft::time::now`): read at most once per
     /// maintenance (by the timers, or by the first caller), forgotten at the next.
     now: Cell<Option<Instant>>,
+    /// The loop's clock, pausable for tests (`weft::time::pause`).
+    pub(crate) clock: crate::time::pause::Clock,
 }
 
 impl std::fmt::Debug for LoopCore {
@@ -116,6 +118,7 @@ impl LoopCore {
             fired: RefCell::new(Vec::new()),
             polls_since_maintenance: Cell::new(0),
             now: Cell::new(None),
+            clock: Default::default(),
         }
     }
 
@@ -156,12 +159,26 @@ impl LoopCore {
         let mut timers = self.timers.borrow_mut();
         if when <= timers.elapsed() {
             // The wheel may lag behind the clock; ask the clock before refusing.
-            if Instant::now() >= deadline {
+            if self.clock.now() >= deadline {
                 return None;
             }
         }
         let when = when.max(timers.elapsed() + 1);
         timers.insert(when, waker.clone())
+    }
+
+    /// The instant of the wheel's next expiration, if a timer waits.
+    pub(crate) fn next_timer_deadline(&self) -> Option<Instant> {
+        let tick = self.timers.borrow().next_expiration()?;
+        Some(self.origin + Duration::from_nanos(tick * TICK_NANOS as u64))
+    }
+
+    /// Whether tasks are queued or a timer is due by the loop's clock (for `time::advance`).
+    pub(crate) fn has_ready_or_due(&self) -> bool {
+        !self.ready.borrow().is_empty()
+            || self
+                .next_timer_deadline()
+                .is_some_and(|at| at <= self.clock.now())
     }
 
     /// Drives `future` to completion on this thread, running the loop meanwhile.
@@ -230,8 +247,23 @@ impl LoopCore {
         if may_sleep && self.ready.borrow().is_empty() && !attention() {
             timeout = self.timers.borrow().next_expiration().map(|tick| {
                 let at = self.origin + Duration::from_nanos(tick * TICK_NANOS as u64);
-                at.saturating_duration_since(now.unwrap_or_else(Instant::now))
+                at.saturating_duration_since(now.unwrap_or_else(|| self.clock.now()))
             });
+            if self.clock.is_paused() && timeout.is_some() {
+                // Paused: real time does not bring timers closer. Look at I/O without
+                // waiting; if nothing came, auto-advance to the next deadline.
+                self.poll_io(Some(Duration::ZERO), false);
+                self.drain_inbox();
+                if self.ready.borrow().is_empty() {
+                    if let Some(at) = self.next_timer_deadline() {
+                        self.clock.jump_to(at);
+                        self.now.set(None);
+                    }
+                }
+                self.fire_timers();
+                self.shared.free_released();
+                return;
+            }
         }
         let sleeping = timeout != Some(Duration::ZERO);
         if sleeping && (!self.shared.prepare_sleep() || attention()) {
@@ -300,7 +332,7 @@ impl LoopCore {
         if self.timers.borrow().pending() == 0 {
             return None;
         }
-        let now = Instant::now();
+        let now = self.clock.now();
         self.now.set(Some(now));
         let now_tick = self.now_tick(now);
         let mut fired = std::mem::take(&mut *self.fired.borrow_mut());
@@ -318,7 +350,7 @@ impl LoopCore {
         match self.now.get() {
             Some(now) => now,
             None => {
-                let now = Instant::now();
+                let now = self.clock.now();
                 self.now.set(Some(now));
                 now
             }

@@ -86,7 +86,7 @@ pub use runtime::{Builder, Handle, Runtime, RuntimeMetrics};
 use crate::loom::{Arc, AtomicBool, AtomicUsize, Mutex, Ordering::*};
 use crate::pool::workers::WorkerPool;
 use crate::sys::{Notifier, Poller};
-use event_loop::LoopCore;
+pub(crate) use event_loop::LoopCore;
 use reactor::IoSource;
 use sleep_gate::SleepGate;
 use std::cell::Cell;

@@ -8,6 +8,11 @@
 //! Timers are loop-local: a `Sleep` polled on one loop and later dropped on another thread
 //! cancels itself by posting a message to its loop; nothing is shared between loops.
 
+pub(crate) mod pause;
+
+pub use self::pause::{advance, is_paused, pause, resume};
+
+use self::pause::clock_now;
 use crate::loom::Arc;
 use crate::rt::wheel::{EntryPoll, TimerKey};
 use crate::rt::{with_current, LoopShared, Message};
@@ -28,6 +33,9 @@ use std::time::{Duration, Instant};
 /// not blocked, the timer wheel's own granularity. Code that measures short
 /// intervals, or runs long blocking work on the loop, wants
 /// [`Instant::now`] instead. Outside a loop this is `Instant::now()`.
+///
+/// This is the clock `sleep`, `timeout` and `interval` follow, and the one [`pause`] freezes:
+/// while paused, `std::time::Instant::now()` keeps real time, this does not.
 ///
 /// ```
 /// let rt = weft::rt::Runtime::new().unwrap();
@@ -54,9 +62,7 @@ pub fn now() -> Instant {
 /// # });
 /// ```
 pub fn sleep(duration: Duration) -> Sleep {
-    let deadline = Instant::now()
-        .checked_add(duration)
-        .unwrap_or_else(far_future);
+    let deadline = clock_now().checked_add(duration).unwrap_or_else(far_future);
     sleep_until(deadline)
 }
 
@@ -70,7 +76,7 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 
 fn far_future() -> Instant {
     // About 30 years: beyond any deadline the wheel distinguishes (it clamps to ~2 years).
-    Instant::now() + Duration::from_secs(86_400 * 365 * 30)
+    clock_now() + Duration::from_secs(86_400 * 365 * 30)
 }
 
 /// A future that completes at a deadline. Created by [`sleep`] and [`sleep_until`].
@@ -108,7 +114,7 @@ impl Sleep {
 
     /// True once the deadline has passed.
     pub fn is_elapsed(&self) -> bool {
-        Instant::now() >= self.deadline
+        clock_now() >= self.deadline
     }
 
     /// Moves the deadline; the sleep can be polled again after it completed.
@@ -288,7 +294,7 @@ pub enum MissedTickBehavior {
 ///
 /// Panics if `period` is zero.
 pub fn interval(period: Duration) -> Interval {
-    interval_at(Instant::now(), period)
+    interval_at(clock_now(), period)
 }
 
 /// Ticks every `period`, the first tick at `start`.
@@ -334,7 +340,7 @@ impl Interval {
             return Poll::Pending;
         }
         let scheduled = self.next;
-        let now = Instant::now();
+        let now = clock_now();
         self.next = match self.missed {
             MissedTickBehavior::Burst => scheduled + self.period,
             MissedTickBehavior::Delay => now + self.period,
