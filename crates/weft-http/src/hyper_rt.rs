@@ -12,6 +12,10 @@
 //!   [`LocalExecutor`] spawns any future with `weft::spawn_local`. Both
 //!   place the task on the loop that calls `execute`.
 //! - [`WeftTimer`] makes sleeps from `weft::time`, resettable in place.
+//! - [`serve`] is axum::serve's equal (HTTP/1.1 and h2c, one `SO_REUSEPORT`
+//!   listener per loop, graceful drain); [`serve_connection`] serves one
+//!   stream of any kind (a TLS stream, say). See the `serve` module.
+//! - [`TimeoutLayer`] is a `tower` timeout on weft's timer.
 //!
 //! # The one copy
 //!
@@ -30,6 +34,15 @@ use std::time::{Duration, Instant};
 
 use futures_io::{AsyncRead, AsyncWrite};
 use hyper::rt::ReadBufCursor;
+
+mod serve;
+mod timeout;
+
+pub use serve::{
+    serve, serve_connection, BoxError, Listen, Serve, ServeFuture, WithGracefulShutdown,
+    SERVE_BACKLOG,
+};
+pub use timeout::{Elapsed, Timeout, TimeoutFuture, TimeoutLayer};
 
 /// Size of the per-thread buffer [`HyperIo`] reads through: hyper's own
 /// read buffer starts at 8 KiB and grows; 16 KiB covers its common sizes.
