@@ -39,6 +39,7 @@ pub mod diag;
 pub mod dns;
 pub mod fs;
 pub mod green;
+pub mod io;
 pub mod net;
 pub mod pool;
 pub mod process;
