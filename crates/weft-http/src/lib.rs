@@ -43,6 +43,7 @@
 
 mod error;
 mod handler;
+pub mod health;
 #[cfg(feature = "hyper")]
 pub mod hyper_rt;
 pub mod limits;

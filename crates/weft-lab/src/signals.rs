@@ -22,10 +22,8 @@ impl ShutdownSignals {
         Ok(ShutdownSignals { installed })
     }
 
-    /// Completes when SIGINT or SIGTERM arrives (or arrived since
-    /// [`install`](Self::install)). Must run inside a weft loop.
-    pub(crate) async fn recv(self) -> io::Result<()> {
-        let mut signals = self.installed.attach()?;
-        signals.recv().await.map(|_| ())
+    /// The stream of both signals, on the current loop. Must run inside a weft loop.
+    pub(crate) fn attach(self) -> io::Result<weft::signal::Signals> {
+        self.installed.attach()
     }
 }

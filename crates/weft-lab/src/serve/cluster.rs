@@ -23,8 +23,10 @@ use weft::cluster::ipc::IpcError;
 use weft::cluster::{self, Role, Supervisor, WorkerEvent, WorkerLink};
 use weft::rt::Runtime;
 use weft::signal::{SignalKind, Signals};
+use weft_http::health::Readiness;
 use weft_http::{Server, ServerConfig};
 
+use super::drain_grace::{self, Down};
 use super::static_files::StaticRoot;
 use super::{routes, Model, ServeArgs};
 
@@ -52,6 +54,7 @@ pub(crate) fn run(args: &ServeArgs, workers: usize, root: Option<StaticRoot>) ->
     let loops = args.loops.map_or(DEFAULT_LOOPS_PER_WORKER, usize::from);
     match cluster::role()? {
         Role::Supervisor => supervise(
+            args.drain_grace,
             args.addr()?,
             workers,
             loops,
@@ -61,13 +64,19 @@ pub(crate) fn run(args: &ServeArgs, workers: usize, root: Option<StaticRoot>) ->
     }
 }
 
-fn supervise(addr: SocketAddr, workers: usize, loops: usize, root: &str) -> io::Result<()> {
+fn supervise(
+    grace: std::time::Duration,
+    addr: SocketAddr,
+    workers: usize,
+    loops: usize,
+    root: &str,
+) -> io::Result<()> {
     // The supervisor's signals get their handlers before anything else, above all before the
     // start line: a SIGINT/SIGTERM/SIGHUP sent as soon as it is logged would otherwise meet
     // the default action (death) until `Supervisor::build` makes its stream. One sent in
     // between stays pending, undispatched (no stream reads the pipe yet), and the
     // supervisor's stream reports it.
-    let _early = Signals::install(&SUPERVISOR_SIGNALS)?;
+    let early = Signals::install(&SUPERVISOR_SIGNALS)?;
     let runtime = Runtime::builder().current_thread().build()?;
     runtime.block_on(async {
         let mut inherited = cluster::listeners()?;
@@ -89,12 +98,19 @@ fn supervise(addr: SocketAddr, workers: usize, loops: usize, root: &str) -> io::
                 ""
             }
         );
-        Supervisor::builder()
+        let supervisor = Supervisor::builder()
             .workers(workers)
             .listener(listener)
-            .build::<(), ()>()?
-            .run()
-            .await
+            .handle_signals(false)
+            .build::<Down, ()>()?;
+        let signals = weft::spawn_local(drain_grace::supervise_signals(
+            early.attach()?,
+            supervisor.control(),
+            grace,
+        ));
+        let result = supervisor.run().await;
+        signals.abort();
+        result
     })?;
     tracing::info!("weft serve stopped");
     Ok(())
@@ -120,7 +136,7 @@ fn work(
         .thread_name("weft-http")
         .build()?;
     // The link is registered on the runtime's caller loop, which `run_until` drives below.
-    let mut link = runtime.block_on(async { WorkerLink::<(), ()>::connect() })?;
+    let mut link = runtime.block_on(async { WorkerLink::<(), Down>::connect() })?;
     let config = ServerConfig {
         drain_timeout: link.drain_timeout(),
         timeouts,
@@ -128,9 +144,10 @@ fn work(
     };
     // Every loop adopts its own duplicate of the inherited socket; `start_on` returns once
     // each accepts.
+    let readiness = Readiness::new();
     let running = Server::from_listener(listener)
         .config(config)
-        .start_on(runtime, routes::app(root))?;
+        .start_on(runtime, routes::app(root, &readiness))?;
     let mut not_ready = None;
     let served = running.run_until(async {
         if let Err(error) = link.ready().await {
@@ -153,7 +170,7 @@ fn work(
                     );
                     break;
                 }
-                Ok(WorkerEvent::Message(())) => {}
+                Ok(WorkerEvent::Message(Down::NotReady)) => readiness.set_not_ready(),
                 Err(error @ IpcError::Decode { .. }) => {
                     tracing::warn!(worker = index, "supervisor link: {error}")
                 }

@@ -12,6 +12,8 @@
 //! | `/cpu?ms=N&offload=1` | after burning N ms on the worker pool's `cpu` lane (the loop stays free) |
 //! | `POST /upload` | how many bytes the body had, read as it arrived (a streamed body: any size, one read at a time) |
 //! | `/static/<path>` | the file under `--root` (see [`static_files`]); without `--root`, 404 |
+//! | `/healthz` | 200 while the process serves |
+//! | `/readyz` | 200 while it takes new work; 503 from SIGTERM on, for `--drain-grace`, before the drain |
 //! | `/debug/tasks` | with `--diag`: the task dump of every loop (loopback clients only, others get 403) |
 //!
 //! `--loops N` event-loop threads each accept on their own `SO_REUSEPORT`
@@ -22,6 +24,7 @@
 
 mod cluster;
 mod conditional;
+mod drain_grace;
 mod green;
 mod routes;
 pub(crate) mod static_files;
@@ -33,6 +36,7 @@ use std::path::PathBuf;
 use clap::Args;
 use std::time::Duration;
 
+use weft_http::health::Readiness;
 use weft_http::{Server, Timeouts};
 
 use crate::signals::ShutdownSignals;
@@ -83,6 +87,11 @@ pub(crate) struct ServeArgs {
     /// [default: weft_http's, 60 s].
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     idle_timeout_ms: Option<u64>,
+    /// After SIGTERM, how long `/readyz` answers 503 while the listener still accepts and
+    /// serves (so a balancer's check takes the instance out first), before the drain:
+    /// `5s`, `500ms`, or whole seconds.
+    #[arg(long, default_value = "5s", value_parser = drain_grace::parse)]
+    pub(crate) drain_grace: Duration,
 }
 
 impl ServeArgs {
@@ -165,10 +174,12 @@ pub(crate) fn run(args: ServeArgs) -> io::Result<()> {
         .map(usize::from)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let signals = ShutdownSignals::install()?;
+    let readiness = Readiness::new();
+    let grace = args.drain_grace;
 
     if args.model == Model::Green {
         let addr = args.addr()?;
-        return green::run(addr, loops, routes::app(root.clone()), args.timeouts(), signals, |bound| {
+        return green::run(addr, loops, routes::app(root.clone(), &readiness), args.timeouts(), drain_grace::Graced { signals, readiness: readiness.clone(), grace }, |bound| {
             tracing::info!(
                 "weft serve listening on http://{bound} (loops={loops}, model=green, root={root_shown})"
             );
@@ -178,16 +189,17 @@ pub(crate) fn run(args: ServeArgs) -> io::Result<()> {
     let running = Server::bind(args.addr()?)
         .loops(loops)
         .timeouts(args.timeouts())
-        .start(routes::app(root.clone()))?;
+        .start(routes::app(root.clone(), &readiness))?;
     tracing::info!(
         "weft serve listening on http://{} (loops={loops}, root={root_shown})",
         running.local_addr(),
     );
-    running.run_until(async {
-        if let Err(error) = signals.recv().await {
-            tracing::warn!("signal pipe failed ({error}); stopping");
-        }
-    })?;
+    let graced = drain_grace::Graced {
+        signals,
+        readiness,
+        grace,
+    };
+    running.run_until(graced.recv())?;
     tracing::info!("weft serve stopped");
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant};
 
+use weft_http::health::Readiness;
 use weft_http::{stream_body, Handler, Request, Response, Router, StatusCode};
 
 use super::static_files::{StaticRoot, NO_ROOT};
@@ -21,8 +22,10 @@ pub(crate) const MAX_CPU_MS: u64 = 10_000;
 
 /// The `weft serve` application.
 /// Without a root (`weft serve` with no `--root`), `/static/...` answers 404 for every path.
-pub(crate) fn app(root: Option<StaticRoot>) -> impl Handler + Clone + Send {
+pub(crate) fn app(root: Option<StaticRoot>, readiness: &Readiness) -> impl Handler + Clone + Send {
     Router::new()
+        .get("/healthz", weft_http::health::healthz)
+        .get("/readyz", readiness.handler())
         .get("/", plaintext)
         .get("/plaintext", plaintext)
         .get("/json", json)

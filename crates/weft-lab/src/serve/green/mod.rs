@@ -59,7 +59,7 @@ use weft::green;
 use weft::net::ListenOptions;
 use weft_http::{Handler, ShutdownSignal, Timeouts};
 
-use crate::signals::ShutdownSignals;
+use super::drain_grace::Graced;
 
 mod connection;
 
@@ -95,7 +95,7 @@ pub(crate) fn run<H>(
     loops: usize,
     app: H,
     timeouts: Timeouts,
-    signals: ShutdownSignals,
+    signals: Graced,
     on_listening: impl FnOnce(SocketAddr),
 ) -> io::Result<()>
 where
@@ -121,9 +121,7 @@ where
     on_listening(addr);
 
     rt.block_on(async {
-        if let Err(error) = signals.recv().await {
-            tracing::warn!("signal pipe failed ({error}); stopping");
-        }
+        signals.recv().await;
         let started = Instant::now();
         let _ = shared.quiet_end.set(started + DRAIN_QUIET);
         shared.draining.store(true, Ordering::Relaxed);
