@@ -29,8 +29,10 @@ const CONFIGS: [&[&str]; 4] = [
     &["--workers", "2"],
 ];
 
+/// `--drain-grace 0`: this file is about signals arriving, not about the
+/// readiness grace (tests/serve_health.rs covers that), so the drain starts at once.
 fn serve(extra: &[&str]) -> ServeChild {
-    let mut args = vec!["--port", "0"];
+    let mut args = vec!["--port", "0", "--drain-grace", "0"];
     args.extend_from_slice(extra);
     ServeChild::weft_serve(env!("CARGO_BIN_EXE_weft"), args)
 }
