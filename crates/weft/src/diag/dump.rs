@@ -329,13 +329,14 @@ fn describe(
         (TaskState::Parked, Some(_)) => None,
         (TaskState::Parked, None) => header
             .diag
-            .wait()
+            .get()
+            .and_then(crate::diag::hooks::TaskSlot::wait)
             .map(|(reason, since)| (reason.describe(), since.elapsed())),
         _ => None,
     };
     TaskInfo {
         id,
-        name: header.meta.name.as_deref().map(str::to_string),
+        name: header.meta.name().map(str::to_string),
         site: header.meta.site,
         state,
         green,

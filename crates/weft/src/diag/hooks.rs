@@ -11,10 +11,12 @@
 //!
 //! # The per-task slot
 //!
-//! Each task header carries a [`TaskSlot`]: the last wait reason and when it was set (touched
-//! only on the task's home thread: by its own poll, and by a dump, which runs on that thread
-//! too), a count of self-wakes in a row (any thread, atomic) and flags saying what was already
-//! reported about it.
+//! Each task has a [`TaskSlot`]: the last wait reason and when it was set (touched only on the
+//! task's home thread: by its own poll, and by a dump, which runs on that thread too), a count
+//! of self-wakes in a row (any thread, atomic) and flags saying what was already reported about
+//! it. The slot lives out of line: the header holds a [`DiagSlot`], one word that stays null
+//! until a hook first touches the task while the hooks are on, so tasks spawned with
+//! diagnostics off pay 8 bytes for it (that word's low bit also holds the `MOVABLE` flag).
 //!
 //! # Hints: livelock and lost wake-ups
 //!
@@ -36,7 +38,10 @@
 //! diagnostics thread.
 
 use super::{Config, Report, ReportKind};
-use crate::loom::{AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering::Relaxed};
+use crate::loom::{
+    AtomicBool, AtomicU64, AtomicUsize, Mutex,
+    Ordering::{AcqRel, Acquire, Relaxed},
+};
 use crate::rt::task::state::{
     CANCELLED, COMPLETE, JOIN_INTEREST, NOTIFIED, OWNED, REF_MASK, REF_ONE, RUNNING,
 };
@@ -86,7 +91,7 @@ pub(crate) struct TaskSlot {
     set_this_poll: Cell<bool>,
     /// Self-wakes in a row without progress (any thread).
     pub(crate) self_wakes: AtomicU64,
-    /// `REPORTED_*` bits, and `MOVABLE`.
+    /// `REPORTED_*` bits.
     pub(crate) reported: AtomicUsize,
 }
 
@@ -98,20 +103,76 @@ unsafe impl Sync for TaskSlot {}
 pub(crate) const REPORTED_LIVELOCK: usize = 1 << 0;
 /// A lost wake-up was reported for this task.
 pub(crate) const REPORTED_LOST_WAKE: usize = 1 << 1;
-/// Spawned without a fixed loop: may start on another loop while its own is stalled.
-const MOVABLE: usize = 1 << 2;
 
-impl TaskSlot {
+/// Where a task's [`TaskSlot`] lives: a pointer, null until the hooks first touch the task
+/// while they are on (so a task spawned with diagnostics off pays one word), whose low bit
+/// holds `MOVABLE` (set whether or not the hooks are on). The slot is freed with the task.
+#[derive(Debug, Default)]
+pub(crate) struct DiagSlot {
+    /// `*mut TaskSlot` (from `Box::into_raw`, aligned so bit 0 is free) | `MOVABLE`.
+    bits: AtomicUsize,
+}
+
+/// Spawned without a fixed loop: may start on another loop while its own is stalled.
+const MOVABLE: usize = 1;
+
+impl DiagSlot {
     /// Marks the task as spawned without a fixed loop (before it is scheduled).
     pub(crate) fn set_movable(&self) {
-        self.reported.fetch_or(MOVABLE, Relaxed);
+        self.bits.fetch_or(MOVABLE, Relaxed);
     }
 
     /// True if the task was spawned without a fixed loop.
     pub(crate) fn movable(&self) -> bool {
-        self.reported.load(Relaxed) & MOVABLE != 0
+        self.bits.load(Relaxed) & MOVABLE != 0
     }
 
+    /// The slot, if the hooks have touched this task.
+    pub(crate) fn get(&self) -> Option<&TaskSlot> {
+        let ptr = (self.bits.load(Acquire) & !MOVABLE) as *const TaskSlot;
+        // SAFETY: a non-null pointer came from `Box::into_raw` in `get_or_init` and is freed
+        // only by `drop`, which `&self` excludes.
+        unsafe { ptr.as_ref() }
+    }
+
+    /// The slot, allocated now if this is the hooks' first touch of the task (any thread).
+    pub(crate) fn get_or_init(&self) -> &TaskSlot {
+        if let Some(slot) = self.get() {
+            return slot;
+        }
+        let fresh = Box::into_raw(Box::<TaskSlot>::default());
+        let mut bits = self.bits.load(Acquire);
+        loop {
+            if bits & !MOVABLE != 0 {
+                // Another thread won the race: keep its slot.
+                // SAFETY: `fresh` came from `Box::into_raw` above and was never shared.
+                drop(unsafe { Box::from_raw(fresh) });
+                // SAFETY: as in `get`.
+                return unsafe { &*((bits & !MOVABLE) as *const TaskSlot) };
+            }
+            match self
+                .bits
+                .compare_exchange_weak(bits, bits | fresh as usize, AcqRel, Acquire)
+            {
+                // SAFETY: published just now; freed only by `drop`.
+                Ok(_) => return unsafe { &*fresh },
+                Err(now) => bits = now,
+            }
+        }
+    }
+}
+
+impl Drop for DiagSlot {
+    fn drop(&mut self) {
+        let ptr = (*self.bits.get_mut() & !MOVABLE) as *mut TaskSlot;
+        if !ptr.is_null() {
+            // SAFETY: from `Box::into_raw` in `get_or_init`; `&mut self` means no reader is left.
+            drop(unsafe { Box::from_raw(ptr) });
+        }
+    }
+}
+
+impl TaskSlot {
     /// The last wait reason and how long ago it was set. Call on the task's home thread.
     pub(crate) fn wait(&self) -> Option<(WaitReason, Instant)> {
         // SAFETY: home thread only, see the type's Sync argument; no write runs meanwhile.
@@ -193,7 +254,9 @@ impl PollMark {
         if watch.stalled.load(Relaxed) {
             watch.end_stall();
         }
-        header.diag.clear_unless_set();
+        if let Some(slot) = header.diag.get() {
+            slot.clear_unless_set();
+        }
         if pending {
             check_livelock(header);
         }
@@ -212,7 +275,7 @@ pub(crate) fn park(reason: impl FnOnce() -> WaitReason) {
         return;
     }
     // SAFETY: POLLING is set only for the duration of that task's poll, which holds a reference.
-    unsafe { &*header }.diag.set_wait(reason());
+    unsafe { &*header }.diag.get_or_init().set_wait(reason());
 }
 
 /// Called when a task is woken (before it is scheduled), from any thread.
@@ -248,7 +311,9 @@ pub(crate) fn progress() {
     let header = polling();
     if !header.is_null() {
         // SAFETY: as in `park`.
-        unsafe { &*header }.diag.self_wakes.store(0, Relaxed);
+        if let Some(slot) = unsafe { &*header }.diag.get() {
+            slot.self_wakes.store(0, Relaxed);
+        }
     }
 }
 
@@ -283,14 +348,14 @@ pub(crate) fn configure(config: &Config) {
 }
 
 fn label(header: &Header) -> String {
-    match &header.meta.name {
+    match header.meta.name() {
         Some(name) => format!("task {} \"{name}\"", header.meta.id),
         None => format!("task {}", header.meta.id),
     }
 }
 
 fn report_name(header: &Header) -> String {
-    match &header.meta.name {
+    match header.meta.name() {
         Some(name) => name.to_string(),
         None => format!("task {}", header.meta.id),
     }
@@ -298,7 +363,7 @@ fn report_name(header: &Header) -> String {
 
 /// A wake of `header`: a self-wake if that task is the one being polled on this thread.
 fn count_wake(header: &Header) {
-    let counter = &header.diag.self_wakes;
+    let counter = &header.diag.get_or_init().self_wakes;
     if std::ptr::eq(polling(), header) {
         counter.store(counter.load(Relaxed) + 1, Relaxed);
     } else {
@@ -309,7 +374,7 @@ fn count_wake(header: &Header) {
 /// After a poll of `header` returned `Pending` (home thread).
 fn check_livelock(header: &Header) {
     let limit = LIVELOCK_WAKES.load(Relaxed);
-    let wakes = header.diag.self_wakes.load(Relaxed);
+    let wakes = header.diag.get().map_or(0, |s| s.self_wakes.load(Relaxed));
     if limit > 0 && wakes > limit && mark(header, REPORTED_LIVELOCK) {
         let text = format!(
             "weft::diag: possible livelock: {} spawned at {} has woken itself {wakes} times in a \
@@ -328,7 +393,7 @@ fn check_livelock(header: &Header) {
 
 /// Sets `bit` in the task's reported flags; true if it was not set before.
 fn mark(header: &Header, bit: usize) -> bool {
-    header.diag.reported.fetch_or(bit, Relaxed) & bit == 0
+    header.diag.get_or_init().reported.fetch_or(bit, Relaxed) & bit == 0
 }
 
 /// Checks whether `header` just became unreachable by any waker; see the module doc.
@@ -357,7 +422,8 @@ fn check_lost_wake(header: &Header, dropping: usize) {
         if dropping == 0 {
             header
                 .diag
-                .wait()
+                .get()
+                .and_then(TaskSlot::wait)
                 .map(|(reason, _)| format!("; it last waited on {}", reason.describe()))
                 .unwrap_or_default()
         } else {

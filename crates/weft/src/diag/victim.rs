@@ -36,7 +36,7 @@ impl ActorInfo {
                     actor,
                     name: task
                         .as_ref()
-                        .and_then(|t| t.meta().name.as_deref().map(String::from)),
+                        .and_then(|t| t.meta().name().map(String::from)),
                     site: task.as_ref().map(|t| t.meta().site),
                     task,
                 }

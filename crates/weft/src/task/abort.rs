@@ -76,7 +76,7 @@ impl AbortHandle {
 
     /// The task's name, if it was given one with [`Builder::name`](super::Builder::name).
     pub fn name(&self) -> Option<&str> {
-        self.header().meta().name.as_deref()
+        self.header().meta().name()
     }
 
     /// Where the task was spawned (as [`JoinHandle::spawn_site`](super::JoinHandle::spawn_site)).

@@ -52,7 +52,7 @@ impl<T> JoinHandle<T> {
 
     /// The task's name, if it was given one with [`Builder::name`](crate::task::Builder::name).
     pub fn name(&self) -> Option<&str> {
-        self.header().meta().name.as_deref()
+        self.header().meta().name()
     }
 
     /// Where the task was spawned: the caller of `spawn`, `spawn_local`, `spawn_on`,

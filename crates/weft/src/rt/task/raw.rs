@@ -49,8 +49,9 @@ pub(crate) struct Header {
     join_waker: JoinWaker,
     /// Who this task is: its id, spawn site and optional name (what diagnostics print).
     pub(crate) meta: TaskMeta,
-    /// What diagnostics know of it: last wait reason, self-wakes (see `diag::hooks`).
-    pub(crate) diag: crate::diag::hooks::TaskSlot,
+    /// What diagnostics know of it (last wait reason, self-wakes), out of line and allocated
+    /// only once the hooks touch the task, plus the `MOVABLE` bit (see `diag::hooks::DiagSlot`).
+    pub(crate) diag: crate::diag::hooks::DiagSlot,
 }
 
 impl Header {
@@ -76,8 +77,9 @@ pub(crate) struct TaskMeta {
     pub(crate) id: u64,
     /// Where `spawn` was called (`#[track_caller]`).
     pub(crate) site: &'static Location<'static>,
-    /// The name given by `task::Builder::name`, if any.
-    pub(crate) name: Option<Box<str>>,
+    /// The name given by `task::Builder::name`, if any; boxed twice so that the header pays
+    /// one word for it, not two (see [`TaskMeta::name`]).
+    name: Option<Box<Box<str>>>,
 }
 
 impl TaskMeta {
@@ -86,8 +88,13 @@ impl TaskMeta {
         TaskMeta {
             id: crate::rt::next_actor_id(),
             site,
-            name,
+            name: name.map(Box::new),
         }
+    }
+
+    /// The name given by `task::Builder::name`, if any.
+    pub(crate) fn name(&self) -> Option<&str> {
+        self.name.as_deref().map(|name| &**name)
     }
 }
 
@@ -572,4 +579,18 @@ pub(crate) unsafe fn shutdown_owned(ptr: NonNull<Header>) {
 /// The task being polled on this thread, if any (for [`super::TaskRef::current`]).
 pub(super) fn polling() -> Option<NonNull<Header>> {
     NonNull::new(crate::rt::current_polling() as *mut Header)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Header;
+
+    /// The header keeps diagnostics out of line: one word for the slot pointer (issue #19).
+    #[test]
+    fn header_size() {
+        let header = std::mem::size_of::<Header>();
+        let slot = std::mem::size_of::<crate::diag::hooks::TaskSlot>();
+        eprintln!("size_of Header = {header}, out-of-line TaskSlot = {slot}");
+        assert_eq!(std::mem::size_of::<crate::diag::hooks::DiagSlot>(), 8);
+    }
 }
