@@ -11,7 +11,6 @@ fn rt() -> weft::rt::Runtime {
 }
 
 #[test]
-#[ignore = "known bug: steps across wheel levels (600 s, 1800 s, 3000 s) fire out of order or are missed; see port2 report"]
 fn advance_fires_timers_in_order_without_waiting() {
     let wall = Instant::now();
     rt().block_on(async {

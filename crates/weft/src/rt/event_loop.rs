@@ -327,14 +327,22 @@ impl LoopCore {
     }
 
     /// Fires the expired timers; returns the instant it read, or `None` (without reading the
-    /// clock) when no timer waits.
-    fn fire_timers(&self) -> Option<Instant> {
+    /// clock) when no timer waits. `weft::time::advance` calls it after each jump of a paused
+    /// clock.
+    pub(crate) fn fire_timers(&self) -> Option<Instant> {
         if self.timers.borrow().pending() == 0 {
             return None;
         }
         let now = self.clock.now();
         self.now.set(Some(now));
-        let now_tick = self.now_tick(now);
+        // A paused clock stands still, often inside a tick (after `advance(60s)`, say): fire
+        // what is due within that tick, as deadlines round up to ticks; a running clock
+        // reaches the tick's end by itself.
+        let now_tick = if self.clock.is_paused() {
+            self.tick_of(now)
+        } else {
+            self.now_tick(now)
+        };
         let mut fired = std::mem::take(&mut *self.fired.borrow_mut());
         self.timers.borrow_mut().advance(now_tick, &mut fired);
         for waker in fired.drain(..) {

@@ -168,11 +168,16 @@ pub async fn advance(duration: Duration) {
         );
         core.clock.now() + duration
     });
+    // Tasks spawned just before the call arm their timers when first polled: let them.
+    settle().await;
     loop {
         let step = with_current(|core| {
             let core = core.expect("advance stays on its loop");
             let next = core.next_timer_deadline().filter(|&at| at <= target);
             core.clock.jump_to(next.unwrap_or(target));
+            // Fire what is due at once rather than at the loop's next maintenance, so the
+            // woken tasks run in `settle` below, before the clock moves on.
+            core.fire_timers();
             next.is_some()
         });
         settle().await;
