@@ -418,6 +418,61 @@ mod tests {
         assert_eq!(fired.len(), 1);
     }
 
+    /// Deadlines minutes apart on levels 2 and 3 all fire, in deadline order, whether time
+    /// jumps past them in one `advance` or steps from one `next_expiration` to the next.
+    #[test]
+    fn large_jumps_fire_every_entry_in_order() {
+        let deadlines = [3_000_000u64, 60_000, 1_800_000, 600_000];
+        for stepped in [false, true] {
+            let mut wheel = TimerWheel::new();
+            let keys: Vec<_> = deadlines
+                .iter()
+                .map(|&d| (d, wheel.insert(d, waker_with_id(0)).unwrap()))
+                .collect();
+            let noop = Waker::noop();
+            let mut fired = Vec::new();
+            let mut order = Vec::new();
+            let target = 3_600_000;
+            loop {
+                let next = if stepped {
+                    wheel.next_expiration().filter(|&t| t <= target)
+                } else {
+                    None
+                };
+                if let Some(next) = next {
+                    assert!(
+                        keys.iter().all(|(d, _)| order.contains(d) || *d >= next),
+                        "next expiration {next} is past an unfired deadline"
+                    );
+                }
+                wheel.advance(next.unwrap_or(target), &mut fired);
+                let mut due: Vec<u64> = keys
+                    .iter()
+                    .filter(|(d, key)| {
+                        !order.contains(d) && wheel.poll_entry(*key, noop) == EntryPoll::Fired
+                    })
+                    .map(|(d, _)| *d)
+                    .collect();
+                due.sort();
+                if stepped {
+                    assert!(due.len() <= 1, "one step fired {due:?}");
+                }
+                order.extend(due);
+                if next.is_none() {
+                    break;
+                }
+            }
+            assert_eq!(
+                order,
+                [60_000, 600_000, 1_800_000, 3_000_000],
+                "stepped: {stepped}"
+            );
+            assert_eq!(fired.len(), 4);
+            assert_eq!(wheel.pending(), 0);
+            assert_eq!(wheel.next_expiration(), None);
+        }
+    }
+
     /// Deadlines already due are refused so the caller can complete at once.
     #[test]
     fn past_deadlines_are_refused() {
