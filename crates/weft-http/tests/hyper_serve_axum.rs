@@ -4,8 +4,6 @@
 
 mod hyper_support;
 
-use std::future::IntoFuture;
-
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -14,9 +12,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use hyper_support::{send, Proto};
+use hyper_support::{send, start, Proto, Running};
 use serde::{Deserialize, Serialize};
-use weft::net::TcpListener;
 use weft_http::hyper_rt::{serve, Elapsed, TimeoutLayer};
 use weft_http::ShutdownSignal;
 
@@ -65,14 +62,7 @@ fn axum_app_with_extractors_state_and_fallback() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let stop = ShutdownSignal::new();
-        let server = weft::spawn_local(
-            serve(listener, app())
-                .with_graceful_shutdown(stop.wait())
-                .into_future(),
-        );
+        let Running { addr, stop, server } = start(app());
         let post = send(
             addr,
             Proto::Http1,
@@ -175,14 +165,7 @@ fn tower_timeout_layer_runs_on_the_weft_timer() {
                     }))
                     .layer(TimeoutLayer::new(Duration::from_millis(100))),
             );
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let stop = ShutdownSignal::new();
-        let server = weft::spawn_local(
-            serve(listener, app)
-                .with_graceful_shutdown(stop.wait())
-                .into_future(),
-        );
+        let Running { addr, stop, server } = start(app);
         let fast = send(addr, Proto::Http1, "GET", "/fast", None)
             .await
             .unwrap();

@@ -4,15 +4,12 @@
 
 mod hyper_support;
 
-use std::future::IntoFuture;
-
 use std::time::{Duration, Instant};
 
 use axum::routing::get;
 use axum::Router;
-use hyper_support::{send, Proto};
-use weft::net::{TcpListener, TcpStream};
-use weft_http::hyper_rt::serve;
+use hyper_support::{send, start, Proto, Running};
+use weft::net::TcpStream;
 use weft_http::ShutdownSignal;
 
 fn drain_with(proto: Proto) {
@@ -34,14 +31,7 @@ fn drain_with(proto: Proto) {
                 }),
             )
         };
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let stop = ShutdownSignal::new();
-        let server = weft::spawn_local(
-            serve(listener, app)
-                .with_graceful_shutdown(stop.wait())
-                .into_future(),
-        );
+        let Running { addr, stop, server } = start(app);
         let in_flight = weft::spawn_local(send(addr, proto, "GET", "/slow", None));
         started.wait().await;
         stop.trigger();

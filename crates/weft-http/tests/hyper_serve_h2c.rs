@@ -3,15 +3,10 @@
 
 mod hyper_support;
 
-use std::future::IntoFuture;
-
 use axum::extract::Path;
 use axum::routing::get;
 use axum::Router;
-use hyper_support::{send, Proto};
-use weft::net::TcpListener;
-use weft_http::hyper_rt::serve;
-use weft_http::ShutdownSignal;
+use hyper_support::{send, start, Proto, Running};
 
 #[test]
 fn h2c_and_http1_on_one_port() {
@@ -28,14 +23,7 @@ fn h2c_and_http1_on_one_port() {
                 },
             ),
         );
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let stop = ShutdownSignal::new();
-        let server = weft::spawn_local(
-            serve(listener, app)
-                .with_graceful_shutdown(stop.wait())
-                .into_future(),
-        );
+        let Running { addr, stop, server } = start(app);
         let h2 = send(addr, Proto::H2c, "GET", "/echo/hi", None)
             .await
             .unwrap();

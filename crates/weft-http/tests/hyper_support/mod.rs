@@ -84,3 +84,25 @@ pub async fn send(
         body: String::from_utf8(body.to_vec()).unwrap(),
     })
 }
+
+/// A running `hyper_rt::serve` of an axum app on a fresh loopback port of the
+/// calling loop: its address, the signal that drains it, and its task.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub stop: weft_http::ShutdownSignal,
+    pub server: weft::JoinHandle<std::io::Result<()>>,
+}
+
+/// Serves `app` on `127.0.0.1:0` with a graceful shutdown on `Running::stop`.
+pub fn start(app: axum::Router) -> Running {
+    use std::future::IntoFuture;
+    let listener = weft::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let stop = weft_http::ShutdownSignal::new();
+    let server = weft::spawn_local(
+        weft_http::hyper_rt::serve(listener, app)
+            .with_graceful_shutdown(stop.wait())
+            .into_future(),
+    );
+    Running { addr, stop, server }
+}
