@@ -38,7 +38,7 @@ pub(crate) const MAX_TICKS: u64 = (1 << (SLOT_BITS * LEVELS as u32)) - 1;
 const NIL: u32 = u32::MAX;
 
 /// Names an entry; stale once the entry is freed (its generation moves on).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct TimerKey {
     index: u32,
     generation: u32,
