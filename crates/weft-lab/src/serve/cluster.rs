@@ -79,13 +79,14 @@ fn supervise(
     let early = Signals::install(&SUPERVISOR_SIGNALS)?;
     let runtime = Runtime::builder().current_thread().build()?;
     runtime.block_on(async {
-        let mut inherited = cluster::listeners()?;
-        let activated = !inherited.is_empty();
-        let listener = if activated {
-            inherited.remove(0)
-        } else {
-            weft_http::check_address_free(addr)?;
-            cluster::bind(addr)?
+        let inherited = super::activation::inherited_listener()?;
+        let activated = inherited.is_some();
+        let listener = match inherited {
+            Some(listener) => listener,
+            None => {
+                weft_http::check_address_free(addr)?;
+                cluster::bind(addr)?
+            }
         };
         tracing::info!(
             "weft serve listening on http://{} (workers={workers}, loops={loops} per worker, \
