@@ -109,9 +109,9 @@ fn states(socket: &Path) -> Option<BTreeMap<String, String>> {
     )
 }
 
-/// The set-up of every test: instances, HAProxy, the load running and answered.
-fn set_up() -> (Vec<Instance>, Balancer, weft_testkit::Load) {
-    let instances = start_instances();
+/// The set-up of every test: instances (from `bin`), HAProxy, the load running and answered.
+fn set_up(bin: &Path) -> (Vec<Instance>, Balancer, weft_testkit::Load) {
+    let instances = start_instances_from(bin);
     let balancer = Balancer::start(&instances);
     let load = balanced_load(balancer.addr);
     more_answers(&load, "answers through HAProxy before the first event");
@@ -121,7 +121,7 @@ fn set_up() -> (Vec<Instance>, Balancer, weft_testkit::Load) {
 #[test]
 fn haproxy_rolling_restart_fails_no_request() {
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    let (mut instances, balancer, load) = set_up();
+    let (mut instances, balancer, load) = set_up(Path::new(env!("CARGO_BIN_EXE_weft")));
     let begun = Instant::now();
     let mut to_down = Vec::new();
     for (k, instance) in instances.iter_mut().enumerate() {
@@ -161,20 +161,41 @@ fn send_signal_term(instance: &Instance) {
 #[test]
 fn haproxy_rolling_upgrade_by_sighup_fails_no_request() {
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    let (mut instances, _balancer, load) = set_up();
+    // The instances run an installed copy of weft; a new one is installed over it (renamed
+    // into place) before the SIGHUPs, and each new worker must run the new file.
+    let dir = TempDir::new("deploy-upgrade");
+    let bin = dir.path().join("weft");
+    install_weft(&bin);
+    let (mut instances, _balancer, load) = set_up(&bin);
+    install_weft(&bin);
+    let installed = bin.display().to_string();
     let begun = Instant::now();
+    let mut old_workers = Vec::new();
     for instance in instances.iter_mut() {
+        old_workers.extend(instance.workers.iter().copied());
+        let old = exe_of(instance.workers[0]);
+        assert!(old.ends_with("(deleted)"), "the old binary was replaced: {old}");
         instance.reload();
+        for pid in &instance.workers {
+            assert_eq!(exe_of(*pid), installed, "a new worker runs the new binary");
+        }
         load.wait_answer_from(
             &instance.workers,
             &format!("an answer from the new workers of {}", instance.addr),
         );
         more_answers(&load, "answers after the reload");
     }
+    // The old workers drain in the background: the load runs until the last one is gone.
+    wait_until("every old worker to finish its drain and exit", || {
+        old_workers
+            .iter()
+            .all(|pid| !Path::new(&format!("/proc/{pid}")).exists())
+    });
+    more_answers(&load, "answers after the old workers exited");
     let took = begun.elapsed();
     let f = figures(&load.stop());
     println!(
-        "FIGURE haproxy (b) rolling upgrade (SIGHUP to each of 3 supervisors) under keep-alive \
+        "FIGURE haproxy (b) rolling binary upgrade (new binary, SIGHUP to each of 3 supervisors) under keep-alive \
          load ({CLIENTS} clients): {} sent, {} answered, {} refused, {} failed; took {took:.1?}",
         f.sent,
         f.answered,
@@ -188,7 +209,7 @@ fn haproxy_rolling_upgrade_by_sighup_fails_no_request() {
 #[test]
 fn haproxy_kill_9_of_an_instance_is_routed_around() {
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    let (mut instances, balancer, load) = set_up();
+    let (mut instances, balancer, load) = set_up(Path::new(env!("CARGO_BIN_EXE_weft")));
     let victim = &mut instances[1];
     let killed = Instant::now();
     victim.kill_all();

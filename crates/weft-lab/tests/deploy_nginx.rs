@@ -57,8 +57,17 @@ impl Balancer {
         Balancer { child, addr, dir }
     }
 
+    /// nginx's error log so far.
     fn error_log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("error.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Balancer {
+    /// A fast shutdown (SIGTERM) of the master, which stops its worker too, and its exit.
+    fn drop(&mut self) {
+        weft_testkit::send_signal(self.child.pid(), SIGTERM);
+        let _ = self.child.wait_exit();
     }
 }
 
@@ -104,5 +113,4 @@ fn nginx_rolling_restart_fails_no_request() {
         balancer.error_log()
     );
     assert_eq!(f.refused, 0, "nginx refused connections");
-    drop(balancer.child);
 }

@@ -138,9 +138,15 @@ pub struct Instance {
 }
 
 impl Instance {
-    /// Starts the instance and waits until both workers are ready.
+    /// Starts the instance (the `weft` binary cargo built) and waits until both workers are
+    /// ready.
     pub fn start(addr: SocketAddr) -> Instance {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_weft"));
+        Instance::start_from(Path::new(env!("CARGO_BIN_EXE_weft")), addr)
+    }
+
+    /// Starts the instance from the `weft` binary at `bin`.
+    pub fn start_from(bin: &Path, addr: SocketAddr) -> Instance {
+        let mut command = Command::new(bin);
         command
             .arg("serve")
             .args(["--workers", "2", "--drain-grace", DRAIN_GRACE])
@@ -211,11 +217,32 @@ impl Instance {
 
 /// The three instances on [`HOSTS`], one port.
 pub fn start_instances() -> Vec<Instance> {
+    start_instances_from(Path::new(env!("CARGO_BIN_EXE_weft")))
+}
+
+/// The three instances on [`HOSTS`], one port, from the `weft` binary at `bin`.
+pub fn start_instances_from(bin: &Path) -> Vec<Instance> {
     let port = common_port(&HOSTS);
     HOSTS
         .iter()
-        .map(|ip| Instance::start(SocketAddr::new(IpAddr::V4(*ip), port)))
+        .map(|ip| Instance::start_from(bin, SocketAddr::new(IpAddr::V4(*ip), port)))
         .collect()
+}
+
+/// Installs a fresh copy of the built `weft` at `path` as a package manager does: written
+/// beside it, then renamed over it (running processes keep the old file).
+pub fn install_weft(path: &Path) {
+    let staged = path.with_extension("new");
+    std::fs::copy(env!("CARGO_BIN_EXE_weft"), &staged)
+        .unwrap_or_else(|e| panic!("copying weft to {}: {e}", staged.display()));
+    std::fs::rename(&staged, path).unwrap();
+}
+
+/// The file process `pid` runs (`/proc/PID/exe`; "... (deleted)" once replaced).
+pub fn exe_of(pid: u32) -> String {
+    std::fs::read_link(format!("/proc/{pid}/exe"))
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|e| format!("/proc/{pid}/exe: {e}"))
 }
 
 /// `CLIENTS` keep-alive clients of `GET /pid` through the balancer at `addr`.
