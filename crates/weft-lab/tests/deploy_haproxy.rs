@@ -8,7 +8,8 @@
 //! - (b) a rolling binary upgrade (SIGHUP to each supervisor in turn): 0 failed;
 //! - (c) `kill -9` of a whole instance (its process group: supervisor and workers): HAProxy
 //!   routes around it; failed requests at most the ones in flight then, printed with how long
-//!   HAProxy took to mark it DOWN.
+//!   HAProxy took to mark it DOWN; and 0 failed with the config's `WEFT_RETRY_SENT` switch
+//!   on (idempotent requests that got no answer are retried on another instance).
 //!
 //! HAProxy retries only failed connects (`retry-on conn-failure`): readiness and the drain
 //! make (a) and (b) clean, not retries of requests an instance received. The tests run one
@@ -43,7 +44,9 @@ struct Balancer {
 }
 
 impl Balancer {
-    fn start(instances: &[Instance]) -> Balancer {
+    /// HAProxy on the committed config; `retry_sent` sets `WEFT_RETRY_SENT` in its
+    /// environment (the config's one switch: retry idempotent requests that got no answer).
+    fn start(instances: &[Instance], retry_sent: bool) -> Balancer {
         let haproxy = tool("haproxy", &["/usr/sbin/haproxy"], "haproxy");
         let dir = TempDir::new("deploy-haproxy");
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
@@ -62,6 +65,11 @@ impl Balancer {
         std::fs::write(&cfg, text).unwrap();
         let mut command = Command::new(haproxy);
         command.arg("-db").arg("-f").arg(&cfg);
+        if retry_sent {
+            command.env("WEFT_RETRY_SENT", "1");
+        } else {
+            command.env_remove("WEFT_RETRY_SENT");
+        }
         let child = spawn_watched(command);
         let balancer = Balancer {
             _child: child,
@@ -110,9 +118,9 @@ fn states(socket: &Path) -> Option<BTreeMap<String, String>> {
 }
 
 /// The set-up of every test: instances (from `bin`), HAProxy, the load running and answered.
-fn set_up(bin: &Path) -> (Vec<Instance>, Balancer, weft_testkit::Load) {
+fn set_up(bin: &Path, retry_sent: bool) -> (Vec<Instance>, Balancer, weft_testkit::Load) {
     let instances = start_instances_from(bin);
-    let balancer = Balancer::start(&instances);
+    let balancer = Balancer::start(&instances, retry_sent);
     let load = balanced_load(balancer.addr);
     more_answers(&load, "answers through HAProxy before the first event");
     (instances, balancer, load)
@@ -121,7 +129,7 @@ fn set_up(bin: &Path) -> (Vec<Instance>, Balancer, weft_testkit::Load) {
 #[test]
 fn haproxy_rolling_restart_fails_no_request() {
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    let (mut instances, balancer, load) = set_up(Path::new(env!("CARGO_BIN_EXE_weft")));
+    let (mut instances, balancer, load) = set_up(Path::new(env!("CARGO_BIN_EXE_weft")), false);
     let begun = Instant::now();
     let mut to_down = Vec::new();
     for (k, instance) in instances.iter_mut().enumerate() {
@@ -166,7 +174,7 @@ fn haproxy_rolling_upgrade_by_sighup_fails_no_request() {
     let dir = TempDir::new("deploy-upgrade");
     let bin = dir.path().join("weft");
     install_weft(&bin);
-    let (mut instances, _balancer, load) = set_up(&bin);
+    let (mut instances, _balancer, load) = set_up(&bin, false);
     install_weft(&bin);
     let installed = bin.display().to_string();
     let begun = Instant::now();
@@ -208,8 +216,18 @@ fn haproxy_rolling_upgrade_by_sighup_fails_no_request() {
 
 #[test]
 fn haproxy_kill_9_of_an_instance_is_routed_around() {
+    kill_9_of_an_instance(false);
+}
+
+#[test]
+fn haproxy_kill_9_with_retry_of_idempotent_requests_fails_none() {
+    kill_9_of_an_instance(true);
+}
+
+fn kill_9_of_an_instance(retry_sent: bool) {
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    let (mut instances, balancer, load) = set_up(Path::new(env!("CARGO_BIN_EXE_weft")));
+    let (mut instances, balancer, load) =
+        set_up(Path::new(env!("CARGO_BIN_EXE_weft")), retry_sent);
     let victim = &mut instances[1];
     let killed = Instant::now();
     victim.kill_all();
@@ -226,11 +244,30 @@ fn haproxy_kill_9_of_an_instance_is_routed_around() {
         .iter()
         .filter(|r| r.started > down && matches!(r.outcome, weft_testkit::Outcome::Failed(_)))
         .count();
+    // When each failed request began and ended, relative to the kill (ms).
+    let ms = |t: Instant| {
+        if t >= killed {
+            (t - killed).as_secs_f64() * 1e3
+        } else {
+            -((killed - t).as_secs_f64() * 1e3)
+        }
+    };
+    let when: Vec<String> = records
+        .iter()
+        .filter(|r| matches!(r.outcome, weft_testkit::Outcome::Failed(_)))
+        .map(|r| format!("{:+.1}..{:+.1} ms", ms(r.started), ms(r.ended)))
+        .collect();
     let f = figures(&records);
     println!(
         "FIGURE haproxy (c) kill -9 of 1 of 3 instances under keep-alive load ({CLIENTS} \
-         clients): {} sent, {} answered, {} refused, {} failed ({} in flight at the kill); \
-         HAProxy marked it DOWN {:.0?} after the kill; failures: {:?}",
+         clients, retry-on {}): {} sent, {} answered, {} refused, {} failed ({} in flight at the kill); \
+         HAProxy marked it DOWN {:.0?} after the kill; failures: {:?}, begun..ended around the \
+         kill: {when:?}",
+        if retry_sent {
+            "conn-failure empty-response"
+        } else {
+            "conn-failure"
+        },
         f.sent,
         f.answered,
         f.refused,
@@ -246,5 +283,12 @@ fn haproxy_kill_9_of_an_instance_is_routed_around() {
         f.failed
     );
     assert_eq!(after_down, 0, "requests failed after HAProxy marked it DOWN");
+    if retry_sent {
+        assert!(
+            f.failed.is_empty(),
+            "failures with idempotent requests retried: {:?}",
+            f.failed
+        );
+    }
     assert_eq!(f.refused, 0, "the balancer refused connections");
 }
