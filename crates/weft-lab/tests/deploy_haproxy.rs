@@ -182,7 +182,10 @@ fn haproxy_rolling_upgrade_by_sighup_fails_no_request() {
     for instance in instances.iter_mut() {
         old_workers.extend(instance.workers.iter().copied());
         let old = exe_of(instance.workers[0]);
-        assert!(old.ends_with("(deleted)"), "the old binary was replaced: {old}");
+        assert!(
+            old.ends_with("(deleted)"),
+            "the old binary was replaced: {old}"
+        );
         instance.reload();
         for pid in &instance.workers {
             assert_eq!(exe_of(*pid), installed, "a new worker runs the new binary");
@@ -226,8 +229,7 @@ fn haproxy_kill_9_with_retry_of_idempotent_requests_fails_none() {
 
 fn kill_9_of_an_instance(retry_sent: bool) {
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
-    let (mut instances, balancer, load) =
-        set_up(Path::new(env!("CARGO_BIN_EXE_weft")), retry_sent);
+    let (mut instances, balancer, load) = set_up(Path::new(env!("CARGO_BIN_EXE_weft")), retry_sent);
     let victim = &mut instances[1];
     let killed = Instant::now();
     victim.kill_all();
@@ -282,7 +284,10 @@ fn kill_9_of_an_instance(retry_sent: bool) {
         f.failed.len(),
         f.failed
     );
-    assert_eq!(after_down, 0, "requests failed after HAProxy marked it DOWN");
+    assert_eq!(
+        after_down, 0,
+        "requests failed after HAProxy marked it DOWN"
+    );
     if retry_sent {
         assert!(
             f.failed.is_empty(),

@@ -18,9 +18,7 @@ use std::os::unix::process::CommandExt;
 use std::process::Command;
 
 use deploy_support::*;
-use weft_testkit::{
-    send_signal, signal_group, KeepAlive, Load, Outcome, TempDir, WatchedChild,
-};
+use weft_testkit::{send_signal, signal_group, KeepAlive, Load, Outcome, TempDir, WatchedChild};
 
 /// Restarts of the service in the restart test.
 const RESTARTS: usize = 3;
@@ -94,7 +92,10 @@ fn served_through_the_inherited_socket(extra: &[&str]) {
     let mut program = vec![weft, "serve", "--port", "1", "--drain-grace", "0"];
     program.extend_from_slice(extra);
     let (mut child, _guard) = activate(port, &program);
-    child.wait_line(|l| l.contains("Listening on"), "systemd-socket-activate to listen");
+    child.wait_line(
+        |l| l.contains("Listening on"),
+        "systemd-socket-activate to listen",
+    );
     // The tool starts the program at the first connection.
     let load = connecting_load(addr);
     let start = child.wait_line(is_start, "weft serve's start line");
@@ -128,10 +129,21 @@ fn restarts_refuse_nothing(extra: &[&str]) {
     let weft = env!("CARGO_BIN_EXE_weft");
     let script = script.display().to_string();
     let runs = (RESTARTS + 1).to_string();
-    let mut program = vec!["/bin/sh", &script, &runs, weft, "serve", "--drain-grace", "0"];
+    let mut program = vec![
+        "/bin/sh",
+        &script,
+        &runs,
+        weft,
+        "serve",
+        "--drain-grace",
+        "0",
+    ];
     program.extend_from_slice(extra);
     let (mut child, _guard) = activate(port, &program);
-    child.wait_line(|l| l.contains("Listening on"), "systemd-socket-activate to listen");
+    child.wait_line(
+        |l| l.contains("Listening on"),
+        "systemd-socket-activate to listen",
+    );
     let load = connecting_load(addr);
     let mut pid = start_pid(&child.wait_line(is_start, "the first start line"));
     for round in 1..=RESTARTS {

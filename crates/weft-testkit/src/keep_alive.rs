@@ -68,9 +68,7 @@ impl KeepAlive {
                     let _ = stream.set_nodelay(true);
                     *slot = Some((BufReader::new(stream), false));
                 }
-                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
-                    return Outcome::Refused
-                }
+                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => return Outcome::Refused,
                 Err(e) => return Outcome::Failed(format!("connect: {e}")),
             }
         }

@@ -211,7 +211,11 @@ pub(crate) fn run(args: ServeArgs) -> io::Result<()> {
         "weft serve listening on http://{} (loops={loops}, root={root_shown}, pid {}{})",
         running.local_addr(),
         std::process::id(),
-        if activated { ", socket from systemd" } else { "" },
+        if activated {
+            ", socket from systemd"
+        } else {
+            ""
+        },
     );
     let graced = drain_grace::Graced {
         signals,

@@ -12,8 +12,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use weft_testkit::{
-    send_signal, signal_group, tally, Cluster, KeepAlive, Load, Outcome, Record, ServeChild,
-    Watch, WEFT_SERVE_START,
+    send_signal, signal_group, tally, Cluster, KeepAlive, Load, Outcome, Record, ServeChild, Watch,
+    WEFT_SERVE_START,
 };
 
 /// Linux's signal numbers (this crate has no libc dependency of its own).
@@ -158,7 +158,11 @@ impl Instance {
         let supervisor = ServeChild::spawn(command, Watch::Stderr, WEFT_SERVE_START);
         assert_eq!(supervisor.addr, addr, "the instance listens where asked");
         let mut cluster = Cluster::new(supervisor, ready_line);
-        let workers = cluster.wait_ready(2).into_iter().map(|(_, pid)| pid).collect();
+        let workers = cluster
+            .wait_ready(2)
+            .into_iter()
+            .map(|(_, pid)| pid)
+            .collect();
         Instance {
             addr,
             cluster,
