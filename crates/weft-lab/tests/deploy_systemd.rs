@@ -167,11 +167,18 @@ fn restarts_refuse_nothing(extra: &[&str]) {
         });
     }
     more_answers(&load, "answers after the last restart");
-    let f = figures(&load.stop());
+    let records = load.stop();
+    // The longest request: one that waited in the socket's queue while no process served it.
+    let longest = records
+        .iter()
+        .map(|r| r.ended - r.started)
+        .max()
+        .unwrap_or_default();
+    let f = figures(&records);
     println!(
         "FIGURE systemd socket activation, {RESTARTS} restarts of `weft serve {}` on the \
          held socket, {CONNECTING_CLIENTS} clients opening a connection per request: {} sent, \
-         {} answered, {} refused, {} failed",
+         {} answered, {} refused, {} failed; longest request {longest:.1?}",
         extra.join(" "),
         f.sent,
         f.answered,
@@ -193,4 +200,45 @@ fn restarting_a_socket_activated_service_refuses_no_connection() {
 #[test]
 fn restarting_a_socket_activated_cluster_refuses_no_connection() {
     restarts_refuse_nothing(&["--workers", "2"]);
+}
+
+/// `ExecStart=` of the committed `deploy/weft.service`, split into words, with the installed
+/// path of weft replaced by the one cargo built.
+fn unit_exec_start() -> Vec<String> {
+    let path = repo_root().join("deploy/weft.service");
+    let unit = std::fs::read_to_string(&path).unwrap();
+    let line = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .unwrap_or_else(|| panic!("no ExecStart= in {}", path.display()));
+    let mut words: Vec<String> = line.split_whitespace().map(String::from).collect();
+    assert!(words[0].ends_with("/weft"), "ExecStart runs weft: {line}");
+    words[0] = env!("CARGO_BIN_EXE_weft").to_string();
+    words
+}
+
+#[test]
+fn the_units_exec_start_serves_a_socket_activated_listener() {
+    let port = free_port();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let words = unit_exec_start();
+    let program: Vec<&str> = words.iter().map(String::as_str).collect();
+    let (mut child, _guard) = activate(port, &program);
+    child.wait_line(
+        |l| l.contains("Listening on"),
+        "systemd-socket-activate to listen",
+    );
+    let load = connecting_load(addr);
+    more_answers(&load, "answers from the unit's command line");
+    let f = figures(&load.stop());
+    assert!(f.failed.is_empty(), "{:?}", f.failed);
+    // systemctl stop: SIGTERM; /readyz turns 503 for the unit's --drain-grace while the
+    // socket is still served; a second SIGTERM ends the grace at once.
+    send_signal(child.pid(), SIGTERM);
+    weft_testkit::wait_until("/readyz 503 after SIGTERM", || {
+        let probe = KeepAlive::new(addr, "/readyz");
+        matches!(probe.request(), Outcome::Failed(why) if why.contains("503"))
+    });
+    send_signal(child.pid(), SIGTERM);
+    assert!(child.wait_exit().success(), "{}", child.log.join("\n"));
 }
