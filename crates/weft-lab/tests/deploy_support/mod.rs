@@ -269,14 +269,6 @@ pub fn more_answers(load: &Load, what: &str) {
     load.wait_until(what, |r| answered(r) >= now + ANSWERS_BETWEEN);
 }
 
-/// Requests in flight at `at`: begun before and ended after.
-pub fn in_flight_at(records: &[Record], at: Instant) -> usize {
-    records
-        .iter()
-        .filter(|r| r.started <= at && r.ended >= at)
-        .count()
-}
-
 /// The figures of one run: (sent, answered, refused, failures).
 pub struct Figures {
     pub sent: usize,
