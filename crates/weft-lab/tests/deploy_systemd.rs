@@ -242,3 +242,24 @@ fn the_units_exec_start_serves_a_socket_activated_listener() {
     send_signal(child.pid(), SIGTERM);
     assert!(child.wait_exit().success(), "{}", child.log.join("\n"));
 }
+
+#[test]
+fn the_green_model_refuses_a_socket_activated_listener_by_name() {
+    let port = free_port();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let weft = env!("CARGO_BIN_EXE_weft");
+    let (mut child, _guard) = activate(port, &[weft, "serve", "--model", "green"]);
+    child.wait_line(
+        |l| l.contains("Listening on"),
+        "systemd-socket-activate to listen",
+    );
+    // The first connection starts the program, which refuses and exits.
+    let _ = std::net::TcpStream::connect(addr);
+    let status = child.wait_exit();
+    assert!(!status.success(), "{}", child.log.join("\n"));
+    assert!(
+        child.log.iter().any(|l| l.contains("--model green")),
+        "the error names --model green:\n{}",
+        child.log.join("\n")
+    );
+}
