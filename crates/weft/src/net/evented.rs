@@ -6,7 +6,7 @@ use crate::sys::socket;
 use std::future::poll_fn;
 use std::io::{self, IoSlice};
 use std::net::Shutdown;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::task::{Context, Poll};
 
 /// An owned descriptor plus its registration. Field order matters: the registration is dropped
@@ -28,6 +28,18 @@ impl Evented {
     pub(crate) fn connecting(fd: OwnedFd) -> io::Result<Evented> {
         let registration = Registration::connecting(fd.as_raw_fd())?;
         Ok(Evented { registration, fd })
+    }
+
+    /// Deregisters and gives the descriptor back, still open and non-blocking.
+    pub(crate) fn into_fd(self) -> OwnedFd {
+        let Evented { registration, fd } = self;
+        drop(registration);
+        fd
+    }
+
+    /// The descriptor, borrowed.
+    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
     }
 
     pub(crate) fn raw(&self) -> RawFd {
@@ -251,11 +263,7 @@ macro_rules! stream_io {
             }
         }
 
-        impl std::os::fd::AsRawFd for $ty {
-            fn as_raw_fd(&self) -> std::os::fd::RawFd {
-                self.io.raw()
-            }
-        }
+        crate::net::evented::fd_traits!($ty);
 
         crate::net::evented::stream_traits!($ty);
         crate::net::evented::stream_traits!(&$ty);
@@ -309,5 +317,23 @@ macro_rules! stream_traits {
     };
 }
 
+/// `AsRawFd` and `AsFd` for a type with an `io: Evented` field.
+macro_rules! fd_traits {
+    ($ty:ident) => {
+        impl std::os::fd::AsRawFd for $ty {
+            fn as_raw_fd(&self) -> std::os::fd::RawFd {
+                self.io.raw()
+            }
+        }
+
+        impl std::os::fd::AsFd for $ty {
+            fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+                self.io.fd()
+            }
+        }
+    };
+}
+
+pub(crate) use fd_traits;
 pub(crate) use stream_io;
 pub(crate) use stream_traits;

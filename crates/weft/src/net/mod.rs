@@ -10,16 +10,22 @@
 //! once (or writing at once) is allowed but only the last one to wait is woken.
 
 mod bind;
+mod connect;
 mod evented;
 mod listen;
 mod tcp;
+mod tcp_socket;
 mod udp;
 mod unix;
+mod unix_datagram;
 
 pub use crate::dns::ToSocketAddrs;
+pub use connect::{CONNECT_ATTEMPT_DELAY, CONNECT_ATTEMPT_TIMEOUT};
 pub use listen::{
     ListenOptions, ACCEPT_BACKOFF_MAX, ACCEPT_BACKOFF_START, ACCEPT_ERROR_PAUSE, DEFAULT_BACKLOG,
 };
 pub use tcp::{TcpListener, TcpStream};
+pub use tcp_socket::TcpSocket;
 pub use udp::UdpSocket;
 pub use unix::{UnixListener, UnixStream};
+pub use unix_datagram::UnixDatagram;

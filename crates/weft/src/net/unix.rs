@@ -1,6 +1,6 @@
 //! Unix-domain stream sockets.
 
-use super::evented::{stream_io, Evented};
+use super::evented::{fd_traits, stream_io, Evented};
 use super::listen::{accept_loop, ListenOptions};
 use crate::sys::socket::{self, SockAddr};
 use std::fmt;
@@ -34,12 +34,23 @@ impl UnixListener {
         })
     }
 
-    /// Adopts a listening std socket.
+    /// Adopts a listening std socket (made non-blocking here) and registers it with the
+    /// current loop.
     pub fn from_std(listener: std::os::unix::net::UnixListener) -> io::Result<UnixListener> {
         socket::set_nonblocking(&listener)?;
         Ok(UnixListener {
             io: Evented::new(OwnedFd::from(listener))?,
         })
+    }
+
+    /// Deregisters the listener and returns it as std's, still non-blocking.
+    pub fn into_std(self) -> io::Result<std::os::unix::net::UnixListener> {
+        Ok(std::os::unix::net::UnixListener::from(self.io.into_fd()))
+    }
+
+    /// The address the listener is bound to.
+    pub fn local_addr(&self) -> io::Result<std::os::unix::net::SocketAddr> {
+        socket::unix_addr(self.io.raw(), false)
     }
 
     /// Waits for a connection; backs off under descriptor exhaustion like
@@ -54,11 +65,7 @@ impl UnixListener {
     }
 }
 
-impl AsRawFd for UnixListener {
-    fn as_raw_fd(&self) -> std::os::fd::RawFd {
-        self.io.raw()
-    }
-}
+fd_traits!(UnixListener);
 
 /// A Unix-domain stream connection.
 pub struct UnixStream {
@@ -114,9 +121,25 @@ impl UnixStream {
         Ok((UnixStream::from_fd(a)?, UnixStream::from_fd(b)?))
     }
 
-    /// Adopts a connected std stream.
+    /// Adopts a connected std stream (made non-blocking here) and registers it with the
+    /// current loop.
     pub fn from_std(stream: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
         socket::set_nonblocking(&stream)?;
         UnixStream::from_fd(OwnedFd::from(stream))
+    }
+
+    /// Deregisters the stream and returns it as std's, still non-blocking.
+    pub fn into_std(self) -> io::Result<std::os::unix::net::UnixStream> {
+        Ok(std::os::unix::net::UnixStream::from(self.io.into_fd()))
+    }
+
+    /// The local address (unnamed for a client or a pair).
+    pub fn local_addr(&self) -> io::Result<std::os::unix::net::SocketAddr> {
+        socket::unix_addr(self.io.raw(), false)
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> io::Result<std::os::unix::net::SocketAddr> {
+        socket::unix_addr(self.io.raw(), true)
     }
 }
