@@ -54,10 +54,16 @@ fn readable_waits_for_data_and_try_io_clears_on_would_block() {
             {
                 let mut guard = reader.readable().await.unwrap();
                 let tried = guard.try_io(|fd| fd.get_ref().read(&mut buf));
-                assert!(tried.is_err(), "an empty pipe read must be WouldBlock: {tried:?}");
+                assert!(
+                    tried.is_err(),
+                    "an empty pipe read must be WouldBlock: {tried:?}"
+                );
             }
             let waited = weft::time::timeout(Duration::from_millis(100), reader.readable()).await;
-            assert!(waited.is_err(), "readable() returned with nothing in the pipe");
+            assert!(
+                waited.is_err(),
+                "readable() returned with nothing in the pipe"
+            );
 
             let mut w = writer.join().unwrap();
             w.write_all(b"second").unwrap();
@@ -140,7 +146,10 @@ fn clear_ready_makes_the_next_wait_block_and_a_regular_file_is_refused() {
             // Fresh sources start out ready; clear it by hand.
             reader.readable().await.unwrap().clear_ready();
             let waited = weft::time::timeout(Duration::from_millis(50), reader.readable()).await;
-            assert!(waited.is_err(), "readable() returned after clear_ready with no data");
+            assert!(
+                waited.is_err(),
+                "readable() returned after clear_ready with no data"
+            );
             w.write_all(b"x").unwrap();
             let mut buf = [0u8; 4];
             let n = read_some(&reader, &mut buf).await.unwrap();

@@ -5,7 +5,9 @@
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-use weft::net::{TcpListener, TcpSocket, TcpStream, CONNECT_ATTEMPT_DELAY, CONNECT_ATTEMPT_TIMEOUT};
+use weft::net::{
+    TcpListener, TcpSocket, TcpStream, CONNECT_ATTEMPT_DELAY, CONNECT_ATTEMPT_TIMEOUT,
+};
 use weft::rt::Runtime;
 use weft_testkit::within_deadline;
 
@@ -41,7 +43,9 @@ fn a_black_holed_first_address_does_not_stall_the_connect() {
             // through a plain socket).
             let plain = TcpSocket::new_v4().unwrap().connect(hole_addr);
             assert!(
-                weft::time::timeout(Duration::from_secs(1), plain).await.is_err(),
+                weft::time::timeout(Duration::from_secs(1), plain)
+                    .await
+                    .is_err(),
                 "a connect to the full backlog of {hole_addr} did not hang"
             );
 
@@ -85,7 +89,10 @@ fn when_every_address_fails_the_last_failure_is_returned() {
             let (a, b) = (closed(), closed());
             let err = TcpStream::connect(vec![a, b]).await.unwrap_err();
             assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused, "{err}");
-            assert!(err.to_string().contains(&b.to_string()), "not the last address: {err}");
+            assert!(
+                err.to_string().contains(&b.to_string()),
+                "not the last address: {err}"
+            );
         });
     });
 }

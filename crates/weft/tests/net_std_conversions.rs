@@ -90,7 +90,10 @@ fn unix_sockets_round_trip_through_std() {
         rt.block_on(async {
             let listener = UnixListener::bind(&path).unwrap();
             same_fd(&listener, &listener);
-            assert_eq!(listener.local_addr().unwrap().as_pathname(), Some(path.as_path()));
+            assert_eq!(
+                listener.local_addr().unwrap().as_pathname(),
+                Some(path.as_path())
+            );
             let std_listener = listener.into_std().unwrap();
             let listener = UnixListener::from_std(std_listener).unwrap();
             let client = UnixStream::connect(&path).await.unwrap();

@@ -101,7 +101,11 @@ fn reuseport_lets_two_listeners_share_a_port_and_a_connect_to_nothing_is_refused
                 let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
                 l.local_addr().unwrap()
             };
-            let err = TcpSocket::new_v4().unwrap().connect(closed).await.unwrap_err();
+            let err = TcpSocket::new_v4()
+                .unwrap()
+                .connect(closed)
+                .await
+                .unwrap_err();
             assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused, "{err}");
             assert!(err.to_string().contains(&closed.to_string()), "{err}");
         });

@@ -14,7 +14,10 @@ fn bound_sockets_exchange_datagrams_by_path() {
         rt.block_on(async {
             let a = UnixDatagram::bind(&a_path).unwrap();
             let b = UnixDatagram::bind(&b_path).unwrap();
-            assert_eq!(a.local_addr().unwrap().as_pathname(), Some(a_path.as_path()));
+            assert_eq!(
+                a.local_addr().unwrap().as_pathname(),
+                Some(a_path.as_path())
+            );
             // recv_from waits for the datagram.
             let sender = weft::spawn({
                 let b_path = b_path.clone();
@@ -63,7 +66,10 @@ fn unbound_sender_and_pair() {
             let mut buf = [0u8; 16];
             let (n, from) = server.recv_from(&mut buf).await.unwrap();
             assert_eq!(&buf[..n], b"anon");
-            assert!(from.is_unnamed(), "an unbound sender has no address: {from:?}");
+            assert!(
+                from.is_unnamed(),
+                "an unbound sender has no address: {from:?}"
+            );
 
             client.connect(&path).unwrap();
             client.send(b"connected").await.unwrap();

@@ -131,10 +131,16 @@ mod tests {
 
     #[test]
     fn families_alternate_starting_with_the_first() {
-        let a: Vec<SocketAddr> = ["[::1]:1", "[::1]:2", "127.0.0.1:3", "[::1]:4", "127.0.0.1:5"]
-            .iter()
-            .map(|s| s.parse().unwrap())
-            .collect();
+        let a: Vec<SocketAddr> = [
+            "[::1]:1",
+            "[::1]:2",
+            "127.0.0.1:3",
+            "[::1]:4",
+            "127.0.0.1:5",
+        ]
+        .iter()
+        .map(|s| s.parse().unwrap())
+        .collect();
         let ports: Vec<u16> = interleave(a).iter().map(|a| a.port()).collect();
         assert_eq!(ports, [1, 3, 2, 5, 4]);
     }

@@ -12,6 +12,7 @@
 mod bind;
 mod connect;
 mod evented;
+mod incoming;
 mod listen;
 mod tcp;
 mod tcp_socket;
@@ -21,6 +22,7 @@ mod unix_datagram;
 
 pub use crate::dns::ToSocketAddrs;
 pub use connect::{CONNECT_ATTEMPT_DELAY, CONNECT_ATTEMPT_TIMEOUT};
+pub use incoming::Incoming;
 pub use listen::{
     ListenOptions, ACCEPT_BACKOFF_MAX, ACCEPT_BACKOFF_START, ACCEPT_ERROR_PAUSE, DEFAULT_BACKLOG,
 };

@@ -3,6 +3,7 @@
 use super::bind::bind_first;
 use super::connect::connect_any;
 use super::evented::{fd_traits, stream_io, Evented};
+use super::incoming::Incoming;
 use super::listen::{accept_loop, ListenOptions};
 use crate::dns::ToSocketAddrs;
 use crate::rt::reactor::Direction;
@@ -107,6 +108,12 @@ impl TcpListener {
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let (fd, addr) = accept_loop(&self.io, || socket::accept(self.io.raw())).await?;
         Ok((TcpStream::from_fd(fd)?, addr.expect_inet()?))
+    }
+
+    /// The connections as a `futures_core::Stream` of `io::Result<TcpStream>` (each item
+    /// one [`accept`](Self::accept); the stream never ends).
+    pub fn incoming(&self) -> Incoming<'_, TcpStream> {
+        Incoming::new(move || Box::pin(async move { Ok(self.accept().await?.0) }))
     }
 
     /// Polls for one connection; errors (including descriptor exhaustion) are returned as they

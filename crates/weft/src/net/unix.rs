@@ -1,6 +1,7 @@
 //! Unix-domain stream sockets.
 
 use super::evented::{fd_traits, stream_io, Evented};
+use super::incoming::Incoming;
 use super::listen::{accept_loop, ListenOptions};
 use crate::sys::socket::{self, SockAddr};
 use std::fmt;
@@ -41,6 +42,12 @@ impl UnixListener {
         Ok(UnixListener {
             io: Evented::new(OwnedFd::from(listener))?,
         })
+    }
+
+    /// The connections as a `futures_core::Stream` of `io::Result<UnixStream>` (each item
+    /// one [`accept`](Self::accept); the stream never ends).
+    pub fn incoming(&self) -> Incoming<'_, UnixStream> {
+        Incoming::new(move || Box::pin(self.accept()))
     }
 
     /// Deregisters the listener and returns it as std's, still non-blocking.

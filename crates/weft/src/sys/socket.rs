@@ -343,18 +343,16 @@ pub(crate) fn unix_recv_from(
 ) -> io::Result<(usize, std::os::unix::net::SocketAddr)> {
     // SAFETY: `fd` is an open Unix datagram socket that the caller keeps open for the whole
     // call; ManuallyDrop makes sure the borrowed std socket never closes it.
-    let socket = std::mem::ManuallyDrop::new(unsafe {
-        std::os::unix::net::UnixDatagram::from_raw_fd(fd)
-    });
+    let socket =
+        std::mem::ManuallyDrop::new(unsafe { std::os::unix::net::UnixDatagram::from_raw_fd(fd) });
     socket.recv_from(buf)
 }
 
 /// The local or peer address of a Unix socket, as std's type.
 pub(crate) fn unix_addr(fd: RawFd, peer: bool) -> io::Result<std::os::unix::net::SocketAddr> {
     // SAFETY: as in `unix_recv_from`: a borrowed descriptor that is never closed here.
-    let socket = std::mem::ManuallyDrop::new(unsafe {
-        std::os::unix::net::UnixDatagram::from_raw_fd(fd)
-    });
+    let socket =
+        std::mem::ManuallyDrop::new(unsafe { std::os::unix::net::UnixDatagram::from_raw_fd(fd) });
     if peer {
         socket.peer_addr()
     } else {
@@ -362,11 +360,7 @@ pub(crate) fn unix_addr(fd: RawFd, peer: bool) -> io::Result<std::os::unix::net:
     }
 }
 
-fn recv_from_flags(
-    fd: RawFd,
-    buf: &mut [u8],
-    flags: libc::c_int,
-) -> io::Result<(usize, SockAddr)> {
+fn recv_from_flags(fd: RawFd, buf: &mut [u8], flags: libc::c_int) -> io::Result<(usize, SockAddr)> {
     let mut addr = SockAddr::empty();
     // SAFETY: `buf` is writable for its length; `addr` is a buffer with its length.
     let n = cvt(unsafe {
