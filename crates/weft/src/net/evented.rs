@@ -261,6 +261,28 @@ macro_rules! stream_io {
             pub fn shutdown(&self, how: std::net::Shutdown) -> std::io::Result<()> {
                 self.io.shutdown(how)
             }
+
+            /// Splits the stream into owned halves, each movable to its own task; put them
+            /// back with `reunite`. Dropping the write half shuts the write direction down.
+            pub fn into_split(
+                self,
+            ) -> (
+                crate::net::split::OwnedReadHalf<$ty>,
+                crate::net::split::OwnedWriteHalf<$ty>,
+            ) {
+                crate::net::split::into_split(self)
+            }
+
+            /// Splits the stream into borrowed halves (no reference count), for reading and
+            /// writing it from two futures of one task (`copy` in each direction, say).
+            pub fn split(
+                &mut self,
+            ) -> (
+                crate::net::split::ReadHalf<'_, $ty>,
+                crate::net::split::WriteHalf<'_, $ty>,
+            ) {
+                crate::net::split::split(self)
+            }
         }
 
         crate::net::evented::fd_traits!($ty);

@@ -280,3 +280,14 @@ impl TcpStream {
         Ok(socket::get_int_opt(self.io.raw(), libc::IPPROTO_TCP, libc::TCP_NODELAY)? != 0)
     }
 }
+
+/// The read half of [`TcpStream::into_split`].
+pub type OwnedReadHalf = super::split::OwnedReadHalf<TcpStream>;
+/// The write half of [`TcpStream::into_split`]; dropping it shuts the write direction down.
+pub type OwnedWriteHalf = super::split::OwnedWriteHalf<TcpStream>;
+/// The read half of [`TcpStream::split`].
+pub type ReadHalf<'a> = super::split::ReadHalf<'a, TcpStream>;
+/// The write half of [`TcpStream::split`].
+pub type WriteHalf<'a> = super::split::WriteHalf<'a, TcpStream>;
+/// Halves of two different streams given to `reunite`.
+pub type ReuniteError = super::split::ReuniteError<TcpStream>;

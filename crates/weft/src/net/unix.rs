@@ -150,3 +150,14 @@ impl UnixStream {
         socket::unix_addr(self.io.raw(), true)
     }
 }
+
+/// The read half of [`UnixStream::into_split`].
+pub type OwnedReadHalf = super::split::OwnedReadHalf<UnixStream>;
+/// The write half of [`UnixStream::into_split`]; dropping it shuts the write direction down.
+pub type OwnedWriteHalf = super::split::OwnedWriteHalf<UnixStream>;
+/// The read half of [`UnixStream::split`].
+pub type ReadHalf<'a> = super::split::ReadHalf<'a, UnixStream>;
+/// The write half of [`UnixStream::split`].
+pub type WriteHalf<'a> = super::split::WriteHalf<'a, UnixStream>;
+/// Halves of two different streams given to `reunite`.
+pub type ReuniteError = super::split::ReuniteError<UnixStream>;
