@@ -84,12 +84,17 @@ fn borrowed_halves_copy_within_one_task() {
         rt.block_on(async {
             let (mut a, mut b) = UnixStream::pair().unwrap();
             let echo = weft::spawn(async move {
-                let (mut r, mut w) = b.split();
+                // Named in full: with futures' AsyncReadExt in scope, `b.split()` would pick its
+                // by-value `split` (behind a lock) over the inherent `split(&mut self)`.
+                let (mut r, mut w) = UnixStream::split(&mut b);
                 let n = copy(&mut r, &mut w).await.unwrap();
                 w.close().await.unwrap();
                 n
             });
-            let (mut r, mut w) = a.split();
+            let (mut r, mut w): (
+                weft::net::unix::ReadHalf<'_>,
+                weft::net::unix::WriteHalf<'_>,
+            ) = UnixStream::split(&mut a);
             let send = async {
                 w.write_all(b"through borrowed halves").await.unwrap();
                 w.close().await.unwrap(); // shuts down the write side

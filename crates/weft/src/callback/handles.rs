@@ -1,4 +1,4 @@
-//! Live handles, libuv's reference count: what keeps [`run`](super::run) going.
+//! Live handles, libuv's reference count: what keeps `callback::run` going.
 //!
 //! Node exits when nothing can happen any more: no timer pending, no server listening, no
 //! socket open, no file operation in flight. libuv knows it by counting its active,
@@ -8,7 +8,7 @@
 //! connect or file operation until its callback ran). An `EventEmitter` holds none: its
 //! listeners fire only when something else emits, and that something holds a `Ref`.
 //!
-//! [`run`](super::run) waits until the count is zero *and* no other task is ready (a
+//! `callback::run` waits until the count is zero *and* no other task is ready (a
 //! callback scheduled by the last handle on its way out still runs).
 
 use std::cell::{Cell, RefCell};

@@ -275,6 +275,10 @@ macro_rules! stream_io {
 
             /// Splits the stream into borrowed halves (no reference count), for reading and
             /// writing it from two futures of one task (`copy` in each direction, say).
+            ///
+            /// With `weft::io::AsyncReadExt` in scope, `stream.split()` on an owned stream
+            /// resolves to that trait's by-value `split` (halves behind a lock); write
+            /// `TcpStream::split(&mut stream)` (or call it on a `&mut`) to get these.
             pub fn split(
                 &mut self,
             ) -> (
