@@ -164,3 +164,39 @@ fn clear_ready_makes_the_next_wait_block_and_a_regular_file_is_refused() {
         });
     });
 }
+
+#[test]
+fn mut_guards_hand_out_mutable_access() {
+    within_deadline("AsyncFd readable_mut", || {
+        let rt = Runtime::builder().current_thread().build().unwrap();
+        rt.block_on(async {
+            let (r, w) = pipe();
+            let mut reader = AsyncFd::new(r).unwrap();
+            let mut writer = AsyncFd::new(w).unwrap();
+            let n = loop {
+                let mut guard = writer.writable_mut().await.unwrap();
+                // `Write for File` needs `&mut File`.
+                if let Ok(result) = guard.try_io(|fd| fd.get_mut().write(b"mutable")) {
+                    break result.unwrap();
+                }
+            };
+            assert_eq!(n, 7);
+            let mut buf = [0u8; 16];
+            let n = loop {
+                let mut guard = reader.readable_mut().await.unwrap();
+                if let Ok(result) = guard.try_io(|fd| fd.get_mut().read(&mut buf)) {
+                    break result.unwrap();
+                }
+            };
+            assert_eq!(&buf[..n], b"mutable");
+            // Drained: the next try clears the readiness, and a wait then blocks.
+            {
+                let mut guard = reader.readable_mut().await.unwrap();
+                assert!(guard.try_io(|fd| fd.get_mut().read(&mut buf)).is_err());
+            }
+            let waited =
+                weft::time::timeout(Duration::from_millis(50), reader.readable_mut()).await;
+            assert!(waited.is_err(), "readable_mut() returned on an empty pipe");
+        });
+    });
+}

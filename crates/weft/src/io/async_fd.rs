@@ -114,6 +114,33 @@ impl<T: AsFd> AsyncFd<T> {
         self.ready(Direction::Write).await
     }
 
+    /// Like [`readable`](Self::readable), with a guard whose [`try_io`](AsyncFdReadyMutGuard::try_io)
+    /// hands out `&mut AsyncFd<T>` (for a value whose reads need `&mut`).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: it only waits.
+    pub async fn readable_mut(&mut self) -> io::Result<AsyncFdReadyMutGuard<'_, T>> {
+        let event = poll_fn(|cx| self.registration.poll_ready(cx, Direction::Read)).await;
+        Ok(AsyncFdReadyMutGuard {
+            fd: self,
+            event: Some(event),
+        })
+    }
+
+    /// Like [`writable`](Self::writable), with a guard that hands out `&mut AsyncFd<T>`.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: it only waits.
+    pub async fn writable_mut(&mut self) -> io::Result<AsyncFdReadyMutGuard<'_, T>> {
+        let event = poll_fn(|cx| self.registration.poll_ready(cx, Direction::Write)).await;
+        Ok(AsyncFdReadyMutGuard {
+            fd: self,
+            event: Some(event),
+        })
+    }
+
     /// Polls for read readiness; the guard works as [`readable`](Self::readable)'s does.
     pub fn poll_read_ready<'a>(
         &'a self,
@@ -219,6 +246,71 @@ impl<'a, T: AsFd> AsyncFdReadyGuard<'a, T> {
     /// The wrapped value.
     pub fn get_inner(&self) -> &'a T {
         self.fd.get_ref()
+    }
+}
+
+/// The guard of [`AsyncFd::readable_mut`] and [`AsyncFd::writable_mut`]: as
+/// [`AsyncFdReadyGuard`], with mutable access.
+pub struct AsyncFdReadyMutGuard<'a, T: AsFd> {
+    fd: &'a mut AsyncFd<T>,
+    event: Option<ReadyEvent>,
+}
+
+impl<T: AsFd> fmt::Debug for AsyncFdReadyMutGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsyncFdReadyMutGuard")
+            .field("fd", &self.fd.as_raw_fd())
+            .field("cleared", &self.event.is_none())
+            .finish()
+    }
+}
+
+impl<T: AsFd> AsyncFdReadyMutGuard<'_, T> {
+    /// Forgets the readiness this guard saw (see [`AsyncFdReadyGuard::clear_ready`]).
+    pub fn clear_ready(&mut self) {
+        if let Some(event) = self.event.take() {
+            self.fd.registration.clear_readiness(event);
+        }
+    }
+
+    /// Keeps the readiness (the same as dropping the guard).
+    pub fn retain_ready(&mut self) {
+        self.event = None;
+    }
+
+    /// Runs `f` with mutable access; a `WouldBlock` clears the readiness and comes back as
+    /// `Err(TryIoError)`, any other outcome as `Ok(result)`.
+    pub fn try_io<R>(
+        &mut self,
+        f: impl FnOnce(&mut AsyncFd<T>) -> io::Result<R>,
+    ) -> Result<io::Result<R>, TryIoError> {
+        match f(self.fd) {
+            Err(err) if err.kind() == io::ErrorKind::WouldBlock => {
+                self.clear_ready();
+                Err(TryIoError(()))
+            }
+            result => Ok(result),
+        }
+    }
+
+    /// The `AsyncFd` this guard belongs to.
+    pub fn get_ref(&self) -> &AsyncFd<T> {
+        self.fd
+    }
+
+    /// The `AsyncFd` this guard belongs to, mutably.
+    pub fn get_mut(&mut self) -> &mut AsyncFd<T> {
+        self.fd
+    }
+
+    /// The wrapped value.
+    pub fn get_inner(&self) -> &T {
+        self.fd.get_ref()
+    }
+
+    /// The wrapped value, mutably.
+    pub fn get_inner_mut(&mut self) -> &mut T {
+        self.fd.get_mut()
     }
 }
 

@@ -17,7 +17,7 @@ mod copy_bidirectional;
 #[cfg(feature = "tokio-io")]
 mod tokio_compat;
 
-pub use async_fd::{AsyncFd, AsyncFdReadyGuard, TryIoError};
+pub use async_fd::{AsyncFd, AsyncFdReadyGuard, AsyncFdReadyMutGuard, TryIoError};
 pub use copy_bidirectional::copy_bidirectional;
 
 pub use futures_io::{AsyncBufRead, AsyncRead, AsyncSeek, AsyncWrite};
