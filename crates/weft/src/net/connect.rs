@@ -83,7 +83,8 @@ where
     let mut stagger: Option<Sleep> = None;
     if let Some(addr) = pending.next() {
         running.push(attempt(addr, connect_one(addr)));
-        stagger = Some(time::sleep(CONNECT_ATTEMPT_DELAY));
+        // No stagger timer when there is nothing to start next (the common, one-address case).
+        stagger = (pending.len() > 0).then(|| time::sleep(CONNECT_ATTEMPT_DELAY));
     }
     poll_fn(|cx| loop {
         let mut i = 0;
@@ -106,7 +107,7 @@ where
         if due {
             if let Some(addr) = pending.next() {
                 running.push(attempt(addr, connect_one(addr)));
-                stagger = Some(time::sleep(CONNECT_ATTEMPT_DELAY));
+                stagger = (pending.len() > 0).then(|| time::sleep(CONNECT_ATTEMPT_DELAY));
                 continue; // poll the new attempt (and register its waker)
             }
             stagger = None;
