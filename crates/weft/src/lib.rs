@@ -7,7 +7,12 @@
 //!   a cross-thread inbox per loop) and [`Handle`](rt::Handle)s to reach them from other threads.
 //! - [`task`]: spawning futures on a loop, [`JoinHandle`]s, `yield_now`.
 //! - [`time`]: `sleep`, `timeout`, `interval` on a hierarchical timer wheel.
-//! - [`net`]: non-blocking TCP, UDP and Unix sockets driven by edge-triggered epoll.
+//! - [`net`]: non-blocking TCP, UDP and Unix sockets driven by edge-triggered epoll
+//!   (`TcpSocket`, split halves, RFC 8305 connects, `incoming()` streams).
+//! - [`io`]: futures-io helpers (`copy`, `copy_bidirectional`, `BufReader`, …) and
+//!   [`AsyncFd`](io::AsyncFd) for descriptors of the caller's own.
+//! - [`callback`]: Node-style callbacks (timers, files, TCP servers, emitters) and
+//!   [`callback::run`], which runs a callback program until nothing is left to do.
 //! - [`pool`]: the worker pool (lanes `fs`, `dns`, `cpu`, `blocking`) for work that would block
 //!   a loop; [`fs`] (files) and [`dns`] (name resolution) run on it.
 //! - [`process`]: child processes (`Command`, `Child`, piped stdio) waited for through the reactor.

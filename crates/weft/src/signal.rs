@@ -442,6 +442,18 @@ impl Signals {
     }
 }
 
+/// The signals as a stream (never ends); the same as calling [`Signals::recv`] in a loop.
+impl futures_core::Stream for Signals {
+    type Item = io::Result<SignalKind>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Self::Item>> {
+        self.poll_recv(cx).map(Some)
+    }
+}
+
 impl Drop for Signals {
     fn drop(&mut self) {
         if let Ok(globals) = globals() {

@@ -28,15 +28,27 @@
 //!   freely with async tasks and green threads on the same loop, and the
 //!   runtime's shutdown drops pending callbacks without running them.
 //!
+//! # Running a callback program
+//!
+//! [`run`] is `node app.js`: it calls the program's main function on a fresh loop and returns
+//! once nothing is left that could call back: no timer pending, no server listening, no
+//! socket open, no file operation or connect waiting for its callback (libuv's count of
+//! live handles, kept in `handles`). An [`EventEmitter`] alone keeps nothing alive: its
+//! listeners only fire when something else emits. A callback API used outside a loop
+//! panics with a message that names it.
+//!
 //! These types are `!Send`: callbacks capture loop-local state (`Rc`,
 //! `Cell`) the way Node code captures variables.
 
 mod emitter;
 pub mod fs;
+mod handles;
 mod listeners;
 pub mod net;
+mod run;
 mod timers;
 
 pub use self::emitter::EventEmitter;
 pub use self::listeners::ListenerId;
+pub use self::run::run;
 pub use self::timers::{clear_interval, clear_timeout, set_interval, set_timeout, TimerId};

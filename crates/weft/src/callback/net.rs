@@ -50,6 +50,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
+use super::handles::{expect_loop, Ref};
 use super::listeners::{ListenerId, Listeners};
 use crate::net;
 use crate::task::JoinHandle;
@@ -133,6 +134,7 @@ impl Socket {
         crate::task::spawn_local(SocketDriver {
             shared: Rc::clone(&shared),
             buf: vec![0; READ_CHUNK].into_boxed_slice(),
+            _handle: Ref::new(),
         })
         .detach();
         Socket { shared }
@@ -254,6 +256,8 @@ impl fmt::Debug for Socket {
 struct SocketDriver {
     shared: Rc<SocketShared>,
     buf: Box<[u8]>,
+    /// An open socket keeps `callback::run` going.
+    _handle: Ref,
 }
 
 /// What one step of the driver decided.
@@ -439,7 +443,10 @@ impl Drop for SocketDriver {
 ///
 /// Outside an event loop.
 pub fn connect(addr: SocketAddr, on_connect: impl FnOnce(io::Result<Socket>) + 'static) {
+    expect_loop("net::connect");
+    let handle = Ref::new();
     crate::task::spawn_local(async move {
+        let _handle = handle;
         match net::TcpStream::connect(addr).await {
             Ok(stream) => on_connect(Ok(Socket::start(stream, Some(addr)))),
             Err(e) => on_connect(Err(context(e, format_args!("connect to {addr}")))),
@@ -487,6 +494,7 @@ impl Server {
         addr: SocketAddr,
         on_listening: impl FnOnce(io::Result<SocketAddr>) + 'static,
     ) {
+        expect_loop("net::Server::listen");
         let bound = if self.shared.accept_task.borrow().is_some() {
             Err(io::Error::new(
                 io::ErrorKind::AddrInUse,
@@ -500,13 +508,19 @@ impl Server {
         let outcome = match bound {
             Ok((listener, local)) => {
                 self.shared.local_addr.set(Some(local));
-                let task = crate::task::spawn_local(accept_loop(Rc::clone(&self.shared), listener));
+                let accept = accept_loop(Rc::clone(&self.shared), listener, Ref::new());
+                let task = crate::task::spawn_local(accept);
                 *self.shared.accept_task.borrow_mut() = Some(task);
                 Ok(local)
             }
             Err(e) => Err(e),
         };
-        crate::task::spawn_local(async move { on_listening(outcome) }).detach();
+        let handle = Ref::new();
+        crate::task::spawn_local(async move {
+            on_listening(outcome);
+            drop(handle);
+        })
+        .detach();
     }
 
     /// Listens for accept errors (the server keeps accepting after each).
@@ -537,7 +551,9 @@ impl fmt::Debug for Server {
     }
 }
 
-async fn accept_loop(server: Rc<ServerShared>, listener: net::TcpListener) {
+/// Accepts until aborted by [`Server::close`]; `_handle` keeps `callback::run` going while
+/// the server listens.
+async fn accept_loop(server: Rc<ServerShared>, listener: net::TcpListener, _handle: Ref) {
     loop {
         match listener.accept().await {
             Ok((stream, remote)) => {

@@ -50,6 +50,7 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
+use super::handles::{expect_loop, Ref};
 use crate::time::Sleep;
 
 /// At most this many callbacks run per poll of the driver before it yields
@@ -79,6 +80,8 @@ struct Timer {
     cleared: bool,
     /// An interval (re-armed after each run) rather than a timeout.
     repeats: bool,
+    /// Keeps `callback::run` going while the timer is pending or running.
+    _handle: Ref,
 }
 
 /// This loop's pending timers.
@@ -104,6 +107,7 @@ impl TimerQueue {
                 callback: Some(callback),
                 cleared: false,
                 repeats,
+                _handle: Ref::new(),
             },
         );
         if earliest.is_none_or(|e| deadline < e) {
@@ -164,6 +168,7 @@ impl TimerQueue {
                     callback: Some(Callback::Every(period, callback)),
                     cleared: false,
                     repeats: true,
+                    _handle: timer._handle,
                 },
             );
         }
@@ -315,6 +320,7 @@ fn new_id() -> TimerId {
 ///
 /// Outside an event loop.
 pub fn set_timeout(ms: u64, callback: impl FnOnce() + 'static) -> TimerId {
+    expect_loop("set_timeout");
     let id = new_id();
     let deadline = Instant::now() + Duration::from_millis(ms);
     queue()
@@ -330,6 +336,7 @@ pub fn set_timeout(ms: u64, callback: impl FnOnce() + 'static) -> TimerId {
 ///
 /// Outside an event loop.
 pub fn set_interval(ms: u64, callback: impl FnMut() + 'static) -> TimerId {
+    expect_loop("set_interval");
     // A zero period would re-arm into the same turn forever; Node also
     // raises it to 1 ms.
     let period = Duration::from_millis(ms.max(1));

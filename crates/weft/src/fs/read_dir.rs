@@ -165,6 +165,19 @@ impl fmt::Debug for ReadDir {
     }
 }
 
+/// The entries as a stream: `Some(Err(..))` for an entry that could not be read (listing
+/// goes on after it), `None` once the directory is exhausted.
+impl futures_core::Stream for ReadDir {
+    type Item = io::Result<DirEntry>;
+
+    fn poll_next(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<io::Result<DirEntry>>> {
+        self.poll_next_entry(cx).map(Result::transpose)
+    }
+}
+
 /// One entry of a directory listing.
 pub struct DirEntry {
     std: std::fs::DirEntry,

@@ -5,7 +5,7 @@
 //! forwards tokio's traits to those impls, so no adapter type is needed and no tokio runtime
 //! is started (only the trait crate is a dependency). A tokio read fills the unfilled part of
 //! the `ReadBuf`; tokio's `poll_shutdown` is futures-io's `poll_close` (a TCP half-close, a
-//! pipe close, a file's flush).
+//! pipe close, a file's flush). The halves of `into_split`/`split` implement them too.
 
 /// Forwards tokio's traits on `$ty` to its futures-io impls.
 macro_rules! tokio_read {
@@ -68,7 +68,7 @@ macro_rules! tokio_write {
 }
 
 use crate::fs::File;
-use crate::net::{TcpStream, UnixStream};
+use crate::net::{tcp, unix, TcpStream, UnixStream};
 use crate::process::{ChildStderr, ChildStdin, ChildStdout};
 
 tokio_read!(
@@ -78,7 +78,11 @@ tokio_read!(
     &UnixStream,
     ChildStdout,
     ChildStderr,
-    File
+    File,
+    tcp::OwnedReadHalf,
+    tcp::ReadHalf<'_>,
+    unix::OwnedReadHalf,
+    unix::ReadHalf<'_>
 );
 tokio_write!(
     TcpStream,
@@ -87,5 +91,9 @@ tokio_write!(
     &UnixStream,
     ChildStdin,
     &ChildStdin,
-    File
+    File,
+    tcp::OwnedWriteHalf,
+    tcp::WriteHalf<'_>,
+    unix::OwnedWriteHalf,
+    unix::WriteHalf<'_>
 );

@@ -6,7 +6,7 @@ use crate::sys::socket;
 use std::future::poll_fn;
 use std::io::{self, IoSlice};
 use std::net::Shutdown;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::task::{Context, Poll};
 
 /// An owned descriptor plus its registration. Field order matters: the registration is dropped
@@ -28,6 +28,18 @@ impl Evented {
     pub(crate) fn connecting(fd: OwnedFd) -> io::Result<Evented> {
         let registration = Registration::connecting(fd.as_raw_fd())?;
         Ok(Evented { registration, fd })
+    }
+
+    /// Deregisters and gives the descriptor back, still open and non-blocking.
+    pub(crate) fn into_fd(self) -> OwnedFd {
+        let Evented { registration, fd } = self;
+        drop(registration);
+        fd
+    }
+
+    /// The descriptor, borrowed.
+    pub(crate) fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
     }
 
     pub(crate) fn raw(&self) -> RawFd {
@@ -249,13 +261,35 @@ macro_rules! stream_io {
             pub fn shutdown(&self, how: std::net::Shutdown) -> std::io::Result<()> {
                 self.io.shutdown(how)
             }
-        }
 
-        impl std::os::fd::AsRawFd for $ty {
-            fn as_raw_fd(&self) -> std::os::fd::RawFd {
-                self.io.raw()
+            /// Splits the stream into owned halves, each movable to its own task; put them
+            /// back with `reunite`. Dropping the write half shuts the write direction down.
+            pub fn into_split(
+                self,
+            ) -> (
+                crate::net::split::OwnedReadHalf<$ty>,
+                crate::net::split::OwnedWriteHalf<$ty>,
+            ) {
+                crate::net::split::into_split(self)
+            }
+
+            /// Splits the stream into borrowed halves (no reference count), for reading and
+            /// writing it from two futures of one task (`copy` in each direction, say).
+            ///
+            /// With `weft::io::AsyncReadExt` in scope, `stream.split()` on an owned stream
+            /// resolves to that trait's by-value `split` (halves behind a lock); write
+            /// `TcpStream::split(&mut stream)` (or call it on a `&mut`) to get these.
+            pub fn split(
+                &mut self,
+            ) -> (
+                crate::net::split::ReadHalf<'_, $ty>,
+                crate::net::split::WriteHalf<'_, $ty>,
+            ) {
+                crate::net::split::split(self)
             }
         }
+
+        crate::net::evented::fd_traits!($ty);
 
         crate::net::evented::stream_traits!($ty);
         crate::net::evented::stream_traits!(&$ty);
@@ -309,5 +343,23 @@ macro_rules! stream_traits {
     };
 }
 
+/// `AsRawFd` and `AsFd` for a type with an `io: Evented` field.
+macro_rules! fd_traits {
+    ($ty:ident) => {
+        impl std::os::fd::AsRawFd for $ty {
+            fn as_raw_fd(&self) -> std::os::fd::RawFd {
+                self.io.raw()
+            }
+        }
+
+        impl std::os::fd::AsFd for $ty {
+            fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+                self.io.fd()
+            }
+        }
+    };
+}
+
+pub(crate) use fd_traits;
 pub(crate) use stream_io;
 pub(crate) use stream_traits;

@@ -1,7 +1,9 @@
 //! TCP listeners and streams.
 
 use super::bind::bind_first;
-use super::evented::{stream_io, Evented};
+use super::connect::connect_any;
+use super::evented::{fd_traits, stream_io, Evented};
+use super::incoming::Incoming;
 use super::listen::{accept_loop, ListenOptions};
 use crate::dns::ToSocketAddrs;
 use crate::rt::reactor::Direction;
@@ -79,12 +81,22 @@ impl TcpListener {
         })
     }
 
-    /// Adopts a listening socket made elsewhere (inherited from a supervisor, say).
+    /// Adopts a listening socket made elsewhere (inherited from a supervisor, say), made
+    /// non-blocking here and registered with the current loop.
     pub fn from_std(listener: std::net::TcpListener) -> io::Result<TcpListener> {
         socket::set_nonblocking(&listener)?;
+        TcpListener::from_fd(OwnedFd::from(listener))
+    }
+
+    pub(crate) fn from_fd(fd: OwnedFd) -> io::Result<TcpListener> {
         Ok(TcpListener {
-            io: Evented::new(OwnedFd::from(listener))?,
+            io: Evented::new(fd)?,
         })
+    }
+
+    /// Deregisters the listener and returns it as std's, still non-blocking.
+    pub fn into_std(self) -> io::Result<std::net::TcpListener> {
+        Ok(std::net::TcpListener::from(self.io.into_fd()))
     }
 
     /// Waits for a connection. Under descriptor exhaustion it backs off and keeps the listener
@@ -96,6 +108,12 @@ impl TcpListener {
     pub async fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
         let (fd, addr) = accept_loop(&self.io, || socket::accept(self.io.raw())).await?;
         Ok((TcpStream::from_fd(fd)?, addr.expect_inet()?))
+    }
+
+    /// The connections as a `futures_core::Stream` of `io::Result<TcpStream>` (each item
+    /// one [`accept`](Self::accept); the stream never ends).
+    pub fn incoming(&self) -> Incoming<'_, TcpStream> {
+        Incoming::new(move || Box::pin(async move { Ok(self.accept().await?.0) }))
     }
 
     /// Polls for one connection; errors (including descriptor exhaustion) are returned as they
@@ -134,11 +152,7 @@ impl TcpListener {
     }
 }
 
-impl AsRawFd for TcpListener {
-    fn as_raw_fd(&self) -> std::os::fd::RawFd {
-        self.io.raw()
-    }
-}
+fd_traits!(TcpListener);
 
 /// A TCP connection.
 pub struct TcpStream {
@@ -157,38 +171,37 @@ impl fmt::Debug for TcpStream {
 stream_io!(TcpStream);
 
 impl TcpStream {
-    fn from_fd(fd: OwnedFd) -> io::Result<TcpStream> {
+    pub(crate) fn from_fd(fd: OwnedFd) -> io::Result<TcpStream> {
         Ok(TcpStream {
             io: Evented::new(fd)?,
         })
     }
 
-    /// Connects to `addr`: a socket address, or a host name (`"example.com:80"`,
-    /// `("example.com", 80)`) resolved on the worker pool's `dns` lane (see [`crate::dns`]).
-    /// Resolved addresses are tried in order; the first connection wins, else the last error
-    /// is returned.
+    /// Connects to `addr`: a socket address, a list of them, or a host name
+    /// (`"example.com:80"`, `("example.com", 80)`) resolved on the worker pool's `dns` lane
+    /// (see [`crate::dns`]). Every resolved address is a candidate, tried RFC 8305 style
+    /// (see [`CONNECT_ATTEMPT_DELAY`](super::CONNECT_ATTEMPT_DELAY)): families interleaved,
+    /// a new attempt every 250 ms beside the ones still running (or at once after a failure),
+    /// each bounded by [`CONNECT_ATTEMPT_TIMEOUT`](super::CONNECT_ATTEMPT_TIMEOUT); the first
+    /// connection wins, the others are dropped; if all fail, the last failure's error.
     ///
     /// # Cancel safety
     ///
-    /// Dropping the future cancels a lookup that has not started and closes a half-open socket.
+    /// Dropping the future cancels a lookup that has not started and closes every half-open
+    /// socket.
     pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
-        let mut last_err = None;
-        for addr in crate::dns::resolve(&addr).await? {
-            match TcpStream::connect_addr(addr).await {
-                Ok(stream) => return Ok(stream),
-                Err(err) => last_err = Some(err),
-            }
-        }
-        Err(last_err.unwrap_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "connect: the address resolved to no socket address",
-            )
-        }))
+        let addrs = crate::dns::resolve(&addr).await?;
+        connect_any(addrs, TcpStream::connect_addr).await
     }
 
-    async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
+    /// Connects to one address, with no timeout of its own.
+    pub(crate) async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
         let fd = socket::inet_socket(&addr, libc::SOCK_STREAM)?;
+        TcpStream::connect_fd(fd, addr).await
+    }
+
+    /// Connects a socket made (and maybe bound, with options set) by the caller.
+    pub(crate) async fn connect_fd(fd: OwnedFd, addr: SocketAddr) -> io::Result<TcpStream> {
         let started = socket::connect(fd.as_raw_fd(), &SockAddr::from_inet(&addr));
         let stream = match started {
             Ok(()) => TcpStream::from_fd(fd)?,
@@ -213,10 +226,33 @@ impl TcpStream {
         Ok(stream)
     }
 
-    /// Adopts a connected std stream.
+    /// Adopts a connected std stream (made non-blocking here) and registers it with the
+    /// current loop.
     pub fn from_std(stream: std::net::TcpStream) -> io::Result<TcpStream> {
         socket::set_nonblocking(&stream)?;
         TcpStream::from_fd(OwnedFd::from(stream))
+    }
+
+    /// Deregisters the stream and returns it as std's, still non-blocking (call
+    /// `set_nonblocking(false)` before blocking reads).
+    pub fn into_std(self) -> io::Result<std::net::TcpStream> {
+        Ok(std::net::TcpStream::from(self.io.into_fd()))
+    }
+
+    /// Reads what has arrived without taking it from the socket: the next read returns the
+    /// same bytes. Waits until something arrives; `Ok(0)` at end of stream.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: it consumes nothing.
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let fd = self.io.raw();
+        std::future::poll_fn(|cx| {
+            self.io
+                .registration()
+                .poll_io(cx, Direction::Read, || socket::peek(fd, buf))
+        })
+        .await
     }
 
     /// The remote address.
@@ -244,3 +280,14 @@ impl TcpStream {
         Ok(socket::get_int_opt(self.io.raw(), libc::IPPROTO_TCP, libc::TCP_NODELAY)? != 0)
     }
 }
+
+/// The read half of [`TcpStream::into_split`].
+pub type OwnedReadHalf = super::split::OwnedReadHalf<TcpStream>;
+/// The write half of [`TcpStream::into_split`]; dropping it shuts the write direction down.
+pub type OwnedWriteHalf = super::split::OwnedWriteHalf<TcpStream>;
+/// The read half of [`TcpStream::split`].
+pub type ReadHalf<'a> = super::split::ReadHalf<'a, TcpStream>;
+/// The write half of [`TcpStream::split`].
+pub type WriteHalf<'a> = super::split::WriteHalf<'a, TcpStream>;
+/// Halves of two different streams given to `reunite`.
+pub type ReuniteError = super::split::ReuniteError<TcpStream>;

@@ -1,7 +1,7 @@
 //! UDP sockets.
 
 use super::bind::bind_first;
-use super::evented::Evented;
+use super::evented::{fd_traits, Evented};
 use crate::dns::ToSocketAddrs;
 use crate::rt::reactor::Direction;
 use crate::sys::socket::{self, SockAddr};
@@ -56,12 +56,42 @@ impl UdpSocket {
         })
     }
 
-    /// Adopts a std socket.
+    /// Adopts a std socket (made non-blocking here) and registers it with the current loop.
     pub fn from_std(socket: std::net::UdpSocket) -> io::Result<UdpSocket> {
         socket::set_nonblocking(&socket)?;
         Ok(UdpSocket {
             io: Evented::new(OwnedFd::from(socket))?,
         })
+    }
+
+    /// Deregisters the socket and returns it as std's, still non-blocking.
+    pub fn into_std(self) -> io::Result<std::net::UdpSocket> {
+        Ok(std::net::UdpSocket::from(self.io.into_fd()))
+    }
+
+    /// Receives the next datagram's bytes without taking it: the next `recv` returns it again.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: it consumes nothing.
+    pub async fn peek(&self, buf: &mut [u8]) -> io::Result<usize> {
+        Ok(self.peek_from(buf).await?.0)
+    }
+
+    /// Like [`peek`](Self::peek), with the sender's address.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: it consumes nothing.
+    pub async fn peek_from(&self, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+        let fd = self.io.raw();
+        let (n, addr) = poll_fn(|cx| {
+            self.io
+                .registration()
+                .poll_io(cx, Direction::Read, || socket::peek_from(fd, buf))
+        })
+        .await?;
+        Ok((n, addr.expect_inet()?))
     }
 
     /// Sets the default peer for [`send`](Self::send) and filters [`recv`](Self::recv) to it.
@@ -137,8 +167,4 @@ impl UdpSocket {
     }
 }
 
-impl AsRawFd for UdpSocket {
-    fn as_raw_fd(&self) -> std::os::fd::RawFd {
-        self.io.raw()
-    }
-}
+fd_traits!(UdpSocket);

@@ -1,6 +1,7 @@
 //! Unix-domain stream sockets.
 
-use super::evented::{stream_io, Evented};
+use super::evented::{fd_traits, stream_io, Evented};
+use super::incoming::Incoming;
 use super::listen::{accept_loop, ListenOptions};
 use crate::sys::socket::{self, SockAddr};
 use std::fmt;
@@ -34,12 +35,29 @@ impl UnixListener {
         })
     }
 
-    /// Adopts a listening std socket.
+    /// Adopts a listening std socket (made non-blocking here) and registers it with the
+    /// current loop.
     pub fn from_std(listener: std::os::unix::net::UnixListener) -> io::Result<UnixListener> {
         socket::set_nonblocking(&listener)?;
         Ok(UnixListener {
             io: Evented::new(OwnedFd::from(listener))?,
         })
+    }
+
+    /// The connections as a `futures_core::Stream` of `io::Result<UnixStream>` (each item
+    /// one [`accept`](Self::accept); the stream never ends).
+    pub fn incoming(&self) -> Incoming<'_, UnixStream> {
+        Incoming::new(move || Box::pin(self.accept()))
+    }
+
+    /// Deregisters the listener and returns it as std's, still non-blocking.
+    pub fn into_std(self) -> io::Result<std::os::unix::net::UnixListener> {
+        Ok(std::os::unix::net::UnixListener::from(self.io.into_fd()))
+    }
+
+    /// The address the listener is bound to.
+    pub fn local_addr(&self) -> io::Result<std::os::unix::net::SocketAddr> {
+        socket::unix_addr(self.io.raw(), false)
     }
 
     /// Waits for a connection; backs off under descriptor exhaustion like
@@ -54,11 +72,7 @@ impl UnixListener {
     }
 }
 
-impl AsRawFd for UnixListener {
-    fn as_raw_fd(&self) -> std::os::fd::RawFd {
-        self.io.raw()
-    }
-}
+fd_traits!(UnixListener);
 
 /// A Unix-domain stream connection.
 pub struct UnixStream {
@@ -114,9 +128,36 @@ impl UnixStream {
         Ok((UnixStream::from_fd(a)?, UnixStream::from_fd(b)?))
     }
 
-    /// Adopts a connected std stream.
+    /// Adopts a connected std stream (made non-blocking here) and registers it with the
+    /// current loop.
     pub fn from_std(stream: std::os::unix::net::UnixStream) -> io::Result<UnixStream> {
         socket::set_nonblocking(&stream)?;
         UnixStream::from_fd(OwnedFd::from(stream))
     }
+
+    /// Deregisters the stream and returns it as std's, still non-blocking.
+    pub fn into_std(self) -> io::Result<std::os::unix::net::UnixStream> {
+        Ok(std::os::unix::net::UnixStream::from(self.io.into_fd()))
+    }
+
+    /// The local address (unnamed for a client or a pair).
+    pub fn local_addr(&self) -> io::Result<std::os::unix::net::SocketAddr> {
+        socket::unix_addr(self.io.raw(), false)
+    }
+
+    /// The peer's address.
+    pub fn peer_addr(&self) -> io::Result<std::os::unix::net::SocketAddr> {
+        socket::unix_addr(self.io.raw(), true)
+    }
 }
+
+/// The read half of [`UnixStream::into_split`].
+pub type OwnedReadHalf = super::split::OwnedReadHalf<UnixStream>;
+/// The write half of [`UnixStream::into_split`]; dropping it shuts the write direction down.
+pub type OwnedWriteHalf = super::split::OwnedWriteHalf<UnixStream>;
+/// The read half of [`UnixStream::split`].
+pub type ReadHalf<'a> = super::split::ReadHalf<'a, UnixStream>;
+/// The write half of [`UnixStream::split`].
+pub type WriteHalf<'a> = super::split::WriteHalf<'a, UnixStream>;
+/// Halves of two different streams given to `reunite`.
+pub type ReuniteError = super::split::ReuniteError<UnixStream>;

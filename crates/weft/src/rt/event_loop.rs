@@ -173,6 +173,11 @@ impl LoopCore {
         Some(self.origin + Duration::from_nanos(tick * TICK_NANOS as u64))
     }
 
+    /// Whether tasks are queued to run.
+    pub(crate) fn has_ready(&self) -> bool {
+        !self.ready.borrow().is_empty()
+    }
+
     /// Whether tasks are queued or a timer is due by the loop's clock (for `time::advance`).
     pub(crate) fn has_ready_or_due(&self) -> bool {
         !self.ready.borrow().is_empty()

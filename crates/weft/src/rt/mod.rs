@@ -369,6 +369,11 @@ pub(crate) fn with_current<R>(f: impl FnOnce(Option<&LoopCore>) -> R) -> R {
     }
 }
 
+/// Whether this thread's loop has tasks queued to run (`false` off a loop).
+pub(crate) fn has_ready_tasks() -> bool {
+    with_current(|core| core.is_some_and(LoopCore::has_ready))
+}
+
 /// The shared part of the current loop.
 pub(crate) fn current_shared() -> Option<Arc<LoopShared>> {
     with_current(|core| core.map(|core| core.shared.clone()))

@@ -319,6 +319,48 @@ pub(crate) fn send_vectored(fd: RawFd, bufs: &[IoSlice<'_>]) -> io::Result<usize
 
 /// Receives a datagram and its sender's address.
 pub(crate) fn recv_from(fd: RawFd, buf: &mut [u8]) -> io::Result<(usize, SockAddr)> {
+    recv_from_flags(fd, buf, 0)
+}
+
+/// Like [`recv_from`], leaving the datagram queued (`MSG_PEEK`).
+pub(crate) fn peek_from(fd: RawFd, buf: &mut [u8]) -> io::Result<(usize, SockAddr)> {
+    recv_from_flags(fd, buf, libc::MSG_PEEK)
+}
+
+/// Reads what is queued without taking it (`recv` with `MSG_PEEK`).
+pub(crate) fn peek(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is writable for its length for the whole call.
+    let n = cvt(unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), libc::MSG_PEEK) })?;
+    Ok(n as usize)
+}
+
+/// Receives a Unix datagram and its sender's address as std's type (which names an unnamed
+/// sender too, something a path cannot). std's own `recvfrom` runs on the borrowed
+/// descriptor; the descriptor's non-blocking mode makes it answer `WouldBlock`.
+pub(crate) fn unix_recv_from(
+    fd: RawFd,
+    buf: &mut [u8],
+) -> io::Result<(usize, std::os::unix::net::SocketAddr)> {
+    // SAFETY: `fd` is an open Unix datagram socket that the caller keeps open for the whole
+    // call; ManuallyDrop makes sure the borrowed std socket never closes it.
+    let socket =
+        std::mem::ManuallyDrop::new(unsafe { std::os::unix::net::UnixDatagram::from_raw_fd(fd) });
+    socket.recv_from(buf)
+}
+
+/// The local or peer address of a Unix socket, as std's type.
+pub(crate) fn unix_addr(fd: RawFd, peer: bool) -> io::Result<std::os::unix::net::SocketAddr> {
+    // SAFETY: as in `unix_recv_from`: a borrowed descriptor that is never closed here.
+    let socket =
+        std::mem::ManuallyDrop::new(unsafe { std::os::unix::net::UnixDatagram::from_raw_fd(fd) });
+    if peer {
+        socket.peer_addr()
+    } else {
+        socket.local_addr()
+    }
+}
+
+fn recv_from_flags(fd: RawFd, buf: &mut [u8], flags: libc::c_int) -> io::Result<(usize, SockAddr)> {
     let mut addr = SockAddr::empty();
     // SAFETY: `buf` is writable for its length; `addr` is a buffer with its length.
     let n = cvt(unsafe {
@@ -326,7 +368,7 @@ pub(crate) fn recv_from(fd: RawFd, buf: &mut [u8]) -> io::Result<(usize, SockAdd
             fd,
             buf.as_mut_ptr().cast(),
             buf.len(),
-            0,
+            flags,
             addr.as_mut_ptr(),
             &mut addr.len,
         )

@@ -400,3 +400,12 @@ impl Interval {
         self.period
     }
 }
+
+/// The ticks as a stream (never ends); each item is the tick's scheduled instant.
+impl futures_core::Stream for Interval {
+    type Item = Instant;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Instant>> {
+        self.poll_tick(cx).map(Some)
+    }
+}
