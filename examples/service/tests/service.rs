@@ -1,0 +1,202 @@
+//! examples/service end to end: the service binary against a throw-away PostgreSQL
+//! (`weft_testkit::Postgres`), over HTTPS with a certificate from a test CA, driven by real
+//! clients (ureq on rustls; rustls by hand for a request held in flight).
+//!
+//! - `every_route_over_https`: `/healthz`, `/items` (list, create, show, and the bad inputs),
+//!   `/jobs` (a sha256sum job, a failing shell job, the bad inputs), an unknown route, plain
+//!   HTTP and an untrusting client on the TLS port (the server keeps serving); SIGTERM exits 0;
+//!   PostgreSQL is stopped.
+//! - `sigterm_lets_the_request_and_job_in_flight_finish`: a job (a child process) running and
+//!   a request half sent when SIGTERM arrives; new connections are refused, the request is
+//!   answered, the job finishes and is recorded, the process exits 0.
+
+mod support;
+
+use std::io::{Read, Write};
+
+use serde_json::json;
+use support::{header, is_running, start_service, Certs, Client, RawTls};
+use weft_testkit::{wait_until, Postgres};
+
+#[test]
+fn every_route_over_https() {
+    let mut pg = Postgres::start();
+    let certs = Certs::generate();
+    let mut service = start_service(&pg, &certs);
+    let client = Client::new(service.addr, &certs);
+
+    let health = client.get("/healthz");
+    assert_eq!(health.status, 200, "{health:?}");
+    assert_eq!(health.body["status"], "ok");
+    assert_eq!(health.body["database"], "ok");
+
+    // Items: empty, create two, show, list.
+    let empty = client.get("/items");
+    assert_eq!((empty.status, empty.body.clone()), (200, json!([])));
+    let widget = client.post_json("/items", &json!({"name": "widget", "quantity": 3}));
+    assert_eq!(widget.status, 201, "{widget:?}");
+    let id = widget.body["id"].as_i64().unwrap();
+    assert_eq!(widget.location.as_deref(), Some(format!("/items/{id}").as_str()));
+    assert_eq!(widget.body["name"], "widget");
+    assert_eq!(widget.body["quantity"], 3);
+    let gadget = client.post_json("/items", &json!({"name": "gadget"}));
+    assert_eq!(gadget.status, 201, "{gadget:?}");
+    assert_eq!(gadget.body["quantity"], 1, "quantity defaults to 1");
+    let shown = client.get(&format!("/items/{id}"));
+    assert_eq!((shown.status, shown.body.clone()), (200, widget.body.clone()));
+    let listed = client.get("/items");
+    assert_eq!(listed.status, 200);
+    let names: Vec<&str> = listed.body.as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["widget", "gadget"]);
+
+    // Items: bad input gets a clear answer.
+    let missing = client.get("/items/999999");
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.body["error"], "no item with id 999999");
+    let not_a_number = client.get("/items/abc");
+    assert_eq!(not_a_number.status, 400, "{not_a_number:?}");
+    assert!(not_a_number.body["error"].as_str().unwrap().contains("abc") || not_a_number.body["error"].as_str().unwrap().contains("parse"), "{not_a_number:?}");
+    let broken = client.post_raw("/items", "application/json", "{\"name\": ");
+    assert_eq!(broken.status, 400, "{broken:?}");
+    let empty_name = client.post_json("/items", &json!({"name": "  "}));
+    assert_eq!(empty_name.status, 422);
+    assert_eq!(empty_name.body["error"], "name must not be empty");
+    let negative = client.post_json("/items", &json!({"name": "x", "quantity": -1}));
+    assert_eq!(negative.status, 422);
+    let unknown_field = client.post_json("/items", &json!({"name": "x", "colour": "red"}));
+    assert_eq!(unknown_field.status, 422, "{unknown_field:?}");
+    assert!(unknown_field.body["error"].as_str().unwrap().contains("colour"), "{unknown_field:?}");
+    let no_route = client.get("/nowhere");
+    assert_eq!(no_route.status, 404);
+    assert_eq!(no_route.body["error"], "no route for /nowhere");
+
+    // Jobs: sha256sum of a payload, run as a child process, its output recorded.
+    let job = client.post_json("/jobs", &json!({"kind": "sha256", "input": "hello"}));
+    assert_eq!(job.status, 202, "{job:?}");
+    let job_id = job.body["id"].as_i64().unwrap();
+    assert_eq!(job.location.as_deref(), Some(format!("/jobs/{job_id}").as_str()));
+    let done = client.wait_job(job_id, &["queued", "running"]);
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["exit_code"], 0);
+    assert_eq!(
+        done["stdout"],
+        "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824  -\n"
+    );
+    assert!(done["finished_at"].is_string(), "{done}");
+
+    // Jobs: a shell job that fails keeps its exit code, stdout and stderr apart.
+    let job = client.post_json(
+        "/jobs",
+        &json!({"kind": "shell", "script": "read line; echo \"got $line\"; echo oops >&2; exit 3", "input": "payload\n"}),
+    );
+    assert_eq!(job.status, 202, "{job:?}");
+    let failed = client.wait_job(job.body["id"].as_i64().unwrap(), &["queued", "running"]);
+    assert_eq!(failed["status"], "failed", "{failed}");
+    assert_eq!(failed["exit_code"], 3);
+    assert_eq!(failed["stdout"], "got payload\n");
+    assert_eq!(failed["stderr"], "oops\n");
+
+    // Jobs: bad input.
+    let bad_kind = client.post_json("/jobs", &json!({"kind": "rm", "input": "/"}));
+    assert_eq!(bad_kind.status, 422, "{bad_kind:?}");
+    assert!(bad_kind.body["error"].as_str().unwrap().contains("rm"), "{bad_kind:?}");
+    let no_job = client.get("/jobs/424242");
+    assert_eq!(no_job.status, 404);
+    assert_eq!(no_job.body["error"], "no job with id 424242");
+
+    // Plain HTTP to the TLS port: a clear 400, and the server keeps serving.
+    let mut plain = std::net::TcpStream::connect(service.addr).unwrap();
+    plain.set_read_timeout(Some(weft_testkit::DEADLINE)).unwrap();
+    plain.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    plain.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{answer:?}");
+    assert!(answer.ends_with("this port speaks HTTPS: send the request with https://\n"), "{answer:?}");
+
+    // A client that does not trust the certificate fails its handshake; the server keeps serving.
+    let untrusting = Client::with_roots(service.addr, Vec::new());
+    let refused = untrusting.try_get("/healthz").unwrap_err();
+    assert!(refused.to_string().to_lowercase().contains("certificate") || refused.to_string().contains("UnknownIssuer"), "{refused}");
+    assert_eq!(client.get("/healthz").status, 200);
+
+    // SIGTERM: a clean exit, then PostgreSQL stops.
+    let status = service.terminate();
+    assert!(status.success(), "exit {status}; log:\n{}", service.log.join("\n"));
+    assert!(service.log.iter().any(|l| l.contains("stopped: every request and job finished")), "{}", service.log.join("\n"));
+    pg.stop();
+    assert!(!pg.is_running(), "PostgreSQL still running after stop");
+    assert!(std::net::TcpStream::connect(pg.addr()).is_err(), "PostgreSQL's port still accepts");
+}
+
+#[test]
+fn sigterm_lets_the_request_and_job_in_flight_finish() {
+    let mut pg = Postgres::start();
+    let certs = Certs::generate();
+    let mut service = start_service(&pg, &certs);
+    let client = Client::new(service.addr, &certs);
+    let release = certs.dir.path().join("release-the-job");
+
+    // A job whose child runs until the test releases it.
+    let script = format!(
+        "while [ ! -e '{}' ]; do sleep 0.01; done; echo released",
+        release.display()
+    );
+    let job = client.post_json("/jobs", &json!({"kind": "shell", "script": script}));
+    assert_eq!(job.status, 202, "{job:?}");
+    let job_id = job.body["id"].as_i64().unwrap();
+    let running = client.wait_job(job_id, &["queued"]);
+    assert_eq!(running["status"], "running", "{running}");
+
+    // A request in flight: its head is sent and its handler waits for the body (the server's
+    // `100 Continue` says the handler asked for it).
+    let body = br#"{"name": "sent during the drain", "quantity": 7}"#;
+    let mut raw = RawTls::connect(service.addr, &certs);
+    raw.write(
+        format!(
+            "POST /items HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n\
+             content-length: {}\r\nexpect: 100-continue\r\n\r\n",
+            body.len()
+        )
+        .as_bytes(),
+    );
+    let interim = raw.read_head();
+    assert!(interim.starts_with("HTTP/1.1 100 Continue\r\n"), "{interim:?}");
+
+    service.signal(libc::SIGTERM);
+    service.wait_line(|l| l.contains("received SIGTERM: draining"), "the drain to start");
+    // New connections are refused once every loop's listener is closed.
+    wait_until("the listeners to close", || {
+        matches!(std::net::TcpStream::connect(service.addr),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused)
+    });
+    assert!(is_running(&mut service), "the service exited with a request in flight");
+
+    // The request in flight is answered in full.
+    raw.write(body);
+    let head = raw.read_head();
+    assert!(head.starts_with("HTTP/1.1 201 Created\r\n"), "{head:?}");
+    let len: usize = header(&head, "content-length").unwrap().parse().unwrap();
+    let item: serde_json::Value = serde_json::from_slice(&raw.read_body(len)).unwrap();
+    assert_eq!(item["name"], "sent during the drain");
+    assert_eq!(item["quantity"], 7);
+
+    // The job still runs, and the service waits for it.
+    assert!(is_running(&mut service), "the service exited with a job running");
+    std::fs::write(&release, b"").unwrap();
+    let status = service.wait_exit();
+    let log = service.log.join("\n");
+    assert!(status.success(), "exit {status}; log:\n{log}");
+    assert!(log.contains("stopped: every request and job finished"), "{log}");
+
+    // What the drain finished is in PostgreSQL.
+    assert_eq!(
+        pg.psql(&format!("SELECT status || ':' || exit_code || ':' || stdout FROM jobs WHERE id = {job_id}")),
+        "succeeded:0:released"
+    );
+    assert_eq!(
+        pg.psql("SELECT quantity FROM items WHERE name = 'sent during the drain'"),
+        "7"
+    );
+    pg.stop();
+    assert!(!pg.is_running(), "PostgreSQL still running after stop");
+}
