@@ -54,7 +54,11 @@ async fn healthz(State(state): State<AppState>) -> Response {
         return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
     }
     let db = match state.pool.get().await {
-        Ok(conn) => conn.simple_query("SELECT 1").await.map(|_| ()).map_err(DbError::from),
+        Ok(conn) => conn
+            .simple_query("SELECT 1")
+            .await
+            .map(|_| ())
+            .map_err(DbError::from),
         Err(e) => Err(e),
     };
     match db {
@@ -73,7 +77,10 @@ async fn healthz(State(state): State<AppState>) -> Response {
 }
 
 async fn not_found(uri: axum::http::Uri) -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, format!("no route for {}", uri.path()))
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        format!("no route for {}", uri.path()),
+    )
 }
 
 /// An error answer: a status and a message, sent as `{"error": message}`.

@@ -165,7 +165,9 @@ fn count(value: Option<String>, flag: &str, default: usize) -> Result<usize, Str
         None => Ok(default),
         Some(v) => match v.parse::<usize>() {
             Ok(n) if n >= 1 => Ok(n),
-            _ => Err(format!("{flag} {v:?}: expected a whole number of at least 1")),
+            _ => Err(format!(
+                "{flag} {v:?}: expected a whole number of at least 1"
+            )),
         },
     }
 }
@@ -206,7 +208,10 @@ mod tests {
     fn flags_win_over_the_environment_which_wins_over_defaults() {
         let config = run(
             &["--listen", "127.0.0.1:9000", "--pool-size=3"],
-            &[("DATABASE_URL", "postgres://x@h/db"), ("LISTEN_ADDR", "0.0.0.0:1")],
+            &[
+                ("DATABASE_URL", "postgres://x@h/db"),
+                ("LISTEN_ADDR", "0.0.0.0:1"),
+            ],
         );
         assert_eq!(config.database_url, "postgres://x@h/db");
         assert_eq!(config.listen, "127.0.0.1:9000".parse().unwrap());

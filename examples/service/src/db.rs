@@ -120,14 +120,13 @@ impl Pool {
     /// Cancel safe: a dropped checkout holds no permit and leaks no connection (one being
     /// opened is closed).
     pub async fn get(&self) -> Result<Conn, DbError> {
-        let permit = weft::time::timeout(CHECKOUT_TIMEOUT, self.inner.permits.clone().acquire_owned())
-            .await
-            .map_err(|_| {
-                DbError::Unavailable(format!(
-                    "no free connection within {CHECKOUT_TIMEOUT:?}"
-                ))
-            })?
-            .map_err(|_| DbError::Unavailable("the pool is closed".into()))?;
+        let permit =
+            weft::time::timeout(CHECKOUT_TIMEOUT, self.inner.permits.clone().acquire_owned())
+                .await
+                .map_err(|_| {
+                    DbError::Unavailable(format!("no free connection within {CHECKOUT_TIMEOUT:?}"))
+                })?
+                .map_err(|_| DbError::Unavailable("the pool is closed".into()))?;
         let reused = {
             let mut idle = self.inner.idle.lock().unwrap_or_else(|p| p.into_inner());
             idle.retain(|client| !client.is_closed());
@@ -159,7 +158,10 @@ impl Pool {
             )
             .await?;
         if stale > 0 {
-            tracing::warn!(stale, "jobs left unfinished by a previous run marked interrupted");
+            tracing::warn!(
+                stale,
+                "jobs left unfinished by a previous run marked interrupted"
+            );
         }
         Ok(())
     }
@@ -194,7 +196,10 @@ impl Drop for Conn {
 /// Opens one connection with weft's sockets (each host of the config in turn) and spawns its
 /// I/O half on the current weft loop.
 pub async fn connect(config: &tokio_postgres::Config) -> io::Result<Client> {
-    let timeout = config.get_connect_timeout().copied().unwrap_or(CONNECT_TIMEOUT);
+    let timeout = config
+        .get_connect_timeout()
+        .copied()
+        .unwrap_or(CONNECT_TIMEOUT);
     let ports = config.get_ports();
     let mut last = None;
     for (i, host) in config.get_hosts().iter().enumerate() {
@@ -207,7 +212,10 @@ pub async fn connect(config: &tokio_postgres::Config) -> io::Result<Client> {
             Err(_) => {
                 last = Some(io::Error::new(
                     io::ErrorKind::TimedOut,
-                    format!("connecting to {} took over {timeout:?}", describe(host, port)),
+                    format!(
+                        "connecting to {} took over {timeout:?}",
+                        describe(host, port)
+                    ),
                 ))
             }
         }

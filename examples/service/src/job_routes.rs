@@ -50,9 +50,10 @@ pub async fn submit(
                 StatusCode::SERVICE_UNAVAILABLE,
                 format!("the job queue is full ({QUEUE_CAPACITY} waiting); retry later"),
             ),
-            SubmitError::Stopped => {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the service is shutting down")
-            }
+            SubmitError::Stopped => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the service is shutting down",
+            ),
             SubmitError::Db(e) => e.into(),
         })?;
     Ok((

@@ -250,12 +250,9 @@ async fn execute(spec: &JobSpec, limit: Duration) -> Outcome {
     let (stdin, stdout, stderr) = (child.stdin.take(), child.stdout.take(), child.stderr.take());
     let input = spec.input().as_bytes().to_vec();
     let io = async move {
-        let ((), out, err) = futures_util::future::join3(
-            write_input(stdin, input),
-            capped(stdout),
-            capped(stderr),
-        )
-        .await;
+        let ((), out, err) =
+            futures_util::future::join3(write_input(stdin, input), capped(stdout), capped(stderr))
+                .await;
         (out, err)
     };
     let finished = weft::time::timeout(limit, async {
@@ -265,7 +262,11 @@ async fn execute(spec: &JobSpec, limit: Duration) -> Outcome {
     .await;
     match finished {
         Ok((Ok(status), out, err)) => Outcome {
-            status: if status.success() { "succeeded" } else { "failed" },
+            status: if status.success() {
+                "succeeded"
+            } else {
+                "failed"
+            },
             exit_code: status.code(),
             stdout: out,
             stderr: with_signal(err, status),

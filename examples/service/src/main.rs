@@ -113,10 +113,7 @@ async fn run(config: Config) -> Result<(), String> {
         .recv()
         .await
         .map_err(|e| format!("waiting for a signal: {e}"))?;
-    eprintln!(
-        "received {}: draining connections and jobs",
-        signal.name()
-    );
+    eprintln!("received {}: draining connections and jobs", signal.name());
     draining.store(true, Ordering::Relaxed);
     stop.trigger();
     weft::spawn(async move {

@@ -51,9 +51,9 @@ impl Server {
     pub async fn drained(self) -> io::Result<()> {
         let mut result = Ok(());
         for task in self.loops {
-            let outcome = task
-                .await
-                .unwrap_or_else(|join| Err(io::Error::other(format!("a serve loop failed: {join}"))));
+            let outcome = task.await.unwrap_or_else(|join| {
+                Err(io::Error::other(format!("a serve loop failed: {join}")))
+            });
             if result.is_ok() {
                 result = outcome;
             }
@@ -144,7 +144,8 @@ async fn serve_tls(
                 None => break,
                 Some(Ok((stream, peer))) => {
                     let _ = stream.set_nodelay(true);
-                    let conn = connection(stream, peer, acceptor.clone(), app.clone(), stop.clone());
+                    let conn =
+                        connection(stream, peer, acceptor.clone(), app.clone(), stop.clone());
                     let live = live.clone();
                     weft::spawn_local(async move {
                         conn.await;

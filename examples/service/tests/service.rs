@@ -36,17 +36,29 @@ fn every_route_over_https() {
     let widget = client.post_json("/items", &json!({"name": "widget", "quantity": 3}));
     assert_eq!(widget.status, 201, "{widget:?}");
     let id = widget.body["id"].as_i64().unwrap();
-    assert_eq!(widget.location.as_deref(), Some(format!("/items/{id}").as_str()));
+    assert_eq!(
+        widget.location.as_deref(),
+        Some(format!("/items/{id}").as_str())
+    );
     assert_eq!(widget.body["name"], "widget");
     assert_eq!(widget.body["quantity"], 3);
     let gadget = client.post_json("/items", &json!({"name": "gadget"}));
     assert_eq!(gadget.status, 201, "{gadget:?}");
     assert_eq!(gadget.body["quantity"], 1, "quantity defaults to 1");
     let shown = client.get(&format!("/items/{id}"));
-    assert_eq!((shown.status, shown.body.clone()), (200, widget.body.clone()));
+    assert_eq!(
+        (shown.status, shown.body.clone()),
+        (200, widget.body.clone())
+    );
     let listed = client.get("/items");
     assert_eq!(listed.status, 200);
-    let names: Vec<&str> = listed.body.as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = listed
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["widget", "gadget"]);
 
     // Items: bad input gets a clear answer.
@@ -55,7 +67,14 @@ fn every_route_over_https() {
     assert_eq!(missing.body["error"], "no item with id 999999");
     let not_a_number = client.get("/items/abc");
     assert_eq!(not_a_number.status, 400, "{not_a_number:?}");
-    assert!(not_a_number.body["error"].as_str().unwrap().contains("abc") || not_a_number.body["error"].as_str().unwrap().contains("parse"), "{not_a_number:?}");
+    assert!(
+        not_a_number.body["error"].as_str().unwrap().contains("abc")
+            || not_a_number.body["error"]
+                .as_str()
+                .unwrap()
+                .contains("parse"),
+        "{not_a_number:?}"
+    );
     let broken = client.post_raw("/items", "application/json", "{\"name\": ");
     assert_eq!(broken.status, 400, "{broken:?}");
     let empty_name = client.post_json("/items", &json!({"name": "  "}));
@@ -65,7 +84,13 @@ fn every_route_over_https() {
     assert_eq!(negative.status, 422);
     let unknown_field = client.post_json("/items", &json!({"name": "x", "colour": "red"}));
     assert_eq!(unknown_field.status, 422, "{unknown_field:?}");
-    assert!(unknown_field.body["error"].as_str().unwrap().contains("colour"), "{unknown_field:?}");
+    assert!(
+        unknown_field.body["error"]
+            .as_str()
+            .unwrap()
+            .contains("colour"),
+        "{unknown_field:?}"
+    );
     let no_route = client.get("/nowhere");
     assert_eq!(no_route.status, 404);
     assert_eq!(no_route.body["error"], "no route for /nowhere");
@@ -74,7 +99,10 @@ fn every_route_over_https() {
     let job = client.post_json("/jobs", &json!({"kind": "sha256", "input": "hello"}));
     assert_eq!(job.status, 202, "{job:?}");
     let job_id = job.body["id"].as_i64().unwrap();
-    assert_eq!(job.location.as_deref(), Some(format!("/jobs/{job_id}").as_str()));
+    assert_eq!(
+        job.location.as_deref(),
+        Some(format!("/jobs/{job_id}").as_str())
+    );
     let done = client.wait_job(job_id, &["queued", "running"]);
     assert_eq!(done["status"], "succeeded", "{done}");
     assert_eq!(done["exit_code"], 0);
@@ -99,33 +127,64 @@ fn every_route_over_https() {
     // Jobs: bad input.
     let bad_kind = client.post_json("/jobs", &json!({"kind": "rm", "input": "/"}));
     assert_eq!(bad_kind.status, 422, "{bad_kind:?}");
-    assert!(bad_kind.body["error"].as_str().unwrap().contains("rm"), "{bad_kind:?}");
+    assert!(
+        bad_kind.body["error"].as_str().unwrap().contains("rm"),
+        "{bad_kind:?}"
+    );
     let no_job = client.get("/jobs/424242");
     assert_eq!(no_job.status, 404);
     assert_eq!(no_job.body["error"], "no job with id 424242");
 
     // Plain HTTP to the TLS port: a clear 400, and the server keeps serving.
     let mut plain = std::net::TcpStream::connect(service.addr).unwrap();
-    plain.set_read_timeout(Some(weft_testkit::DEADLINE)).unwrap();
-    plain.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    plain
+        .set_read_timeout(Some(weft_testkit::DEADLINE))
+        .unwrap();
+    plain
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
     let mut answer = String::new();
     plain.read_to_string(&mut answer).unwrap();
-    assert!(answer.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{answer:?}");
-    assert!(answer.ends_with("this port speaks HTTPS: send the request with https://\n"), "{answer:?}");
+    assert!(
+        answer.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+        "{answer:?}"
+    );
+    assert!(
+        answer.ends_with("this port speaks HTTPS: send the request with https://\n"),
+        "{answer:?}"
+    );
 
     // A client that does not trust the certificate fails its handshake; the server keeps serving.
     let untrusting = Client::with_roots(service.addr, Vec::new());
     let refused = untrusting.try_get("/healthz").unwrap_err();
-    assert!(refused.to_string().to_lowercase().contains("certificate") || refused.to_string().contains("UnknownIssuer"), "{refused}");
+    assert!(
+        refused.to_string().to_lowercase().contains("certificate")
+            || refused.to_string().contains("UnknownIssuer"),
+        "{refused}"
+    );
     assert_eq!(client.get("/healthz").status, 200);
 
     // SIGTERM: a clean exit, then PostgreSQL stops.
     let status = service.terminate();
-    assert!(status.success(), "exit {status}; log:\n{}", service.log.join("\n"));
-    assert!(service.log.iter().any(|l| l.contains("stopped: every request and job finished")), "{}", service.log.join("\n"));
+    assert!(
+        status.success(),
+        "exit {status}; log:\n{}",
+        service.log.join("\n")
+    );
+    assert!(
+        service
+            .log
+            .iter()
+            .any(|l| l.contains("stopped: every request and job finished")),
+        "{}",
+        service.log.join("\n")
+    );
     pg.stop();
     assert!(!pg.is_running(), "PostgreSQL still running after stop");
-    assert!(std::net::TcpStream::connect(pg.addr()).is_err(), "PostgreSQL's port still accepts");
+    assert!(
+        std::net::TcpStream::connect(pg.addr()).is_err(),
+        "PostgreSQL's port still accepts"
+    );
 }
 
 #[test]
@@ -160,16 +219,25 @@ fn sigterm_lets_the_request_and_job_in_flight_finish() {
         .as_bytes(),
     );
     let interim = raw.read_head();
-    assert!(interim.starts_with("HTTP/1.1 100 Continue\r\n"), "{interim:?}");
+    assert!(
+        interim.starts_with("HTTP/1.1 100 Continue\r\n"),
+        "{interim:?}"
+    );
 
     service.signal(libc::SIGTERM);
-    service.wait_line(|l| l.contains("received SIGTERM: draining"), "the drain to start");
+    service.wait_line(
+        |l| l.contains("received SIGTERM: draining"),
+        "the drain to start",
+    );
     // New connections are refused once every loop's listener is closed.
     wait_until("the listeners to close", || {
         matches!(std::net::TcpStream::connect(service.addr),
             Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused)
     });
-    assert!(is_running(&mut service), "the service exited with a request in flight");
+    assert!(
+        is_running(&mut service),
+        "the service exited with a request in flight"
+    );
 
     // The request in flight is answered in full.
     raw.write(body);
@@ -181,16 +249,24 @@ fn sigterm_lets_the_request_and_job_in_flight_finish() {
     assert_eq!(item["quantity"], 7);
 
     // The job still runs, and the service waits for it.
-    assert!(is_running(&mut service), "the service exited with a job running");
+    assert!(
+        is_running(&mut service),
+        "the service exited with a job running"
+    );
     std::fs::write(&release, b"").unwrap();
     let status = service.wait_exit();
     let log = service.log.join("\n");
     assert!(status.success(), "exit {status}; log:\n{log}");
-    assert!(log.contains("stopped: every request and job finished"), "{log}");
+    assert!(
+        log.contains("stopped: every request and job finished"),
+        "{log}"
+    );
 
     // What the drain finished is in PostgreSQL.
     assert_eq!(
-        pg.psql(&format!("SELECT status || ':' || exit_code || ':' || stdout FROM jobs WHERE id = {job_id}")),
+        pg.psql(&format!(
+            "SELECT status || ':' || exit_code || ':' || stdout FROM jobs WHERE id = {job_id}"
+        )),
         "succeeded:0:released"
     );
     assert_eq!(

@@ -43,8 +43,7 @@ impl Certs {
 
         let key = KeyPair::generate().unwrap();
         let mut params =
-            CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
-                .unwrap();
+            CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
         params
             .distinguished_name
             .push(DnType::CommonName, "weft service test");
@@ -104,7 +103,10 @@ pub struct Answer {
 impl Client {
     /// A client for `https://<addr>`, trusting `certs`' CA.
     pub fn new(addr: SocketAddr, certs: &Certs) -> Client {
-        Client::with_roots(addr, vec![ureq::tls::Certificate::from_der(&certs.ca_der).to_owned()])
+        Client::with_roots(
+            addr,
+            vec![ureq::tls::Certificate::from_der(&certs.ca_der).to_owned()],
+        )
     }
 
     /// A client for `https://<addr>` that trusts only the given roots.
@@ -230,8 +232,16 @@ impl RawTls {
         let mut head = Vec::new();
         let mut byte = [0u8; 1];
         while !head.ends_with(b"\r\n\r\n") {
-            let n = self.stream.read(&mut byte).expect("reading a response head");
-            assert_eq!(n, 1, "the connection closed mid-head: {:?}", String::from_utf8_lossy(&head));
+            let n = self
+                .stream
+                .read(&mut byte)
+                .expect("reading a response head");
+            assert_eq!(
+                n,
+                1,
+                "the connection closed mid-head: {:?}",
+                String::from_utf8_lossy(&head)
+            );
             head.push(byte[0]);
         }
         String::from_utf8(head).unwrap()
