@@ -6,6 +6,8 @@
 //!   `/jobs` (a sha256sum job, a failing shell job, the bad inputs), an unknown route, plain
 //!   HTTP and an untrusting client on the TLS port (the server keeps serving); SIGTERM exits 0;
 //!   PostgreSQL is stopped.
+//! - `plain_http_without_tls_flags`: without `--tls-cert`/`--tls-key` the same API is served
+//!   over plain HTTP by `hyper_rt::serve`.
 //! - `sigterm_lets_the_request_and_job_in_flight_finish`: a job (a child process) running and
 //!   a request half sent when SIGTERM arrives; new connections are refused, the request is
 //!   answered, the job finishes and is recorded, the process exits 0.
@@ -15,7 +17,7 @@ mod support;
 use std::io::{Read, Write};
 
 use serde_json::json;
-use support::{header, is_running, start_service, Certs, Client, RawTls};
+use support::{header, is_running, start_plain_service, start_service, Certs, Client, RawTls};
 use weft_testkit::{wait_until, Postgres};
 
 #[test]
@@ -272,6 +274,36 @@ fn sigterm_lets_the_request_and_job_in_flight_finish() {
     assert_eq!(
         pg.psql("SELECT quantity FROM items WHERE name = 'sent during the drain'"),
         "7"
+    );
+    pg.stop();
+    assert!(!pg.is_running(), "PostgreSQL still running after stop");
+}
+
+#[test]
+fn plain_http_without_tls_flags() {
+    let mut pg = Postgres::start();
+    let mut service = start_plain_service(&pg);
+    let client = Client::plain(service.addr);
+    let health = client.get("/healthz");
+    assert_eq!(
+        (health.status, health.body["database"].clone()),
+        (200, json!("ok"))
+    );
+    let item = client.post_json("/items", &json!({"name": "plain", "quantity": 2}));
+    assert_eq!(item.status, 201, "{item:?}");
+    let id = item.body["id"].as_i64().unwrap();
+    assert_eq!(client.get(&format!("/items/{id}")).body, item.body);
+    let job = client.post_json("/jobs", &json!({"kind": "sha256", "input": ""}));
+    let done = client.wait_job(job.body["id"].as_i64().unwrap(), &["queued", "running"]);
+    assert_eq!(
+        done["stdout"],
+        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855  -\n"
+    );
+    let status = service.terminate();
+    assert!(
+        status.success(),
+        "exit {status}; log:\n{}",
+        service.log.join("\n")
     );
     pg.stop();
     assert!(!pg.is_running(), "PostgreSQL still running after stop");

@@ -20,6 +20,9 @@ use weft_testkit::{Postgres, ServeChild, TempDir, Watch, DEADLINE};
 /// What the service logs (on stderr) once it listens over TLS, followed by the address.
 pub const START_LINE: &str = "listening on https://";
 
+/// The same without TLS.
+pub const PLAIN_START_LINE: &str = "listening on http://";
+
 /// Polling period while a test waits for a job's status over HTTP.
 const POLL: Duration = Duration::from_millis(20);
 
@@ -71,19 +74,30 @@ impl Certs {
 /// Starts the service binary over TLS on a free port of 127.0.0.1, against `pg`, with shell
 /// jobs allowed; returns once it logged its start line.
 pub fn start_service(pg: &Postgres, certs: &Certs) -> ServeChild {
+    let mut command = service_command(pg);
+    command
+        .arg("--tls-cert")
+        .arg(certs.cert())
+        .arg("--tls-key")
+        .arg(certs.key());
+    ServeChild::spawn(command, Watch::Stderr, START_LINE)
+}
+
+/// Starts the service binary over plain HTTP (no TLS flags), as [`start_service`] otherwise.
+pub fn start_plain_service(pg: &Postgres) -> ServeChild {
+    ServeChild::spawn(service_command(pg), Watch::Stderr, PLAIN_START_LINE)
+}
+
+fn service_command(pg: &Postgres) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_service"));
     command
         .arg("--database-url")
         .arg(pg.url())
         .args(["--listen", "127.0.0.1:0", "--allow-shell-jobs"])
-        .arg("--tls-cert")
-        .arg(certs.cert())
-        .arg("--tls-key")
-        .arg(certs.key())
         .env_remove("DATABASE_URL")
         .stdin(Stdio::null())
         .stdout(Stdio::null());
-    ServeChild::spawn(command, Watch::Stderr, START_LINE)
+    command
 }
 
 /// A ureq agent that trusts only the test CA, over rustls, and returns 4xx/5xx as answers.
@@ -107,6 +121,13 @@ impl Client {
             addr,
             vec![ureq::tls::Certificate::from_der(&certs.ca_der).to_owned()],
         )
+    }
+
+    /// A client for `http://<addr>`.
+    pub fn plain(addr: SocketAddr) -> Client {
+        let mut client = Client::with_roots(addr, Vec::new());
+        client.base = format!("http://{addr}");
+        client
     }
 
     /// A client for `https://<addr>` that trusts only the given roots.
