@@ -3,7 +3,8 @@
 //! clients (ureq on rustls; rustls by hand for a request held in flight).
 //!
 //! - `every_route_over_https`: `/healthz`, `/items` (list, create, show, and the bad inputs),
-//!   `/jobs` (a sha256sum job, a failing shell job, the bad inputs), an unknown route, plain
+//!   `/jobs` (a sha256sum job, a failing shell job, the bad inputs), an unknown route, HTTP/2
+//!   by ALPN (hyper's client over futures-rustls on weft), plain
 //!   HTTP and an untrusting client on the TLS port (the server keeps serving); SIGTERM exits 0;
 //!   PostgreSQL is stopped.
 //! - `plain_http_without_tls_flags`: without `--tls-cert`/`--tls-key` the same API is served
@@ -17,7 +18,9 @@ mod support;
 use std::io::{Read, Write};
 
 use serde_json::json;
-use support::{header, is_running, start_plain_service, start_service, Certs, Client, RawTls};
+use support::{
+    h2_get, header, is_running, start_plain_service, start_service, Certs, Client, RawTls,
+};
 use weft_testkit::{wait_until, Postgres};
 
 #[test]
@@ -136,6 +139,15 @@ fn every_route_over_https() {
     let no_job = client.get("/jobs/424242");
     assert_eq!(no_job.status, 404);
     assert_eq!(no_job.body["error"], "no job with id 424242");
+
+    // HTTP/2 over TLS: ALPN picks h2 and the same routes answer.
+    let (alpn, version, status, body) = h2_get(service.addr, &certs, &format!("/items/{id}"));
+    assert_eq!(alpn, b"h2");
+    assert_eq!((version, status), (hyper::Version::HTTP_2, 200));
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&body).unwrap(),
+        widget.body
+    );
 
     // Plain HTTP to the TLS port: a clear 400, and the server keeps serving.
     let mut plain = std::net::TcpStream::connect(service.addr).unwrap();

@@ -288,3 +288,62 @@ pub fn header<'a>(head: &'a str, name: &str) -> Option<&'a str> {
 pub fn is_running(service: &mut ServeChild) -> bool {
     service.try_wait().is_none()
 }
+
+/// `GET path` over HTTP/2, negotiated by ALPN: hyper's client over futures-rustls over a weft
+/// `TcpStream`, on a weft runtime. The negotiated protocol, the response's version, status
+/// and body.
+pub fn h2_get(
+    addr: SocketAddr,
+    certs: &Certs,
+    path: &str,
+) -> (Vec<u8>, hyper::Version, u16, String) {
+    use http_body_util::BodyExt;
+    use weft_http::hyper_rt::{HyperIo, WeftExecutor, WeftTimer};
+
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(certs.ca_der.clone().into()).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let connector = futures_rustls::TlsConnector::from(Arc::new(config));
+    let uri = format!("https://{addr}{path}");
+    let rt = weft::rt::Runtime::builder()
+        .current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        weft::time::timeout(DEADLINE, async move {
+            let tcp = weft::net::TcpStream::connect(addr).await.unwrap();
+            let name = rustls::pki_types::ServerName::IpAddress(addr.ip().into());
+            let tls = connector.connect(name, tcp).await.expect("TLS handshake");
+            let alpn = tls.get_ref().1.alpn_protocol().unwrap_or_default().to_vec();
+            let (mut sender, conn) = hyper::client::conn::http2::Builder::new(WeftExecutor)
+                .timer(WeftTimer)
+                .handshake(HyperIo::new(tls))
+                .await
+                .expect("HTTP/2 handshake");
+            weft::spawn_local(async move {
+                let _ = conn.await;
+            })
+            .detach();
+            let request = hyper::Request::get(uri)
+                .body(http_body_util::Empty::<bytes::Bytes>::new())
+                .unwrap();
+            let response = sender.send_request(request).await.expect("HTTP/2 request");
+            let (version, status) = (response.version(), response.status().as_u16());
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            (
+                alpn,
+                version,
+                status,
+                String::from_utf8(body.to_vec()).unwrap(),
+            )
+        })
+        .await
+        .expect("the HTTP/2 request took longer than the deadline")
+    })
+}
