@@ -95,14 +95,6 @@ impl Postgres {
         format!("postgres://{SUPERUSER}@127.0.0.1:{}/postgres", self.port)
     }
 
-    /// The same in libpq's key=value form, which `tokio_postgres::Config` parses too.
-    pub fn conninfo(&self) -> String {
-        format!(
-            "host=127.0.0.1 port={} user={SUPERUSER} dbname=postgres",
-            self.port
-        )
-    }
-
     /// The server's log so far.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.log_path()).unwrap_or_default()

@@ -8,7 +8,7 @@
 //!   HTTP and an untrusting client on the TLS port (the server keeps serving); SIGTERM exits 0;
 //!   PostgreSQL is stopped.
 //! - `plain_http_without_tls_flags`: without `--tls-cert`/`--tls-key` the same API is served
-//!   over plain HTTP by `hyper_rt::serve`.
+//!   over plain HTTP by `hyper_rt::serve`; without `--allow-shell-jobs` a shell job is a 403.
 //! - `sigterm_lets_the_request_and_job_in_flight_finish`: a job (a child process) running and
 //!   a request half sent when SIGTERM arrives; new connections are refused, the request is
 //!   answered, the job finishes and is recorded, the process exits 0.
@@ -311,6 +311,10 @@ fn plain_http_without_tls_flags() {
         done["stdout"],
         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855  -\n"
     );
+    let shell = client.post_json("/jobs", &json!({"kind": "shell", "script": "true"}));
+    assert_eq!(shell.status, 403, "{shell:?}");
+    let error = shell.body["error"].as_str().unwrap();
+    assert!(error.contains("--allow-shell-jobs"), "{error}");
     let status = service.terminate();
     assert!(
         status.success(),

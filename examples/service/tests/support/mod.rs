@@ -76,6 +76,7 @@ impl Certs {
 pub fn start_service(pg: &Postgres, certs: &Certs) -> ServeChild {
     let mut command = service_command(pg);
     command
+        .arg("--allow-shell-jobs")
         .arg("--tls-cert")
         .arg(certs.cert())
         .arg("--tls-key")
@@ -83,17 +84,20 @@ pub fn start_service(pg: &Postgres, certs: &Certs) -> ServeChild {
     ServeChild::spawn(command, Watch::Stderr, START_LINE)
 }
 
-/// Starts the service binary over plain HTTP (no TLS flags), as [`start_service`] otherwise.
+/// Starts the service binary over plain HTTP (no TLS flags) and without shell jobs.
 pub fn start_plain_service(pg: &Postgres) -> ServeChild {
-    ServeChild::spawn(service_command(pg), Watch::Stderr, PLAIN_START_LINE)
+    let mut command = service_command(pg);
+    command.env_remove("ALLOW_SHELL_JOBS");
+    ServeChild::spawn(command, Watch::Stderr, PLAIN_START_LINE)
 }
 
+/// The service against `pg` on a free port of 127.0.0.1.
 fn service_command(pg: &Postgres) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_service"));
     command
         .arg("--database-url")
         .arg(pg.url())
-        .args(["--listen", "127.0.0.1:0", "--allow-shell-jobs"])
+        .args(["--listen", "127.0.0.1:0"])
         .env_remove("DATABASE_URL")
         .stdin(Stdio::null())
         .stdout(Stdio::null());
