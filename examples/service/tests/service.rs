@@ -8,7 +8,7 @@
 //!   HTTP and an untrusting client on the TLS port (the server keeps serving); SIGTERM exits 0;
 //!   PostgreSQL is stopped.
 //! - `plain_http_without_tls_flags`: without `--tls-cert`/`--tls-key` the same API is served
-//!   over plain HTTP by `hyper_rt::serve`; without `--allow-shell-jobs` a shell job is a 403.
+//!   over plain HTTP by `hyper_rt::serve`, with PostgreSQL reached over its Unix socket; without `--allow-shell-jobs` a shell job is a 403.
 //! - `sigterm_lets_the_request_and_job_in_flight_finish`: a job (a child process) running and
 //!   a request half sent when SIGTERM arrives; new connections are refused, the request is
 //!   answered, the job finishes and is recorded, the process exits 0.
@@ -311,6 +311,19 @@ fn plain_http_without_tls_flags() {
         done["stdout"],
         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855  -\n"
     );
+    // The pool's connections are on the Unix socket (no client address), none over TCP; psql
+    // is one more on the socket.
+    let sessions = pg.psql(
+        "SELECT count(*) FILTER (WHERE client_addr IS NULL) || ' ' || \
+                count(*) FILTER (WHERE client_addr IS NOT NULL) \
+         FROM pg_stat_activity WHERE backend_type = 'client backend'",
+    );
+    let (unix, tcp) = sessions.split_once(' ').unwrap();
+    assert!(
+        unix.parse::<u32>().unwrap() >= 2,
+        "sessions on the socket: {sessions}"
+    );
+    assert_eq!(tcp, "0", "sessions over TCP: {sessions}");
     let shell = client.post_json("/jobs", &json!({"kind": "shell", "script": "true"}));
     assert_eq!(shell.status, 403, "{shell:?}");
     let error = shell.body["error"].as_str().unwrap();

@@ -84,10 +84,19 @@ pub fn start_service(pg: &Postgres, certs: &Certs) -> ServeChild {
     ServeChild::spawn(command, Watch::Stderr, START_LINE)
 }
 
-/// Starts the service binary over plain HTTP (no TLS flags) and without shell jobs.
+/// Starts the service binary over plain HTTP (no TLS flags) and without shell jobs, reaching
+/// `pg` through its Unix socket (libpq's `host=<directory>` form).
 pub fn start_plain_service(pg: &Postgres) -> ServeChild {
     let mut command = service_command(pg);
-    command.env_remove("ALLOW_SHELL_JOBS");
+    let socket = format!(
+        "host={} port={} user=postgres dbname=postgres",
+        pg.socket_dir().display(),
+        pg.port()
+    );
+    command
+        .env_remove("ALLOW_SHELL_JOBS")
+        .arg("--database-url")
+        .arg(socket);
     ServeChild::spawn(command, Watch::Stderr, PLAIN_START_LINE)
 }
 
