@@ -7,6 +7,9 @@
 //!   by ALPN (hyper's client over futures-rustls on weft), plain
 //!   HTTP and an untrusting client on the TLS port (the server keeps serving); SIGTERM exits 0;
 //!   PostgreSQL is stopped.
+//! - `a_job_past_the_shutdown_timeout_is_killed_and_the_exit_is_1`: a job that never ends
+//!   does not hold the process forever: past `--shutdown-timeout` the service exits 1 and the
+//!   job's child process is killed, not left behind.
 //! - `plain_http_without_tls_flags`: without `--tls-cert`/`--tls-key` the same API is served
 //!   over plain HTTP by `hyper_rt::serve`, with PostgreSQL reached over its Unix socket; without `--allow-shell-jobs` a shell job is a 403.
 //! - `sigterm_lets_the_request_and_job_in_flight_finish`: a job (a child process) running and
@@ -19,7 +22,8 @@ use std::io::{Read, Write};
 
 use serde_json::json;
 use support::{
-    h2_get, header, is_running, start_plain_service, start_service, Certs, Client, RawTls,
+    h2_get, header, is_running, start_plain_service, start_service, start_service_with, Certs,
+    Client, RawTls,
 };
 use weft_testkit::{wait_until, Postgres};
 
@@ -336,4 +340,38 @@ fn plain_http_without_tls_flags() {
     );
     pg.stop();
     assert!(!pg.is_running(), "PostgreSQL still running after stop");
+}
+
+#[test]
+fn a_job_past_the_shutdown_timeout_is_killed_and_the_exit_is_1() {
+    let mut pg = Postgres::start();
+    let certs = Certs::generate();
+    let mut service = start_service_with(&pg, &certs, &["--shutdown-timeout", "1"]);
+    let client = Client::new(service.addr, &certs);
+    let pid_file = certs.dir.path().join("job.pid");
+    let script = format!(
+        "echo $$ > '{}'; while true; do sleep 0.01; done",
+        pid_file.display()
+    );
+    let job = client.post_json("/jobs", &json!({"kind": "shell", "script": script}));
+    assert_eq!(job.status, 202, "{job:?}");
+    wait_until("the job to write its pid", || {
+        std::fs::read_to_string(&pid_file).is_ok_and(|p| p.ends_with('\n'))
+    });
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+
+    let status = service.terminate();
+    let log = service.log.join("\n");
+    assert_eq!(status.code(), Some(1), "{log}");
+    assert!(log.contains("jobs still running after 1s"), "{log}");
+    // The child was killed with the service (reaped by init once the service is gone).
+    wait_until("the job's child process to be gone", || {
+        // SAFETY: kill with signal 0 only checks that the process exists.
+        unsafe { libc::kill(pid, 0) != 0 }
+    });
+    pg.stop();
 }

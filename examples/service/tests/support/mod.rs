@@ -74,7 +74,13 @@ impl Certs {
 /// Starts the service binary over TLS on a free port of 127.0.0.1, against `pg`, with shell
 /// jobs allowed; returns once it logged its start line.
 pub fn start_service(pg: &Postgres, certs: &Certs) -> ServeChild {
+    start_service_with(pg, certs, &[])
+}
+
+/// [`start_service`] with more flags.
+pub fn start_service_with(pg: &Postgres, certs: &Certs, extra: &[&str]) -> ServeChild {
     let mut command = service_command(pg);
+    command.args(extra);
     command
         .arg("--allow-shell-jobs")
         .arg("--tls-cert")
