@@ -13,11 +13,10 @@
 //!   are refused (a reconnect racing the close of a loop's listener can be
 //!   reset by the kernel instead: at most once per client, printed).
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::sync::Mutex;
+use std::net::SocketAddr;
 
-use weft_testkit::{tally, Cluster, Load, Outcome, ServeChild, DEADLINE};
+use weft_testkit::keep_alive::KEPT;
+use weft_testkit::{tally, Cluster, KeepAlive, Load, Outcome, ServeChild, DEADLINE};
 
 /// Linux's signal numbers (this crate has no libc dependency of its own).
 const SIGHUP: i32 = 1;
@@ -31,105 +30,8 @@ const CLIENTS: usize = 8;
 /// under load and the load survives it.
 const ANSWERS_AROUND: usize = 300;
 
-/// How a failure on a connection that had been answered before is labelled: a request lost on
-/// a kept-alive connection, what a drain must never cause.
-const KEPT: &str = "kept-alive connection";
-/// How a failure on a new connection's first request is labelled.
-const FRESH: &str = "new connection";
-
-/// One client's keep-alive connection (a fresh, unconnected one per clone: one per thread).
-#[derive(Debug)]
-struct KeepAlive {
-    addr: SocketAddr,
-    /// The connection, and whether it has been answered before (is a kept-alive one).
-    conn: Mutex<Option<(BufReader<TcpStream>, bool)>>,
-}
-
-impl Clone for KeepAlive {
-    fn clone(&self) -> Self {
-        KeepAlive {
-            addr: self.addr,
-            conn: Mutex::new(None),
-        }
-    }
-}
-
-impl KeepAlive {
-    fn new(addr: SocketAddr) -> KeepAlive {
-        KeepAlive {
-            addr,
-            conn: Mutex::new(None),
-        }
-    }
-
-    /// One GET /pid on the kept connection (connecting first if there is none).
-    fn request(&self) -> Outcome {
-        let mut slot = self.conn.lock().unwrap();
-        if slot.is_none() {
-            match TcpStream::connect_timeout(&self.addr, DEADLINE) {
-                Ok(stream) => {
-                    let _ = stream.set_read_timeout(Some(DEADLINE));
-                    *slot = Some((BufReader::new(stream), false));
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-                    return Outcome::Refused
-                }
-                Err(e) => return Outcome::Failed(format!("connect: {e}")),
-            }
-        }
-        let (conn, kept) = slot.as_mut().unwrap();
-        match exchange(conn) {
-            Ok((pid, close)) => {
-                *kept = true;
-                if close {
-                    *slot = None;
-                }
-                Outcome::Answered(pid)
-            }
-            Err(e) => {
-                let which = if *kept { KEPT } else { FRESH };
-                *slot = None;
-                Outcome::Failed(format!("{which}: {e}"))
-            }
-        }
-    }
-}
-
-/// Writes one request and reads its whole answer: (pid in the body, whether
-/// the server said `Connection: close`).
-fn exchange(conn: &mut BufReader<TcpStream>) -> std::io::Result<(u32, bool)> {
-    conn.get_mut()
-        .write_all(b"GET /pid HTTP/1.1\r\nHost: t\r\n\r\n")?;
-    let mut line = String::new();
-    if conn.read_line(&mut line)? == 0 {
-        return Err(std::io::Error::other("closed before the answer"));
-    }
-    if !line.starts_with("HTTP/1.1 200") {
-        return Err(std::io::Error::other(format!("not a 200: {line:?}")));
-    }
-    let (mut length, mut close) = (0usize, false);
-    loop {
-        line.clear();
-        if conn.read_line(&mut line)? == 0 {
-            return Err(std::io::Error::other("closed in the answer's head"));
-        }
-        let lower = line.trim_end().to_ascii_lowercase();
-        if lower.is_empty() {
-            break;
-        }
-        if let Some(v) = lower.strip_prefix("content-length:") {
-            length = v.trim().parse().unwrap_or(0);
-        }
-        close |= lower == "connection: close";
-    }
-    let mut body = vec![0; length];
-    conn.read_exact(&mut body)?;
-    let pid = String::from_utf8_lossy(&body).trim().parse().unwrap_or(0);
-    Ok((pid, close))
-}
-
 fn keep_alive_load(addr: SocketAddr) -> Load {
-    let client = KeepAlive::new(addr);
+    let client = KeepAlive::new(addr, "/pid");
     Load::start(CLIENTS, DEADLINE, move || client.request())
 }
 

@@ -154,6 +154,19 @@ pub fn send_signal(pid: u32, signal: i32) {
     );
 }
 
+/// Sends `signal` to every process of process group `pgid` (a child started with
+/// `process_group(0)` and its descendants); panics if it cannot be sent.
+pub fn signal_group(pgid: u32, signal: i32) {
+    // SAFETY: kill has no memory-safety preconditions; a negative pid names a process group.
+    let rc = unsafe { libc::kill(-(pgid as libc::pid_t), signal) };
+    assert_eq!(
+        rc,
+        0,
+        "kill(-{pgid}, {signal}): {}",
+        io::Error::last_os_error()
+    );
+}
+
 /// Runs `command` to its end with stdout and stderr captured, as [`Command::output`] does, but
 /// within `deadline`: a child still running then is killed and the test fails with what it
 /// printed so far.

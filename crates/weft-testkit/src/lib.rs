@@ -7,7 +7,8 @@
 //! - [`serve`]: a server child that names its address in a start line ([`ServeChild`]), such
 //!   as `weft serve`; [`cluster`]: a supervisor child and its workers' ready lines
 //!   ([`Cluster`]).
-//! - [`load`]: a bounded load of clients whose every request is recorded ([`Load`]).
+//! - [`load`]: a bounded load of clients whose every request is recorded ([`Load`]);
+//!   [`keep_alive`]: the keep-alive HTTP client such a load runs ([`KeepAlive`]).
 //! - [`gate`]: a [`Gate`] that jobs block on until the test opens it, and the setup that
 //!   holds a pool's threads busy ([`Gate::hold`]).
 //! - [`postgres`]: a throw-away PostgreSQL server on a free loopback port ([`Postgres`]),
@@ -22,6 +23,7 @@
 pub mod child;
 pub mod cluster;
 pub mod gate;
+pub mod keep_alive;
 pub mod load;
 pub mod postgres;
 pub mod runner;
@@ -29,9 +31,10 @@ pub mod serve;
 pub mod temp_dir;
 pub mod wait;
 
-pub use child::{run_to_end, send_signal, Watch, WatchedChild};
+pub use child::{run_to_end, send_signal, signal_group, Watch, WatchedChild};
 pub use cluster::Cluster;
 pub use gate::{Gate, OpenOnDrop};
+pub use keep_alive::KeepAlive;
 pub use load::{answered_by, tally, Load, Outcome, Record, LOAD_MAX};
 pub use postgres::Postgres;
 pub use runner::run_tests;

@@ -7,7 +7,8 @@
 //!   activation if there is one, else binds `--host:--port`; logs the start line (with the real
 //!   port, so `--port 0` works); then runs a [`Supervisor`] of N workers until it stops. Signals:
 //!   SIGTERM/SIGINT drain and stop (twice: kill at once), SIGHUP reloads without downtime,
-//!   SIGTTIN/SIGTTOU add/remove a worker.
+//!   SIGTTIN/SIGTTOU add/remove a worker. Workers run the binary at the supervisor's own path
+//!   (not `/proc/self/exe`), so a SIGHUP after installing a new binary there upgrades it.
 //! - **Worker**: a weft runtime with `--loops` loop threads (default 1: the processes are the
 //!   unit of parallelism), serving HTTP with [`weft_http::Server::from_listener`]: each loop on
 //!   its own duplicate of the inherited socket (one accept queue shared by every loop of every worker, so a worker
@@ -79,13 +80,14 @@ fn supervise(
     let early = Signals::install(&SUPERVISOR_SIGNALS)?;
     let runtime = Runtime::builder().current_thread().build()?;
     runtime.block_on(async {
-        let mut inherited = cluster::listeners()?;
-        let activated = !inherited.is_empty();
-        let listener = if activated {
-            inherited.remove(0)
-        } else {
-            weft_http::check_address_free(addr)?;
-            cluster::bind(addr)?
+        let inherited = super::activation::inherited_listener()?;
+        let activated = inherited.is_some();
+        let listener = match inherited {
+            Some(listener) => listener,
+            None => {
+                weft_http::check_address_free(addr)?;
+                cluster::bind(addr)?
+            }
         };
         tracing::info!(
             "weft serve listening on http://{} (workers={workers}, loops={loops} per worker, \
@@ -98,7 +100,15 @@ fn supervise(
                 ""
             }
         );
-        let supervisor = Supervisor::builder()
+        let mut builder = Supervisor::builder();
+        // Workers run the binary at the path this one was started from, not `/proc/self/exe`:
+        // installing a new `weft` there (a rename over the old file) and sending SIGHUP is a
+        // binary upgrade. New workers that fail to get ready abandon the reload; the old ones
+        // keep serving.
+        if let Some(path) = upgradable_exe() {
+            builder = builder.program(path);
+        }
+        let supervisor = builder
             .workers(workers)
             .listener(listener)
             .handle_signals(false)
@@ -114,6 +124,13 @@ fn supervise(
     })?;
     tracing::info!("weft serve stopped");
     Ok(())
+}
+
+/// The path this binary was started from, if it still names it (`current_exe` reads
+/// `/proc/self/exe`, which says "(deleted)" once the file was replaced or removed).
+fn upgradable_exe() -> Option<std::path::PathBuf> {
+    let path = std::env::current_exe().ok()?;
+    (path.is_file() && !path.to_string_lossy().ends_with(" (deleted)")).then_some(path)
 }
 
 fn work(

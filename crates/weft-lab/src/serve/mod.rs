@@ -21,7 +21,12 @@
 //! is usable) and one at stop; SIGINT/SIGTERM drain and stop the server.
 //!
 //! `--workers N` runs it as a multi-process cluster instead (see [`cluster`]).
+//!
+//! Started by systemd socket activation (`LISTEN_FDS`, `LISTEN_PID`), with or without
+//! `--workers`, it serves the inherited socket instead of binding `--host:--port` (see
+//! [`activation`]).
 
+mod activation;
 mod cluster;
 mod conditional;
 mod drain_grace;
@@ -177,7 +182,14 @@ pub(crate) fn run(args: ServeArgs) -> io::Result<()> {
     let readiness = Readiness::new();
     let grace = args.drain_grace;
 
+    let inherited = activation::inherited_listener()?;
     if args.model == Model::Green {
+        if inherited.is_some() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "--model green cannot serve a socket-activated listener yet (use --model async)",
+            ));
+        }
         let addr = args.addr()?;
         return green::run(addr, loops, routes::app(root.clone(), &readiness), args.timeouts(), drain_grace::Graced { signals, readiness: readiness.clone(), grace }, |bound| {
             tracing::info!(
@@ -186,13 +198,24 @@ pub(crate) fn run(args: ServeArgs) -> io::Result<()> {
         })
         .map(|()| tracing::info!("weft serve stopped"));
     }
-    let running = Server::bind(args.addr()?)
+    let activated = inherited.is_some();
+    let server = match inherited {
+        Some(listener) => Server::from_listener(listener),
+        None => Server::bind(args.addr()?),
+    };
+    let running = server
         .loops(loops)
         .timeouts(args.timeouts())
         .start(routes::app(root.clone(), &readiness))?;
     tracing::info!(
-        "weft serve listening on http://{} (loops={loops}, root={root_shown})",
+        "weft serve listening on http://{} (loops={loops}, root={root_shown}, pid {}{})",
         running.local_addr(),
+        std::process::id(),
+        if activated {
+            ", socket from systemd"
+        } else {
+            ""
+        },
     );
     let graced = drain_grace::Graced {
         signals,

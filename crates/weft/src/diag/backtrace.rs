@@ -135,7 +135,7 @@ extern "C" fn on_capture_signal(_: libc::c_int, _: *mut libc::siginfo_t, _: *mut
         // reference, so the header and its name live until the handler returns.
         let meta = unsafe { &(*header).meta };
         SLOT.task_id.store(meta.id as usize, Relaxed);
-        SLOT.site.store(meta.site as *const _ as *mut _, Relaxed);
+        SLOT.site.store(meta.site() as *const _ as *mut _, Relaxed);
         match meta.name() {
             Some(name) => {
                 let bytes = name.as_bytes();

@@ -337,7 +337,7 @@ fn describe(
     TaskInfo {
         id,
         name: header.meta.name().map(str::to_string),
-        site: header.meta.site,
+        site: header.meta.site(),
         state,
         green,
         loop_index,

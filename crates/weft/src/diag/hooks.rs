@@ -93,6 +93,9 @@ pub(crate) struct TaskSlot {
     pub(crate) self_wakes: AtomicU64,
     /// `REPORTED_*` bits.
     pub(crate) reported: AtomicUsize,
+    /// The wait key of the pending await on this task's `JoinHandle` (0: none); kept here
+    /// rather than in the handle so that a handle is one word (see `diag::joins`).
+    pub(crate) join_wait: AtomicU64,
 }
 
 // SAFETY: `wait` and `set_this_poll` are touched only on the task's home loop thread (its poll
@@ -381,7 +384,7 @@ fn check_livelock(header: &Header) {
              row with no I/O, timer or channel progress (threshold {limit}); it keeps retrying \
              something that only another task can change",
             label(header),
-            header.meta.site
+            header.meta.site()
         );
         super::emit(&Report::new(
             ReportKind::Livelock,
@@ -412,7 +415,7 @@ fn check_lost_wake(header: &Header, dropping: usize) {
         "weft::diag: lost wake-up: {} spawned at {} is parked and no waker for it exists any \
          more (its last waker was dropped; only {} hold it), so it will never run again{}",
         label(header),
-        header.meta.site,
+        header.meta.site(),
         if state & JOIN_INTEREST != 0 {
             "its loop's task list and its JoinHandle"
         } else {

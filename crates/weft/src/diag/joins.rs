@@ -13,29 +13,33 @@ use crate::rt::task::raw_join::RawJoin;
 use crate::sync::trace;
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::atomic::Ordering::Relaxed;
 
 thread_local! {
     /// Join waits recorded by each task's last poll on this thread: task id → wait keys.
     static BY_TASK: RefCell<HashMap<u64, Vec<u64>>> = RefCell::new(HashMap::new());
 }
 
-/// A `JoinHandle` was polled (`pending` or not) or dropped (`pending` false), with `prev` the
-/// key of the wait it recorded last time; returns the key to keep (0 for none).
+/// A `JoinHandle` was polled (`pending` or not) or dropped (`pending` false). The key of the
+/// wait it recorded last time lives in the awaited task's slot (a task has one handle), so a
+/// handle with diagnostics off pays one load of that slot's pointer.
 #[inline]
-pub(crate) fn join_polled(raw: &RawJoin, prev: u64, pending: bool) -> u64 {
+pub(crate) fn join_polled(raw: &RawJoin, pending: bool) {
     let on = pending && super::deadlocks_on();
+    let diag = &raw.header().diag;
+    let prev = diag.get().map_or(0, |slot| slot.join_wait.swap(0, Relaxed));
     if prev == 0 && !on {
-        return 0;
+        return;
     }
     trace::end_wait(prev);
     if !on {
-        return 0;
+        return;
     }
     let key = trace::wait_join(raw.task_id(), raw.spawn_site());
+    diag.get_or_init().join_wait.store(key, Relaxed);
     if let Some(task) = crate::rt::current_task_id() {
         BY_TASK.with(|m| m.borrow_mut().entry(task).or_default().push(key));
     }
-    key
 }
 
 /// A task's poll starts: the join waits its previous poll recorded end (see the module doc).

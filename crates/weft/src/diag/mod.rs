@@ -115,7 +115,7 @@ pub(crate) use joins::{join_polled, poll_started};
 pub(crate) use lockdep::{on_acquire, on_release};
 #[allow(unused_imports)] // D2's reports go out through it
 pub(crate) use report::emit;
-pub(crate) use timers::TimerMark;
+pub(crate) use timers::{timer_filed, timer_unfiled};
 pub(crate) use victim::is_victim;
 
 pub use state::{current, install_for_bench};

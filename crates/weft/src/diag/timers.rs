@@ -1,54 +1,58 @@
 //! Live timers per task: what makes a recorded wait *conditional* (see the module doc of
-//! [`crate::diag`]). A `Sleep` carries a [`TimerMark`] while it is filed in a wheel; the mark
-//! counts one live timer for the task that filed it, and un-counts it when the entry goes
-//! (fired, cancelled, or the sleep dropped).
+//! [`crate::diag`]). While a `Sleep` is filed in a wheel, one live timer is counted for the task
+//! that filed it; it is un-counted when the entry goes (fired, cancelled, or the sleep dropped).
+//!
+//! The sleep itself carries nothing for this (a sleeping task's future stays small): the
+//! filing is remembered here, by loop and timer key, only while the bookkeeping is on.
 
 use crate::loom::Mutex;
+use crate::rt::wheel::TimerKey;
 use crate::sync::trace;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-fn live() -> &'static Mutex<HashMap<u64, u32>> {
-    static LIVE: OnceLock<Mutex<HashMap<u64, u32>>> = OnceLock::new();
-    LIVE.get_or_init(|| Mutex::new(HashMap::new()))
+/// Who filed each live timer and how many each task has.
+#[derive(Default)]
+struct Live {
+    /// (loop id, timer key) → the actor that filed it.
+    filed: HashMap<(usize, TimerKey), u64>,
+    /// Actor → its live timers (absent: none).
+    per_task: HashMap<u64, u32>,
 }
 
-/// One live timer of one task; see the module doc.
-#[derive(Debug)]
-pub(crate) struct TimerMark {
-    /// The actor that filed the timer; 0 when nothing was counted (bookkeeping off).
-    task: u64,
+fn live() -> &'static Mutex<Live> {
+    static LIVE: OnceLock<Mutex<Live>> = OnceLock::new();
+    LIVE.get_or_init(|| Mutex::new(Live::default()))
 }
 
-impl TimerMark {
-    /// Counts a timer for the task being polled (nothing when the bookkeeping is off).
-    #[inline]
-    pub(crate) fn new() -> TimerMark {
-        if !trace::enabled() {
-            return TimerMark { task: 0 };
-        }
-        // The task being polled, else this thread (`block_on`'s future is no task).
-        let task = trace::current_actor().id.0;
-        *live()
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(task)
-            .or_insert(0) += 1;
-        TimerMark { task }
+/// A timer was filed as `key` in the wheel of loop `loop_id`: counts it for the task being
+/// polled, else this thread (`block_on`'s future is no task). Nothing when the bookkeeping is
+/// off.
+#[inline]
+pub(crate) fn timer_filed(loop_id: usize, key: TimerKey) {
+    if !trace::enabled() {
+        return;
     }
+    let task = trace::current_actor().id.0;
+    let mut live = live().lock().unwrap_or_else(|e| e.into_inner());
+    live.filed.insert((loop_id, key), task);
+    *live.per_task.entry(task).or_insert(0) += 1;
 }
 
-impl Drop for TimerMark {
-    fn drop(&mut self) {
-        if self.task == 0 {
-            return;
-        }
-        let mut live = live().lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = live.get_mut(&self.task) {
-            *n -= 1;
-            if *n == 0 {
-                live.remove(&self.task);
-            }
+/// The timer filed as `key` on loop `loop_id` went; un-counts it if it was counted.
+#[inline]
+pub(crate) fn timer_unfiled(loop_id: usize, key: TimerKey) {
+    if !trace::enabled() {
+        return;
+    }
+    let mut live = live().lock().unwrap_or_else(|e| e.into_inner());
+    let Some(task) = live.filed.remove(&(loop_id, key)) else {
+        return;
+    };
+    if let Some(n) = live.per_task.get_mut(&task) {
+        *n -= 1;
+        if *n == 0 {
+            live.per_task.remove(&task);
         }
     }
 }
@@ -58,5 +62,6 @@ pub(crate) fn has_live_timer(task: u64) -> bool {
     live()
         .lock()
         .unwrap_or_else(|e| e.into_inner())
+        .per_task
         .contains_key(&task)
 }

@@ -37,7 +37,7 @@ impl ActorInfo {
                     name: task
                         .as_ref()
                         .and_then(|t| t.meta().name().map(String::from)),
-                    site: task.as_ref().map(|t| t.meta().site),
+                    site: task.as_ref().map(|t| t.meta().site()),
                     task,
                 }
             }

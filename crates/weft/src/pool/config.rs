@@ -14,6 +14,7 @@
 //! | `blocking` threads | `WEFT_POOL_BLOCKING_THREADS` | [`DEFAULT_BLOCKING_THREADS`] |
 //! | idle timeout | `WEFT_POOL_IDLE_TIMEOUT_MS` | [`DEFAULT_IDLE_TIMEOUT`] |
 //! | shutdown timeout | `WEFT_POOL_SHUTDOWN_TIMEOUT_MS` | [`DEFAULT_SHUTDOWN_TIMEOUT`] |
+//! | `cpu` lane niceness | `WEFT_POOL_CPU_NICE` | [`DEFAULT_CPU_NICE`] |
 //!
 //! A malformed value (not a number, zero threads, more than
 //! [`MAX_LANE_THREADS`]) is an `InvalidInput` error from `build()` naming the
@@ -57,6 +58,15 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 /// cannot noticeably delay process exit.
 pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Default niceness of the `cpu` lane's threads, relative to the process: 10, so that a loop
+/// thread that wakes up takes the core from a CPU job at once, instead of waiting out the
+/// job's time slice. Where loops and the pool share cores (one pinned CPU, a container's
+/// quota, more jobs than cores) this is what keeps offloading worth it: the job frees the
+/// loop, and the lower priority frees the core for the loop when it has something to do.
+/// It costs a CPU job nothing while the core is otherwise idle; under contention the job gets
+/// the time the loops do not use. 0 keeps the jobs at the loops' priority; 19 is the lowest.
+pub const DEFAULT_CPU_NICE: i32 = 10;
+
 /// Default `cpu` lane threads: one per core (as reported by
 /// [`std::thread::available_parallelism`], which honours CPU affinity and
 /// cgroup quotas), since more CPU-bound threads than cores only add context
@@ -85,6 +95,7 @@ fn threads_var(lane: Lane) -> &'static str {
 
 const IDLE_TIMEOUT_VAR: &str = "WEFT_POOL_IDLE_TIMEOUT_MS";
 const SHUTDOWN_TIMEOUT_VAR: &str = "WEFT_POOL_SHUTDOWN_TIMEOUT_MS";
+const CPU_NICE_VAR: &str = "WEFT_POOL_CPU_NICE";
 
 /// The settings a [`WorkerPool`](crate::pool::WorkerPool) was built with.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -94,6 +105,9 @@ pub struct PoolConfig {
     pub idle_timeout: Duration,
     /// How long shutdown waits for running jobs.
     pub shutdown_timeout: Duration,
+    /// How much lower than the process the `cpu` lane's threads run (see
+    /// [`DEFAULT_CPU_NICE`]).
+    pub cpu_nice: i32,
 }
 
 impl PoolConfig {
@@ -121,6 +135,7 @@ pub struct PoolBuilder {
     threads: [Option<usize>; 4],
     idle_timeout: Option<Duration>,
     shutdown_timeout: Option<Duration>,
+    cpu_nice: Option<i32>,
 }
 
 impl PoolBuilder {
@@ -146,6 +161,13 @@ impl PoolBuilder {
     /// Sets how long shutdown waits for running jobs before detaching them.
     pub fn shutdown_timeout(&mut self, timeout: Duration) -> &mut Self {
         self.shutdown_timeout = Some(timeout);
+        self
+    }
+
+    /// Sets how much lower than the process the `cpu` lane's threads run, 0..=19 (checked by
+    /// `build`); see [`DEFAULT_CPU_NICE`] for why they run lower by default.
+    pub fn cpu_nice(&mut self, nice: i32) -> &mut Self {
+        self.cpu_nice = Some(nice);
         self
     }
 
@@ -190,7 +212,24 @@ impl PoolBuilder {
                 Some(d) => d,
                 None => millis(SHUTDOWN_TIMEOUT_VAR)?.unwrap_or(DEFAULT_SHUTDOWN_TIMEOUT),
             },
+            cpu_nice: self.resolve_cpu_nice(&env)?,
         })
+    }
+
+    fn resolve_cpu_nice(&self, env: &impl Fn(&str) -> Option<String>) -> io::Result<i32> {
+        let (nice, source) = match self.cpu_nice {
+            Some(n) => (i64::from(n), format!("Builder::cpu_nice({n})")),
+            None => match parse_env(env, CPU_NICE_VAR)? {
+                Some(n) => (n as i64, format!("{CPU_NICE_VAR}={n}")),
+                None => return Ok(DEFAULT_CPU_NICE),
+            },
+        };
+        if !(0..=19).contains(&nice) {
+            return Err(invalid(format!(
+                "weft pool: {source}: the cpu lane's niceness must be 0..=19"
+            )));
+        }
+        Ok(nice as i32)
     }
 }
 
@@ -233,6 +272,30 @@ mod tests {
         assert_eq!(c.threads(Lane::Blocking), DEFAULT_BLOCKING_THREADS);
         assert_eq!(c.idle_timeout, DEFAULT_IDLE_TIMEOUT);
         assert_eq!(c.shutdown_timeout, DEFAULT_SHUTDOWN_TIMEOUT);
+        assert_eq!(c.cpu_nice, DEFAULT_CPU_NICE);
+    }
+
+    #[test]
+    fn cpu_nice_from_env_builder_wins_and_out_of_range_is_refused() {
+        let env = env_of(&[("WEFT_POOL_CPU_NICE", "0")]);
+        assert_eq!(
+            PoolBuilder::new().config_with_env(&env).unwrap().cpu_nice,
+            0
+        );
+        let c = PoolBuilder::new()
+            .cpu_nice(19)
+            .config_with_env(&env)
+            .unwrap();
+        assert_eq!(c.cpu_nice, 19);
+        let err = PoolBuilder::new()
+            .config_with_env(env_of(&[("WEFT_POOL_CPU_NICE", "20")]))
+            .unwrap_err();
+        assert!(err.to_string().contains("WEFT_POOL_CPU_NICE=20"), "{err}");
+        let err = PoolBuilder::new()
+            .cpu_nice(-1)
+            .config_with_env(&env)
+            .unwrap_err();
+        assert!(err.to_string().contains("cpu_nice(-1)"), "{err}");
     }
 
     #[test]

@@ -53,6 +53,7 @@
 //! | `blocking` threads | `WEFT_POOL_BLOCKING_THREADS` | [`DEFAULT_BLOCKING_THREADS`] |
 //! | idle timeout | `WEFT_POOL_IDLE_TIMEOUT_MS` | [`DEFAULT_IDLE_TIMEOUT`] |
 //! | shutdown timeout | `WEFT_POOL_SHUTDOWN_TIMEOUT_MS` | [`DEFAULT_SHUTDOWN_TIMEOUT`] |
+//! | `cpu` lane niceness | `WEFT_POOL_CPU_NICE` | [`DEFAULT_CPU_NICE`] (below the loops, so a waking loop preempts a CPU job) |
 //!
 //! Each default's constant says why it is that number.
 //!
@@ -91,8 +92,9 @@ pub(crate) mod shutdown;
 pub(crate) mod workers;
 
 pub use config::{
-    default_cpu_threads, PoolBuilder, PoolConfig, DEFAULT_BLOCKING_THREADS, DEFAULT_DNS_THREADS,
-    DEFAULT_FS_THREADS, DEFAULT_IDLE_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT, MAX_LANE_THREADS,
+    default_cpu_threads, PoolBuilder, PoolConfig, DEFAULT_BLOCKING_THREADS, DEFAULT_CPU_NICE,
+    DEFAULT_DNS_THREADS, DEFAULT_FS_THREADS, DEFAULT_IDLE_TIMEOUT, DEFAULT_SHUTDOWN_TIMEOUT,
+    MAX_LANE_THREADS,
 };
 pub use job::{JobError, JobHandle};
 pub use lane::Lane;

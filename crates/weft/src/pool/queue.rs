@@ -87,6 +87,8 @@ pub(crate) struct LaneQueue {
     lane: Lane,
     max_threads: usize,
     idle_timeout: Duration,
+    /// How many nice steps below the process this lane's threads run.
+    nice: i32,
     state: Mutex<LaneState>,
     /// Idle workers wait here for a job or for shutdown.
     work_ready: Condvar,
@@ -104,11 +106,18 @@ pub(crate) struct LaneCloseOutcome {
 }
 
 impl LaneQueue {
-    pub(crate) fn new(lane: Lane, max_threads: usize, idle_timeout: Duration) -> Arc<Self> {
+    /// A lane whose threads run `nice` steps below the process (0: at its priority).
+    pub(crate) fn new(
+        lane: Lane,
+        max_threads: usize,
+        idle_timeout: Duration,
+        nice: i32,
+    ) -> Arc<Self> {
         Arc::new(LaneQueue {
             lane,
             max_threads,
             idle_timeout,
+            nice,
             state: Mutex::new(LaneState {
                 queue: VecDeque::new(),
                 threads: 0,
@@ -193,7 +202,15 @@ impl LaneQueue {
         let lane = Arc::clone(self);
         let spawned = thread::Builder::new()
             .name(format!("weft-pool-{}", self.lane.name()))
-            .spawn(move || lane.work());
+            .spawn(move || {
+                if lane.nice != 0 {
+                    if let Err(err) = crate::sys::thread::lower_priority(lane.nice) {
+                        // The jobs still run, at the loops' priority.
+                        tracing::warn!(lane = lane.lane.name(), error = %err, "weft pool could not lower a worker thread's priority");
+                    }
+                }
+                lane.work()
+            });
         if let Err(err) = spawned {
             self.thread_failed(&err);
         }

@@ -63,8 +63,14 @@ impl WorkerPool {
     }
 
     pub(crate) fn with_config(config: PoolConfig) -> Self {
-        let lanes =
-            Lane::ALL.map(|lane| LaneQueue::new(lane, config.threads(lane), config.idle_timeout));
+        let lanes = Lane::ALL.map(|lane| {
+            let nice = if lane == Lane::Cpu {
+                config.cpu_nice
+            } else {
+                0
+            };
+            LaneQueue::new(lane, config.threads(lane), config.idle_timeout, nice)
+        });
         WorkerPool {
             lanes,
             config,

@@ -15,6 +15,11 @@
 //! Entries live in a slab with intrusive doubly-linked slot lists, so cancelling is an unlink.
 //! A fired entry keeps its slab slot (marked fired) until its owner looks at it or drops it;
 //! generations make stale keys harmless.
+//!
+//! An entry is 32 bytes (a million sleeping tasks: 32 MB of wheel): its state lives in its
+//! `prev` link (a list head's `prev` names its level and slot instead of a predecessor; fired
+//! and free entries have markers there), and its generation in the top 16 bits of its deadline
+//! (deadlines are below 2^48 ticks, about 8,900 years).
 
 use std::task::Waker;
 use std::time::Duration;
@@ -38,26 +43,85 @@ pub(crate) const MAX_TICKS: u64 = (1 << (SLOT_BITS * LEVELS as u32)) - 1;
 const NIL: u32 = u32::MAX;
 
 /// Names an entry; stale once the entry is freed (its generation moves on).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct TimerKey {
     index: u32,
-    generation: u32,
+    generation: u16,
 }
 
+/// What an entry is doing, as decoded from its `prev` word.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum EntryState {
     Free,
-    Pending { level: u8, slot: u8 },
+    /// Filed in a slot list: after entry `prev`, or at the head of `(level, slot)`.
+    Pending(Link),
     Fired,
 }
 
+/// Where a pending entry hangs in its slot list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Link {
+    After(u32),
+    Head { level: usize, slot: usize },
+}
+
+/// `prev` values from here up are markers, not entry indices.
+const HEAD_BASE: u32 = 0xFFFF_0000;
+/// `prev` of a fired entry its owner has not looked at yet.
+const FIRED: u32 = 0xFFFF_FFFE;
+/// `prev` of a free entry.
+const FREE: u32 = 0xFFFF_FFFD;
+const _: () = assert!(HEAD_BASE as usize + LEVELS * SLOTS < FREE as usize);
+
+/// The deadline's bits in `when_gen`; the generation is above them.
+const WHEN_BITS: u32 = 48;
+const WHEN_MASK: u64 = (1 << WHEN_BITS) - 1;
+
 struct Entry {
-    when: u64,
+    /// The deadline (low 48 bits) and the generation (high 16).
+    when_gen: u64,
     waker: Option<Waker>,
+    /// The predecessor, or a marker: see [`EntryState`].
     prev: u32,
     next: u32,
-    generation: u32,
-    state: EntryState,
+}
+
+impl Entry {
+    fn when(&self) -> u64 {
+        self.when_gen & WHEN_MASK
+    }
+
+    fn generation(&self) -> u16 {
+        (self.when_gen >> WHEN_BITS) as u16
+    }
+
+    fn set_when(&mut self, when: u64) {
+        debug_assert!(
+            when <= WHEN_MASK,
+            "deadline {when} past the wheel's 48 bits"
+        );
+        self.when_gen = (self.when_gen & !WHEN_MASK) | (when & WHEN_MASK);
+    }
+
+    fn state(&self) -> EntryState {
+        match self.prev {
+            FREE => EntryState::Free,
+            FIRED => EntryState::Fired,
+            head if head >= HEAD_BASE => {
+                let at = (head - HEAD_BASE) as usize;
+                EntryState::Pending(Link::Head {
+                    level: at / SLOTS,
+                    slot: at % SLOTS,
+                })
+            }
+            prev => EntryState::Pending(Link::After(prev)),
+        }
+    }
+}
+
+/// The `prev` word of a list head at `(level, slot)`.
+fn head_marker(level: usize, slot: usize) -> u32 {
+    HEAD_BASE + (level * SLOTS + slot) as u32
 }
 
 struct Level {
@@ -137,20 +201,23 @@ impl TimerWheel {
         let index = match self.free.pop() {
             Some(index) => {
                 let entry = &mut self.entries[index as usize];
-                entry.when = when;
+                entry.set_when(when);
                 entry.waker = Some(waker);
                 index
             }
             None => {
-                let index = u32::try_from(self.entries.len()).expect("more than 4 billion timers");
-                self.entries.push(Entry {
-                    when,
+                let index = u32::try_from(self.entries.len())
+                    .ok()
+                    .filter(|&i| i < HEAD_BASE)
+                    .expect("more than 4 billion timers");
+                let mut entry = Entry {
+                    when_gen: 0,
                     waker: Some(waker),
-                    prev: NIL,
+                    prev: FREE,
                     next: NIL,
-                    generation: 0,
-                    state: EntryState::Free,
-                });
+                };
+                entry.set_when(when);
+                self.entries.push(entry);
                 index
             }
         };
@@ -158,24 +225,20 @@ impl TimerWheel {
         self.pending += 1;
         Some(TimerKey {
             index,
-            generation: self.entries[index as usize].generation,
+            generation: self.entries[index as usize].generation(),
         })
     }
 
     /// Puts entry `index` in the slot its deadline calls for.
     fn file(&mut self, index: u32) {
-        let when = self.entries[index as usize].when;
+        let when = self.entries[index as usize].when();
         let level = Self::level_for(self.elapsed, when);
         let slot = Self::slot_for(when, level);
         let head = self.levels[level].heads[slot];
         {
             let entry = &mut self.entries[index as usize];
-            entry.prev = NIL;
+            entry.prev = head_marker(level, slot);
             entry.next = head;
-            entry.state = EntryState::Pending {
-                level: level as u8,
-                slot: slot as u8,
-            };
         }
         if head != NIL {
             self.entries[head as usize].prev = index;
@@ -188,21 +251,22 @@ impl TimerWheel {
     fn unfile(&mut self, index: u32) {
         let (prev, next, state) = {
             let e = &self.entries[index as usize];
-            (e.prev, e.next, e.state)
+            (e.prev, e.next, e.state())
         };
-        let EntryState::Pending { level, slot } = state else {
+        let EntryState::Pending(link) = state else {
             return;
         };
-        let (level, slot) = (level as usize, slot as usize);
-        if prev != NIL {
-            self.entries[prev as usize].next = next;
-        } else {
-            self.levels[level].heads[slot] = next;
-            if next == NIL {
-                self.levels[level].occupied &= !(1 << slot);
+        match link {
+            Link::After(prev) => self.entries[prev as usize].next = next,
+            Link::Head { level, slot } => {
+                self.levels[level].heads[slot] = next;
+                if next == NIL {
+                    self.levels[level].occupied &= !(1 << slot);
+                }
             }
         }
         if next != NIL {
+            // The successor takes this entry's place: after its predecessor, or at the head.
             self.entries[next as usize].prev = prev;
         }
     }
@@ -210,14 +274,15 @@ impl TimerWheel {
     fn entry(&mut self, key: TimerKey) -> Option<&mut Entry> {
         self.entries
             .get_mut(key.index as usize)
-            .filter(|e| e.generation == key.generation && e.state != EntryState::Free)
+            .filter(|e| e.generation() == key.generation && e.state() != EntryState::Free)
     }
 
     fn release(&mut self, index: u32) {
         let entry = &mut self.entries[index as usize];
-        entry.state = EntryState::Free;
+        entry.prev = FREE;
         entry.waker = None;
-        entry.generation = entry.generation.wrapping_add(1);
+        let generation = u64::from(entry.generation().wrapping_add(1));
+        entry.when_gen = (entry.when_gen & WHEN_MASK) | (generation << WHEN_BITS);
         self.free.push(index);
     }
 
@@ -227,7 +292,7 @@ impl TimerWheel {
             // A stale key can only belong to an entry that fired and was freed.
             return EntryPoll::Fired;
         };
-        match entry.state {
+        match entry.state() {
             EntryState::Fired => {
                 self.release(key.index);
                 EntryPoll::Fired
@@ -246,7 +311,7 @@ impl TimerWheel {
         let Some(entry) = self.entry(key) else {
             return;
         };
-        if matches!(entry.state, EntryState::Pending { .. }) {
+        if matches!(entry.state(), EntryState::Pending(_)) {
             self.unfile(key.index);
             self.pending -= 1;
         }
@@ -293,9 +358,9 @@ impl TimerWheel {
             self.levels[level].occupied &= !(1 << slot);
             while index != NIL {
                 let next = self.entries[index as usize].next;
-                if self.entries[index as usize].when <= now {
+                if self.entries[index as usize].when() <= now {
                     let entry = &mut self.entries[index as usize];
-                    entry.state = EntryState::Fired;
+                    entry.prev = FIRED;
                     if let Some(waker) = entry.waker.take() {
                         fired.push(waker);
                     }
@@ -316,8 +381,8 @@ impl TimerWheel {
             level.heads = [NIL; SLOTS];
         }
         for entry in &mut self.entries {
-            if matches!(entry.state, EntryState::Pending { .. }) {
-                entry.state = EntryState::Fired;
+            if matches!(entry.state(), EntryState::Pending(_)) {
+                entry.prev = FIRED;
             }
             entry.waker = None;
         }
@@ -378,6 +443,32 @@ mod tests {
         }
         assert_eq!(fired.len(), deadlines.len());
         assert_eq!(wheel.pending(), 0);
+    }
+
+    /// An entry is four words: state and generation ride in the link and deadline words.
+    #[test]
+    fn entry_is_32_bytes() {
+        assert_eq!(std::mem::size_of::<Entry>(), 32);
+    }
+
+    /// Cancelling the head, the middle and the tail of one slot's list, in any order, leaves
+    /// the others firing (the head's `prev` marker passes to its successor).
+    #[test]
+    fn cancel_any_position_of_a_slot_list() {
+        for victims in [[0usize, 1], [2, 1], [1, 2], [0, 2], [2, 0]] {
+            let mut wheel = TimerWheel::new();
+            let keys: Vec<_> = (0..4)
+                .map(|_| wheel.insert(10, waker_with_id(0)).unwrap())
+                .collect();
+            for &v in &victims {
+                wheel.remove(keys[v]);
+            }
+            let mut fired = Vec::new();
+            wheel.advance(10, &mut fired);
+            assert_eq!(fired.len(), 2, "after removing {victims:?}");
+            assert_eq!(wheel.pending(), 0);
+            assert_eq!(wheel.next_expiration(), None);
+        }
     }
 
     /// A cancelled entry never fires, and its neighbours in the same slot still do.

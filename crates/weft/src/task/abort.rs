@@ -81,7 +81,7 @@ impl AbortHandle {
 
     /// Where the task was spawned (as [`JoinHandle::spawn_site`](super::JoinHandle::spawn_site)).
     pub fn spawn_site(&self) -> &'static Location<'static> {
-        self.header().meta().site
+        self.header().meta().site()
     }
 }
 

@@ -26,8 +26,6 @@ use std::task::{Context, Poll};
 /// output stays in the task until the handle is polled again or dropped.
 pub struct JoinHandle<T> {
     raw: RawJoin,
-    /// The wait recorded for `weft::diag` while the last poll was pending (0: none).
-    wait: u64,
     _output: PhantomData<T>,
 }
 
@@ -35,7 +33,6 @@ impl<T> JoinHandle<T> {
     pub(crate) fn new(ptr: NonNull<Header>) -> JoinHandle<T> {
         JoinHandle {
             raw: RawJoin::new(ptr),
-            wait: 0,
             _output: PhantomData,
         }
     }
@@ -58,7 +55,7 @@ impl<T> JoinHandle<T> {
     /// Where the task was spawned: the caller of `spawn`, `spawn_local`, `spawn_on`,
     /// `JoinSet::spawn` or `Builder::spawn`.
     pub fn spawn_site(&self) -> &'static Location<'static> {
-        self.header().meta().site
+        self.header().meta().site()
     }
 
     /// A handle that can abort the task but not read its output; cloneable and shareable
@@ -79,7 +76,7 @@ impl<T> JoinHandle<T> {
                 .try_read_output((&mut out as *mut Poll<Result<T, JoinError>>).cast(), waker)
         };
         if let Poll::Ready(Err(err)) = &mut out {
-            err.task = self.header().meta().id;
+            err.0.task = self.header().meta().id;
         }
         out
     }
@@ -117,7 +114,7 @@ impl<T> Future for JoinHandle<T> {
         let out = this.poll_output(cx.waker());
         // One branch each when diagnostics are off: the wait on the task's output is recorded
         // (for the wait-for graph) while the await is pending, and ended when it is not.
-        this.wait = crate::diag::join_polled(&this.raw, this.wait, out.is_pending());
+        crate::diag::join_polled(&this.raw, out.is_pending());
         if out.is_pending() {
             // Not ready: the budget unit goes back.
             coop::refund();
@@ -130,7 +127,7 @@ impl<T> Future for JoinHandle<T> {
 
 impl<T> Drop for JoinHandle<T> {
     fn drop(&mut self) {
-        crate::diag::join_polled(&self.raw, self.wait, false);
+        crate::diag::join_polled(&self.raw, false);
     }
 }
 
@@ -145,7 +142,13 @@ impl<T> fmt::Debug for JoinHandle<T> {
 }
 
 /// Why a task did not produce its output.
-pub struct JoinError {
+///
+/// One word: the error is boxed, so that a task's `Result<T, JoinError>` slot is no wider than
+/// its output (a million finished `()` tasks pay 8 bytes each for it, not 40).
+pub struct JoinError(Box<Failure>);
+
+/// What a [`JoinError`] carries.
+struct Failure {
     repr: Repr,
     /// The failed task's id, set when the error is read through its `JoinHandle` (the only
     /// way it reaches a user); 0 before.
@@ -162,46 +165,46 @@ enum Repr {
 
 impl JoinError {
     pub(crate) fn cancelled() -> JoinError {
-        JoinError {
+        JoinError(Box::new(Failure {
             repr: Repr::Cancelled,
             task: 0,
-        }
+        }))
     }
 
     pub(crate) fn deadlock_victim() -> JoinError {
-        JoinError {
+        JoinError(Box::new(Failure {
             repr: Repr::DeadlockVictim,
             task: 0,
-        }
+        }))
     }
 
     pub(crate) fn panic(payload: Box<dyn Any + Send + 'static>) -> JoinError {
-        JoinError {
+        JoinError(Box::new(Failure {
             repr: Repr::Panic(Mutex::new(payload)),
             task: 0,
-        }
+        }))
     }
 
     /// The id of the task that failed.
     pub fn id(&self) -> Id {
-        Id::from_raw(self.task)
+        Id::from_raw(self.0.task)
     }
 
     /// True if the task was aborted or its runtime shut down before it finished.
     pub fn is_cancelled(&self) -> bool {
-        matches!(self.repr, Repr::Cancelled | Repr::DeadlockVictim)
+        matches!(self.0.repr, Repr::Cancelled | Repr::DeadlockVictim)
     }
 
     /// True if the task was cancelled by `weft::diag` to break a deadlock it was part of
     /// ([`Action::CancelVictim`](crate::diag::Action::CancelVictim)); such a task is also
     /// [`is_cancelled`](Self::is_cancelled).
     pub fn is_deadlock_victim(&self) -> bool {
-        matches!(self.repr, Repr::DeadlockVictim)
+        matches!(self.0.repr, Repr::DeadlockVictim)
     }
 
     /// True if the task panicked.
     pub fn is_panic(&self) -> bool {
-        matches!(self.repr, Repr::Panic(_))
+        matches!(self.0.repr, Repr::Panic(_))
     }
 
     /// The panic payload, to resume the panic with `std::panic::resume_unwind`.
@@ -210,7 +213,7 @@ impl JoinError {
     ///
     /// Panics if the task did not panic.
     pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
-        match self.repr {
+        match self.0.repr {
             Repr::Panic(p) => p.into_inner().unwrap_or_else(|e| e.into_inner()),
             Repr::Cancelled | Repr::DeadlockVictim => {
                 panic!("JoinError::into_panic on a cancelled task")
@@ -219,7 +222,7 @@ impl JoinError {
     }
 
     fn panic_message(&self) -> Option<String> {
-        match &self.repr {
+        match &self.0.repr {
             Repr::Panic(p) => {
                 let p = p.lock().unwrap_or_else(|e| e.into_inner());
                 crate::panic_payload::text(&**p).map(str::to_string)
@@ -231,7 +234,7 @@ impl JoinError {
 
 impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (&self.repr, self.panic_message()) {
+        match (&self.0.repr, self.panic_message()) {
             (Repr::Cancelled, _) => f.write_str("task was cancelled"),
             (Repr::DeadlockVictim, _) => {
                 f.write_str("task was cancelled by weft::diag to break a deadlock")
@@ -244,7 +247,7 @@ impl fmt::Display for JoinError {
 
 impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.repr {
+        match &self.0.repr {
             Repr::Cancelled => f.write_str("JoinError::Cancelled"),
             Repr::DeadlockVictim => f.write_str("JoinError::DeadlockVictim"),
             Repr::Panic(_) => write!(f, "JoinError::Panic({:?})", self.panic_message()),

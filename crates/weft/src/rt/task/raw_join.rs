@@ -25,7 +25,7 @@ impl RawJoin {
         RawJoin(ptr)
     }
 
-    fn header(&self) -> &Header {
+    pub(crate) fn header(&self) -> &Header {
         // SAFETY: the handle's reference keeps the header alive.
         unsafe { self.0.as_ref() }
     }
@@ -46,7 +46,7 @@ impl RawJoin {
 
     /// Where the task was spawned.
     pub(crate) fn spawn_site(&self) -> &'static Location<'static> {
-        self.header().meta.site
+        self.header().meta.site()
     }
 
     /// True once the task has completed.
