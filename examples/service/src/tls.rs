@@ -215,3 +215,52 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Rewind<S> {
         Pin::new(&mut self.inner).poll_close(cx)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A self-signed certificate and its key, as PEM.
+    fn self_signed() -> (String, String) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        (cert.pem(), key.serialize_pem())
+    }
+
+    #[test]
+    fn bad_certificate_files_are_named_with_what_is_wrong() {
+        let dir = std::env::temp_dir().join(format!("service-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (cert, key) = self_signed();
+        let (_, other_key) = self_signed();
+        let write = |name: &str, text: &str| {
+            let path = dir.join(name);
+            std::fs::write(&path, text).unwrap();
+            path
+        };
+        let (cert, key, other_key, empty) = (
+            write("cert.pem", &cert),
+            write("key.pem", &key),
+            write("other-key.pem", &other_key),
+            write("empty.pem", "not PEM at all\n"),
+        );
+
+        assert!(load(&cert, &key).is_ok());
+        let missing = load(&dir.join("missing.pem"), &key).unwrap_err();
+        assert!(
+            missing.starts_with("--tls-cert ") && missing.contains("missing.pem"),
+            "{missing}"
+        );
+        let no_cert = load(&empty, &key).unwrap_err();
+        assert!(no_cert.contains("no CERTIFICATE block"), "{no_cert}");
+        let no_key = load(&cert, &empty).unwrap_err();
+        assert!(
+            no_key.starts_with("--tls-key ") && no_key.contains("empty.pem"),
+            "{no_key}"
+        );
+        let mismatch = load(&cert, &other_key).unwrap_err();
+        assert!(mismatch.contains("other-key.pem"), "{mismatch}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
