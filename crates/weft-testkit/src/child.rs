@@ -124,6 +124,11 @@ impl WatchedChild {
         }
     }
 
+    /// The child's exit status if it has exited (reaping it), `None` while it runs.
+    pub fn try_wait(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().expect("try_wait")
+    }
+
     /// Sends `signal` to the child.
     pub fn signal(&self, signal: i32) {
         send_signal(self.pid(), signal);

@@ -11,6 +11,8 @@
 //!   [`keep_alive`]: the keep-alive HTTP client such a load runs ([`KeepAlive`]).
 //! - [`gate`]: a [`Gate`] that jobs block on until the test opens it, and the setup that
 //!   holds a pool's threads busy ([`Gate::hold`]).
+//! - [`postgres`]: a throw-away PostgreSQL server on a free loopback port ([`Postgres`]),
+//!   run as the `postgres` user under root, stopped on drop.
 //! - [`temp_dir`]: a scratch directory removed on drop ([`TempDir`]).
 //! - [`runner`]: [`run_tests`], the runner of test binaries that need their own `main`
 //!   (`harness = false`) because they re-execute themselves as another program.
@@ -23,6 +25,7 @@ pub mod cluster;
 pub mod gate;
 pub mod keep_alive;
 pub mod load;
+pub mod postgres;
 pub mod runner;
 pub mod serve;
 pub mod temp_dir;
@@ -33,6 +36,7 @@ pub use cluster::Cluster;
 pub use gate::{Gate, OpenOnDrop};
 pub use keep_alive::KeepAlive;
 pub use load::{answered_by, tally, Load, Outcome, Record, LOAD_MAX};
+pub use postgres::Postgres;
 pub use runner::run_tests;
 pub use serve::{ServeChild, WEFT_SERVE_START};
 pub use temp_dir::TempDir;
