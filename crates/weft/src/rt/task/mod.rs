@@ -5,6 +5,7 @@
 //! `weft::task` module spawns through these.
 
 pub(crate) mod join;
+mod meta;
 pub(crate) mod owned;
 pub(crate) mod raw;
 pub(crate) mod raw_join;
@@ -12,6 +13,7 @@ pub(crate) mod state;
 mod task_ref;
 
 pub use join::{JoinError, JoinHandle};
+pub(crate) use meta::TaskMeta;
 pub(crate) use owned::OwnedTasks;
-pub(crate) use raw::{allocate, Header, Notified, TaskMeta};
+pub(crate) use raw::{allocate, Header, Notified};
 pub(crate) use task_ref::TaskRef;

@@ -2,7 +2,8 @@
 //! detector thread (what `Action::CancelVictim` uses), through the same state transition as
 //! `JoinHandle::abort`.
 
-use super::raw::{self, Header, Notified, TaskMeta};
+use super::meta::TaskMeta;
+use super::raw::{self, Header, Notified};
 use std::ptr::NonNull;
 
 /// A counted reference to a task, for `weft::diag`: its identity, and a way to abort it.
