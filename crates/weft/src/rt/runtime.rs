@@ -97,6 +97,14 @@ impl Builder {
         self
     }
 
+    /// Sets how many nice steps below the process the pool's `cpu` lane runs, 0..=19 (default
+    /// [`DEFAULT_CPU_NICE`](crate::pool::DEFAULT_CPU_NICE): a loop that wakes preempts a CPU
+    /// job on a shared core).
+    pub fn pool_cpu_nice(mut self, nice: i32) -> Builder {
+        self.pool.cpu_nice(nice);
+        self
+    }
+
     /// Sets how long an idle worker-pool thread lives.
     pub fn pool_idle_timeout(mut self, timeout: std::time::Duration) -> Builder {
         self.pool.idle_timeout(timeout);
