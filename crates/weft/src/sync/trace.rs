@@ -124,6 +124,8 @@ pub(crate) enum ResourceKind {
     Watch,
     /// A task's output (`JoinHandle` await).
     Join,
+    /// A `CancellationToken` (no holder: waiters wait for someone to cancel it).
+    Cancel,
 }
 
 /// Nanoseconds since the first stamp of the process: the loop's cached clock on a loop thread
