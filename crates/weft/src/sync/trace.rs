@@ -20,8 +20,8 @@
 //! cut into [`waits::WAIT_SHARDS`] shards (the `waits` submodule), each behind its own lock; a
 //! thread records its waits in the shard it was given on first use (threads are spread over
 //! the shards in turn), so a wait takes a lock that only its own thread and the occasional
-//! reader take. A wait's key is its shard's number plus a counter of that shard (no
-//! process-wide counter). [`edges`] visits every shard and turns the records into the edges of
+//! reader take. A shard is a slab (an index, no hashing); a wait's key is its shard's number,
+//! its entry's index and a counter of that shard (no process-wide counter). [`edges`] visits every shard and turns the records into the edges of
 //! the wait-for graph: *waiter W waits on resource R, held by H*.
 //!
 //! # Cost
@@ -29,8 +29,10 @@
 //! Off by default. Every hook starts with [`enabled`], one relaxed load and a branch; with it
 //! off nothing else runs and nothing is allocated. With it on, taking an exclusive hold costs
 //! two relaxed stores (the holder's id and the loop's cached clock); a shared hold, one
-//! compare-exchange and two stores (a read-modify-write to release); a wait, its shard's
-//! uncontended lock.
+//! compare-exchange and three stores (two stores to release); a wait, its shard's
+//! uncontended lock and a slab entry. The diag hooks behind them (lock order, deadlock
+//! checks) are called only while those are on (one more relaxed load each). A stamp costs a
+//! thread-local compare (see [`stamp`]).
 //!
 //! # Soundness of the table
 //!
@@ -133,12 +135,23 @@ pub(crate) enum ResourceKind {
 
 /// Nanoseconds since the first stamp of the process: the loop's cached clock on a loop thread
 /// (read at most once per loop turn, so stamping costs no clock read), the real clock elsewhere.
+///
+/// Turning an `Instant` into nanoseconds since the epoch costs a subtraction of two timespecs
+/// and a 128-bit product, more than the rest of a hold; the loop keeps the conversion of its
+/// cached instant (`LoopCore::stamp_ns`), so the stamps of one loop turn pay it once.
+#[inline]
 pub(crate) fn stamp() -> u64 {
+    rt::with_current(|core| match core {
+        Some(core) => core.stamp_ns(ns_since_epoch),
+        None => ns_since_epoch(Instant::now()),
+    })
+}
+
+#[cold]
+fn ns_since_epoch(now: Instant) -> u64 {
     static EPOCH: OnceLock<Instant> = OnceLock::new();
     let epoch = *EPOCH.get_or_init(Instant::now);
-    crate::time::now()
-        .saturating_duration_since(epoch)
-        .as_nanos() as u64
+    now.saturating_duration_since(epoch).as_nanos() as u64
 }
 
 /// How long ago `stamp` was taken.
@@ -235,7 +248,9 @@ impl Resource {
         if enabled() {
             let actor = current_actor();
             self.holds.set_owner(pack(actor), stamp());
-            crate::diag::on_acquire(self, actor, 0);
+            if crate::diag::lock_order_on() {
+                crate::diag::on_acquire(self, actor, 0);
+            }
         }
     }
 
@@ -244,7 +259,9 @@ impl Resource {
     pub(crate) fn release_exclusive(&self) {
         if enabled() {
             let owner = self.holds.take_owner();
-            crate::diag::on_release(self, unpack(owner), 0);
+            if crate::diag::lock_order_on() {
+                crate::diag::on_release(self, unpack(owner), 0);
+            }
         }
     }
 
@@ -257,7 +274,9 @@ impl Resource {
         }
         let actor = current_actor();
         let token = self.holds.add(pack(actor), count, stamp());
-        crate::diag::on_acquire(self, actor, token);
+        if crate::diag::lock_order_on() {
+            crate::diag::on_acquire(self, actor, token);
+        }
         token
     }
 
@@ -265,7 +284,7 @@ impl Resource {
     #[inline]
     pub(crate) fn release_shared(&self, token: HoldToken, count: usize) {
         let actor = self.holds.remove(token, count);
-        if actor != 0 {
+        if actor != 0 && crate::diag::lock_order_on() {
             crate::diag::on_release(self, unpack(actor), token);
         }
     }
@@ -301,7 +320,9 @@ impl Resource {
             site,
         };
         let key = waits::insert(record);
+        if crate::diag::deadlocks_on() {
         crate::diag::on_wait(actor);
+    }
         WaitGuard { key }
     }
 }
@@ -362,7 +383,9 @@ pub(crate) fn wait_join(task: u64, site: &'static Location<'static>) -> u64 {
         site,
     };
     let key = waits::insert(record);
-    crate::diag::on_wait(actor);
+    if crate::diag::deadlocks_on() {
+        crate::diag::on_wait(actor);
+    }
     key
 }
 
