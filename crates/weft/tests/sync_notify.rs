@@ -116,3 +116,28 @@ fn ping_pong_across_two_loops_loses_no_wake_up() {
     });
     assert_eq!(rounds, ROUNDS);
 }
+
+#[test]
+fn notify_last_wakes_the_newest_waiter_and_otherwise_stores_a_permit() {
+    let n = Notify::new();
+    let mut a = Probe::new(n.notified());
+    let mut b = Probe::new(n.notified());
+    a.pending();
+    b.pending();
+    n.notify_last();
+    assert_eq!((a.wakes(), b.wakes()), (0, 1), "the newest is woken");
+    b.ready();
+    a.pending();
+    // A woken newest waiter that gives up passes the wake-up on.
+    let mut c = Probe::new(n.notified());
+    c.pending();
+    n.notify_last();
+    assert_eq!(c.wakes(), 1);
+    drop(c);
+    assert_eq!(a.wakes(), 1, "passed on to the one left");
+    a.ready();
+    // With nobody waiting, it stores one permit like notify_one.
+    n.notify_last();
+    Probe::new(n.notified()).ready();
+    Probe::new(n.notified()).pending();
+}

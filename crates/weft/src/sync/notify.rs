@@ -97,6 +97,13 @@ impl Notify {
         self.state.notify_one();
     }
 
+    /// Wakes the newest waiter (LIFO), or stores a permit for the next `notified()` if none
+    /// waits, as [`notify_one`](Self::notify_one) does. A waiter it woke that is dropped
+    /// before it sees the wake-up passes it on to the oldest waiter, as for `notify_one`.
+    pub fn notify_last(&self) {
+        self.state.notify_last();
+    }
+
     /// Wakes every waiter waiting now (and every `notified()` future created before this call
     /// that has not completed). Stores no permit.
     pub fn notify_waiters(&self) {
