@@ -141,3 +141,27 @@ fn notify_last_wakes_the_newest_waiter_and_otherwise_stores_a_permit() {
     Probe::new(n.notified()).ready();
     Probe::new(n.notified()).pending();
 }
+
+#[test]
+fn notified_owned_is_static_and_takes_its_turn() {
+    let n = Arc::new(Notify::new());
+    let mut a = Probe::new(n.clone().notified_owned());
+    let mut b = Probe::new(n.clone().notified_owned());
+    a.pending();
+    b.pending();
+    n.notify_one();
+    assert_eq!((a.wakes(), b.wakes()), (1, 0), "FIFO, as notified()");
+    drop(a);
+    assert_eq!(b.wakes(), 1, "a dropped, notified waiter passes it on");
+    b.ready();
+    let rt = Runtime::builder().current_thread().build().unwrap();
+    rt.block_on(async {
+        let waiter = weft::spawn(n.clone().notified_owned());
+        weft::yield_now().await;
+        n.notify_waiters();
+        weft::time::timeout(common::DEADLINE, waiter)
+            .await
+            .expect("woken by notify_waiters")
+            .unwrap();
+    });
+}
