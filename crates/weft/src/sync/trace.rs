@@ -283,6 +283,10 @@ impl Resource {
     /// Forgets `count` units of the shared hold `token` (all of it when they reach 0).
     #[inline]
     pub(crate) fn release_shared(&self, token: HoldToken, count: usize) {
+        // The off path's one branch: nothing was recorded.
+        if token == 0 {
+            return;
+        }
         let actor = self.holds.remove(token, count);
         if actor != 0 && crate::diag::lock_order_on() {
             crate::diag::on_release(self, unpack(actor), token);

@@ -90,7 +90,9 @@ impl Holds {
     #[inline]
     pub(crate) fn add(&self, actor: u64, count: usize, since_ns: u64) -> u64 {
         for (i, slot) in self.slots.iter().enumerate() {
-            if slot.actor.load(Relaxed) == 0
+            // The first slot is tried at once (it is free in the common case of one holder at a
+            // time); later ones are looked at first, so a busy slot costs no failed CAS.
+            if (i == 0 || slot.actor.load(Relaxed) == 0)
                 && slot
                     .actor
                     .compare_exchange(0, CLAIMED, Acquire, Relaxed)
@@ -122,13 +124,15 @@ impl Holds {
     /// permit dropped after `forget` or `merge`, whose token's slot may be another's by now).
     #[inline]
     pub(crate) fn remove(&self, token: u64, count: usize) -> u64 {
-        if token == 0 || count == 0 {
-            return 0;
-        }
-        if let Some(slot) = usize::try_from(token - 1)
+        // Token 0 (callers check it first) wraps to an index past the slots, and is refused
+        // below with the overflow.
+        if let Some(slot) = usize::try_from(token.wrapping_sub(1))
             .ok()
             .and_then(|i| self.slots.get(i))
         {
+            if count == 0 {
+                return 0;
+            }
             let before = slot.count.load(Relaxed);
             if before > count {
                 slot.count.store(before - count, Relaxed);
@@ -138,6 +142,9 @@ impl Holds {
             slot.count.store(0, Relaxed);
             slot.actor.store(0, Release);
             return actor;
+        }
+        if token == 0 || count == 0 {
+            return 0;
         }
         self.remove_overflow(token, count)
     }
