@@ -139,7 +139,10 @@ pub(crate) enum ResourceKind {
 /// Turning an `Instant` into nanoseconds since the epoch costs a subtraction of two timespecs
 /// and a 128-bit product, more than the rest of a hold; the loop keeps the conversion of its
 /// cached instant (`LoopCore::stamp_ns`), so the stamps of one loop turn pay it once.
-#[inline]
+///
+/// Out of line on purpose: inlined into every hook it bloats the primitives' constructors and
+/// fast paths (oneshot's `channel` stopped being inlined, costing the off path a copy).
+#[inline(never)]
 pub(crate) fn stamp() -> u64 {
     rt::with_current(|core| match core {
         Some(core) => core.stamp_ns(ns_since_epoch),
@@ -196,13 +199,15 @@ pub(crate) struct Hold {
     pub(crate) token: u64,
 }
 
-/// A free inline slot, to build [`Holds`] in a `const fn` (see `holds`' module doc).
-#[allow(clippy::declare_interior_mutable_const)] // copied into fresh arrays, never shared
-const FREE_SLOT: HoldSlot = HoldSlot {
-    actor: AtomicU64::new(0),
-    count: AtomicUsize::new(0),
-    since_ns: AtomicU64::new(0),
-};
+/// A free inline slot, to build [`Holds`] in a `const fn` (see `holds`' module doc). A
+/// `const fn`, not a `const` item: built in place, where a `const` item is copied from an image.
+const fn free_slot() -> HoldSlot {
+    HoldSlot {
+        actor: AtomicU64::new(0),
+        count: AtomicUsize::new(0),
+        since_ns: AtomicU64::new(0),
+    }
+}
 
 /// The bookkeeping part of one primitive; see the module doc.
 #[derive(Debug)]
@@ -218,6 +223,7 @@ pub(crate) type HoldToken = u64;
 
 impl Resource {
     /// A resource of `kind` created at `site`.
+    #[inline]
     pub(crate) const fn new(kind: ResourceKind, site: &'static Location<'static>) -> Resource {
         Resource {
             kind,
@@ -225,7 +231,7 @@ impl Resource {
             holds: Holds {
                 owner: AtomicU64::new(0),
                 owner_since: AtomicU64::new(0),
-                slots: [FREE_SLOT; INLINE_HOLDS],
+                slots: [free_slot(), free_slot(), free_slot(), free_slot()],
                 next_token: AtomicU64::new(INLINE_HOLDS as u64 + 1),
                 shared: Mutex::new(Vec::new()),
             },
