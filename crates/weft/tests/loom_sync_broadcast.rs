@@ -67,12 +67,20 @@ fn a_senders_closed_is_woken_by_the_last_receiver_to_leave() {
             })
             .collect();
         wait_closed(&core);
-        assert_eq!(core.receiver_count(), 0, "closed() returned: is_closed holds");
+        assert_eq!(
+            core.receiver_count(),
+            0,
+            "closed() returned: is_closed holds"
+        );
         for r in receivers {
             r.join().unwrap();
         }
         assert_eq!(core.receiver_count(), 0, "and stays so");
-        assert_eq!(core.send(1), Err(1), "a send to no receiver gives the value back");
+        assert_eq!(
+            core.send(1),
+            Err(1),
+            "a send to no receiver gives the value back"
+        );
     });
 }
 
@@ -118,7 +126,8 @@ fn is_closed_racing_the_last_drop_turns_true_once_and_stays() {
         assert_eq!(core.receiver_count(), 0, "closed once the receiver left");
         let mut key = None;
         assert!(
-            core.poll_closed(&mut key, std::task::Waker::noop()).is_ready(),
+            core.poll_closed(&mut key, std::task::Waker::noop())
+                .is_ready(),
             "closed() is ready at once"
         );
         assert!(key.is_none(), "and queued nothing");

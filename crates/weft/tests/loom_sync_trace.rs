@@ -181,6 +181,9 @@ fn an_exclusive_holder_racing_a_snapshot() {
         check_racing(&seen, &[A]);
         assert!(seen.len() <= 1);
         assert_eq!(holder.join().unwrap(), A, "the release names the holder");
-        assert!(holds.snapshot().is_empty(), "no owner left after the release");
+        assert!(
+            holds.snapshot().is_empty(),
+            "no owner left after the release"
+        );
     });
 }

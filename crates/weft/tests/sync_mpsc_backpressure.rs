@@ -139,7 +139,10 @@ fn a_zero_capacity_is_refused() {
 #[test]
 fn send_timeout_gives_the_value_back_on_a_timeout_or_a_close() {
     use weft::sync::mpsc::error::SendTimeoutError;
-    let rt = weft::rt::Runtime::builder().current_thread().build().unwrap();
+    let rt = weft::rt::Runtime::builder()
+        .current_thread()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let (tx, mut rx) = mpsc::channel::<u32>(1);
         let short = std::time::Duration::from_millis(20);

@@ -144,7 +144,9 @@ fn try_map_narrows_the_guard_or_gives_it_back_locked() {
     drop(first);
     let owned = m.clone().try_lock_owned().unwrap();
     let owned = OwnedMutexGuard::try_map(owned, |v| v.get_mut(9)).expect_err("no element 9");
-    let mut last = OwnedMutexGuard::try_map(owned, |v| v.last_mut()).ok().unwrap();
+    let mut last = OwnedMutexGuard::try_map(owned, |v| v.last_mut())
+        .ok()
+        .unwrap();
     *last += 20;
     drop(last);
     assert_eq!(*m.try_lock().unwrap(), vec![11, 22]);

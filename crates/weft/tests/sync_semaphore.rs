@@ -105,7 +105,11 @@ fn split_permits_are_given_back_separately() {
     assert_eq!((permit.num_permits(), part.num_permits()), (1, 3));
     assert_eq!(sem.available_permits(), 1);
     drop(part);
-    assert_eq!(sem.available_permits(), 4, "the split-off part alone came back");
+    assert_eq!(
+        sem.available_permits(),
+        4,
+        "the split-off part alone came back"
+    );
     drop(permit);
     assert_eq!(sem.available_permits(), 5);
 

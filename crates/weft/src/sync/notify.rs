@@ -219,7 +219,13 @@ impl Future for OwnedNotified {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
-        poll_notified(&this.notify, &mut this.waiter, &mut this.wait, this.site, cx)
+        poll_notified(
+            &this.notify,
+            &mut this.waiter,
+            &mut this.wait,
+            this.site,
+            cx,
+        )
     }
 }
 

@@ -40,10 +40,7 @@
 //! waiter before the waiter stops borrowing the resource, and [`edges`] reads a shard's
 //! resources only under that shard's lock, so every resource it reaches is alive.
 
-use crate::loom::{
-    AtomicBool, AtomicU64, AtomicUsize, Mutex,
-    Ordering::Relaxed,
-};
+use crate::loom::{AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering::Relaxed};
 use crate::rt;
 use std::panic::Location;
 use std::sync::OnceLock;
@@ -52,8 +49,8 @@ use std::time::{Duration, Instant};
 mod holds;
 mod waits;
 
-use holds::{HoldSlot, Holds};
 pub(crate) use holds::INLINE_HOLDS;
+use holds::{HoldSlot, Holds};
 pub(crate) use waits::KeyHasher;
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
@@ -331,8 +328,8 @@ impl Resource {
         };
         let key = waits::insert(record);
         if crate::diag::deadlocks_on() {
-        crate::diag::on_wait(actor);
-    }
+            crate::diag::on_wait(actor);
+        }
         WaitGuard { key }
     }
 }

@@ -96,8 +96,8 @@ pub(super) fn insert(record: WaitRecord) -> u64 {
     };
     // More live waits in one shard than INDEX_BITS can name would be a leak elsewhere; the
     // mask keeps the key well-formed (such a record is then simply never found by `remove`).
-    let key = (((sh.next_seq << INDEX_BITS) | (index as u64 & INDEX_MASK)) << SHARD_BITS)
-        | shard as u64;
+    let key =
+        (((sh.next_seq << INDEX_BITS) | (index as u64 & INDEX_MASK)) << SHARD_BITS) | shard as u64;
     sh.entries[index] = Entry {
         key,
         record: Some(record),
