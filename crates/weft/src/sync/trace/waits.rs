@@ -105,22 +105,21 @@ pub(super) fn insert(record: WaitRecord) -> u64 {
     key
 }
 
-/// Removes the record `key` (under its shard's lock; dropped after it, a record owns nothing).
+/// Removes the record `key` (under its shard's lock; a record owns nothing to drop).
 pub(super) fn remove(key: u64) {
     let index = ((key >> SHARD_BITS) & INDEX_MASK) as usize;
     let mut sh = lock(&shards()[shard_of(key)]);
-    let gone = match sh.entries.get_mut(index) {
+    let found = match sh.entries.get_mut(index) {
         Some(entry) if entry.key == key => {
             entry.key = 0;
-            entry.record.take()
+            entry.record = None;
+            true
         }
-        _ => None,
+        _ => false,
     };
-    if gone.is_some() {
+    if found {
         sh.free.push(index);
     }
-    drop(sh);
-    drop(gone);
 }
 
 /// Calls `f` on every record, each shard's under that shard's lock (what lets `f` read the
