@@ -301,6 +301,11 @@ impl<T> Sender<T> {
         self.tx.shared.chan.max_capacity()
     }
 
+    /// Weak senders of the channel (from [`downgrade`](Self::downgrade)) still alive.
+    pub fn weak_count(&self) -> usize {
+        self.tx.weak_count()
+    }
+
     /// True if both senders feed the same channel.
     pub fn same_channel(&self, other: &Sender<T>) -> bool {
         self.tx.same_channel(&other.tx)
@@ -448,6 +453,11 @@ impl<T> Receiver<T> {
     /// Live senders.
     pub fn sender_strong_count(&self) -> usize {
         self.rx.shared.chan.senders()
+    }
+
+    /// Weak senders of the channel still alive.
+    pub fn sender_weak_count(&self) -> usize {
+        self.rx.weak_count()
     }
 }
 
