@@ -5,7 +5,11 @@
 //! - `Lagged` accounting under a racing send that overwrites the oldest value: every value is
 //!   either received once, in order, or counted in a `Lagged(n)`; nothing is left unread;
 //! - the last sender leaving (close) racing a receive: the receiver gets every value sent, then
-//!   `Closed`, and is never left asleep.
+//!   `Closed`, and is never left asleep;
+//! - a sender's `closed()` (and `is_closed()`) racing the last receiver's drop: the waiting
+//!   sender is woken whichever receiver leaves last, a `closed()` given up meanwhile does not
+//!   take the wake-up from another, and `is_closed()` turns true only once no receiver is left
+//!   and stays true.
 //!
 //! A lost wake-up shows up as loom's deadlock report (a thread blocked forever in `block_on`).
 
@@ -37,6 +41,97 @@ fn recv(core: &Core<u32>, next: &mut u64) -> Look<u32> {
     let look = block_on(poll_fn(|cx| core.poll_recv(next, &mut key, cx.waker())));
     core.unqueue(&mut key);
     look
+}
+
+/// A sender's `closed().await`, freeing its slot at the end as the future's `Drop` does.
+fn wait_closed(core: &Core<u32>) {
+    let mut key = None;
+    block_on(poll_fn(|cx| core.poll_closed(&mut key, cx.waker())));
+    core.unqueue_closed(&mut key);
+}
+
+#[test]
+fn a_senders_closed_is_woken_by_the_last_receiver_to_leave() {
+    model(|| {
+        let core = Arc::new(Core::new(1));
+        let second = core.subscribe();
+        let receivers: Vec<_> = [0, second]
+            .into_iter()
+            .map(|next| {
+                let core = core.clone();
+                thread::spawn(move || {
+                    // `is_closed` (no receiver left) cannot be true while this one lives.
+                    assert_ne!(core.receiver_count(), 0);
+                    core.drop_receiver(next);
+                })
+            })
+            .collect();
+        wait_closed(&core);
+        assert_eq!(
+            core.receiver_count(),
+            0,
+            "closed() returned: is_closed holds"
+        );
+        for r in receivers {
+            r.join().unwrap();
+        }
+        assert_eq!(core.receiver_count(), 0, "and stays so");
+        assert_eq!(
+            core.send(1),
+            Err(1),
+            "a send to no receiver gives the value back"
+        );
+    });
+}
+
+#[test]
+fn a_closed_given_up_racing_the_last_drop_leaves_the_other_woken() {
+    model(|| {
+        let core = Arc::new(Core::new(1));
+        let quitter = {
+            let core = core.clone();
+            thread::spawn(move || {
+                // One poll (queued unless the receiver is already gone), then dropped.
+                let mut key = None;
+                let waker = std::task::Waker::noop();
+                let _ = core.poll_closed(&mut key, waker);
+                core.unqueue_closed(&mut key);
+            })
+        };
+        let receiver = {
+            let core = core.clone();
+            thread::spawn(move || core.drop_receiver(0))
+        };
+        wait_closed(&core);
+        // The waiter above was woken (else loom reports a deadlock) whether or not the
+        // quitter's queued slot was the one the drop saw first.
+        quitter.join().unwrap();
+        receiver.join().unwrap();
+        assert_eq!(core.receiver_count(), 0);
+    });
+}
+
+#[test]
+fn is_closed_racing_the_last_drop_turns_true_once_and_stays() {
+    model(|| {
+        let core = Arc::new(Core::<u32>::new(1));
+        let receiver = {
+            let core = core.clone();
+            thread::spawn(move || core.drop_receiver(0))
+        };
+        let first = core.receiver_count() == 0;
+        let second = core.receiver_count() == 0;
+        assert!(!first || second, "is_closed went back from true to false");
+        receiver.join().unwrap();
+        assert_eq!(core.receiver_count(), 0, "closed once the receiver left");
+        let mut key = None;
+        assert!(
+            core.poll_closed(&mut key, std::task::Waker::noop())
+                .is_ready(),
+            "closed() is ready at once"
+        );
+        assert!(key.is_none(), "and queued nothing");
+    });
 }
 
 #[test]

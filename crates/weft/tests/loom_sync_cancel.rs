@@ -43,7 +43,7 @@ fn wait_cancelled(node: &Node) {
 #[test]
 fn cancel_racing_a_waiters_registration_wakes_it() {
     model(|| {
-        let root = Node::new(None, false);
+        let root = Node::new(None, false, ());
         let waiter = {
             let root = root.clone();
             thread::spawn(move || wait_cancelled(&root))
@@ -57,11 +57,11 @@ fn cancel_racing_a_waiters_registration_wakes_it() {
 #[test]
 fn a_child_created_concurrently_with_cancel_ends_cancelled() {
     model(|| {
-        let root = Node::new(None, false);
+        let root = Node::new(None, false, ());
         let maker = {
             let root = root.clone();
             thread::spawn(move || {
-                let child = Node::child(&root);
+                let child = Node::child(&root, ());
                 wait_cancelled(&child); // woken by the parent's cancel, whenever it ran
                 child
             })
@@ -72,7 +72,7 @@ fn a_child_created_concurrently_with_cancel_ends_cancelled() {
             child.is_cancelled(),
             "a child of a cancelled token is cancelled"
         );
-        let grandchild = Node::child(&child);
+        let grandchild = Node::child(&child, ());
         assert!(grandchild.is_cancelled(), "and so is one made after");
     });
 }
@@ -80,7 +80,7 @@ fn a_child_created_concurrently_with_cancel_ends_cancelled() {
 #[test]
 fn cancel_racing_a_waiter_that_gives_up_wakes_the_other() {
     model(|| {
-        let root = Node::new(None, false);
+        let root = Node::new(None, false, ());
         // One waiter queued, then dropped while cancel runs; another waits to the end.
         let mut first = None;
         let queued = root.poll_wait(&mut first, Waker::noop()).is_pending();

@@ -124,3 +124,63 @@ fn cancel_reaches_tasks_on_other_loops_and_threads() {
         assert_eq!(out, None);
     });
 }
+
+/// With diagnostics on, a task parked in `cancelled()` is a waiter in the dump: the wait
+/// names the token's creation site and the `cancelled()` call, and no holder (a token has
+/// none); cancelling ends the wait.
+#[test]
+fn a_dump_shows_a_task_waiting_on_a_token() {
+    let rt = Runtime::builder()
+        .loops(1)
+        .diagnostics(weft::diag::Config::default().livelock(1_000_000))
+        .build()
+        .unwrap();
+    let token_line = line!() + 1;
+    let token = CancellationToken::new();
+    let child = token.child_token();
+    let wait_line = line!() + 3;
+    let spawn_line = line!() + 1;
+    let waiter = rt.spawn_on(0, async move {
+        child.cancelled().await;
+    });
+    let find = |dump: &weft::diag::TaskDump| {
+        dump.iter()
+            .find(|t| {
+                t.spawn_site().file().ends_with("sync_cancel.rs")
+                    && t.spawn_site().line() == spawn_line
+            })
+            .cloned()
+    };
+    let deadline = std::time::Instant::now() + DEADLINE;
+    let (task, text) = loop {
+        let dump = weft::diag::dump();
+        if let Some(t) = find(&dump).filter(|t| t.wait_reason().is_some()) {
+            break (t, dump.to_string());
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the waiter never showed a wait:\n{dump}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    let reason = task.wait_reason().unwrap();
+    assert_eq!(task.state(), weft::diag::TaskState::Parked, "{text}");
+    // The child was made on the line after the token: its own site is the one waited on.
+    let child_site = format!("sync_cancel.rs:{}:", token_line + 1);
+    assert!(
+        reason.starts_with("CancellationToken::cancelled on ") && reason.contains(&child_site),
+        "{text}"
+    );
+    assert!(
+        reason.contains(&format!("waiting at {}", file!()))
+            && reason.contains(&format!(":{wait_line}:")),
+        "{text}"
+    );
+    assert!(!reason.contains("held by"), "a token has no holder: {text}");
+    token.cancel();
+    rt.block_on(async { timeout(DEADLINE, waiter).await })
+        .expect("the waiter ends once cancelled")
+        .unwrap();
+    let after = weft::diag::dump();
+    assert!(find(&after).is_none(), "{after}");
+}

@@ -135,3 +135,34 @@ fn an_owned_permit_gives_its_sender_back() {
 fn a_zero_capacity_is_refused() {
     let _ = mpsc::channel::<u8>(0);
 }
+
+#[test]
+fn send_timeout_gives_the_value_back_on_a_timeout_or_a_close() {
+    use weft::sync::mpsc::error::SendTimeoutError;
+    let rt = weft::rt::Runtime::builder()
+        .current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (tx, mut rx) = mpsc::channel::<u32>(1);
+        let short = std::time::Duration::from_millis(20);
+        tx.send_timeout(1, short).await.unwrap();
+        match tx.send_timeout(2, short).await {
+            Err(SendTimeoutError::Timeout(v)) => assert_eq!(v, 2),
+            other => panic!("full channel: expected a timeout, got {other:?}"),
+        }
+        // A slot freed while it waits: it sends.
+        let sender = {
+            let tx = tx.clone();
+            weft::spawn(async move { tx.send_timeout(3, common::DEADLINE).await })
+        };
+        assert_eq!(rx.recv().await, Some(1));
+        sender.await.unwrap().unwrap();
+        assert_eq!(rx.recv().await, Some(3));
+        drop(rx);
+        match tx.send_timeout(4, short).await {
+            Err(SendTimeoutError::Closed(v)) => assert_eq!(v, 4),
+            other => panic!("closed channel: expected Closed, got {other:?}"),
+        }
+    });
+}

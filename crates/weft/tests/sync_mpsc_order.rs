@@ -145,3 +145,22 @@ fn a_weak_sender_does_not_keep_the_channel_open() {
     drop(utx);
     assert!(uweak.upgrade().is_none());
 }
+
+#[test]
+fn senders_count_strong_and_weak_senders() {
+    let (tx, rx) = mpsc::channel::<u8>(4);
+    let tx2 = tx.clone();
+    let weak = tx.downgrade();
+    assert_eq!((tx.strong_count(), tx.weak_count()), (2, 1));
+    assert_eq!(rx.sender_weak_count(), 1);
+    drop(tx2);
+    assert_eq!(tx.strong_count(), 1);
+    drop(weak);
+    assert_eq!(tx.weak_count(), 0);
+
+    let (utx, urx) = mpsc::unbounded_channel::<u8>();
+    let uweak = utx.downgrade();
+    let utx2 = uweak.upgrade().unwrap();
+    assert_eq!((utx.strong_count(), utx2.weak_count()), (2, 1));
+    assert_eq!(urx.sender_weak_count(), 1);
+}

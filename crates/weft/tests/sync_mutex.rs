@@ -130,3 +130,24 @@ fn owned_and_mapped_guards_hold_the_lock_until_dropped() {
         assert_eq!(Mutex::<u8>::default().into_inner(), 0);
     });
 }
+
+#[test]
+fn try_map_narrows_the_guard_or_gives_it_back_locked() {
+    use weft::sync::{MutexGuard, OwnedMutexGuard};
+    let m = Arc::new(Mutex::new(vec![1, 2]));
+    let g = m.try_lock().unwrap();
+    let g = MutexGuard::try_map(g, |v| v.get_mut(5)).expect_err("no element 5");
+    assert!(m.try_lock().is_err(), "the guard came back, still locked");
+    let mut first = MutexGuard::try_map(g, |v| v.first_mut()).ok().unwrap();
+    *first += 10;
+    assert!(m.try_lock().is_err(), "the mapped guard keeps the lock");
+    drop(first);
+    let owned = m.clone().try_lock_owned().unwrap();
+    let owned = OwnedMutexGuard::try_map(owned, |v| v.get_mut(9)).expect_err("no element 9");
+    let mut last = OwnedMutexGuard::try_map(owned, |v| v.last_mut())
+        .ok()
+        .unwrap();
+    *last += 20;
+    drop(last);
+    assert_eq!(*m.try_lock().unwrap(), vec![11, 22]);
+}

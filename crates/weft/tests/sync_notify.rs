@@ -116,3 +116,52 @@ fn ping_pong_across_two_loops_loses_no_wake_up() {
     });
     assert_eq!(rounds, ROUNDS);
 }
+
+#[test]
+fn notify_last_wakes_the_newest_waiter_and_otherwise_stores_a_permit() {
+    let n = Notify::new();
+    let mut a = Probe::new(n.notified());
+    let mut b = Probe::new(n.notified());
+    a.pending();
+    b.pending();
+    n.notify_last();
+    assert_eq!((a.wakes(), b.wakes()), (0, 1), "the newest is woken");
+    b.ready();
+    a.pending();
+    // A woken newest waiter that gives up passes the wake-up on.
+    let mut c = Probe::new(n.notified());
+    c.pending();
+    n.notify_last();
+    assert_eq!(c.wakes(), 1);
+    drop(c);
+    assert_eq!(a.wakes(), 1, "passed on to the one left");
+    a.ready();
+    // With nobody waiting, it stores one permit like notify_one.
+    n.notify_last();
+    Probe::new(n.notified()).ready();
+    Probe::new(n.notified()).pending();
+}
+
+#[test]
+fn notified_owned_is_static_and_takes_its_turn() {
+    let n = Arc::new(Notify::new());
+    let mut a = Probe::new(n.clone().notified_owned());
+    let mut b = Probe::new(n.clone().notified_owned());
+    a.pending();
+    b.pending();
+    n.notify_one();
+    assert_eq!((a.wakes(), b.wakes()), (1, 0), "FIFO, as notified()");
+    drop(a);
+    assert_eq!(b.wakes(), 1, "a dropped, notified waiter passes it on");
+    b.ready();
+    let rt = Runtime::builder().current_thread().build().unwrap();
+    rt.block_on(async {
+        let waiter = weft::spawn(n.clone().notified_owned());
+        weft::yield_now().await;
+        n.notify_waiters();
+        weft::time::timeout(common::DEADLINE, waiter)
+            .await
+            .expect("woken by notify_waiters")
+            .unwrap();
+    });
+}

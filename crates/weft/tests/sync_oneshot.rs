@@ -139,3 +139,21 @@ fn every_value_is_dropped_exactly_once_whichever_end_goes_first() {
     }
     assert_eq!(drops.load(SeqCst), 3 + RACES);
 }
+
+#[test]
+fn is_empty_and_is_terminated_follow_the_value() {
+    let (tx, mut rx) = oneshot::channel::<u8>();
+    assert!(rx.is_empty() && !rx.is_terminated(), "nothing sent yet");
+    tx.send(7).unwrap();
+    assert!(!rx.is_empty(), "a value waits");
+    assert!(!rx.is_terminated());
+    assert_eq!(rx.try_recv(), Ok(7));
+    assert!(rx.is_empty() && rx.is_terminated(), "taken");
+
+    let (tx, mut rx) = oneshot::channel::<u8>();
+    drop(tx);
+    assert!(rx.is_empty(), "the sender left without sending");
+    assert!(!rx.is_terminated(), "the error is not seen yet");
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+    assert!(rx.is_terminated());
+}

@@ -94,3 +94,30 @@ fn adding_permits_past_the_maximum_is_a_clear_panic() {
     let sem = Semaphore::new(Semaphore::MAX_PERMITS);
     sem.add_permits(1);
 }
+
+#[test]
+fn split_permits_are_given_back_separately() {
+    let sem = Semaphore::new(5);
+    let mut permit = sem.try_acquire_many(4).unwrap();
+    assert!(permit.split(5).is_none(), "holds only 4");
+    assert_eq!(permit.num_permits(), 4, "a refused split changes nothing");
+    let part = permit.split(3).unwrap();
+    assert_eq!((permit.num_permits(), part.num_permits()), (1, 3));
+    assert_eq!(sem.available_permits(), 1);
+    drop(part);
+    assert_eq!(
+        sem.available_permits(),
+        4,
+        "the split-off part alone came back"
+    );
+    drop(permit);
+    assert_eq!(sem.available_permits(), 5);
+
+    let sem = Arc::new(Semaphore::new(2));
+    let mut owned = sem.clone().try_acquire_many_owned(2).unwrap();
+    let half = owned.split(1).unwrap();
+    drop(owned);
+    assert_eq!(sem.available_permits(), 1);
+    drop(half);
+    assert_eq!(sem.available_permits(), 2);
+}

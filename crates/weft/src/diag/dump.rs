@@ -393,5 +393,6 @@ fn operation(kind: ResourceKind) -> &'static str {
         ResourceKind::Broadcast => "broadcast recv",
         ResourceKind::Watch => "watch changed",
         ResourceKind::Join => "JoinHandle await",
+        ResourceKind::Cancel => "CancellationToken::cancelled",
     }
 }

@@ -71,6 +71,9 @@ pub(crate) struct LoopCore {
     /// The loop's notion of now (`weft::time::now`): read at most once per
     /// maintenance (by the timers, or by the first caller), forgotten at the next.
     now: Cell<Option<Instant>>,
+    /// `now` as `sync::trace` stamps it (nanoseconds since its epoch), converted at most once
+    /// per `now`; 0 until then (see [`LoopCore::stamp_ns`]).
+    stamp_ns: Cell<u64>,
     /// The loop's clock, pausable for tests (`weft::time::pause`).
     pub(crate) clock: crate::time::pause::Clock,
 }
@@ -118,6 +121,7 @@ impl LoopCore {
             fired: RefCell::new(Vec::new()),
             polls_since_maintenance: Cell::new(0),
             now: Cell::new(None),
+            stamp_ns: Cell::new(0),
             clock: Default::default(),
         }
     }
@@ -241,7 +245,7 @@ impl LoopCore {
     /// Inbox, timers, I/O. Blocks in epoll only if `may_sleep` and nothing is ready.
     fn maintain(&self, may_sleep: bool, attention: &dyn Fn() -> bool) {
         self.polls_since_maintenance.set(0);
-        self.now.set(None);
+        self.set_now(None);
         self.drain_inbox();
         // The clock is read only when a timer waits: with an empty wheel there is nothing to
         // fire, and a wheel whose `elapsed` lags behind the clock stays correct (`advance`
@@ -262,7 +266,7 @@ impl LoopCore {
                 if self.ready.borrow().is_empty() {
                     if let Some(at) = self.next_timer_deadline() {
                         self.clock.jump_to(at);
-                        self.now.set(None);
+                        self.set_now(None);
                     }
                 }
                 self.fire_timers();
@@ -277,7 +281,7 @@ impl LoopCore {
         }
         self.poll_io(timeout, sleeping);
         if sleeping {
-            self.now.set(None);
+            self.set_now(None);
             self.drain_inbox();
             self.fire_timers();
         }
@@ -339,7 +343,7 @@ impl LoopCore {
             return None;
         }
         let now = self.clock.now();
-        self.now.set(Some(now));
+        self.set_now(Some(now));
         // A paused clock stands still, often inside a tick (after `advance(60s)`, say): fire
         // what is due within that tick, as deadlines round up to ticks; a running clock
         // reaches the tick's end by itself.
@@ -364,9 +368,29 @@ impl LoopCore {
             Some(now) => now,
             None => {
                 let now = self.clock.now();
-                self.now.set(Some(now));
+                self.set_now(Some(now));
                 now
             }
+        }
+    }
+
+    /// Replaces the cached time (and forgets its conversion to a stamp).
+    fn set_now(&self, now: Option<Instant>) {
+        self.now.set(now);
+        self.stamp_ns.set(0);
+    }
+
+    /// [`now`](Self::now) converted by `convert` (`sync::trace`'s stamp), converted once per
+    /// cached time: a hold or wait recorded on this loop costs a cell read, not a conversion.
+    #[inline]
+    pub(crate) fn stamp_ns(&self, convert: fn(Instant) -> u64) -> u64 {
+        match self.stamp_ns.get() {
+            0 => {
+                let ns = convert(self.now()).max(1);
+                self.stamp_ns.set(ns);
+                ns
+            }
+            ns => ns,
         }
     }
 

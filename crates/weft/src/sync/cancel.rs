@@ -35,14 +35,32 @@
 //! `tests/loom_sync_cancel.rs`); this file is the public face.
 //!
 //! Every waiter is woken by `cancel`; they are independent, so no order is promised among them.
+//!
+//! # Bookkeeping
+//!
+//! Each node carries a `sync::trace` [`Resource`] of kind `Cancel` (created where the token or
+//! child was made). A token has no holder, like a `Notify`: a `cancelled()` future that parks
+//! records a wait on its node's resource (the slow path only: an already cancelled token
+//! records nothing), ended when the future completes or is dropped, so a task dump shows
+//! `CancellationToken::cancelled on <site>` for a task waiting on it.
 
-use super::cancel_state::Node;
+use super::cancel_state;
+use super::trace::{Resource, ResourceKind, WaitGuard};
 use crate::loom::Arc;
 use crate::sync::waiters::WaiterKey;
 use std::fmt;
 use std::future::Future;
+use std::panic::Location;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+
+/// A node of the token tree with its bookkeeping resource.
+type Node = cancel_state::Node<Resource>;
+
+#[track_caller]
+fn resource() -> Resource {
+    Resource::new(ResourceKind::Cancel, Location::caller())
+}
 
 /// A token that can be cancelled once, waking everyone waiting on it and its descendants. Clones
 /// are the same token.
@@ -74,6 +92,7 @@ pub struct CancellationToken {
 }
 
 impl Default for CancellationToken {
+    #[track_caller]
     fn default() -> Self {
         CancellationToken::new()
     }
@@ -81,17 +100,19 @@ impl Default for CancellationToken {
 
 impl CancellationToken {
     /// A new, uncancelled token with no parent.
+    #[track_caller]
     pub fn new() -> CancellationToken {
         CancellationToken {
-            node: Node::new(None, false),
+            node: Node::new(None, false, resource()),
         }
     }
 
     /// A child: cancelled when this token (or an ancestor) is; cancelling the child does not
     /// cancel this token.
+    #[track_caller]
     pub fn child_token(&self) -> CancellationToken {
         CancellationToken {
-            node: Node::child(&self.node),
+            node: Node::child(&self.node, resource()),
         }
     }
 
@@ -110,11 +131,14 @@ impl CancellationToken {
     /// # Cancel safety
     ///
     /// Cancel safe: dropping the future only removes its waiter.
+    #[track_caller]
     pub fn cancelled(&self) -> WaitForCancellationFuture<'_> {
         WaitForCancellationFuture {
             wait: Wait {
                 node: &self.node,
                 key: None,
+                trace: None,
+                site: Location::caller(),
             },
         }
     }
@@ -125,8 +149,11 @@ impl CancellationToken {
     /// # Cancel safety
     ///
     /// Cancel safe.
+    #[track_caller]
     pub fn cancelled_owned(self) -> WaitForCancellationFutureOwned {
         WaitForCancellationFutureOwned {
+            trace: None,
+            site: Location::caller(),
             node: self.node,
             key: None,
         }
@@ -168,13 +195,33 @@ impl fmt::Debug for CancellationToken {
 struct Wait<'a> {
     node: &'a Node,
     key: Option<WaiterKey>,
+    /// The recorded wait, from the first pending poll until ready or dropped.
+    trace: Option<WaitGuard>,
+    site: &'static Location<'static>,
 }
 
-fn poll_wait(node: &Node, key: &mut Option<WaiterKey>, cx: &mut Context<'_>) -> Poll<()> {
-    node.poll_wait(key, cx.waker())
+/// One poll of a wait on `node`, recording the wait (at `site`) while it is pending.
+fn poll_wait(
+    node: &Node,
+    key: &mut Option<WaiterKey>,
+    trace: &mut Option<WaitGuard>,
+    site: &'static Location<'static>,
+    cx: &mut Context<'_>,
+) -> Poll<()> {
+    let out = node.poll_wait(key, cx.waker());
+    if out.is_pending() {
+        if trace.is_none() {
+            *trace = Some(node.extra.wait(site));
+        }
+    } else {
+        *trace = None;
+    }
+    out
 }
 
-fn unqueue(node: &Node, key: &mut Option<WaiterKey>) {
+/// Ends a wait whose future is dropped: its recorded wait, then its slot.
+fn unqueue(node: &Node, key: &mut Option<WaiterKey>, trace: &mut Option<WaitGuard>) {
+    *trace = None;
     node.unqueue(key);
 }
 
@@ -187,14 +234,22 @@ impl Future for WaitForCancellationFuture<'_> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        let Wait { node, key } = &mut self.get_mut().wait;
-        poll_wait(node, key, cx)
+        let Wait {
+            node,
+            key,
+            trace,
+            site,
+        } = &mut self.get_mut().wait;
+        poll_wait(node, key, trace, site, cx)
     }
 }
 
 impl Drop for WaitForCancellationFuture<'_> {
     fn drop(&mut self) {
-        unqueue(self.wait.node, &mut self.wait.key);
+        let Wait {
+            node, key, trace, ..
+        } = &mut self.wait;
+        unqueue(node, key, trace);
     }
 }
 
@@ -207,6 +262,10 @@ impl fmt::Debug for WaitForCancellationFuture<'_> {
 
 /// The future of [`CancellationToken::cancelled_owned`].
 pub struct WaitForCancellationFutureOwned {
+    /// Ended in `drop` before `node` (which may be the last reference to the resource the
+    /// record points at) is released.
+    trace: Option<WaitGuard>,
+    site: &'static Location<'static>,
     node: Arc<Node>,
     key: Option<WaiterKey>,
 }
@@ -216,13 +275,13 @@ impl Future for WaitForCancellationFutureOwned {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = self.get_mut();
-        poll_wait(&this.node, &mut this.key, cx)
+        poll_wait(&this.node, &mut this.key, &mut this.trace, this.site, cx)
     }
 }
 
 impl Drop for WaitForCancellationFutureOwned {
     fn drop(&mut self) {
-        unqueue(&self.node, &mut self.key);
+        unqueue(&self.node, &mut self.key, &mut self.trace);
     }
 }
 

@@ -13,6 +13,9 @@
 //! flag. A waiter checks the flag again under the lock before it queues, and `cancel` empties
 //! the queue under the lock after setting the flag, so no waiter misses the cancel. Locks are
 //! taken one node at a time (cancel walks the subtree with an explicit stack).
+//!
+//! A node carries a payload `E` it never reads: the public face keeps its `sync::trace`
+//! resource there (what a waiter's recorded wait points at), the loom model keeps `()`.
 
 use super::waiters::{WaitList, WaiterKey, WakeBatch};
 use crate::loom::{Arc, AtomicBool, Mutex, MutexGuard, Ordering};
@@ -23,23 +26,26 @@ use std::task::{Poll, Waker};
 /// with the live count, so sweeping costs O(1) amortised per `child`.
 const FIRST_SWEEP: usize = 16;
 
-struct Links {
+struct Links<E> {
     waiters: WaitList<()>,
-    children: Vec<Weak<Node>>,
+    children: Vec<Weak<Node<E>>>,
     sweep_at: usize,
 }
 
-/// One token of the tree (clones of a token share it).
-pub(super) struct Node {
+/// One token of the tree (clones of a token share it), with its payload `E` (see the module
+/// doc).
+pub(super) struct Node<E = ()> {
     cancelled: AtomicBool,
-    links: Mutex<Links>,
+    links: Mutex<Links<E>>,
     /// Keeps the parent alive while this node lives; never read otherwise.
-    _parent: Option<Arc<Node>>,
+    _parent: Option<Arc<Node<E>>>,
+    /// The payload, never read here.
+    pub(super) extra: E,
 }
 
-impl Node {
-    /// A node, already cancelled if `cancelled`.
-    pub(super) fn new(parent: Option<Arc<Node>>, cancelled: bool) -> Arc<Node> {
+impl<E> Node<E> {
+    /// A node carrying `extra`, already cancelled if `cancelled`.
+    pub(super) fn new(parent: Option<Arc<Node<E>>>, cancelled: bool, extra: E) -> Arc<Node<E>> {
         Arc::new(Node {
             cancelled: AtomicBool::new(cancelled),
             links: Mutex::new(Links {
@@ -48,10 +54,11 @@ impl Node {
                 sweep_at: FIRST_SWEEP,
             }),
             _parent: parent,
+            extra,
         })
     }
 
-    fn links(&self) -> MutexGuard<'_, Links> {
+    fn links(&self) -> MutexGuard<'_, Links<E>> {
         self.links.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -60,14 +67,14 @@ impl Node {
         self.cancelled.load(Ordering::Acquire)
     }
 
-    /// A child of `this`: cancelled with it, already cancelled if `this` is.
-    pub(super) fn child(this: &Arc<Node>) -> Arc<Node> {
+    /// A child of `this` carrying `extra`: cancelled with it, already cancelled if `this` is.
+    pub(super) fn child(this: &Arc<Node<E>>, extra: E) -> Arc<Node<E>> {
         let mut links = this.links();
         if this.is_cancelled() {
             drop(links);
-            return Node::new(Some(this.clone()), true);
+            return Node::new(Some(this.clone()), true, extra);
         }
-        let child = Node::new(Some(this.clone()), false);
+        let child = Node::new(Some(this.clone()), false, extra);
         if links.children.len() >= links.sweep_at {
             links.children.retain(|c| c.strong_count() > 0);
             links.sweep_at = (links.children.len() * 2).max(FIRST_SWEEP);
@@ -77,7 +84,7 @@ impl Node {
     }
 
     /// Cancels `this` and every descendant, waking all that wait on them. Idempotent.
-    pub(super) fn cancel(this: &Arc<Node>) {
+    pub(super) fn cancel(this: &Arc<Node<E>>) {
         let mut stack = vec![this.clone()];
         while let Some(node) = stack.pop() {
             let mut links = node.links();

@@ -302,6 +302,27 @@ impl<'a, T: ?Sized> MutexGuard<'a, T> {
         }
     }
 
+    /// Like [`map`](Self::map), if `f` finds the part: `Err` gives the guard back (still
+    /// locked) when `f` returns `None`.
+    pub fn try_map<U: ?Sized>(
+        this: Self,
+        f: impl FnOnce(&mut T) -> Option<&mut U>,
+    ) -> Result<MappedMutexGuard<'a, U>, Self> {
+        let lock = this.lock;
+        // SAFETY: we hold the lock, so this is the only access to the value; on `None` the
+        // borrow ends before the guard is given back.
+        let Some(data) = f(unsafe { &mut *lock.data.get() }).map(|u| u as *mut U) else {
+            return Err(this);
+        };
+        std::mem::forget(this);
+        Ok(MappedMutexGuard {
+            core: &lock.core,
+            res: &lock.res,
+            data,
+            _borrow: PhantomData,
+        })
+    }
+
     /// The mutex this guard locks.
     pub fn mutex(this: &Self) -> &'a Mutex<T> {
         this.lock
@@ -348,6 +369,23 @@ impl<T: ?Sized> OwnedMutexGuard<T> {
         // SAFETY: we hold the lock: this is the only access to the value.
         let data = f(unsafe { &mut *lock.data.get() }) as *mut U;
         OwnedMappedMutexGuard { lock, data }
+    }
+
+    /// Like [`map`](Self::map), if `f` finds the part: `Err` gives the guard back (still
+    /// locked) when `f` returns `None`.
+    pub fn try_map<U: ?Sized>(
+        this: Self,
+        f: impl FnOnce(&mut T) -> Option<&mut U>,
+    ) -> Result<OwnedMappedMutexGuard<T, U>, Self> {
+        // SAFETY: we hold the lock, so this is the only access to the value; on `None` the
+        // borrow ends before the guard is given back.
+        let Some(data) = f(unsafe { &mut *this.lock.data.get() }).map(|u| u as *mut U) else {
+            return Err(this);
+        };
+        let this = std::mem::ManuallyDrop::new(this);
+        // SAFETY: `this` is never used or dropped again, so the `Arc` is moved out once.
+        let lock = unsafe { std::ptr::read(&this.lock) };
+        Ok(OwnedMappedMutexGuard { lock, data })
     }
 
     /// The mutex this guard locks.

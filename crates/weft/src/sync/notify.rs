@@ -12,6 +12,7 @@ use std::fmt;
 use std::future::Future;
 use std::panic::Location;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 /// Notifies tasks, green threads or OS threads that an event happened.
@@ -92,9 +93,32 @@ impl Notify {
         }
     }
 
+    /// [`notified`](Self::notified) owning a clone of the `Arc` (`'static`, to store or move
+    /// into a task).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as `notified`.
+    #[track_caller]
+    pub fn notified_owned(self: Arc<Self>) -> OwnedNotified {
+        OwnedNotified {
+            wait: None,
+            waiter: Waiter::new(&self.state),
+            site: Location::caller(),
+            notify: self,
+        }
+    }
+
     /// Wakes the oldest waiter, or stores a permit for the next `notified()` if none waits.
     pub fn notify_one(&self) {
         self.state.notify_one();
+    }
+
+    /// Wakes the newest waiter (LIFO), or stores a permit for the next `notified()` if none
+    /// waits, as [`notify_one`](Self::notify_one) does. A waiter it woke that is dropped
+    /// before it sees the wake-up passes it on to the oldest waiter, as for `notify_one`.
+    pub fn notify_last(&self) {
+        self.state.notify_last();
     }
 
     /// Wakes every waiter waiting now (and every `notified()` future created before this call
@@ -141,20 +165,84 @@ impl Notified<'_> {
     }
 }
 
+/// One poll of a `notified()`: advances `waiter`, recording the wait (at `site`) while it
+/// is pending.
+fn poll_notified(
+    notify: &Notify,
+    waiter: &mut Waiter,
+    wait: &mut Option<WaitGuard>,
+    site: &'static Location<'static>,
+    cx: &mut Context<'_>,
+) -> Poll<()> {
+    let out = waiter.advance(&notify.state, cx.waker());
+    if out.is_pending() {
+        if wait.is_none() {
+            *wait = Some(notify.res.wait(site));
+        }
+    } else {
+        *wait = None;
+    }
+    out
+}
+
 impl Future for Notified<'_> {
     type Output = ();
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let this = &mut *self;
-        let out = this.waiter.advance(&this.notify.state, cx.waker());
-        if out.is_pending() {
-            if this.wait.is_none() {
-                this.wait = Some(this.notify.res.wait(this.site));
-            }
-        } else {
-            this.wait = None;
+        poll_notified(this.notify, &mut this.waiter, &mut this.wait, this.site, cx)
+    }
+}
+
+/// The future returned by [`Notify::notified_owned`]: [`Notified`] owning its `Arc<Notify>`.
+#[must_use = "futures do nothing unless polled"]
+pub struct OwnedNotified {
+    /// Ended before `notify` is released (the record points into it).
+    wait: Option<WaitGuard>,
+    waiter: Waiter,
+    site: &'static Location<'static>,
+    notify: Arc<Notify>,
+}
+
+impl OwnedNotified {
+    /// Queues this future as a waiter without waiting yet; see [`Notified::enable`].
+    pub fn enable(self: Pin<&mut Self>) -> bool {
+        let this = self.get_mut();
+        this.waiter
+            .advance(&this.notify.state, Waker::noop())
+            .is_ready()
+    }
+}
+
+impl Future for OwnedNotified {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        poll_notified(
+            &this.notify,
+            &mut this.waiter,
+            &mut this.wait,
+            this.site,
+            cx,
+        )
+    }
+}
+
+impl Drop for OwnedNotified {
+    fn drop(&mut self) {
+        self.wait = None;
+        if self.waiter.is_waiting() {
+            self.waiter.cancel(&self.notify.state);
         }
-        out
+    }
+}
+
+impl fmt::Debug for OwnedNotified {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedNotified")
+            .field("waiter", &self.waiter)
+            .finish_non_exhaustive()
     }
 }
 

@@ -86,6 +86,16 @@ impl State {
 
     /// Wakes the oldest waiter, or stores a permit for the next `notified()` if none waits.
     pub(crate) fn notify_one(&self) {
+        self.notify(false);
+    }
+
+    /// Wakes the newest waiter, or stores a permit as `notify_one` does if none waits.
+    pub(crate) fn notify_last(&self) {
+        self.notify(true);
+    }
+
+    /// `notify_one` (`newest` false) or `notify_last` (true).
+    fn notify(&self, newest: bool) {
         let mut s = self.state.load(SeqCst);
         while s & STATE_MASK != WAITING {
             match self
@@ -97,7 +107,7 @@ impl State {
             }
         }
         let mut list = self.lock();
-        let waker = self.notify_one_locked(&mut list);
+        let waker = self.notify_locked(&mut list, newest);
         drop(list);
         if let Some(w) = waker {
             w.wake();
@@ -106,6 +116,11 @@ impl State {
 
     /// `notify_one` under the lock: hands the permit to the front waiter or stores it.
     fn notify_one_locked(&self, list: &mut WaitList<Told>) -> Option<Waker> {
+        self.notify_locked(list, false)
+    }
+
+    /// Hands the permit to the front waiter (the back one if `newest`) or stores it.
+    fn notify_locked(&self, list: &mut WaitList<Told>, newest: bool) -> Option<Waker> {
         let mut s = self.state.load(SeqCst);
         while s & STATE_MASK != WAITING {
             match self
@@ -116,9 +131,12 @@ impl State {
                 Err(actual) => s = actual,
             }
         }
-        let (key, waker) = list
-            .pop_front()
-            .expect("WAITING means the list has waiters");
+        let popped = if newest {
+            list.pop_back()
+        } else {
+            list.pop_front()
+        };
+        let (key, waker) = popped.expect("WAITING means the list has waiters");
         *list.get_mut(key) = Told::One;
         if list.is_empty() {
             // Leaving WAITING happens only under the lock, and nothing else moves the word

@@ -472,6 +472,28 @@ impl SemaphorePermit<'_> {
         other.sem.res.release_shared(other.hold, other.permits);
         other.permits = 0;
     }
+
+    /// Splits `n` of its permits off into a new permit (recorded as held by the caller);
+    /// `None`, leaving this one as it is, if it holds fewer than `n`.
+    pub fn split(&mut self, n: usize) -> Option<Self> {
+        let hold = split_hold(&self.sem.res, self.hold, &mut self.permits, n)?;
+        Some(SemaphorePermit {
+            sem: self.sem,
+            permits: n,
+            hold,
+        })
+    }
+}
+
+/// Moves `n` of `permits` (recorded under `hold`) to a new hold; its token, or `None` if
+/// there are fewer than `n`.
+fn split_hold(res: &Resource, hold: HoldToken, permits: &mut usize, n: usize) -> Option<HoldToken> {
+    if n > *permits {
+        return None;
+    }
+    res.release_shared(hold, n);
+    *permits -= n;
+    Some(if n > 0 { res.hold_shared(n) } else { 0 })
 }
 
 impl Drop for SemaphorePermit<'_> {
@@ -519,6 +541,17 @@ impl OwnedSemaphorePermit {
         self.permits += other.permits;
         other.sem.res.release_shared(other.hold, other.permits);
         other.permits = 0;
+    }
+
+    /// Splits `n` of its permits off into a new permit (recorded as held by the caller);
+    /// `None`, leaving this one as it is, if it holds fewer than `n`.
+    pub fn split(&mut self, n: usize) -> Option<Self> {
+        let hold = split_hold(&self.sem.res, self.hold, &mut self.permits, n)?;
+        Some(OwnedSemaphorePermit {
+            sem: self.sem.clone(),
+            permits: n,
+            hold,
+        })
     }
 }
 

@@ -20,8 +20,8 @@
 //! cut into [`waits::WAIT_SHARDS`] shards (the `waits` submodule), each behind its own lock; a
 //! thread records its waits in the shard it was given on first use (threads are spread over
 //! the shards in turn), so a wait takes a lock that only its own thread and the occasional
-//! reader take. A wait's key is its shard's number plus a counter of that shard (no
-//! process-wide counter). [`edges`] visits every shard and turns the records into the edges of
+//! reader take. A shard is a slab (an index, no hashing); a wait's key is its shard's number,
+//! its entry's index and a counter of that shard (no process-wide counter). [`edges`] visits every shard and turns the records into the edges of
 //! the wait-for graph: *waiter W waits on resource R, held by H*.
 //!
 //! # Cost
@@ -29,8 +29,10 @@
 //! Off by default. Every hook starts with [`enabled`], one relaxed load and a branch; with it
 //! off nothing else runs and nothing is allocated. With it on, taking an exclusive hold costs
 //! two relaxed stores (the holder's id and the loop's cached clock); a shared hold, one
-//! compare-exchange and two stores (a read-modify-write to release); a wait, its shard's
-//! uncontended lock.
+//! compare-exchange and three stores (two stores to release); a wait, its shard's
+//! uncontended lock and a slab entry. The diag hooks behind them (lock order, deadlock
+//! checks) are called only while those are on (one more relaxed load each). A stamp costs a
+//! thread-local compare (see [`stamp`]).
 //!
 //! # Soundness of the table
 //!
@@ -38,17 +40,17 @@
 //! waiter before the waiter stops borrowing the resource, and [`edges`] reads a shard's
 //! resources only under that shard's lock, so every resource it reaches is alive.
 
-use crate::loom::{
-    AtomicBool, AtomicU64, AtomicUsize, Mutex,
-    Ordering::{Acquire, Relaxed, Release},
-};
+use crate::loom::{AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering::Relaxed};
 use crate::rt;
 use std::panic::Location;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+mod holds;
 mod waits;
 
+pub(crate) use holds::INLINE_HOLDS;
+use holds::{HoldSlot, Holds};
 pub(crate) use waits::KeyHasher;
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
@@ -124,16 +126,32 @@ pub(crate) enum ResourceKind {
     Watch,
     /// A task's output (`JoinHandle` await).
     Join,
+    /// A `CancellationToken` (no holder: waiters wait for someone to cancel it).
+    Cancel,
 }
 
 /// Nanoseconds since the first stamp of the process: the loop's cached clock on a loop thread
 /// (read at most once per loop turn, so stamping costs no clock read), the real clock elsewhere.
+///
+/// Turning an `Instant` into nanoseconds since the epoch costs a subtraction of two timespecs
+/// and a 128-bit product, more than the rest of a hold; the loop keeps the conversion of its
+/// cached instant (`LoopCore::stamp_ns`), so the stamps of one loop turn pay it once.
+///
+/// Out of line on purpose: inlined into every hook it bloats the primitives' constructors and
+/// fast paths (oneshot's `channel` stopped being inlined, costing the off path a copy).
+#[inline(never)]
 pub(crate) fn stamp() -> u64 {
+    rt::with_current(|core| match core {
+        Some(core) => core.stamp_ns(ns_since_epoch),
+        None => ns_since_epoch(Instant::now()),
+    })
+}
+
+#[cold]
+fn ns_since_epoch(now: Instant) -> u64 {
     static EPOCH: OnceLock<Instant> = OnceLock::new();
     let epoch = *EPOCH.get_or_init(Instant::now);
-    crate::time::now()
-        .saturating_duration_since(epoch)
-        .as_nanos() as u64
+    now.saturating_duration_since(epoch).as_nanos() as u64
 }
 
 /// How long ago `stamp` was taken.
@@ -165,41 +183,26 @@ fn unpack(word: u64) -> Actor {
     }
 }
 
-/// A shared hold: `count` units (permits, read locks) held by `actor` since `since_ns`.
+/// A hold: `count` units (permits, read locks; 1 for the exclusive holder) held by `actor`
+/// since `since_ns`.
 #[derive(Clone, Copy, Debug)]
 #[allow(dead_code)] // `actor` and `since_ns` are read by weft::diag
 pub(crate) struct Hold {
     pub(crate) actor: Actor,
     pub(crate) count: usize,
     pub(crate) since_ns: u64,
-    /// Identifies this hold for its release (guards may be dropped by another actor).
+    /// Identifies this hold for its release (guards may be dropped by another actor); 0 for
+    /// the exclusive holder.
     pub(crate) token: u64,
 }
 
-/// Shared holds kept in atomic slots of the resource itself, before the locked list: a mutex
-/// has none, a channel usually one or two senders, a semaphore a few permit holders at a time;
-/// four covers the common cases at 96 bytes per resource.
-pub(crate) const INLINE_HOLDS: usize = 4;
-
-/// The actor word of a slot being filled (its count and stamp not written yet): readers skip
-/// it. No packed actor is all ones (the kind's top two bits are at most `0b10`).
-const CLAIMED: u64 = u64::MAX;
-
-/// One inline shared hold; `actor` 0 when the slot is free.
-#[derive(Debug)]
-struct HoldSlot {
-    actor: AtomicU64,
-    count: AtomicUsize,
-    since_ns: AtomicU64,
-}
-
-impl HoldSlot {
-    const fn new() -> HoldSlot {
-        HoldSlot {
-            actor: AtomicU64::new(0),
-            count: AtomicUsize::new(0),
-            since_ns: AtomicU64::new(0),
-        }
+/// A free inline slot, to build [`Holds`] in a `const fn` (see `holds`' module doc). A
+/// `const fn`, not a `const` item: built in place, where a `const` item is copied from an image.
+const fn free_slot() -> HoldSlot {
+    HoldSlot {
+        actor: AtomicU64::new(0),
+        count: AtomicUsize::new(0),
+        since_ns: AtomicU64::new(0),
     }
 }
 
@@ -208,16 +211,7 @@ impl HoldSlot {
 pub(crate) struct Resource {
     kind: ResourceKind,
     site: &'static Location<'static>,
-    /// The exclusive holder's actor id, 0 when none is recorded.
-    owner: AtomicU64,
-    /// When the exclusive holder took it (`stamp`).
-    owner_since: AtomicU64,
-    /// The first shared holders (tokens `1..=INLINE_HOLDS`).
-    slots: [HoldSlot; INLINE_HOLDS],
-    /// Tokens handed to the shared holders of the overflow list (after the slots' numbers).
-    next_token: AtomicU64,
-    /// Shared holders beyond the slots.
-    shared: Mutex<Vec<Hold>>,
+    holds: Holds,
 }
 
 /// A token naming one recorded shared hold, returned by [`Resource::hold_shared`]; 0 means
@@ -226,20 +220,18 @@ pub(crate) type HoldToken = u64;
 
 impl Resource {
     /// A resource of `kind` created at `site`.
+    #[inline]
     pub(crate) const fn new(kind: ResourceKind, site: &'static Location<'static>) -> Resource {
         Resource {
             kind,
             site,
-            owner: AtomicU64::new(0),
-            owner_since: AtomicU64::new(0),
-            slots: [
-                HoldSlot::new(),
-                HoldSlot::new(),
-                HoldSlot::new(),
-                HoldSlot::new(),
-            ],
-            next_token: AtomicU64::new(INLINE_HOLDS as u64 + 1),
-            shared: Mutex::new(Vec::new()),
+            holds: Holds {
+                owner: AtomicU64::new(0),
+                owner_since: AtomicU64::new(0),
+                slots: [free_slot(), free_slot(), free_slot(), free_slot()],
+                next_token: AtomicU64::new(INLINE_HOLDS as u64 + 1),
+                shared: Mutex::new(Vec::new()),
+            },
         }
     }
 
@@ -258,9 +250,10 @@ impl Resource {
     pub(crate) fn hold_exclusive(&self) {
         if enabled() {
             let actor = current_actor();
-            self.owner_since.store(stamp(), Relaxed);
-            self.owner.store(pack(actor), Relaxed);
-            crate::diag::on_acquire(self, actor, 0);
+            self.holds.set_owner(pack(actor), stamp());
+            if crate::diag::lock_order_on() {
+                crate::diag::on_acquire(self, actor, 0);
+            }
         }
     }
 
@@ -268,11 +261,10 @@ impl Resource {
     #[inline]
     pub(crate) fn release_exclusive(&self) {
         if enabled() {
-            // Load then store, not a swap: only the holder releases, before the permit goes
-            // back, so nobody else writes `owner` in between.
-            let owner = self.owner.load(Relaxed);
-            self.owner.store(0, Relaxed);
-            crate::diag::on_release(self, unpack(owner), 0);
+            let owner = self.holds.take_owner();
+            if crate::diag::lock_order_on() {
+                crate::diag::on_release(self, unpack(owner), 0);
+            }
         }
     }
 
@@ -284,94 +276,38 @@ impl Resource {
             return 0;
         }
         let actor = current_actor();
-        let since_ns = stamp();
-        for (i, slot) in self.slots.iter().enumerate() {
-            if slot.actor.load(Relaxed) == 0
-                && slot
-                    .actor
-                    .compare_exchange(0, CLAIMED, Acquire, Relaxed)
-                    .is_ok()
-            {
-                slot.count.store(count, Relaxed);
-                slot.since_ns.store(since_ns, Relaxed);
-                slot.actor.store(pack(actor), Release);
-                let token = i as u64 + 1;
-                crate::diag::on_acquire(self, actor, token);
-                return token;
-            }
+        let token = self.holds.add(pack(actor), count, stamp());
+        if crate::diag::lock_order_on() {
+            crate::diag::on_acquire(self, actor, token);
         }
-        let token = self.next_token.fetch_add(1, Relaxed);
-        lock(&self.shared).push(Hold {
-            actor,
-            count,
-            since_ns,
-            token,
-        });
-        crate::diag::on_acquire(self, actor, token);
         token
     }
 
     /// Forgets `count` units of the shared hold `token` (all of it when they reach 0).
     #[inline]
     pub(crate) fn release_shared(&self, token: HoldToken, count: usize) {
-        // A count of 0 releases nothing (a permit dropped after `forget` or `merge`), and its
-        // token's slot may belong to another holder by now.
-        if token == 0 || count == 0 {
+        // The off path's one branch: nothing was recorded.
+        if token == 0 {
             return;
         }
-        if let Some(slot) = usize::try_from(token - 1)
-            .ok()
-            .and_then(|i| self.slots.get(i))
-        {
-            // Only this hold's owner releases it (a guard or permit, which one actor owns at a
-            // time), so load then store: nobody else writes this slot until it is freed.
-            let before = slot.count.load(Relaxed);
-            if before > count {
-                slot.count.store(before - count, Relaxed);
-            } else {
-                let actor = slot.actor.load(Acquire);
-                slot.count.store(0, Relaxed);
-                slot.actor.store(0, Release);
-                crate::diag::on_release(self, unpack(actor), token);
-            }
-            return;
-        }
-        let mut shared = lock(&self.shared);
-        if let Some(i) = shared.iter().position(|h| h.token == token) {
-            shared[i].count = shared[i].count.saturating_sub(count);
-            if shared[i].count == 0 {
-                let gone = shared.swap_remove(i);
-                drop(shared);
-                crate::diag::on_release(self, gone.actor, token);
-            }
+        let actor = self.holds.remove(token, count);
+        if actor != 0 && crate::diag::lock_order_on() {
+            crate::diag::on_release(self, unpack(actor), token);
         }
     }
 
     /// Every recorded holder: the exclusive one (with `token` 0), then the shared ones.
     pub(crate) fn holders(&self) -> Vec<Hold> {
-        let mut all = Vec::new();
-        let owner = self.owner.load(Relaxed);
-        if owner != 0 {
-            all.push(Hold {
-                actor: unpack(owner),
-                count: 1,
-                since_ns: self.owner_since.load(Relaxed),
-                token: 0,
-            });
-        }
-        for (i, slot) in self.slots.iter().enumerate() {
-            let actor = slot.actor.load(Acquire);
-            if actor != 0 && actor != CLAIMED {
-                all.push(Hold {
-                    actor: unpack(actor),
-                    count: slot.count.load(Relaxed),
-                    since_ns: slot.since_ns.load(Relaxed),
-                    token: i as u64 + 1,
-                });
-            }
-        }
-        all.extend(lock(&self.shared).iter().copied());
-        all
+        self.holds
+            .snapshot()
+            .into_iter()
+            .map(|h| Hold {
+                actor: unpack(h.actor),
+                count: h.count,
+                since_ns: h.since_ns,
+                token: h.token,
+            })
+            .collect()
     }
 
     /// Records that the current actor starts waiting on this resource at `site` (the caller's
@@ -391,7 +327,9 @@ impl Resource {
             site,
         };
         let key = waits::insert(record);
-        crate::diag::on_wait(actor);
+        if crate::diag::deadlocks_on() {
+            crate::diag::on_wait(actor);
+        }
         WaitGuard { key }
     }
 }
@@ -452,7 +390,9 @@ pub(crate) fn wait_join(task: u64, site: &'static Location<'static>) -> u64 {
         site,
     };
     let key = waits::insert(record);
-    crate::diag::on_wait(actor);
+    if crate::diag::deadlocks_on() {
+        crate::diag::on_wait(actor);
+    }
     key
 }
 

@@ -197,6 +197,13 @@ impl<T> WaitList<T> {
         Some((key, self.unlink(key)))
     }
 
+    /// Unlinks the newest queued waiter (LIFO, for `Notify::notify_last`), like
+    /// [`pop_front`](Self::pop_front).
+    pub(crate) fn pop_back(&mut self) -> Option<(WaiterKey, Option<Waker>)> {
+        let key = (self.tail != NIL).then_some(WaiterKey(self.tail))?;
+        Some((key, self.unlink(key)))
+    }
+
     /// Takes `key`'s waiter out of the queue (no-op if already unlinked) and returns its waker.
     pub(crate) fn unlink(&mut self, key: WaiterKey) -> Option<Waker> {
         let slot = &mut self.slots[key.0 as usize];

@@ -2,7 +2,7 @@
 
 use super::chan::{Chan, TryPush};
 use super::ends::{Rx, Shared, Tx, WeakTx};
-use super::error::{SendError, TryRecvError, TrySendError};
+use super::error::{SendError, SendTimeoutError, TryRecvError, TrySendError};
 use crate::sync::trace::WaitGuard;
 use crate::sync::waiters::WaiterKey;
 use std::fmt;
@@ -147,6 +147,43 @@ impl<T> Sender<T> {
         }
     }
 
+    /// Sends `value`, waiting at most `timeout` for a free slot while the channel is full
+    /// (on a loop: the timer is the loop's).
+    ///
+    /// # Errors
+    ///
+    /// [`SendTimeoutError::Timeout`] with the value if no slot was freed in time,
+    /// [`SendTimeoutError::Closed`] with it if the receiver was closed or dropped.
+    ///
+    /// # Cancel safety
+    ///
+    /// **Not cancel safe**, like [`send`](Self::send): dropped while waiting, the value is
+    /// dropped with it. On a timeout nothing is lost: the value comes back in the error.
+    #[track_caller]
+    pub fn send_timeout(
+        &self,
+        value: T,
+        timeout: std::time::Duration,
+    ) -> impl Future<Output = Result<(), SendTimeoutError<T>>> + '_ {
+        let site = Location::caller();
+        async move {
+            match self.tx.shared.chan.try_push(value) {
+                Ok(()) => Ok(()),
+                Err(TryPush::Closed(v)) => Err(SendTimeoutError::Closed(v)),
+                Err(TryPush::Full(v)) => {
+                    match crate::time::timeout(timeout, self.reserve_slot(site)).await {
+                        Ok(true) => {
+                            self.tx.shared.chan.push_reserved(v);
+                            Ok(())
+                        }
+                        Ok(false) => Err(SendTimeoutError::Closed(v)),
+                        Err(_) => Err(SendTimeoutError::Timeout(v)),
+                    }
+                }
+            }
+        }
+    }
+
     /// Sends `value` if a slot is free now, never waiting.
     ///
     /// # Errors
@@ -262,6 +299,11 @@ impl<T> Sender<T> {
     /// The capacity given to [`channel`](super::channel).
     pub fn max_capacity(&self) -> usize {
         self.tx.shared.chan.max_capacity()
+    }
+
+    /// Weak senders of the channel (from [`downgrade`](Self::downgrade)) still alive.
+    pub fn weak_count(&self) -> usize {
+        self.tx.weak_count()
     }
 
     /// True if both senders feed the same channel.
@@ -411,6 +453,11 @@ impl<T> Receiver<T> {
     /// Live senders.
     pub fn sender_strong_count(&self) -> usize {
         self.rx.shared.chan.senders()
+    }
+
+    /// Weak senders of the channel still alive.
+    pub fn sender_weak_count(&self) -> usize {
+        self.rx.weak_count()
     }
 }
 

@@ -91,6 +91,11 @@ impl<T> Tx<T> {
         })
     }
 
+    /// Weak senders of the channel.
+    pub(crate) fn weak_count(&self) -> usize {
+        Arc::weak_count(&self.shared)
+    }
+
     pub(crate) fn same_channel(&self, other: &Tx<T>) -> bool {
         Arc::ptr_eq(&self.shared, &other.shared)
     }
@@ -146,6 +151,11 @@ impl<T> Drop for Rx<T> {
 }
 
 impl<T> Rx<T> {
+    /// Weak senders of the channel.
+    pub(crate) fn weak_count(&self) -> usize {
+        Arc::weak_count(&self.shared)
+    }
+
     /// Polls for one value, spending one unit of the task's cooperative budget.
     pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
         if coop::poll_proceed(cx).is_pending() {

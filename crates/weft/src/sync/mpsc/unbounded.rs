@@ -80,6 +80,11 @@ impl<T> UnboundedSender<T> {
         self.tx.shared.chan.is_closed()
     }
 
+    /// Weak senders of the channel (from [`downgrade`](Self::downgrade)) still alive.
+    pub fn weak_count(&self) -> usize {
+        self.tx.weak_count()
+    }
+
     /// True if both senders feed the same channel.
     pub fn same_channel(&self, other: &UnboundedSender<T>) -> bool {
         self.tx.same_channel(&other.tx)
@@ -173,6 +178,11 @@ impl<T> UnboundedReceiver<T> {
     /// Live senders.
     pub fn sender_strong_count(&self) -> usize {
         self.rx.shared.chan.senders()
+    }
+
+    /// Weak senders of the channel still alive.
+    pub fn sender_weak_count(&self) -> usize {
+        self.rx.weak_count()
     }
 }
 

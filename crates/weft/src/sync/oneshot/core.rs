@@ -241,6 +241,16 @@ impl<T> Core<T> {
         }
     }
 
+    /// True if a sent value waits to be taken (receiver side only, like [`try_take`]).
+    ///
+    /// [`try_take`]: Self::try_take
+    pub(crate) fn has_value(&self) -> bool {
+        let state = self.state.load(Ordering::Acquire);
+        // SAFETY: as in `take_in`: `COMPLETE` seen with acquire, and only the receiver reads
+        // the cell now.
+        state & COMPLETE != 0 && self.value.with(|p| unsafe { (*p).is_some() })
+    }
+
     /// The receiver waits for the value (or the sender's end).
     /// Ready with the answer and the state it was seen in (for [`leave_rx`](Self::leave_rx)).
     pub(crate) fn poll_recv(&self, cx: &mut Context<'_>) -> Poll<(Taken<T>, usize)> {

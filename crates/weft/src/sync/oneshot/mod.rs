@@ -215,6 +215,18 @@ impl<T> Receiver<T> {
         out
     }
 
+    /// True unless a sent value waits to be taken: before the send, after a sender dropped
+    /// without sending, after a close, and once the receiver has its answer.
+    pub fn is_empty(&self) -> bool {
+        self.shared().is_none_or(|shared| !shared.core.has_value())
+    }
+
+    /// True once the receiver has its answer (the value, or the error): awaited to completion
+    /// or taken by [`try_recv`](Self::try_recv). Polling it again would only repeat the error.
+    pub fn is_terminated(&self) -> bool {
+        self.shared.is_none()
+    }
+
     /// Closes the channel: the sender's `send` fails from now on and its `closed()` completes.
     /// A value sent before the close can still be taken with [`try_recv`](Self::try_recv).
     pub fn close(&mut self) {

@@ -4,8 +4,7 @@
 use super::{lock, WaitRecord};
 use crate::loom::{AtomicUsize, Mutex, Ordering::Relaxed};
 use std::cell::Cell;
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::Hasher;
 use std::sync::OnceLock;
 
 /// Shards of the wait table (a power of two: a key's low bits name its shard). Enough that the
@@ -35,11 +34,24 @@ impl Hasher for KeyHasher {
     }
 }
 
-/// One shard: its records and the counter its keys are drawn from.
+/// Bits of a key that name the record's entry in its shard (above the shard's bits); the
+/// rest count the shard's waits, so that a reused entry gets a new key.
+const INDEX_BITS: u32 = 24;
+const INDEX_MASK: u64 = (1 << INDEX_BITS) - 1;
+
+/// One entry of a shard: the key of the wait filed there, and its record while it lasts.
+struct Entry {
+    key: u64,
+    record: Option<WaitRecord>,
+}
+
+/// One shard: a slab of entries (a free list of their indices), and the counter its keys are
+/// drawn from. A slab, not a hash map: filing and removing a wait is an index, no hashing.
 #[derive(Default)]
 struct WaitShard {
     next_seq: u64,
-    records: HashMap<u64, WaitRecord, BuildHasherDefault<KeyHasher>>,
+    entries: Vec<Entry>,
+    free: Vec<usize>,
 }
 
 fn shards() -> &'static [Mutex<WaitShard>; WAIT_SHARDS] {
@@ -72,14 +84,42 @@ pub(super) fn insert(record: WaitRecord) -> u64 {
     let shard = my_shard();
     let mut sh = lock(&shards()[shard]);
     sh.next_seq += 1;
-    let key = (sh.next_seq << SHARD_BITS) | shard as u64;
-    sh.records.insert(key, record);
+    let index = match sh.free.pop() {
+        Some(i) => i,
+        None => {
+            sh.entries.push(Entry {
+                key: 0,
+                record: None,
+            });
+            sh.entries.len() - 1
+        }
+    };
+    // More live waits in one shard than INDEX_BITS can name would be a leak elsewhere; the
+    // mask keeps the key well-formed (such a record is then simply never found by `remove`).
+    let key =
+        (((sh.next_seq << INDEX_BITS) | (index as u64 & INDEX_MASK)) << SHARD_BITS) | shard as u64;
+    sh.entries[index] = Entry {
+        key,
+        record: Some(record),
+    };
     key
 }
 
-/// Removes the record `key` (under its shard's lock; dropped after it, a record owns nothing).
+/// Removes the record `key` (under its shard's lock; a record owns nothing to drop).
 pub(super) fn remove(key: u64) {
-    let _gone = lock(&shards()[shard_of(key)]).records.remove(&key);
+    let index = ((key >> SHARD_BITS) & INDEX_MASK) as usize;
+    let mut sh = lock(&shards()[shard_of(key)]);
+    let found = match sh.entries.get_mut(index) {
+        Some(entry) if entry.key == key => {
+            entry.key = 0;
+            entry.record = None;
+            true
+        }
+        _ => false,
+    };
+    if found {
+        sh.free.push(index);
+    }
 }
 
 /// Calls `f` on every record, each shard's under that shard's lock (what lets `f` read the
@@ -87,8 +127,10 @@ pub(super) fn remove(key: u64) {
 pub(super) fn visit(mut f: impl FnMut(u64, &WaitRecord)) {
     for shard in shards() {
         let sh = lock(shard);
-        for (&key, record) in &sh.records {
-            f(key, record);
+        for entry in &sh.entries {
+            if let Some(record) = &entry.record {
+                f(entry.key, record);
+            }
         }
     }
 }

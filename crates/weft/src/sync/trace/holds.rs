@@ -1,0 +1,191 @@
+//! The holders of one resource, as `sync::trace` keeps them: see the parent's module doc
+//! ("its holders: one exclusive holder kept in two atomics ... the first `INLINE_HOLDS` in
+//! atomic slots of the resource itself ..., any more in a list behind a lock").
+//!
+//! Actors are packed words here (the parent packs and unpacks them; 0 is "nobody"), stamps
+//! plain nanoseconds, so that this file needs nothing but `crate::loom`:
+//! `tests/loom_sync_trace.rs` compiles it against loom's atomics and mutex and races holders
+//! against a reader taking a snapshot. Nothing here is `const` (loom's constructors are not),
+//! so the parent builds [`Holds`] from its fields in its `const fn`.
+//!
+//! # Slots
+//!
+//! A slot is free while its actor word is 0. A holder claims it with a compare-exchange from 0
+//! to [`CLAIMED`] (Acquire), writes its count and stamp, then publishes its actor word
+//! (Release); a reader loads the actor word (Acquire) and skips 0 and `CLAIMED`, so a hold it
+//! reports was fully written. The holder releases with Relaxed count writes and a Release
+//! store of 0. Only a hold's owner writes a claimed slot (a guard or permit, owned by one actor
+//! at a time), so its count changes are a load and a store, not read-modify-writes.
+
+use crate::loom::{
+    AtomicU64, AtomicUsize, Mutex, MutexGuard,
+    Ordering::{Acquire, Relaxed, Release},
+};
+
+/// Shared holds kept in atomic slots of the resource itself, before the locked list: a mutex
+/// has none, a channel usually one or two senders, a semaphore a few permit holders at a time;
+/// four covers the common cases at 96 bytes per resource.
+pub(crate) const INLINE_HOLDS: usize = 4;
+
+/// The actor word of a slot being filled (its count and stamp not written yet): readers skip
+/// it. No packed actor is all ones (the kind's top two bits are at most `0b10`).
+pub(crate) const CLAIMED: u64 = u64::MAX;
+
+/// One hold as a snapshot reports it: `count` units held by the packed `actor` since
+/// `since_ns`, released with `token` (0 for the exclusive holder).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RawHold {
+    pub(crate) actor: u64,
+    pub(crate) count: usize,
+    pub(crate) since_ns: u64,
+    pub(crate) token: u64,
+}
+
+/// One inline shared hold; `actor` 0 when the slot is free.
+#[derive(Debug)]
+pub(crate) struct HoldSlot {
+    pub(crate) actor: AtomicU64,
+    pub(crate) count: AtomicUsize,
+    pub(crate) since_ns: AtomicU64,
+}
+
+/// Every holder of one resource; see the module doc.
+#[derive(Debug)]
+pub(crate) struct Holds {
+    /// The exclusive holder's packed actor, 0 when none is recorded.
+    pub(crate) owner: AtomicU64,
+    /// When the exclusive holder took it.
+    pub(crate) owner_since: AtomicU64,
+    /// The first shared holders (tokens `1..=INLINE_HOLDS`).
+    pub(crate) slots: [HoldSlot; INLINE_HOLDS],
+    /// Tokens handed to the shared holders of the overflow list (start after the slots').
+    pub(crate) next_token: AtomicU64,
+    /// Shared holders beyond the slots.
+    pub(crate) shared: Mutex<Vec<RawHold>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Holds {
+    /// Records `actor` as the exclusive holder since `since_ns`.
+    #[inline]
+    pub(crate) fn set_owner(&self, actor: u64, since_ns: u64) {
+        self.owner_since.store(since_ns, Relaxed);
+        self.owner.store(actor, Relaxed);
+    }
+
+    /// Clears the exclusive holder; returns who it was (0: none recorded). Only the holder
+    /// releases, before the lock itself is released, so a load then a store.
+    #[inline]
+    pub(crate) fn take_owner(&self) -> u64 {
+        let owner = self.owner.load(Relaxed);
+        self.owner.store(0, Relaxed);
+        owner
+    }
+
+    /// Records `count` shared units held by `actor` since `since_ns`; returns the hold's token
+    /// (never 0).
+    #[inline]
+    pub(crate) fn add(&self, actor: u64, count: usize, since_ns: u64) -> u64 {
+        for (i, slot) in self.slots.iter().enumerate() {
+            // The first slot is tried at once (it is free in the common case of one holder at a
+            // time); later ones are looked at first, so a busy slot costs no failed CAS.
+            if (i == 0 || slot.actor.load(Relaxed) == 0)
+                && slot
+                    .actor
+                    .compare_exchange(0, CLAIMED, Acquire, Relaxed)
+                    .is_ok()
+            {
+                slot.count.store(count, Relaxed);
+                slot.since_ns.store(since_ns, Relaxed);
+                slot.actor.store(actor, Release);
+                return i as u64 + 1;
+            }
+        }
+        self.add_overflow(actor, count, since_ns)
+    }
+
+    #[cold]
+    fn add_overflow(&self, actor: u64, count: usize, since_ns: u64) -> u64 {
+        let token = self.next_token.fetch_add(1, Relaxed);
+        lock(&self.shared).push(RawHold {
+            actor,
+            count,
+            since_ns,
+            token,
+        });
+        token
+    }
+
+    /// Forgets `count` units of the hold `token`; returns its actor when that released all
+    /// of it (the hold is gone), else 0. A token of 0 or a count of 0 releases nothing (a
+    /// permit dropped after `forget` or `merge`, whose token's slot may be another's by now).
+    #[inline]
+    pub(crate) fn remove(&self, token: u64, count: usize) -> u64 {
+        // Token 0 (callers check it first) wraps to an index past the slots, and is refused
+        // below with the overflow.
+        if let Some(slot) = usize::try_from(token.wrapping_sub(1))
+            .ok()
+            .and_then(|i| self.slots.get(i))
+        {
+            if count == 0 {
+                return 0;
+            }
+            let before = slot.count.load(Relaxed);
+            if before > count {
+                slot.count.store(before - count, Relaxed);
+                return 0;
+            }
+            let actor = slot.actor.load(Relaxed);
+            slot.count.store(0, Relaxed);
+            slot.actor.store(0, Release);
+            return actor;
+        }
+        if token == 0 || count == 0 {
+            return 0;
+        }
+        self.remove_overflow(token, count)
+    }
+
+    #[cold]
+    fn remove_overflow(&self, token: u64, count: usize) -> u64 {
+        let mut shared = lock(&self.shared);
+        let Some(i) = shared.iter().position(|h| h.token == token) else {
+            return 0;
+        };
+        shared[i].count = shared[i].count.saturating_sub(count);
+        if shared[i].count > 0 {
+            return 0;
+        }
+        shared.swap_remove(i).actor
+    }
+
+    /// Every recorded hold: the exclusive one (token 0), then the shared ones.
+    pub(crate) fn snapshot(&self) -> Vec<RawHold> {
+        let mut all = Vec::new();
+        let owner = self.owner.load(Relaxed);
+        if owner != 0 {
+            all.push(RawHold {
+                actor: owner,
+                count: 1,
+                since_ns: self.owner_since.load(Relaxed),
+                token: 0,
+            });
+        }
+        for (i, slot) in self.slots.iter().enumerate() {
+            let actor = slot.actor.load(Acquire);
+            if actor != 0 && actor != CLAIMED {
+                all.push(RawHold {
+                    actor,
+                    count: slot.count.load(Relaxed),
+                    since_ns: slot.since_ns.load(Relaxed),
+                    token: i as u64 + 1,
+                });
+            }
+        }
+        all.extend(lock(&self.shared).iter().copied());
+        all
+    }
+}
