@@ -75,6 +75,14 @@
 //! actor that took them and are released by token, so a guard held across `.await`s, or
 //! dropped on another thread, still ends the right hold.
 //!
+//! # Starvation hints
+//!
+//! With `starvation` on, an actor that keeps failing to take a resource (a `try_*` retry loop,
+//! or a wait that gives up its place and queues again) for longer than the threshold while
+//! others take it more than `overtakes` times is reported once per run of attempts, as
+//! [`ReportKind::Starvation`]. A waiter that stays queued is never reported: weft's primitives
+//! are FIFO with no barging, so it is served in turn (see `starvation`'s module doc).
+//!
 //! # Roles
 //!
 //! - [`config`]: [`Config`], `WEFT_DIAG`.
@@ -85,12 +93,14 @@
 //! - `timers`: live timers per task (what makes a wait conditional).
 //! - `lockdep`: lock classes and the order graph.
 //! - `victim`: tasks that can be cancelled, and which were.
+//! - `starvation`: actors that keep failing to take a resource while others take it.
 
 pub mod config;
 mod graph;
 mod joins;
 mod lockdep;
 mod report;
+pub(crate) mod starvation;
 mod state;
 mod timers;
 mod victim;
@@ -119,4 +129,4 @@ pub(crate) use timers::TimerMark;
 pub(crate) use victim::is_victim;
 
 pub use state::{current, install_for_bench};
-pub(crate) use state::{deadlocks_on, install, lock_order_on};
+pub(crate) use state::{deadlocks_on, install, lock_order_on, starvation_on};

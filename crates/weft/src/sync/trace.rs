@@ -218,6 +218,11 @@ pub(crate) struct Resource {
     next_token: AtomicU64,
     /// Shared holders beyond the slots.
     shared: Mutex<Vec<Hold>>,
+    /// Acquisitions while starvation hints are on (what `weft::diag` counts overtakes with).
+    grants: AtomicU64,
+    /// Actors `weft::diag` watches for starvation on this resource (0: a grant looks no
+    /// further than this word).
+    pub(crate) watchers: AtomicUsize,
 }
 
 /// A token naming one recorded shared hold, returned by [`Resource::hold_shared`]; 0 means
@@ -240,6 +245,32 @@ impl Resource {
             ],
             next_token: AtomicU64::new(INLINE_HOLDS as u64 + 1),
             shared: Mutex::new(Vec::new()),
+            grants: AtomicU64::new(0),
+            watchers: AtomicUsize::new(0),
+        }
+    }
+
+    /// Acquisitions counted while starvation hints were on.
+    pub(crate) fn grants(&self) -> u64 {
+        self.grants.load(Relaxed)
+    }
+
+    /// The starvation hook of every acquisition (off: one relaxed load and a branch).
+    #[inline]
+    fn granted(&self, actor: Actor) {
+        if crate::diag::starvation_on() {
+            self.grants.fetch_add(1, Relaxed);
+            if self.watchers.load(Relaxed) != 0 {
+                crate::diag::starvation::granted(self, actor);
+            }
+        }
+    }
+
+    /// Records a failed `try_*` of the current actor at `site` (a starvation hint's attempt).
+    #[inline]
+    pub(crate) fn attempt_failed(&self, site: &'static Location<'static>) {
+        if enabled() && crate::diag::starvation_on() {
+            crate::diag::starvation::attempted(self, current_actor(), site, false);
         }
     }
 
@@ -261,6 +292,7 @@ impl Resource {
             self.owner_since.store(stamp(), Relaxed);
             self.owner.store(pack(actor), Relaxed);
             crate::diag::on_acquire(self, actor, 0);
+            self.granted(actor);
         }
     }
 
@@ -297,6 +329,7 @@ impl Resource {
                 slot.actor.store(pack(actor), Release);
                 let token = i as u64 + 1;
                 crate::diag::on_acquire(self, actor, token);
+                self.granted(actor);
                 return token;
             }
         }
@@ -308,6 +341,7 @@ impl Resource {
             token,
         });
         crate::diag::on_acquire(self, actor, token);
+        self.granted(actor);
         token
     }
 
@@ -392,7 +426,18 @@ impl Resource {
         };
         let key = waits::insert(record);
         crate::diag::on_wait(actor);
+        if crate::diag::starvation_on() {
+            crate::diag::starvation::attempted(self, actor, site, true);
+        }
         WaitGuard { key }
+    }
+}
+
+impl Drop for Resource {
+    fn drop(&mut self) {
+        if *self.watchers.get_mut() != 0 {
+            crate::diag::starvation::forget(self);
+        }
     }
 }
 
