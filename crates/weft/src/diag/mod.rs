@@ -57,6 +57,10 @@
 //! What this misses (false negatives, accepted): a select whose other branch is a socket
 //! read or a foreign future, and a `join!` of two locks (two recorded waits, both needed).
 //! A `join!` of a lock and a timer is found once the timer has fired (by the sweep).
+//! Channel ends are the exception to "the holder is who took it": a sender's or receiver's
+//! hold follows the actor that last used the end (sent, reserved, received), since ends are
+//! made in one place and moved into the tasks that use them; an end moved and not used yet
+//! still counts as its creator's (a missed cycle, never a false one while the creator runs).
 //! What would fool it (documented, not guarded): a guard moved to another task, since the
 //! holder recorded is the actor that took it; a lock future polled once in a `select!` over
 //! `&mut fut` and then kept unpolled while its task goes on (the wait stays recorded).

@@ -381,6 +381,29 @@ impl Resource {
         }
     }
 
+    /// The shared hold `token` now belongs to the current actor: a channel end moved into
+    /// another task is held by the actor that uses it (sends, receives), not by the one that
+    /// created it. Only a hold in an inline slot moves (a relaxed load, and a store when the
+    /// actor changed); one in the overflow list keeps its first actor.
+    #[inline]
+    pub(crate) fn rehold(&self, token: HoldToken) {
+        if token == 0 || !enabled() {
+            return;
+        }
+        if let Some(slot) = usize::try_from(token - 1)
+            .ok()
+            .and_then(|i| self.slots.get(i))
+        {
+            let actor = pack(current_actor());
+            // Only the end's owner writes its slot (a send through a shared `&Sender` from two
+            // actors at once leaves one of them: either is a live user).
+            let now = slot.actor.load(Relaxed);
+            if now != actor && now != 0 && now != CLAIMED {
+                slot.actor.store(actor, Release);
+            }
+        }
+    }
+
     /// Every recorded holder: the exclusive one (with `token` 0), then the shared ones.
     pub(crate) fn holders(&self) -> Vec<Hold> {
         let mut all = Vec::new();
