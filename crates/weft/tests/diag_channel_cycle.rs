@@ -50,29 +50,23 @@ fn three_party_cycle_through_a_mutex_a_semaphore_and_a_bounded_channel() {
 
     // A holds M and waits to send on the full channel, which only C's receiving frees.
     let (m_a, a_flag, c_flag) = (m.clone(), a_holds.clone(), c_received.clone());
-    Builder::new()
-        .name("A")
-        .handle(&h)
-        .spawn_on(0, async move {
-            let _m = m_a.lock().await;
-            tx.send(1).await.unwrap();
-            a_flag.store(true, SeqCst);
-            until(&c_flag).await;
-            tx.send(2).await.unwrap(); // fills the one slot
-            tx.send(3).await.unwrap(); // waits on C
-        });
+    Builder::new().name("A").handle(&h).spawn_on(0, async move {
+        let _m = m_a.lock().await;
+        tx.send(1).await.unwrap();
+        a_flag.store(true, SeqCst);
+        until(&c_flag).await;
+        tx.send(2).await.unwrap(); // fills the one slot
+        tx.send(3).await.unwrap(); // waits on C
+    });
     // C received once, then waits on S, which B holds.
     let (s_c, b_flag, c_flag) = (s.clone(), b_holds.clone(), c_received.clone());
-    Builder::new()
-        .name("C")
-        .handle(&h)
-        .spawn_on(1, async move {
-            assert_eq!(rx.recv().await, Some(1));
-            c_flag.store(true, SeqCst);
-            until(&b_flag).await;
-            let _p = s_c.acquire().await.unwrap();
-            rx.recv().await
-        });
+    Builder::new().name("C").handle(&h).spawn_on(1, async move {
+        assert_eq!(rx.recv().await, Some(1));
+        c_flag.store(true, SeqCst);
+        until(&b_flag).await;
+        let _p = s_c.acquire().await.unwrap();
+        rx.recv().await
+    });
     // B holds S and waits on M, which A holds.
     let (m_b, s_b, a_flag, b_flag, c_flag) = (
         m.clone(),
@@ -81,16 +75,13 @@ fn three_party_cycle_through_a_mutex_a_semaphore_and_a_bounded_channel() {
         b_holds.clone(),
         c_received.clone(),
     );
-    Builder::new()
-        .name("B")
-        .handle(&h)
-        .spawn_on(0, async move {
-            let _p = s_b.acquire().await.unwrap();
-            b_flag.store(true, SeqCst);
-            until(&a_flag).await;
-            until(&c_flag).await;
-            let _m = m_b.lock().await;
-        });
+    Builder::new().name("B").handle(&h).spawn_on(0, async move {
+        let _p = s_b.acquire().await.unwrap();
+        b_flag.store(true, SeqCst);
+        until(&a_flag).await;
+        until(&c_flag).await;
+        let _m = m_b.lock().await;
+    });
 
     let (_, report) = expect_report(ReportKind::Deadlock, &[&m_site, &s_site, &ch_site]);
     let tasks = report.tasks();
@@ -142,7 +133,10 @@ fn a_receive_whose_only_sender_waits_on_the_receivers_lock() {
         is_rotation(&tasks, &["consumer", "producer"]),
         "{tasks:?}\n{report}"
     );
-    assert!(report.to_string().contains("waiting on MpscRecv"), "{report}");
+    assert!(
+        report.to_string().contains("waiting on MpscRecv"),
+        "{report}"
+    );
     std::mem::forget(rt);
 }
 

@@ -74,7 +74,10 @@ fn a_try_lock_loop_overtaken_by_queued_lockers_is_reported() {
     );
     assert!(text.contains("others took it"), "{text}");
     // The report is about a real starvation: the prober never got the lock meanwhile.
-    assert!(!got.load(SeqCst), "the prober got the lock, yet was reported:\n{text}");
+    assert!(
+        !got.load(SeqCst),
+        "the prober got the lock, yet was reported:\n{text}"
+    );
     eprintln!("{report}");
     std::mem::forget(rt);
 }

@@ -60,9 +60,7 @@ const SWEEP_AT: usize = 1024;
 
 /// Sets the thresholds from `config` (at install).
 pub(crate) fn configure(config: &Config) {
-    let (wait, overtakes) = config
-        .starvation_threshold()
-        .unwrap_or((Duration::ZERO, 0));
+    let (wait, overtakes) = config.starvation_threshold().unwrap_or((Duration::ZERO, 0));
     WAIT_NS.store(wait.as_nanos().max(1) as u64, Relaxed);
     OVERTAKES.store(u64::from(overtakes), Relaxed);
 }
