@@ -104,7 +104,7 @@ mod graph;
 mod joins;
 mod lockdep;
 mod report;
-pub(crate) mod starvation;
+mod starvation;
 mod state;
 mod timers;
 mod victim;
@@ -127,6 +127,9 @@ pub(crate) use loops::enter_loop;
 pub(crate) use graph::{on_wait, poll_ended};
 pub(crate) use joins::{join_polled, poll_started};
 pub(crate) use lockdep::{on_acquire, on_release};
+pub(crate) use starvation::{
+    attempted as starvation_attempted, forget as starvation_forget, granted as starvation_granted,
+};
 #[allow(unused_imports)] // D2's reports go out through it
 pub(crate) use report::emit;
 pub(crate) use timers::TimerMark;

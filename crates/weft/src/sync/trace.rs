@@ -47,6 +47,7 @@ use std::panic::Location;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
+mod hints;
 mod waits;
 
 pub(crate) use waits::KeyHasher;
@@ -250,30 +251,6 @@ impl Resource {
         }
     }
 
-    /// Acquisitions counted while starvation hints were on.
-    pub(crate) fn grants(&self) -> u64 {
-        self.grants.load(Relaxed)
-    }
-
-    /// The starvation hook of every acquisition (off: one relaxed load and a branch).
-    #[inline]
-    fn granted(&self, actor: Actor) {
-        if crate::diag::starvation_on() {
-            self.grants.fetch_add(1, Relaxed);
-            if self.watchers.load(Relaxed) != 0 {
-                crate::diag::starvation::granted(self, actor);
-            }
-        }
-    }
-
-    /// Records a failed `try_*` of the current actor at `site` (a starvation hint's attempt).
-    #[inline]
-    pub(crate) fn attempt_failed(&self, site: &'static Location<'static>) {
-        if enabled() && crate::diag::starvation_on() {
-            crate::diag::starvation::attempted(self, current_actor(), site, false);
-        }
-    }
-
     /// The kind given at creation.
     pub(crate) fn kind(&self) -> ResourceKind {
         self.kind
@@ -381,29 +358,6 @@ impl Resource {
         }
     }
 
-    /// The shared hold `token` now belongs to the current actor: a channel end moved into
-    /// another task is held by the actor that uses it (sends, receives), not by the one that
-    /// created it. Only a hold in an inline slot moves (a relaxed load, and a store when the
-    /// actor changed); one in the overflow list keeps its first actor.
-    #[inline]
-    pub(crate) fn rehold(&self, token: HoldToken) {
-        if token == 0 || !enabled() {
-            return;
-        }
-        if let Some(slot) = usize::try_from(token - 1)
-            .ok()
-            .and_then(|i| self.slots.get(i))
-        {
-            let actor = pack(current_actor());
-            // Only the end's owner writes its slot (a send through a shared `&Sender` from two
-            // actors at once leaves one of them: either is a live user).
-            let now = slot.actor.load(Relaxed);
-            if now != actor && now != 0 && now != CLAIMED {
-                slot.actor.store(actor, Release);
-            }
-        }
-    }
-
     /// Every recorded holder: the exclusive one (with `token` 0), then the shared ones.
     pub(crate) fn holders(&self) -> Vec<Hold> {
         let mut all = Vec::new();
@@ -450,17 +404,9 @@ impl Resource {
         let key = waits::insert(record);
         crate::diag::on_wait(actor);
         if crate::diag::starvation_on() {
-            crate::diag::starvation::attempted(self, actor, site, true);
+            crate::diag::starvation_attempted(self, actor, site, true);
         }
         WaitGuard { key }
-    }
-}
-
-impl Drop for Resource {
-    fn drop(&mut self) {
-        if *self.watchers.get_mut() != 0 {
-            crate::diag::starvation::forget(self);
-        }
     }
 }
 
