@@ -127,11 +127,11 @@ pub(crate) use loops::enter_loop;
 pub(crate) use graph::{on_wait, poll_ended};
 pub(crate) use joins::{join_polled, poll_started};
 pub(crate) use lockdep::{on_acquire, on_release};
+#[allow(unused_imports)] // D2's reports go out through it
+pub(crate) use report::emit;
 pub(crate) use starvation::{
     attempted as starvation_attempted, forget as starvation_forget, granted as starvation_granted,
 };
-#[allow(unused_imports)] // D2's reports go out through it
-pub(crate) use report::emit;
 pub(crate) use timers::TimerMark;
 pub(crate) use victim::is_victim;
 
