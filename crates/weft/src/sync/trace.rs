@@ -24,6 +24,10 @@
 //! process-wide counter). [`edges`] visits every shard and turns the records into the edges of
 //! the wait-for graph: *waiter W waits on resource R, held by H*.
 //!
+//! Two hints ride on the same records (the `hints` submodule): each resource counts its grants
+//! for `weft::diag`'s starvation hints, and a channel end's hold follows the actor that uses it
+//! (`Resource::rehold`).
+//!
 //! # Cost
 //!
 //! Off by default. Every hook starts with [`enabled`], one relaxed load and a branch; with it
