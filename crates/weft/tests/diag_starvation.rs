@@ -118,15 +118,15 @@ fn a_wait_that_keeps_timing_out_and_requeueing_is_reported() {
 #[test]
 fn fifo_contention_is_not_starvation() {
     let rt = runtime(2, config());
-    // Eight tasks take one mutex in turn, each holding it 5 ms: every wait lasts about 35 ms
-    // and sees seven grants to others, past both thresholds were they counted per wait; but
-    // each waiter stays queued and is served in turn.
+    // 24 tasks take one mutex in turn, each holding it 6 ms: every wait lasts about 140 ms and
+    // sees 23 grants to others, past both thresholds (100 ms, 20) were they counted per wait;
+    // but each waiter stays queued and is served in turn.
     let (m, site) = mutex();
     let done = Arc::new(AtomicUsize::new(0));
-    for i in 0..8 {
+    for i in 0..24 {
         let (m, done) = (m.clone(), done.clone());
         rt.spawn_on(i % 2, async move {
-            for round in 0..12 {
+            for round in 0..6 {
                 if round % 3 == 0 {
                     // A failed try followed by a queued wait is one run that ends in the lock.
                     if let Ok(g) = m.try_lock() {
@@ -134,7 +134,7 @@ fn fifo_contention_is_not_starvation() {
                     }
                 }
                 let g = m.lock().await;
-                weft::time::sleep(Duration::from_millis(5)).await;
+                weft::time::sleep(Duration::from_millis(6)).await;
                 drop(g);
             }
             done.fetch_add(1, SeqCst);
@@ -163,7 +163,7 @@ fn fifo_contention_is_not_starvation() {
         }
         big2.store(true, SeqCst);
     });
-    wait_until("the FIFO lockers to finish", || done.load(SeqCst) == 8);
+    wait_until("the FIFO lockers to finish", || done.load(SeqCst) == 24);
     wait_until("acquire_many(5) to be served ten times", || {
         big_done.load(SeqCst)
     });
