@@ -15,7 +15,8 @@ use weft::task::Builder;
 /// How long the example waits for the report before saying detection failed.
 const REPORT_DEADLINE: Duration = Duration::from_secs(10);
 
-fn main() {
+/// Runs the deadlock and prints its report (public so that `tests/example_deadlock.rs` can run it).
+pub fn main() {
     let (tx, rx) = mpsc::channel::<(Instant, Report)>();
     let tx = std::sync::Mutex::new(tx);
     weft::diag::set_handler(move |r: &Report| {
