@@ -12,6 +12,10 @@ Columns, all from the same run (below 1.0 means the first named is faster):
   weft/flume       weft vs flume, both on weft's loop
 The target column is the issue's: weft/tokio <= 1.0 on every row, <= 0.7 on one-loop channel
 rows, and trace/off <= 1.3.
+
+The "diagnostics on" figures (weft::diag's deadlocks + lock order) are the `diag` bench's
+(`cargo bench -p weft-benches --bench diag`, groups diag_*, functions off/on); if it has run,
+a second table gives its on/off ratios (target <= 1.3).
 """
 import json
 import pathlib
@@ -79,5 +83,22 @@ def main():
               f"| {ratio(m['weft'], m['flume'])} |")
 
 
+def diag_table():
+    """The `diag` bench's on/off table, if that bench has run."""
+    rows = [(g.replace("sync_", "diag_", 1), label) for g, label, _ in ROWS
+            if not g.startswith("task_")]
+    found = [(label, median_ns(g, "off"), median_ns(g, "on")) for g, label in rows]
+    if not any(off for _, off, _ in found):
+        return
+    print("\n| row (diag bench) | diag off | diag on | on/off | target |")
+    print("|---|---|---|---|---|")
+    for label, off, on in found:
+        verdict = "-"
+        if off and on:
+            verdict = "≤1.3 " + ("met" if on / off <= 1.3 else "NOT met")
+        print(f"| {label} | {fmt(off)} | {fmt(on)} | {ratio(on, off)} | {verdict} |")
+
+
 if __name__ == "__main__":
     main()
+    diag_table()

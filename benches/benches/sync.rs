@@ -5,7 +5,6 @@
 //!
 //! - `weft`: the `Send` primitive on weft's current-thread runtime, bookkeeping off;
 //! - `weft_trace`: the same with the holder/waiter bookkeeping on (`weft::sync::__set_tracing`);
-//! - `weft_diag`: the same with diagnostics on (deadlock detection and lock order);
 //! - `weft_local`: the loop-local `!Send` variant (`weft::sync::local`), where there is one;
 //! - `tokio`: `tokio::sync` on tokio's current-thread runtime;
 //! - `async_channel`, `flume`: those channels on **weft's** loop, so that their ratio to
@@ -17,6 +16,9 @@
 //!
 //! Two more groups measure `weft::task::JoinSet` against `tokio::task::JoinSet`.
 //!
+//! weft's rows are the functions of `weft_benches::sync_rows`, which the `diag` bench runs
+//! too, with diagnostics off and on (`cargo bench -p weft-benches --bench diag`).
+//!
 //! Run: `cargo bench -p weft-benches --bench sync`, then `python3 benches/sync_ratios.py` for
 //! the table of ratios (weft/tokio, weft/peer, trace on/off, local/Send).
 
@@ -24,19 +26,10 @@ use criterion::measurement::WallTime;
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
 use std::future::Future;
 use std::time::{Duration, Instant};
+use weft_benches::sync_rows::{
+    self, BROADCAST_BURST, BROADCAST_CAPACITY, BROADCAST_RECEIVERS, CHANNEL_CAPACITY,
+};
 use weft_benches::{criterion_config, tokio_rt, weft_rt};
-
-/// Capacity of the bounded channels in the throughput rows: enough that the producer rarely
-/// parks, as in a pipeline that keeps up (the same for every peer).
-const CHANNEL_CAPACITY: usize = 1024;
-/// Receivers of the broadcast row (the issue's 1 → 100).
-const BROADCAST_RECEIVERS: usize = 100;
-/// Values the broadcast sender sends before it yields so the receivers drain: below both the
-/// channel's capacity (no receiver lags) and the cooperative budget of one poll (128 in both
-/// runtimes), so every receiver empties the channel in one poll.
-const BROADCAST_BURST: u64 = 64;
-/// Broadcast ring capacity: a burst fits with room to spare.
-const BROADCAST_CAPACITY: usize = 1024;
 
 /// Adds `name` to `g`: each sample runs `body(iters)` in one `block_on` of `rt`, with the
 /// bookkeeping switched to `trace` for its duration.
@@ -60,30 +53,6 @@ fn weft_row<F, Fut>(
     });
 }
 
-/// Adds `name` to `g` like [`weft_row`], with diagnostics on for its duration: deadlock
-/// detection and lock-order checking (`weft::diag::install_for_bench`), which turn the
-/// bookkeeping on and add diag's hooks (issue 14's "diagnostics on" figure).
-fn weft_diag_row<F, Fut>(
-    g: &mut BenchmarkGroup<'_, WallTime>,
-    name: &str,
-    rt: &weft::rt::Runtime,
-    body: F,
-) where
-    F: Fn(u64) -> Fut,
-    Fut: Future<Output = Duration>,
-{
-    g.bench_function(name, |b| {
-        b.iter_custom(|iters| {
-            weft::diag::install_for_bench(
-                weft::diag::Config::new().deadlocks(true).lock_order(true),
-            );
-            let elapsed = rt.block_on(body(iters));
-            weft::diag::install_for_bench(weft::diag::Config::default());
-            elapsed
-        })
-    });
-}
-
 /// Adds `name` to `g`, run on tokio's current-thread runtime.
 fn tokio_row<F, Fut>(
     g: &mut BenchmarkGroup<'_, WallTime>,
@@ -102,17 +71,9 @@ fn tokio_row<F, Fut>(
 fn mutex_uncontended(c: &mut Criterion) {
     let mut g = c.benchmark_group("sync_mutex_uncontended");
     let rt = weft_rt();
-    let weft = |iters| async move {
-        let m = weft::sync::Mutex::new(0u64);
-        let start = Instant::now();
-        for _ in 0..iters {
-            *m.lock().await += 1;
-        }
-        start.elapsed()
-    };
+    let weft = sync_rows::mutex_uncontended;
     weft_row(&mut g, "weft", &rt, false, weft);
     weft_row(&mut g, "weft_trace", &rt, true, weft);
-    weft_diag_row(&mut g, "weft_diag", &rt, weft);
     weft_row(&mut g, "weft_local", &rt, false, |iters| async move {
         let m = weft::sync::local::Mutex::new(0u64);
         let start = Instant::now();
@@ -137,29 +98,9 @@ fn mutex_uncontended(c: &mut Criterion) {
 fn mutex_contended(c: &mut Criterion) {
     let mut g = c.benchmark_group("sync_mutex_contended_2_tasks");
     let rt = weft_rt();
-    let weft = |iters| async move {
-        let m = std::sync::Arc::new(weft::sync::Mutex::new(0u64));
-        let start = Instant::now();
-        let tasks: Vec<_> = (0..2)
-            .map(|_| {
-                let m = m.clone();
-                weft::spawn(async move {
-                    for _ in 0..iters {
-                        let mut g = m.lock().await;
-                        weft::yield_now().await;
-                        *g += 1;
-                    }
-                })
-            })
-            .collect();
-        for t in tasks {
-            t.await.unwrap();
-        }
-        start.elapsed()
-    };
+    let weft = sync_rows::mutex_contended;
     weft_row(&mut g, "weft", &rt, false, weft);
     weft_row(&mut g, "weft_trace", &rt, true, weft);
-    weft_diag_row(&mut g, "weft_diag", &rt, weft);
     weft_row(&mut g, "weft_local", &rt, false, |iters| async move {
         let m = std::rc::Rc::new(weft::sync::local::Mutex::new(0u64));
         let start = Instant::now();
@@ -206,17 +147,9 @@ fn mutex_contended(c: &mut Criterion) {
 fn semaphore_acquire_release(c: &mut Criterion) {
     let mut g = c.benchmark_group("sync_semaphore_acquire_release");
     let rt = weft_rt();
-    let weft = |iters| async move {
-        let s = weft::sync::Semaphore::new(4);
-        let start = Instant::now();
-        for _ in 0..iters {
-            drop(s.acquire().await.unwrap());
-        }
-        start.elapsed()
-    };
+    let weft = sync_rows::semaphore_acquire_release;
     weft_row(&mut g, "weft", &rt, false, weft);
     weft_row(&mut g, "weft_trace", &rt, true, weft);
-    weft_diag_row(&mut g, "weft_diag", &rt, weft);
     tokio_row(&mut g, "tokio", &tokio_rt(), |iters| async move {
         let s = tokio::sync::Semaphore::new(4);
         let start = Instant::now();
@@ -232,32 +165,9 @@ fn semaphore_acquire_release(c: &mut Criterion) {
 fn notify_ping_pong(c: &mut Criterion) {
     let mut g = c.benchmark_group("sync_notify_ping_pong");
     let rt = weft_rt();
-    let weft = |iters| async move {
-        use weft::sync::Notify;
-        let (ping, pong) = (
-            std::sync::Arc::new(Notify::new()),
-            std::sync::Arc::new(Notify::new()),
-        );
-        let start = Instant::now();
-        let other = weft::spawn({
-            let (ping, pong) = (ping.clone(), pong.clone());
-            async move {
-                for _ in 0..iters {
-                    ping.notified().await;
-                    pong.notify_one();
-                }
-            }
-        });
-        for _ in 0..iters {
-            ping.notify_one();
-            pong.notified().await;
-        }
-        other.await.unwrap();
-        start.elapsed()
-    };
+    let weft = sync_rows::notify_ping_pong;
     weft_row(&mut g, "weft", &rt, false, weft);
     weft_row(&mut g, "weft_trace", &rt, true, weft);
-    weft_diag_row(&mut g, "weft_diag", &rt, weft);
     tokio_row(&mut g, "tokio", &tokio_rt(), |iters| async move {
         use tokio::sync::Notify;
         let (ping, pong) = (
@@ -313,15 +223,9 @@ macro_rules! one_loop_throughput {
 fn mpsc_one_loop(c: &mut Criterion) {
     let mut g = c.benchmark_group("sync_mpsc_1to1_one_loop");
     let rt = weft_rt();
-    let weft = one_loop_throughput!(
-        weft::spawn,
-        weft::sync::mpsc::channel::<u64>(CHANNEL_CAPACITY),
-        |tx, v| tx.send(v).await.unwrap(),
-        |rx| rx.recv().await.unwrap()
-    );
+    let weft = sync_rows::mpsc_one_loop;
     weft_row(&mut g, "weft", &rt, false, weft);
     weft_row(&mut g, "weft_trace", &rt, true, weft);
-    weft_diag_row(&mut g, "weft_diag", &rt, weft);
     weft_row(
         &mut g,
         "weft_local",
@@ -375,15 +279,9 @@ fn mpsc_one_loop(c: &mut Criterion) {
 fn mpsc_unbounded_one_loop(c: &mut Criterion) {
     let mut g = c.benchmark_group("sync_mpsc_unbounded_1to1_one_loop");
     let rt = weft_rt();
-    let weft = one_loop_throughput!(
-        weft::spawn,
-        weft::sync::mpsc::unbounded_channel::<u64>(),
-        |tx, v| tx.send(v).unwrap(),
-        |rx| rx.recv().await.unwrap()
-    );
+    let weft = sync_rows::mpsc_unbounded_one_loop;
     weft_row(&mut g, "weft", &rt, false, weft);
     weft_row(&mut g, "weft_trace", &rt, true, weft);
-    weft_diag_row(&mut g, "weft_diag", &rt, weft);
     weft_row(
         &mut g,
         "weft_local",
@@ -499,15 +397,9 @@ fn mpsc_two_loops(c: &mut Criterion) {
         .loops(1)
         .build()
         .expect("weft runtime");
-    let weft = two_loop_throughput!(
-        |f| weft::rt::Handle::current().spawn_on(0, f),
-        weft::sync::mpsc::channel::<u64>(CHANNEL_CAPACITY),
-        |tx, v| tx.send(v).await.unwrap(),
-        |rx| rx.recv().await.unwrap()
-    );
+    let weft = sync_rows::mpsc_two_loops;
     weft_row(&mut g, "weft", &rt, false, weft);
     weft_row(&mut g, "weft_trace", &rt, true, weft);
-    weft_diag_row(&mut g, "weft_diag", &rt, weft);
     weft_row(
         &mut g,
         "async_channel",
@@ -551,18 +443,9 @@ fn mpsc_two_loops(c: &mut Criterion) {
 fn oneshot_send_await(c: &mut Criterion) {
     let mut g = c.benchmark_group("sync_oneshot_send_await");
     let rt = weft_rt();
-    let weft = |iters| async move {
-        let start = Instant::now();
-        for i in 0..iters {
-            let (tx, rx) = weft::sync::oneshot::channel::<u64>();
-            tx.send(i).unwrap();
-            std::hint::black_box(rx.await.unwrap());
-        }
-        start.elapsed()
-    };
+    let weft = sync_rows::oneshot_send_await;
     weft_row(&mut g, "weft", &rt, false, weft);
     weft_row(&mut g, "weft_trace", &rt, true, weft);
-    weft_diag_row(&mut g, "weft_diag", &rt, weft);
     weft_row(&mut g, "weft_local", &rt, false, |iters| async move {
         let start = Instant::now();
         for i in 0..iters {
@@ -588,20 +471,9 @@ fn oneshot_send_await(c: &mut Criterion) {
 fn oneshot_across_tasks(c: &mut Criterion) {
     let mut g = c.benchmark_group("sync_oneshot_to_a_waiting_task");
     let rt = weft_rt();
-    let weft = |iters| async move {
-        let start = Instant::now();
-        for i in 0..iters {
-            let (tx, rx) = weft::sync::oneshot::channel::<u64>();
-            let waiter = weft::spawn(rx);
-            weft::yield_now().await;
-            tx.send(i).unwrap();
-            std::hint::black_box(waiter.await.unwrap().unwrap());
-        }
-        start.elapsed()
-    };
+    let weft = sync_rows::oneshot_to_a_waiting_task;
     weft_row(&mut g, "weft", &rt, false, weft);
     weft_row(&mut g, "weft_trace", &rt, true, weft);
-    weft_diag_row(&mut g, "weft_diag", &rt, weft);
     tokio_row(&mut g, "tokio", &tokio_rt(), |iters| async move {
         let start = Instant::now();
         for i in 0..iters {
@@ -662,15 +534,9 @@ macro_rules! broadcast_fan_out {
 fn broadcast_1_to_100(c: &mut Criterion) {
     let mut g = c.benchmark_group("sync_broadcast_1_to_100");
     let rt = weft_rt();
-    let weft = broadcast_fan_out!(
-        weft::spawn,
-        weft::yield_now,
-        weft::sync::broadcast::channel,
-        weft::sync::broadcast::error::RecvError::Closed
-    );
+    let weft = sync_rows::broadcast_1_to_100;
     weft_row(&mut g, "weft", &rt, false, weft);
     weft_row(&mut g, "weft_trace", &rt, true, weft);
-    weft_diag_row(&mut g, "weft_diag", &rt, weft);
     tokio_row(
         &mut g,
         "tokio",

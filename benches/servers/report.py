@@ -31,6 +31,7 @@ TARGET_CPU_PLAIN = 1.10  # CPU per request, times the floor's, no pipelining
 TARGET_CPU_PIPELINE = 1.15  # same, pipelining depth 16
 TARGET_IDLE_RSS_MB = 25.0  # peak RSS holding 10,000 idle keep-alive connections
 TARGET_GREEN_VS_ASYNC = 1.20  # weft --model green against weft's async model, CPU per request
+TARGET_DIAG_VS_OFF = 1.05  # weft serve --diag all against weft serve, CPU per request (issue 14)
 # The peers' CPU per request as issue #4 quotes them, times its floor's: (plain, pipelined).
 # Set beside the same ratios measured here, they show how this floor compares with the one
 # behind the targets.
@@ -280,6 +281,15 @@ def targets(runs):
             f"at most {TARGET_GREEN_VS_ASYNC:.2f}× weft's async model"
         )
         checks.append((what, None if r is None else f"{r:.2f}×", None if r is None else r <= TARGET_GREEN_VS_ASYNC))
+    # Issue 14: every diagnostic on costs at most 1.05x CPU per request.
+    for sc in ("plain", "pipeline"):
+        d, a = runs.get((sc, "weft-diag")), runs.get((sc, "weft"))
+        r = median(d, "cpu_us") / median(a, "cpu_us") if d and a else None
+        what = (
+            f"weft serve --diag all, CPU per request, {SCENARIO_TITLES[sc]}: "
+            f"at most {TARGET_DIAG_VS_OFF:.2f}× weft serve"
+        )
+        checks.append((what, None if r is None else f"{r:.2f}×", None if r is None else r <= TARGET_DIAG_VS_OFF))
     w = runs.get(("idle10k", "weft"))
     v = mb(median(w, "hwm_kb")) if w else None
     checks.append(

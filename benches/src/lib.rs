@@ -1,4 +1,7 @@
-//! What the benchmarks in `benches/` share: the runtimes they compare, built the same way.
+//! What the benchmarks in `benches/` share: the runtimes they compare, built the same way, and
+//! the `weft::sync` rows two of them run (`sync_rows`).
+
+pub mod sync_rows;
 
 /// weft with only the caller loop, driven by `block_on` (the counterpart of tokio's
 /// current-thread runtime).

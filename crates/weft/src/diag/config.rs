@@ -102,8 +102,17 @@ impl Config {
         self
     }
 
-    /// Reports a waiter that waited longer than `wait` while others took the resource more
-    /// than `overtakes` times.
+    /// Reports an actor that kept trying to take a resource for longer than `wait` while others
+    /// took it more than `overtakes` times (`WEFT_DIAG=starvation[=1s]`, with
+    /// [`DEFAULT_STARVATION_OVERTAKES`]), as [`ReportKind::Starvation`](super::ReportKind):
+    /// once per run of attempts, with its name, spawn site, how long, how many attempts and
+    /// how many grants to others. An attempt is a failed `try_lock` / `try_read` /
+    /// `try_write` / `try_acquire*`, or a wait that starts (again); attempts less than `wait`
+    /// apart make one run, which ends when the actor gets the resource. Since `weft::sync` is
+    /// FIFO with no barging, a waiter that stays queued is never reported (a long queue is
+    /// contention, served in turn); what starves is a `try_*` retry loop, or a wait that keeps
+    /// leaving the queue (a short `timeout`, a `select!` that re-creates the future) and going
+    /// to its back.
     pub fn starvation(mut self, wait: Duration, overtakes: u32) -> Config {
         self.starvation = Some((wait, overtakes));
         self

@@ -57,6 +57,10 @@
 //! What this misses (false negatives, accepted): a select whose other branch is a socket
 //! read or a foreign future, and a `join!` of two locks (two recorded waits, both needed).
 //! A `join!` of a lock and a timer is found once the timer has fired (by the sweep).
+//! Channel ends are the exception to "the holder is who took it": a sender's or receiver's
+//! hold follows the actor that last used the end (sent, reserved, received), since ends are
+//! made in one place and moved into the tasks that use them; an end moved and not used yet
+//! still counts as its creator's (a missed cycle, never a false one while the creator runs).
 //! What would fool it (documented, not guarded): a guard moved to another task, since the
 //! holder recorded is the actor that took it; a lock future polled once in a `select!` over
 //! `&mut fut` and then kept unpolled while its task goes on (the wait stays recorded).
@@ -75,6 +79,14 @@
 //! actor that took them and are released by token, so a guard held across `.await`s, or
 //! dropped on another thread, still ends the right hold.
 //!
+//! # Starvation hints
+//!
+//! With `starvation` on, an actor that keeps failing to take a resource (a `try_*` retry loop,
+//! or a wait that gives up its place and queues again) for longer than the threshold while
+//! others take it more than `overtakes` times is reported once per run of attempts, as
+//! [`ReportKind::Starvation`]. A waiter that stays queued is never reported: weft's primitives
+//! are FIFO with no barging, so it is served in turn (see `starvation`'s module doc).
+//!
 //! # Roles
 //!
 //! - [`config`]: [`Config`], `WEFT_DIAG`.
@@ -85,12 +97,14 @@
 //! - `timers`: live timers per task (what makes a wait conditional).
 //! - `lockdep`: lock classes and the order graph.
 //! - `victim`: tasks that can be cancelled, and which were.
+//! - `starvation`: actors that keep failing to take a resource while others take it.
 
 pub mod config;
 mod graph;
 mod joins;
 mod lockdep;
 mod report;
+mod starvation;
 mod state;
 mod timers;
 mod victim;
@@ -115,8 +129,11 @@ pub(crate) use joins::{join_polled, poll_started};
 pub(crate) use lockdep::{on_acquire, on_release};
 #[allow(unused_imports)] // D2's reports go out through it
 pub(crate) use report::emit;
+pub(crate) use starvation::{
+    attempted as starvation_attempted, forget as starvation_forget, granted as starvation_granted,
+};
 pub(crate) use timers::{timer_filed, timer_unfiled};
 pub(crate) use victim::is_victim;
 
 pub use state::{current, install_for_bench};
-pub(crate) use state::{deadlocks_on, install, lock_order_on};
+pub(crate) use state::{deadlocks_on, install, lock_order_on, starvation_on};

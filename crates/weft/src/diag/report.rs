@@ -17,10 +17,13 @@ pub enum ReportKind {
     LockOrder,
     /// A loop whose current poll has run past the watchdog threshold.
     Stall,
-    /// A task that keeps waking itself without progress, or a starved waiter.
+    /// A task that keeps waking itself without progress.
     Livelock,
     /// A parked task that no waker can reach any more.
     LostWake,
+    /// An actor that kept failing to take a resource (a `try_*` loop, or a wait that left the
+    /// queue and came back) while others took it many times.
+    Starvation,
 }
 
 impl fmt::Display for ReportKind {
@@ -31,6 +34,7 @@ impl fmt::Display for ReportKind {
             ReportKind::Stall => "stalled loop",
             ReportKind::Livelock => "livelock",
             ReportKind::LostWake => "lost wake-up",
+            ReportKind::Starvation => "starvation",
         })
     }
 }

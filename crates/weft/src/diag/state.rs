@@ -9,6 +9,7 @@ use crate::loom::{AtomicBool, Mutex, Ordering::Relaxed};
 static CONFIG: Mutex<Option<Config>> = Mutex::new(None);
 static DEADLOCKS: AtomicBool = AtomicBool::new(false);
 static LOCK_ORDER: AtomicBool = AtomicBool::new(false);
+static STARVATION: AtomicBool = AtomicBool::new(false);
 
 /// Makes `config` the process's diagnostics configuration (the last runtime built with one
 /// wins): turns `sync::trace` on if anything is on, starts the detector thread if deadlock
@@ -17,6 +18,8 @@ pub(crate) fn install(config: Config) {
     crate::sync::trace::set_enabled(config.needs_trace());
     DEADLOCKS.store(config.deadlocks, Relaxed);
     LOCK_ORDER.store(config.lock_order, Relaxed);
+    super::starvation::configure(&config);
+    STARVATION.store(config.starvation.is_some(), Relaxed);
     super::watchdog::configure(&config);
     let deadlocks = config.deadlocks;
     *CONFIG.lock().unwrap_or_else(|e| e.into_inner()) = Some(config);
@@ -44,6 +47,12 @@ pub(crate) fn deadlocks_on() -> bool {
 #[inline]
 pub(crate) fn lock_order_on() -> bool {
     LOCK_ORDER.load(Relaxed)
+}
+
+/// True while starvation hints are on.
+#[inline]
+pub(crate) fn starvation_on() -> bool {
+    STARVATION.load(Relaxed)
 }
 
 /// Installs `config` for the whole process without building a runtime, so that one benchmark

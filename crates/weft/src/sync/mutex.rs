@@ -221,8 +221,9 @@ impl<T: ?Sized> Mutex<T> {
     /// # Errors
     ///
     /// [`TryLockError`] when it is held or others are queued.
+    #[track_caller]
     pub fn try_lock(&self) -> Result<MutexGuard<'_, T>, TryLockError> {
-        self.core.try_acquire(1).map_err(|_| TryLockError(()))?;
+        self.try_take()?;
         self.res.hold_exclusive();
         Ok(MutexGuard {
             lock: self,
@@ -235,12 +236,23 @@ impl<T: ?Sized> Mutex<T> {
     /// # Errors
     ///
     /// [`TryLockError`] when it is held or others are queued.
+    #[track_caller]
     pub fn try_lock_owned(self: Arc<Self>) -> Result<OwnedMutexGuard<T>, TryLockError> {
-        self.core.try_acquire(1).map_err(|_| TryLockError(()))?;
+        self.try_take()?;
         self.res.hold_exclusive();
         Ok(OwnedMutexGuard {
             lock: self,
             _marker: PhantomData,
+        })
+    }
+
+    /// The permit for `try_lock*`; a failure is a starvation hint's attempt (`weft::diag`).
+    #[track_caller]
+    fn try_take(&self) -> Result<(), TryLockError> {
+        let site = Location::caller();
+        self.core.try_acquire(1).map_err(|_| {
+            self.res.attempt_failed(site);
+            TryLockError(())
         })
     }
 

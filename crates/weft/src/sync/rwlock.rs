@@ -162,6 +162,16 @@ impl<T> RwLock<T> {
 }
 
 impl<T: ?Sized> RwLock<T> {
+    /// `n` permits for `try_*`; a failure is a starvation hint's attempt (`weft::diag`).
+    #[track_caller]
+    fn try_take(&self, n: usize) -> Result<(), TryLockError> {
+        let site = Location::caller();
+        self.core.try_acquire(n).map_err(|_| {
+            self.res.attempt_failed(site);
+            TryLockError(())
+        })
+    }
+
     fn read_guard(&self) -> RwLockReadGuard<'_, T> {
         RwLockReadGuard {
             core: &self.core,
@@ -282,8 +292,9 @@ impl<T: ?Sized> RwLock<T> {
     /// # Errors
     ///
     /// [`TryLockError`] otherwise.
+    #[track_caller]
     pub fn try_read(&self) -> Result<RwLockReadGuard<'_, T>, TryLockError> {
-        self.core.try_acquire(1).map_err(|_| TryLockError(()))?;
+        self.try_take(1)?;
         Ok(self.read_guard())
     }
 
@@ -292,10 +303,9 @@ impl<T: ?Sized> RwLock<T> {
     /// # Errors
     ///
     /// [`TryLockError`] otherwise.
+    #[track_caller]
     pub fn try_write(&self) -> Result<RwLockWriteGuard<'_, T>, TryLockError> {
-        self.core
-            .try_acquire(self.max_readers as usize)
-            .map_err(|_| TryLockError(()))?;
+        self.try_take(self.max_readers as usize)?;
         Ok(self.write_guard())
     }
 
@@ -304,8 +314,9 @@ impl<T: ?Sized> RwLock<T> {
     /// # Errors
     ///
     /// [`TryLockError`] if a writer holds or waits for the lock.
+    #[track_caller]
     pub fn try_read_owned(self: Arc<Self>) -> Result<OwnedRwLockReadGuard<T>, TryLockError> {
-        self.core.try_acquire(1).map_err(|_| TryLockError(()))?;
+        self.try_take(1)?;
         let hold = self.res.hold_shared(1);
         Ok(OwnedRwLockReadGuard {
             lock: self,
@@ -319,10 +330,9 @@ impl<T: ?Sized> RwLock<T> {
     /// # Errors
     ///
     /// [`TryLockError`] if anyone holds or waits for the lock.
+    #[track_caller]
     pub fn try_write_owned(self: Arc<Self>) -> Result<OwnedRwLockWriteGuard<T>, TryLockError> {
-        self.core
-            .try_acquire(self.max_readers as usize)
-            .map_err(|_| TryLockError(()))?;
+        self.try_take(self.max_readers as usize)?;
         self.res.hold_exclusive();
         Ok(OwnedRwLockWriteGuard {
             lock: self,

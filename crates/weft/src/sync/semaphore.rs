@@ -378,6 +378,7 @@ impl Semaphore {
     /// # Errors
     ///
     /// [`TryAcquireError::NoPermits`] or [`TryAcquireError::Closed`].
+    #[track_caller]
     pub fn try_acquire(&self) -> Result<SemaphorePermit<'_>, TryAcquireError> {
         self.try_acquire_many(1)
     }
@@ -387,9 +388,10 @@ impl Semaphore {
     /// # Errors
     ///
     /// [`TryAcquireError::NoPermits`] or [`TryAcquireError::Closed`].
+    #[track_caller]
     pub fn try_acquire_many(&self, n: u32) -> Result<SemaphorePermit<'_>, TryAcquireError> {
         let n = n as usize;
-        self.core.try_acquire(n)?;
+        self.try_take(n)?;
         Ok(SemaphorePermit {
             sem: self,
             permits: n,
@@ -402,6 +404,7 @@ impl Semaphore {
     /// # Errors
     ///
     /// As [`Semaphore::try_acquire`].
+    #[track_caller]
     pub fn try_acquire_owned(self: Arc<Self>) -> Result<OwnedSemaphorePermit, TryAcquireError> {
         self.try_acquire_many_owned(1)
     }
@@ -411,17 +414,28 @@ impl Semaphore {
     /// # Errors
     ///
     /// As [`Semaphore::try_acquire_many`].
+    #[track_caller]
     pub fn try_acquire_many_owned(
         self: Arc<Self>,
         n: u32,
     ) -> Result<OwnedSemaphorePermit, TryAcquireError> {
         let n = n as usize;
-        self.core.try_acquire(n)?;
+        self.try_take(n)?;
         let hold = self.res.hold_shared(n);
         Ok(OwnedSemaphorePermit {
             sem: self,
             permits: n,
             hold,
+        })
+    }
+
+    /// `n` permits for `try_acquire*`; a failure is a starvation hint's attempt (`weft::diag`).
+    #[track_caller]
+    fn try_take(&self, n: usize) -> Result<(), TryAcquireError> {
+        let site = Location::caller();
+        self.core.try_acquire(n).map_err(|e| {
+            self.res.attempt_failed(site);
+            e.into()
         })
     }
 

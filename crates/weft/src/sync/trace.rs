@@ -24,6 +24,10 @@
 //! its entry's index and a counter of that shard (no process-wide counter). [`edges`] visits every shard and turns the records into the edges of
 //! the wait-for graph: *waiter W waits on resource R, held by H*.
 //!
+//! Two hints ride on the same records (the `hints` submodule): each resource counts its grants
+//! for `weft::diag`'s starvation hints, and a channel end's hold follows the actor that uses it
+//! (`Resource::rehold`).
+//!
 //! # Cost
 //!
 //! Off by default. Every hook starts with [`enabled`], one relaxed load and a branch; with it
@@ -47,6 +51,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 mod holds;
+mod hints;
 mod waits;
 
 pub(crate) use holds::INLINE_HOLDS;
@@ -212,6 +217,11 @@ pub(crate) struct Resource {
     kind: ResourceKind,
     site: &'static Location<'static>,
     holds: Holds,
+    /// Acquisitions while starvation hints are on (what `weft::diag` counts overtakes with).
+    grants: AtomicU64,
+    /// Actors `weft::diag` watches for starvation on this resource (0: a grant looks no
+    /// further than this word).
+    pub(crate) watchers: AtomicUsize,
 }
 
 /// A token naming one recorded shared hold, returned by [`Resource::hold_shared`]; 0 means
@@ -232,6 +242,8 @@ impl Resource {
                 next_token: AtomicU64::new(INLINE_HOLDS as u64 + 1),
                 shared: Mutex::new(Vec::new()),
             },
+            grants: AtomicU64::new(0),
+            watchers: AtomicUsize::new(0),
         }
     }
 
@@ -254,6 +266,7 @@ impl Resource {
             if crate::diag::lock_order_on() {
                 crate::diag::on_acquire(self, actor, 0);
             }
+            self.granted(actor);
         }
     }
 
@@ -280,6 +293,7 @@ impl Resource {
         if crate::diag::lock_order_on() {
             crate::diag::on_acquire(self, actor, token);
         }
+        self.granted(actor);
         token
     }
 
@@ -329,6 +343,9 @@ impl Resource {
         let key = waits::insert(record);
         if crate::diag::deadlocks_on() {
             crate::diag::on_wait(actor);
+        }
+        if crate::diag::starvation_on() {
+            crate::diag::starvation_attempted(self, actor, site, true);
         }
         WaitGuard { key }
     }

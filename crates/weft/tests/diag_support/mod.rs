@@ -39,9 +39,7 @@ pub fn collect() {
 
 /// The first report of `kind` whose text mentions every one of `sites`.
 pub fn find(kind: ReportKind, sites: &[&str]) -> Option<(Instant, Report)> {
-    reports()
-        .lock()
-        .unwrap()
+    lock_reports()
         .iter()
         .find(|(_, r)| r.kind() == kind && sites.iter().all(|s| r.to_string().contains(s)))
         .cloned()

@@ -132,6 +132,7 @@ impl<T> Sender<T> {
     pub fn send(&self, value: T) -> impl Future<Output = Result<(), SendError<T>>> + '_ {
         let site = Location::caller();
         async move {
+            self.tx.used();
             match self.tx.shared.chan.try_push(value) {
                 Ok(()) => Ok(()),
                 Err(TryPush::Closed(v)) => Err(SendError(v)),
@@ -191,6 +192,7 @@ impl<T> Sender<T> {
     /// [`TrySendError::Full`] when every slot is used or other senders are queued for one (a
     /// newcomer does not overtake them); [`TrySendError::Closed`] when the receiver is gone.
     pub fn try_send(&self, value: T) -> Result<(), TrySendError<T>> {
+        self.tx.used();
         self.tx.shared.chan.try_push(value).map_err(|e| match e {
             TryPush::Full(v) => TrySendError::Full(v),
             TryPush::Closed(v) => TrySendError::Closed(v),
@@ -211,6 +213,7 @@ impl<T> Sender<T> {
     pub fn reserve(&self) -> impl Future<Output = Result<Permit<'_, T>, SendError<()>>> + '_ {
         let wait = self.reserve_slot(Location::caller());
         async move {
+            self.tx.used();
             if wait.await {
                 Ok(Permit {
                     chan: &self.tx.shared.chan,
@@ -237,6 +240,7 @@ impl<T> Sender<T> {
     ) -> impl Future<Output = Result<OwnedPermit<T>, SendError<Sender<T>>>> {
         let site = Location::caller();
         async move {
+            self.tx.used();
             if self.reserve_slot(site).await {
                 Ok(OwnedPermit { sender: Some(self) })
             } else {
@@ -251,6 +255,7 @@ impl<T> Sender<T> {
     ///
     /// As [`try_send`](Self::try_send), with `()` in place of the value.
     pub fn try_reserve(&self) -> Result<Permit<'_, T>, TrySendError<()>> {
+        self.tx.used();
         match self.tx.shared.chan.try_reserve() {
             Ok(()) => Ok(Permit {
                 chan: &self.tx.shared.chan,

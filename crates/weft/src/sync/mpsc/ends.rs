@@ -68,6 +68,11 @@ impl<T> Drop for Tx<T> {
 }
 
 impl<T> Tx<T> {
+    /// This sender is being used by the current actor: it holds the channel's queue now.
+    #[inline]
+    pub(crate) fn used(&self) {
+        self.shared.recv_res.rehold(self.hold);
+    }
     /// Waits until the receiver closes.
     pub(crate) fn closed(&self) -> impl Future<Output = ()> + '_ {
         struct Closed<'a, T> {
@@ -156,11 +161,17 @@ impl<T> Rx<T> {
         Arc::weak_count(&self.shared)
     }
 
+    /// The receiver is being used by the current actor: it holds the channel's capacity now.
+    #[inline]
+    fn used(&self) {
+        self.shared.send_res.rehold(self.hold);
+    }
     /// Polls for one value, spending one unit of the task's cooperative budget.
     pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
         if coop::poll_proceed(cx).is_pending() {
             return Poll::Pending;
         }
+        self.used();
         if let Some(v) = self.batch.pop_front() {
             return Poll::Ready(Some(v));
         }
@@ -194,6 +205,7 @@ impl<T> Rx<T> {
         if coop::poll_proceed(cx).is_pending() {
             return Poll::Pending;
         }
+        self.used();
         if !self.batch.is_empty() && limit > 0 {
             let n = self.batch.len().min(limit);
             buf.extend(self.batch.drain(..n));
@@ -249,6 +261,7 @@ impl<T> Rx<T> {
     }
 
     pub(crate) fn try_recv(&mut self) -> Result<T, TryRecvError> {
+        self.used();
         if let Some(v) = self.batch.pop_front() {
             return Ok(v);
         }

@@ -38,6 +38,12 @@
 //! A channel is two resources: the queue (`ResourceKind::MpscRecv`: the receiver waits on
 //! it, held by every live sender) and, for a bounded channel, its capacity
 //! (`ResourceKind::MpscSend`: senders wait on it, held by the receiver, who frees slots).
+//! An end is created by one actor and usually moved into another, so its hold follows its
+//! user: each send, reserve and receive re-stamps the end's hold with the current actor
+//! (`trace::Resource::rehold`, a load and, when the actor changed, a store). A receive whose
+//! every sender is held by a parked waiter is then a wait-for edge like any other, and a
+//! cycle through a channel is found (`tests/diag_channel_cycle.rs`). An end moved but not used
+//! yet is still its creator's.
 
 mod bounded;
 pub(crate) mod chan;

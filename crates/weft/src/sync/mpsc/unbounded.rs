@@ -61,6 +61,7 @@ impl<T> UnboundedSender<T> {
     ///
     /// [`SendError`] with the value if the receiver was closed or dropped.
     pub fn send(&self, value: T) -> Result<(), SendError<T>> {
+        self.tx.used();
         self.tx.shared.chan.try_push(value).map_err(|e| match e {
             TryPush::Full(v) | TryPush::Closed(v) => SendError(v),
         })

@@ -69,6 +69,23 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Holds {
+    /// Moves the inline shared hold `token` to the packed `actor`: a channel end moved into
+    /// another task is held by the actor that uses it. Only the end's user writes its slot (a
+    /// send through a shared `&Sender` from two actors at once leaves one of them: either is
+    /// a live user); a hold in the overflow list keeps its first actor.
+    pub(crate) fn rehold(&self, token: u64, actor: u64) {
+        let Some(slot) = usize::try_from(token.wrapping_sub(1))
+            .ok()
+            .and_then(|i| self.slots.get(i))
+        else {
+            return;
+        };
+        let now = slot.actor.load(Relaxed);
+        if now != actor && now != 0 && now != CLAIMED {
+            slot.actor.store(actor, Release);
+        }
+    }
+
     /// Records `actor` as the exclusive holder since `since_ns`.
     #[inline]
     pub(crate) fn set_owner(&self, actor: u64, since_ns: u64) {
