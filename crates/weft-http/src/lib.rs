@@ -55,6 +55,8 @@ mod response;
 mod router;
 mod server;
 mod status;
+#[cfg(feature = "tls")]
+pub mod tls;
 mod uri;
 
 pub use error::HttpError;
