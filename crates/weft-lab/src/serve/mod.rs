@@ -21,6 +21,8 @@
 //! is usable) and one at stop; SIGINT/SIGTERM drain and stop the server.
 //!
 //! `--workers N` runs it as a multi-process cluster instead (see [`cluster`]).
+//!
+//! `--tls-cert F --tls-key F` serves HTTPS instead of HTTP (see [`tls`]).
 
 mod cluster;
 mod conditional;
@@ -28,6 +30,7 @@ mod drain_grace;
 mod green;
 mod routes;
 pub(crate) mod static_files;
+mod tls;
 
 use std::io;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
@@ -92,6 +95,8 @@ pub(crate) struct ServeArgs {
     /// `5s`, `500ms`, or whole seconds.
     #[arg(long, default_value = "5s", value_parser = drain_grace::parse)]
     pub(crate) drain_grace: Duration,
+    #[command(flatten)]
+    pub(crate) tls: tls::TlsArgs,
 }
 
 impl ServeArgs {
@@ -153,6 +158,7 @@ pub(crate) fn run(args: ServeArgs) -> io::Result<()> {
         None => None,
     };
     let root_shown = static_files::describe(root.as_ref());
+    let tls = args.tls.load()?;
     if let Some(list) = &args.diag {
         weft::diag::Config::parse(list)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("--diag: {e}")))?;
@@ -167,7 +173,7 @@ pub(crate) fn run(args: ServeArgs) -> io::Result<()> {
                 "--model green cannot be combined with --workers yet (cluster workers serve async)",
             ));
         }
-        return cluster::run(&args, usize::from(workers), root);
+        return cluster::run(&args, usize::from(workers), root, tls);
     }
     let loops = args
         .loops
@@ -178,6 +184,12 @@ pub(crate) fn run(args: ServeArgs) -> io::Result<()> {
     let grace = args.drain_grace;
 
     if args.model == Model::Green {
+        if tls.is_some() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "--tls-cert needs the async model (drop --model green)",
+            ));
+        }
         let addr = args.addr()?;
         return green::run(addr, loops, routes::app(root.clone(), &readiness), args.timeouts(), drain_grace::Graced { signals, readiness: readiness.clone(), grace }, |bound| {
             tracing::info!(
@@ -186,12 +198,13 @@ pub(crate) fn run(args: ServeArgs) -> io::Result<()> {
         })
         .map(|()| tracing::info!("weft serve stopped"));
     }
-    let running = Server::bind(args.addr()?)
+    let scheme = tls::scheme(&tls);
+    let running = tls::apply(Server::bind(args.addr()?), tls)
         .loops(loops)
         .timeouts(args.timeouts())
         .start(routes::app(root.clone(), &readiness))?;
     tracing::info!(
-        "weft serve listening on http://{} (loops={loops}, root={root_shown})",
+        "weft serve listening on {scheme}://{} (loops={loops}, root={root_shown})",
         running.local_addr(),
     );
     let graced = drain_grace::Graced {
