@@ -86,21 +86,31 @@ fn axum_over_tls_http1_and_h2_by_alpn() {
         let h2 = get_over(addr, &certs, b"h2", "/hi").await;
         assert_eq!(h2, (200, hyper::Version::HTTP_2, "hi over HTTP/2.0".into()));
         let h1 = get_over(addr, &certs, b"http/1.1", "/hi").await;
-        assert_eq!(h1, (200, hyper::Version::HTTP_11, "hi over HTTP/1.1".into()));
+        assert_eq!(
+            h1,
+            (200, hyper::Version::HTTP_11, "hi over HTTP/1.1".into())
+        );
 
         // ureq (a blocking client) on a thread of its own, while this loop serves.
         let ca = certs.ca_der.clone();
         let port = addr.port();
         let ureq = std::thread::spawn(move || {
             let agent = ureq_agent(&ca);
-            let mut response = agent.get(&format!("https://localhost:{port}/hi")).call().unwrap();
-            (response.status().as_u16(), response.body_mut().read_to_string().unwrap())
+            let mut response = agent
+                .get(&format!("https://localhost:{port}/hi"))
+                .call()
+                .unwrap();
+            (
+                response.status().as_u16(),
+                response.body_mut().read_to_string().unwrap(),
+            )
         });
         let plain = std::thread::spawn(move || {
             use std::io::{Read, Write};
             let mut tcp = std::net::TcpStream::connect(addr).unwrap();
             tcp.set_read_timeout(Some(tls_support::DEADLINE)).unwrap();
-            tcp.write_all(b"GET /hi HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+            tcp.write_all(b"GET /hi HTTP/1.1\r\nHost: x\r\n\r\n")
+                .unwrap();
             let mut answer = String::new();
             tcp.read_to_string(&mut answer).unwrap();
             answer

@@ -34,17 +34,19 @@ fn untrusted_certificate_is_named_by_the_client_and_the_server_keeps_serving() {
         .unwrap();
     rt.block_on(async {
         // weft's client trusting another CA.
-        let error = weft_http::tls::connect(server.local_addr(), "localhost", stranger.client_config())
-            .await
-            .unwrap_err()
-            .to_string();
+        let error =
+            weft_http::tls::connect(server.local_addr(), "localhost", stranger.client_config())
+                .await
+                .unwrap_err()
+                .to_string();
         assert!(error.contains("invalid peer certificate"), "{error}");
         assert!(error.contains("UnknownIssuer"), "{error}");
         // The right CA, the wrong name.
-        let error = weft_http::tls::connect(server.local_addr(), "example.com", certs.client_config())
-            .await
-            .unwrap_err()
-            .to_string();
+        let error =
+            weft_http::tls::connect(server.local_addr(), "example.com", certs.client_config())
+                .await
+                .unwrap_err()
+                .to_string();
         assert!(error.contains("not valid for name"), "{error}");
         assert!(error.contains("example.com"), "{error}");
     });
@@ -108,12 +110,16 @@ fn bad_certificate_and_key_files_are_named_with_the_reason() {
 
     // A key that belongs to another certificate.
     let wrong_key = file(&dir, "other-key.pem", &other.key_pem);
-    let error = TlsConfig::from_pem_files(&cert, &wrong_key).unwrap_err().to_string();
+    let error = TlsConfig::from_pem_files(&cert, &wrong_key)
+        .unwrap_err()
+        .to_string();
     assert!(error.contains("does not fit"), "{error}");
     assert!(error.contains("other-key.pem"), "{error}");
 
     // As an io::Error (what `weft serve` prints), the path is in the message.
-    let io: std::io::Error = TlsConfig::from_pem_files(&missing, &key).unwrap_err().into();
+    let io: std::io::Error = TlsConfig::from_pem_files(&missing, &key)
+        .unwrap_err()
+        .into();
     assert!(io.to_string().contains("missing.pem"), "{io}");
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -14,7 +14,9 @@ use weft_http::{Request, Response, Router};
 fn app() -> impl weft_http::Handler + Clone + Send {
     Router::new()
         .get("/", |_: Request| async { Response::text("hello over TLS") })
-        .get("/big", |_: Request| async { Response::text("x".repeat(1 << 20)) })
+        .get("/big", |_: Request| async {
+            Response::text("x".repeat(1 << 20))
+        })
         .post("/echo", |mut request: Request| async move {
             Response::text(String::from_utf8_lossy(&request.take_body()).into_owned())
         })
@@ -29,14 +31,25 @@ fn weft_server_answers_ureq_over_keep_alive() {
     for _ in 0..3 {
         let mut response = agent.get(&format!("{base}/")).call().unwrap();
         assert_eq!(response.status(), 200);
-        assert_eq!(response.body_mut().read_to_string().unwrap(), "hello over TLS");
+        assert_eq!(
+            response.body_mut().read_to_string().unwrap(),
+            "hello over TLS"
+        );
     }
     // A body larger than the socket buffer: the driver must flush what rustls holds.
     let mut big = agent.get(&format!("{base}/big")).call().unwrap();
-    let body = big.body_mut().with_config().limit(2 << 20).read_to_vec().unwrap();
+    let body = big
+        .body_mut()
+        .with_config()
+        .limit(2 << 20)
+        .read_to_vec()
+        .unwrap();
     assert_eq!(body.len(), 1 << 20);
     assert!(body.iter().all(|&b| b == b'x'));
-    let mut echoed = agent.post(&format!("{base}/echo")).send("ping pong").unwrap();
+    let mut echoed = agent
+        .post(&format!("{base}/echo"))
+        .send("ping pong")
+        .unwrap();
     assert_eq!(echoed.body_mut().read_to_string().unwrap(), "ping pong");
     server.shutdown().unwrap();
 }

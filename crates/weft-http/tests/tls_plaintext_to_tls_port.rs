@@ -47,9 +47,15 @@ fn plain_http_request_is_answered_400_and_closed_cleanly() {
     );
     for _ in 0..3 {
         let answer = plain_exchange(addr, request.as_bytes()).expect("a clean close, not a reset");
-        assert!(answer.starts_with("HTTP/1.1 400 Bad Request\r\n"), "{answer}");
+        assert!(
+            answer.starts_with("HTTP/1.1 400 Bad Request\r\n"),
+            "{answer}"
+        );
         assert!(answer.contains("Connection: close\r\n"), "{answer}");
-        assert!(answer.ends_with("This port speaks HTTPS: a plain HTTP request was sent.\r\n"), "{answer}");
+        assert!(
+            answer.ends_with("This port speaks HTTPS: a plain HTTP request was sent.\r\n"),
+            "{answer}"
+        );
         assert_tls_still_served(&certs, addr.port());
     }
     server.shutdown().unwrap();
@@ -81,8 +87,10 @@ fn silent_client_is_closed_at_the_handshake_timeout() {
         .server_config()
         .handshake_timeout(Duration::from_millis(200));
     // The request-head limit is an hour: only the handshake limit can close these.
-    let mut timeouts = weft_http::Timeouts::default();
-    timeouts.header_read = Duration::from_secs(3600);
+    let timeouts = weft_http::Timeouts {
+        header_read: Duration::from_secs(3600),
+        ..Default::default()
+    };
     let server = weft_http::Server::bind("127.0.0.1:0".parse().unwrap())
         .loops(1)
         .timeouts(timeouts)
@@ -100,7 +108,9 @@ fn silent_client_is_closed_at_the_handshake_timeout() {
     let mut byte = [0u8; 1];
     assert_eq!(silent.read(&mut byte).expect("closed, not timed out"), 0);
     let mut sink = Vec::new();
-    let _ = stalled.read_to_end(&mut sink).expect("closed, not timed out");
+    let _ = stalled
+        .read_to_end(&mut sink)
+        .expect("closed, not timed out");
     assert_tls_still_served(&certs, addr.port());
     server.shutdown().unwrap();
 }

@@ -28,7 +28,11 @@ fn write_certs(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
         .unwrap()
         .signed_by(&key, &ca, &ca_key)
         .unwrap();
-    let paths = (dir.join("ca.pem"), dir.join("cert.pem"), dir.join("key.pem"));
+    let paths = (
+        dir.join("ca.pem"),
+        dir.join("cert.pem"),
+        dir.join("key.pem"),
+    );
     std::fs::write(&paths.0, ca.pem()).unwrap();
     std::fs::write(&paths.1, leaf.pem()).unwrap();
     std::fs::write(&paths.2, key.serialize_pem()).unwrap();
@@ -78,7 +82,13 @@ fn serves_https_to_curl_and_keeps_serving_after_bad_clients() {
     let mut serve = weft_serve_tls(&cert, &key, &["--loops", "2"]);
     let base = format!("https://127.0.0.1:{}", serve.addr.port());
 
-    let ok = curl(&["--cacert", ca, "-w", " %{http_code} %{http_version}", &format!("{base}/")]);
+    let ok = curl(&[
+        "--cacert",
+        ca,
+        "-w",
+        " %{http_code} %{http_version}",
+        &format!("{base}/"),
+    ]);
     assert!(ok.status.success(), "curl: {}", text(&ok.stderr));
     assert_eq!(text(&ok.stdout), "Hello, World! 200 1.1");
     let json = curl(&["--cacert", ca, &format!("{base}/json")]);
@@ -86,18 +96,39 @@ fn serves_https_to_curl_and_keeps_serving_after_bad_clients() {
 
     // Not trusted: curl names the certificate problem; the server logs the refusal.
     let untrusted = curl(&[&format!("{base}/")]);
-    assert_eq!(untrusted.status.code(), Some(60), "{}", text(&untrusted.stderr));
-    assert!(text(&untrusted.stderr).contains("certificate"), "{}", text(&untrusted.stderr));
+    assert_eq!(
+        untrusted.status.code(),
+        Some(60),
+        "{}",
+        text(&untrusted.stderr)
+    );
+    assert!(
+        text(&untrusted.stderr).contains("certificate"),
+        "{}",
+        text(&untrusted.stderr)
+    );
     serve.wait_logged(
         |l| l.contains("TLS connection refused") && l.contains("alert"),
         "the refused handshake logged",
     );
 
     // Plain HTTP to the HTTPS port: a plain-text 400.
-    let plain = curl(&["-w", " %{http_code}", &format!("http://127.0.0.1:{}/", serve.addr.port())]);
+    let plain = curl(&[
+        "-w",
+        " %{http_code}",
+        &format!("http://127.0.0.1:{}/", serve.addr.port()),
+    ]);
     assert!(plain.status.success(), "curl: {}", text(&plain.stderr));
-    assert!(text(&plain.stdout).contains("This port speaks HTTPS"), "{}", text(&plain.stdout));
-    assert!(text(&plain.stdout).ends_with(" 400"), "{}", text(&plain.stdout));
+    assert!(
+        text(&plain.stdout).contains("This port speaks HTTPS"),
+        "{}",
+        text(&plain.stdout)
+    );
+    assert!(
+        text(&plain.stdout).ends_with(" 400"),
+        "{}",
+        text(&plain.stdout)
+    );
 
     // Still serving.
     let again = curl(&["--cacert", ca, &format!("{base}/plaintext")]);
@@ -150,7 +181,10 @@ fn bad_tls_files_stop_the_command_naming_the_file() {
 
     let (code, log) = refused(&missing, &key);
     assert_eq!(code, Some(1), "{log}");
-    assert!(log.contains("nowhere.pem") && log.contains("cannot read"), "{log}");
+    assert!(
+        log.contains("nowhere.pem") && log.contains("cannot read"),
+        "{log}"
+    );
 
     let (code, log) = refused(&key, &cert);
     assert_eq!(code, Some(1), "{log}");
@@ -163,8 +197,14 @@ fn bad_tls_files_stop_the_command_naming_the_file() {
 
     // One without the other is a usage error.
     let mut command = Command::new(env!("CARGO_BIN_EXE_weft"));
-    command.args(["serve", "--port", "0", "--tls-cert"]).arg(&cert);
+    command
+        .args(["serve", "--port", "0", "--tls-cert"])
+        .arg(&cert);
     let out = run_to_end(command, DEADLINE);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("--tls-key"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--tls-key"),
+        "{}",
+        text(&out.stderr)
+    );
 }

@@ -103,7 +103,7 @@ pub struct TlsStream {
 enum State {
     /// Nothing read yet.
     Sniff(TcpStream),
-    Handshake(futures_rustls::Accept<Sniffed>),
+    Handshake(Box<futures_rustls::Accept<Sniffed>>),
     /// Plain text on the TLS port: answering it (`sent` bytes of the answer
     /// out; `answer` false when it did not look like HTTP), then draining.
     Refuse {
@@ -195,7 +195,7 @@ impl TlsStream {
                             };
                             let accept = futures_rustls::TlsAcceptor::from(self.server.clone())
                                 .accept(sniffed);
-                            self.state = State::Handshake(accept);
+                            self.state = State::Handshake(Box::new(accept));
                         }
                         Poll::Ready(Ok(_)) => {
                             self.state = State::Refuse {
@@ -222,7 +222,8 @@ impl TlsStream {
                         self.state = State::Ready(Box::new(tls));
                     }
                     Poll::Ready(Err(error)) => {
-                        let error = self.fail(error.kind(), format!("TLS handshake failed: {error}"));
+                        let error =
+                            self.fail(error.kind(), format!("TLS handshake failed: {error}"));
                         return Poll::Ready(Err(error));
                     }
                 },
@@ -249,7 +250,9 @@ impl TlsStream {
                         } else {
                             "plain text (not TLS) on a TLS port"
                         };
-                        return Poll::Ready(Err(self.fail(io::ErrorKind::InvalidData, what.into())));
+                        return Poll::Ready(
+                            Err(self.fail(io::ErrorKind::InvalidData, what.into())),
+                        );
                     }
                 },
                 State::Ready(_) | State::Failed(..) | State::Moving => {
@@ -279,7 +282,10 @@ impl TlsStream {
         io::Error::new(kind, reason)
     }
 
-    fn ready(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<&mut futures_rustls::server::TlsStream<Sniffed>>> {
+    fn ready(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<io::Result<&mut futures_rustls::server::TlsStream<Sniffed>>> {
         match self.poll_handshake(cx) {
             Poll::Ready(Ok(())) => {}
             Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
@@ -336,7 +342,11 @@ fn refuse(
 }
 
 impl AsyncRead for TlsStream {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
         match self.get_mut().ready(cx) {
             Poll::Ready(Ok(tls)) => Pin::new(tls).poll_read(cx, buf),
             Poll::Ready(Err(error)) => Poll::Ready(Err(error)),
@@ -346,7 +356,11 @@ impl AsyncRead for TlsStream {
 }
 
 impl AsyncWrite for TlsStream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         match self.get_mut().ready(cx) {
             Poll::Ready(Ok(tls)) => Pin::new(tls).poll_write(cx, buf),
             Poll::Ready(Err(error)) => Poll::Ready(Err(error)),
@@ -398,7 +412,11 @@ impl fmt::Debug for Sniffed {
 
 impl AsyncRead for Sniffed {
     #[inline]
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         if let Some(first) = this.first {
             if buf.is_empty() {
@@ -414,7 +432,11 @@ impl AsyncRead for Sniffed {
 
 impl AsyncWrite for Sniffed {
     #[inline]
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.get_mut().tcp).poll_write(cx, buf)
     }
 

@@ -6,7 +6,7 @@
 //!
 //! weft's sockets are futures-io streams, and so are [`futures_rustls`]'s TLS
 //! streams over them; weft-http's connection driver and
-//! [`hyper_rt::serve_connection`](crate) are written against futures-io, so
+//! `hyper_rt::serve_connection` (feature `hyper`) are written against futures-io, so
 //! TLS is a layer between the accepted socket and the driver, nothing more:
 //!
 //! - [`TlsConfig`] is a rustls `ServerConfig` (the `ring` provider, TLS 1.2
@@ -87,7 +87,10 @@ impl TlsConfig {
     /// private key (PKCS#8, PKCS#1 or SEC1) from `key`. An error names the
     /// file and what is wrong with it (missing, no certificate in it, no key
     /// in it, or a key that does not match the certificate).
-    pub fn from_pem_files(cert: impl AsRef<Path>, key: impl AsRef<Path>) -> Result<TlsConfig, TlsError> {
+    pub fn from_pem_files(
+        cert: impl AsRef<Path>,
+        key: impl AsRef<Path>,
+    ) -> Result<TlsConfig, TlsError> {
         let (cert, key) = (cert.as_ref(), key.as_ref());
         let chain = load_certificates(cert)?;
         let key_der = match PrivateKeyDer::from_pem_file(key) {

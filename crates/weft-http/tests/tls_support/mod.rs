@@ -40,8 +40,7 @@ impl Certs {
         let ca = ca_params.self_signed(&ca_key).unwrap();
         let leaf_key = KeyPair::generate().unwrap();
         let leaf_params =
-            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
-                .unwrap();
+            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
         let leaf = leaf_params.signed_by(&leaf_key, &ca, &ca_key).unwrap();
         Certs {
             ca_pem: ca.pem(),
@@ -83,8 +82,10 @@ pub fn start_tls<H: Handler + Clone + Send>(handler: H, tls: TlsConfig) -> Serve
 
 /// A ureq agent (rustls) that trusts `ca_der` only.
 pub fn ureq_agent(ca_der: &CertificateDer<'static>) -> ureq::Agent {
-    let roots = ureq::tls::RootCerts::new_with_certs(&[ureq::tls::Certificate::from_der(ca_der)
-        .to_owned()]);
+    let roots =
+        ureq::tls::RootCerts::new_with_certs(
+            &[ureq::tls::Certificate::from_der(ca_der).to_owned()],
+        );
     ureq::Agent::config_builder()
         .tls_config(
             ureq::tls::TlsConfig::builder()

@@ -30,12 +30,14 @@ impl TlsArgs {
     /// The TLS configuration, if HTTPS was asked for; the error names the file.
     pub(crate) fn load(&self) -> io::Result<Option<TlsConfig>> {
         match (&self.tls_cert, &self.tls_key) {
-            (Some(cert), Some(key)) => TlsConfig::from_pem_files(cert, key)
-                .map(Some)
-                .map_err(|error| {
-                    let error = io::Error::from(error);
-                    io::Error::new(error.kind(), format!("TLS: {error}"))
-                }),
+            (Some(cert), Some(key)) => {
+                TlsConfig::from_pem_files(cert, key)
+                    .map(Some)
+                    .map_err(|error| {
+                        let error = io::Error::from(error);
+                        io::Error::new(error.kind(), format!("TLS: {error}"))
+                    })
+            }
             _ => Ok(None),
         }
     }

@@ -10,7 +10,6 @@ use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-
 use super::{Connection, Io, Next, Wait, READ_SCRATCH_BYTES};
 use crate::limits::LINGER_MAX_BYTES;
 

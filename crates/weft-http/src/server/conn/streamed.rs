@@ -7,7 +7,6 @@
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-
 use super::{Connection, Io, Next, Wait};
 use crate::proto::{self, feed_streamed, CONTINUE};
 use crate::Request;
