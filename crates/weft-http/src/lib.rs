@@ -19,7 +19,9 @@
 //!   pipelining with one write per read batch, deadlines, streamed request
 //!   bodies, lingering close), the per-loop connection set, graceful
 //!   [`ShutdownSignal`]-driven drain, and [`serve`] on one loop or [`Server`]
-//!   on N loops with one `SO_REUSEPORT` listener each.
+//!   on N loops with one `SO_REUSEPORT` listener each. The driver runs over
+//!   any futures-io stream; with the feature `tls`, `Server::tls` puts a
+//!   rustls layer between the socket and it (see `tls`).
 //!
 //! ```no_run
 //! use weft_http::{Request, Response, Router, Server, ShutdownSignal};

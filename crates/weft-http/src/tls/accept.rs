@@ -183,6 +183,7 @@ impl TlsStream {
                         }
                         Poll::Ready(Ok(0)) => {
                             // Connected and closed without a word: not worth a log line.
+                            self.deadline = None;
                             self.state = State::Failed(
                                 io::ErrorKind::UnexpectedEof,
                                 "client closed before a TLS handshake".into(),
@@ -274,9 +275,7 @@ impl TlsStream {
     /// Moves to `Failed`, logs the cause once, and returns it as an error.
     fn fail(&mut self, kind: io::ErrorKind, reason: String) -> io::Error {
         let peer = self.peer.map(|p| p.to_string()).unwrap_or_default();
-        if kind != io::ErrorKind::UnexpectedEof || !reason.contains("before a TLS handshake") {
-            tracing::info!(peer, "TLS connection refused: {reason}");
-        }
+        tracing::info!(peer, "TLS connection refused: {reason}");
         self.deadline = None;
         self.state = State::Failed(kind, reason.as_str().into());
         io::Error::new(kind, reason)
