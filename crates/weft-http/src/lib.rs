@@ -72,6 +72,8 @@ pub use response::{
     Body, BodyStream, HeaderText, InvalidHeader, Response, APPLICATION_JSON, TEXT_PLAIN,
 };
 pub use router::{End, Route, RouteTable, Router};
+#[cfg(feature = "tls")]
+pub use server::serve_tls;
 pub use server::{check_address_free, ShutdownSignal, WaitForShutdown};
 pub use server::{
     serve, Running, Server, ServerConfig, ServerHandle, DEFAULT_DRAIN_TIMEOUT, LISTEN_BACKLOG,

@@ -158,3 +158,38 @@ fn weft_client_and_weft_server_over_tls() {
     assert!(answer.ends_with("hello over TLS"), "{answer}");
     server.shutdown().unwrap();
 }
+
+#[test]
+fn serve_tls_on_the_current_loop_answers_and_drains() {
+    let certs = Certs::new();
+    let rt = weft::rt::Runtime::builder()
+        .current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let listener = weft::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stop = weft_http::ShutdownSignal::new();
+        let server = weft::spawn_local(weft_http::serve_tls(
+            listener,
+            certs.server_config().acceptor(),
+            app(),
+            weft_http::ServerConfig::default(),
+            stop.clone(),
+        ));
+        let config = certs.client_config();
+        let answer = weft::spawn_blocking(move || {
+            std_rustls_exchange(
+                addr,
+                config,
+                b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+            )
+        })
+        .await
+        .unwrap()
+        .unwrap();
+        assert!(answer.ends_with("hello over TLS"), "{answer}");
+        stop.trigger();
+        server.await.unwrap().unwrap();
+    });
+}

@@ -117,9 +117,29 @@ pub async fn serve<H: Handler>(
     serve_with(listener, handler, config, shutdown, Transport::Plain).await
 }
 
+/// As [`serve`], over TLS (feature `tls`): serves HTTPS on `listener` from
+/// the current weft loop until `shutdown` fires, then drains. Each
+/// connection's handshake runs on its own task, inside the connection driver
+/// (see [`crate::tls`]); ALPN offers `http/1.1`.
+///
+/// # Cancel safety
+///
+/// As [`serve`]: stop it with `shutdown`, do not race it.
+#[cfg(feature = "tls")]
+pub async fn serve_tls<H: Handler>(
+    listener: TcpListener,
+    acceptor: crate::tls::TlsAcceptor,
+    handler: H,
+    config: ServerConfig,
+    shutdown: ShutdownSignal,
+) -> io::Result<()> {
+    let transport = Transport::Tls(acceptor.for_http1());
+    serve_with(listener, handler, config, shutdown, transport).await
+}
+
 /// What an accepted socket is wrapped in before the connection driver gets it.
 #[derive(Clone, Debug)]
-pub(crate) enum Transport {
+enum Transport {
     /// Plain TCP.
     Plain,
     /// TLS: the handshake runs inside the stream's first reads and writes.
@@ -152,7 +172,7 @@ impl Transport {
 }
 
 /// [`serve`] with each accepted socket wrapped as `transport` says.
-pub(crate) async fn serve_with<H: Handler>(
+async fn serve_with<H: Handler>(
     listener: TcpListener,
     handler: H,
     config: ServerConfig,

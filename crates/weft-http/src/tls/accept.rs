@@ -23,11 +23,10 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 
 use futures_io::{AsyncRead, AsyncWrite};
-use weft::net::{TcpListener, TcpStream};
+use weft::net::TcpStream;
 use weft::time::Sleep;
 
 use super::TlsConfig;
-use crate::{Handler, ServerConfig, ShutdownSignal};
 
 /// The first byte of a TLS connection: a handshake record.
 const TLS_HANDSHAKE_RECORD: u8 = 0x16;
@@ -457,34 +456,12 @@ impl AsyncWrite for Sniffed {
     }
 }
 
-/// As [`serve`](crate::serve), over TLS: serves HTTPS on `listener` from the
-/// current weft loop until `shutdown` fires, then drains. Each connection's
-/// handshake runs on its own task (see the module docs).
-///
-/// # Cancel safety
-///
-/// As [`serve`](crate::serve): stop it with `shutdown`, do not race it.
-pub async fn serve<H: Handler>(
-    listener: TcpListener,
-    acceptor: TlsAcceptor,
-    handler: H,
-    config: ServerConfig,
-    shutdown: ShutdownSignal,
-) -> io::Result<()> {
-    crate::server::serve_with(
-        listener,
-        handler,
-        config,
-        shutdown,
-        crate::server::Transport::Tls(acceptor.for_http1()),
-    )
-    .await
-}
-
 impl TlsAcceptor {
-    /// This acceptor with ALPN set to `http/1.1` only: weft's own server
-    /// speaks nothing else, and a client offered `h2` would try it.
-    pub(crate) fn for_http1(&self) -> TlsAcceptor {
+    /// This acceptor with ALPN set to `http/1.1` only, as weft's own server
+    /// needs ([`Server::tls`](crate::Server::tls) and
+    /// [`serve_tls`](crate::serve_tls) set it): it speaks nothing else, and a
+    /// client offered `h2` would try it.
+    pub fn for_http1(&self) -> TlsAcceptor {
         TlsAcceptor::new(self.config.clone().alpn(&[b"http/1.1"]))
     }
 }

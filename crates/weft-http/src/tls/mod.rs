@@ -57,7 +57,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 mod accept;
 mod client;
 
-pub use accept::{serve, TlsAcceptor, TlsStream};
+pub use accept::{TlsAcceptor, TlsStream};
 pub use client::{client_config, connect, load_certificates, ClientStream};
 pub use futures_rustls;
 pub use rustls;
