@@ -271,6 +271,8 @@ where
     let mut loops = Vec::with_capacity(handle.loops());
     for index in 0..handle.loops() {
         let (bound_tx, bound_rx) = weft::sync::oneshot::channel();
+        // (Without the `tls` feature `Tls` is an always-`None` `Copy` option.)
+        #[allow(clippy::clone_on_copy)]
         let (service, stop, tls) = (service.clone(), stop.clone(), tls.clone());
         let task = handle.spawn_on(index, async move {
             weft::spawn_local(async move {
