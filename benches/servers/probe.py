@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Client-side helpers of the side-by-side server benchmark (run.sh).
 
-  probe.py check --port P [--host H] [--wait S]
-      Waits up to S seconds for the server to accept, then checks that it
+  probe.py check --port P [--host H] [--wait S] [--tls]
+      Waits up to S seconds for the server to accept (with --tls: and does a
+      TLS handshake, the certificate unchecked), then checks that it
       answers like an HTTP/1.1 keep-alive server: GET /plaintext and GET /
       give 200 "Hello, World!" with Content-Length; 16 requests pipelined in
       one write get 16 responses in order on the same connection; a request
@@ -25,6 +26,7 @@ import json
 import resource
 import selectors
 import socket
+import ssl
 import sys
 import time
 
@@ -117,6 +119,12 @@ def check(args):
     host = loopback(args.host)
     try:
         sock = connect_when_up(host, args.port, args.wait)
+        if args.tls:
+            # The benchmark's throw-away certificate: encrypted, not authenticated.
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+            sock = context.wrap_socket(sock, server_hostname="localhost")
     except OSError as err:
         print(f"not accepting on {host}:{args.port} after {args.wait}s: {err}", file=sys.stderr)
         return 1
@@ -249,6 +257,7 @@ def main():
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--wait", type=float, default=10.0)
+    p.add_argument("--tls", action="store_true")
     p = sub.add_parser("idle")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, required=True)

@@ -4,12 +4,17 @@
 # file for what it measures and how to read the results.
 #
 # Usage: benches/servers/run.sh [SERVER...]
-#   SERVER: weft weft-green weft-diag floor tokio-hyper weft-hyper may-minihttp threads node (default: all of them)
+#   SERVER: weft weft-green weft-diag weft-tls floor tokio-hyper tokio-rustls weft-hyper may-minihttp
+#           threads node (default: all of them)
 #
 # Settings (environment variables, defaults in brackets):
-#   SERVERS        servers to run, if no arguments [weft weft-green weft-diag floor tokio-hyper weft-hyper may-minihttp threads node]
+#   SERVERS        servers to run, if no arguments [all of the above]
 #                  (weft-green is `weft serve --model green`: a green thread per connection;
 #                  weft-diag is `weft serve --diag all`: every weft::diag diagnostic on;
+#                  weft-tls is `weft serve --tls-cert --tls-key` (HTTPS), beside tokio-rustls,
+#                  tokio-hyper over tokio-rustls: both on rustls with ring, one throw-away
+#                  ECDSA P-256 certificate made with openssl; wrk speaks https to them and
+#                  they skip idle10k;
 #                  weft-hyper is tokio-hyper's hyper server and service on weft's runtime;
 #                  may-minihttp is may_minihttp on may's coroutines, one worker)
 #   SCENARIOS      any of: plain pipeline conn10k idle10k [all four]
@@ -45,7 +50,9 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 
-ALL_SERVERS="weft weft-green weft-diag floor tokio-hyper weft-hyper may-minihttp threads node"
+ALL_SERVERS="weft weft-green weft-diag weft-tls floor tokio-hyper tokio-rustls weft-hyper may-minihttp threads node"
+# The HTTPS servers (wrk and the check speak TLS to them).
+TLS_SERVERS="weft-tls tokio-rustls"
 ALL_SCENARIOS="plain pipeline conn10k idle10k"
 if (($# > 0)); then SERVERS="$*"; fi
 SERVERS=${SERVERS:-$ALL_SERVERS}
@@ -97,6 +104,8 @@ for v in RUNS DURATION DURATION_10K WARMUP CONNS DEPTH CONNS_10K IDLE_HOLD SERVE
 done
 
 # ---- tools ------------------------------------------------------------------
+
+is_tls() { [[ " $TLS_SERVERS " == *" $1 "* ]]; }
 
 command -v wrk >/dev/null ||
     die "wrk not found. Install it: sudo apt-get install -y wrk   (Debian/Ubuntu package 'wrk')"
@@ -159,6 +168,17 @@ trap 'say "run.sh: interrupted"; exit 130' INT TERM
 
 # ---- build ------------------------------------------------------------------
 
+# One throw-away certificate for the HTTPS servers (the same key type for both: ECDSA P-256).
+TLS_DIR="$OUT_DIR/tls"
+make_cert() {
+    command -v openssl >/dev/null || die "openssl not found. Install it: sudo apt-get install -y openssl"
+    mkdir -p "$TLS_DIR"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+        -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1 \
+        -keyout "$TLS_DIR/key.pem" -out "$TLS_DIR/cert.pem" >"$OUT_DIR/openssl.log" 2>&1 ||
+        die "openssl could not make the benchmark's certificate (see $OUT_DIR/openssl.log)"
+}
+
 declare -A BIN SKIP
 
 build_peers() {
@@ -167,7 +187,7 @@ build_peers() {
         --manifest-path "$HERE/Cargo.toml" >"$OUT_DIR/build-peers.log" 2>&1; then
         return 0
     fi
-    say "run.sh: building the peers failed (see $OUT_DIR/build-peers.log); skipping floor, tokio-hyper, weft-hyper, may-minihttp, threads"
+    say "run.sh: building the peers failed (see $OUT_DIR/build-peers.log); skipping floor, tokio-hyper, tokio-rustls, weft-hyper, may-minihttp, threads"
     return 1
 }
 
@@ -189,22 +209,23 @@ build_weft() {
     [[ -x ${BIN[weft]} ]] || SKIP[weft]="no binary at ${BIN[weft]}"
 }
 
-# weft-green and weft-diag are the same binary with `--model green` / `--diag all`.
+# weft-green, weft-diag and weft-tls are the same binary with `--model green`, `--diag all`
+# and `--tls-cert/--tls-key`.
 share_weft_with_green() {
-    local v
-    for v in weft-green weft-diag; do
-        BIN[$v]=${BIN[weft]:-}
-        [[ -z ${SKIP[weft]:-} ]] || SKIP[$v]=${SKIP[weft]}
+    local other
+    for other in weft-green weft-diag weft-tls; do
+        BIN[$other]=${BIN[weft]:-}
+        [[ -z ${SKIP[weft]:-} ]] || SKIP[$other]=${SKIP[weft]}
     done
 }
 
 wants() { [[ " $SERVERS " == *" $1 "* ]]; }
 
-if wants floor || wants tokio-hyper || wants weft-hyper || wants may-minihttp || wants threads; then
+if wants floor || wants tokio-hyper || wants tokio-rustls || wants weft-hyper || wants may-minihttp || wants threads; then
     command -v cargo >/dev/null || die "cargo not found"
     peers_ok=1
     if ((BUILD)); then build_peers || peers_ok=0; fi
-    for p in floor tokio-hyper weft-hyper may-minihttp threads; do
+    for p in floor tokio-hyper tokio-rustls weft-hyper may-minihttp threads; do
         BIN[$p]="$PEERS_TARGET_DIR/release/$p"
         if ((!peers_ok)); then
             SKIP[$p]="peer build failed (log: $OUT_DIR/build-peers.log)"
@@ -213,7 +234,8 @@ if wants floor || wants tokio-hyper || wants weft-hyper || wants may-minihttp ||
         fi
     done
 fi
-if wants weft || wants weft-green || wants weft-diag; then
+if wants weft-tls || wants tokio-rustls; then make_cert; fi
+if wants weft || wants weft-green || wants weft-diag || wants weft-tls; then
     build_weft
     share_weft_with_green
 fi
@@ -247,6 +269,14 @@ server_cmd() { # name port -> CMD array
         local args=${WEFT_ARGS//\{port\}/$port}
         # shellcheck disable=SC2206
         CMD=("${BIN[weft]}" $args --diag all)
+        ;;
+    weft-tls)
+        local args=${WEFT_ARGS//\{port\}/$port}
+        # shellcheck disable=SC2206
+        CMD=("${BIN[weft]}" $args --tls-cert "$TLS_DIR/cert.pem" --tls-key "$TLS_DIR/key.pem")
+        ;;
+    tokio-rustls)
+        CMD=("${BIN[tokio-rustls]}" --host "$HOST" --port "$port" --cert "$TLS_DIR/cert.pem" --key "$TLS_DIR/key.pem")
         ;;
     floor)
         # shellcheck disable=SC2206
@@ -388,8 +418,10 @@ run_client() { # log cmd...: runs the client pinned, in the background, and wait
     return $rc
 }
 
-wrk_cmd() { # scenario port seconds -> WRK array
-    local sc=$1 port=$2 secs=$3 url="http://$HOST:$2/plaintext"
+wrk_cmd() { # scenario port seconds name -> WRK array
+    local sc=$1 port=$2 secs=$3 scheme=http
+    ! is_tls "$4" || scheme=https
+    local url="$scheme://$HOST:$port/plaintext"
     case $sc in
     plain) WRK=(wrk -t1 "-c$CONNS" "-d${secs}s" --timeout 5s --latency "$url") ;;
     pipeline) WRK=(wrk -t1 "-c$CONNS" "-d${secs}s" --timeout 5s --latency -s "$HERE/pipeline.lua" "$url" -- "$DEPTH") ;;
@@ -405,13 +437,19 @@ measure() { # run scenario name
     ((QUIET_WAIT == 0)) || wait_for_quiet
     local slog="$LOGS/$tag.server.log" clog="$LOGS/$tag.client.log" peaks="$LOGS/$tag.peaks"
     local state=ok t0 t1 hwm threads rss fds rss0 c0 c1 b0 b1 a0 a1 other secs=$DURATION csw="" csw_pid
+    local tls_flag=()
+    if is_tls "$name"; then
+        # probe.py idle speaks plain HTTP: the idle scenario is not run over TLS.
+        [[ $sc != idle10k ]] || return 0
+        tls_flag=(--tls)
+    fi
     if ! start_server "$name" $((WARMUP + DURATION + DURATION_10K + IDLE_HOLD + SERVER_SLACK)) "$slog"; then
         SKIP[$name]="did not start (log: $slog)"
         say "run.sh: $name ${SKIP[$name]}"
         stop_server
         return
     fi
-    if ! python3 "$HERE/probe.py" check --host "$HOST" --port "$PICKED" --wait 10 >>"$slog" 2>&1; then
+    if ! python3 "$HERE/probe.py" check --host "$HOST" --port "$PICKED" --wait 10 "${tls_flag[@]}" >>"$slog" 2>&1; then
         SKIP[$name]="failed the HTTP check: $(tail -n1 "$slog")"
         say "run.sh: $name ${SKIP[$name]} (log: $slog)"
         stop_server
@@ -420,7 +458,7 @@ measure() { # run scenario name
     [[ $sc != conn10k ]] || secs=$DURATION_10K
     # No warm-up for the 10k scenarios: their connection set-up is part of them.
     if [[ $sc != *10k ]] && ((WARMUP > 0)); then
-        wrk_cmd "$sc" "$PICKED" "$WARMUP"
+        wrk_cmd "$sc" "$PICKED" "$WARMUP" "$name"
         run_client "$LOGS/$tag.warmup.log" "${WRK[@]}" || true
     fi
     sample_peaks "$SERVER_PID" "$peaks" &
@@ -432,7 +470,7 @@ measure() { # run scenario name
         run_client "$clog" python3 "$HERE/probe.py" idle --host "$HOST" --port "$PICKED" \
             --pid "$SERVER_PID" --conns "$CONNS_10K" --hold "$IDLE_HOLD" || state=client-failed
     else
-        wrk_cmd "$sc" "$PICKED" "$secs"
+        wrk_cmd "$sc" "$PICKED" "$secs" "$name"
         count_switches "$SERVER_PID" "$secs" "$LOGS/$tag.csw" &
         csw_pid=$!
         run_client "$clog" "${WRK[@]}" || state=client-failed

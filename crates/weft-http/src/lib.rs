@@ -19,7 +19,9 @@
 //!   pipelining with one write per read batch, deadlines, streamed request
 //!   bodies, lingering close), the per-loop connection set, graceful
 //!   [`ShutdownSignal`]-driven drain, and [`serve`] on one loop or [`Server`]
-//!   on N loops with one `SO_REUSEPORT` listener each.
+//!   on N loops with one `SO_REUSEPORT` listener each. The driver runs over
+//!   any futures-io stream; with the feature `tls`, `Server::tls` puts a
+//!   rustls layer between the socket and it (see `tls`).
 //!
 //! ```no_run
 //! use weft_http::{Request, Response, Router, Server, ShutdownSignal};
@@ -55,6 +57,8 @@ mod response;
 mod router;
 mod server;
 mod status;
+#[cfg(feature = "tls")]
+pub mod tls;
 mod uri;
 
 pub use error::HttpError;
@@ -68,6 +72,8 @@ pub use response::{
     Body, BodyStream, HeaderText, InvalidHeader, Response, APPLICATION_JSON, TEXT_PLAIN,
 };
 pub use router::{End, Route, RouteTable, Router};
+#[cfg(feature = "tls")]
+pub use server::serve_tls;
 pub use server::{check_address_free, ShutdownSignal, WaitForShutdown};
 pub use server::{
     serve, Running, Server, ServerConfig, ServerHandle, DEFAULT_DRAIN_TIMEOUT, LISTEN_BACKLOG,

@@ -28,7 +28,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve HTTP: /, /plaintext, /json, /sleep?ms=N, /cpu?ms=N[&offload=1], /static/<path>, POST /upload,
+    /// Serve HTTP (HTTPS with --tls-cert/--tls-key): /, /plaintext, /json, /sleep?ms=N, /cpu?ms=N[&offload=1], /static/<path>, POST /upload,
     /// /pid, /healthz, /readyz, /debug/tasks (with --diag).
     Serve(serve::ServeArgs),
     /// The lab: one app under every concurrency model, measured side by side.

@@ -20,6 +20,12 @@
 //!   streams finish) and waits for its connections to end. The awaited
 //!   `Serve` completes when every loop has drained.
 //!
+//! - **TLS** (feature `tls`). [`Serve::tls`] wraps every accepted socket in a
+//!   [`TlsStream`](crate::tls::TlsStream) whose handshake runs on the
+//!   connection's task as hyper first reads it; ALPN offers `h2` and
+//!   `http/1.1` unless the configuration names its own, and the auto builder
+//!   follows what the client then speaks.
+//!
 //! Per loop, the live connections are counted in a [`Drain`]: `Rc` and
 //! `Cell`, since they never leave their loop.
 
@@ -95,13 +101,21 @@ where
     Serve {
         listen: listen.into(),
         service,
+        tls: None,
     }
 }
+
+/// TLS for every connection of a [`Serve`], if any.
+#[cfg(feature = "tls")]
+type Tls = Option<crate::tls::TlsAcceptor>;
+#[cfg(not(feature = "tls"))]
+type Tls = Option<std::convert::Infallible>;
 
 /// A server to await: see [`serve`].
 pub struct Serve<S> {
     listen: Listen,
     service: S,
+    tls: Tls,
 }
 
 impl<S> fmt::Debug for Serve<S> {
@@ -113,6 +127,29 @@ impl<S> fmt::Debug for Serve<S> {
 }
 
 impl<S> Serve<S> {
+    /// Serves HTTPS with `tls` (feature `tls`): the handshake runs on each
+    /// connection's task; ALPN offers `h2` and `http/1.1` when `tls` names
+    /// none. See [`crate::tls`].
+    ///
+    /// ```no_run
+    /// # weft::rt::Runtime::builder().loops(2).build().unwrap().block_on(async {
+    /// let app = axum::Router::new().route("/", axum::routing::get(|| async { "hi" }));
+    /// let tls = weft_http::tls::TlsConfig::from_pem_files("cert.pem", "key.pem").unwrap();
+    /// let addr: std::net::SocketAddr = "127.0.0.1:8443".parse().unwrap();
+    /// weft_http::hyper_rt::serve(addr, app).tls(tls).await.unwrap();
+    /// # });
+    /// ```
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: crate::tls::TlsConfig) -> Serve<S> {
+        let tls = if tls.rustls().alpn_protocols.is_empty() {
+            tls.alpn(&[b"h2", b"http/1.1"])
+        } else {
+            tls
+        };
+        self.tls = Some(tls.acceptor());
+        self
+    }
+
     /// Stops accepting when `signal` completes, then drains the connections
     /// (in-flight requests finish). See the module docs.
     pub fn with_graceful_shutdown<F>(self, signal: F) -> WithGracefulShutdown<S, F>
@@ -177,16 +214,20 @@ where
 
     fn into_future(self) -> ServeFuture {
         let WithGracefulShutdown { serve, signal } = self;
-        let Serve { listen, service } = serve;
+        let Serve {
+            listen,
+            service,
+            tls,
+        } = serve;
         Box::pin(async move {
             let stop = ShutdownSignal::new();
             let loops = match listen {
                 Listen::Listener(listener) => {
                     let (service, stop) = (service.clone(), stop.clone());
                     // The accept loop is loop-local (Rc); a local task of this loop.
-                    vec![weft::spawn_local(accept_loop(listener, service, stop))]
+                    vec![weft::spawn_local(accept_loop(listener, service, stop, tls))]
                 }
-                Listen::Addr(addr) => match bind_every_loop(addr, service, &stop).await {
+                Listen::Addr(addr) => match bind_every_loop(addr, service, &stop, tls).await {
                     Ok(loops) => loops,
                     Err(error) => {
                         stop.trigger();
@@ -216,6 +257,7 @@ async fn bind_every_loop<S, B>(
     mut addr: SocketAddr,
     service: S,
     stop: &ShutdownSignal,
+    tls: Tls,
 ) -> io::Result<Vec<weft::JoinHandle<io::Result<()>>>>
 where
     S: Service<hyper::Request<Incoming>, Response = hyper::Response<B>> + Clone + Send + 'static,
@@ -229,7 +271,9 @@ where
     let mut loops = Vec::with_capacity(handle.loops());
     for index in 0..handle.loops() {
         let (bound_tx, bound_rx) = weft::sync::oneshot::channel();
-        let (service, stop) = (service.clone(), stop.clone());
+        // (Without the `tls` feature `Tls` is an always-`None` `Copy` option.)
+        #[allow(clippy::clone_on_copy)]
+        let (service, stop, tls) = (service.clone(), stop.clone(), tls.clone());
         let task = handle.spawn_on(index, async move {
             weft::spawn_local(async move {
                 let options = ListenOptions::default()
@@ -244,7 +288,7 @@ where
                     }
                 };
                 let _ = bound_tx.send(listener.local_addr());
-                accept_loop(listener, service, stop).await
+                accept_loop(listener, service, stop, tls).await
             })
             .await
             .unwrap_or_else(|join| {
@@ -271,6 +315,7 @@ async fn accept_loop<S, B>(
     listener: TcpListener,
     service: S,
     stop: ShutdownSignal,
+    tls: Tls,
 ) -> io::Result<()>
 where
     S: Service<hyper::Request<Incoming>, Response = hyper::Response<B>> + Clone + Send + 'static,
@@ -298,6 +343,13 @@ where
             None => break,
             Some(Ok((stream, _remote))) => {
                 let _ = stream.set_nodelay(true);
+                #[cfg(feature = "tls")]
+                if let Some(acceptor) = &tls {
+                    let stream = acceptor.wrap(stream);
+                    let conn = serve_connection_on(&builder, stream, service.clone(), stop.clone());
+                    weft::spawn_local(drain.track(conn)).detach();
+                    continue;
+                }
                 let conn = serve_connection_on(&builder, stream, service.clone(), stop.clone());
                 weft::spawn_local(drain.track(conn)).detach();
             }
@@ -307,7 +359,7 @@ where
             }
         }
     }
-    drop(listener);
+    drop((listener, tls));
     drain.drained().await;
     Ok(())
 }
@@ -321,7 +373,8 @@ fn connection_builder() -> auto::Builder<WeftExecutor> {
 }
 
 /// Serves one connection over any futures-io stream (a TCP stream, or a TLS
-/// stream over one) with hyper-util's auto builder (HTTP/1.1 and h2c) until
+/// stream over one: [`TlsAcceptor::accept`](crate::tls::TlsAcceptor::accept)
+/// or `wrap`, feature `tls`) with hyper-util's auto builder (HTTP/1.1 and h2c) until
 /// the client closes it, or until `stop` fires and the connection has shut
 /// down gracefully (the request in progress is answered).
 ///

@@ -39,7 +39,7 @@ use std::task::Poll;
 use std::thread;
 use std::time::Duration;
 
-use weft::net::{ListenOptions, TcpListener};
+use weft::net::{ListenOptions, TcpListener, TcpStream};
 use weft::rt::Runtime;
 
 mod conn;
@@ -114,10 +114,75 @@ pub async fn serve<H: Handler>(
     config: ServerConfig,
     shutdown: ShutdownSignal,
 ) -> io::Result<()> {
+    serve_with(listener, handler, config, shutdown, Transport::Plain).await
+}
+
+/// As [`serve`], over TLS (feature `tls`): serves HTTPS on `listener` from
+/// the current weft loop until `shutdown` fires, then drains. Each
+/// connection's handshake runs on its own task, inside the connection driver
+/// (see [`crate::tls`]); ALPN offers `http/1.1`.
+///
+/// # Cancel safety
+///
+/// As [`serve`]: stop it with `shutdown`, do not race it.
+#[cfg(feature = "tls")]
+pub async fn serve_tls<H: Handler>(
+    listener: TcpListener,
+    acceptor: crate::tls::TlsAcceptor,
+    handler: H,
+    config: ServerConfig,
+    shutdown: ShutdownSignal,
+) -> io::Result<()> {
+    let transport = Transport::Tls(acceptor.for_http1());
+    serve_with(listener, handler, config, shutdown, transport).await
+}
+
+/// What an accepted socket is wrapped in before the connection driver gets it.
+#[derive(Clone, Debug)]
+enum Transport {
+    /// Plain TCP.
+    Plain,
+    /// TLS: the handshake runs inside the stream's first reads and writes.
+    #[cfg(feature = "tls")]
+    Tls(crate::tls::TlsAcceptor),
+}
+
+impl Transport {
+    /// Starts serving one accepted connection as a local task of this loop.
+    fn spawn<H: Handler>(
+        &self,
+        stream: TcpStream,
+        remote: SocketAddr,
+        handler: &Rc<H>,
+        set: &Rc<ConnectionSet>,
+    ) {
+        // Responses are written whole, once per batch: never delay them (Nagle).
+        let _ = stream.set_nodelay(true);
+        match self {
+            Transport::Plain => {
+                weft::spawn_local(conn::run(stream, remote, handler.clone(), set.clone())).detach();
+            }
+            #[cfg(feature = "tls")]
+            Transport::Tls(acceptor) => {
+                let stream = acceptor.wrap(stream);
+                weft::spawn_local(conn::run(stream, remote, handler.clone(), set.clone())).detach();
+            }
+        }
+    }
+}
+
+/// [`serve`] with each accepted socket wrapped as `transport` says.
+async fn serve_with<H: Handler>(
+    listener: TcpListener,
+    handler: H,
+    config: ServerConfig,
+    shutdown: ShutdownSignal,
+    transport: Transport,
+) -> io::Result<()> {
     let handler = Rc::new(handler);
     let set = Rc::new(ConnectionSet::new(config));
     // With weft's watchdog on, a stalled loop's waiting clients are served by the others.
-    let share = accept_share(&listener, &handler, &set);
+    let share = accept_share(&listener, &handler, &set, &transport);
     let mut stop = pin!(shutdown.wait());
     loop {
         let accepted = {
@@ -132,11 +197,7 @@ pub async fn serve<H: Handler>(
         };
         match accepted {
             None => break,
-            Some(Ok((stream, remote))) => {
-                // Responses are written whole, once per batch: never delay them (Nagle).
-                let _ = stream.set_nodelay(true);
-                weft::spawn_local(conn::run(stream, remote, handler.clone(), set.clone())).detach();
-            }
+            Some(Ok((stream, remote))) => transport.spawn(stream, remote, &handler, &set),
             Some(Err(error)) => {
                 tracing::warn!(%error, "accept failed; retrying");
                 weft::time::sleep(weft::net::ACCEPT_ERROR_PAUSE).await;
@@ -148,8 +209,7 @@ pub async fn serve<H: Handler>(
     // `accept_queued` asks the kernel, not the loop's readiness cache (an edge not yet polled
     // would otherwise leave a connection queued).
     while let Ok(Some((stream, remote))) = listener.accept_queued() {
-        let _ = stream.set_nodelay(true);
-        weft::spawn_local(conn::run(stream, remote, handler.clone(), set.clone())).detach();
+        transport.spawn(stream, remote, &handler, &set);
     }
     drop(share);
     drop(listener);
@@ -175,11 +235,11 @@ fn accept_share<H: Handler>(
     listener: &TcpListener,
     handler: &Rc<H>,
     set: &Rc<ConnectionSet>,
+    transport: &Transport,
 ) -> weft::diag::AcceptShare {
-    let (handler, set) = (handler.clone(), set.clone());
+    let (handler, set, transport) = (handler.clone(), set.clone(), transport.clone());
     weft::diag::share_accepts(listener, move |stream, remote| {
-        let _ = stream.set_nodelay(true);
-        weft::spawn_local(conn::run(stream, remote, handler.clone(), set.clone())).detach();
+        transport.spawn(stream, remote, &handler, &set);
     })
 }
 
@@ -200,6 +260,7 @@ pub struct Server {
     source: Source,
     loops: usize,
     config: ServerConfig,
+    transport: Transport,
 }
 
 /// Where a server's loops get their listeners.
@@ -219,6 +280,7 @@ impl Server {
             source: Source::Bind(addr),
             loops: thread::available_parallelism().map_or(1, |n| n.get()),
             config: ServerConfig::default(),
+            transport: Transport::Plain,
         }
     }
 
@@ -232,6 +294,7 @@ impl Server {
             source: Source::Listener(Arc::new(listener)),
             loops: thread::available_parallelism().map_or(1, |n| n.get()),
             config: ServerConfig::default(),
+            transport: Transport::Plain,
         }
     }
 
@@ -256,6 +319,16 @@ impl Server {
     /// Sets the client time limits.
     pub fn timeouts(mut self, timeouts: Timeouts) -> Server {
         self.config.timeouts = timeouts;
+        self
+    }
+
+    /// Serves HTTPS with `tls` (feature `tls`): each connection's handshake
+    /// runs on its own task, inside the connection driver, and the
+    /// request-head limit ([`Timeouts::header_read`]) and the handshake limit
+    /// both apply to it. ALPN offers `http/1.1`. See [`crate::tls`].
+    #[cfg(feature = "tls")]
+    pub fn tls(mut self, tls: crate::tls::TlsConfig) -> Server {
+        self.transport = Transport::Tls(tls.acceptor().for_http1());
         self
     }
 
@@ -303,6 +376,7 @@ impl Server {
             let options = options.clone();
             let loop_stop = stop.clone();
             let config = self.config;
+            let transport = self.transport.clone();
             // The duplicate is made here, so no copy outlives this call but the loops' own.
             let inherited = match &self.source {
                 Source::Bind(_) => None,
@@ -331,7 +405,7 @@ impl Server {
                         }
                     };
                     let _ = bound_tx.send(listener.local_addr());
-                    serve(listener, handler, config, loop_stop).await
+                    serve_with(listener, handler, config, loop_stop, transport).await
                 })
                 .await
                 .unwrap_or_else(|join| {

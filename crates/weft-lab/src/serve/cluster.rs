@@ -25,6 +25,7 @@ use weft::cluster::{self, Role, Supervisor, WorkerEvent, WorkerLink};
 use weft::rt::Runtime;
 use weft::signal::{SignalKind, Signals};
 use weft_http::health::Readiness;
+use weft_http::tls::TlsConfig;
 use weft_http::{Server, ServerConfig};
 
 use super::drain_grace::{self, Down};
@@ -45,7 +46,12 @@ const SUPERVISOR_SIGNALS: [SignalKind; 5] = [
 const DEFAULT_LOOPS_PER_WORKER: usize = 1;
 
 /// Runs this process's part of the cluster.
-pub(crate) fn run(args: &ServeArgs, workers: usize, root: Option<StaticRoot>) -> io::Result<()> {
+pub(crate) fn run(
+    args: &ServeArgs,
+    workers: usize,
+    root: Option<StaticRoot>,
+    tls: Option<TlsConfig>,
+) -> io::Result<()> {
     if args.model != Model::Async {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -60,8 +66,9 @@ pub(crate) fn run(args: &ServeArgs, workers: usize, root: Option<StaticRoot>) ->
             workers,
             loops,
             &super::static_files::describe(root.as_ref()),
+            super::tls::scheme(&tls),
         ),
-        Role::Worker(index) => work(index, loops, args.timeouts(), root),
+        Role::Worker(index) => work(index, loops, args.timeouts(), root, tls),
     }
 }
 
@@ -71,6 +78,7 @@ fn supervise(
     workers: usize,
     loops: usize,
     root: &str,
+    scheme: &str,
 ) -> io::Result<()> {
     // The supervisor's signals get their handlers before anything else, above all before the
     // start line: a SIGINT/SIGTERM/SIGHUP sent as soon as it is logged would otherwise meet
@@ -90,7 +98,7 @@ fn supervise(
             }
         };
         tracing::info!(
-            "weft serve listening on http://{} (workers={workers}, loops={loops} per worker, \
+            "weft serve listening on {scheme}://{} (workers={workers}, loops={loops} per worker, \
              root={root}, supervisor pid {}{})",
             listener.local_addr()?,
             std::process::id(),
@@ -138,6 +146,7 @@ fn work(
     loops: usize,
     timeouts: weft_http::Timeouts,
     root: Option<StaticRoot>,
+    tls: Option<TlsConfig>,
 ) -> io::Result<()> {
     // As in the supervisor: a SIGTERM/SIGINT (a Ctrl-C reaches the whole process group) that
     // arrives while the worker starts is reported by its link's stream, not fatal.
@@ -162,7 +171,7 @@ fn work(
     // Every loop adopts its own duplicate of the inherited socket; `start_on` returns once
     // each accepts.
     let readiness = Readiness::new();
-    let running = Server::from_listener(listener)
+    let running = super::tls::apply(Server::from_listener(listener), tls)
         .config(config)
         .start_on(runtime, routes::app(root, &readiness))?;
     let mut not_ready = None;

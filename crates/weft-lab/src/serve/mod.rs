@@ -25,6 +25,7 @@
 //! Started by systemd socket activation (`LISTEN_FDS`, `LISTEN_PID`), with or without
 //! `--workers`, it serves the inherited socket instead of binding `--host:--port` (see
 //! [`activation`]).
+//! `--tls-cert F --tls-key F` serves HTTPS instead of HTTP (see [`tls`]).
 
 mod activation;
 mod cluster;
@@ -33,6 +34,7 @@ mod drain_grace;
 mod green;
 mod routes;
 pub(crate) mod static_files;
+mod tls;
 
 use std::io;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
@@ -97,6 +99,8 @@ pub(crate) struct ServeArgs {
     /// `5s`, `500ms`, or whole seconds.
     #[arg(long, default_value = "5s", value_parser = drain_grace::parse)]
     pub(crate) drain_grace: Duration,
+    #[command(flatten)]
+    pub(crate) tls: tls::TlsArgs,
 }
 
 impl ServeArgs {
@@ -158,6 +162,7 @@ pub(crate) fn run(args: ServeArgs) -> io::Result<()> {
         None => None,
     };
     let root_shown = static_files::describe(root.as_ref());
+    let tls = args.tls.load()?;
     if let Some(list) = &args.diag {
         weft::diag::Config::parse(list)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("--diag: {e}")))?;
@@ -172,7 +177,7 @@ pub(crate) fn run(args: ServeArgs) -> io::Result<()> {
                 "--model green cannot be combined with --workers yet (cluster workers serve async)",
             ));
         }
-        return cluster::run(&args, usize::from(workers), root);
+        return cluster::run(&args, usize::from(workers), root, tls);
     }
     let loops = args
         .loops
@@ -190,6 +195,12 @@ pub(crate) fn run(args: ServeArgs) -> io::Result<()> {
                 "--model green cannot serve a socket-activated listener yet (use --model async)",
             ));
         }
+        if tls.is_some() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "--tls-cert needs the async model (drop --model green)",
+            ));
+        }
         let addr = args.addr()?;
         return green::run(addr, loops, routes::app(root.clone(), &readiness), args.timeouts(), drain_grace::Graced { signals, readiness: readiness.clone(), grace }, |bound| {
             tracing::info!(
@@ -203,12 +214,13 @@ pub(crate) fn run(args: ServeArgs) -> io::Result<()> {
         Some(listener) => Server::from_listener(listener),
         None => Server::bind(args.addr()?),
     };
-    let running = server
+    let scheme = tls::scheme(&tls);
+    let running = tls::apply(server, tls)
         .loops(loops)
         .timeouts(args.timeouts())
         .start(routes::app(root.clone(), &readiness))?;
     tracing::info!(
-        "weft serve listening on http://{} (loops={loops}, root={root_shown}, pid {}{})",
+        "weft serve listening on {scheme}://{} (loops={loops}, root={root_shown}, pid {}{})",
         running.local_addr(),
         std::process::id(),
         if activated {

@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
-use super::Connection;
+use super::{Connection, Io};
 use crate::proto::date::{self, Stamp};
 use crate::proto::decode::Phase;
 use crate::proto::{BODY_TIMED_OUT, REQUEST_NOT_RECEIVED};
@@ -51,7 +51,7 @@ impl Clock {
     }
 }
 
-impl Connection {
+impl<S: Io> Connection<S> {
     /// What reading waits for, from what has been received so far.
     pub(super) fn input_wait(&self) -> Wait {
         if self.decoder.phase() == Phase::Body {

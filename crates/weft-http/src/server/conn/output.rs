@@ -2,14 +2,15 @@
 //! buffer and one output buffer per thread, lent to one connection's batch at
 //! a time), flushing output with what the socket did not take kept in the
 //! connection, and the lingering close.
+//!
+//! After the bytes of a batch are written the stream is flushed: a no-op for
+//! a `TcpStream`, the records still held by rustls for a TLS stream.
 
 use std::io;
-use std::net::Shutdown;
+use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use weft::net::TcpStream;
-
-use super::{Connection, Next, Wait, READ_SCRATCH_BYTES};
+use super::{Connection, Io, Next, Wait, READ_SCRATCH_BYTES};
 use crate::limits::LINGER_MAX_BYTES;
 
 /// Output the loop's scratch buffer keeps between batches; a batch that grew
@@ -47,7 +48,7 @@ impl Scratch {
     }
 }
 
-impl Connection {
+impl<S: Io> Connection<S> {
     pub(super) fn flush_then_wait(
         &mut self,
         cx: &mut Context<'_>,
@@ -70,10 +71,10 @@ impl Connection {
     ) -> Poll<io::Result<()>> {
         if self.outbuf.is_empty() {
             if out.is_empty() {
-                return Poll::Ready(Ok(()));
+                return Pin::new(&mut self.stream).poll_flush(cx);
             }
             let mut sent = 0;
-            let result = write_all(&self.stream, cx, out, &mut sent);
+            let result = write_all(&mut self.stream, cx, out, &mut sent);
             if result.is_pending() {
                 self.outbuf.extend_from_slice(&out[sent..]);
             }
@@ -83,7 +84,7 @@ impl Connection {
             self.outbuf.extend_from_slice(out);
             out.clear();
             let mut sent = 0;
-            let result = write_all(&self.stream, cx, &self.outbuf, &mut sent);
+            let result = write_all(&mut self.stream, cx, &self.outbuf, &mut sent);
             if sent > 0 {
                 self.wait_stale = true;
                 self.outbuf.drain(..sent);
@@ -98,13 +99,15 @@ impl Connection {
     /// Half-closes and discards input until the client closes (see module docs).
     pub(super) fn linger(&mut self, cx: &mut Context<'_>, input: &mut [u8]) -> Next {
         if !self.write_shut {
-            self.write_shut = true;
-            if self.stream.shutdown(Shutdown::Write).is_err() {
-                return Next::Done;
+            // A TcpStream's FIN; a TLS stream's close_notify, then its FIN.
+            match Pin::new(&mut self.stream).poll_close(cx) {
+                Poll::Ready(Ok(())) => self.write_shut = true,
+                Poll::Ready(Err(_)) => return Next::Done,
+                Poll::Pending => return Next::Wait(Wait::Write),
             }
         }
         loop {
-            match self.stream.poll_read(cx, input) {
+            match Pin::new(&mut self.stream).poll_read(cx, input) {
                 Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => return Next::Done,
                 Poll::Ready(Ok(n)) => {
                     self.lingered += n;
@@ -118,20 +121,22 @@ impl Connection {
     }
 }
 
-/// Writes `buf[*sent..]` until done, `Pending` or an error; `sent` tracks progress.
-fn write_all(
-    stream: &TcpStream,
+/// Writes `buf[*sent..]` until done, `Pending` or an error, then flushes;
+/// `sent` tracks progress.
+#[inline]
+fn write_all<S: Io>(
+    stream: &mut S,
     cx: &mut Context<'_>,
     buf: &[u8],
     sent: &mut usize,
 ) -> Poll<io::Result<()>> {
     while *sent < buf.len() {
-        match stream.poll_write(cx, &buf[*sent..]) {
+        match Pin::new(&mut *stream).poll_write(cx, &buf[*sent..]) {
             Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
             Poll::Ready(Ok(n)) => *sent += n,
             Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
             Poll::Pending => return Poll::Pending,
         }
     }
-    Poll::Ready(Ok(()))
+    Pin::new(stream).poll_flush(cx)
 }

@@ -4,13 +4,14 @@
 //! refuses to carry another request if the handler answered before the body
 //! ended.
 
+use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use super::{Connection, Next, Wait};
+use super::{Connection, Io, Next, Wait};
 use crate::proto::{self, feed_streamed, CONTINUE};
 use crate::Request;
 
-impl Connection {
+impl<S: Io> Connection<S> {
     /// The handler of a streamed body answered; true if the body had not
     /// ended: the rest is not read, so the connection cannot carry another
     /// request.
@@ -70,7 +71,7 @@ impl Connection {
             Poll::Pending => return Next::Wait(Wait::Write),
         }
         let (used, len) = if self.inbuf.is_empty() {
-            match self.stream.poll_read(cx, input) {
+            match Pin::new(&mut self.stream).poll_read(cx, input) {
                 Poll::Ready(Ok(n)) if n > 0 => {
                     let used = self.feed_body(&input[..n]);
                     self.inbuf.extend_from_slice(&input[used..n]);
