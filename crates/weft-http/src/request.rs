@@ -231,9 +231,8 @@ impl Request {
         }
     }
 
-    /// [`path`](Request::path) as bytes, as sent: no UTF-8 check (the router's hot path), and
-    /// a path that is not UTF-8 (which `path` shows as `/`) comes out whole (for logs).
-    pub fn path_bytes(&self) -> &[u8] {
+    /// [`path`](Request::path) as bytes (no UTF-8 check: the router's hot path).
+    pub(crate) fn path_bytes(&self) -> &[u8] {
         match self.bytes_at(self.parts().path) {
             b"" => b"/",
             path => path,

@@ -15,6 +15,9 @@
 //! | `/healthz` | 200 while the process serves |
 //! | `/readyz` | 200 while it takes new work; 503 from SIGTERM on, for `--drain-grace`, before the drain |
 //! | `/debug/tasks` | with `--diag`: the task dump of every loop (loopback clients only, others get 403) |
+//! | `/metrics` | Prometheus text format: requests by route and status, latency histogram, open connections, per loop, per pool lane, cluster worker restarts (see [`weft_http::metrics`] and [`cluster`]) |
+//!
+//! `--access-log FILE|-` writes one JSON line per request (see [`access_log`]).
 //!
 //! `--loops N` event-loop threads each accept on their own `SO_REUSEPORT`
 //! listener. One log line at start (with the bound address, so `--port 0`
@@ -22,6 +25,7 @@
 //!
 //! `--workers N` runs it as a multi-process cluster instead (see [`cluster`]).
 
+pub(crate) mod access_log;
 mod cluster;
 mod conditional;
 mod drain_grace;
@@ -37,6 +41,7 @@ use clap::Args;
 use std::time::Duration;
 
 use weft_http::health::Readiness;
+use weft_http::metrics::Metrics;
 use weft_http::{Server, Timeouts};
 
 use crate::signals::ShutdownSignals;
@@ -92,6 +97,11 @@ pub(crate) struct ServeArgs {
     /// `5s`, `500ms`, or whole seconds.
     #[arg(long, default_value = "5s", value_parser = drain_grace::parse)]
     pub(crate) drain_grace: Duration,
+    /// Log every request as one JSON line (time, remote address, method, path, status, bytes,
+    /// duration) to FILE (appended to) or `-` (standard output); buffered per loop, written
+    /// by a thread of its own, flushed at the stop. [default: no access log]
+    #[arg(long, value_name = "FILE|-", value_parser = access_log::Target::parse)]
+    pub(crate) access_log: Option<access_log::Target>,
 }
 
 impl ServeArgs {
@@ -176,20 +186,39 @@ pub(crate) fn run(args: ServeArgs) -> io::Result<()> {
     let signals = ShutdownSignals::install()?;
     let readiness = Readiness::new();
     let grace = args.drain_grace;
+    let metrics = Metrics::new();
+    let log = args
+        .access_log
+        .as_ref()
+        .map(access_log::AccessLog::open)
+        .transpose()?;
+    let app = routes::app(root.clone(), &readiness, &metrics, log.as_ref());
 
     if args.model == Model::Green {
         let addr = args.addr()?;
-        return green::run(addr, loops, routes::app(root.clone(), &readiness), args.timeouts(), drain_grace::Graced { signals, readiness: readiness.clone(), grace }, |bound| {
-            tracing::info!(
+        let served = green::run(
+            addr,
+            loops,
+            app,
+            args.timeouts(),
+            drain_grace::Graced {
+                signals,
+                readiness: readiness.clone(),
+                grace,
+            },
+            |bound| {
+                tracing::info!(
                 "weft serve listening on http://{bound} (loops={loops}, model=green, root={root_shown})"
             );
-        })
-        .map(|()| tracing::info!("weft serve stopped"));
+            },
+        );
+        log.map(access_log::AccessLog::finish);
+        return served.map(|()| tracing::info!("weft serve stopped"));
     }
     let running = Server::bind(args.addr()?)
         .loops(loops)
         .timeouts(args.timeouts())
-        .start(routes::app(root.clone(), &readiness))?;
+        .start(app)?;
     tracing::info!(
         "weft serve listening on http://{} (loops={loops}, root={root_shown})",
         running.local_addr(),
@@ -199,7 +228,10 @@ pub(crate) fn run(args: ServeArgs) -> io::Result<()> {
         readiness,
         grace,
     };
-    running.run_until(graced.recv())?;
+    let served = running.run_until(graced.recv());
+    // The loops are joined: every line is in the writer's hands.
+    log.map(access_log::AccessLog::finish);
+    served?;
     tracing::info!("weft serve stopped");
     Ok(())
 }
