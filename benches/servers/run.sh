@@ -4,11 +4,14 @@
 # file for what it measures and how to read the results.
 #
 # Usage: benches/servers/run.sh [SERVER...]
-#   SERVER: weft weft-green floor tokio-hyper weft-hyper may-minihttp threads node (default: all of them)
+#   SERVER: weft weft-green weft-accesslog floor tokio-hyper weft-hyper may-minihttp threads node
+#           (default: all but weft-accesslog)
 #
 # Settings (environment variables, defaults in brackets):
 #   SERVERS        servers to run, if no arguments [weft weft-green floor tokio-hyper weft-hyper may-minihttp threads node]
 #                  (weft-green is `weft serve --model green`: a green thread per connection;
+#                  weft-accesslog is `weft serve --access-log FILE`, a file under OUT_DIR removed
+#                  after each run: the access log's CPU per request beside weft's;
 #                  weft-hyper is tokio-hyper's hyper server and service on weft's runtime;
 #                  may-minihttp is may_minihttp on may's coroutines, one worker)
 #   SCENARIOS      any of: plain pipeline conn10k idle10k [all four]
@@ -44,10 +47,11 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 
-ALL_SERVERS="weft weft-green floor tokio-hyper weft-hyper may-minihttp threads node"
+ALL_SERVERS="weft weft-green weft-accesslog floor tokio-hyper weft-hyper may-minihttp threads node"
+DEFAULT_SERVERS="weft weft-green floor tokio-hyper weft-hyper may-minihttp threads node"
 ALL_SCENARIOS="plain pipeline conn10k idle10k"
 if (($# > 0)); then SERVERS="$*"; fi
-SERVERS=${SERVERS:-$ALL_SERVERS}
+SERVERS=${SERVERS:-$DEFAULT_SERVERS}
 SCENARIOS=${SCENARIOS:-$ALL_SCENARIOS}
 RUNS=${RUNS:-3}
 DURATION=${DURATION:-5}
@@ -118,6 +122,8 @@ fi
 
 mkdir -p "$OUT_DIR"
 RAW="$OUT_DIR/raw.tsv"
+# weft-accesslog's log (removed after each run: a plain run writes ~100 MB).
+ACCESS_LOG="$OUT_DIR/access.log"
 LOGS="$OUT_DIR/logs"
 rm -rf "$LOGS"
 mkdir -p "$LOGS"
@@ -188,10 +194,13 @@ build_weft() {
     [[ -x ${BIN[weft]} ]] || SKIP[weft]="no binary at ${BIN[weft]}"
 }
 
-# weft-green is the same binary with `--model green`.
+# weft-green and weft-accesslog are the same binary with `--model green`, `--access-log FILE`.
 share_weft_with_green() {
-    BIN[weft-green]=${BIN[weft]:-}
-    [[ -z ${SKIP[weft]:-} ]] || SKIP[weft-green]=${SKIP[weft]}
+    local variant
+    for variant in weft-green weft-accesslog; do
+        BIN[$variant]=${BIN[weft]:-}
+        [[ -z ${SKIP[weft]:-} ]] || SKIP[$variant]=${SKIP[weft]}
+    done
 }
 
 wants() { [[ " $SERVERS " == *" $1 "* ]]; }
@@ -209,7 +218,7 @@ if wants floor || wants tokio-hyper || wants weft-hyper || wants may-minihttp ||
         fi
     done
 fi
-if wants weft || wants weft-green; then
+if wants weft || wants weft-green || wants weft-accesslog; then
     build_weft
     share_weft_with_green
 fi
@@ -238,6 +247,12 @@ server_cmd() { # name port -> CMD array
         local args=${WEFT_ARGS//\{port\}/$port}
         # shellcheck disable=SC2206
         CMD=("${BIN[weft]}" $args --model green)
+        ;;
+    weft-accesslog)
+        local args=${WEFT_ARGS//\{port\}/$port}
+        rm -f "$ACCESS_LOG"
+        # shellcheck disable=SC2206
+        CMD=("${BIN[weft]}" $args --access-log "$ACCESS_LOG")
         ;;
     floor)
         # shellcheck disable=SC2206
@@ -448,6 +463,10 @@ measure() { # run scenario name
             if ($1 > t) t = $1; if ($2 > r) r = $2; if ($3 > f) f = $3
         } END { print t + 0, r + 0, f + 0 }' "$peaks" 2>/dev/null || echo 0 0 0)
     stop_server
+    if [[ $name == weft-accesslog ]]; then
+        say "    access log: $(wc -l <"$ACCESS_LOG" 2>/dev/null || echo 0) lines"
+        rm -f "$ACCESS_LOG"
+    fi
     tsv_row "$run" "$sc" "$name" "$state" "$((t1 - t0))" "$(getconf CLK_TCK)" \
         "$rss0" "$hwm" "$rss" "$threads" "$fds" "$other" "$clog" "$csw" >>"$RAW"
     say "  $sc  $name  run $run: $state"

@@ -80,7 +80,14 @@ impl Target {
 pub(crate) struct AccessLog {
     sink: SyncSender<Vec<u8>>,
     writer: JoinHandle<()>,
+    /// Disconnected when the writer has written everything and ends.
+    done: Receiver<()>,
 }
+
+/// How long [`AccessLog::finish`] waits for the writer: enough for any backlog to reach the
+/// disk; past it (a handler copy that was never dropped keeps the channel open) the stop goes
+/// on rather than hang, with a warning.
+const FINISH_WAIT: Duration = Duration::from_secs(10);
 
 impl AccessLog {
     /// Opens `target` and starts the writer thread.
@@ -94,10 +101,14 @@ impl AccessLog {
             Target::File(path) => path.display().to_string(),
         };
         let (sink, chunks) = sync_channel(CHANNEL_CHUNKS);
+        let (done_tx, done) = sync_channel::<()>(0);
         let writer = std::thread::Builder::new()
             .name("weft-access-log".into())
-            .spawn(move || write_chunks(out, &chunks, &shown))?;
-        Ok(AccessLog { sink, writer })
+            .spawn(move || {
+                write_chunks(out, &chunks, &shown);
+                drop(done_tx);
+            })?;
+        Ok(AccessLog { sink, writer, done })
     }
 
     /// Wraps `handler` so every request it answers is logged here.
@@ -112,6 +123,11 @@ impl AccessLog {
     /// the handler, holding the other ends of the channel, is gone by then).
     pub(crate) fn finish(self) {
         drop(self.sink);
+        if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = self.done.recv_timeout(FINISH_WAIT)
+        {
+            tracing::warn!("access log: writer still busy after {FINISH_WAIT:?}; its last lines may be lost");
+            return;
+        }
         if self.writer.join().is_err() {
             tracing::error!("the access log writer panicked");
         }

@@ -249,7 +249,9 @@ fn work(
         }
     });
     // The loops are joined: every line is in the writer's hands.
-    log.map(access_log::AccessLog::finish);
+    if let Some(log) = log {
+        log.finish();
+    }
     if let Some(error) = not_ready {
         return Err(error);
     }

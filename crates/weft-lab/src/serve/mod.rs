@@ -212,7 +212,9 @@ pub(crate) fn run(args: ServeArgs) -> io::Result<()> {
             );
             },
         );
-        log.map(access_log::AccessLog::finish);
+        if let Some(log) = log {
+            log.finish();
+        }
         return served.map(|()| tracing::info!("weft serve stopped"));
     }
     let running = Server::bind(args.addr()?)
@@ -230,7 +232,9 @@ pub(crate) fn run(args: ServeArgs) -> io::Result<()> {
     };
     let served = running.run_until(graced.recv());
     // The loops are joined: every line is in the writer's hands.
-    log.map(access_log::AccessLog::finish);
+    if let Some(log) = log {
+        log.finish();
+    }
     served?;
     tracing::info!("weft serve stopped");
     Ok(())
