@@ -252,7 +252,8 @@ server_cmd() { # name port -> CMD array
         local args=${WEFT_ARGS//\{port\}/$port}
         rm -f "$ACCESS_LOG"
         # shellcheck disable=SC2206
-        CMD=("${BIN[weft]}" $args --access-log "$ACCESS_LOG")
+        # No drain grace: the stop (SIGTERM, KILL after STOP_GRACE) must let it flush every line.
+        CMD=("${BIN[weft]}" $args --access-log "$ACCESS_LOG" --drain-grace 0)
         ;;
     floor)
         # shellcheck disable=SC2206

@@ -125,7 +125,9 @@ impl AccessLog {
         drop(self.sink);
         if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = self.done.recv_timeout(FINISH_WAIT)
         {
-            tracing::warn!("access log: writer still busy after {FINISH_WAIT:?}; its last lines may be lost");
+            tracing::warn!(
+                "access log: writer still busy after {FINISH_WAIT:?}; its last lines may be lost"
+            );
             return;
         }
         if self.writer.join().is_err() {
