@@ -6,6 +6,7 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use weft_testkit::{wait_until, ServeChild, TempDir, Watch, DEADLINE, WEFT_SERVE_START};
 
@@ -144,8 +145,10 @@ fn every_request_gives_one_json_line_with_its_fields() {
 }
 
 /// `weft serve ARGS --access-log -` with standard output on a pipe the test reads to its end
-/// (when every process holding it, supervisor and workers, has exited).
-fn serve_to_stdout(args: &[&str]) -> (ServeChild, std::thread::JoinHandle<String>) {
+/// (when every process holding it, supervisor and workers, has exited). A `slow` reader takes
+/// 4 KiB per 5 ms (slower than the load writes), so the pipe fills and writers block part-way: where writes larger
+/// than `PIPE_BUF` would interleave.
+fn serve_to_stdout(args: &[&str], slow: bool) -> (ServeChild, std::thread::JoinHandle<String>) {
     let (mut reader, writer) = std::io::pipe().unwrap();
     let mut command = Command::new(env!("CARGO_BIN_EXE_weft"));
     command
@@ -157,16 +160,30 @@ fn serve_to_stdout(args: &[&str]) -> (ServeChild, std::thread::JoinHandle<String
     // `spawn` drops the command, and with it this process's copy of the pipe's write end.
     let child = ServeChild::spawn(command, Watch::Stderr, WEFT_SERVE_START);
     let out = std::thread::spawn(move || {
-        let mut text = String::new();
-        reader.read_to_string(&mut text).unwrap();
-        text
+        let mut bytes = Vec::new();
+        let mut piece = [0u8; 4096];
+        loop {
+            let n = reader.read(&mut piece).unwrap();
+            if n == 0 {
+                break;
+            }
+            bytes.extend_from_slice(&piece[..n]);
+            if slow {
+                // A slow consumer on purpose (not a wait for anything).
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        String::from_utf8(bytes).expect("the log is UTF-8")
     });
     (child, out)
 }
 
 #[test]
 fn dash_writes_the_lines_to_stdout() {
-    let (mut child, out) = serve_to_stdout(&["--port", "0", "--loops", "1", "--drain-grace", "0"]);
+    let (mut child, out) = serve_to_stdout(
+        &["--port", "0", "--loops", "1", "--drain-grace", "0"],
+        false,
+    );
     for _ in 0..5 {
         assert_eq!(request(child.addr, "GET", "/plaintext"), 200);
     }
@@ -181,13 +198,15 @@ fn dash_writes_the_lines_to_stdout() {
 
 #[test]
 fn two_workers_under_load_write_whole_lines() {
-    let (mut child, out) =
-        serve_to_stdout(&["--port", "0", "--workers", "2", "--drain-grace", "0"]);
+    let (mut child, out) = serve_to_stdout(
+        &["--port", "0", "--workers", "2", "--drain-grace", "0"],
+        true,
+    );
     let addr = child.addr;
     // Long paths (~1.5 KB lines) from 4 concurrent clients: many 4 KiB writes from both
     // workers into one pipe at once.
     const CLIENTS: usize = 4;
-    const EACH: usize = 150;
+    const EACH: usize = 300;
     let clients: Vec<_> = (0..CLIENTS)
         .map(|c| {
             std::thread::spawn(move || {
