@@ -251,3 +251,31 @@ fn two_workers_under_load_write_whole_lines() {
         assert!(seen.insert((c.to_owned(), i)), "a line twice: {path}");
     }
 }
+
+#[test]
+fn an_unwritable_log_is_refused_at_start_by_name() {
+    for extra in [&[][..], &["--workers", "2"][..]] {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_weft"));
+        command
+            .args([
+                "serve",
+                "--port",
+                "0",
+                "--access-log",
+                "/definitely/not/here/a.log",
+            ])
+            .args(extra);
+        let output = weft_testkit::run_to_end(command, DEADLINE);
+        assert!(!output.status.success(), "{extra:?}: {output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("--access-log /definitely/not/here/a.log"),
+            "{extra:?}: {stderr}"
+        );
+    }
+    let mut command = Command::new(env!("CARGO_BIN_EXE_weft"));
+    command.args(["serve", "--port", "0", "--access-log", ""]);
+    let output = weft_testkit::run_to_end(command, DEADLINE);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--access-log"));
+}

@@ -139,6 +139,15 @@ impl AccessLog {
     }
 }
 
+/// Whether `target` can be opened: a cluster's supervisor checks once, so that a bad path is
+/// one clear error at start rather than every worker failing in turn.
+pub(crate) fn check(target: &Target) -> io::Result<()> {
+    match target {
+        Target::Stdout => Ok(()),
+        Target::File(path) => open_append(path).map(drop),
+    }
+}
+
 fn open_append(path: &Path) -> io::Result<std::fs::File> {
     OpenOptions::new()
         .create(true)

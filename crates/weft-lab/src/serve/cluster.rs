@@ -74,13 +74,18 @@ pub(crate) fn run(args: &ServeArgs, workers: usize, root: Option<StaticRoot>) ->
     }
     let loops = args.loops.map_or(DEFAULT_LOOPS_PER_WORKER, usize::from);
     match cluster::role()? {
-        Role::Supervisor => supervise(
-            args.drain_grace,
-            args.addr()?,
-            workers,
-            loops,
-            &super::static_files::describe(root.as_ref()),
-        ),
+        Role::Supervisor => {
+            if let Some(target) = &args.access_log {
+                access_log::check(target)?;
+            }
+            supervise(
+                args.drain_grace,
+                args.addr()?,
+                workers,
+                loops,
+                &super::static_files::describe(root.as_ref()),
+            )
+        }
         Role::Worker(index) => work(
             index,
             loops,
