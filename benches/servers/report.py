@@ -290,6 +290,12 @@ def targets(runs):
             f"at most {TARGET_DIAG_VS_OFF:.2f}× weft serve"
         )
         checks.append((what, None if r is None else f"{r:.2f}×", None if r is None else r <= TARGET_DIAG_VS_OFF))
+    # Issue 18: what the access log costs (no target: a figure to watch).
+    for sc in ("plain", "pipeline"):
+        l, a = runs.get((sc, "weft-accesslog")), runs.get((sc, "weft"))
+        if l and a:
+            r = median(l, "cpu_us") / median(a, "cpu_us")
+            checks.append((f"weft --access-log FILE, CPU per request, {SCENARIO_TITLES[sc]}, × weft's", f"{r:.2f}×", None))
     w = runs.get(("idle10k", "weft"))
     v = mb(median(w, "hwm_kb")) if w else None
     checks.append(

@@ -4,17 +4,19 @@
 # file for what it measures and how to read the results.
 #
 # Usage: benches/servers/run.sh [SERVER...]
-#   SERVER: weft weft-green weft-diag weft-tls floor tokio-hyper tokio-rustls weft-hyper may-minihttp
-#           threads node (default: all of them)
+#   SERVER: weft weft-green weft-diag weft-tls weft-accesslog floor tokio-hyper tokio-rustls
+#           weft-hyper may-minihttp threads node (default: all but weft-accesslog)
 #
 # Settings (environment variables, defaults in brackets):
-#   SERVERS        servers to run, if no arguments [all of the above]
+#   SERVERS        servers to run, if no arguments [all but weft-accesslog]
 #                  (weft-green is `weft serve --model green`: a green thread per connection;
 #                  weft-diag is `weft serve --diag all`: every weft::diag diagnostic on;
 #                  weft-tls is `weft serve --tls-cert --tls-key` (HTTPS), beside tokio-rustls,
 #                  tokio-hyper over tokio-rustls: both on rustls with ring, one throw-away
 #                  ECDSA P-256 certificate made with openssl; wrk speaks https to them and
 #                  they skip idle10k;
+#                  weft-accesslog is `weft serve --access-log FILE`, a file under OUT_DIR removed
+#                  after each run: the access log's CPU per request beside weft's;
 #                  weft-hyper is tokio-hyper's hyper server and service on weft's runtime;
 #                  may-minihttp is may_minihttp on may's coroutines, one worker)
 #   SCENARIOS      any of: plain pipeline conn10k idle10k [all four]
@@ -50,12 +52,13 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 
-ALL_SERVERS="weft weft-green weft-diag weft-tls floor tokio-hyper tokio-rustls weft-hyper may-minihttp threads node"
+ALL_SERVERS="weft weft-green weft-diag weft-tls weft-accesslog floor tokio-hyper tokio-rustls weft-hyper may-minihttp threads node"
+DEFAULT_SERVERS="weft weft-green weft-diag weft-tls floor tokio-hyper tokio-rustls weft-hyper may-minihttp threads node"
 # The HTTPS servers (wrk and the check speak TLS to them).
 TLS_SERVERS="weft-tls tokio-rustls"
 ALL_SCENARIOS="plain pipeline conn10k idle10k"
 if (($# > 0)); then SERVERS="$*"; fi
-SERVERS=${SERVERS:-$ALL_SERVERS}
+SERVERS=${SERVERS:-$DEFAULT_SERVERS}
 SCENARIOS=${SCENARIOS:-$ALL_SCENARIOS}
 RUNS=${RUNS:-3}
 DURATION=${DURATION:-5}
@@ -128,6 +131,8 @@ fi
 
 mkdir -p "$OUT_DIR"
 RAW="$OUT_DIR/raw.tsv"
+# weft-accesslog's log (removed after each run: a plain run writes ~100 MB).
+ACCESS_LOG="$OUT_DIR/access.log"
 LOGS="$OUT_DIR/logs"
 rm -rf "$LOGS"
 mkdir -p "$LOGS"
@@ -209,11 +214,11 @@ build_weft() {
     [[ -x ${BIN[weft]} ]] || SKIP[weft]="no binary at ${BIN[weft]}"
 }
 
-# weft-green, weft-diag and weft-tls are the same binary with `--model green`, `--diag all`
-# and `--tls-cert/--tls-key`.
+# weft-green, weft-diag, weft-tls and weft-accesslog are the same binary with `--model green`,
+# `--diag all`, `--tls-cert/--tls-key` and `--access-log FILE`.
 share_weft_with_green() {
     local other
-    for other in weft-green weft-diag weft-tls; do
+    for other in weft-green weft-diag weft-tls weft-accesslog; do
         BIN[$other]=${BIN[weft]:-}
         [[ -z ${SKIP[weft]:-} ]] || SKIP[$other]=${SKIP[weft]}
     done
@@ -235,7 +240,7 @@ if wants floor || wants tokio-hyper || wants tokio-rustls || wants weft-hyper ||
     done
 fi
 if wants weft-tls || wants tokio-rustls; then make_cert; fi
-if wants weft || wants weft-green || wants weft-diag || wants weft-tls; then
+if wants weft || wants weft-green || wants weft-diag || wants weft-tls || wants weft-accesslog; then
     build_weft
     share_weft_with_green
 fi
@@ -277,6 +282,13 @@ server_cmd() { # name port -> CMD array
         ;;
     tokio-rustls)
         CMD=("${BIN[tokio-rustls]}" --host "$HOST" --port "$port" --cert "$TLS_DIR/cert.pem" --key "$TLS_DIR/key.pem")
+        ;;
+    weft-accesslog)
+        local args=${WEFT_ARGS//\{port\}/$port}
+        rm -f "$ACCESS_LOG"
+        # shellcheck disable=SC2206
+        # No drain grace: the stop (SIGTERM, KILL after STOP_GRACE) must let it flush every line.
+        CMD=("${BIN[weft]}" $args --access-log "$ACCESS_LOG" --drain-grace 0)
         ;;
     floor)
         # shellcheck disable=SC2206
@@ -495,6 +507,10 @@ measure() { # run scenario name
             if ($1 > t) t = $1; if ($2 > r) r = $2; if ($3 > f) f = $3
         } END { print t + 0, r + 0, f + 0 }' "$peaks" 2>/dev/null || echo 0 0 0)
     stop_server
+    if [[ $name == weft-accesslog ]]; then
+        say "    access log: $(wc -l <"$ACCESS_LOG" 2>/dev/null || echo 0) lines"
+        rm -f "$ACCESS_LOG"
+    fi
     tsv_row "$run" "$sc" "$name" "$state" "$((t1 - t0))" "$(getconf CLK_TCK)" \
         "$rss0" "$hwm" "$rss" "$threads" "$fds" "$other" "$clog" "$csw" >>"$RAW"
     say "  $sc  $name  run $run: $state"

@@ -50,6 +50,7 @@ pub mod health;
 pub mod hyper_rt;
 pub mod limits;
 mod method;
+pub mod metrics;
 pub mod proto;
 mod request;
 mod request_body;

@@ -110,6 +110,9 @@ pub trait RouteTable: 'static {
 
     /// [`Handler::streams_body`] of the handler of route `index`.
     fn streams_body(&self, index: usize, request: &Request) -> bool;
+
+    /// The pattern of route `index` as registered (`/static/*`), for labels in metrics.
+    fn pattern(&self, index: usize) -> Option<&'static str>;
 }
 
 /// The empty route list.
@@ -128,6 +131,10 @@ impl RouteTable for End {
     fn streams_body(&self, _: usize, _: &Request) -> bool {
         false
     }
+
+    fn pattern(&self, _: usize) -> Option<&'static str> {
+        None
+    }
 }
 
 /// One route followed by the routes registered before it.
@@ -135,6 +142,8 @@ impl RouteTable for End {
 pub struct Route<H, Earlier> {
     method: Method,
     pattern: Pattern,
+    /// The pattern as written, for [`Router::route_pattern`].
+    written: &'static str,
     index: usize,
     handler: H,
     earlier: Earlier,
@@ -174,6 +183,14 @@ impl<H: Handler, Earlier: RouteTable> RouteTable for Route<H, Earlier> {
             self.handler.streams_body(request)
         } else {
             self.earlier.streams_body(index, request)
+        }
+    }
+
+    fn pattern(&self, index: usize) -> Option<&'static str> {
+        if index == self.index {
+            Some(self.written)
+        } else {
+            self.earlier.pattern(index)
         }
     }
 }
@@ -223,6 +240,7 @@ impl<T: RouteTable> Router<T> {
             table: Route {
                 method,
                 pattern: Pattern::parse(pattern),
+                written: pattern,
                 index: self.len,
                 handler,
                 earlier: self.table,
@@ -264,6 +282,15 @@ impl<T: RouteTable> Router<T> {
     /// Whether there are no routes.
     pub fn is_empty(&self) -> bool {
         self.len == 0
+    }
+
+    /// The pattern, as registered, of the route that answers `request` (`/static/*` for
+    /// `/static/a.css`; a `HEAD` finds its `GET` route); `None` if none matches (404, 405).
+    /// A label of bounded cardinality for metrics, unlike the path.
+    pub fn route_pattern(&self, request: &Request) -> Option<&'static str> {
+        self.find(request)
+            .0
+            .and_then(|index| self.table.pattern(index))
     }
 }
 

@@ -29,7 +29,8 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve HTTP (HTTPS with --tls-cert/--tls-key): /, /plaintext, /json, /sleep?ms=N, /cpu?ms=N[&offload=1], /static/<path>, POST /upload,
-    /// /pid, /healthz, /readyz, /debug/tasks (with --diag).
+    /// /pid, /healthz, /readyz, /metrics (Prometheus), /debug/tasks (with --diag); --access-log for
+    /// a JSON line per request.
     Serve(serve::ServeArgs),
     /// The lab: one app under every concurrency model, measured side by side.
     Lab(lab::LabArgs),

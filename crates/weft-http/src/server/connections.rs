@@ -87,6 +87,7 @@ impl ConnectionSet {
     /// Registers a new connection; returns its id.
     pub(crate) fn join(&self) -> usize {
         self.live.set(self.live.get() + 1);
+        crate::metrics::connection_opened();
         if let Some(id) = self.free.borrow_mut().pop() {
             return id;
         }
@@ -102,6 +103,7 @@ impl ConnectionSet {
         }
         self.free.borrow_mut().push(id);
         self.live.set(self.live.get() - 1);
+        crate::metrics::connection_closed();
         if self.live.get() == 0 {
             if let Some(waker) = self.drain_waiter.borrow_mut().take() {
                 waker.wake();

@@ -16,18 +16,39 @@
 //!   accepts. On stop (the supervisor's `Stop`, SIGTERM, SIGINT, or the supervisor gone) every
 //!   loop takes the connections already queued, closes its listener, and drains within the
 //!   drain timeout the supervisor grants; then the process exits.
+//!
+//! # `/metrics` with workers
+//!
+//! A scrape of the shared port is answered by whichever worker accepted the connection, with
+//! that worker's figures: every sample carries a `worker` label (its slot, `"0"`, `"1"`, ...),
+//! so a Prometheus server sees one series per worker and `sum by` adds them up; as scrapes
+//! land on workers at random, each series is refreshed every few scrapes, which `rate()`
+//! copes with. Why not one merged view: merging would need every worker's counters in shared
+//! memory (as gunicorn's multiprocess mode does with files) or a scrape that asks every
+//! worker, both far heavier than what a restart counter needs, and a worker's own figures are
+//! the useful ones anyway (one stuck worker shows as one busy loop).
+//!
+//! `weft_cluster_worker_restarts_total` (workers started to replace one that died) is the
+//! supervisor's count. The supervisor serves no HTTP, so it sends the count to the workers
+//! ([`Down::Restarts`]) whenever a worker reports ready (which is also right after every
+//! restart): every worker, the replacement included, then serves the same, current value.
+//! A worker started by a reload that has not reported ready yet shows 0 until it does.
 
 use std::io;
 use std::net::SocketAddr;
 
+use std::sync::atomic::Ordering::Relaxed;
 use weft::cluster::ipc::IpcError;
-use weft::cluster::{self, Role, Supervisor, WorkerEvent, WorkerLink};
+
+use weft::cluster::{self, ClusterEvent, Role, StopReason, Supervisor, WorkerEvent, WorkerLink};
 use weft::rt::Runtime;
 use weft::signal::{SignalKind, Signals};
 use weft_http::health::Readiness;
+use weft_http::metrics::Metrics;
 use weft_http::tls::TlsConfig;
 use weft_http::{Server, ServerConfig};
 
+use super::access_log;
 use super::drain_grace::{self, Down};
 use super::static_files::StaticRoot;
 use super::{routes, Model, ServeArgs};
@@ -60,15 +81,27 @@ pub(crate) fn run(
     }
     let loops = args.loops.map_or(DEFAULT_LOOPS_PER_WORKER, usize::from);
     match cluster::role()? {
-        Role::Supervisor => supervise(
-            args.drain_grace,
-            args.addr()?,
-            workers,
+        Role::Supervisor => {
+            if let Some(target) = &args.access_log {
+                access_log::check(target)?;
+            }
+            supervise(
+                args.drain_grace,
+                args.addr()?,
+                workers,
+                loops,
+                &super::static_files::describe(root.as_ref()),
+                super::tls::scheme(&tls),
+            )
+        }
+        Role::Worker(index) => work(
+            index,
             loops,
-            &super::static_files::describe(root.as_ref()),
-            super::tls::scheme(&tls),
+            args.timeouts(),
+            root,
+            tls,
+            args.access_log.as_ref(),
         ),
-        Role::Worker(index) => work(index, loops, args.timeouts(), root, tls),
     }
 }
 
@@ -126,7 +159,7 @@ fn supervise(
             supervisor.control(),
             grace,
         ));
-        let result = supervisor.run().await;
+        let result = run_counting_restarts(supervisor).await;
         signals.abort();
         result
     })?;
@@ -141,12 +174,43 @@ fn upgradable_exe() -> Option<std::path::PathBuf> {
     (path.is_file() && !path.to_string_lossy().ends_with(" (deleted)")).then_some(path)
 }
 
+/// [`Supervisor::run`], counting restarts and telling the workers the count each time one
+/// reports ready (see the module docs).
+async fn run_counting_restarts(mut supervisor: Supervisor<Down, ()>) -> io::Result<()> {
+    let mut restarts = 0u64;
+    let mut outcome = Ok(());
+    while let Some(event) = supervisor.next().await {
+        match event {
+            ClusterEvent::Started { restart: true, .. } => restarts += 1,
+            ClusterEvent::Ready { .. } => {
+                let control = supervisor.control();
+                // Off the supervisor's own task: a broadcast may wait for outbox space, which
+                // only the supervisor's progress makes.
+                weft::spawn_local(async move {
+                    let _ = control.broadcast(Down::Restarts(restarts)).await;
+                })
+                .detach();
+            }
+            ClusterEvent::Stopped {
+                reason: StopReason::NoWorkers,
+            } => {
+                outcome = Err(io::Error::other(
+                    "cluster stopped: every worker slot gave up (fatal exit or crash loop; see the log)",
+                ));
+            }
+            _ => {}
+        }
+    }
+    outcome
+}
+
 fn work(
     index: usize,
     loops: usize,
     timeouts: weft_http::Timeouts,
     root: Option<StaticRoot>,
     tls: Option<TlsConfig>,
+    access_log: Option<&access_log::Target>,
 ) -> io::Result<()> {
     // As in the supervisor: a SIGTERM/SIGINT (a Ctrl-C reaches the whole process group) that
     // arrives while the worker starts is reported by its link's stream, not fatal.
@@ -171,9 +235,17 @@ fn work(
     // Every loop adopts its own duplicate of the inherited socket; `start_on` returns once
     // each accepts.
     let readiness = Readiness::new();
+    let metrics = Metrics::new().with_label("worker", &index.to_string());
+    let restarts = metrics.counter(
+        "weft_cluster_worker_restarts_total",
+        "Workers the cluster supervisor started to replace one that died (the supervisor's count).",
+    );
+    // Each worker appends to the file (or stdout) itself, in whole-line writes.
+    let log = access_log.map(access_log::AccessLog::open).transpose()?;
+    let app = routes::app(root, &readiness, &metrics, log.as_ref());
     let running = super::tls::apply(Server::from_listener(listener), tls)
         .config(config)
-        .start_on(runtime, routes::app(root, &readiness))?;
+        .start_on(runtime, app)?;
     let mut not_ready = None;
     let served = running.run_until(async {
         if let Err(error) = link.ready().await {
@@ -197,6 +269,7 @@ fn work(
                     break;
                 }
                 Ok(WorkerEvent::Message(Down::NotReady)) => readiness.set_not_ready(),
+                Ok(WorkerEvent::Message(Down::Restarts(n))) => restarts.store(n, Relaxed),
                 Err(error @ IpcError::Decode { .. }) => {
                     tracing::warn!(worker = index, "supervisor link: {error}")
                 }
@@ -207,6 +280,10 @@ fn work(
             }
         }
     });
+    // The loops are joined: every line is in the writer's hands.
+    if let Some(log) = log {
+        log.finish();
+    }
     if let Some(error) = not_ready {
         return Err(error);
     }

@@ -34,6 +34,8 @@ pub(crate) fn parse(text: &str) -> Result<Duration, String> {
 pub(crate) enum Down {
     /// A stop is coming: answer `/readyz` with 503 from now on.
     NotReady,
+    /// Workers restarted by the supervisor so far, for `/metrics` (see `cluster`).
+    Restarts(u64),
 }
 
 /// SIGINT/SIGTERM with the grace before the drain, for a server of one process.

@@ -15,6 +15,9 @@
 //! | `/healthz` | 200 while the process serves |
 //! | `/readyz` | 200 while it takes new work; 503 from SIGTERM on, for `--drain-grace`, before the drain |
 //! | `/debug/tasks` | with `--diag`: the task dump of every loop (loopback clients only, others get 403) |
+//! | `/metrics` | Prometheus text format: requests by route and status, latency histogram, open connections, per loop, per pool lane, cluster worker restarts (see [`weft_http::metrics`] and [`cluster`]) |
+//!
+//! `--access-log FILE|-` writes one JSON line per request (see [`access_log`]).
 //!
 //! `--loops N` event-loop threads each accept on their own `SO_REUSEPORT`
 //! listener. One log line at start (with the bound address, so `--port 0`
@@ -27,6 +30,7 @@
 //! [`activation`]).
 //! `--tls-cert F --tls-key F` serves HTTPS instead of HTTP (see [`tls`]).
 
+pub(crate) mod access_log;
 mod activation;
 mod cluster;
 mod conditional;
@@ -44,6 +48,7 @@ use clap::Args;
 use std::time::Duration;
 
 use weft_http::health::Readiness;
+use weft_http::metrics::Metrics;
 use weft_http::{Server, Timeouts};
 
 use crate::signals::ShutdownSignals;
@@ -101,6 +106,11 @@ pub(crate) struct ServeArgs {
     pub(crate) drain_grace: Duration,
     #[command(flatten)]
     pub(crate) tls: tls::TlsArgs,
+    /// Log every request as one JSON line (time, remote address, method, path, status, bytes,
+    /// duration) to FILE (appended to) or `-` (standard output); buffered per loop, written
+    /// by a thread of its own, flushed at the stop. [default: no access log]
+    #[arg(long, value_name = "FILE|-", value_parser = access_log::Target::parse)]
+    pub(crate) access_log: Option<access_log::Target>,
 }
 
 impl ServeArgs {
@@ -186,6 +196,13 @@ pub(crate) fn run(args: ServeArgs) -> io::Result<()> {
     let signals = ShutdownSignals::install()?;
     let readiness = Readiness::new();
     let grace = args.drain_grace;
+    let metrics = Metrics::new();
+    let log = args
+        .access_log
+        .as_ref()
+        .map(access_log::AccessLog::open)
+        .transpose()?;
+    let app = routes::app(root.clone(), &readiness, &metrics, log.as_ref());
 
     let inherited = activation::inherited_listener()?;
     if args.model == Model::Green {
@@ -202,12 +219,26 @@ pub(crate) fn run(args: ServeArgs) -> io::Result<()> {
             ));
         }
         let addr = args.addr()?;
-        return green::run(addr, loops, routes::app(root.clone(), &readiness), args.timeouts(), drain_grace::Graced { signals, readiness: readiness.clone(), grace }, |bound| {
-            tracing::info!(
+        let served = green::run(
+            addr,
+            loops,
+            app,
+            args.timeouts(),
+            drain_grace::Graced {
+                signals,
+                readiness: readiness.clone(),
+                grace,
+            },
+            |bound| {
+                tracing::info!(
                 "weft serve listening on http://{bound} (loops={loops}, model=green, root={root_shown})"
             );
-        })
-        .map(|()| tracing::info!("weft serve stopped"));
+            },
+        );
+        if let Some(log) = log {
+            log.finish();
+        }
+        return served.map(|()| tracing::info!("weft serve stopped"));
     }
     let activated = inherited.is_some();
     let server = match inherited {
@@ -218,7 +249,7 @@ pub(crate) fn run(args: ServeArgs) -> io::Result<()> {
     let running = tls::apply(server, tls)
         .loops(loops)
         .timeouts(args.timeouts())
-        .start(routes::app(root.clone(), &readiness))?;
+        .start(app)?;
     tracing::info!(
         "weft serve listening on {scheme}://{} (loops={loops}, root={root_shown}, pid {}{})",
         running.local_addr(),
@@ -234,7 +265,12 @@ pub(crate) fn run(args: ServeArgs) -> io::Result<()> {
         readiness,
         grace,
     };
-    running.run_until(graced.recv())?;
+    let served = running.run_until(graced.recv());
+    // The loops are joined: every line is in the writer's hands.
+    if let Some(log) = log {
+        log.finish();
+    }
+    served?;
     tracing::info!("weft serve stopped");
     Ok(())
 }

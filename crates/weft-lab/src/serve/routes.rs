@@ -6,6 +6,9 @@ use std::time::{Duration, Instant};
 use weft_http::health::Readiness;
 use weft_http::{stream_body, Handler, Request, Response, Router, StatusCode};
 
+use weft_http::metrics::Metrics;
+
+use super::access_log::{AccessLog, Logged};
 use super::static_files::{StaticRoot, NO_ROOT};
 
 /// Body of `/` and `/plaintext`.
@@ -20,12 +23,31 @@ pub(crate) const MAX_SLEEP_MS: u64 = 60_000;
 /// that loop for its whole length; beyond this it is a mistake, not a test.
 pub(crate) const MAX_CPU_MS: u64 = 10_000;
 
-/// The `weft serve` application.
+/// The `weft serve` application: the routes, recorded in `metrics` (and served at
+/// `/metrics`), each request logged in `log` if there is one.
 /// Without a root (`weft serve` with no `--root`), `/static/...` answers 404 for every path.
-pub(crate) fn app(root: Option<StaticRoot>, readiness: &Readiness) -> impl Handler + Clone + Send {
+pub(crate) fn app(
+    root: Option<StaticRoot>,
+    readiness: &Readiness,
+    metrics: &Metrics,
+    log: Option<&AccessLog>,
+) -> impl Handler + Clone + Send {
+    let recorded = metrics.record(routes(root, readiness, metrics));
+    match log {
+        Some(log) => log.layer(recorded),
+        None => Logged::off(recorded),
+    }
+}
+
+fn routes(
+    root: Option<StaticRoot>,
+    readiness: &Readiness,
+    metrics: &Metrics,
+) -> Router<impl weft_http::RouteTable + Clone + Send> {
     Router::new()
         .get("/healthz", weft_http::health::healthz)
         .get("/readyz", readiness.handler())
+        .get("/metrics", metrics.handler())
         .get("/", plaintext)
         .get("/plaintext", plaintext)
         .get("/json", json)

@@ -103,6 +103,24 @@ impl HistogramSnapshot {
         self.counts.iter().sum()
     }
 
+    /// Sum of the recorded values.
+    pub fn sum(&self) -> Duration {
+        Duration::from_nanos(self.sum_ns)
+    }
+
+    /// How many recorded values fall in buckets whose upper edge is at most `bound`: a
+    /// cumulative count for a Prometheus `le` bucket. It never counts a value above `bound`;
+    /// it may leave out values up to 25 % below it (those sharing a bucket with larger ones).
+    pub fn count_at_most(&self, bound: Duration) -> u64 {
+        let ns = u64::try_from(bound.as_nanos()).unwrap_or(u64::MAX);
+        self.counts
+            .iter()
+            .enumerate()
+            .take_while(|&(index, _)| bucket_upper(index) <= ns)
+            .map(|(_, &n)| n)
+            .sum()
+    }
+
     /// Mean of the recorded values (zero if none).
     pub fn mean(&self) -> Duration {
         match self.count() {
@@ -317,5 +335,10 @@ mod tests {
             );
         }
         assert_eq!(Histogram::new().snapshot().p99(), Duration::ZERO);
+        assert_eq!(s.count_at_most(Duration::from_secs(1)), 100);
+        assert_eq!(s.count_at_most(Duration::ZERO), 0);
+        let half = s.count_at_most(Duration::from_micros(50));
+        assert!((37..=50).contains(&half), "{half}");
+        assert_eq!(s.sum(), Duration::from_micros(5050));
     }
 }

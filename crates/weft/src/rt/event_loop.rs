@@ -244,6 +244,11 @@ impl LoopCore {
 
     /// Inbox, timers, I/O. Blocks in epoll only if `may_sleep` and nothing is ready.
     fn maintain(&self, may_sleep: bool, attention: &dyn Fn() -> bool) {
+        self.shared.stats.on_maintain(
+            self.owned.len(),
+            self.ready.borrow().len(),
+            self.polls_since_maintenance.get(),
+        );
         self.polls_since_maintenance.set(0);
         self.set_now(None);
         self.drain_inbox();
@@ -279,7 +284,11 @@ impl LoopCore {
             self.shared.end_sleep();
             timeout = Some(Duration::ZERO);
         }
+        let asleep = sleeping.then(|| self.shared.stats.sleep());
         self.poll_io(timeout, sleeping);
+        if let Some(since) = asleep {
+            self.shared.stats.wake(since);
+        }
         if sleeping {
             self.set_now(None);
             self.drain_inbox();

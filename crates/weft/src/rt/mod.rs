@@ -73,6 +73,7 @@
 pub(crate) mod coop;
 mod current_task;
 pub(crate) mod event_loop;
+mod loop_metrics;
 pub(crate) mod pool_access;
 pub(crate) mod reactor;
 mod runtime;
@@ -80,6 +81,7 @@ mod sleep_gate;
 pub(crate) mod task;
 pub(crate) mod wheel;
 
+pub use loop_metrics::LoopMetrics;
 pub use pool_access::{current_pool, try_current_pool};
 pub use runtime::{Builder, Handle, Runtime, RuntimeMetrics};
 
@@ -151,6 +153,8 @@ pub(crate) struct LoopShared {
     released_pending: AtomicBool,
     /// The stamp the watchdog samples (written around each task poll when diagnostics are on).
     pub(crate) watch: crate::diag::hooks::LoopWatch,
+    /// Counters the loop keeps about itself (`Handle::metrics`).
+    pub(crate) stats: loop_metrics::LoopStats,
 }
 
 struct Inbox {
@@ -188,6 +192,7 @@ impl LoopShared {
             released: Mutex::new(Vec::new()),
             released_pending: AtomicBool::new(false),
             watch: Default::default(),
+            stats: loop_metrics::LoopStats::new(),
         })
     }
 

@@ -253,7 +253,9 @@ impl Runtime {
         self.shared.loops.len()
     }
 
-    /// Metrics of the runtime: today, the worker pool's lanes.
+    /// Metrics of the runtime: per loop thread ([`LoopMetrics`](super::LoopMetrics): tasks,
+    /// ready-queue depth, polls, busy time) and per worker-pool lane. Cheap: relaxed loads of
+    /// counters the loops and lanes keep themselves; callable from any thread.
     pub fn metrics(&self) -> RuntimeMetrics {
         self.handle().metrics()
     }
@@ -368,6 +370,12 @@ impl Handle {
     pub fn metrics(&self) -> RuntimeMetrics {
         RuntimeMetrics {
             pool: self.shared.pool.metrics(),
+            loops: self
+                .shared
+                .loops
+                .iter()
+                .map(|l| l.stats.snapshot(l.index))
+                .collect(),
         }
     }
 
@@ -413,4 +421,8 @@ impl Handle {
 pub struct RuntimeMetrics {
     /// Per-lane metrics of the worker pool: queued, running, threads, queue wait.
     pub pool: PoolMetrics,
+    /// Per-loop metrics of the loop threads, in index order (tasks, ready-queue depth, polls,
+    /// busy time); see [`LoopMetrics`](super::LoopMetrics). The caller loop of `block_on` is
+    /// not among them.
+    pub loops: Vec<super::LoopMetrics>,
 }

@@ -50,8 +50,8 @@ use std::panic::Location;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-mod holds;
 mod hints;
+mod holds;
 mod waits;
 
 pub(crate) use holds::INLINE_HOLDS;
