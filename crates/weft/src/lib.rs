@@ -7,7 +7,8 @@
 //!   a cross-thread inbox per loop) and [`Handle`](rt::Handle)s to reach them from other threads.
 //! - [`task`]: spawning futures on a loop, [`JoinHandle`]s, `yield_now`.
 //! - [`time`]: `sleep`, `timeout`, `interval` on a hierarchical timer wheel.
-//! - [`net`]: non-blocking TCP, UDP and Unix sockets driven by edge-triggered epoll.
+//! - [`net`]: non-blocking TCP, UDP and Unix sockets driven by edge-triggered epoll, or by
+//!   io_uring ([`Backend`]).
 //! - [`pool`]: the worker pool (lanes `fs`, `dns`, `cpu`, `blocking`) for work that would block
 //!   a loop; [`fs`] (files) and [`dns`] (name resolution) run on it.
 //! - [`process`]: child processes (`Command`, `Child`, piped stdio) waited for through the reactor.
@@ -50,6 +51,7 @@ pub mod task;
 pub mod time;
 
 pub use pool::{spawn_blocking, spawn_cpu};
+pub use rt::Backend;
 pub use task::{spawn, spawn_local, yield_now, JoinError, JoinHandle};
 #[cfg(feature = "macros")]
 pub use weft_macros::{main, test};
