@@ -4,11 +4,12 @@
 # file for what it measures and how to read the results.
 #
 # Usage: benches/servers/run.sh [SERVER...]
-#   SERVER: weft weft-green floor tokio-hyper weft-hyper may-minihttp threads node (default: all of them)
+#   SERVER: weft weft-green weft-uring floor tokio-hyper weft-hyper may-minihttp threads node (default: all of them)
 #
 # Settings (environment variables, defaults in brackets):
-#   SERVERS        servers to run, if no arguments [weft weft-green floor tokio-hyper weft-hyper may-minihttp threads node]
+#   SERVERS        servers to run, if no arguments [weft weft-green weft-uring floor tokio-hyper weft-hyper may-minihttp threads node]
 #                  (weft-green is `weft serve --model green`: a green thread per connection;
+#                  weft-uring is `weft serve --backend uring`: the io_uring backend;
 #                  weft-hyper is tokio-hyper's hyper server and service on weft's runtime;
 #                  may-minihttp is may_minihttp on may's coroutines, one worker)
 #   SCENARIOS      any of: plain pipeline conn10k idle10k [all four]
@@ -44,7 +45,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 
-ALL_SERVERS="weft weft-green floor tokio-hyper weft-hyper may-minihttp threads node"
+ALL_SERVERS="weft weft-green weft-uring floor tokio-hyper weft-hyper may-minihttp threads node"
 ALL_SCENARIOS="plain pipeline conn10k idle10k"
 if (($# > 0)); then SERVERS="$*"; fi
 SERVERS=${SERVERS:-$ALL_SERVERS}
@@ -188,10 +189,13 @@ build_weft() {
     [[ -x ${BIN[weft]} ]] || SKIP[weft]="no binary at ${BIN[weft]}"
 }
 
-# weft-green is the same binary with `--model green`.
+# weft-green and weft-uring are the same binary with `--model green`, `--backend uring`.
 share_weft_with_green() {
-    BIN[weft-green]=${BIN[weft]:-}
-    [[ -z ${SKIP[weft]:-} ]] || SKIP[weft-green]=${SKIP[weft]}
+    local variant
+    for variant in weft-green weft-uring; do
+        BIN[$variant]=${BIN[weft]:-}
+        [[ -z ${SKIP[weft]:-} ]] || SKIP[$variant]=${SKIP[weft]}
+    done
 }
 
 wants() { [[ " $SERVERS " == *" $1 "* ]]; }
@@ -209,7 +213,7 @@ if wants floor || wants tokio-hyper || wants weft-hyper || wants may-minihttp ||
         fi
     done
 fi
-if wants weft || wants weft-green; then
+if wants weft || wants weft-green || wants weft-uring; then
     build_weft
     share_weft_with_green
 fi
@@ -238,6 +242,11 @@ server_cmd() { # name port -> CMD array
         local args=${WEFT_ARGS//\{port\}/$port}
         # shellcheck disable=SC2206
         CMD=("${BIN[weft]}" $args --model green)
+        ;;
+    weft-uring)
+        local args=${WEFT_ARGS//\{port\}/$port}
+        # shellcheck disable=SC2206
+        CMD=("${BIN[weft]}" $args --backend uring)
         ;;
     floor)
         # shellcheck disable=SC2206

@@ -56,7 +56,11 @@ fn the_builder_option_chooses_the_backend_and_the_runtime_reports_it() {
         .build()
         .unwrap();
     assert_eq!(rt.backend(), Backend::Epoll);
-    assert_eq!(weft::Backend::IoUring, Backend::IoUring, "re-exported at the root");
+    assert_eq!(
+        weft::Backend::IoUring,
+        Backend::IoUring,
+        "re-exported at the root"
+    );
 }
 
 /// Runs the test `name` of this binary in a child with `WEFT_BACKEND=value`; returns whether it
@@ -166,7 +170,7 @@ fn tcp_echo_on_uring_loop_threads_with_std_clients() {
                 while want > 0 {
                     let n = stream.read(&mut buf).await.unwrap();
                     assert!(n > 0, "client closed early");
-                    (&stream).write_all(&buf[..n]).await.unwrap();
+                    stream.write_all(&buf[..n]).await.unwrap();
                     want -= n;
                 }
                 // Dropped here: the client must see end of file.
@@ -217,13 +221,13 @@ fn short_connections_on_one_uring_loop() {
                 weft::spawn_local(async move {
                     let mut buf = [0u8; 16];
                     let n = stream.read(&mut buf).await.unwrap();
-                    (&stream).write_all(&buf[..n]).await.unwrap();
+                    stream.write_all(&buf[..n]).await.unwrap();
                 });
             }
         });
         for i in 0..1000u32 {
             let client = TcpStream::connect(addr).await.unwrap();
-            (&client).write_all(&i.to_le_bytes()).await.unwrap();
+            client.write_all(&i.to_le_bytes()).await.unwrap();
             let mut buf = [0u8; 4];
             let mut got = 0;
             while got < 4 {
@@ -255,7 +259,10 @@ fn timers_fire_in_order_and_never_early_on_uring() {
             let order = order.clone();
             tasks.push(weft::spawn_local(async move {
                 weft::time::sleep(Duration::from_millis(ms)).await;
-                assert!(start.elapsed() >= Duration::from_millis(ms), "{ms} ms fired early");
+                assert!(
+                    start.elapsed() >= Duration::from_millis(ms),
+                    "{ms} ms fired early"
+                );
                 order.borrow_mut().push(ms);
             }));
         }
@@ -279,18 +286,21 @@ fn timers_fire_in_order_and_never_early_on_uring() {
 fn inbox_wake_ups_and_pool_completions_on_uring() {
     let rt = uring_runtime(1);
     let handle = rt.handle();
-    within_deadline("cross-thread spawns onto a sleeping uring loop", move || {
-        for i in 0..200 {
-            // Give the loop time to fall asleep now and then.
-            if i % 50 == 0 {
-                std::thread::sleep(Duration::from_millis(5));
+    within_deadline(
+        "cross-thread spawns onto a sleeping uring loop",
+        move || {
+            for i in 0..200 {
+                // Give the loop time to fall asleep now and then.
+                if i % 50 == 0 {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                let task = handle.spawn_on(0, async move { i * 2 });
+                let (tx, rx) = std::sync::mpsc::channel();
+                handle.spawn(async move { tx.send(task.await.unwrap()).unwrap() });
+                assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap(), i * 2);
             }
-            let task = handle.spawn_on(0, async move { i * 2 });
-            let (tx, rx) = std::sync::mpsc::channel();
-            handle.spawn(async move { tx.send(task.await.unwrap()).unwrap() });
-            assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap(), i * 2);
-        }
-    });
+        },
+    );
     let sum = rt.block_on(async {
         let mut sum = 0;
         for i in 0..50u64 {

@@ -25,8 +25,9 @@ pub(crate) enum PollerKind {
 pub(crate) enum Poller {
     /// The epoll backend.
     Epoll(epoll::Poller),
-    /// The io_uring backend.
-    Uring(uring::Poller),
+    /// The io_uring backend (boxed: its rings and lock would make every `Poller` large, and
+    /// the epoll variant is a descriptor).
+    Uring(Box<uring::Poller>),
 }
 
 impl Poller {
@@ -35,7 +36,7 @@ impl Poller {
     pub(crate) fn new(kind: PollerKind) -> io::Result<Poller> {
         Ok(match kind {
             PollerKind::Epoll => Poller::Epoll(epoll::Poller::new()?),
-            PollerKind::Uring => Poller::Uring(uring::Poller::new()?),
+            PollerKind::Uring => Poller::Uring(Box::new(uring::Poller::new()?)),
         })
     }
 

@@ -22,9 +22,10 @@
 //!   request holds a reference to the file, so until it is removed a closed socket would stay
 //!   open (no FIN to the peer).
 //! - `wait` submits what is queued and waits for completions in one `io_uring_enter`, with
-//!   `IORING_ENTER_EXT_ARG`'s timeout standing in for `epoll_wait`'s. A zero timeout makes no
-//!   syscall at all when nothing is queued: it only reads the completion ring, which the kernel
-//!   fills without being asked.
+//!   `IORING_ENTER_EXT_ARG`'s timeout standing in for `epoll_wait`'s. When nothing is queued
+//!   and either the timeout is zero or completions are already in the ring, it makes no
+//!   syscall at all: it only reads the completion ring, which the kernel fills without being
+//!   asked (poll wake-ups run as task work on the loop thread's next return to user space).
 //!
 //! # Tokens and slots
 //!
@@ -303,21 +304,24 @@ impl Poller {
         self.waiter.store(thread_mark(), Relaxed);
         events.clear();
         let submitter = self.ring.submitter();
+        // Completions already in the ring, or a zero timeout, need no syscall when nothing
+        // is queued: the kernel fills the ring without being asked.
+        let skip = {
+            let state = self.lock();
+            // SAFETY: the only submission queue handle (the lock is held), dropped before the
+            // lock; it only looks at the queue.
+            let sq = unsafe { self.ring.submission_shared() };
+            // SAFETY: likewise the only completion queue handle, only looked at.
+            let cq = unsafe { self.ring.completion_shared() };
+            let skip = sq.is_empty()
+                && !sq.cq_overflow()
+                && (!cq.is_empty() || timeout == Some(Duration::ZERO));
+            drop((sq, cq, state));
+            skip
+        };
         let entered = match timeout {
-            Some(timeout) if timeout.is_zero() => {
-                let idle = {
-                    let _state = self.lock();
-                    // SAFETY: the only submission queue handle (the lock is held), dropped
-                    // before the lock; it only looks at the queue.
-                    let sq = unsafe { self.ring.submission_shared() };
-                    sq.is_empty() && !sq.cq_overflow()
-                };
-                if idle {
-                    Ok(0)
-                } else {
-                    submitter.submit()
-                }
-            }
+            _ if skip => Ok(0),
+            Some(timeout) if timeout.is_zero() => submitter.submit(),
             None => submitter.submit_and_wait(1),
             Some(timeout) => {
                 let ts = types::Timespec::from(timeout);
