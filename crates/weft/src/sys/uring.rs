@@ -48,7 +48,9 @@
 //! guards the slots and the reading of the completion ring. The waiting thread (the loop) leaves
 //! its own pushes for its next `wait` to submit, so a turn that accepts many connections makes
 //! one syscall for all their polls; any other thread submits its push at once, because the loop
-//! may be asleep in `io_uring_enter` and would not see it.
+//! may be asleep in `io_uring_enter` and would not see it. (The kernel runs a poll's wake-up
+//! work on the thread that submitted it; a request a foreign thread submitted is cancelled when
+//! that thread exits, and the loop then re-arms it as its own.)
 
 use super::events::Events;
 use io_uring::{cqueue, opcode, squeue, types, IoUring};
@@ -183,9 +185,13 @@ impl Poller {
         Err(io::Error::other("io_uring submission queue stays full"))
     }
 
-    /// Submits now unless the calling thread is the one that waits (its next wait submits).
+    /// Submits now unless the calling thread is the one that waits, or nobody has waited yet:
+    /// either way the next wait submits. (So the notifier's request, queued when the loop is
+    /// created on another thread, is submitted by the loop thread itself: the kernel runs a
+    /// request's completion work on the thread that submitted it.)
     fn flush_unless_waiter(&self) -> io::Result<()> {
-        if self.waiter.load(Relaxed) != thread_mark() {
+        let waiter = self.waiter.load(Relaxed);
+        if waiter != 0 && waiter != thread_mark() {
             self.ring.submit()?;
         }
         Ok(())
