@@ -4,12 +4,13 @@
 # file for what it measures and how to read the results.
 #
 # Usage: benches/servers/run.sh [SERVER...]
-#   SERVER: weft weft-green weft-diag weft-tls weft-accesslog floor tokio-hyper tokio-rustls
-#           weft-hyper may-minihttp threads node (default: all but weft-accesslog)
+#   SERVER: weft weft-green weft-uring weft-diag weft-tls weft-accesslog floor tokio-hyper
+#           tokio-rustls weft-hyper may-minihttp threads node (default: all but weft-accesslog)
 #
 # Settings (environment variables, defaults in brackets):
 #   SERVERS        servers to run, if no arguments [all but weft-accesslog]
 #                  (weft-green is `weft serve --model green`: a green thread per connection;
+#                  weft-uring is `weft serve --backend uring`: the io_uring backend;
 #                  weft-diag is `weft serve --diag all`: every weft::diag diagnostic on;
 #                  weft-tls is `weft serve --tls-cert --tls-key` (HTTPS), beside tokio-rustls,
 #                  tokio-hyper over tokio-rustls: both on rustls with ring, one throw-away
@@ -52,8 +53,8 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 
-ALL_SERVERS="weft weft-green weft-diag weft-tls weft-accesslog floor tokio-hyper tokio-rustls weft-hyper may-minihttp threads node"
-DEFAULT_SERVERS="weft weft-green weft-diag weft-tls floor tokio-hyper tokio-rustls weft-hyper may-minihttp threads node"
+ALL_SERVERS="weft weft-green weft-uring weft-diag weft-tls weft-accesslog floor tokio-hyper tokio-rustls weft-hyper may-minihttp threads node"
+DEFAULT_SERVERS="weft weft-green weft-uring weft-diag weft-tls floor tokio-hyper tokio-rustls weft-hyper may-minihttp threads node"
 # The HTTPS servers (wrk and the check speak TLS to them).
 TLS_SERVERS="weft-tls tokio-rustls"
 ALL_SCENARIOS="plain pipeline conn10k idle10k"
@@ -214,11 +215,11 @@ build_weft() {
     [[ -x ${BIN[weft]} ]] || SKIP[weft]="no binary at ${BIN[weft]}"
 }
 
-# weft-green, weft-diag, weft-tls and weft-accesslog are the same binary with `--model green`,
-# `--diag all`, `--tls-cert/--tls-key` and `--access-log FILE`.
+# weft-green, weft-uring, weft-diag, weft-tls and weft-accesslog are the same binary with
+# `--model green`, `--backend uring`, `--diag all`, `--tls-cert/--tls-key` and `--access-log FILE`.
 share_weft_with_green() {
     local other
-    for other in weft-green weft-diag weft-tls weft-accesslog; do
+    for other in weft-green weft-uring weft-diag weft-tls weft-accesslog; do
         BIN[$other]=${BIN[weft]:-}
         [[ -z ${SKIP[weft]:-} ]] || SKIP[$other]=${SKIP[weft]}
     done
@@ -240,7 +241,8 @@ if wants floor || wants tokio-hyper || wants tokio-rustls || wants weft-hyper ||
     done
 fi
 if wants weft-tls || wants tokio-rustls; then make_cert; fi
-if wants weft || wants weft-green || wants weft-diag || wants weft-tls || wants weft-accesslog; then
+if wants weft || wants weft-green || wants weft-uring || wants weft-diag || wants weft-tls ||
+    wants weft-accesslog; then
     build_weft
     share_weft_with_green
 fi
@@ -289,6 +291,11 @@ server_cmd() { # name port -> CMD array
         # shellcheck disable=SC2206
         # No drain grace: the stop (SIGTERM, KILL after STOP_GRACE) must let it flush every line.
         CMD=("${BIN[weft]}" $args --access-log "$ACCESS_LOG" --drain-grace 0)
+        ;;
+    weft-uring)
+        local args=${WEFT_ARGS//\{port\}/$port}
+        # shellcheck disable=SC2206
+        CMD=("${BIN[weft]}" $args --backend uring)
         ;;
     floor)
         # shellcheck disable=SC2206

@@ -7,8 +7,8 @@
 //!   a cross-thread inbox per loop) and [`Handle`](rt::Handle)s to reach them from other threads.
 //! - [`task`]: spawning futures on a loop, [`JoinHandle`]s, `yield_now`.
 //! - [`time`]: `sleep`, `timeout`, `interval` on a hierarchical timer wheel.
-//! - [`net`]: non-blocking TCP, UDP and Unix sockets driven by edge-triggered epoll
-//!   (`TcpSocket`, split halves, RFC 8305 connects, `incoming()` streams).
+//! - [`net`]: non-blocking TCP, UDP and Unix sockets driven by edge-triggered epoll or
+//!   io_uring ([`Backend`]) (`TcpSocket`, split halves, RFC 8305 connects, `incoming()` streams).
 //! - [`io`]: futures-io helpers (`copy`, `copy_bidirectional`, `BufReader`, …) and
 //!   [`AsyncFd`](io::AsyncFd) for descriptors of the caller's own.
 //! - [`callback`]: Node-style callbacks (timers, files, TCP servers, emitters) and
@@ -55,6 +55,7 @@ pub mod task;
 pub mod time;
 
 pub use pool::{spawn_blocking, spawn_cpu};
+pub use rt::Backend;
 pub use task::{spawn, spawn_local, yield_now, JoinError, JoinHandle};
 #[cfg(feature = "macros")]
 pub use weft_macros::{main, test};

@@ -111,6 +111,11 @@ pub(crate) struct ServeArgs {
     /// by a thread of its own, flushed at the stop. [default: no access log]
     #[arg(long, value_name = "FILE|-", value_parser = access_log::Target::parse)]
     pub(crate) access_log: Option<access_log::Target>,
+    /// The kernel interface the event loops wait on: `epoll` or `uring` (io_uring; falls
+    /// back to epoll, with a warning, where the kernel refuses it) [default: `WEFT_BACKEND`,
+    /// else epoll].
+    #[arg(long, value_name = "epoll|uring", value_parser = |s: &str| s.parse::<weft::rt::Backend>())]
+    backend: Option<weft::rt::Backend>,
 }
 
 impl ServeArgs {
@@ -179,6 +184,11 @@ pub(crate) fn run(args: ServeArgs) -> io::Result<()> {
         // weft-http's Server builds its runtime without a diagnostics config, so the runtime
         // reads the variable (and the workers of a cluster inherit it).
         std::env::set_var(weft::diag::config::ENV_VAR, list);
+    }
+    if let Some(backend) = args.backend {
+        // Every runtime of the server (weft-http's, the green model's, a cluster's workers)
+        // is built without a backend, so it reads the variable.
+        std::env::set_var(weft::rt::BACKEND_ENV_VAR, backend.name());
     }
     if let Some(workers) = args.workers {
         if args.model == Model::Green {

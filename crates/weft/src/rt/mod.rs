@@ -46,7 +46,8 @@
 //! - `task`: the task cell (`raw`), its state word (`state`), the owned-task list (`owned`) and
 //!   the `JoinHandle` that `weft::task` re-exports;
 //! - `wheel`: the timer wheel; `reactor`: I/O registration and readiness; `coop`: the
-//!   cooperative budget; `sleep_gate`: the sleep/wake handshake.
+//!   cooperative budget; `sleep_gate`: the sleep/wake handshake; `backend`: [`Backend`], the
+//!   choice of epoll or io_uring.
 //!
 //! ## The shared half of a loop
 //!
@@ -55,7 +56,8 @@
 //!
 //! - the **inbox**, a mutex-guarded queue of `Message`s (tasks woken or spawned from another
 //!   thread, and closures to run on the loop);
-//! - the **poller**, where any thread may register a descriptor (epoll_ctl is thread-safe);
+//! - the **poller**, where any thread may register a descriptor (epoll_ctl is thread-safe; the
+//!   io_uring backend locks its submission ring), on the runtime's [`Backend`];
 //! - the **notifier** (an eventfd in the poller) that wakes the loop when it sleeps;
 //! - the **release list** of I/O sources deregistered by other threads, freed by the loop once
 //!   no event batch can still name them.
@@ -70,6 +72,7 @@
 //! long as it runs; spawning, scheduling, timers and I/O registration find their loop through
 //! it. Threads that run no loop see `None`.
 
+mod backend;
 pub(crate) mod coop;
 mod current_task;
 pub(crate) mod event_loop;
@@ -81,13 +84,14 @@ mod sleep_gate;
 pub(crate) mod task;
 pub(crate) mod wheel;
 
+pub use backend::{Backend, ParseBackendError, ENV_VAR as BACKEND_ENV_VAR};
 pub use loop_metrics::LoopMetrics;
 pub use pool_access::{current_pool, try_current_pool};
 pub use runtime::{Builder, Handle, Runtime, RuntimeMetrics};
 
 use crate::loom::{Arc, AtomicBool, AtomicUsize, Mutex, Ordering::*};
 use crate::pool::workers::WorkerPool;
-use crate::sys::{Notifier, Poller};
+use crate::sys::{Notifier, Poller, PollerKind};
 pub(crate) use event_loop::LoopCore;
 use reactor::IoSource;
 use sleep_gate::SleepGate;
@@ -109,6 +113,8 @@ pub(crate) struct RuntimeShared {
     pub(crate) caller: Arc<LoopShared>,
     pub(crate) next: AtomicUsize,
     pub(crate) pool: Arc<WorkerPool>,
+    /// The backend the loops run on (after any fallback to epoll).
+    pub(crate) backend: Backend,
 }
 
 impl RuntimeShared {
@@ -173,9 +179,10 @@ impl std::fmt::Debug for LoopShared {
 }
 
 impl LoopShared {
-    /// Creates the poller and notifier of a new loop.
-    pub(crate) fn new(index: Option<usize>) -> io::Result<LoopShared> {
-        let poller = Poller::new()?;
+    /// Creates the poller (of `kind`, or epoll if io_uring cannot be set up: see
+    /// `Backend`) and the notifier of a new loop.
+    pub(crate) fn new(index: Option<usize>, kind: PollerKind) -> io::Result<LoopShared> {
+        let poller = backend::open_poller(kind)?;
         let notifier = Notifier::new()?;
         poller.register(notifier.as_raw_fd(), NOTIFIER_TOKEN, false)?;
         Ok(LoopShared {

@@ -1,4 +1,5 @@
-//! The reactor: turns epoll readiness into task wake-ups.
+//! The reactor: turns readiness (from epoll, or io_uring's multishot polls) into task
+//! wake-ups.
 //!
 //! Each registered descriptor has an [`IoSource`]: a readiness word and one waiter slot per
 //! direction (read, write). The descriptor is registered once, edge-triggered, for both
@@ -322,7 +323,10 @@ impl Registration {
 impl Drop for Registration {
     fn drop(&mut self) {
         // The descriptor may already be closed by its owner (then epoll dropped it itself).
-        let _ = self.home.poller.deregister(self.fd);
+        let _ = self
+            .home
+            .poller
+            .deregister(self.fd, self.source.as_ptr() as u64);
         self.home.release(self.source);
     }
 }

@@ -2,6 +2,7 @@
 //! ([`Builder`]), driven ([`Runtime::block_on`]), reached from other threads ([`Handle`]) and
 //! shut down. See the [module docs](super) for the whole picture.
 
+use super::backend::Backend;
 use super::event_loop::LoopCore;
 use super::task::{JoinHandle, TaskMeta};
 use super::{
@@ -36,6 +37,7 @@ pub struct Builder {
     thread_name: String,
     pool: PoolBuilder,
     diagnostics: Option<crate::diag::Config>,
+    backend: Option<Backend>,
 }
 
 impl Default for Builder {
@@ -53,7 +55,17 @@ impl Builder {
             thread_name: "weft-loop".into(),
             pool: PoolBuilder::new(),
             diagnostics: None,
+            backend: None,
         }
+    }
+
+    /// Chooses the kernel interface the loops wait on (see [`Backend`]). Without this call
+    /// `build()` reads `WEFT_BACKEND` (`uring` or `epoll`), and uses epoll if it is not set;
+    /// with it the variable is ignored (the code wins). io_uring falls back to epoll where it
+    /// cannot be set up; [`Runtime::backend`] tells which one runs.
+    pub fn backend(mut self, backend: Backend) -> Builder {
+        self.backend = Some(backend);
+        self
     }
 
     /// Turns on diagnostics (deadlock detection, lock order, watchdog ...; see
@@ -120,7 +132,7 @@ impl Builder {
     /// Creates the loops and starts the loop threads.
     ///
     /// Fails with `InvalidInput` if a worker-pool setting (from the builder or a `WEFT_POOL_*`
-    /// variable) or `WEFT_DIAG` is malformed.
+    /// variable), `WEFT_DIAG` or `WEFT_BACKEND` is malformed.
     pub fn build(self) -> io::Result<Runtime> {
         match self.diagnostics {
             Some(config) => crate::diag::install(config),
@@ -130,14 +142,23 @@ impl Builder {
                 }
             }
         }
+        let wanted = match self.backend {
+            Some(backend) => backend,
+            None => Backend::from_env()?.unwrap_or_default(),
+        };
         let pool = Arc::new(self.pool.build()?);
+        // The first loop's setup decides: after a fallback to epoll the others do not retry.
+        let mut kind = wanted.poller_kind();
         let mut loops = Vec::with_capacity(self.loops);
         for i in 0..self.loops {
-            loops.push(Arc::new(LoopShared::new(Some(i))?));
+            let shared = LoopShared::new(Some(i), kind)?;
+            kind = shared.poller.kind();
+            loops.push(Arc::new(shared));
         }
-        let caller = Arc::new(LoopShared::new(None)?);
+        let caller = Arc::new(LoopShared::new(None, kind)?);
         let shared = Arc::new(RuntimeShared {
             loops,
+            backend: Backend::of(caller.poller.kind()),
             caller,
             next: AtomicUsize::new(0),
             pool,
@@ -253,6 +274,11 @@ impl Runtime {
         self.shared.loops.len()
     }
 
+    /// The backend the loops run on: the one asked for, or epoll after a fallback.
+    pub fn backend(&self) -> Backend {
+        self.shared.backend
+    }
+
     /// Metrics of the runtime: per loop thread ([`LoopMetrics`](super::LoopMetrics): tasks,
     /// ready-queue depth, polls, busy time) and per worker-pool lane. Cheap: relaxed loads of
     /// counters the loops and lanes keep themselves; callable from any thread.
@@ -324,6 +350,11 @@ impl Handle {
     /// Number of loop threads.
     pub fn loops(&self) -> usize {
         self.shared.loops.len()
+    }
+
+    /// The backend the runtime's loops run on: the one asked for, or epoll after a fallback.
+    pub fn backend(&self) -> Backend {
+        self.shared.backend
     }
 
     /// Index of the loop thread running on this thread, if it belongs to this runtime

@@ -1,4 +1,4 @@
-//! The epoll backend of [`Poller`](super::Poller).
+//! The epoll backend of [`Poller`](super::Poller), the default.
 //!
 //! Each file descriptor is registered once, edge-triggered, for input, peer hang-up
 //! (`EPOLLRDHUP`) and errors, and for output only when asked (see the reactor: writability is
@@ -7,83 +7,15 @@
 //! `epoll_ctl` is needed between waits.
 
 use super::cvt;
+use super::events::Events;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;
-
-/// Readiness reported for one registered descriptor, as bits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Readiness(pub(crate) u32);
-
-impl Readiness {
-    /// Data can be read (or the read side reached end of file / error).
-    pub(crate) const READABLE: u32 = 1;
-    /// Data can be written (or the write side is closed / errored).
-    pub(crate) const WRITABLE: u32 = 2;
-    /// The peer closed its write side: reads will return end of file.
-    pub(crate) const READ_CLOSED: u32 = 4;
-    /// Both sides hung up: writes will fail.
-    pub(crate) const WRITE_CLOSED: u32 = 8;
-    /// An error is pending on the socket (`SO_ERROR`).
-    pub(crate) const ERROR: u32 = 16;
-
-    fn from_epoll(flags: u32) -> Readiness {
-        let mut bits = 0;
-        if flags & (libc::EPOLLIN | libc::EPOLLPRI) as u32 != 0 {
-            bits |= Self::READABLE;
-        }
-        if flags & libc::EPOLLOUT as u32 != 0 {
-            bits |= Self::WRITABLE;
-        }
-        if flags & libc::EPOLLRDHUP as u32 != 0 {
-            bits |= Self::READABLE | Self::READ_CLOSED;
-        }
-        if flags & libc::EPOLLHUP as u32 != 0 {
-            bits |= Self::READABLE | Self::WRITABLE | Self::READ_CLOSED | Self::WRITE_CLOSED;
-        }
-        if flags & libc::EPOLLERR as u32 != 0 {
-            bits |= Self::READABLE | Self::WRITABLE | Self::ERROR;
-        }
-        Readiness(bits)
-    }
-}
 
 /// An epoll instance.
 #[derive(Debug)]
 pub(crate) struct Poller {
     epfd: OwnedFd,
-}
-
-/// A reusable buffer of events filled by [`Poller::wait`].
-pub(crate) struct Events {
-    buf: Vec<libc::epoll_event>,
-    len: usize,
-}
-
-impl std::fmt::Debug for Events {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Events").field("len", &self.len).finish()
-    }
-}
-
-impl Events {
-    /// A buffer for up to `capacity` events per wait.
-    pub(crate) fn with_capacity(capacity: usize) -> Events {
-        Events {
-            buf: vec![libc::epoll_event { events: 0, u64: 0 }; capacity],
-            len: 0,
-        }
-    }
-
-    /// The `(token, readiness)` pairs of the last wait.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (u64, Readiness)> + '_ {
-        self.buf[..self.len].iter().map(|ev| {
-            // `epoll_event` is packed on x86_64: copy the fields out instead of borrowing them.
-            let flags = ev.events;
-            let token = ev.u64;
-            (token, Readiness::from_epoll(flags))
-        })
-    }
 }
 
 impl Poller {

@@ -11,14 +11,17 @@
 //!
 //! # The contract a backend provides
 //!
-//! A backend (epoll today; io_uring and kqueue are planned) must provide:
+//! A backend (epoll, the default, and io_uring, chosen per runtime: `weft::rt::Backend`;
+//! kqueue is planned) must provide:
 //!
 //! - [`Poller`]: a readiness queue. `register(fd, token, writable)` subscribes once,
 //!   edge-triggered, to readable readiness plus hang-up and error, and to writable readiness if
 //!   asked (no re-arming syscall per wait); `modify` adds writability later, reporting it at once
-//!   if the descriptor is already writable; `deregister(fd)`; `wait(events, timeout)` blocks at
-//!   most `timeout` and fills `events` with `(token, Readiness)` pairs. Registration may be
-//!   called from any thread.
+//!   if the descriptor is already writable; `deregister(fd, token)`; `wait(events, timeout)` blocks at
+//!   most `timeout` and fills `events` with `(token, Readiness)` pairs; no token is reported
+//!   after `deregister(fd, token)` returned (except from an event batch already in hand).
+//!   Registration may be called from any thread. [`poller`] dispatches to the backend
+//!   ([`epoll`], [`uring`]); [`events`] is what both report.
 //! - [`Notifier`]: a kernel object registered in a poller that another thread can make readable
 //!   to wake a sleeping `wait`; `notify()` is async-signal-tolerant and cheap; `drain()` resets it.
 //! - [`socket`]: non-blocking, close-on-exec sockets (TCP, UDP, Unix) with the options servers
@@ -40,18 +43,22 @@
 
 mod epoll;
 mod eventfd;
+mod events;
 pub(crate) mod file;
 pub(crate) mod pidfd;
 pub(crate) mod pipe;
+mod poller;
 pub(crate) mod process;
 pub(crate) mod signal;
 pub(crate) mod socket;
 pub(crate) mod stack_guard;
 pub(crate) mod thread;
 pub(crate) mod thread_signal;
+mod uring;
 
-pub(crate) use epoll::{Events, Poller, Readiness};
 pub(crate) use eventfd::Notifier;
+pub(crate) use events::{Events, Readiness};
+pub(crate) use poller::{Poller, PollerKind};
 
 use std::io;
 
