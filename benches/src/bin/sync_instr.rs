@@ -10,76 +10,20 @@
 //! that start-up and runtime creation cancel out: the instructions of one iteration. Rows:
 //! `mutex`, `mutex_contended`, `semaphore`, `notify`, `oneshot`, `oneshot_waiting`.
 
-use std::sync::Arc;
-use weft::sync::{Mutex, Notify, Semaphore};
+use weft_benches::sync_rows;
 
+/// Runs row `name` for `iters` iterations: the same bodies as the criterion benches.
 async fn row(name: &str, iters: u64) {
-    match name {
-        "mutex" => {
-            let m = Mutex::new(0u64);
-            for _ in 0..iters {
-                *m.lock().await += 1;
-            }
-        }
-        "mutex_contended" => {
-            let m = Arc::new(Mutex::new(0u64));
-            let tasks: Vec<_> = (0..2)
-                .map(|_| {
-                    let m = m.clone();
-                    weft::spawn(async move {
-                        for _ in 0..iters {
-                            let mut g = m.lock().await;
-                            weft::yield_now().await;
-                            *g += 1;
-                        }
-                    })
-                })
-                .collect();
-            for t in tasks {
-                t.await.unwrap();
-            }
-        }
-        "semaphore" => {
-            let s = Semaphore::new(4);
-            for _ in 0..iters {
-                drop(s.acquire().await.unwrap());
-            }
-        }
-        "notify" => {
-            let (ping, pong) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
-            let other = weft::spawn({
-                let (ping, pong) = (ping.clone(), pong.clone());
-                async move {
-                    for _ in 0..iters {
-                        ping.notified().await;
-                        pong.notify_one();
-                    }
-                }
-            });
-            for _ in 0..iters {
-                ping.notify_one();
-                pong.notified().await;
-            }
-            other.await.unwrap();
-        }
-        "oneshot" => {
-            for i in 0..iters {
-                let (tx, rx) = weft::sync::oneshot::channel::<u64>();
-                tx.send(i).unwrap();
-                std::hint::black_box(rx.await.unwrap());
-            }
-        }
-        "oneshot_waiting" => {
-            for i in 0..iters {
-                let (tx, rx) = weft::sync::oneshot::channel::<u64>();
-                let waiter = weft::spawn(rx);
-                weft::yield_now().await;
-                tx.send(i).unwrap();
-                std::hint::black_box(waiter.await.unwrap().unwrap());
-            }
-        }
+    let elapsed = match name {
+        "mutex" => sync_rows::mutex_uncontended(iters).await,
+        "mutex_contended" => sync_rows::mutex_contended(iters).await,
+        "semaphore" => sync_rows::semaphore_acquire_release(iters).await,
+        "notify" => sync_rows::notify_ping_pong(iters).await,
+        "oneshot" => sync_rows::oneshot_send_await(iters).await,
+        "oneshot_waiting" => sync_rows::oneshot_to_a_waiting_task(iters).await,
         other => panic!("unknown row {other:?}"),
-    }
+    };
+    std::hint::black_box(elapsed);
 }
 
 fn main() {
