@@ -87,6 +87,26 @@ impl Evented {
         poll_fn(|cx| self.poll_ready(cx, dir)).await
     }
 
+    /// Sends one datagram (or the bytes the kernel takes) once the socket is writable.
+    pub(crate) async fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        let fd = self.raw();
+        poll_fn(|cx| {
+            self.registration()
+                .poll_io(cx, Direction::Write, || socket::send(fd, buf))
+        })
+        .await
+    }
+
+    /// Receives one datagram (or what is there) once the socket is readable.
+    pub(crate) async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        let fd = self.raw();
+        poll_fn(|cx| {
+            self.registration()
+                .poll_io(cx, Direction::Read, || socket::read(fd, buf))
+        })
+        .await
+    }
+
     pub(crate) fn try_read(&self, buf: &mut [u8]) -> io::Result<usize> {
         let fd = self.raw();
         self.registration

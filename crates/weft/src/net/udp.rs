@@ -137,13 +137,7 @@ impl UdpSocket {
     ///
     /// Cancel safe: a datagram is sent whole or not at all.
     pub async fn send(&self, buf: &[u8]) -> io::Result<usize> {
-        let fd = self.io.raw();
-        poll_fn(|cx| {
-            self.io
-                .registration()
-                .poll_io(cx, Direction::Write, || socket::send(fd, buf))
-        })
-        .await
+        self.io.send(buf).await
     }
 
     /// Receives one datagram from the connected peer.
@@ -152,13 +146,7 @@ impl UdpSocket {
     ///
     /// Cancel safe: if dropped before completing, no datagram was taken from the socket.
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let fd = self.io.raw();
-        poll_fn(|cx| {
-            self.io
-                .registration()
-                .poll_io(cx, Direction::Read, || socket::read(fd, buf))
-        })
-        .await
+        self.io.recv(buf).await
     }
 
     /// The bound address.
