@@ -229,6 +229,77 @@ impl ScenarioReport {
             .find(|f| f.model == model && f.variant == variant && f.metric == metric)
             .map(|f| f.value)
     }
+
+    /// What `model` gave, in one line, for its progress bar: its headline figures (every
+    /// variant), or its first figure when it has no headline, then its failures, partial
+    /// results and demonstrated hazards. `false` when it failed with no headline figure:
+    /// the line is then `failed: why`.
+    pub(crate) fn summary(&self, model: &str) -> (bool, String) {
+        let mine: Vec<&Figure> = self.figures.iter().filter(|f| f.model == model).collect();
+        let headline: Vec<&Figure> = mine
+            .iter()
+            .copied()
+            .filter(|f| f.metric == self.headline)
+            .collect();
+        let shown = if headline.is_empty() {
+            mine.first().map(|f| vec![*f]).unwrap_or_default()
+        } else {
+            headline.clone()
+        };
+        let value = |f: &Figure| {
+            let unit = if f.unit.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", f.unit)
+            };
+            let variant = if f.variant.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", f.variant)
+            };
+            format!("{}{unit}{variant}", format_value(f.value))
+        };
+        let mut parts = Vec::new();
+        match shown.as_slice() {
+            [] => {}
+            [one] => parts.push(format!("{} {}", one.metric, value(one))),
+            many => parts.push(format!(
+                "{}: {}",
+                many[0].metric,
+                many.iter().map(|f| value(f)).collect::<Vec<_>>().join(", ")
+            )),
+        }
+        let mut failed = false;
+        for o in self.outcomes.iter().filter(|o| o.model == model) {
+            let word = match o.status {
+                Status::Failed => "failed",
+                Status::Partial => "partial",
+                Status::Demonstrated => "demonstrated",
+                Status::NotDone => continue,
+            };
+            failed |= o.status == Status::Failed;
+            let variant = if o.variant.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", o.variant)
+            };
+            parts.push(format!("{word}{variant}: {}", o.why));
+        }
+        let ok = !(failed && headline.is_empty());
+        if parts.is_empty() {
+            return (false, "failed: no figure recorded".into());
+        }
+        if !ok && !parts[0].starts_with("failed") {
+            // Figures but no headline: the failure comes first.
+            let first_failed = parts
+                .iter()
+                .position(|p| p.starts_with("failed"))
+                .unwrap_or(0);
+            let failure = parts.remove(first_failed);
+            parts.insert(0, failure);
+        }
+        (ok, parts.join("; "))
+    }
 }
 
 impl Report {
