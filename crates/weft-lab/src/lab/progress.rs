@@ -241,7 +241,7 @@ impl ModelBar {
         } else {
             self.bar.finish();
             eprintln!(
-                "[{}] {}: {summary} ({secs:.1} s)",
+                "[{}] {} in {secs:.1} s: {summary}",
                 self.scenario, self.model
             );
         }

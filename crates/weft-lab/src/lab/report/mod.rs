@@ -416,3 +416,64 @@ impl Pivot {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::catalog::ScenarioKind;
+
+    #[test]
+    fn summary_gives_the_headline_of_every_variant_and_what_went_wrong() {
+        let mut s = ScenarioReport::new(ScenarioKind::CpuStall, "fast p99", true);
+        s.figure("loop", "", "fast p50", 1.0, "ms");
+        s.figure("loop", "", "fast p99", 52.0, "ms");
+        s.figure("loop", "offload", "fast p99", 1.5, "ms");
+        s.figure("green", "", "fast p99", 3.25, "ms");
+        s.outcome("green", "", Status::Partial, "2 of 64 unserved");
+        s.outcome(
+            "blocking",
+            "",
+            Status::Failed,
+            "the server did not start: EPERM",
+        );
+        assert_eq!(
+            s.summary("loop"),
+            (true, "fast p99: 52 ms, 1.50 ms (offload)".to_string())
+        );
+        assert_eq!(
+            s.summary("green"),
+            (
+                true,
+                "fast p99 3.25 ms; partial: 2 of 64 unserved".to_string()
+            )
+        );
+        assert_eq!(
+            s.summary("blocking"),
+            (false, "failed: the server did not start: EPERM".to_string())
+        );
+        assert_eq!(
+            s.summary("nobody"),
+            (false, "failed: no figure recorded".to_string())
+        );
+    }
+
+    #[test]
+    fn summary_without_a_headline_puts_the_failure_first() {
+        let mut s = ScenarioReport::new(ScenarioKind::Idle, "KB per connection", true);
+        s.figure("loop", "idle server", "RSS", 2048.0, "KB");
+        s.outcome(
+            "loop",
+            "100 conns",
+            Status::Failed,
+            "load generator: EMFILE",
+        );
+        s.outcome("loop", "larger counts", Status::NotDone, "not tried");
+        assert_eq!(
+            s.summary("loop"),
+            (
+                false,
+                "failed (100 conns): load generator: EMFILE; RSS 2048 KB (idle server)".to_string()
+            )
+        );
+    }
+}
