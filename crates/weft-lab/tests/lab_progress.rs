@@ -89,7 +89,7 @@ fn run_logs_a_line_per_model_and_prints_a_table_per_scenario() {
         let at = position(&format!("[switch] {name} in "));
         assert!(switch_start < at && at < switch_end, "{stderr}");
         assert!(
-            lines[at].contains(": switch ") && lines[at].contains(" ns (pinned)"),
+            lines[at].contains(": switch = ") && lines[at].contains(" ns (pinned)"),
             "no headline figure on {:?}",
             lines[at]
         );
@@ -102,7 +102,7 @@ fn run_logs_a_line_per_model_and_prints_a_table_per_scenario() {
         let at = position(&format!("[io-wait] {model} in "));
         assert!(io_start < at && at < io_end, "{stderr}");
         assert!(
-            lines[at].contains(": requests/s ") && lines[at].contains(" req/s"),
+            lines[at].contains(": requests/s = ") && lines[at].contains(" req/s"),
             "no headline figure on {:?}",
             lines[at]
         );
@@ -238,7 +238,9 @@ fn run_on_a_terminal_draws_bars_and_keeps_their_final_lines() {
     for (i, name) in SWITCH_EXPERIMENTS.iter().enumerate() {
         let line = &lines[switch_done + 1 + i];
         assert!(
-            line.starts_with(&format!("  ✓ {name} ")) && line.contains(" ns (pinned)"),
+            line.starts_with(&format!("  ✓ {name} "))
+                && line.contains("switch = ")
+                && line.contains(" ns (pinned)"),
             "final line of {name}: {line:?}\n{all}"
         );
     }
@@ -246,7 +248,9 @@ fn run_on_a_terminal_draws_bars_and_keeps_their_final_lines() {
     for (i, model) in MODELS.iter().enumerate() {
         let line = &lines[io_done + 1 + i];
         assert!(
-            line.starts_with(&format!("  ✓ {model} ")) && line.contains(" req/s"),
+            line.starts_with(&format!("  ✓ {model} "))
+                && line.contains("requests/s = ")
+                && line.contains(" req/s"),
             "final line of {model}: {line:?}\n{all}"
         );
     }

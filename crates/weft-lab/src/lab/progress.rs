@@ -10,8 +10,8 @@
 //!   terminal keeps a record and never holds more live lines than one scenario's models
 //!   (indicatif redraws badly once the live lines outgrow the screen).
 //! - **Log lines** otherwise (a pipe, a file, CI, a test): no escape codes, one line per
-//!   scenario start, per model as it finishes (`[io-wait] loop in 2.3 s: requests/s 9512
-//!   req/s`) and per scenario end, on stderr. stdout keeps only the tables.
+//!   scenario start, per model as it finishes (`[io-wait] loop in 2.3 s: requests/s =
+//!   9512 req/s`) and per scenario end, on stderr. stdout keeps only the tables.
 //!
 //! A [`ModelBar`] dropped without [`ModelBar::finish`] (an early return, a panic) finishes
 //! itself as failed, so that no model is left looking as if it were still running.

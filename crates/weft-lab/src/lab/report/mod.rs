@@ -14,6 +14,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+/// The unit of a figure that is a yes (1) or a no (0).
+pub(crate) const YES_NO_UNIT: &str = "1 = yes";
+
 /// File names inside a run's directory.
 pub(crate) const JSON_FILE: &str = "report.json";
 /// See [`JSON_FILE`].
@@ -247,24 +250,27 @@ impl ScenarioReport {
             headline.clone()
         };
         let value = |f: &Figure| {
-            let unit = if f.unit.is_empty() {
-                String::new()
-            } else {
-                format!(" {}", f.unit)
-            };
             let variant = if f.variant.is_empty() {
                 String::new()
             } else {
                 format!(" ({})", f.variant)
+            };
+            if f.unit == YES_NO_UNIT {
+                return format!("{}{variant}", if f.value == 1.0 { "yes" } else { "no" });
+            }
+            let unit = if f.unit.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", f.unit)
             };
             format!("{}{unit}{variant}", format_value(f.value))
         };
         let mut parts = Vec::new();
         match shown.as_slice() {
             [] => {}
-            [one] => parts.push(format!("{} {}", one.metric, value(one))),
+            [one] => parts.push(format!("{} = {}", one.metric, value(one))),
             many => parts.push(format!(
-                "{}: {}",
+                "{} = {}",
                 many[0].metric,
                 many.iter().map(|f| value(f)).collect::<Vec<_>>().join(", ")
             )),
@@ -438,18 +444,23 @@ mod tests {
         );
         assert_eq!(
             s.summary("loop"),
-            (true, "fast p99: 52 ms, 1.50 ms (offload)".to_string())
+            (true, "fast p99 = 52 ms, 1.50 ms (offload)".to_string())
         );
         assert_eq!(
             s.summary("green"),
             (
                 true,
-                "fast p99 3.25 ms; partial: 2 of 64 unserved".to_string()
+                "fast p99 = 3.25 ms; partial: 2 of 64 unserved".to_string()
             )
         );
         assert_eq!(
             s.summary("blocking"),
             (false, "failed: the server did not start: EPERM".to_string())
+        );
+        s.figure("fork", "", "child took its lock", 0.0, YES_NO_UNIT);
+        assert_eq!(
+            s.summary("fork"),
+            (true, "child took its lock = no".to_string())
         );
         assert_eq!(
             s.summary("nobody"),
@@ -472,7 +483,8 @@ mod tests {
             s.summary("loop"),
             (
                 false,
-                "failed (100 conns): load generator: EMFILE; RSS 2048 KB (idle server)".to_string()
+                "failed (100 conns): load generator: EMFILE; RSS = 2048 KB (idle server)"
+                    .to_string()
             )
         );
     }

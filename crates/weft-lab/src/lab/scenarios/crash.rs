@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::lab::catalog::ScenarioKind;
 use crate::lab::loadgen::{self, LoadSpec, Marker};
-use crate::lab::report::{ScenarioReport, Status};
+use crate::lab::report::{ScenarioReport, Status, YES_NO_UNIT};
 use crate::lab::server::http_get;
 
 use super::{finish_bar, record_loadgen_cpu, Ctx};
@@ -133,7 +133,7 @@ pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
             "",
             "server alive after",
             if server.is_alive() { 1.0 } else { 0.0 },
-            "1 = yes",
+            YES_NO_UNIT,
         );
         record_loadgen_cpu(&mut out, name, "", &load);
         server.stop();

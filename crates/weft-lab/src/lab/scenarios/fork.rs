@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::lab::catalog::ScenarioKind;
 use crate::lab::helper::run_helper;
-use crate::lab::report::{ScenarioReport, Status};
+use crate::lab::report::{ScenarioReport, Status, YES_NO_UNIT};
 
 use super::{finish_bar, Ctx};
 
@@ -48,7 +48,7 @@ pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
                 "",
                 "child took its lock",
                 if hung { 0.0 } else { 1.0 },
-                "1 = yes",
+                YES_NO_UNIT,
             );
             out.figure(FORKED, "", "fork() call", num("fork_us"), "µs");
             out.figure(
@@ -83,7 +83,7 @@ pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
                 "",
                 "child took its lock",
                 if ok { 1.0 } else { 0.0 },
-                "1 = yes",
+                YES_NO_UNIT,
             );
             out.figure(EXECED, "", "start to exit", num("exec_ms"), "ms");
         }

@@ -22,7 +22,7 @@ use serde_json::Value;
 
 use crate::lab::catalog::ScenarioKind;
 use crate::lab::helper::run_helper;
-use crate::lab::report::{DiagRecord, ScenarioReport, Status};
+use crate::lab::report::{DiagRecord, ScenarioReport, Status, YES_NO_UNIT};
 use crate::lab::sys;
 
 use super::{finish_bar, Ctx};
@@ -178,7 +178,7 @@ fn deadlock(out: &mut ScenarioReport) {
     ) {
         Ok(v) => v,
         Err(error) => {
-            out.figure(DEADLOCK, "", "detected", 0.0, "1 = yes");
+            out.figure(DEADLOCK, "", "detected", 0.0, YES_NO_UNIT);
             out.outcome(DEADLOCK, "", Status::Failed, format!("helper: {error}"));
             return;
         }
@@ -189,7 +189,7 @@ fn deadlock(out: &mut ScenarioReport) {
         "",
         "detected",
         f64::from(u8::from(detected)),
-        "1 = yes",
+        YES_NO_UNIT,
     );
     let Some(record) = v.get("report").and_then(|r| diag_record(DEADLOCK, r)) else {
         out.outcome(
@@ -246,7 +246,7 @@ fn livelock(out: &mut ScenarioReport) {
     ) {
         Ok(v) => v,
         Err(error) => {
-            out.figure(LIVELOCK, "", "detected", 0.0, "1 = yes");
+            out.figure(LIVELOCK, "", "detected", 0.0, YES_NO_UNIT);
             out.outcome(LIVELOCK, "", Status::Failed, format!("helper: {error}"));
             return;
         }
@@ -265,7 +265,7 @@ fn livelock(out: &mut ScenarioReport) {
         "",
         "detected",
         f64::from(u8::from(!records.is_empty())),
-        "1 = yes",
+        YES_NO_UNIT,
     );
     if let Some(ms) = records.first().and_then(|r| r.latency_ms) {
         out.figure(LIVELOCK, "", "detection latency", ms, "ms");
