@@ -25,6 +25,11 @@ enum LabCommand {
     /// The scenarios and models, one line each.
     List,
     /// Runs scenarios (all by default) and writes report.json, report.md and report.html.
+    ///
+    /// While it runs: on a terminal, a line per scenario and under it a progress bar per
+    /// model, each ending with its headline figure or `failed: why`; otherwise (a pipe, a
+    /// file, CI) one line per model as it finishes, on stderr. At the end, a table per
+    /// scenario on stdout.
     Run(RunArgs),
     /// Renders report.md and report.html again from DIR/report.json.
     Report {

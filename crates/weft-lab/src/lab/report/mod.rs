@@ -14,6 +14,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+/// The unit of a figure that is a yes (1) or a no (0).
+pub(crate) const YES_NO_UNIT: &str = "1 = yes";
+
 /// File names inside a run's directory.
 pub(crate) const JSON_FILE: &str = "report.json";
 /// See [`JSON_FILE`].
@@ -229,6 +232,80 @@ impl ScenarioReport {
             .find(|f| f.model == model && f.variant == variant && f.metric == metric)
             .map(|f| f.value)
     }
+
+    /// What `model` gave, in one line, for its progress bar: its headline figures (every
+    /// variant), or its first figure when it has no headline, then its failures, partial
+    /// results and demonstrated hazards. `false` when it failed with no headline figure:
+    /// the line is then `failed: why`.
+    pub(crate) fn summary(&self, model: &str) -> (bool, String) {
+        let mine: Vec<&Figure> = self.figures.iter().filter(|f| f.model == model).collect();
+        let headline: Vec<&Figure> = mine
+            .iter()
+            .copied()
+            .filter(|f| f.metric == self.headline)
+            .collect();
+        let shown = if headline.is_empty() {
+            mine.first().map(|f| vec![*f]).unwrap_or_default()
+        } else {
+            headline.clone()
+        };
+        let value = |f: &Figure| {
+            let variant = if f.variant.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", f.variant)
+            };
+            if f.unit == YES_NO_UNIT {
+                return format!("{}{variant}", if f.value == 1.0 { "yes" } else { "no" });
+            }
+            let unit = if f.unit.is_empty() {
+                String::new()
+            } else {
+                format!(" {}", f.unit)
+            };
+            format!("{}{unit}{variant}", format_value(f.value))
+        };
+        let mut parts = Vec::new();
+        match shown.as_slice() {
+            [] => {}
+            [one] => parts.push(format!("{} = {}", one.metric, value(one))),
+            many => parts.push(format!(
+                "{} = {}",
+                many[0].metric,
+                many.iter().map(|f| value(f)).collect::<Vec<_>>().join(", ")
+            )),
+        }
+        let mut failed = false;
+        for o in self.outcomes.iter().filter(|o| o.model == model) {
+            let word = match o.status {
+                Status::Failed => "failed",
+                Status::Partial => "partial",
+                Status::Demonstrated => "demonstrated",
+                Status::NotDone => continue,
+            };
+            failed |= o.status == Status::Failed;
+            let variant = if o.variant.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", o.variant)
+            };
+            parts.push(format!("{word}{variant}: {}", o.why));
+        }
+        let ok = !(failed && headline.is_empty());
+        if parts.is_empty() {
+            return (false, "failed: no figure recorded".into());
+        }
+        if !ok && !parts[0].starts_with("failed") {
+            // Figures but no headline: the failure comes first.
+            let first_failed = parts
+                .iter()
+                .position(|p| p.starts_with("failed"))
+                .unwrap_or(0);
+            let failure = parts.remove(first_failed);
+            parts.insert(0, failure);
+        }
+        (ok, parts.join("; "))
+    }
 }
 
 impl Report {
@@ -343,5 +420,72 @@ impl Pivot {
                 .collect(),
             rows,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::catalog::ScenarioKind;
+
+    #[test]
+    fn summary_gives_the_headline_of_every_variant_and_what_went_wrong() {
+        let mut s = ScenarioReport::new(ScenarioKind::CpuStall, "fast p99", true);
+        s.figure("loop", "", "fast p50", 1.0, "ms");
+        s.figure("loop", "", "fast p99", 52.0, "ms");
+        s.figure("loop", "offload", "fast p99", 1.5, "ms");
+        s.figure("green", "", "fast p99", 3.25, "ms");
+        s.outcome("green", "", Status::Partial, "2 of 64 unserved");
+        s.outcome(
+            "blocking",
+            "",
+            Status::Failed,
+            "the server did not start: EPERM",
+        );
+        assert_eq!(
+            s.summary("loop"),
+            (true, "fast p99 = 52 ms, 1.50 ms (offload)".to_string())
+        );
+        assert_eq!(
+            s.summary("green"),
+            (
+                true,
+                "fast p99 = 3.25 ms; partial: 2 of 64 unserved".to_string()
+            )
+        );
+        assert_eq!(
+            s.summary("blocking"),
+            (false, "failed: the server did not start: EPERM".to_string())
+        );
+        s.figure("fork", "", "child took its lock", 0.0, YES_NO_UNIT);
+        assert_eq!(
+            s.summary("fork"),
+            (true, "child took its lock = no".to_string())
+        );
+        assert_eq!(
+            s.summary("nobody"),
+            (false, "failed: no figure recorded".to_string())
+        );
+    }
+
+    #[test]
+    fn summary_without_a_headline_puts_the_failure_first() {
+        let mut s = ScenarioReport::new(ScenarioKind::Idle, "KB per connection", true);
+        s.figure("loop", "idle server", "RSS", 2048.0, "KB");
+        s.outcome(
+            "loop",
+            "100 conns",
+            Status::Failed,
+            "load generator: EMFILE",
+        );
+        s.outcome("loop", "larger counts", Status::NotDone, "not tried");
+        assert_eq!(
+            s.summary("loop"),
+            (
+                false,
+                "failed (100 conns): load generator: EMFILE; RSS = 2048 KB (idle server)"
+                    .to_string()
+            )
+        );
     }
 }

@@ -5,11 +5,12 @@
 
 use std::time::Duration;
 
-use crate::lab::catalog::ScenarioKind;
+use crate::lab::catalog::{ModelKind, ScenarioKind};
 use crate::lab::loadgen::LoadSpec;
+use crate::lab::progress::ModelBar;
 use crate::lab::report::{ScenarioReport, Status};
 
-use super::{record_loadgen_cpu, sampled_load, Ctx};
+use super::{finish_bar, record_loadgen_cpu, sampled_load, Ctx};
 
 /// Fast clients: 64, the count.
 const FAST_CONNECTIONS: usize = 64;
@@ -31,89 +32,104 @@ const DURATION_FULL: Duration = Duration::from_secs(10);
 pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
     let mut out = ScenarioReport::new(ScenarioKind::CpuStall, "fast p99", true);
     let duration = ctx.pick(DURATION_QUICK, DURATION_FULL);
-    let runs: Vec<_> = ctx
-        .models
-        .iter()
-        .flat_map(|&m| {
-            let mut v = vec![(m, false)];
-            if m.has_offload() {
-                v.push((m, true));
-            }
-            v
-        })
-        .collect();
-    ctx.bar.set_length(runs.len() as u64);
-    for (model, offload) in runs {
-        let variant = if offload { "offload" } else { "" };
-        let Some(server) = ctx.start(model, &mut out) else {
-            ctx.bar.inc(1);
-            continue;
-        };
-        ctx.bar.set_message(format!("{model} {variant}"));
-        let slow = LoadSpec {
-            addr: server.addr,
-            connections: 1,
-            path: if offload {
-                format!("{SLOW_PATH}&offload=1")
-            } else {
-                SLOW_PATH.into()
-            },
-            duration,
-            rate: None,
-            request_timeout: duration,
-            marker: None,
-        };
-        let fast = LoadSpec {
-            connections: FAST_CONNECTIONS,
-            path: "/".into(),
-            rate: Some(FAST_RATE),
-            ..slow.clone()
-        };
-        match sampled_load(&server, vec![fast, slow]) {
-            Ok((reports, _)) => {
-                let (fast, slow) = (&reports[0], &reports[1]);
-                let name = model.name();
-                if fast.ok > 0 {
-                    out.figure(name, variant, "fast p50", fast.latency_ms(0.50), "ms");
-                    out.figure(name, variant, "fast p99", fast.latency_ms(0.99), "ms");
-                    out.figure(name, variant, "fast p999", fast.latency_ms(0.999), "ms");
-                } else {
-                    out.outcome(
-                        name,
-                        variant,
-                        Status::Failed,
-                        "no fast request was answered",
-                    );
-                }
-                out.figure(
-                    name,
-                    variant,
-                    "fast requests/s",
-                    fast.requests_per_s(),
-                    "req/s",
-                );
-                out.figure(name, variant, "burns/s", slow.requests_per_s(), "req/s");
-                out.figure(
-                    name,
-                    variant,
-                    "unserved fast conns",
-                    fast.unserved() as f64,
-                    "conns",
-                );
-                record_loadgen_cpu(&mut out, name, variant, fast);
-            }
-            Err(error) => out.outcome(
-                model.name(),
-                variant,
-                Status::Failed,
-                format!("load: {error}"),
-            ),
+    // Per model a run on the loop, and one with offload where the model has it; each run
+    // is two steps (start the server, load it).
+    let variants = |m: ModelKind| if m.has_offload() { 2usize } else { 1 };
+    let bars = ctx.progress.models(
+        ctx.models
+            .iter()
+            .map(|&m| (m.name(), 2 * variants(m) as u64)),
+    );
+    for (&model, bar) in ctx.models.iter().zip(&bars) {
+        for offload in [false, true].into_iter().take(variants(model)) {
+            run_one(ctx, model, offload, duration, bar, &mut out);
         }
-        server.stop();
-        ctx.bar.inc(1);
+        finish_bar(bar, &out);
     }
     out.note(format!(
         "1 connection on GET {SLOW_PATH} in a closed loop, {FAST_CONNECTIONS} on GET / at {FAST_RATE}/s each, for {duration:?}; fast latency counts from the intended send time (no coordinated omission). The server has one CPU: the pool thread of an offloaded burn shares it with the loop, so offload frees the loop but not the CPU."
     ));
     out
+}
+
+/// One run of `model`, with the burn on the loop or offloaded, recorded in `out`.
+fn run_one(
+    ctx: &Ctx,
+    model: ModelKind,
+    offload: bool,
+    duration: Duration,
+    bar: &ModelBar,
+    out: &mut ScenarioReport,
+) {
+    let variant = if offload { "offload" } else { "" };
+    let Some(server) = ctx.start(model, bar, out) else {
+        bar.inc(1);
+        return;
+    };
+    bar.step(if offload {
+        "burns offloaded to the pool"
+    } else {
+        "burns on the loop"
+    });
+    let slow = LoadSpec {
+        addr: server.addr,
+        connections: 1,
+        path: if offload {
+            format!("{SLOW_PATH}&offload=1")
+        } else {
+            SLOW_PATH.into()
+        },
+        duration,
+        rate: None,
+        request_timeout: duration,
+        marker: None,
+    };
+    let fast = LoadSpec {
+        connections: FAST_CONNECTIONS,
+        path: "/".into(),
+        rate: Some(FAST_RATE),
+        ..slow.clone()
+    };
+    match sampled_load(&server, vec![fast, slow]) {
+        Ok((reports, _)) => {
+            let (fast, slow) = (&reports[0], &reports[1]);
+            let name = model.name();
+            if fast.ok > 0 {
+                out.figure(name, variant, "fast p50", fast.latency_ms(0.50), "ms");
+                out.figure(name, variant, "fast p99", fast.latency_ms(0.99), "ms");
+                out.figure(name, variant, "fast p999", fast.latency_ms(0.999), "ms");
+            } else {
+                out.outcome(
+                    name,
+                    variant,
+                    Status::Failed,
+                    "no fast request was answered",
+                );
+            }
+            out.figure(
+                name,
+                variant,
+                "fast requests/s",
+                fast.requests_per_s(),
+                "req/s",
+            );
+            out.figure(name, variant, "burns/s", slow.requests_per_s(), "req/s");
+            out.figure(
+                name,
+                variant,
+                "unserved fast conns",
+                fast.unserved() as f64,
+                "conns",
+            );
+            record_loadgen_cpu(out, name, variant, fast);
+        }
+        Err(error) => out.outcome(
+            model.name(),
+            variant,
+            Status::Failed,
+            format!("load: {error}"),
+        ),
+    }
+    server.stop();
+    bar.inc(1);
 }

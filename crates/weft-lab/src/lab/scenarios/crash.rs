@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 
 use crate::lab::catalog::ScenarioKind;
 use crate::lab::loadgen::{self, LoadSpec, Marker};
-use crate::lab::report::{ScenarioReport, Status};
+use crate::lab::report::{ScenarioReport, Status, YES_NO_UNIT};
 use crate::lab::server::http_get;
 
-use super::{record_loadgen_cpu, Ctx};
+use super::{finish_bar, record_loadgen_cpu, Ctx};
 
 /// Busy connections: 100, the count.
 const CONNECTIONS: usize = 100;
@@ -33,14 +33,15 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
 pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
     let mut out = ScenarioReport::new(ScenarioKind::Crash, "clients unserved after", true);
     let duration = ctx.pick(DURATION_QUICK, DURATION_FULL);
-    ctx.bar.set_length(ctx.models.len() as u64);
-    for &model in &ctx.models {
-        let Some(mut server) = ctx.start(model, &mut out) else {
-            ctx.bar.inc(1);
+    // A step to start the server, one for the load and its crash.
+    let bars = ctx.model_bars(2);
+    for (&model, bar) in ctx.models.iter().zip(&bars) {
+        let Some(mut server) = ctx.start(model, bar, &mut out) else {
+            finish_bar(bar, &out);
             continue;
         };
-        ctx.bar.set_message(format!(
-            "{model}: {CONNECTIONS} connections, /crash at {CRASH_AFTER:?}"
+        bar.step(format!(
+            "{CONNECTIONS} connections, /crash at {CRASH_AFTER:?}"
         ));
         let marker = Arc::new(Marker::new());
         let spec = LoadSpec {
@@ -76,7 +77,8 @@ pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
             Ok(Ok(load)) => load,
             _ => {
                 out.outcome(name, "", Status::Failed, "the load generator failed");
-                ctx.bar.inc(1);
+                server.stop();
+                finish_bar(bar, &out);
                 continue;
             }
         };
@@ -131,11 +133,12 @@ pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
             "",
             "server alive after",
             if server.is_alive() { 1.0 } else { 0.0 },
-            "1 = yes",
+            YES_NO_UNIT,
         );
         record_loadgen_cpu(&mut out, name, "", &load);
         server.stop();
-        ctx.bar.inc(1);
+        bar.inc(1);
+        finish_bar(bar, &out);
     }
     out.note(format!(
         "{CONNECTIONS} keep-alive connections on GET / in a closed loop for {duration:?}; GET /crash on a new connection at {CRASH_AFTER:?}. Failed = sent and never answered (reset, closed, or no answer within {REQUEST_TIMEOUT:?}); a connection whose connect is refused retries every 10 ms. Clients unserved after = connections none of whose requests sent after the crash was answered."

@@ -10,9 +10,9 @@ use serde_json::Value;
 
 use crate::lab::catalog::ScenarioKind;
 use crate::lab::helper::run_helper;
-use crate::lab::report::{ScenarioReport, Status};
+use crate::lab::report::{ScenarioReport, Status, YES_NO_UNIT};
 
-use super::Ctx;
+use super::{finish_bar, Ctx};
 
 /// How long the forked child may try to take the lock, quick run: 1 s.
 const BOUND_QUICK: Duration = Duration::from_secs(1);
@@ -31,8 +31,11 @@ const EXECED: &str = "exec of self (weft::cluster's way)";
 pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
     let mut out = ScenarioReport::new(ScenarioKind::Fork, "child took its lock", false);
     let bound = ctx.pick(BOUND_QUICK, BOUND_FULL);
-    ctx.bar.set_length(1);
-    ctx.bar.set_message("fork vs exec");
+    // One helper runs both experiments: both bars start, and end, together.
+    let bars = ctx.progress.models([(FORKED, 1), (EXECED, 1)]);
+    for bar in &bars {
+        bar.step("in a helper process");
+    }
     match run_helper(
         &["fork", "--bound-ms", &bound.as_millis().to_string()],
         HELPER_TIMEOUT,
@@ -45,7 +48,7 @@ pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
                 "",
                 "child took its lock",
                 if hung { 0.0 } else { 1.0 },
-                "1 = yes",
+                YES_NO_UNIT,
             );
             out.figure(FORKED, "", "fork() call", num("fork_us"), "µs");
             out.figure(
@@ -80,13 +83,16 @@ pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
                 "",
                 "child took its lock",
                 if ok { 1.0 } else { 0.0 },
-                "1 = yes",
+                YES_NO_UNIT,
             );
             out.figure(EXECED, "", "start to exit", num("exec_ms"), "ms");
         }
         Err(error) => out.outcome(FORKED, "", Status::Failed, error.to_string()),
     }
-    ctx.bar.inc(1);
+    for bar in &bars {
+        bar.inc(1);
+        finish_bar(bar, &out);
+    }
     out.note("The forked child only calls Mutex::lock and _exit; the exec'd child is this binary run again (`weft lab helper exec-child`), with fresh threads and locks.");
     out
 }

@@ -22,10 +22,10 @@ use serde_json::Value;
 
 use crate::lab::catalog::ScenarioKind;
 use crate::lab::helper::run_helper;
-use crate::lab::report::{DiagRecord, ScenarioReport, Status};
+use crate::lab::report::{DiagRecord, ScenarioReport, Status, YES_NO_UNIT};
 use crate::lab::sys;
 
-use super::Ctx;
+use super::{finish_bar, Ctx};
 
 /// Threads (or tasks) incrementing: 4, more than the CPUs of a small machine, so that they
 /// are also preempted mid-update.
@@ -42,7 +42,15 @@ const INCREMENTS_FULL: u64 = 100_000_000;
 /// increment is a whole step of one task, so none is lost).
 const TASK_YIELD_EVERY: u64 = 1_000;
 
-/// The experiments' names in the report.
+/// The experiments' names in the report: the race without synchronization.
+const RACY: &str = "threads, no sync (load + store)";
+/// The race under a `Mutex`.
+const LOCKED: &str = "threads, Mutex";
+/// The race with an atomic `fetch_add`.
+const ATOMIC: &str = "threads, atomic fetch_add";
+/// The same increments by tasks of one loop.
+const ONE_LOOP: &str = "tasks on one loop, no lock";
+/// The deadlock.
 const DEADLOCK: &str = "deadlock (two resources, opposite order)";
 /// See [`DEADLOCK`].
 const LIVELOCK: &str = "livelock (polite retry)";
@@ -69,9 +77,15 @@ pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
     let mut out = ScenarioReport::new(ScenarioKind::Hazards, "lost updates", true);
     let per = ctx.pick(INCREMENTS_QUICK, INCREMENTS_FULL);
     let expected = per * WORKERS as u64;
-    ctx.bar.set_length(6);
+    let bars = ctx
+        .progress
+        .models([RACY, LOCKED, ATOMIC, ONE_LOOP, DEADLOCK, LIVELOCK].map(|name| (name, 1)));
+    let done = |i: usize, out: &ScenarioReport| {
+        bars[i].inc(1);
+        finish_bar(&bars[i], out);
+    };
     let cpus = ctx.all_cpus.clone();
-    let mut record = |name: &str, total: u64, secs: f64| {
+    let record = |out: &mut ScenarioReport, name: &str, total: u64, secs: f64| {
         out.figure(
             name,
             "",
@@ -95,7 +109,7 @@ pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
         );
     };
 
-    ctx.bar.set_message("no synchronization");
+    bars[0].step(format!("{WORKERS} threads × {per} increments"));
     let racy = AtomicU64::new(0);
     let secs = on_threads(&cpus, |_| {
         for _ in 0..per {
@@ -108,14 +122,10 @@ pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
             counter.store(v + 1, Ordering::Relaxed);
         }
     });
-    record(
-        "threads, no sync (load + store)",
-        racy.load(Ordering::Relaxed),
-        secs,
-    );
-    ctx.bar.inc(1);
+    record(&mut out, RACY, racy.load(Ordering::Relaxed), secs);
+    done(0, &out);
 
-    ctx.bar.set_message("Mutex");
+    bars[1].step(format!("{WORKERS} threads × {per} increments"));
     let locked = Mutex::new(0u64);
     let secs = on_threads(&cpus, |_| {
         for _ in 0..per {
@@ -123,44 +133,36 @@ pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
         }
     });
     record(
-        "threads, Mutex",
+        &mut out,
+        LOCKED,
         *locked.lock().unwrap_or_else(|p| p.into_inner()),
         secs,
     );
-    ctx.bar.inc(1);
+    done(1, &out);
 
-    ctx.bar.set_message("fetch_add");
+    bars[2].step(format!("{WORKERS} threads × {per} increments"));
     let atomic = AtomicU64::new(0);
     let secs = on_threads(&cpus, |_| {
         for _ in 0..per {
             atomic.fetch_add(1, Ordering::Relaxed);
         }
     });
-    record(
-        "threads, atomic fetch_add",
-        atomic.load(Ordering::Relaxed),
-        secs,
-    );
-    ctx.bar.inc(1);
+    record(&mut out, ATOMIC, atomic.load(Ordering::Relaxed), secs);
+    done(2, &out);
 
-    ctx.bar.set_message("one loop");
+    bars[3].step(format!("{WORKERS} tasks × {per} increments"));
     match one_loop(per) {
-        Ok((total, secs)) => record("tasks on one loop, no lock", total, secs),
-        Err(error) => out.outcome(
-            "tasks on one loop, no lock",
-            "",
-            Status::Failed,
-            format!("runtime: {error}"),
-        ),
+        Ok((total, secs)) => record(&mut out, ONE_LOOP, total, secs),
+        Err(error) => out.outcome(ONE_LOOP, "", Status::Failed, format!("runtime: {error}")),
     }
-    ctx.bar.inc(1);
+    done(3, &out);
 
-    ctx.bar.set_message("deadlock under weft::diag");
+    bars[4].step("under weft::diag, in a helper process");
     deadlock(&mut out);
-    ctx.bar.inc(1);
-    ctx.bar.set_message("livelock under weft::diag");
+    done(4, &out);
+    bars[5].step("under weft::diag, in a helper process");
     livelock(&mut out);
-    ctx.bar.inc(1);
+    done(5, &out);
     out.note(format!(
         "{WORKERS} workers × {per} increments = {expected} expected; threads run on every CPU ({cpus:?}); the loop's tasks yield every {TASK_YIELD_EVERY} increments."
     ));
@@ -176,7 +178,7 @@ fn deadlock(out: &mut ScenarioReport) {
     ) {
         Ok(v) => v,
         Err(error) => {
-            out.figure(DEADLOCK, "", "detected", 0.0, "1 = yes");
+            out.figure(DEADLOCK, "", "detected", 0.0, YES_NO_UNIT);
             out.outcome(DEADLOCK, "", Status::Failed, format!("helper: {error}"));
             return;
         }
@@ -187,7 +189,7 @@ fn deadlock(out: &mut ScenarioReport) {
         "",
         "detected",
         f64::from(u8::from(detected)),
-        "1 = yes",
+        YES_NO_UNIT,
     );
     let Some(record) = v.get("report").and_then(|r| diag_record(DEADLOCK, r)) else {
         out.outcome(
@@ -244,7 +246,7 @@ fn livelock(out: &mut ScenarioReport) {
     ) {
         Ok(v) => v,
         Err(error) => {
-            out.figure(LIVELOCK, "", "detected", 0.0, "1 = yes");
+            out.figure(LIVELOCK, "", "detected", 0.0, YES_NO_UNIT);
             out.outcome(LIVELOCK, "", Status::Failed, format!("helper: {error}"));
             return;
         }
@@ -263,7 +265,7 @@ fn livelock(out: &mut ScenarioReport) {
         "",
         "detected",
         f64::from(u8::from(!records.is_empty())),
-        "1 = yes",
+        YES_NO_UNIT,
     );
     if let Some(ms) = records.first().and_then(|r| r.latency_ms) {
         out.figure(LIVELOCK, "", "detection latency", ms, "ms");

@@ -14,7 +14,7 @@ use crate::lab::loadgen::{self, HoldReport};
 use crate::lab::procfs::{TreeUsage, KERNEL_STACK_BYTES};
 use crate::lab::report::{ScenarioReport, Status};
 
-use super::Ctx;
+use super::{finish_bar, Ctx};
 
 /// The connection counts, in order.
 const COUNTS: [usize; 3] = [100, 1_000, 10_000];
@@ -34,10 +34,11 @@ fn kernel_stacks_kb(u: &TreeUsage) -> f64 {
 pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
     let mut out = ScenarioReport::new(ScenarioKind::Idle, "KB per connection", true);
     let within = ctx.pick(WITHIN_QUICK, WITHIN_FULL);
-    ctx.bar.set_length(ctx.models.len() as u64);
-    for &model in &ctx.models {
-        let Some(server) = ctx.start(model, &mut out) else {
-            ctx.bar.inc(1);
+    // A step to start the server, then one per count.
+    let bars = ctx.model_bars(1 + COUNTS.len() as u64);
+    for (&model, bar) in ctx.models.iter().zip(&bars) {
+        let Some(server) = ctx.start(model, bar, &mut out) else {
+            finish_bar(bar, &out);
             continue;
         };
         let base = server.usage();
@@ -59,8 +60,7 @@ pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
         );
         for count in COUNTS {
             let variant = format!("{count} conns");
-            ctx.bar
-                .set_message(format!("{model}: {count} idle connections"));
+            bar.step(format!("{count} idle connections"));
             let held = loadgen::hold(server.addr, count, within, |_| server.usage());
             let (hold, usage) = match held {
                 Ok(held) => held,
@@ -75,6 +75,7 @@ pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
                 }
             };
             record(&mut out, model.name(), &variant, &base, &usage, &hold);
+            bar.inc(1);
             if hold.answered < count {
                 out.outcome(
                     model.name(),
@@ -98,7 +99,7 @@ pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
             }
         }
         server.stop();
-        ctx.bar.inc(1);
+        finish_bar(bar, &out);
     }
     out.note("KB per connection = (PSS growth + kernel-stack growth) / connections answered; kernel stacks = threads × 16 KiB (not in RSS). Socket buffers in the kernel are in neither.");
     out.note(format!(

@@ -8,7 +8,7 @@ use crate::lab::catalog::ScenarioKind;
 use crate::lab::loadgen::LoadSpec;
 use crate::lab::report::{ScenarioReport, Status};
 
-use super::{record_loadgen_cpu, sampled_load, Ctx};
+use super::{finish_bar, record_loadgen_cpu, sampled_load, Ctx};
 
 /// Connections: 1,000, the count.
 const CONNECTIONS: usize = 1_000;
@@ -26,14 +26,14 @@ const DURATION_FULL: Duration = Duration::from_secs(10);
 pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
     let mut out = ScenarioReport::new(ScenarioKind::IoWait, "requests/s", false);
     let duration = ctx.pick(DURATION_QUICK, DURATION_FULL);
-    ctx.bar.set_length(ctx.models.len() as u64);
-    for &model in &ctx.models {
-        let Some(server) = ctx.start(model, &mut out) else {
-            ctx.bar.inc(1);
+    // A step to start the server, one for the load.
+    let bars = ctx.model_bars(2);
+    for (&model, bar) in ctx.models.iter().zip(&bars) {
+        let Some(server) = ctx.start(model, bar, &mut out) else {
+            finish_bar(bar, &out);
             continue;
         };
-        ctx.bar
-            .set_message(format!("{model}: {CONNECTIONS} connections, {duration:?}"));
+        bar.step(format!("{CONNECTIONS} connections, {duration:?}"));
         let spec = LoadSpec {
             addr: server.addr,
             connections: CONNECTIONS,
@@ -80,7 +80,8 @@ pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
             Err(error) => out.outcome(model.name(), "", Status::Failed, format!("load: {error}")),
         }
         server.stop();
-        ctx.bar.inc(1);
+        bar.inc(1);
+        finish_bar(bar, &out);
     }
     out.note(format!("{CONNECTIONS} keep-alive connections in a closed loop on GET {WAIT_PATH} for {duration:?}; latency from send to whole answer; switches/request = the server tree's context switches per second (between 25% and 85% of the load) / requests per second."));
     out

@@ -1,8 +1,8 @@
 //! The scenarios: each one of the seeds' claims, measured (see [`ScenarioKind`] for the list).
 //!
 //! [`run`] pins the lab (the load generator) away from the CPU the model servers get, prints
-//! the limits, runs the chosen scenarios in order with a progress bar each, and returns the
-//! [`Report`]. Every scenario bounds its loads in connections and time, and records what it
+//! the limits, runs the chosen scenarios in order (a scenario line each, and under it a bar
+//! per model or experiment: see [`progress`](super::progress)), and returns the [`Report`]. Every scenario bounds its loads in connections and time, and records what it
 //! could not measure as an [`Outcome`](crate::lab::report::Outcome) with the reason instead
 //! of leaving a hole.
 
@@ -18,12 +18,10 @@ mod switch;
 use std::io;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use indicatif::ProgressBar;
-
 use super::catalog::{ModelKind, ScenarioKind};
 use super::loadgen::{self, LoadReport, LoadSpec};
 use super::procfs::{self, TreeUsage};
-use super::progress::Progress;
+use super::progress::{ModelBar, Progress, ScenarioProgress};
 use super::report::{Report, ScenarioReport, Status};
 use super::server::ModelServer;
 use super::sys;
@@ -52,8 +50,8 @@ pub(crate) struct Ctx {
     pub(crate) load_cpus: Vec<usize>,
     /// Every CPU the lab was allowed at start.
     pub(crate) all_cpus: Vec<usize>,
-    /// The scenario's progress bar.
-    pub(crate) bar: ProgressBar,
+    /// The scenario's progress lines (its runner adds a bar per model or experiment).
+    pub(crate) progress: ScenarioProgress,
 }
 
 impl Ctx {
@@ -66,11 +64,25 @@ impl Ctx {
         }
     }
 
-    /// Starts `model`'s server, or records why it could not start.
-    pub(crate) fn start(&self, model: ModelKind, out: &mut ScenarioReport) -> Option<ModelServer> {
-        self.bar.set_message(format!("{model}: starting"));
+    /// One bar per model of the run, each of `steps` steps.
+    pub(crate) fn model_bars(&self, steps: u64) -> Vec<ModelBar> {
+        self.progress
+            .models(self.models.iter().map(|m| (m.name(), steps)))
+    }
+
+    /// Starts `model`'s server (one step of `bar`), or records why it could not start.
+    pub(crate) fn start(
+        &self,
+        model: ModelKind,
+        bar: &ModelBar,
+        out: &mut ScenarioReport,
+    ) -> Option<ModelServer> {
+        bar.step("starting the server");
         match ModelServer::start(model, self.server_cpu) {
-            Ok(server) => Some(server),
+            Ok(server) => {
+                bar.inc(1);
+                Some(server)
+            }
             Err(error) => {
                 out.outcome(
                     model.name(),
@@ -150,6 +162,12 @@ pub(crate) fn record_loadgen_cpu(
     );
 }
 
+/// Ends `bar` with what `out` recorded for its model (headline figure, or `failed: why`).
+pub(crate) fn finish_bar(bar: &ModelBar, out: &ScenarioReport) {
+    let (ok, summary) = out.summary(bar.model());
+    bar.finish(ok, &summary);
+}
+
 /// Runs `plan`.
 pub(crate) fn run(plan: &Plan) -> io::Result<Report> {
     let started = Instant::now();
@@ -203,7 +221,7 @@ pub(crate) fn run(plan: &Plan) -> io::Result<Report> {
             server_cpu,
             load_cpus: load_cpus.clone(),
             all_cpus: all_cpus.clone(),
-            bar: progress.scenario(scenario.name(), 1),
+            progress: progress.scenario(scenario.name(), scenario.claim()),
         };
         let begun = Instant::now();
         let mut result = match scenario {
@@ -217,8 +235,7 @@ pub(crate) fn run(plan: &Plan) -> io::Result<Report> {
             ScenarioKind::Fork => fork::run(&ctx),
         };
         result.elapsed_s = begun.elapsed().as_secs_f64();
-        ctx.bar
-            .finish_with_message(format!("done in {:.1} s", result.elapsed_s));
+        ctx.progress.finish(begun.elapsed());
         report.scenarios.push(result);
     }
     report.elapsed_s = started.elapsed().as_secs_f64();

@@ -12,7 +12,7 @@ use crate::lab::catalog::ScenarioKind;
 use crate::lab::helper::run_helper;
 use crate::lab::report::{ScenarioReport, Status};
 
-use super::Ctx;
+use super::{finish_bar, Ctx};
 
 /// Units per create + join batch, quick run.
 const BATCH_QUICK: usize = 1_000;
@@ -44,16 +44,17 @@ const UNITS: [(&str, &str, &[usize], &[usize]); 3] = [
 pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
     let mut out = ScenarioReport::new(ScenarioKind::Spawn, "create+join", true);
     let batch = ctx.pick(BATCH_QUICK, BATCH_FULL);
-    let steps: usize = UNITS
-        .iter()
-        .map(|(_, _, q, f)| ctx.pick(q.len(), f.len()))
-        .sum();
-    ctx.bar.set_length(steps as u64);
-    for (arg, name, quick, full) in UNITS {
+    // A bar per unit, a step per count.
+    let bars = ctx.progress.models(
+        UNITS
+            .iter()
+            .map(|(_, name, q, f)| (*name, ctx.pick(q.len(), f.len()) as u64)),
+    );
+    for ((arg, name, quick, full), bar) in UNITS.into_iter().zip(&bars) {
         let counts = ctx.pick(quick, full);
         let mut cost_recorded = false;
         for (i, &count) in counts.iter().enumerate() {
-            ctx.bar.set_message(format!("{count} {name}s"));
+            bar.step(format!("{count} sleeping, in a helper process"));
             let variant = format!("{count} sleeping");
             let answer = run_helper(
                 &[
@@ -67,12 +68,11 @@ pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
                 ],
                 HELPER_TIMEOUT,
             );
-            ctx.bar.inc(1);
+            bar.inc(1);
             let v = match answer {
                 Ok(v) => v,
                 Err(error) => {
                     out.outcome(name, &variant, Status::Failed, error.to_string());
-                    ctx.bar.inc((counts.len() - i - 1) as u64);
                     break;
                 }
             };
@@ -134,11 +134,11 @@ pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
                         Status::NotDone,
                         format!("not tried: creation already failed at {count}"),
                     );
-                    ctx.bar.inc((counts.len() - i - 1) as u64);
                 }
                 break;
             }
         }
+        finish_bar(bar, &out);
     }
     out.note(format!(
         "create+join: {batch} units created, then all joined, per unit. Memory: resident set of a helper process holding N sleeping units (OS threads with std's 2 MiB default stack, green threads with weft's 256 KiB default, tasks each a sleep on the timer wheel); memory per unit = RSS growth / N (kernel stacks, 16 KiB per thread, not included)."

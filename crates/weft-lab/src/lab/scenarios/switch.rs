@@ -17,7 +17,7 @@ use crate::lab::catalog::ScenarioKind;
 use crate::lab::report::{ScenarioReport, Status};
 use crate::lab::sys;
 
-use super::Ctx;
+use super::{finish_bar, Ctx};
 
 /// Round trips of the OS-level ping-pongs, quick run.
 const OS_ROUNDS_QUICK: u64 = 20_000;
@@ -34,7 +34,6 @@ pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
     let cpu = *ctx.load_cpus.last().unwrap_or(&0);
     let os_rounds = ctx.pick(OS_ROUNDS_QUICK, OS_ROUNDS_FULL);
     let loop_rounds = ctx.pick(LOOP_ROUNDS_QUICK, LOOP_ROUNDS_FULL);
-    ctx.bar.set_length(4);
     type Measure = fn(usize, u64) -> std::io::Result<f64>;
     let experiments: [(&str, Measure, u64); 4] = [
         ("process (pipe)", process_pingpong, os_rounds),
@@ -42,8 +41,11 @@ pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
         ("green thread", green_pingpong, loop_rounds),
         ("async task", task_pingpong, loop_rounds),
     ];
-    for (name, measure, rounds) in experiments {
-        ctx.bar.set_message(name);
+    let bars = ctx
+        .progress
+        .models(experiments.iter().map(|(name, _, _)| (*name, 1)));
+    for ((name, measure, rounds), bar) in experiments.into_iter().zip(&bars) {
+        bar.step(format!("{rounds} round trips"));
         // Each experiment on a thread of its own, so that pinning it leaves the lab as it was.
         let result = std::thread::scope(|s| s.spawn(move || measure(cpu, rounds)).join());
         match result {
@@ -51,7 +53,8 @@ pub(super) fn run(ctx: &Ctx) -> ScenarioReport {
             Ok(Err(error)) => out.outcome(name, "pinned", Status::Failed, error.to_string()),
             Err(_) => out.outcome(name, "pinned", Status::Failed, "the measurement panicked"),
         }
-        ctx.bar.inc(1);
+        bar.inc(1);
+        finish_bar(bar, &out);
     }
     out.note(format!(
         "Pinned to CPU {cpu}; {os_rounds} round trips for processes and threads, {loop_rounds} for green threads and tasks; two switches per round trip. A green-thread or task switch here goes through weft's ready queue (yield, then the loop resumes the other), not a bare stack swap."
