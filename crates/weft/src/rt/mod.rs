@@ -75,6 +75,7 @@ pub(crate) mod coop;
 mod current_task;
 pub(crate) mod event_loop;
 mod inbox;
+mod io_source;
 pub(crate) mod pool_access;
 pub(crate) mod reactor;
 mod runtime;
