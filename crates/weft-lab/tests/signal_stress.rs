@@ -70,7 +70,7 @@ fn starts_and_stops(extra: &[&str]) {
         let mut server = ServeChild::weft_serve(env!("CARGO_BIN_EXE_weft"), args);
         let stop = Arc::new(AtomicBool::new(false));
         let client = hammer(server.addr, Arc::clone(&stop));
-        let signal = if rng.next() % 2 == 0 { SIGINT } else { SIGTERM };
+        let signal = if rng.next() & 1 == 0 { SIGINT } else { SIGTERM };
         let delay = Duration::from_micros(rng.next() % WINDOW_US);
         std::thread::sleep(delay);
         server.signal(signal);

@@ -100,7 +100,10 @@ fn two_posters_racing_the_loop_lose_nothing_and_keep_each_order() {
         all.append(&mut got);
         a.join().unwrap();
         b.join().unwrap();
-        assert!(inbox.has_pending() || all.len() == 3, "messages left without the flag");
+        assert!(
+            inbox.has_pending() || all.len() == 3,
+            "messages left without the flag"
+        );
         inbox.take_messages(&mut got);
         all.append(&mut got);
         let mut sorted = all.clone();
