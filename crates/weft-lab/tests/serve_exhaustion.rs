@@ -110,3 +110,69 @@ fn at_the_descriptor_limit_weft_serve_answers_what_it_can_and_recovers() {
     let status = server.terminate();
     assert!(status.success(), "exit {status}");
 }
+
+/// Slow clients that trickle a head.
+const TRICKLERS: usize = 10_000;
+/// Seconds of trickling (one byte per connection per second; the head deadline is 10 s).
+const TRICKLE_SECONDS: usize = 5;
+
+/// Resident set size of `pid` in KiB.
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn ten_thousand_trickling_heads_leave_a_fresh_client_answered() {
+    let mut server = ServeChild::weft_serve(
+        env!("CARGO_BIN_EXE_weft"),
+        ["--port", "0", "--loops", "1", "--drain-grace", "0"],
+    );
+    let addr = server.addr;
+    let pid = server.pid();
+    assert!(answered(addr));
+    let rss_before = rss_kib(pid);
+    // A head that would be 15 KiB, sent one byte per second on each connection.
+    let mut head = b"GET /plaintext HTTP/1.1\r\nHost: t\r\nX-Pad: ".to_vec();
+    head.resize(15 * 1024, b'a');
+    let mut slow = Vec::with_capacity(TRICKLERS);
+    for i in 0..TRICKLERS {
+        let c = TcpStream::connect(addr)
+            .unwrap_or_else(|e| panic!("trickling connection {i} not accepted: {e}"));
+        slow.push(c);
+    }
+    let mut fresh_latencies = Vec::new();
+    let mut peak = rss_before;
+    for second in 0..TRICKLE_SECONDS {
+        let tick = Instant::now();
+        for c in &mut slow {
+            let _ = c.write_all(&head[second..second + 1]);
+        }
+        let asked = Instant::now();
+        assert!(
+            answered(addr),
+            "a fresh client was not answered with {TRICKLERS} heads trickling (second {second})"
+        );
+        fresh_latencies.push(asked.elapsed());
+        peak = peak.max(rss_kib(pid));
+        if let Some(rest) = Duration::from_secs(1).checked_sub(tick.elapsed()) {
+            // The trickle's pace: one byte per connection per second.
+            std::thread::sleep(rest);
+        }
+    }
+    let per_connection = (peak.saturating_sub(rss_before)) as f64 * 1024.0 / TRICKLERS as f64;
+    eprintln!(
+        "{TRICKLERS} connections trickling a head 1 byte/s for {TRICKLE_SECONDS} s: RSS \
+         {rss_before} KiB -> peak {peak} KiB ({per_connection:.0} B per connection); fresh \
+         client answered in {fresh_latencies:?}"
+    );
+    drop(slow);
+    assert!(answered(addr));
+    let status = server.terminate();
+    assert!(status.success(), "exit {status}");
+}
