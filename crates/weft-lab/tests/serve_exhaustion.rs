@@ -176,3 +176,56 @@ fn ten_thousand_trickling_heads_leave_a_fresh_client_answered() {
     let status = server.terminate();
     assert!(status.success(), "exit {status}");
 }
+
+/// Connection attempts against the full accept queue.
+const ATTEMPTS: usize = 100_000;
+const ATTEMPT_THREADS: usize = 8;
+
+#[test]
+fn a_hundred_thousand_attempts_against_a_full_accept_queue_leave_it_serving() {
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(format!(
+            "ulimit -n {FD_LIMIT} && exec \"$0\" serve --port 0 --loops 1 --drain-grace 0",
+        ))
+        .arg(env!("CARGO_BIN_EXE_weft"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
+    let mut server = ServeChild::spawn(command, weft_testkit::Watch::Stderr, WEFT_SERVE_START);
+    let addr = server.addr;
+    // Hold the server's descriptors and then its accept queue: it cannot accept more.
+    let held: Vec<TcpStream> = (0..CLIENTS)
+        .map(|_| TcpStream::connect(addr).expect("connect while filling the queue"))
+        .collect();
+    let started = Instant::now();
+    let attempts: Vec<_> = (0..ATTEMPT_THREADS)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut connected = 0usize;
+                for _ in 0..ATTEMPTS / ATTEMPT_THREADS {
+                    if TcpStream::connect_timeout(&addr, Duration::from_millis(1)).is_ok() {
+                        connected += 1;
+                    }
+                }
+                connected
+            })
+        })
+        .collect();
+    let connected: usize = attempts.into_iter().map(|t| t.join().unwrap()).sum();
+    let took = started.elapsed();
+    drop(held);
+    let released = Instant::now();
+    weft_testkit::wait_until("weft serve to answer after the attempts", || answered(addr));
+    let recovered_in = released.elapsed();
+    for i in 0..50 {
+        assert!(answered(addr), "client {i} after the attempts not answered");
+    }
+    eprintln!(
+        "{ATTEMPTS} connection attempts (1 ms timeout) against a full accept queue in {took:?}: \
+         {connected} completed the handshake; first answer {recovered_in:?} after the queue \
+         holders left"
+    );
+    let status = server.terminate();
+    assert!(status.success(), "exit {status}");
+}
