@@ -129,6 +129,14 @@ fn rss_kib(pid: u32) -> u64 {
 
 #[test]
 fn ten_thousand_trickling_heads_leave_a_fresh_client_answered() {
+    // The slow connections and the other tests' clients (the server inherits it too).
+    let want = (TRICKLERS + 3 * CLIENTS) as u64;
+    let limit = weft_testkit::raise_fd_limit(want);
+    assert!(
+        limit >= want,
+        "this test holds {TRICKLERS} sockets: the descriptor limit is {limit}, raise the hard \
+         limit (ulimit -Hn {want}, or LimitNOFILE= for a service)"
+    );
     let mut server = ServeChild::weft_serve(
         env!("CARGO_BIN_EXE_weft"),
         ["--port", "0", "--loops", "1", "--drain-grace", "0"],
