@@ -17,6 +17,8 @@ pub(crate) use std::sync::atomic::{
 // declared with this very type.
 #[allow(unused_imports)]
 pub(crate) use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+// The reactor's waiter slots (`rt::io_source`); the models open this onto loom's `AtomicWaker`.
+pub(crate) use atomic_waker::AtomicWaker;
 // `watch`'s value (borrows share it, a send stores under it); the models open this onto loom's.
 #[allow(unused_imports)]
 pub(crate) use std::sync::{RwLock, RwLockReadGuard};

@@ -350,25 +350,64 @@ impl<T: DeserializeOwned> Receiver<T> {
     /// stream is corrupt (unusable from now on).
     #[allow(clippy::type_complexity)]
     fn take_frame(&mut self) -> Result<Option<Result<T, IpcError>>, IpcError> {
-        let data = &self.buf[self.start..];
-        if data.len() < HEADER_BYTES {
-            return Ok(None);
-        }
-        let len = u32::from_be_bytes(data[..HEADER_BYTES].try_into().expect("4 bytes")) as usize;
-        if len > MAX_FRAME_BYTES {
-            return Err(IpcError::FrameTooLarge {
-                len,
-                max: MAX_FRAME_BYTES,
-            });
-        }
-        if data.len() < HEADER_BYTES + len {
-            return Ok(None);
-        }
-        let payload = &data[HEADER_BYTES..HEADER_BYTES + len];
-        let decoded =
-            serde_json::from_slice(payload).map_err(|error| IpcError::Decode { len, error });
-        self.start += HEADER_BYTES + len;
-        Ok(Some(decoded))
+        Ok(
+            decode_frame(&self.buf[self.start..])?.map(|(used, decoded)| {
+                self.start += used;
+                decoded
+            }),
+        )
+    }
+}
+
+/// The frame decoder a [`Receiver`] runs on its buffered bytes, without a socket (the fuzz
+/// target in crates/weft/fuzz drives it; not a stable API): `Ok(None)` if `data` does not yet
+/// hold a complete frame, `Ok(Some((bytes used, decoded)))` for the first one (a payload that
+/// is not a valid `T` is a [`IpcError::Decode`] and still used up), `Err` if the length prefix
+/// is over [`MAX_FRAME_BYTES`] (the stream is unusable from there).
+#[doc(hidden)]
+#[allow(clippy::type_complexity)]
+pub fn decode_frame<T: DeserializeOwned>(
+    data: &[u8],
+) -> Result<Option<(usize, Result<T, IpcError>)>, IpcError> {
+    if data.len() < HEADER_BYTES {
+        return Ok(None);
+    }
+    let len = u32::from_be_bytes(data[..HEADER_BYTES].try_into().expect("4 bytes")) as usize;
+    if len > MAX_FRAME_BYTES {
+        return Err(IpcError::FrameTooLarge {
+            len,
+            max: MAX_FRAME_BYTES,
+        });
+    }
+    if data.len() < HEADER_BYTES + len {
+        return Ok(None);
+    }
+    let payload = &data[HEADER_BYTES..HEADER_BYTES + len];
+    let decoded = serde_json::from_slice(payload).map_err(|error| IpcError::Decode { len, error });
+    Ok(Some((HEADER_BYTES + len, decoded)))
+}
+
+/// [`decode_frame`] with the cluster's own envelopes (supervisor → worker and worker →
+/// supervisor, application messages as any JSON value): for the fuzz target; not a stable API.
+/// Returns per frame whether it decoded as a `(to worker, to supervisor)` envelope, and the
+/// bytes used, until `data` holds no further complete frame or the error that ends the stream.
+#[doc(hidden)]
+pub fn decode_control_frames(data: &[u8]) -> (Vec<(bool, bool)>, usize, Option<IpcError>) {
+    let mut frames = Vec::new();
+    let mut used = 0;
+    loop {
+        let rest = &data[used..];
+        let to_worker = match decode_frame::<super::ToWorker<serde_json::Value>>(rest) {
+            Ok(Some((n, decoded))) => (n, decoded.is_ok()),
+            Ok(None) => return (frames, used, None),
+            Err(error) => return (frames, used, Some(error)),
+        };
+        let to_supervisor = decode_frame::<super::ToSupervisor<serde_json::Value>>(rest)
+            .expect("the same prefix")
+            .expect("the same frame");
+        assert_eq!(to_worker.0, to_supervisor.0, "one frame, one length");
+        frames.push((to_worker.1, to_supervisor.1.is_ok()));
+        used += to_worker.0;
     }
 }
 

@@ -46,8 +46,8 @@
 //! - `task`: the task cell (`raw`), its state word (`state`), the owned-task list (`owned`) and
 //!   the `JoinHandle` that `weft::task` re-exports;
 //! - `wheel`: the timer wheel; `reactor`: I/O registration and readiness; `coop`: the
-//!   cooperative budget; `sleep_gate`: the sleep/wake handshake; `backend`: [`Backend`], the
-//!   choice of epoll or io_uring.
+//!   cooperative budget; `inbox`: the queue other threads post to; `sleep_gate`: the
+//!   sleep/wake handshake; `backend`: [`Backend`], the choice of epoll or io_uring.
 //!
 //! ## The shared half of a loop
 //!
@@ -76,6 +76,8 @@ mod backend;
 pub(crate) mod coop;
 mod current_task;
 pub(crate) mod event_loop;
+mod inbox;
+mod io_source;
 mod loop_metrics;
 pub(crate) mod pool_access;
 pub(crate) mod reactor;
@@ -93,8 +95,8 @@ use crate::loom::{Arc, AtomicBool, AtomicUsize, Mutex, Ordering::*};
 use crate::pool::workers::WorkerPool;
 use crate::sys::{Notifier, Poller, PollerKind};
 pub(crate) use event_loop::LoopCore;
+use inbox::Inbox;
 use reactor::IoSource;
-use sleep_gate::SleepGate;
 use std::cell::Cell;
 use std::future::Future;
 use std::io;
@@ -148,9 +150,8 @@ pub(crate) struct LoopShared {
     pub(crate) id: usize,
     /// Index among its runtime's loop threads, `None` for the caller loop driven by `block_on`.
     pub(crate) index: Option<usize>,
-    inbox: Mutex<Inbox>,
-    /// Whether the inbox may hold messages and whether the loop sleeps.
-    gate: SleepGate,
+    /// Messages from other threads, and whether the loop sleeps.
+    inbox: Inbox<Message>,
     /// Set by the runtime to make a loop thread leave its run loop and shut down.
     pub(crate) stop: AtomicBool,
     notifier: Notifier,
@@ -161,12 +162,6 @@ pub(crate) struct LoopShared {
     pub(crate) watch: crate::diag::hooks::LoopWatch,
     /// Counters the loop keeps about itself (`Handle::metrics`).
     pub(crate) stats: loop_metrics::LoopStats,
-}
-
-struct Inbox {
-    messages: Vec<Message>,
-    /// Once closed (the loop is shutting down) the inbox refuses messages.
-    closed: bool,
 }
 
 impl std::fmt::Debug for LoopShared {
@@ -188,11 +183,7 @@ impl LoopShared {
         Ok(LoopShared {
             id: NEXT_LOOP_ID.fetch_add(1, Relaxed),
             index,
-            inbox: Mutex::new(Inbox {
-                messages: Vec::new(),
-                closed: false,
-            }),
-            gate: SleepGate::new(),
+            inbox: Inbox::new(),
             stop: AtomicBool::new(false),
             notifier,
             poller,
@@ -206,80 +197,67 @@ impl LoopShared {
     /// Queues a message for the loop and wakes it if it sleeps. Gives the message back if the
     /// loop has shut down.
     pub(crate) fn post(&self, message: Message) -> Result<(), Message> {
-        {
-            let mut inbox = self.inbox.lock().unwrap_or_else(|e| e.into_inner());
-            if inbox.closed {
-                return Err(message);
-            }
-            inbox.messages.push(message);
-            self.gate.set_pending();
+        if self.inbox.post(message)? {
+            self.notifier.notify();
         }
-        self.unpark();
         Ok(())
     }
 
     /// Wakes the loop if it is blocked in (or about to enter) `epoll_wait`. Call it after
     /// making the reason visible: a message, or a flag the loop checks before it sleeps.
     pub(crate) fn unpark(&self) {
-        if self.gate.unpark() {
+        if self.inbox.unpark() {
             self.notifier.notify();
         }
     }
 
     /// True if messages may be waiting.
     pub(crate) fn has_pending(&self) -> bool {
-        self.gate.has_pending()
+        self.inbox.has_pending()
     }
 
     /// Moves all waiting messages into `into` (which should be empty).
     pub(crate) fn take_messages(&self, into: &mut Vec<Message>) {
-        if !self.gate.has_pending() {
-            return;
-        }
-        let mut inbox = self.inbox.lock().unwrap_or_else(|e| e.into_inner());
-        self.gate.clear_pending();
-        std::mem::swap(&mut inbox.messages, into);
+        self.inbox.take_messages(into);
     }
 
     /// Takes out the queued tasks `take` accepts (for `weft::diag`'s mitigation of a stalled
     /// loop), leaving every other message in order.
     pub(crate) fn take_tasks(&self, take: &mut dyn FnMut(&mut Notified) -> bool) -> Vec<Notified> {
-        let mut inbox = self.inbox.lock().unwrap_or_else(|e| e.into_inner());
-        let mut taken = Vec::new();
-        let mut kept = Vec::with_capacity(inbox.messages.len());
-        for message in inbox.messages.drain(..) {
-            match message {
-                Message::Run(mut task) => {
-                    if take(&mut task) {
-                        taken.push(task);
-                    } else {
-                        kept.push(Message::Run(task));
+        self.inbox.with_messages(|messages| {
+            let mut taken = Vec::new();
+            let mut kept = Vec::with_capacity(messages.len());
+            for message in messages.drain(..) {
+                match message {
+                    Message::Run(mut task) => {
+                        if take(&mut task) {
+                            taken.push(task);
+                        } else {
+                            kept.push(Message::Run(task));
+                        }
                     }
+                    other => kept.push(other),
                 }
-                other => kept.push(other),
             }
-        }
-        inbox.messages = kept;
-        taken
+            *messages = kept;
+            taken
+        })
     }
 
     /// Refuses all further messages and returns those still queued.
     pub(crate) fn close(&self) -> Vec<Message> {
-        let mut inbox = self.inbox.lock().unwrap_or_else(|e| e.into_inner());
-        inbox.closed = true;
-        self.gate.clear_pending();
-        std::mem::take(&mut inbox.messages)
+        self.inbox.close()
     }
 
     /// Announces that the loop is going to block; returns false if it should not, because a
     /// message arrived meanwhile.
     pub(crate) fn prepare_sleep(&self) -> bool {
-        self.gate.prepare_sleep()
+        self.inbox.prepare_sleep()
     }
 
     /// Announces that the loop is awake again.
     pub(crate) fn end_sleep(&self) {
-        self.gate.end_sleep();
+        self.inbox.end_sleep();
     }
 
     /// Resets the notifier after it woke the loop.

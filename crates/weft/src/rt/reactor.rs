@@ -37,77 +37,15 @@
 //! loop's release list; the loop frees it after finishing the event batch in hand, the last
 //! place where the kernel could still have named it.
 
-use crate::loom::{Arc, AtomicBool, AtomicUsize, Ordering::*};
+pub(crate) use super::io_source::{Direction, IoSource, ReadyEvent};
+use crate::loom::{Arc, Ordering::*};
 use crate::rt::coop;
 use crate::rt::{current_shared, with_current, LoopShared};
 use crate::sys::Readiness;
-use atomic_waker::AtomicWaker;
 use std::io;
 use std::os::fd::RawFd;
 use std::ptr::NonNull;
 use std::task::{Context, Poll};
-
-const READY_MASK: usize = 0xffff;
-const TICK_SHIFT: u32 = 16;
-
-/// Which side of a descriptor an operation waits for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Direction {
-    Read,
-    Write,
-}
-
-impl Direction {
-    /// The readiness bits that let an operation in this direction proceed (closed and error
-    /// states count: the syscall will report them).
-    fn mask(self) -> usize {
-        (match self {
-            Direction::Read => Readiness::READABLE | Readiness::READ_CLOSED | Readiness::ERROR,
-            Direction::Write => Readiness::WRITABLE | Readiness::WRITE_CLOSED | Readiness::ERROR,
-        }) as usize
-    }
-
-    /// The bits a `WouldBlock` may clear (closed and error states are permanent).
-    fn clearable(self) -> usize {
-        (match self {
-            Direction::Read => Readiness::READABLE,
-            Direction::Write => Readiness::WRITABLE,
-        }) as usize
-    }
-}
-
-/// A readiness snapshot: which bits were seen, at which tick.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct ReadyEvent {
-    word: usize,
-    direction: Direction,
-}
-
-/// Readiness state and waiters of one registered descriptor.
-pub(crate) struct IoSource {
-    readiness: AtomicUsize,
-    reader: AtomicWaker,
-    writer: AtomicWaker,
-    /// True once epoll reports writability for this descriptor (set before the `EPOLL_CTL_MOD`).
-    write_subscribed: AtomicBool,
-}
-
-impl IoSource {
-    /// Records an event and wakes the waiters it concerns. Called by the home loop.
-    pub(crate) fn set_readiness(&self, ready: Readiness) {
-        let bits = ready.0 as usize;
-        let _ = self.readiness.fetch_update(AcqRel, Acquire, |cur| {
-            let tick = (cur >> TICK_SHIFT).wrapping_add(1);
-            Some((tick << TICK_SHIFT) | (cur & READY_MASK) | bits)
-        });
-        if bits & Direction::Read.mask() != 0 {
-            self.reader.wake();
-        }
-        if bits & Direction::Write.mask() != 0 {
-            self.writer.wake();
-        }
-    }
-}
 
 /// A descriptor's registration with the loop that was current when it was created.
 pub(crate) struct Registration {
@@ -149,12 +87,7 @@ impl Registration {
         let home = current_shared().ok_or_else(|| {
             io::Error::other("weft I/O objects must be created inside a weft loop (in Runtime::block_on or a spawned task)")
         })?;
-        let source = Arc::new(IoSource {
-            readiness: AtomicUsize::new(ready),
-            reader: AtomicWaker::new(),
-            writer: AtomicWaker::new(),
-            write_subscribed: AtomicBool::new(writable),
-        });
+        let source = Arc::new(IoSource::new(ready, writable));
         let raw = Arc::into_raw(source) as *mut IoSource;
         if let Err(err) = home.poller.register(fd, raw as u64, writable) {
             // SAFETY: the pointer was never given to the kernel; take the reference back.
@@ -177,37 +110,22 @@ impl Registration {
     /// Waits until the direction is (believed) ready.
     pub(crate) fn poll_ready(&self, cx: &mut Context<'_>, dir: Direction) -> Poll<ReadyEvent> {
         let source = self.source();
-        let word = source.readiness.load(Acquire);
-        if word & dir.mask() != 0 {
-            return Poll::Ready(ReadyEvent {
-                word,
-                direction: dir,
-            });
+        if let Some(event) = source.ready(dir) {
+            return Poll::Ready(event);
         }
-        let waiter = match dir {
-            Direction::Read => &source.reader,
-            Direction::Write => &source.writer,
-        };
-        waiter.register(cx.waker());
+        source.register(dir, cx.waker());
         if dir == Direction::Write && !source.write_subscribed.swap(true, AcqRel) {
             let token = self.source.as_ptr() as u64;
             if let Err(err) = self.home.poller.modify(self.fd, token, true) {
                 // Let the write itself run into (and report) whatever is wrong.
                 tracing::debug!(fd = self.fd, error = %err, "could not subscribe to writability");
-                return Poll::Ready(ReadyEvent {
-                    word: source.readiness.load(Acquire),
-                    direction: dir,
-                });
+                return Poll::Ready(source.snapshot(dir));
             }
         }
-        let word = source.readiness.load(Acquire);
-        if word & dir.mask() != 0 {
-            return Poll::Ready(ReadyEvent {
-                word,
-                direction: dir,
-            });
+        match source.ready(dir) {
+            Some(event) => Poll::Ready(event),
+            None => Poll::Pending,
         }
-        Poll::Pending
     }
 
     /// Forgets the readiness seen in `event`, unless an event arrived since.
@@ -221,18 +139,9 @@ impl Registration {
     /// across threads) can at worst see a cleared bit come back: one extra
     /// syscall that answers `WouldBlock`, never a lost event.
     pub(crate) fn clear_readiness(&self, event: ReadyEvent) {
-        let clear = event.word & event.direction.clearable();
-        let readiness = &self.source().readiness;
         let on_home_loop =
             with_current(|core| core.is_some_and(|core| core.shared.id == self.home.id));
-        if on_home_loop {
-            if readiness.load(Acquire) == event.word {
-                readiness.store(event.word & !clear, Release);
-            }
-            return;
-        }
-        let _ = readiness.compare_exchange(event.word, event.word & !clear, AcqRel, Acquire);
-        // A failed exchange means the word changed (new tick or new bits): keep it.
+        self.source().clear(event, on_home_loop);
     }
 
     /// Runs `op` when the direction is ready, retrying after `WouldBlock`; spends one unit of
@@ -304,13 +213,8 @@ impl Registration {
         dir: Direction,
         op: impl FnOnce() -> io::Result<R>,
     ) -> io::Result<R> {
-        let word = self.source().readiness.load(Acquire);
-        if word & dir.mask() == 0 {
+        let Some(event) = self.source().ready(dir) else {
             return Err(io::ErrorKind::WouldBlock.into());
-        }
-        let event = ReadyEvent {
-            word,
-            direction: dir,
         };
         let result = op();
         if matches!(&result, Err(e) if e.kind() == io::ErrorKind::WouldBlock) {
