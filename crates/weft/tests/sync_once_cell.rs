@@ -126,7 +126,11 @@ fn const_new_with_starts_set_and_never_runs_an_initializer() {
         .current_thread()
         .build()
         .unwrap()
-        .block_on(async { *CELL.get_or_init(|| async { panic!("initializer ran") }).await });
+        .block_on(async {
+            *CELL
+                .get_or_init(|| async { panic!("initializer ran") })
+                .await
+        });
     assert_eq!(got, 7);
     // A local one can be emptied and set again, like any set cell.
     let mut cell = OnceCell::const_new_with(String::from("a"));

@@ -481,7 +481,8 @@ impl<T> fmt::Debug for Sender<T> {
 
 impl<T> fmt::Debug for WeakSender<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("broadcast::WeakSender").finish_non_exhaustive()
+        f.debug_struct("broadcast::WeakSender")
+            .finish_non_exhaustive()
     }
 }
 
