@@ -3,7 +3,7 @@
 use super::chan::TryPush;
 use super::ends::{Rx, Shared, Tx, WeakTx};
 use super::error::{SendError, SendTimeoutError, TrySendError};
-use super::permit::{OwnedPermit, Permit, PermitIterator};
+use super::permit::{Permit, PermitIterator};
 use crate::sync::trace::WaitGuard;
 use crate::sync::waiters::WaiterKey;
 use std::fmt;
@@ -21,6 +21,11 @@ pub struct Sender<T> {
 /// Receives the values of a bounded channel.
 pub struct Receiver<T> {
     pub(crate) rx: Rx<T>,
+}
+
+/// A reserved slot that owns its [`Sender`] (from [`Sender::reserve_owned`]).
+pub struct OwnedPermit<T> {
+    sender: Option<Sender<T>>,
 }
 
 /// A sender that does not keep the channel open (from [`Sender::downgrade`]): once every
@@ -399,6 +404,30 @@ impl<T> Sender<T> {
     }
 }
 
+impl<T> OwnedPermit<T> {
+    /// Sends `value` into the reserved slot and gives the sender back.
+    pub fn send(mut self, value: T) -> Sender<T> {
+        let sender = self.sender.take().expect("a permit is used once");
+        sender.tx.shared.chan.push_reserved(value);
+        sender
+    }
+
+    /// Gives the slot back unused, and the sender.
+    pub fn release(mut self) -> Sender<T> {
+        let sender = self.sender.take().expect("a permit is used once");
+        sender.tx.shared.chan.release_reserved();
+        sender
+    }
+}
+
+impl<T> Drop for OwnedPermit<T> {
+    fn drop(&mut self) {
+        if let Some(sender) = self.sender.take() {
+            sender.tx.shared.chan.release_reserved();
+        }
+    }
+}
+
 receiver_methods!(Receiver, "Receiver");
 
 impl<T> Receiver<T> {
@@ -426,5 +455,11 @@ impl<T> fmt::Debug for Receiver<T> {
         f.debug_struct("mpsc::Receiver")
             .field("max_capacity", &self.max_capacity())
             .finish_non_exhaustive()
+    }
+}
+
+impl<T> fmt::Debug for OwnedPermit<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("mpsc::OwnedPermit").finish_non_exhaustive()
     }
 }

@@ -55,8 +55,8 @@ pub mod error;
 mod permit;
 mod unbounded;
 
-pub use bounded::{Receiver, Sender, WeakSender};
-pub use permit::{OwnedPermit, Permit, PermitIterator};
+pub use bounded::{OwnedPermit, Receiver, Sender, WeakSender};
+pub use permit::{Permit, PermitIterator};
 pub use unbounded::{UnboundedReceiver, UnboundedSender, WeakUnboundedSender};
 
 use std::panic::Location;

@@ -1,9 +1,9 @@
-//! The slot permits of a bounded channel: [`Permit`] (one slot, borrowing the sender),
-//! [`OwnedPermit`] (one slot, owning it) and [`PermitIterator`] (`n` slots from
-//! [`Sender::reserve_many`]). Each reserved slot counts in the channel's `reserved`; a permit
-//! used sends into its slot, one dropped gives the slot back to the oldest waiting sender.
+//! The borrowed slot permits of a bounded channel: [`Permit`] (one slot) and
+//! [`PermitIterator`] (`n` slots from `Sender::reserve_many`); the owned one, which holds a
+//! `Sender`, lives with the sender in `bounded`. Each reserved slot counts in the channel's
+//! `reserved`; a permit used sends into its slot, one dropped gives the slot back to the oldest
+//! waiting sender.
 
-use super::bounded::Sender;
 use super::chan::Chan;
 use std::fmt;
 
@@ -13,12 +13,8 @@ pub struct Permit<'a, T> {
     pub(super) chan: &'a Chan<T>,
 }
 
-/// A reserved slot that owns its [`Sender`] (from [`Sender::reserve_owned`]).
-pub struct OwnedPermit<T> {
-    pub(super) sender: Option<Sender<T>>,
-}
-
-/// `n` reserved slots (from [`Sender::reserve_many`] or [`Sender::try_reserve_many`]): each
+/// `n` reserved slots (from [`Sender::reserve_many`](super::Sender::reserve_many) or
+/// [`Sender::try_reserve_many`](super::Sender::try_reserve_many)): each
 /// [`next`](Iterator::next) gives one [`Permit`]; dropping the iterator gives back the slots
 /// not taken.
 pub struct PermitIterator<'a, T> {
@@ -69,39 +65,9 @@ impl<T> Drop for Permit<'_, T> {
     }
 }
 
-impl<T> OwnedPermit<T> {
-    /// Sends `value` into the reserved slot and gives the sender back.
-    pub fn send(mut self, value: T) -> Sender<T> {
-        let sender = self.sender.take().expect("a permit is used once");
-        sender.tx.shared.chan.push_reserved(value);
-        sender
-    }
-
-    /// Gives the slot back unused, and the sender.
-    pub fn release(mut self) -> Sender<T> {
-        let sender = self.sender.take().expect("a permit is used once");
-        sender.tx.shared.chan.release_reserved();
-        sender
-    }
-}
-
-impl<T> Drop for OwnedPermit<T> {
-    fn drop(&mut self) {
-        if let Some(sender) = self.sender.take() {
-            sender.tx.shared.chan.release_reserved();
-        }
-    }
-}
-
 impl<T> fmt::Debug for Permit<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("mpsc::Permit").finish_non_exhaustive()
-    }
-}
-
-impl<T> fmt::Debug for OwnedPermit<T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("mpsc::OwnedPermit").finish_non_exhaustive()
     }
 }
 
