@@ -1,6 +1,7 @@
 //! RwLock: readers share, writers exclude, a queued writer is not overtaken by later readers;
 //! and under contention from two loops a reader never sees a half-done write; try_map,
-//! into_mapped, downgrade_map and try_downgrade_map keep (or give back) the lock; const_with_max_readers.
+//! into_mapped, downgrade_map and try_downgrade_map keep (or give back) the lock, borrowed and
+//! owned; const_with_max_readers.
 
 mod common;
 mod sync_locks_support;
@@ -8,7 +9,10 @@ mod sync_locks_support;
 use std::sync::Arc;
 use sync_locks_support::Probe;
 use weft::rt::Runtime;
-use weft::sync::{RwLock, RwLockMappedWriteGuard, RwLockReadGuard, RwLockWriteGuard};
+use weft::sync::{
+    OwnedRwLockMappedWriteGuard, OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock,
+    RwLockMappedWriteGuard, RwLockReadGuard, RwLockWriteGuard,
+};
 
 #[test]
 fn readers_share_and_a_writer_excludes_them() {
@@ -202,4 +206,56 @@ fn const_with_max_readers_bounds_the_readers() {
     drop((b, c));
     *LOCK.try_write().unwrap() = 3;
     assert_eq!(*LOCK.try_read().unwrap(), 3);
+}
+
+#[test]
+fn owned_guards_map_and_downgrade_like_borrowed_ones() {
+    let lock = Arc::new(RwLock::new((1, vec![10, 20])));
+    let read = lock.clone().try_read_owned().unwrap();
+    let read = OwnedRwLockReadGuard::try_map(read, |v| v.1.get(7)).unwrap_err();
+    let second: OwnedRwLockReadGuard<(i32, Vec<i32>), i32> =
+        OwnedRwLockReadGuard::map(read, |v| &v.1[1]);
+    assert_eq!(*second, 20);
+    assert!(Arc::ptr_eq(OwnedRwLockReadGuard::rwlock(&second), &lock));
+    assert!(lock.try_write().is_err(), "a mapped owned read guard holds");
+    drop(second);
+
+    let write = lock.clone().try_write_owned().unwrap();
+    let write = OwnedRwLockWriteGuard::try_map(write, |v| v.1.get_mut(9)).unwrap_err();
+    let mut first = OwnedRwLockWriteGuard::try_map(write, |v| v.1.first_mut()).unwrap();
+    *first += 1;
+    assert!(
+        lock.try_read().is_err(),
+        "a mapped owned write guard excludes"
+    );
+    let mut first = OwnedRwLockMappedWriteGuard::map(first, |x| x);
+    *first += 1;
+    let first = OwnedRwLockMappedWriteGuard::try_map(first, |_| None::<&mut u8>).unwrap_err();
+    drop(first);
+    assert_eq!(lock.try_read().unwrap().1, [12, 20]);
+
+    let mut whole = OwnedRwLockWriteGuard::into_mapped(lock.clone().try_write_owned().unwrap());
+    whole.0 = 2;
+    drop(whole);
+
+    let write = lock.clone().try_write_owned().unwrap();
+    let write = OwnedRwLockWriteGuard::try_downgrade_map(write, |_| None::<&u8>).unwrap_err();
+    assert!(
+        lock.try_read().is_err(),
+        "a failed try_downgrade_map keeps the write lock"
+    );
+    let num = OwnedRwLockWriteGuard::try_downgrade_map(write, |v| Some(&v.0)).unwrap();
+    assert_eq!(*num, 2);
+    assert!(lock.try_read().is_ok(), "downgraded: readers share");
+    assert!(lock.try_write().is_err());
+    drop(num);
+    let read = lock.clone().try_write_owned().unwrap().downgrade();
+    let other = lock.try_read().unwrap();
+    drop((read, other));
+    let len =
+        OwnedRwLockWriteGuard::downgrade_map(lock.clone().try_write_owned().unwrap(), |v| &v.1);
+    assert_eq!(len.len(), 2);
+    assert!(lock.try_write().is_err());
+    drop(len);
+    assert!(lock.try_write().is_ok());
 }

@@ -3,10 +3,7 @@
 //! record (`super::super::trace`) of the guard it came from, so the bookkeeping sees one
 //! continuous hold; only a downgrade changes it (exclusive to shared), as it changes the permits.
 
-use super::{
-    OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLockMappedWriteGuard, RwLockReadGuard,
-    RwLockWriteGuard,
-};
+use super::{RwLockMappedWriteGuard, RwLockReadGuard, RwLockWriteGuard};
 use std::fmt;
 use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
@@ -68,21 +65,6 @@ impl<T: ?Sized> Drop for RwLockReadGuard<'_, T> {
     }
 }
 
-impl<T: ?Sized> Deref for OwnedRwLockReadGuard<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        // SAFETY: the guard holds a read permit.
-        unsafe { &*self.lock.data.get() }
-    }
-}
-
-impl<T: ?Sized> Drop for OwnedRwLockReadGuard<T> {
-    fn drop(&mut self) {
-        self.lock.res.release_shared(self.hold, 1);
-        self.lock.core.release(1);
-    }
-}
-
 impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
     /// Narrows the guard to a part of the value; the write lock stays held.
     pub fn map<U: ?Sized>(
@@ -119,9 +101,9 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
 
     /// Turns the write lock into a read lock without letting a writer in between; the waiters
     /// queued behind it that only read may then enter too.
-    pub fn downgrade(this: Self) -> RwLockReadGuard<'a, T> {
-        let lock = this.lock;
-        std::mem::forget(this);
+    pub fn downgrade(self) -> RwLockReadGuard<'a, T> {
+        let lock = self.lock;
+        std::mem::forget(self);
         lock.res.release_exclusive();
         let guard = lock.read_guard();
         // Keep one permit for this reader, give the rest back.
@@ -233,28 +215,6 @@ impl<T: ?Sized> Drop for RwLockWriteGuard<'_, T> {
     }
 }
 
-impl<T: ?Sized> Deref for OwnedRwLockWriteGuard<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        // SAFETY: the guard holds every permit.
-        unsafe { &*self.lock.data.get() }
-    }
-}
-
-impl<T: ?Sized> DerefMut for OwnedRwLockWriteGuard<T> {
-    fn deref_mut(&mut self) -> &mut T {
-        // SAFETY: the guard holds every permit.
-        unsafe { &mut *self.lock.data.get() }
-    }
-}
-
-impl<T: ?Sized> Drop for OwnedRwLockWriteGuard<T> {
-    fn drop(&mut self) {
-        self.lock.res.release_exclusive();
-        self.lock.core.release(self.lock.max_readers as usize);
-    }
-}
-
 impl<T: ?Sized> Deref for RwLockMappedWriteGuard<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
@@ -290,7 +250,5 @@ macro_rules! debug_via_deref {
 debug_via_deref!(
     RwLockReadGuard<'_>,
     RwLockWriteGuard<'_>,
-    RwLockMappedWriteGuard<'_>,
-    OwnedRwLockReadGuard,
-    OwnedRwLockWriteGuard
+    RwLockMappedWriteGuard<'_>
 );

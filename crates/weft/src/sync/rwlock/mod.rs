@@ -5,6 +5,7 @@
 //! waiting writer stops later readers from overtaking it: neither side starves.
 
 mod guards;
+mod owned;
 
 use super::batch::Core;
 use super::mutex::TryLockError;
@@ -87,12 +88,13 @@ unsafe impl<T: ?Sized + Send + Sync> Send for RwLockMappedWriteGuard<'_, T> {}
 // SAFETY: a shared mapped guard gives out `&T` only.
 unsafe impl<T: ?Sized + Send + Sync> Sync for RwLockMappedWriteGuard<'_, T> {}
 
-/// Shared access through an `Arc<RwLock<T>>`, which the guard keeps alive.
+/// Shared access through an `Arc<RwLock<T>>`, which the guard keeps alive (to a part `U` of
+/// the value, after [`OwnedRwLockReadGuard::map`]).
 #[must_use = "the lock is released at once if the guard is not kept"]
-pub struct OwnedRwLockReadGuard<T: ?Sized> {
+pub struct OwnedRwLockReadGuard<T: ?Sized, U: ?Sized = T> {
     lock: Arc<RwLock<T>>,
     hold: HoldToken,
-    _marker: PhantomData<*const T>,
+    data: *const U,
 }
 
 /// Exclusive access through an `Arc<RwLock<T>>`.
@@ -102,14 +104,22 @@ pub struct OwnedRwLockWriteGuard<T: ?Sized> {
     _marker: PhantomData<*mut T>,
 }
 
+/// An [`OwnedRwLockWriteGuard`] narrowed to a part `U` of the value by
+/// [`OwnedRwLockWriteGuard::map`].
+#[must_use = "the lock is released at once if the guard is not kept"]
+pub struct OwnedRwLockMappedWriteGuard<T: ?Sized, U: ?Sized = T> {
+    lock: Arc<RwLock<T>>,
+    data: *mut U,
+}
+
 // SAFETY: a read guard is `&T`: sendable and shareable where `&T` is (T: Sync).
 unsafe impl<T: ?Sized + Sync> Send for RwLockReadGuard<'_, T> {}
 // SAFETY: as above.
 unsafe impl<T: ?Sized + Sync> Sync for RwLockReadGuard<'_, T> {}
+// SAFETY: as above; the guard also owns an `Arc<RwLock<T>>` (T: Send + Sync to share it).
+unsafe impl<T: ?Sized + Send + Sync, U: ?Sized + Sync> Send for OwnedRwLockReadGuard<T, U> {}
 // SAFETY: as above.
-unsafe impl<T: ?Sized + Send + Sync> Send for OwnedRwLockReadGuard<T> {}
-// SAFETY: as above.
-unsafe impl<T: ?Sized + Send + Sync> Sync for OwnedRwLockReadGuard<T> {}
+unsafe impl<T: ?Sized + Send + Sync, U: ?Sized + Sync> Sync for OwnedRwLockReadGuard<T, U> {}
 // SAFETY: a write guard is `&mut T`; unlocking from another thread is allowed.
 unsafe impl<T: ?Sized + Send + Sync> Send for RwLockWriteGuard<'_, T> {}
 // SAFETY: a shared write guard gives out `&T` only.
@@ -118,6 +128,16 @@ unsafe impl<T: ?Sized + Send + Sync> Sync for RwLockWriteGuard<'_, T> {}
 unsafe impl<T: ?Sized + Send + Sync> Send for OwnedRwLockWriteGuard<T> {}
 // SAFETY: as for `RwLockWriteGuard`.
 unsafe impl<T: ?Sized + Send + Sync> Sync for OwnedRwLockWriteGuard<T> {}
+// SAFETY: an exclusive borrow of part of the value, like `&mut U`, owning the lock's `Arc`.
+unsafe impl<T: ?Sized + Send + Sync, U: ?Sized + Send + Sync> Send
+    for OwnedRwLockMappedWriteGuard<T, U>
+{
+}
+// SAFETY: a shared mapped guard gives out `&U` only.
+unsafe impl<T: ?Sized + Send + Sync, U: ?Sized + Send + Sync> Sync
+    for OwnedRwLockMappedWriteGuard<T, U>
+{
+}
 
 impl<T> RwLock<T> {
     /// A new, unlocked lock holding `value`, allowing [`MAX_READERS`] readers at once.
@@ -261,9 +281,9 @@ impl<T: ?Sized> RwLock<T> {
             }
             let hold = self.res.hold_shared(1);
             OwnedRwLockReadGuard {
+                data: self.data.get(),
                 lock: self,
                 hold,
-                _marker: PhantomData,
             }
         }
     }
@@ -341,9 +361,9 @@ impl<T: ?Sized> RwLock<T> {
         self.try_take(1)?;
         let hold = self.res.hold_shared(1);
         Ok(OwnedRwLockReadGuard {
+            data: self.data.get(),
             lock: self,
             hold,
-            _marker: PhantomData,
         })
     }
 
