@@ -1,6 +1,6 @@
 //! `weft::task::JoinSet`: outputs in completion order, abort_all, detach_all, shutdown, and
 //! every member aborted (its future dropped) when the set is dropped, across loops; spawn_blocking
-//! members and build_task (a named member).
+//! members (also spawn_blocking_on a handle, from outside) and build_task (a named member).
 
 mod common;
 
@@ -391,4 +391,17 @@ fn build_task_names_the_member_and_adds_it_to_the_set() {
         got.sort();
         assert_eq!(got, [7, 8, 9]);
     });
+}
+
+#[test]
+fn spawn_blocking_on_a_handle_works_from_outside_the_runtime() {
+    let rt = Runtime::builder().loops(2).build().unwrap();
+    let handle = rt.handle();
+    let mut set = JoinSet::new();
+    for i in 0..3u32 {
+        set.spawn_blocking_on(move || i * 2, &handle);
+    }
+    let mut got = rt.block_on(async { timeout(DEADLINE, set.join_all()).await.unwrap() });
+    got.sort();
+    assert_eq!(got, [0, 2, 4]);
 }

@@ -225,6 +225,19 @@ impl<T> JoinSet<T> {
         self.spawn(blocking_task(crate::spawn_blocking(f)))
     }
 
+    /// [`spawn_blocking`](Self::spawn_blocking) on the runtime of `handle`: the closure runs
+    /// on that runtime's pool and the waiting task on its loops (placed as [`Handle::spawn`]
+    /// places it). Works from any thread.
+    #[track_caller]
+    pub fn spawn_blocking_on<F>(&mut self, f: F, handle: &Handle) -> super::AbortHandle
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let job = handle.pool().spawn_blocking(f);
+        self.insert_handle(handle.spawn(blocking_task(job)))
+    }
+
     /// A [`Builder`] that names the next task (for diagnostics, [`JoinHandle::name`]) before
     /// adding it to this set.
     ///
