@@ -1,6 +1,6 @@
 //! broadcast: every value reaches every receiver (tasks on two loops); a receiver that falls
 //! behind gets Lagged(n) with the exact count and then continues from the oldest value kept;
-//! Closed once every sender is gone; send fails with no receiver; resubscribe starts at the tail.
+//! Closed once every sender is gone; send fails with no receiver; resubscribe starts at the tail; a WeakSender upgrades only while a sender lives (Sender::new, strong/weak counts).
 
 mod common;
 mod sync_locks_support;
@@ -173,4 +173,28 @@ fn closed_completes_when_a_receiver_on_another_loop_goes() {
         assert_eq!(reader.await.unwrap(), Ok(7));
         assert!(tx.send(8).is_err());
     });
+}
+
+#[test]
+fn a_weak_sender_upgrades_only_while_a_sender_lives() {
+    let tx = broadcast::Sender::new(4);
+    assert!(tx.send(0).is_err(), "Sender::new has no receiver yet");
+    let mut rx = tx.subscribe();
+    let weak = tx.downgrade();
+    let weak2 = weak.clone();
+    assert_eq!((tx.strong_count(), tx.weak_count()), (1, 2));
+    assert_eq!((rx.sender_strong_count(), rx.sender_weak_count()), (1, 2));
+    drop(weak2);
+    let tx2 = weak.upgrade().expect("a sender is alive");
+    assert_eq!(rx.sender_strong_count(), 2);
+    drop(tx);
+    tx2.send(7).unwrap();
+    assert_eq!(rx.try_recv(), Ok(7));
+    drop(tx2);
+    // The weak sender does not keep the channel open, and cannot reopen it.
+    assert_eq!(rx.try_recv(), Err(TryRecvError::Closed));
+    assert!(weak.upgrade().is_none());
+    assert_eq!((rx.sender_strong_count(), rx.sender_weak_count()), (0, 1));
+    drop(weak);
+    assert_eq!(rx.sender_weak_count(), 0);
 }

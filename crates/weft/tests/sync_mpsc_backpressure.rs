@@ -1,7 +1,8 @@
 //! mpsc backpressure: a full bounded channel parks the sender until the receiver makes room;
 //! waiting senders are served FIFO without a newcomer overtaking them; a dropped or closed
 //! receiver fails waiting and later senders; a cancelled waiting sender passes its slot on;
-//! permits count as used slots and a dropped permit frees its slot.
+//! permits count as used slots and a dropped permit frees its slot; reserve_many / try_reserve_many
+//! take n slots (all or none for try) and give back unused or collected ones; try_reserve_owned.
 
 mod common;
 mod sync_locks_support;
@@ -165,4 +166,85 @@ fn send_timeout_gives_the_value_back_on_a_timeout_or_a_close() {
             other => panic!("closed channel: expected Closed, got {other:?}"),
         }
     });
+}
+
+#[test]
+fn reserve_many_takes_all_slots_or_waits_and_gives_back_what_is_left() {
+    let (tx, mut rx) = mpsc::channel::<u8>(3);
+    assert!(matches!(
+        tx.try_reserve_many(4),
+        Err(TrySendError::Full(()))
+    ));
+    let mut permits = tx.try_reserve_many(2).unwrap();
+    assert_eq!(permits.len(), 2);
+    assert_eq!(tx.capacity(), 1);
+    assert!(
+        matches!(tx.try_reserve_many(2), Err(TrySendError::Full(()))),
+        "all or none"
+    );
+    assert_eq!(tx.capacity(), 1, "a refused try_reserve_many takes nothing");
+    permits.next().unwrap().send(1);
+    drop(permits); // the unused slot goes back
+    assert_eq!(tx.capacity(), 2);
+    assert_eq!(tx.try_reserve_many(0).unwrap().len(), 0);
+
+    // Waiting: 3 slots while 1 is filled and 1 is held by a permit.
+    let held = tx.try_reserve().unwrap();
+    let mut many = Probe::new(tx.reserve_many(3));
+    many.pending();
+    assert_eq!(rx.try_recv(), Ok(1));
+    many.pending();
+    drop(held);
+    let all = many.ready().unwrap();
+    assert_eq!(all.len(), 3);
+    assert_eq!(tx.capacity(), 0);
+    for (i, permit) in all.enumerate() {
+        permit.send(10 + i as u8);
+    }
+    assert_eq!(
+        [rx.try_recv(), rx.try_recv(), rx.try_recv()],
+        [Ok(10), Ok(11), Ok(12)]
+    );
+}
+
+#[test]
+fn a_cancelled_reserve_many_gives_back_the_slots_it_collected() {
+    let (tx, mut rx) = mpsc::channel::<u8>(2);
+    tx.try_send(0).unwrap();
+    tx.try_send(1).unwrap();
+    let mut many = Probe::new(tx.reserve_many(2));
+    many.pending();
+    assert_eq!(rx.try_recv(), Ok(0)); // one slot collected, one still awaited
+    many.pending();
+    drop(many);
+    assert_eq!(tx.capacity(), 1, "the collected slot came back");
+    let mut too_many = Probe::new(tx.reserve_many(3));
+    assert!(
+        too_many.ready().is_err(),
+        "more than max_capacity never fits"
+    );
+    drop(too_many);
+    rx.close();
+    assert!(matches!(
+        tx.try_reserve_many(1),
+        Err(TrySendError::Closed(()))
+    ));
+    assert!(Probe::new(tx.reserve_many(1)).ready().is_err());
+}
+
+#[test]
+fn try_reserve_owned_gives_the_sender_back_either_way() {
+    let (tx, mut rx) = mpsc::channel(1);
+    let permit = tx.try_reserve_owned().unwrap();
+    let tx = permit.send(5);
+    let tx = match tx.try_reserve_owned() {
+        Err(TrySendError::Full(tx)) => tx,
+        other => panic!("expected Full with the sender, got {other:?}"),
+    };
+    assert_eq!(rx.try_recv(), Ok(5));
+    drop(rx);
+    assert!(matches!(
+        tx.try_reserve_owned(),
+        Err(TrySendError::Closed(_))
+    ));
 }

@@ -1,6 +1,7 @@
 //! mpsc order: values come out in the order they went in (one sender, several interleaved
 //! senders, unbounded); recv_many takes up to its limit in order; recv returns None once every
-//! sender is gone and the queue is drained.
+//! sender is gone and the queue is drained; poll_recv_many and blocking_recv_many on both flavours;
+//! a receiver is only the same channel as itself.
 
 mod common;
 mod sync_locks_support;
@@ -163,4 +164,48 @@ fn senders_count_strong_and_weak_senders() {
     let utx2 = uweak.upgrade().unwrap();
     assert_eq!((utx.strong_count(), utx2.weak_count()), (2, 1));
     assert_eq!(urx.sender_weak_count(), 1);
+}
+
+#[test]
+fn poll_and_blocking_recv_many_take_up_to_the_limit_in_order() {
+    let (tx, mut rx) = mpsc::channel(8);
+    let (utx, mut urx) = mpsc::unbounded_channel();
+    for i in 0..5 {
+        tx.try_send(i).unwrap();
+        utx.send(i).unwrap();
+    }
+    let mut buf = Vec::new();
+    let waker = std::task::Waker::noop();
+    let mut cx = std::task::Context::from_waker(waker);
+    assert_eq!(
+        rx.poll_recv_many(&mut cx, &mut buf, 2),
+        std::task::Poll::Ready(2)
+    );
+    assert_eq!(
+        urx.poll_recv_many(&mut cx, &mut buf, 2),
+        std::task::Poll::Ready(2)
+    );
+    assert_eq!(buf, [0, 1, 0, 1]);
+    // From a plain thread (where the blocking forms are allowed), the rest in order.
+    let got = std::thread::spawn(move || {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        let n = rx.blocking_recv_many(&mut a, 10);
+        let m = urx.blocking_recv_many(&mut b, 10);
+        (n, a, m, b)
+    })
+    .join()
+    .unwrap();
+    assert_eq!(got, (3, vec![2, 3, 4], 3, vec![2, 3, 4]));
+    drop((tx, utx));
+}
+
+#[test]
+fn a_receiver_is_only_its_own_channel() {
+    let (_tx, rx) = mpsc::channel::<u8>(1);
+    let (_tx2, rx2) = mpsc::channel::<u8>(1);
+    assert!(rx.same_channel(&rx));
+    assert!(!rx.same_channel(&rx2));
+    let (_utx, urx) = mpsc::unbounded_channel::<u8>();
+    let (_utx2, urx2) = mpsc::unbounded_channel::<u8>();
+    assert!(urx.same_channel(&urx) && !urx.same_channel(&urx2));
 }

@@ -1,5 +1,5 @@
 //! OnceCell: the initializer runs once however many callers race; a failed or cancelled
-//! initializer lets the next caller run its own; set/get/take/into_inner.
+//! initializer lets the next caller run its own; set/get/take/into_inner; const_new_with.
 
 mod common;
 mod sync_locks_support;
@@ -114,4 +114,28 @@ fn the_value_is_dropped_with_the_cell() {
     assert_eq!(Arc::strong_count(&counter), 2);
     drop(cell);
     assert_eq!(Arc::strong_count(&counter), 1);
+}
+
+#[test]
+fn const_new_with_starts_set_and_never_runs_an_initializer() {
+    static CELL: OnceCell<u32> = OnceCell::const_new_with(7);
+    assert!(CELL.initialized());
+    assert_eq!(CELL.get(), Some(&7));
+    assert!(CELL.set(8).unwrap_err().is_already_init_err());
+    let got = weft::rt::Runtime::builder()
+        .current_thread()
+        .build()
+        .unwrap()
+        .block_on(async {
+            *CELL
+                .get_or_init(|| async { panic!("initializer ran") })
+                .await
+        });
+    assert_eq!(got, 7);
+    // A local one can be emptied and set again, like any set cell.
+    let mut cell = OnceCell::const_new_with(String::from("a"));
+    assert_eq!(cell.take().as_deref(), Some("a"));
+    assert!(!cell.initialized());
+    cell.set(String::from("b")).unwrap();
+    assert_eq!(cell.into_inner().as_deref(), Some("b"));
 }

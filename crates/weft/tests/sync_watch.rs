@@ -1,7 +1,7 @@
 //! watch: a receiver always sees the latest value (many sends between two looks are one change);
 //! changed() wakes on a send, errors once the sender is gone and nothing is unseen; send fails
 //! without receivers while send_modify/send_replace still store; Sender::closed waits for the
-//! last receiver; the latest value crosses loops.
+//! last receiver; the latest value crosses loops; cloned senders (Sender::new, sender_count) close it when the last goes.
 
 mod common;
 mod sync_locks_support;
@@ -202,4 +202,28 @@ fn wait_for_a_value_sent_from_another_loop() {
         assert_eq!(got, 100);
         drop(sender.await.unwrap());
     });
+}
+
+#[test]
+fn cloned_senders_keep_the_channel_open_until_the_last_one_goes() {
+    let tx = watch::Sender::new(0);
+    assert_eq!(tx.receiver_count(), 0);
+    assert!(tx.send(1).is_err(), "Sender::new has no receiver yet");
+    let mut rx = tx.subscribe();
+    let tx2 = tx.clone();
+    assert!(tx.same_channel(&tx2));
+    assert_eq!((tx.sender_count(), tx2.sender_count()), (2, 2));
+    let mut changed = Probe::new(rx.changed());
+    drop(tx);
+    // One sender is still alive: not closed, nothing sent.
+    changed.pending();
+    assert_eq!(tx2.sender_count(), 1);
+    tx2.send(5).unwrap();
+    assert!(changed.ready().is_ok());
+    drop(changed);
+    assert_eq!(*rx.borrow_and_update(), 5);
+    let mut changed = Probe::new(rx.changed());
+    changed.pending();
+    drop(tx2);
+    assert!(changed.ready().is_err(), "the last sender closed it");
 }

@@ -1,5 +1,6 @@
 //! `weft::task::JoinSet`: outputs in completion order, abort_all, detach_all, shutdown, and
-//! every member aborted (its future dropped) when the set is dropped, across loops.
+//! every member aborted (its future dropped) when the set is dropped, across loops; spawn_blocking
+//! members (also spawn_blocking_on a handle, from outside) and build_task (a named member).
 
 mod common;
 
@@ -338,4 +339,69 @@ fn a_set_collects_from_an_iterator_of_futures() {
     });
     got.sort();
     assert_eq!(got, [0, 1, 2, 10, 11]);
+}
+
+#[test]
+fn spawn_blocking_members_give_the_closure_result_or_its_panic() {
+    let rt = current_thread();
+    rt.block_on(async {
+        let mut set = JoinSet::new();
+        let main = std::thread::current().id();
+        set.spawn_blocking(move || {
+            assert_ne!(std::thread::current().id(), main, "runs on the pool");
+            40 + 2
+        });
+        set.spawn_blocking(|| -> i32 { panic!("blocking boom") });
+        let mut ok = Vec::new();
+        let mut panics = 0;
+        while let Some(done) = timeout(DEADLINE, set.join_next()).await.unwrap() {
+            match done {
+                Ok(v) => ok.push(v),
+                Err(e) => {
+                    assert!(e.is_panic(), "{e:?}");
+                    panics += 1;
+                }
+            }
+        }
+        assert_eq!((ok, panics), (vec![42], 1));
+    });
+}
+
+#[test]
+fn build_task_names_the_member_and_adds_it_to_the_set() {
+    let rt = current_thread();
+    rt.block_on(async {
+        let mut set = JoinSet::new();
+        let line = line!() + 1;
+        let abort = set.build_task().name("worker-7").spawn(async { 7 });
+        assert_eq!(abort.name(), Some("worker-7"));
+        assert_eq!(
+            abort.spawn_site().line(),
+            line,
+            "the caller's line is the site"
+        );
+        let local = set
+            .build_task()
+            .name("local-8")
+            .spawn_local(async { *Rc::new(8) });
+        assert_eq!(local.name(), Some("local-8"));
+        let blocking = set.build_task().name("blocking-9").spawn_blocking(|| 9);
+        assert_eq!(blocking.name(), Some("blocking-9"));
+        let mut got = timeout(DEADLINE, set.join_all()).await.unwrap();
+        got.sort();
+        assert_eq!(got, [7, 8, 9]);
+    });
+}
+
+#[test]
+fn spawn_blocking_on_a_handle_works_from_outside_the_runtime() {
+    let rt = Runtime::builder().loops(2).build().unwrap();
+    let handle = rt.handle();
+    let mut set = JoinSet::new();
+    for i in 0..3u32 {
+        set.spawn_blocking_on(move || i * 2, &handle);
+    }
+    let mut got = rt.block_on(async { timeout(DEADLINE, set.join_all()).await.unwrap() });
+    got.sort();
+    assert_eq!(got, [0, 2, 4]);
 }

@@ -347,6 +347,11 @@ impl Handle {
         })
     }
 
+    /// The runtime's worker pool (for spawns that run on it from any thread).
+    pub(crate) fn pool(&self) -> &Arc<crate::pool::WorkerPool> {
+        &self.shared.pool
+    }
+
     /// Number of loop threads.
     pub fn loops(&self) -> usize {
         self.shared.loops.len()

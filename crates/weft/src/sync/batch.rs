@@ -26,7 +26,7 @@ use super::waiters::{WaitList, WaiterKey, WakeBatch};
 use crate::loom::{AtomicUsize, Mutex, MutexGuard, Ordering};
 use std::task::{Context, Poll};
 
-const CLOSED: usize = 1;
+pub(super) const CLOSED: usize = 1;
 const WAITERS: usize = 2;
 pub(super) const SHIFT: u32 = 2;
 

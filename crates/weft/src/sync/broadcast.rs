@@ -130,6 +130,12 @@ struct Shared<T> {
 /// If `capacity` is 0 ("broadcast channel capacity must be > 0").
 #[track_caller]
 pub fn channel<T: Clone>(capacity: usize) -> (Sender<T>, Receiver<T>) {
+    new_channel(capacity)
+}
+
+/// [`channel`] without its `T: Clone` bound, which only receiving needs.
+#[track_caller]
+fn new_channel<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
     assert!(capacity > 0, "broadcast channel capacity must be > 0");
     let shared = Arc::new(Shared {
         core: Core::new(capacity),
@@ -151,6 +157,12 @@ pub struct Sender<T> {
     hold: HoldToken,
 }
 
+/// A sender that does not keep the channel open: [`WeakSender::upgrade`] gives a [`Sender`]
+/// back while some sender is still alive. Made by [`Sender::downgrade`].
+pub struct WeakSender<T> {
+    shared: Arc<Shared<T>>,
+}
+
 /// Receives every value sent after it subscribed.
 pub struct Receiver<T> {
     shared: Arc<Shared<T>>,
@@ -159,10 +171,48 @@ pub struct Receiver<T> {
 }
 
 impl<T> Sender<T> {
+    /// A channel keeping the last `capacity` values, with no receiver yet: receivers come from
+    /// [`Sender::subscribe`]. Until then [`Sender::send`] fails.
+    ///
+    /// ```
+    /// let tx = weft::sync::broadcast::Sender::new(4);
+    /// assert!(tx.send(1).is_err());
+    /// let mut rx = tx.subscribe();
+    /// tx.send(2).unwrap();
+    /// assert_eq!(rx.try_recv(), Ok(2));
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `capacity` is 0.
+    #[track_caller]
+    pub fn new(capacity: usize) -> Sender<T> {
+        let (tx, _) = new_channel(capacity);
+        tx
+    }
+
     /// The channel's trace resource (for the bookkeeping's tests).
     #[cfg(test)]
     pub(crate) fn resource(&self) -> &Resource {
         &self.shared.trace
+    }
+
+    /// A [`WeakSender`] of this channel, which does not keep it open.
+    pub fn downgrade(&self) -> WeakSender<T> {
+        self.shared.core.add_weak_sender(1);
+        WeakSender {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Senders alive now (this one and its clones).
+    pub fn strong_count(&self) -> usize {
+        self.shared.core.sender_count()
+    }
+
+    /// Weak senders alive now.
+    pub fn weak_count(&self) -> usize {
+        self.shared.core.weak_sender_count()
     }
     /// Sends `value` to every receiver subscribed now; never waits. Returns how many receivers
     /// will see it.
@@ -234,6 +284,45 @@ impl<T> Clone for Sender<T> {
             shared: self.shared.clone(),
             hold: self.shared.trace.hold_shared(1),
         }
+    }
+}
+
+impl<T> WeakSender<T> {
+    /// A [`Sender`] again, or `None` once every sender is gone (the channel is then closed for
+    /// good).
+    pub fn upgrade(&self) -> Option<Sender<T>> {
+        if !self.shared.core.try_add_sender() {
+            return None;
+        }
+        Some(Sender {
+            shared: self.shared.clone(),
+            hold: self.shared.trace.hold_shared(1),
+        })
+    }
+
+    /// Senders alive now.
+    pub fn strong_count(&self) -> usize {
+        self.shared.core.sender_count()
+    }
+
+    /// Weak senders alive now (this one included).
+    pub fn weak_count(&self) -> usize {
+        self.shared.core.weak_sender_count()
+    }
+}
+
+impl<T> Clone for WeakSender<T> {
+    fn clone(&self) -> Self {
+        self.shared.core.add_weak_sender(1);
+        WeakSender {
+            shared: self.shared.clone(),
+        }
+    }
+}
+
+impl<T> Drop for WeakSender<T> {
+    fn drop(&mut self) {
+        self.shared.core.add_weak_sender(-1);
     }
 }
 
@@ -320,6 +409,16 @@ impl<T> Receiver<T> {
     pub fn is_closed(&self) -> bool {
         self.shared.core.is_closed()
     }
+
+    /// Senders alive now.
+    pub fn sender_strong_count(&self) -> usize {
+        self.shared.core.sender_count()
+    }
+
+    /// Weak senders alive now.
+    pub fn sender_weak_count(&self) -> usize {
+        self.shared.core.weak_sender_count()
+    }
 }
 
 impl<T> Drop for Receiver<T> {
@@ -377,6 +476,13 @@ impl<T> Drop for Recv<'_, T> {
 impl<T> fmt::Debug for Sender<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("broadcast::Sender").finish_non_exhaustive()
+    }
+}
+
+impl<T> fmt::Debug for WeakSender<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("broadcast::WeakSender")
+            .finish_non_exhaustive()
     }
 }
 

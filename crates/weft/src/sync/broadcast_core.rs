@@ -29,6 +29,8 @@ struct State<T> {
     tail: u64,
     receivers: usize,
     senders: usize,
+    /// Weak senders alive (they do not keep the channel open).
+    weak_senders: usize,
     waiters: WaitList<()>,
     /// Senders waiting in `closed()` for the last receiver to go.
     closed: WaitList<()>,
@@ -133,6 +135,7 @@ impl<T> Core<T> {
                 tail: 0,
                 receivers: 1,
                 senders: 1,
+                weak_senders: 0,
                 waiters: WaitList::new(),
                 closed: WaitList::new(),
             }),
@@ -174,6 +177,33 @@ impl<T> Core<T> {
     /// Counts a new sender.
     pub(super) fn add_sender(&self) {
         self.lock().senders += 1;
+    }
+
+    /// Counts a new sender made from a weak one, unless every sender is already gone (then the
+    /// channel stays closed and this returns false).
+    pub(super) fn try_add_sender(&self) -> bool {
+        let mut st = self.lock();
+        if st.senders == 0 {
+            return false;
+        }
+        st.senders += 1;
+        true
+    }
+
+    /// Senders alive now.
+    pub(super) fn sender_count(&self) -> usize {
+        self.lock().senders
+    }
+
+    /// Counts a weak sender coming (`+1`) or going (`-1`).
+    pub(super) fn add_weak_sender(&self, delta: isize) {
+        let mut st = self.lock();
+        st.weak_senders = st.weak_senders.wrapping_add_signed(delta);
+    }
+
+    /// Weak senders alive now.
+    pub(super) fn weak_sender_count(&self) -> usize {
+        self.lock().weak_senders
     }
 
     /// A sender leaves; the last one wakes every waiting receiver (to see `Closed`).

@@ -1,7 +1,7 @@
 //! The channels' holder/waiter bookkeeping, checked through `trace`'s crate-internal interface:
 //! senders are the holders of a channel's queue (and the receiver of a bounded channel's
-//! capacity), waits are recorded only on the slow path and end when the waiting future is
-//! dropped.
+//! capacity; weak senders hold nothing, watch sender clones do), waits are recorded only on
+//! the slow path and end when the waiting future is dropped.
 //!
 //! The switch is process-wide: the test holds `locks_trace_tests::TRACE_SWITCH` while it is on,
 //! as every unit test that flips it does.
@@ -89,7 +89,23 @@ fn checks() {
         assert_eq!(edges[0].holders.len(), 1);
     }
     assert!(edges_on(btx.resource()).is_empty());
+    // A broadcast sender upgraded from a weak one holds like a clone; the weak one does not.
+    let weak = btx.downgrade();
+    assert_eq!(
+        btx.resource().holders().len(),
+        1,
+        "a weak sender holds nothing"
+    );
+    let btx2 = weak.upgrade().unwrap();
+    assert_eq!(btx.resource().holders().len(), 2);
+    drop(btx2);
+    assert_eq!(btx.resource().holders().len(), 1);
     let (wtx, mut wrx) = watch::channel(0u8);
+    // Every watch sender (clones too) holds the channel.
+    let wtx2 = wtx.clone();
+    assert_eq!(wtx.resource().holders().len(), 2);
+    drop(wtx2);
+    assert_eq!(wtx.resource().holders().len(), 1);
     {
         let mut changed = pin!(wrx.changed());
         assert!(poll_once(changed.as_mut()).is_pending());

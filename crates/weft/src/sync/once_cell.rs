@@ -112,6 +112,27 @@ impl<T> OnceCell<T> {
         }
     }
 
+    /// A cell already holding `value`, as a `const fn`, for statics.
+    ///
+    /// ```
+    /// static CELL: weft::sync::OnceCell<u32> = weft::sync::OnceCell::const_new_with(7);
+    /// assert!(CELL.initialized());
+    /// assert_eq!(CELL.get(), Some(&7));
+    /// assert!(CELL.set(8).unwrap_err().is_already_init_err());
+    /// ```
+    #[track_caller]
+    pub const fn const_new_with(value: T) -> OnceCell<T> {
+        OnceCell {
+            state: OnceState {
+                set: AtomicBool::new(true),
+                value: UnsafeCell::new(MaybeUninit::new(value)),
+                // Closed, as `OnceState::store` leaves it: every initializer sees "set".
+                init: Core::const_closed(),
+            },
+            res: Resource::new(ResourceKind::OnceCell, Location::caller()),
+        }
+    }
+
     /// A cell holding `value` if it is `Some`.
     #[track_caller]
     pub fn new_with(value: Option<T>) -> OnceCell<T> {

@@ -183,6 +183,15 @@ impl Core {
             waiters: Mutex::new(WaitList::new()),
         }
     }
+
+    /// A semaphore that is closed from the start, with no permits, in a `const` context (for
+    /// `OnceCell::const_new_with`, whose init semaphore is closed once the value is there).
+    pub(crate) const fn const_closed() -> Core {
+        Core {
+            state: AtomicUsize::new(batch::CLOSED),
+            waiters: Mutex::new(WaitList::new()),
+        }
+    }
 }
 
 impl Semaphore {

@@ -66,13 +66,13 @@ pub mod error {
 
     impl<T> std::error::Error for SendError<T> {}
 
-    /// The sender is gone (and, for `changed`, nothing new is left to see).
+    /// Every sender is gone (and, for `changed`, nothing new is left to see).
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
     pub struct RecvError(pub(crate) ());
 
     impl fmt::Display for RecvError {
         fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("watch: the sender is gone")
+            f.write_str("watch: every sender is gone")
         }
     }
 
@@ -103,7 +103,7 @@ pub fn channel<T>(init: T) -> (Sender<T>, Receiver<T>) {
     )
 }
 
-/// Publishes new values.
+/// Publishes new values; clone it for more senders (the channel closes when the last one goes).
 pub struct Sender<T> {
     shared: Arc<Shared<T>>,
     hold: HoldToken,
@@ -144,6 +144,33 @@ impl<T: fmt::Debug> fmt::Debug for Ref<'_, T> {
 }
 
 impl<T> Sender<T> {
+    /// A channel holding `init` with no receiver yet: [`Sender::subscribe`] makes them. Until
+    /// then [`Sender::send`] fails, while [`Sender::send_replace`] and
+    /// [`Sender::send_modify`] store.
+    ///
+    /// ```
+    /// let tx = weft::sync::watch::Sender::new(1);
+    /// assert!(tx.send(2).is_err());
+    /// let rx = tx.subscribe();
+    /// tx.send(3).unwrap();
+    /// assert_eq!(*rx.borrow(), 3);
+    /// ```
+    #[track_caller]
+    pub fn new(init: T) -> Sender<T> {
+        let (tx, _) = channel(init);
+        tx
+    }
+
+    /// Senders alive now (this one and its clones).
+    pub fn sender_count(&self) -> usize {
+        self.shared.state.sender_count()
+    }
+
+    /// True if both senders belong to the same channel.
+    pub fn same_channel(&self, other: &Sender<T>) -> bool {
+        Arc::ptr_eq(&self.shared, &other.shared)
+    }
+
     /// The channel's trace resource (for the bookkeeping's tests).
     #[cfg(test)]
     pub(crate) fn resource(&self) -> &Resource {
@@ -232,10 +259,20 @@ impl<T> Sender<T> {
     }
 }
 
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        self.shared.state.add_sender();
+        Sender {
+            shared: self.shared.clone(),
+            hold: self.shared.trace.hold_shared(1),
+        }
+    }
+}
+
 impl<T> Drop for Sender<T> {
     fn drop(&mut self) {
         self.shared.trace.release_shared(self.hold, 1);
-        self.shared.state.close();
+        self.shared.state.drop_sender();
     }
 }
 
@@ -261,7 +298,7 @@ impl<T> Receiver<T> {
     ///
     /// # Errors
     ///
-    /// [`RecvError`] if the sender is gone.
+    /// [`RecvError`] if every sender is gone.
     pub fn has_changed(&self) -> Result<bool, RecvError> {
         let version = self.version();
         if version & CLOSED != 0 {
@@ -285,7 +322,7 @@ impl<T> Receiver<T> {
     ///
     /// # Errors
     ///
-    /// [`RecvError`] if the sender is gone and nothing unseen is left.
+    /// [`RecvError`] if every sender is gone and nothing unseen is left.
     ///
     /// # Cancel safety
     ///
@@ -308,7 +345,7 @@ impl<T> Receiver<T> {
     ///
     /// # Errors
     ///
-    /// [`RecvError`] if the sender is gone and the last value does not satisfy `pred`.
+    /// [`RecvError`] if every sender is gone and the last value does not satisfy `pred`.
     ///
     /// # Cancel safety
     ///

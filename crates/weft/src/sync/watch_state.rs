@@ -34,6 +34,7 @@ pub(super) struct State<T> {
     value: RwLock<T>,
     version: AtomicU64,
     receivers: AtomicUsize,
+    senders: AtomicUsize,
     waiters: Mutex<Waiters>,
 }
 
@@ -44,6 +45,7 @@ impl<T> State<T> {
             value: RwLock::new(init),
             version: AtomicU64::new(0),
             receivers: AtomicUsize::new(1),
+            senders: AtomicUsize::new(1),
             waiters: Mutex::new(Waiters {
                 changed: WaitList::new(),
                 closed: WaitList::new(),
@@ -92,7 +94,7 @@ impl<T> State<T> {
         modified
     }
 
-    /// The sender leaves: sets the [`CLOSED`] bit and wakes every waiting receiver.
+    /// The last sender leaves: sets the [`CLOSED`] bit and wakes every waiting receiver.
     pub(super) fn close(&self) {
         self.version.fetch_or(CLOSED, Ordering::Release);
         self.wake_changed();
@@ -111,6 +113,23 @@ impl<T> State<T> {
     /// Receivers alive now.
     pub(super) fn receiver_count(&self) -> usize {
         self.receivers.load(Ordering::Acquire)
+    }
+
+    /// Senders alive now.
+    pub(super) fn sender_count(&self) -> usize {
+        self.senders.load(Ordering::Acquire)
+    }
+
+    /// Counts a new sender (a clone).
+    pub(super) fn add_sender(&self) {
+        self.senders.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// A sender leaves; the last one closes the channel ([`State::close`]).
+    pub(super) fn drop_sender(&self) {
+        if self.senders.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.close();
+        }
     }
 
     /// Counts a new receiver.

@@ -205,6 +205,57 @@ impl<T> JoinSet<T> {
         self.insert_handle(handle.spawn(future))
     }
 
+    /// Runs the blocking closure `f` on the runtime's pool (as
+    /// [`weft::spawn_blocking`](crate::spawn_blocking)) and adds a task that waits for it to
+    /// the set; its output is `f`'s return value, and a panic in `f` is the task's
+    /// [`JoinError`] (`is_panic`).
+    ///
+    /// Aborting the task (or dropping the set) cancels the job only if it has not started:
+    /// a running closure cannot be stopped, its result is then dropped.
+    ///
+    /// # Panics
+    ///
+    /// Outside a weft loop.
+    #[track_caller]
+    pub fn spawn_blocking<F>(&mut self, f: F) -> super::AbortHandle
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.spawn(blocking_task(crate::spawn_blocking(f)))
+    }
+
+    /// [`spawn_blocking`](Self::spawn_blocking) on the runtime of `handle`: the closure runs
+    /// on that runtime's pool and the waiting task on its loops (placed as [`Handle::spawn`]
+    /// places it). Works from any thread.
+    #[track_caller]
+    pub fn spawn_blocking_on<F>(&mut self, f: F, handle: &Handle) -> super::AbortHandle
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let job = handle.pool().spawn_blocking(f);
+        self.insert_handle(handle.spawn(blocking_task(job)))
+    }
+
+    /// A [`Builder`] that names the next task (for diagnostics, [`JoinHandle::name`]) before
+    /// adding it to this set.
+    ///
+    /// ```
+    /// let rt = weft::rt::Runtime::builder().current_thread().build().unwrap();
+    /// rt.block_on(async {
+    ///     let mut set = weft::task::JoinSet::new();
+    ///     set.build_task().name("worker-1").spawn(async { 1 });
+    ///     assert_eq!(set.join_next().await.unwrap().unwrap(), 1);
+    /// });
+    /// ```
+    pub fn build_task(&mut self) -> Builder<'_, T> {
+        Builder {
+            set: self,
+            builder: super::Builder::new(),
+        }
+    }
+
     fn insert_handle(&mut self, handle: JoinHandle<T>) -> super::AbortHandle {
         let abort = handle.abort_handle();
         self.insert(handle);
@@ -404,6 +455,100 @@ where
         for future in futures {
             self.spawn(future);
         }
+    }
+}
+
+/// The task [`JoinSet::spawn_blocking`] adds: waits for the pool job and gives its result,
+/// re-raising its panic so that the set reports it as the task's.
+async fn blocking_task<T>(job: crate::pool::JobHandle<T>) -> T {
+    match job.await {
+        Ok(value) => value,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => panic!("weft::task::JoinSet::spawn_blocking: the pool job did not run: {e}"),
+    }
+}
+
+/// Names a task, then spawns it into a [`JoinSet`] (from [`JoinSet::build_task`]): the
+/// [`task::Builder`](super::Builder)'s spawns, each adding the task to the set and returning
+/// its [`AbortHandle`](super::AbortHandle).
+#[must_use = "a Builder spawns nothing until one of its spawn methods is called"]
+pub struct Builder<'a, T> {
+    set: &'a mut JoinSet<T>,
+    builder: super::Builder<'a>,
+}
+
+impl<'a, T> Builder<'a, T> {
+    /// Names the task.
+    pub fn name(self, name: &'a str) -> Builder<'a, T> {
+        Builder {
+            builder: self.builder.name(name),
+            ..self
+        }
+    }
+
+    /// [`JoinSet::spawn`], with the name.
+    ///
+    /// # Panics
+    ///
+    /// Outside a weft loop.
+    #[track_caller]
+    pub fn spawn<F>(self, future: F) -> super::AbortHandle
+    where
+        F: Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.set.insert_handle(self.builder.spawn(future))
+    }
+
+    /// [`JoinSet::spawn_local`], with the name.
+    ///
+    /// # Panics
+    ///
+    /// Outside a weft loop.
+    #[track_caller]
+    pub fn spawn_local<F>(self, future: F) -> super::AbortHandle
+    where
+        F: Future<Output = T> + 'static,
+        T: 'static,
+    {
+        self.set.insert_handle(self.builder.spawn_local(future))
+    }
+
+    /// [`JoinSet::spawn_on`] (either shape), with the name.
+    ///
+    /// # Panics
+    ///
+    /// As [`JoinSet::spawn_on`].
+    #[track_caller]
+    pub fn spawn_on<A, B>(self, first: A, second: B) -> super::AbortHandle
+    where
+        B: SpawnOnArg<A, Output = T>,
+    {
+        self.set.insert_handle(self.builder.spawn_on(first, second))
+    }
+
+    /// [`JoinSet::spawn_blocking`], the waiting task carrying the name.
+    ///
+    /// # Panics
+    ///
+    /// Outside a weft loop.
+    #[track_caller]
+    pub fn spawn_blocking<F>(self, f: F) -> super::AbortHandle
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let job = crate::spawn_blocking(f);
+        self.set
+            .insert_handle(self.builder.spawn(blocking_task(job)))
+    }
+}
+
+impl<T> fmt::Debug for Builder<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("join_set::Builder")
+            .field("builder", &self.builder)
+            .finish_non_exhaustive()
     }
 }
 

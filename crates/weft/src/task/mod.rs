@@ -29,7 +29,7 @@
 mod abort;
 mod builder;
 mod id;
-mod join_set;
+pub mod join_set;
 mod ready_list;
 mod spawn_on;
 

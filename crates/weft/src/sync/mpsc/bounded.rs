@@ -1,8 +1,9 @@
 //! The bounded channel's ends: [`Sender`], [`Receiver`], and the slot permits.
 
-use super::chan::{Chan, TryPush};
+use super::chan::TryPush;
 use super::ends::{Rx, Shared, Tx, WeakTx};
-use super::error::{SendError, SendTimeoutError, TryRecvError, TrySendError};
+use super::error::{SendError, SendTimeoutError, TrySendError};
+use super::permit::{Permit, PermitIterator};
 use crate::sync::trace::WaitGuard;
 use crate::sync::waiters::WaiterKey;
 use std::fmt;
@@ -20,12 +21,6 @@ pub struct Sender<T> {
 /// Receives the values of a bounded channel.
 pub struct Receiver<T> {
     pub(crate) rx: Rx<T>,
-}
-
-/// One reserved slot of a bounded channel: [`send`](Self::send) fills it without waiting;
-/// dropping the permit gives the slot back (to the oldest waiting sender).
-pub struct Permit<'a, T> {
-    chan: &'a Chan<T>,
 }
 
 /// A reserved slot that owns its [`Sender`] (from [`Sender::reserve_owned`]).
@@ -265,6 +260,85 @@ impl<T> Sender<T> {
         }
     }
 
+    /// [`try_reserve`](Self::try_reserve) that moves the sender into the permit.
+    ///
+    /// # Errors
+    ///
+    /// [`TrySendError::Full`] or [`TrySendError::Closed`], with the sender.
+    pub fn try_reserve_owned(self) -> Result<OwnedPermit<T>, TrySendError<Sender<T>>> {
+        self.tx.used();
+        match self.tx.shared.chan.try_reserve() {
+            Ok(()) => Ok(OwnedPermit { sender: Some(self) }),
+            Err(TryPush::Full(())) => Err(TrySendError::Full(self)),
+            Err(TryPush::Closed(())) => Err(TrySendError::Closed(self)),
+        }
+    }
+
+    /// Reserves `n` slots if they are all free now (all or none); `n == 0` gives an empty
+    /// iterator.
+    ///
+    /// # Errors
+    ///
+    /// [`TrySendError::Full`] when fewer than `n` slots are free (always, if `n` exceeds the
+    /// [`max_capacity`](Self::max_capacity)) or other senders are queued;
+    /// [`TrySendError::Closed`] when the receiver is gone.
+    pub fn try_reserve_many(&self, n: usize) -> Result<PermitIterator<'_, T>, TrySendError<()>> {
+        self.tx.used();
+        match self.tx.shared.chan.try_reserve_many(n) {
+            Ok(()) => Ok(PermitIterator {
+                chan: &self.tx.shared.chan,
+                n,
+            }),
+            Err(TryPush::Full(())) => Err(TrySendError::Full(())),
+            Err(TryPush::Closed(())) => Err(TrySendError::Closed(())),
+        }
+    }
+
+    /// Waits for `n` free slots and reserves them: the returned [`PermitIterator`] gives `n`
+    /// permits that send without waiting.
+    ///
+    /// When `n` slots are free and no sender is queued, they are taken at once. Otherwise the
+    /// slots are collected one at a time, each in FIFO turn with the other senders (so another
+    /// sender may get a slot between two of ours; tokio instead queues for all `n` at once).
+    ///
+    /// # Errors
+    ///
+    /// [`SendError`]`(())` if the receiver was closed or dropped, or if `n` exceeds the
+    /// [`max_capacity`](Self::max_capacity) (it could never be reserved).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping the future gives back every slot collected so far and gives up
+    /// its place in the queue; a slot granted to it meanwhile passes to the next sender.
+    #[track_caller]
+    pub fn reserve_many(
+        &self,
+        n: usize,
+    ) -> impl Future<Output = Result<PermitIterator<'_, T>, SendError<()>>> + '_ {
+        let site = Location::caller();
+        async move {
+            self.tx.used();
+            let chan = &self.tx.shared.chan;
+            if n > chan.max_capacity() {
+                return Err(SendError(()));
+            }
+            match chan.try_reserve_many(n) {
+                Ok(()) => return Ok(PermitIterator { chan, n }),
+                Err(TryPush::Closed(())) => return Err(SendError(())),
+                Err(TryPush::Full(())) => {}
+            }
+            // Collected so far; dropped (with the future, or on close) it gives them back.
+            let mut got = PermitIterator { chan, n: 0 };
+            while got.n < n {
+                if !self.reserve_slot(site).await {
+                    return Err(SendError(()));
+                }
+                got.n += 1;
+            }
+            Ok(got)
+        }
+    }
+
     /// Sends from code that is not async, parking the caller while the channel is full; see
     /// [`weft::sync`](crate::sync#three-kinds-of-caller).
     ///
@@ -330,21 +404,6 @@ impl<T> Sender<T> {
     }
 }
 
-impl<T> Permit<'_, T> {
-    /// Sends `value` into the reserved slot; never waits, never fails (a value sent after the
-    /// receiver closed is dropped with the channel).
-    pub fn send(self, value: T) {
-        self.chan.push_reserved(value);
-        std::mem::forget(self);
-    }
-}
-
-impl<T> Drop for Permit<'_, T> {
-    fn drop(&mut self) {
-        self.chan.release_reserved();
-    }
-}
-
 impl<T> OwnedPermit<T> {
     /// Sends `value` into the reserved slot and gives the sender back.
     pub fn send(mut self, value: T) -> Sender<T> {
@@ -369,82 +428,9 @@ impl<T> Drop for OwnedPermit<T> {
     }
 }
 
+receiver_methods!(Receiver, "Receiver");
+
 impl<T> Receiver<T> {
-    /// Receives the oldest value, waiting while the channel is empty; `None` once it is empty
-    /// and every sender is gone (or it was closed and drained).
-    ///
-    /// # Cancel safety
-    ///
-    /// Cancel safe: a value is taken only in the poll that returns it, so a dropped `recv()`
-    /// (a `select!` branch that loses) loses nothing.
-    #[track_caller]
-    pub fn recv(&mut self) -> impl Future<Output = Option<T>> + '_ {
-        self.rx.recv(Location::caller())
-    }
-
-    /// Moves up to `limit` queued values into `buf` (appending), waiting while none is queued.
-    /// Returns how many were added: 0 only when `limit` is 0 or the channel is finished.
-    ///
-    /// # Cancel safety
-    ///
-    /// Cancel safe, as [`recv`](Self::recv).
-    #[track_caller]
-    pub fn recv_many<'a>(
-        &'a mut self,
-        buf: &'a mut Vec<T>,
-        limit: usize,
-    ) -> impl Future<Output = usize> + 'a {
-        self.rx.recv_many(buf, limit, Location::caller())
-    }
-
-    /// The poll form of [`recv`](Self::recv).
-    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        self.rx.poll_recv(cx)
-    }
-
-    /// Takes the oldest value without waiting.
-    ///
-    /// # Errors
-    ///
-    /// [`TryRecvError::Empty`] when nothing is queued; [`TryRecvError::Disconnected`] when
-    /// nothing is queued and nothing can come.
-    pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
-        self.rx.try_recv()
-    }
-
-    /// Receives from code that is not async; see [`weft::sync`](crate::sync#three-kinds-of-caller).
-    ///
-    /// # Panics
-    ///
-    /// On an event-loop thread outside a green thread: "weft::sync::mpsc::Receiver::blocking_recv
-    /// called on an event-loop thread outside a green thread: ...".
-    #[track_caller]
-    pub fn blocking_recv(&mut self) -> Option<T> {
-        let site = Location::caller();
-        crate::sync::park::block_on("mpsc::Receiver::blocking_recv", self.rx.recv(site))
-    }
-
-    /// Closes the channel: sends fail from now on and waiting senders wake with an error; values
-    /// already queued or sent through permits already held can still be received.
-    pub fn close(&mut self) {
-        self.rx.shared.chan.close();
-    }
-
-    /// True once closed or every sender is gone.
-    pub fn is_closed(&self) -> bool {
-        self.rx.shared.chan.is_closed() || self.rx.shared.chan.senders() == 0
-    }
-
-    /// Queued values.
-    pub fn len(&self) -> usize {
-        self.rx.len()
-    }
-
-    /// True when nothing is queued.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Free slots now.
     pub fn capacity(&self) -> usize {
         self.rx.shared.chan.capacity()
@@ -453,16 +439,6 @@ impl<T> Receiver<T> {
     /// The capacity given to [`channel`](super::channel).
     pub fn max_capacity(&self) -> usize {
         self.rx.shared.chan.max_capacity()
-    }
-
-    /// Live senders.
-    pub fn sender_strong_count(&self) -> usize {
-        self.rx.shared.chan.senders()
-    }
-
-    /// Weak senders of the channel still alive.
-    pub fn sender_weak_count(&self) -> usize {
-        self.rx.weak_count()
     }
 }
 
@@ -479,12 +455,6 @@ impl<T> fmt::Debug for Receiver<T> {
         f.debug_struct("mpsc::Receiver")
             .field("max_capacity", &self.max_capacity())
             .finish_non_exhaustive()
-    }
-}
-
-impl<T> fmt::Debug for Permit<'_, T> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("mpsc::Permit").finish_non_exhaustive()
     }
 }
 

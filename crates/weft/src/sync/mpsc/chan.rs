@@ -138,14 +138,20 @@ impl<T> Chan<T> {
 
     /// Reserves a slot without waiting: Ok, or `Full(())`/`Closed(())`.
     pub(crate) fn try_reserve(&self) -> Result<(), TryPush<()>> {
+        self.try_reserve_many(1)
+    }
+
+    /// Reserves `n` slots at once without waiting (all or none): Ok, or `Full(())` when fewer
+    /// than `n` are free or a sender is queued ahead, `Closed(())` when the receiver is gone.
+    pub(crate) fn try_reserve_many(&self, n: usize) -> Result<(), TryPush<()>> {
         let mut st = self.lock();
         if st.rx_closed {
             return Err(TryPush::Closed(()));
         }
-        if st.used() >= self.cap || !st.send_waiters.is_empty() {
+        if n > self.cap - st.used().min(self.cap) || !st.send_waiters.is_empty() {
             return Err(TryPush::Full(()));
         }
-        st.reserved += 1;
+        st.reserved += n;
         Ok(())
     }
 
@@ -212,9 +218,14 @@ impl<T> Chan<T> {
 
     /// Gives back a reserved slot unused.
     pub(crate) fn release_reserved(&self) {
+        self.release_reserved_many(1);
+    }
+
+    /// [`release_reserved`](Self::release_reserved) for `n` slots at once (one lock).
+    pub(crate) fn release_reserved_many(&self, n: usize) {
         let mut st = self.lock();
         let mut wakes = WakeBatch::new();
-        st.reserved -= 1;
+        st.reserved -= n;
         self.grant(&mut st, &mut wakes);
         if st.done() {
             wakes.push(st.rx_waker.take());

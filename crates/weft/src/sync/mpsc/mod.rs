@@ -45,13 +45,18 @@
 //! cycle through a channel is found (`tests/diag_channel_cycle.rs`). An end moved but not used
 //! yet is still its creator's.
 
+#[macro_use]
+mod recv_methods;
+
 mod bounded;
 pub(crate) mod chan;
 pub(crate) mod ends;
 pub mod error;
+mod permit;
 mod unbounded;
 
-pub use bounded::{OwnedPermit, Permit, Receiver, Sender, WeakSender};
+pub use bounded::{OwnedPermit, Receiver, Sender, WeakSender};
+pub use permit::{Permit, PermitIterator};
 pub use unbounded::{UnboundedReceiver, UnboundedSender, WeakUnboundedSender};
 
 use std::panic::Location;

@@ -2,11 +2,8 @@
 
 use super::chan::TryPush;
 use super::ends::{Rx, Tx, WeakTx};
-use super::error::{SendError, TryRecvError};
+use super::error::SendError;
 use std::fmt;
-use std::future::Future;
-use std::panic::Location;
-use std::task::{Context, Poll};
 
 /// Sends values into an unbounded channel; clone it for more senders.
 pub struct UnboundedSender<T> {
@@ -104,88 +101,7 @@ impl<T> UnboundedSender<T> {
     }
 }
 
-impl<T> UnboundedReceiver<T> {
-    /// Receives the oldest value, waiting while the channel is empty; `None` once it is empty
-    /// and every sender is gone (or it was closed and drained).
-    ///
-    /// # Cancel safety
-    ///
-    /// Cancel safe: a dropped `recv()` loses no value.
-    #[track_caller]
-    pub fn recv(&mut self) -> impl Future<Output = Option<T>> + '_ {
-        self.rx.recv(Location::caller())
-    }
-
-    /// Moves up to `limit` queued values into `buf`, waiting while none is queued; returns how
-    /// many (0 only when `limit` is 0 or the channel is finished).
-    ///
-    /// # Cancel safety
-    ///
-    /// Cancel safe, as [`recv`](Self::recv).
-    #[track_caller]
-    pub fn recv_many<'a>(
-        &'a mut self,
-        buf: &'a mut Vec<T>,
-        limit: usize,
-    ) -> impl Future<Output = usize> + 'a {
-        self.rx.recv_many(buf, limit, Location::caller())
-    }
-
-    /// The poll form of [`recv`](Self::recv).
-    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        self.rx.poll_recv(cx)
-    }
-
-    /// Takes the oldest value without waiting.
-    ///
-    /// # Errors
-    ///
-    /// [`TryRecvError::Empty`] or [`TryRecvError::Disconnected`], as for the bounded receiver.
-    pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
-        self.rx.try_recv()
-    }
-
-    /// Receives from code that is not async; see [`weft::sync`](crate::sync#three-kinds-of-caller).
-    ///
-    /// # Panics
-    ///
-    /// On an event-loop thread outside a green thread (the message of every `blocking_*` call).
-    #[track_caller]
-    pub fn blocking_recv(&mut self) -> Option<T> {
-        let site = Location::caller();
-        crate::sync::park::block_on("mpsc::UnboundedReceiver::blocking_recv", self.rx.recv(site))
-    }
-
-    /// Closes the channel: sends fail from now on; queued values can still be received.
-    pub fn close(&mut self) {
-        self.rx.shared.chan.close();
-    }
-
-    /// True once closed or every sender is gone.
-    pub fn is_closed(&self) -> bool {
-        self.rx.shared.chan.is_closed() || self.rx.shared.chan.senders() == 0
-    }
-
-    /// Queued values.
-    pub fn len(&self) -> usize {
-        self.rx.len()
-    }
-
-    /// True when nothing is queued.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Live senders.
-    pub fn sender_strong_count(&self) -> usize {
-        self.rx.shared.chan.senders()
-    }
-
-    /// Weak senders of the channel still alive.
-    pub fn sender_weak_count(&self) -> usize {
-        self.rx.weak_count()
-    }
-}
+receiver_methods!(UnboundedReceiver, "UnboundedReceiver");
 
 impl<T> fmt::Debug for UnboundedSender<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

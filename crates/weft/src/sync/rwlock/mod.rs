@@ -4,6 +4,9 @@
 //! Because the semaphore serves waiters FIFO and a writer queues for all permits at once, a
 //! waiting writer stops later readers from overtaking it: neither side starves.
 
+mod guards;
+mod owned;
+
 use super::batch::Core;
 use super::mutex::TryLockError;
 use super::park;
@@ -13,7 +16,6 @@ use std::cell::UnsafeCell;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
-use std::ops::{Deref, DerefMut};
 use std::panic::Location;
 use std::sync::Arc;
 
@@ -86,12 +88,13 @@ unsafe impl<T: ?Sized + Send + Sync> Send for RwLockMappedWriteGuard<'_, T> {}
 // SAFETY: a shared mapped guard gives out `&T` only.
 unsafe impl<T: ?Sized + Send + Sync> Sync for RwLockMappedWriteGuard<'_, T> {}
 
-/// Shared access through an `Arc<RwLock<T>>`, which the guard keeps alive.
+/// Shared access through an `Arc<RwLock<T>>`, which the guard keeps alive (to a part `U` of
+/// the value, after [`OwnedRwLockReadGuard::map`]).
 #[must_use = "the lock is released at once if the guard is not kept"]
-pub struct OwnedRwLockReadGuard<T: ?Sized> {
+pub struct OwnedRwLockReadGuard<T: ?Sized, U: ?Sized = T> {
     lock: Arc<RwLock<T>>,
     hold: HoldToken,
-    _marker: PhantomData<*const T>,
+    data: *const U,
 }
 
 /// Exclusive access through an `Arc<RwLock<T>>`.
@@ -101,14 +104,22 @@ pub struct OwnedRwLockWriteGuard<T: ?Sized> {
     _marker: PhantomData<*mut T>,
 }
 
+/// An [`OwnedRwLockWriteGuard`] narrowed to a part `U` of the value by
+/// [`OwnedRwLockWriteGuard::map`].
+#[must_use = "the lock is released at once if the guard is not kept"]
+pub struct OwnedRwLockMappedWriteGuard<T: ?Sized, U: ?Sized = T> {
+    lock: Arc<RwLock<T>>,
+    data: *mut U,
+}
+
 // SAFETY: a read guard is `&T`: sendable and shareable where `&T` is (T: Sync).
 unsafe impl<T: ?Sized + Sync> Send for RwLockReadGuard<'_, T> {}
 // SAFETY: as above.
 unsafe impl<T: ?Sized + Sync> Sync for RwLockReadGuard<'_, T> {}
+// SAFETY: as above; the guard also owns an `Arc<RwLock<T>>` (T: Send + Sync to share it).
+unsafe impl<T: ?Sized + Send + Sync, U: ?Sized + Sync> Send for OwnedRwLockReadGuard<T, U> {}
 // SAFETY: as above.
-unsafe impl<T: ?Sized + Send + Sync> Send for OwnedRwLockReadGuard<T> {}
-// SAFETY: as above.
-unsafe impl<T: ?Sized + Send + Sync> Sync for OwnedRwLockReadGuard<T> {}
+unsafe impl<T: ?Sized + Send + Sync, U: ?Sized + Sync> Sync for OwnedRwLockReadGuard<T, U> {}
 // SAFETY: a write guard is `&mut T`; unlocking from another thread is allowed.
 unsafe impl<T: ?Sized + Send + Sync> Send for RwLockWriteGuard<'_, T> {}
 // SAFETY: a shared write guard gives out `&T` only.
@@ -117,6 +128,16 @@ unsafe impl<T: ?Sized + Send + Sync> Sync for RwLockWriteGuard<'_, T> {}
 unsafe impl<T: ?Sized + Send + Sync> Send for OwnedRwLockWriteGuard<T> {}
 // SAFETY: as for `RwLockWriteGuard`.
 unsafe impl<T: ?Sized + Send + Sync> Sync for OwnedRwLockWriteGuard<T> {}
+// SAFETY: an exclusive borrow of part of the value, like `&mut U`, owning the lock's `Arc`.
+unsafe impl<T: ?Sized + Send + Sync, U: ?Sized + Send + Sync> Send
+    for OwnedRwLockMappedWriteGuard<T, U>
+{
+}
+// SAFETY: a shared mapped guard gives out `&U` only.
+unsafe impl<T: ?Sized + Send + Sync, U: ?Sized + Send + Sync> Sync
+    for OwnedRwLockMappedWriteGuard<T, U>
+{
+}
 
 impl<T> RwLock<T> {
     /// A new, unlocked lock holding `value`, allowing [`MAX_READERS`] readers at once.
@@ -147,10 +168,31 @@ impl<T> RwLock<T> {
     /// [`RwLock::new`] as a `const fn`, for statics.
     #[track_caller]
     pub const fn const_new(value: T) -> RwLock<T> {
+        RwLock::const_with_max_readers(value, MAX_READERS)
+    }
+
+    /// [`RwLock::with_max_readers`] as a `const fn`, for statics.
+    ///
+    /// ```
+    /// static LOCK: weft::sync::RwLock<u8> = weft::sync::RwLock::const_with_max_readers(0, 2);
+    /// let (a, b) = (LOCK.try_read().unwrap(), LOCK.try_read().unwrap());
+    /// assert!(LOCK.try_read().is_err(), "two readers at most");
+    /// # drop((a, b));
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// If `max_readers` is 0 or above [`MAX_READERS`] (at compile time in a static).
+    #[track_caller]
+    pub const fn const_with_max_readers(value: T, max_readers: u32) -> RwLock<T> {
+        assert!(
+            max_readers >= 1 && max_readers <= MAX_READERS,
+            "weft::sync::RwLock: max_readers must be in 1..=MAX_READERS"
+        );
         RwLock {
-            core: Core::const_new(MAX_READERS as usize),
+            core: Core::const_new(max_readers as usize),
             res: Resource::new(ResourceKind::RwLock, Location::caller()),
-            max_readers: MAX_READERS,
+            max_readers,
             data: UnsafeCell::new(value),
         }
     }
@@ -239,9 +281,9 @@ impl<T: ?Sized> RwLock<T> {
             }
             let hold = self.res.hold_shared(1);
             OwnedRwLockReadGuard {
+                data: self.data.get(),
                 lock: self,
                 hold,
-                _marker: PhantomData,
             }
         }
     }
@@ -319,9 +361,9 @@ impl<T: ?Sized> RwLock<T> {
         self.try_take(1)?;
         let hold = self.res.hold_shared(1);
         Ok(OwnedRwLockReadGuard {
+            data: self.data.get(),
             lock: self,
             hold,
-            _marker: PhantomData,
         })
     }
 
@@ -376,166 +418,3 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
         d.finish()
     }
 }
-
-impl<'a, T: ?Sized> RwLockReadGuard<'a, T> {
-    /// Narrows the guard to a part of the value; the read lock stays held.
-    pub fn map<U: ?Sized>(this: Self, f: impl FnOnce(&T) -> &U) -> RwLockReadGuard<'a, U> {
-        // SAFETY: the guard holds a read permit, so no writer exists.
-        let data = f(unsafe { &*this.data }) as *const U;
-        let (core, res, hold) = (this.core, this.res, this.hold);
-        std::mem::forget(this);
-        RwLockReadGuard {
-            core,
-            res,
-            hold,
-            data,
-            _borrow: PhantomData,
-        }
-    }
-}
-
-impl<T: ?Sized> Deref for RwLockReadGuard<'_, T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        // SAFETY: the guard holds a read permit: no writer exists while it lives.
-        unsafe { &*self.data }
-    }
-}
-
-impl<T: ?Sized> Drop for RwLockReadGuard<'_, T> {
-    fn drop(&mut self) {
-        self.res.release_shared(self.hold, 1);
-        self.core.release(1);
-    }
-}
-
-impl<T: ?Sized> Deref for OwnedRwLockReadGuard<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        // SAFETY: the guard holds a read permit.
-        unsafe { &*self.lock.data.get() }
-    }
-}
-
-impl<T: ?Sized> Drop for OwnedRwLockReadGuard<T> {
-    fn drop(&mut self) {
-        self.lock.res.release_shared(self.hold, 1);
-        self.lock.core.release(1);
-    }
-}
-
-impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
-    /// Narrows the guard to a part of the value; the write lock stays held.
-    pub fn map<U: ?Sized>(
-        this: Self,
-        f: impl FnOnce(&mut T) -> &mut U,
-    ) -> RwLockMappedWriteGuard<'a, U> {
-        let lock = this.lock;
-        std::mem::forget(this);
-        // SAFETY: the forgotten guard's permits pass to the mapped guard: the only access.
-        let data = f(unsafe { &mut *lock.data.get() }) as *mut U;
-        RwLockMappedWriteGuard {
-            core: &lock.core,
-            res: &lock.res,
-            permits: lock.max_readers as usize,
-            data,
-            _borrow: PhantomData,
-        }
-    }
-
-    /// Turns the write lock into a read lock without letting a writer in between; the waiters
-    /// queued behind it that only read may then enter too.
-    pub fn downgrade(this: Self) -> RwLockReadGuard<'a, T> {
-        let lock = this.lock;
-        std::mem::forget(this);
-        lock.res.release_exclusive();
-        let guard = lock.read_guard();
-        // Keep one permit for this reader, give the rest back.
-        lock.core.release(lock.max_readers as usize - 1);
-        guard
-    }
-}
-
-impl<T: ?Sized> Deref for RwLockWriteGuard<'_, T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        // SAFETY: the guard holds every permit: it is the only access.
-        unsafe { &*self.lock.data.get() }
-    }
-}
-
-impl<T: ?Sized> DerefMut for RwLockWriteGuard<'_, T> {
-    fn deref_mut(&mut self) -> &mut T {
-        // SAFETY: the guard holds every permit: it is the only access.
-        unsafe { &mut *self.lock.data.get() }
-    }
-}
-
-impl<T: ?Sized> Drop for RwLockWriteGuard<'_, T> {
-    fn drop(&mut self) {
-        self.lock.res.release_exclusive();
-        self.lock.core.release(self.lock.max_readers as usize);
-    }
-}
-
-impl<T: ?Sized> Deref for OwnedRwLockWriteGuard<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        // SAFETY: the guard holds every permit.
-        unsafe { &*self.lock.data.get() }
-    }
-}
-
-impl<T: ?Sized> DerefMut for OwnedRwLockWriteGuard<T> {
-    fn deref_mut(&mut self) -> &mut T {
-        // SAFETY: the guard holds every permit.
-        unsafe { &mut *self.lock.data.get() }
-    }
-}
-
-impl<T: ?Sized> Drop for OwnedRwLockWriteGuard<T> {
-    fn drop(&mut self) {
-        self.lock.res.release_exclusive();
-        self.lock.core.release(self.lock.max_readers as usize);
-    }
-}
-
-impl<T: ?Sized> Deref for RwLockMappedWriteGuard<'_, T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        // SAFETY: `data` points into the value, and this guard holds every permit.
-        unsafe { &*self.data }
-    }
-}
-
-impl<T: ?Sized> DerefMut for RwLockMappedWriteGuard<'_, T> {
-    fn deref_mut(&mut self) -> &mut T {
-        // SAFETY: as in `deref`.
-        unsafe { &mut *self.data }
-    }
-}
-
-impl<T: ?Sized> Drop for RwLockMappedWriteGuard<'_, T> {
-    fn drop(&mut self) {
-        self.res.release_exclusive();
-        self.core.release(self.permits);
-    }
-}
-
-macro_rules! debug_via_deref {
-    ($($ty:ident $(<$lt:lifetime>)?),*) => {$(
-        impl<T: ?Sized + fmt::Debug> fmt::Debug for $ty<$($lt,)? T> {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                fmt::Debug::fmt(&**self, f)
-            }
-        }
-    )*};
-}
-
-debug_via_deref!(
-    RwLockReadGuard<'_>,
-    RwLockWriteGuard<'_>,
-    RwLockMappedWriteGuard<'_>,
-    OwnedRwLockReadGuard,
-    OwnedRwLockWriteGuard
-);
