@@ -195,7 +195,7 @@ fn signals(shared: &Shared, config: &Config) {
             std::thread::sleep(Duration::from_millis(20));
         }
         let live = register_workers(shared, config.supervisor);
-        if step % 2 == 0 {
+        if step.is_multiple_of(2) {
             // A kill at every whole period: a worker of the newest generation, not one draining.
             let generation = shared.generation.lock().unwrap().clone();
             let newest = live.iter().filter_map(|p| generation.get(p)).max().copied();
@@ -272,10 +272,12 @@ pub static SEED: AtomicU64 = AtomicU64::new(0x9e37_79b9_7f4a_7c15);
 
 /// A small xorshift generator (no dependency for dice).
 pub struct Rng(u64);
-impl Rng {
-    pub fn new() -> Rng {
+impl Default for Rng {
+    fn default() -> Rng {
         Rng(SEED.fetch_add(0x9e37_79b9_7f4a_7c15, Relaxed) | 1)
     }
+}
+impl Rng {
     pub fn below(&mut self, n: u64) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;

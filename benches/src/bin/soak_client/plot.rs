@@ -11,6 +11,9 @@ const PANEL: f64 = 240.0;
 const LEFT: f64 = 70.0;
 const TOP: f64 = 30.0;
 const GAP: f64 = 50.0;
+/// A panel: its label and the value it plots.
+type Panel = (&'static str, fn(&Sample) -> f64);
+
 const COLOURS: [&str; 6] = [
     "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2",
 ];
@@ -21,7 +24,7 @@ pub fn svg(samples: &[Sample], total: f64, kills: &[(u32, f64)], reloads: &[f64]
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{W}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
     );
     let _ = writeln!(s, "<text x=\"{LEFT}\" y=\"18\">weft serve --workers 2 soak: black supervisor, colours worker generations; red kill -9, blue SIGHUP</text>");
-    let panels: [(&str, fn(&Sample) -> f64); 2] = [
+    let panels: [Panel; 2] = [
         ("RSS (KiB)", |x| x.rss_kib as f64),
         ("open fds", |x| x.fds as f64),
     ];

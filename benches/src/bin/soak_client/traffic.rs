@@ -60,7 +60,7 @@ pub fn spawn_all(
 }
 
 fn client(shared: &Shared, config: &Config, kind: &'static str, pause_ms: u64, content: &[u8]) {
-    let mut rng = Rng::new();
+    let mut rng = Rng::default();
     let name = config
         .file
         .file_name()
