@@ -122,3 +122,32 @@ fn connections_accepted_as_the_drain_begins_are_answered() {
     }
     stopper.join().unwrap().unwrap();
 }
+
+#[test]
+fn a_head_partly_received_when_the_drain_begins_is_answered_after_the_quiet_period() {
+    // A slow client (slowloris-paced, as the soak's) has sent part of its head when the
+    // drain begins and the rest only after the drain's 1 s quiet period: its request is
+    // arriving, so it keeps its header deadline and is answered, with `Connection: close`.
+    // (Closing it at the quiet period's end failed such requests at every reload.)
+    let entered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let server = start(app(entered), ServerConfig::default());
+    let addr = server.local_addr();
+    let mut slow = RawClient::connect(addr);
+    slow.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(slow.response().text(), "ok");
+    slow.send("GET / HTTP/1.1\r\nHo");
+    let stopper = std::thread::spawn(move || server.shutdown());
+    wait_until("the listener closed (the drain began)", || {
+        std::net::TcpStream::connect(addr).is_err()
+    });
+    // The client's pace, not a wait for the server: the rest comes after the quiet period.
+    std::thread::sleep(Duration::from_millis(1500));
+    slow.send("st: t\r\n\r\n");
+    let r = slow.response();
+    assert_eq!(
+        (r.status, r.text().as_str(), r.header("connection")),
+        (200, "ok", Some("close"))
+    );
+    assert!(slow.closed());
+    stopper.join().unwrap().unwrap();
+}

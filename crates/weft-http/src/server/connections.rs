@@ -9,11 +9,15 @@
 //!
 //! 1. [`begin_drain`](ConnectionSet::begin_drain): every connection is woken.
 //!    Ones with a request in progress finish it, answer with
-//!    `Connection: close`, and close. Ones whose request head has not (fully)
-//!    arrived, and idle keep-alive ones, get a quiet period of
+//!    `Connection: close`, and close. Ones whose next request has not begun to
+//!    arrive, and idle keep-alive ones, get a quiet period of
 //!    [`DRAIN_HEAD_GRACE`] from the start of the drain: a request that arrives
 //!    in it is answered (with `Connection: close`) and the connection closes;
-//!    a connection still silent at its end closes without a word.
+//!    a connection still silent at its end closes without a word. A head
+//!    partly received is a request arriving (a slow client's): it keeps its
+//!    header deadline (answered, or 408), within the drain timeout; closing it
+//!    at the quiet period's end failed every slowloris-paced request in flight
+//!    at each reload of the soak (`benches/soak/run.sh`).
 //!
 //!    Why not close idle connections at once: a keep-alive client sends its
 //!    next request as soon as it has read an answer, so an "idle" connection
@@ -38,7 +42,7 @@ use std::time::{Duration, Instant};
 
 use super::ServerConfig;
 
-/// The drain's quiet period: how long a connection whose request head has not (fully) arrived,
+/// The drain's quiet period: how long a connection whose next request head has not begun to arrive,
 /// or an idle keep-alive connection, may still deliver a request once a drain began: 1 s, far
 /// more than a request already on the wire (or a client between connecting and sending) needs
 /// to arrive, short enough that a silent connection (a browser's speculative pre-connect, an

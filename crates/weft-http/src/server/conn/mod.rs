@@ -291,15 +291,16 @@ impl<S: Io> Connection<S> {
                         break Poll::Ready(());
                     }
                     self.set_wait(wait, &mut clock);
-                    // A head in progress, a connection accepted just before the drain whose
-                    // first request is still on its way, and an idle keep-alive connection
-                    // whose client may have sent its next request already are all in flight:
-                    // each gets the drain's quiet period (`connections`) before it closes, and
-                    // a request that arrives meanwhile is answered with `Connection: close`.
-                    if let (true, Some(grace_end)) = (
-                        matches!(wait, Wait::Head | Wait::Idle),
-                        self.set.drain_grace_end(),
-                    ) {
+                    // A connection accepted just before the drain whose first request is
+                    // still on its way, and an idle keep-alive connection whose client may
+                    // have sent its next request already, get the drain's quiet period
+                    // (`connections`) before they close; a request that arrives meanwhile is
+                    // answered with `Connection: close`. A head already partly received is a
+                    // request arriving: it keeps its header deadline (a slow client's head
+                    // is answered, or 408), bounded by the drain timeout.
+                    let silent =
+                        wait == Wait::Idle || (wait == Wait::Head && self.inbuf.is_empty());
+                    if let (true, Some(grace_end)) = (silent, self.set.drain_grace_end()) {
                         self.deadline = Some(self.deadline.map_or(grace_end, |d| d.min(grace_end)));
                     }
                     if !self.deadline_passed(cx, &mut clock) {
