@@ -62,7 +62,10 @@ fn app() -> Router {
 }
 
 async fn hello() -> impl IntoResponse {
-    ([(CONTENT_TYPE, HeaderValue::from_static("text/plain"))], "Hello, World!")
+    (
+        [(CONTENT_TYPE, HeaderValue::from_static("text/plain"))],
+        "Hello, World!",
+    )
 }
 
 async fn not_found() -> impl IntoResponse {
