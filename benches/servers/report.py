@@ -32,6 +32,9 @@ TARGET_CPU_PIPELINE = 1.15  # same, pipelining depth 16
 TARGET_IDLE_RSS_MB = 25.0  # peak RSS holding 10,000 idle keep-alive connections
 TARGET_GREEN_VS_ASYNC = 1.20  # weft --model green against weft's async model, CPU per request
 TARGET_DIAG_VS_OFF = 1.05  # weft serve --diag all against weft serve, CPU per request (issue 14)
+# Issue 17: weft's server against the same server on tokio, CPU per request: (weft's, tokio's).
+TARGET_VS_TOKIO = 0.95
+TOKIO_PAIRS = (("weft-axum", "tokio-axum"), ("weft-tls", "tokio-rustls"))
 # The peers' CPU per request as issue #4 quotes them, times its floor's: (plain, pipelined).
 # Set beside the same ratios measured here, they show how this floor compares with the one
 # behind the targets.
@@ -290,6 +293,18 @@ def targets(runs):
             f"at most {TARGET_DIAG_VS_OFF:.2f}× weft serve"
         )
         checks.append((what, None if r is None else f"{r:.2f}×", None if r is None else r <= TARGET_DIAG_VS_OFF))
+    # Issue 17: axum on weft against axum on tokio, HTTPS on weft against tokio-rustls.
+    for sc in ("plain", "pipeline"):
+        for ours, theirs in TOKIO_PAIRS:
+            w, t = runs.get((sc, ours)), runs.get((sc, theirs))
+            if not w or not t:
+                continue
+            r = median(w, "cpu_us") / median(t, "cpu_us")
+            what = (
+                f"{ours}, CPU per request, {SCENARIO_TITLES[sc]}: "
+                f"at most {TARGET_VS_TOKIO:.2f}× {theirs}'s"
+            )
+            checks.append((what, f"{r:.2f}×", r <= TARGET_VS_TOKIO))
     # Issue 18: what the access log costs (no target: a figure to watch).
     for sc in ("plain", "pipeline"):
         l, a = runs.get((sc, "weft-accesslog")), runs.get((sc, "weft"))

@@ -5,7 +5,8 @@
 #
 # Usage: benches/servers/run.sh [SERVER...]
 #   SERVER: weft weft-green weft-uring weft-diag weft-tls weft-accesslog floor tokio-hyper
-#           tokio-rustls weft-hyper may-minihttp threads node (default: all but weft-accesslog)
+#           tokio-rustls weft-hyper weft-axum tokio-axum may-minihttp threads node
+#           (default: all but weft-accesslog)
 #
 # Settings (environment variables, defaults in brackets):
 #   SERVERS        servers to run, if no arguments [all but weft-accesslog]
@@ -19,6 +20,8 @@
 #                  weft-accesslog is `weft serve --access-log FILE`, a file under OUT_DIR removed
 #                  after each run: the access log's CPU per request beside weft's;
 #                  weft-hyper is tokio-hyper's hyper server and service on weft's runtime;
+#                  weft-axum is an axum Router on weft_http::hyper_rt::serve, beside tokio-axum,
+#                  the same Router on axum::serve and tokio's current-thread runtime;
 #                  may-minihttp is may_minihttp on may's coroutines, one worker)
 #   SCENARIOS      any of: plain pipeline conn10k idle10k [all four]
 #   RUNS           measured runs per server and scenario; medians reported [3]
@@ -53,8 +56,8 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 
-ALL_SERVERS="weft weft-green weft-uring weft-diag weft-tls weft-accesslog floor tokio-hyper tokio-rustls weft-hyper may-minihttp threads node"
-DEFAULT_SERVERS="weft weft-green weft-uring weft-diag weft-tls floor tokio-hyper tokio-rustls weft-hyper may-minihttp threads node"
+ALL_SERVERS="weft weft-green weft-uring weft-diag weft-tls weft-accesslog floor tokio-hyper tokio-rustls weft-hyper weft-axum tokio-axum may-minihttp threads node"
+DEFAULT_SERVERS="weft weft-green weft-uring weft-diag weft-tls floor tokio-hyper tokio-rustls weft-hyper weft-axum tokio-axum may-minihttp threads node"
 # The HTTPS servers (wrk and the check speak TLS to them).
 TLS_SERVERS="weft-tls tokio-rustls"
 ALL_SCENARIOS="plain pipeline conn10k idle10k"
@@ -193,7 +196,7 @@ build_peers() {
         --manifest-path "$HERE/Cargo.toml" >"$OUT_DIR/build-peers.log" 2>&1; then
         return 0
     fi
-    say "run.sh: building the peers failed (see $OUT_DIR/build-peers.log); skipping floor, tokio-hyper, tokio-rustls, weft-hyper, may-minihttp, threads"
+    say "run.sh: building the peers failed (see $OUT_DIR/build-peers.log); skipping floor, tokio-hyper, tokio-rustls, weft-hyper, weft-axum, tokio-axum, may-minihttp, threads"
     return 1
 }
 
@@ -227,11 +230,13 @@ share_weft_with_green() {
 
 wants() { [[ " $SERVERS " == *" $1 "* ]]; }
 
-if wants floor || wants tokio-hyper || wants tokio-rustls || wants weft-hyper || wants may-minihttp || wants threads; then
+PEERS="floor tokio-hyper tokio-rustls weft-hyper weft-axum tokio-axum may-minihttp threads"
+wants_peer() { local p; for p in $PEERS; do wants "$p" && return 0; done; return 1; }
+if wants_peer; then
     command -v cargo >/dev/null || die "cargo not found"
     peers_ok=1
     if ((BUILD)); then build_peers || peers_ok=0; fi
-    for p in floor tokio-hyper tokio-rustls weft-hyper may-minihttp threads; do
+    for p in $PEERS; do
         BIN[$p]="$PEERS_TARGET_DIR/release/$p"
         if ((!peers_ok)); then
             SKIP[$p]="peer build failed (log: $OUT_DIR/build-peers.log)"
@@ -301,7 +306,7 @@ server_cmd() { # name port -> CMD array
         # shellcheck disable=SC2206
         CMD=("${BIN[floor]}" --host "$HOST" --port "$port" $FLOOR_ARGS)
         ;;
-    threads | weft-hyper | may-minihttp) CMD=("${BIN[$name]}" --host "$HOST" --port "$port") ;;
+    threads | weft-hyper | weft-axum | tokio-axum | may-minihttp) CMD=("${BIN[$name]}" --host "$HOST" --port "$port") ;;
     tokio-hyper)
         # shellcheck disable=SC2206
         CMD=("${BIN[tokio-hyper]}" --host "$HOST" --port "$port" $HYPER_ARGS)

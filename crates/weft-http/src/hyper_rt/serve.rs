@@ -7,8 +7,10 @@
 //! - **Listeners.** Given an address, every loop of the current runtime binds
 //!   its own `SO_REUSEPORT` listener on it (the first loop's bound port is
 //!   used by the others when port 0 was asked), so the kernel spreads
-//!   connections and no loop touches another's sockets. Given a listener
-//!   already bound, that one listener is served on the awaiting loop.
+//!   connections and no loop touches another's sockets; a current-thread
+//!   runtime, which has no loop threads, serves the address on the awaiting
+//!   (caller) loop. Given a listener already bound, that one listener is
+//!   served on the awaiting loop.
 //! - **Connections.** Each accepted stream is a local task of its loop, served
 //!   by hyper-util's auto builder: HTTP/1.1, or HTTP/2 when the client opens
 //!   with the HTTP/2 preface (h2c, prior knowledge). hyper's timers run on
@@ -227,6 +229,16 @@ where
                     // The accept loop is loop-local (Rc); a local task of this loop.
                     vec![weft::spawn_local(accept_loop(listener, service, stop, tls))]
                 }
+                // A current-thread runtime has no loop threads: its caller loop serves.
+                Listen::Addr(addr) if weft::rt::Handle::current().loops() == 0 => {
+                    let listener = bind(addr)?;
+                    vec![weft::spawn_local(accept_loop(
+                        listener,
+                        service,
+                        stop.clone(),
+                        tls,
+                    ))]
+                }
                 Listen::Addr(addr) => match bind_every_loop(addr, service, &stop, tls).await {
                     Ok(loops) => loops,
                     Err(error) => {
@@ -276,15 +288,12 @@ where
         let (service, stop, tls) = (service.clone(), stop.clone(), tls.clone());
         let task = handle.spawn_on(index, async move {
             weft::spawn_local(async move {
-                let options = ListenOptions::default()
-                    .reuse_port(true)
-                    .backlog(SERVE_BACKLOG);
-                let listener = match TcpListener::bind_with(addr, &options) {
+                let listener = match bind(addr) {
                     Ok(listener) => listener,
                     Err(error) => {
-                        let message = format!("binding {addr}: {error}");
-                        let _ = bound_tx.send(Err(io::Error::new(error.kind(), message.clone())));
-                        return Err(io::Error::new(error.kind(), message));
+                        let copy = io::Error::new(error.kind(), error.to_string());
+                        let _ = bound_tx.send(Err(copy));
+                        return Err(error);
                     }
                 };
                 let _ = bound_tx.send(listener.local_addr());
@@ -308,6 +317,16 @@ where
         loops.push(task);
     }
     Ok(loops)
+}
+
+/// One `SO_REUSEPORT` listener on `addr` with [`SERVE_BACKLOG`]; an error
+/// names the address.
+fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    let options = ListenOptions::default()
+        .reuse_port(true)
+        .backlog(SERVE_BACKLOG);
+    TcpListener::bind_with(addr, &options)
+        .map_err(|error| io::Error::new(error.kind(), format!("binding {addr}: {error}")))
 }
 
 /// Accepts connections on `listener` until `stop`, then drains them.
