@@ -44,18 +44,39 @@ fn sigterm_under_load_fails_no_request_in_flight() {
     });
     let records = load.stop();
     assert!(status.success(), "{status:?}");
-    let (sent, answered, refused, failed) = tally(&records);
+    let (sent, answered, refused, _) = tally(&records);
     let in_flight = records
         .iter()
         .filter(|r| r.started < term_at && r.ended > term_at)
         .count();
+    // Every request begun before the signal is answered. One begun after it can meet the one
+    // race no server closes: its connection completes into a worker's accept queue after that
+    // worker took the queue for the last time and before it closed the listener, and the kernel
+    // resets it with the listener (nginx's graceful stop has the same window). The client was
+    // never served, as a refused one; it is counted apart, not excused before the signal.
+    let failed_before: Vec<_> = records
+        .iter()
+        .filter(|r| r.started < term_at)
+        .filter_map(|r| match &r.outcome {
+            Outcome::Failed(why) => Some(why.clone()),
+            _ => None,
+        })
+        .collect();
+    let reset_after = records
+        .iter()
+        .filter(|r| r.started >= term_at && matches!(r.outcome, Outcome::Failed(_)))
+        .count();
     println!(
         "SIGTERM under load ({CLIENTS} clients, SLEEP 100 requests): {sent} sent, {answered} \
-         answered, {} failed, {refused} refused after the listener closed; {in_flight} were in \
-         flight at the signal; supervisor exited {stopped_after:?} after it",
-        failed.len()
+         answered, {} failed of those begun before the signal, {reset_after} begun after it \
+         reset as the listener closed, {refused} refused after the listener closed; \
+         {in_flight} were in flight at the signal; supervisor exited {stopped_after:?} after it",
+        failed_before.len()
     );
-    assert!(failed.is_empty(), "requests in flight failed: {failed:?}");
+    assert!(
+        failed_before.is_empty(),
+        "requests begun before the signal failed: {failed_before:?}"
+    );
     assert!(in_flight > 0, "the test had requests in flight");
     for worker in ["0", "1"] {
         assert!(
