@@ -40,21 +40,13 @@ fn uring_runtime(loops: usize) -> Runtime {
 
 #[test]
 fn the_builder_option_chooses_the_backend_and_the_runtime_reports_it() {
-    let rt = Runtime::builder()
-        .current_thread()
-        .backend(Backend::IoUring)
-        .build()
-        .unwrap();
+    let rt = current_thread_on(Backend::IoUring);
     assert_eq!(rt.backend(), expected_uring());
     assert_eq!(rt.handle().backend(), expected_uring());
     let inside = rt.block_on(async { Handle::current().backend() });
     assert_eq!(inside, expected_uring());
 
-    let rt = Runtime::builder()
-        .current_thread()
-        .backend(Backend::Epoll)
-        .build()
-        .unwrap();
+    let rt = current_thread_on(Backend::Epoll);
     assert_eq!(rt.backend(), Backend::Epoll);
     assert_eq!(
         weft::Backend::IoUring,
@@ -105,11 +97,7 @@ fn child_reports_the_backend_of_the_variable() {
         Backend::Epoll => Backend::IoUring,
         _ => Backend::Epoll,
     };
-    let rt = Runtime::builder()
-        .current_thread()
-        .backend(other)
-        .build()
-        .unwrap();
+    let rt = current_thread_on(other);
     if other == Backend::Epoll {
         assert_eq!(rt.backend(), Backend::Epoll);
     } else {
@@ -130,11 +118,7 @@ fn child_fails_to_build_with_a_bad_value() {
         "the error names neither the variable nor the value: {text}"
     );
     // The builder's choice does not read the variable.
-    let rt = Runtime::builder()
-        .current_thread()
-        .backend(Backend::Epoll)
-        .build()
-        .unwrap();
+    let rt = current_thread_on(Backend::Epoll);
     assert_eq!(rt.backend(), Backend::Epoll);
 }
 
@@ -207,11 +191,7 @@ fn tcp_echo_on_uring_loop_threads_with_std_clients() {
 /// so registrations come and go (slots are recycled) while others are live.
 #[test]
 fn short_connections_on_one_uring_loop() {
-    let rt = Runtime::builder()
-        .current_thread()
-        .backend(Backend::IoUring)
-        .build()
-        .unwrap();
+    let rt = current_thread_on(Backend::IoUring);
     rt.block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
@@ -246,11 +226,7 @@ fn short_connections_on_one_uring_loop() {
 
 #[test]
 fn timers_fire_in_order_and_never_early_on_uring() {
-    let rt = Runtime::builder()
-        .current_thread()
-        .backend(Backend::IoUring)
-        .build()
-        .unwrap();
+    let rt = current_thread_on(Backend::IoUring);
     rt.block_on(async {
         let start = Instant::now();
         let order = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
@@ -320,11 +296,7 @@ fn inbox_wake_ups_and_pool_completions_on_uring() {
 /// green clients, with green sleeps, on one loop.
 #[test]
 fn green_threads_echo_and_sleep_on_uring() {
-    let rt = Runtime::builder()
-        .current_thread()
-        .backend(Backend::IoUring)
-        .build()
-        .unwrap();
+    let rt = current_thread_on(Backend::IoUring);
     rt.block_on(async {
         let listener = weft::green::TcpListener::bind("127.0.0.1:0".parse().unwrap()).unwrap();
         let addr = listener.local_addr().unwrap();
@@ -360,4 +332,13 @@ fn green_threads_echo_and_sleep_on_uring() {
         }
         server.await.unwrap();
     });
+}
+
+/// A current-thread runtime on `backend` (what most cases here run on).
+fn current_thread_on(backend: Backend) -> Runtime {
+    Runtime::builder()
+        .current_thread()
+        .backend(backend)
+        .build()
+        .unwrap()
 }
