@@ -4,7 +4,7 @@
 # file for what it measures and how to read the results.
 #
 # Usage: benches/servers/run.sh [SERVER...]
-#   SERVER: weft weft-green weft-uring weft-diag weft-tls weft-accesslog floor tokio-hyper
+#   SERVER: weft weft-green weft-uring weft-diag weft-tls weft-accesslog floor floor-uring tokio-hyper
 #           tokio-rustls weft-hyper weft-axum tokio-axum may-minihttp threads node
 #           (default: all but weft-accesslog)
 #
@@ -56,8 +56,8 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 
-ALL_SERVERS="weft weft-green weft-uring weft-diag weft-tls weft-accesslog floor tokio-hyper tokio-rustls weft-hyper weft-axum tokio-axum may-minihttp threads node"
-DEFAULT_SERVERS="weft weft-green weft-uring weft-diag weft-tls floor tokio-hyper tokio-rustls weft-hyper weft-axum tokio-axum may-minihttp threads node"
+ALL_SERVERS="weft weft-green weft-uring weft-diag weft-tls weft-accesslog floor floor-uring tokio-hyper tokio-rustls weft-hyper weft-axum tokio-axum may-minihttp threads node"
+DEFAULT_SERVERS="weft weft-green weft-uring weft-diag weft-tls floor floor-uring tokio-hyper tokio-rustls weft-hyper weft-axum tokio-axum may-minihttp threads node"
 # The HTTPS servers (wrk and the check speak TLS to them).
 TLS_SERVERS="weft-tls tokio-rustls"
 ALL_SCENARIOS="plain pipeline conn10k idle10k"
@@ -245,6 +245,20 @@ if wants_peer; then
         fi
     done
 fi
+# floor-uring is C on liburing, built with cc beside the peers' target dir.
+if wants floor-uring; then
+    BIN[floor-uring]="$PEERS_TARGET_DIR/release/floor-uring"
+    if ((BUILD)); then
+        mkdir -p "$PEERS_TARGET_DIR/release"
+        if ! command -v cc >/dev/null; then
+            SKIP[floor-uring]="cc not found (sudo apt-get install -y gcc)"
+        elif ! cc -O2 -Wall -o "${BIN[floor-uring]}" "$HERE/floor-uring/floor-uring.c" -luring \
+            >"$OUT_DIR/build-floor-uring.log" 2>&1; then
+            SKIP[floor-uring]="cc failed (needs liburing: sudo apt-get install -y liburing-dev; log: $OUT_DIR/build-floor-uring.log)"
+        fi
+    fi
+    [[ -n ${SKIP[floor-uring]:-} || -x ${BIN[floor-uring]} ]] || SKIP[floor-uring]="no binary at ${BIN[floor-uring]}"
+fi
 if wants weft-tls || wants tokio-rustls; then make_cert; fi
 if wants weft || wants weft-green || wants weft-uring || wants weft-diag || wants weft-tls ||
     wants weft-accesslog; then
@@ -306,6 +320,7 @@ server_cmd() { # name port -> CMD array
         # shellcheck disable=SC2206
         CMD=("${BIN[floor]}" --host "$HOST" --port "$port" $FLOOR_ARGS)
         ;;
+    floor-uring) CMD=("${BIN[floor-uring]}" --host "$HOST" --port "$port") ;;
     threads | weft-hyper | weft-axum | tokio-axum | may-minihttp) CMD=("${BIN[$name]}" --host "$HOST" --port "$port") ;;
     tokio-hyper)
         # shellcheck disable=SC2206
