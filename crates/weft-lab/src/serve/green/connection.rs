@@ -220,10 +220,14 @@ impl<'a, H: Handler> Connection<'a, H> {
             }
         };
         (self.deadline, self.stale) = (Some((wait, until)), false);
-        // Draining: an idle connection (or one whose head is on its way) waits only for the
-        // quiet period; one answered before the drain may have a request on the wire.
+        // Draining: an idle connection (or a fresh one whose first request has not begun to
+        // arrive) waits only for the quiet period; one answered before the drain may have a
+        // request on the wire. A head already partly received is a request arriving (a slow
+        // client's): it keeps its header deadline, as in the async server
+        // (`weft_http::server::connections`), bounded by the drain timeout.
+        let silent = wait == Wait::Idle || (wait == Wait::Head && between);
         let until = match self.shared.quiet_end.get() {
-            Some(&quiet_end) if wait != Wait::Body => until.min(quiet_end),
+            Some(&quiet_end) if silent => until.min(quiet_end),
             _ => until,
         };
         self.idle.set(between);
