@@ -255,3 +255,34 @@ fn sigterm_closes_idle_connections_and_stops() {
         "no more data, connection closed"
     );
 }
+
+#[test]
+fn a_head_partly_received_when_the_drain_begins_is_answered_after_the_quiet_period() {
+    // As the async server's test of the same name (weft-http's http_shutdown): a slow client
+    // has sent part of its head when SIGTERM begins the drain and the rest only after the
+    // drain's 1 s quiet period. Its request is arriving, so it keeps its header deadline and
+    // is answered; closing it at the quiet period's end failed such requests at every reload.
+    let mut server = Server::start();
+    let addr = server.0.addr;
+    let mut slow = server.connect();
+    let mut reader = BufReader::new(slow.try_clone().unwrap());
+    slow.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut reader).0, 200);
+    slow.write_all(b"GET / HTTP/1.1\r\nHo").unwrap();
+    server.0.signal(libc::SIGTERM);
+    weft_testkit::wait_until("the listener closed (the drain began)", || {
+        TcpStream::connect(addr).is_err()
+    });
+    // More of the head during the drain (the green thread wakes and waits again, now with
+    // the drain's quiet period in force), then, at the client's pace, not as a wait for the
+    // server, the rest after the quiet period.
+    slow.write_all(b"st: x\r\n").unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    slow.write_all(b"\r\n").unwrap();
+    let (status, _, body) = read_response(&mut reader);
+    assert_eq!(status, 200, "the slow request was answered");
+    assert!(!body.is_empty());
+    let exit = server.0.wait_exit();
+    assert!(exit.success(), "clean exit after SIGTERM: {exit:?}");
+}
