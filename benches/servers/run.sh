@@ -320,8 +320,7 @@ server_cmd() { # name port -> CMD array
         # shellcheck disable=SC2206
         CMD=("${BIN[floor]}" --host "$HOST" --port "$port" $FLOOR_ARGS)
         ;;
-    floor-uring) CMD=("${BIN[floor-uring]}" --host "$HOST" --port "$port") ;;
-    threads | weft-hyper | weft-axum | tokio-axum | may-minihttp) CMD=("${BIN[$name]}" --host "$HOST" --port "$port") ;;
+    floor-uring | threads | weft-hyper | weft-axum | tokio-axum | may-minihttp) CMD=("${BIN[$name]}" --host "$HOST" --port "$port") ;;
     tokio-hyper)
         # shellcheck disable=SC2206
         CMD=("${BIN[tokio-hyper]}" --host "$HOST" --port "$port" $HYPER_ARGS)
