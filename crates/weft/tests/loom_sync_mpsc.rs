@@ -5,7 +5,8 @@
 //!   either way);
 //! - the receiver's close racing a send (the value is received or given back, exactly once);
 //! - the receiver's close racing a sender waiting for a slot (the sender wakes with "closed");
-//! - a waiting sender giving up while the receiver frees a slot for it (the slot is not lost).
+//! - a waiting sender giving up while the receiver frees a slot for it (the slot is not lost),
+//!   and a waiter for two slots giving up after it collected some (none is lost).
 
 /// The door `chan.rs` reaches its lock through (`crate::loom`), opened onto loom's types.
 mod loom {
@@ -73,7 +74,7 @@ fn a_full_channel_parks_the_sender_and_a_recv_wakes_it() {
         let sender = thread::spawn(move || {
             tx.try_push(1u32).unwrap();
             let mut key = None;
-            assert!(block_on(poll_fn(|cx| tx.poll_reserve(&mut key, cx))));
+            assert!(block_on(poll_fn(|cx| tx.poll_reserve(&mut key, 1, cx))));
             tx.push_reserved(2);
             tx.drop_sender();
         });
@@ -111,7 +112,7 @@ fn close_wakes_a_sender_waiting_for_a_slot() {
         let tx = chan.clone();
         let sender = thread::spawn(move || {
             let mut key = None;
-            block_on(poll_fn(|cx| tx.poll_reserve(&mut key, cx)))
+            block_on(poll_fn(|cx| tx.poll_reserve(&mut key, 1, cx)))
         });
         chan.close();
         assert!(
@@ -131,7 +132,7 @@ fn a_sender_giving_up_loses_no_slot() {
         let sender = thread::spawn(move || {
             let mut key = None;
             let mut cx = Context::from_waker(Waker::noop());
-            match tx.poll_reserve(&mut key, &mut cx) {
+            match tx.poll_reserve(&mut key, 1, &mut cx) {
                 Poll::Ready(true) => tx.release_reserved(),
                 Poll::Ready(false) => unreachable!("not closed"),
                 Poll::Pending => tx.cancel_reserve(key.take().unwrap()),
@@ -145,5 +146,32 @@ fn a_sender_giving_up_loses_no_slot() {
             "the freed slot is free again, whoever had it"
         );
         assert!(chan.try_push(1).is_ok());
+    });
+}
+
+#[test]
+fn a_reserve_many_giving_up_halfway_loses_no_slot() {
+    ::loom::model(|| {
+        let chan = Arc::new(Chan::new(2));
+        chan.try_push(0u32).unwrap();
+        chan.try_push(1).unwrap();
+        let tx = chan.clone();
+        let sender = thread::spawn(move || {
+            let mut key = None;
+            let mut cx = Context::from_waker(Waker::noop());
+            match tx.poll_reserve(&mut key, 2, &mut cx) {
+                Poll::Ready(true) => tx.release_reserved_many(2),
+                Poll::Ready(false) => unreachable!("not closed"),
+                Poll::Pending => tx.cancel_reserve(key.take().unwrap()),
+            }
+        });
+        assert_eq!(chan.try_pop(), TryPop::Value(0));
+        assert_eq!(chan.try_pop(), TryPop::Value(1));
+        sender.join().unwrap();
+        assert_eq!(
+            chan.capacity(),
+            2,
+            "the slots collected for the waiter are free again"
+        );
     });
 }

@@ -2,7 +2,8 @@
 //! waiting senders are served FIFO without a newcomer overtaking them; a dropped or closed
 //! receiver fails waiting and later senders; a cancelled waiting sender passes its slot on;
 //! permits count as used slots and a dropped permit frees its slot; reserve_many / try_reserve_many
-//! take n slots (all or none for try) and give back unused or collected ones; try_reserve_owned.
+//! take n slots (all or none for try; one FIFO place for all n when waiting) and give back
+//! unused or collected ones; try_reserve_owned.
 
 mod common;
 mod sync_locks_support;
@@ -230,6 +231,82 @@ fn a_cancelled_reserve_many_gives_back_the_slots_it_collected() {
         Err(TrySendError::Closed(()))
     ));
     assert!(Probe::new(tx.reserve_many(1)).ready().is_err());
+}
+
+#[test]
+fn reserve_many_queues_once_for_all_its_slots_and_no_later_sender_overtakes_it() {
+    let (tx, mut rx) = mpsc::channel::<u8>(3);
+    for v in 0..3 {
+        tx.try_send(v).unwrap();
+    }
+    let mut many = Probe::new(tx.reserve_many(3));
+    many.pending();
+    let mut single = Probe::new(tx.send(9));
+    single.pending();
+    assert_eq!(rx.try_recv(), Ok(0));
+    assert_eq!(rx.try_recv(), Ok(1));
+    many.pending();
+    single.pending();
+    assert_eq!(
+        single.wakes(),
+        0,
+        "the slots freed so far are the front waiter's"
+    );
+    assert!(matches!(tx.try_send(8), Err(TrySendError::Full(8))));
+    assert_eq!(rx.try_recv(), Ok(2));
+    assert_eq!(many.wakes(), 1, "woken once, when all three are collected");
+    let permits = many.ready().unwrap();
+    assert_eq!(permits.len(), 3);
+    single.pending();
+    for (i, permit) in permits.enumerate() {
+        permit.send(20 + i as u8);
+    }
+    assert_eq!(rx.try_recv(), Ok(20));
+    single.ready().unwrap();
+    assert_eq!(
+        [rx.try_recv(), rx.try_recv(), rx.try_recv()],
+        [Ok(21), Ok(22), Ok(9)]
+    );
+}
+
+#[test]
+fn a_cancelled_reserve_many_passes_its_collected_slots_to_the_next_sender() {
+    let (tx, mut rx) = mpsc::channel::<u8>(2);
+    tx.try_send(0).unwrap();
+    tx.try_send(1).unwrap();
+    let mut many = Probe::new(tx.reserve_many(2));
+    many.pending();
+    let mut single = Probe::new(tx.send(7));
+    single.pending();
+    assert_eq!(rx.try_recv(), Ok(0)); // collected by `many`, which still needs one
+    assert_eq!(single.wakes(), 0);
+    drop(many);
+    assert_eq!(
+        single.wakes(),
+        1,
+        "the slot `many` held goes to the next waiter"
+    );
+    single.ready().unwrap();
+    assert_eq!([rx.try_recv(), rx.try_recv()], [Ok(1), Ok(7)]);
+    assert_eq!(tx.capacity(), 2, "nothing leaked");
+}
+
+#[test]
+fn closing_gives_back_what_a_waiting_reserve_many_collected() {
+    let (tx, mut rx) = mpsc::channel::<u8>(2);
+    tx.try_send(0).unwrap();
+    tx.try_send(1).unwrap();
+    let mut many = Probe::new(tx.reserve_many(2));
+    many.pending();
+    assert_eq!(rx.try_recv(), Ok(0));
+    rx.close();
+    assert!(many.ready().is_err());
+    assert_eq!(rx.try_recv(), Ok(1));
+    assert_eq!(
+        rx.try_recv(),
+        Err(mpsc::error::TryRecvError::Disconnected),
+        "no slot is left reserved, so the closed channel is finished"
+    );
 }
 
 #[test]

@@ -66,6 +66,8 @@ impl<T> Clone for Sender<T> {
 /// Waits for a slot; on drop, frees its queue place and passes on a slot granted meanwhile.
 struct Reserve<'a, T> {
     shared: &'a Shared<T>,
+    /// Slots wanted, all at once.
+    need: usize,
     key: Option<WaiterKey>,
     wait: Option<WaitGuard>,
     site: &'static Location<'static>,
@@ -76,7 +78,7 @@ impl<T> Future for Reserve<'_, T> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<bool> {
         let this = self.get_mut();
-        match this.shared.chan.poll_reserve(&mut this.key, cx) {
+        match this.shared.chan.poll_reserve(&mut this.key, this.need, cx) {
             Poll::Pending => {
                 if this.wait.is_none() {
                     this.wait = Some(this.shared.send_res.wait(this.site));
@@ -102,8 +104,14 @@ impl<T> Drop for Reserve<'_, T> {
 
 impl<T> Sender<T> {
     fn reserve_slot(&self, site: &'static Location<'static>) -> Reserve<'_, T> {
+        self.reserve_slots(1, site)
+    }
+
+    /// Waits for `need` slots (at most the capacity) at once, in FIFO turn.
+    fn reserve_slots(&self, need: usize, site: &'static Location<'static>) -> Reserve<'_, T> {
         Reserve {
             shared: &self.tx.shared,
+            need,
             key: None,
             wait: None,
             site,
@@ -298,8 +306,9 @@ impl<T> Sender<T> {
     /// permits that send without waiting.
     ///
     /// When `n` slots are free and no sender is queued, they are taken at once. Otherwise the
-    /// slots are collected one at a time, each in FIFO turn with the other senders (so another
-    /// sender may get a slot between two of ours; tokio instead queues for all `n` at once).
+    /// call queues once, for all `n`, in FIFO order with the other senders: when it reaches the
+    /// front it collects each freed slot until it has `n`, and no sender queued behind it gets
+    /// a slot before it is complete (as tokio's).
     ///
     /// # Errors
     ///
@@ -308,8 +317,8 @@ impl<T> Sender<T> {
     ///
     /// # Cancel safety
     ///
-    /// Cancel safe: dropping the future gives back every slot collected so far and gives up
-    /// its place in the queue; a slot granted to it meanwhile passes to the next sender.
+    /// Cancel safe: dropping the future gives up its place in the queue and passes every slot
+    /// collected so far to the next sender (or frees it).
     #[track_caller]
     pub fn reserve_many(
         &self,
@@ -319,23 +328,22 @@ impl<T> Sender<T> {
         async move {
             self.tx.used();
             let chan = &self.tx.shared.chan;
-            if n > chan.max_capacity() {
+            if n > chan.max_capacity() || chan.is_closed() {
                 return Err(SendError(()));
+            }
+            if n == 0 {
+                return Ok(PermitIterator { chan, n });
             }
             match chan.try_reserve_many(n) {
                 Ok(()) => return Ok(PermitIterator { chan, n }),
                 Err(TryPush::Closed(())) => return Err(SendError(())),
                 Err(TryPush::Full(())) => {}
             }
-            // Collected so far; dropped (with the future, or on close) it gives them back.
-            let mut got = PermitIterator { chan, n: 0 };
-            while got.n < n {
-                if !self.reserve_slot(site).await {
-                    return Err(SendError(()));
-                }
-                got.n += 1;
+            if self.reserve_slots(n, site).await {
+                Ok(PermitIterator { chan, n })
+            } else {
+                Err(SendError(()))
             }
-            Ok(got)
         }
     }
 

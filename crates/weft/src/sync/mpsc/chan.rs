@@ -17,10 +17,12 @@
 //!   it stored its waker (the sender wakes it): no lost wake-up. One wake per empty→non-empty
 //!   episode, not per message.
 //! - **Capacity** (bounded only): a slot is *used* by a queued value or by a reserved permit.
-//!   A sender that finds no free slot, or finds senders already queued (no barging), queues in
-//!   a FIFO [`WaitList`]. Each slot freed by a receive is *granted* to the oldest waiter
-//!   (counted as reserved for it) before anyone else can take it; a waiter cancelled after its
-//!   grant passes the slot to the next one.
+//!   A sender that finds too few free slots, or finds senders already queued (no barging),
+//!   queues in a FIFO [`WaitList`] with the number it needs (1 for `send`, `n` for
+//!   `reserve_many`). The front waiter collects every freed slot (counted as reserved for it)
+//!   until it has all it needs, and only then does the next waiter collect: a waiter for `n`
+//!   slots gets them all at once, and no one behind it overtakes it (tokio's semaphore order).
+//!   A waiter cancelled with slots collected or granted passes them on to the next one.
 //! - **Close** (receiver closed or dropped): under the lock, so a send either lands before it
 //!   (and is received or dropped with the queue) or sees it and fails with its value back.
 //!   Queued senders are woken with "closed".
@@ -33,14 +35,15 @@ use std::task::{Context, Poll, Waker};
 /// The capacity of an unbounded channel.
 pub(crate) const UNBOUNDED: usize = usize::MAX;
 
-/// What a queued sender was given.
+/// Where a queued sender stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Grant {
-    /// Still queued.
-    Waiting,
-    /// A slot was reserved for it.
-    Slot,
-    /// The receiver closed.
+    /// Still queued: it wants `need` slots and `got` of them are already reserved for it
+    /// (counted in `reserved`; only the front waiter collects).
+    Waiting { need: usize, got: usize },
+    /// All the `n` slots it asked for are reserved for it.
+    Slots(usize),
+    /// The receiver closed (the slots it had collected were given back).
     Closed,
 }
 
@@ -155,46 +158,67 @@ impl<T> Chan<T> {
         Ok(())
     }
 
-    /// Waits for a slot. `key` is the caller's queue slot (None before the first poll, and
-    /// again once this returned Ready); a caller dropped while `key` is Some must call
-    /// [`cancel_reserve`](Self::cancel_reserve). Ready(true): a slot is reserved for the
-    /// caller; Ready(false): the receiver closed.
+    /// Waits for `need` slots (at most the capacity). `key` is the caller's queue slot (None
+    /// before the first poll, and again once this returned Ready); a caller dropped while `key`
+    /// is Some must call [`cancel_reserve`](Self::cancel_reserve). Ready(true): the `need`
+    /// slots are reserved for the caller; Ready(false): the receiver closed.
     pub(crate) fn poll_reserve(
         &self,
         key: &mut Option<WaiterKey>,
+        need: usize,
         cx: &mut Context<'_>,
     ) -> Poll<bool> {
         let mut st = self.lock();
         if let Some(k) = *key {
             return match *st.send_waiters.get(k) {
-                Grant::Waiting => {
+                Grant::Waiting { .. } => {
                     st.send_waiters.set_waker(k, cx.waker());
                     Poll::Pending
                 }
                 grant => {
                     st.send_waiters.remove(k);
                     *key = None;
-                    Poll::Ready(grant == Grant::Slot)
+                    Poll::Ready(matches!(grant, Grant::Slots(_)))
                 }
             };
         }
         if st.rx_closed {
             return Poll::Ready(false);
         }
-        if st.used() < self.cap && st.send_waiters.is_empty() {
-            st.reserved += 1;
-            return Poll::Ready(true);
+        debug_assert!(need <= self.cap, "reserve_many checks the capacity");
+        let free = self.cap - st.used().min(self.cap);
+        if st.send_waiters.is_empty() {
+            if free >= need {
+                st.reserved += need;
+                return Poll::Ready(true);
+            }
+            // First in line: the free slots are ours already, the rest come as they are freed.
+            st.reserved += free;
+            *key = Some(
+                st.send_waiters
+                    .push_back(Grant::Waiting { need, got: free }, cx.waker()),
+            );
+        } else {
+            *key = Some(
+                st.send_waiters
+                    .push_back(Grant::Waiting { need, got: 0 }, cx.waker()),
+            );
         }
-        *key = Some(st.send_waiters.push_back(Grant::Waiting, cx.waker()));
         Poll::Pending
     }
 
-    /// A waiting reserve is dropped: frees its queue slot and passes on a slot granted to it.
+    /// A waiting reserve is dropped: frees its queue slot and passes on the slots collected or
+    /// granted for it.
     pub(crate) fn cancel_reserve(&self, key: WaiterKey) {
         let mut st = self.lock();
         let mut wakes = WakeBatch::new();
-        if st.send_waiters.remove(key) == Grant::Slot {
-            st.reserved -= 1;
+        let held = match st.send_waiters.remove(key) {
+            Grant::Waiting { got, .. } => got,
+            Grant::Slots(n) => n,
+            Grant::Closed => 0,
+        };
+        if held > 0 {
+            st.reserved -= held;
             self.grant(&mut st, &mut wakes);
             if st.done() {
                 wakes.push(st.rx_waker.take()); // a closed receiver may wait for this slot
@@ -234,14 +258,26 @@ impl<T> Chan<T> {
         wakes.wake_all();
     }
 
-    /// Grants free slots to the oldest queued senders.
+    /// Gives free slots to the front queued sender until it has all it needs, then to the
+    /// next, and so on; wakes each one that is complete.
     fn grant(&self, st: &mut State<T>, wakes: &mut WakeBatch) {
-        while st.used() < self.cap {
-            let Some((key, waker)) = st.send_waiters.pop_front() else {
+        loop {
+            let free = self.cap - st.used().min(self.cap);
+            if free == 0 {
+                break;
+            }
+            let Some((_, Grant::Waiting { need, got })) = st.send_waiters.front_mut() else {
                 break;
             };
-            *st.send_waiters.get_mut(key) = Grant::Slot;
-            st.reserved += 1;
+            let take = free.min(*need - *got);
+            *got += take;
+            let (complete, n) = (*got == *need, *need);
+            st.reserved += take;
+            if !complete {
+                break;
+            }
+            let (key, waker) = st.send_waiters.pop_front().expect("the front waiter");
+            *st.send_waiters.get_mut(key) = Grant::Slots(n);
             wakes.push(waker);
         }
     }
@@ -358,6 +394,9 @@ impl<T> Chan<T> {
         st.rx_closed = true;
         let mut wakes = WakeBatch::new();
         while let Some((key, waker)) = st.send_waiters.pop_front() {
+            if let Grant::Waiting { got, .. } = *st.send_waiters.get(key) {
+                st.reserved -= got;
+            }
             *st.send_waiters.get_mut(key) = Grant::Closed;
             wakes.push(waker);
         }
