@@ -14,6 +14,8 @@
 //! immediately therefore costs no allocation and no task switch.
 
 use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use crate::{Request, Response};
 
@@ -90,5 +92,83 @@ where
     #[inline(always)]
     fn call(&self, request: Request) -> impl Future<Output = Response> + '_ {
         self(request)
+    }
+}
+
+/// One of two handlers, chosen when the application is built: a layer that configuration
+/// turns on or off (`weft serve`'s access log) without a wrapper in the path when it is off.
+///
+/// ```
+/// use weft_http::{Either, Handler, Request, Response};
+/// async fn plain(_: Request) -> Response {
+///     Response::text("plain")
+/// }
+/// async fn fancy(_: Request) -> Response {
+///     Response::text("fancy")
+/// }
+/// fn app(fancy_on: bool) -> impl Handler {
+///     if fancy_on { Either::Left(fancy) } else { Either::Right(plain) }
+/// }
+/// # let _ = app(true);
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub enum Either<A, B> {
+    /// The first handler.
+    Left(A),
+    /// The second handler.
+    Right(B),
+}
+
+impl<A: Handler, B: Handler> Handler for Either<A, B> {
+    #[inline(always)]
+    fn call(&self, request: Request) -> impl Future<Output = Response> + '_ {
+        match self {
+            Either::Left(a) => Branch::First {
+                future: a.call(request),
+            },
+            Either::Right(b) => Branch::Second {
+                future: b.call(request),
+            },
+        }
+    }
+
+    fn streams_body(&self, request: &Request) -> bool {
+        match self {
+            Either::Left(a) => a.streams_body(request),
+            Either::Right(b) => b.streams_body(request),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// One of two futures: the future type of a dispatch through a route
+    /// list (this route's handler or an earlier route's), and of [`Either`]. Built synchronously
+    /// when the route is chosen, so the request is moved once, into the
+    /// handler, not once per level of the list.
+    #[project = BranchProj]
+    #[derive(Debug)]
+    pub(crate) enum Branch<A, B> {
+        First { #[pin] future: A },
+        Second { #[pin] future: B },
+    }
+}
+
+impl<A, B> Future for Branch<A, B>
+where
+    A: Future<Output = Response>,
+    B: Future<Output = Response>,
+{
+    type Output = Response;
+
+    // Inlined down to the handler's own future (here and in the router's
+    // dispatch): the connection then builds the future and reads the response
+    // where they are written, instead of copying freshly written structs
+    // across calls, which stalls the CPU's store forwarding.
+    #[inline(always)]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response> {
+        match self.project() {
+            BranchProj::First { future } => future.poll(cx),
+            BranchProj::Second { future } => future.poll(cx),
+        }
     }
 }

@@ -63,7 +63,7 @@ pub mod tls;
 mod uri;
 
 pub use error::HttpError;
-pub use handler::{stream_body, Handler, StreamBody};
+pub use handler::{stream_body, Either, Handler, StreamBody};
 pub use limits::{Limits, Timeouts};
 pub use method::{Method, Version};
 pub use proto::date::{http_date, parse_http_date, SERVER_NAME};

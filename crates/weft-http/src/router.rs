@@ -27,43 +27,9 @@
 //! from 768 bytes to 88.
 
 use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
+use crate::handler::Branch;
 use crate::{Handler, Method, Request, Response, StatusCode};
-
-pin_project_lite::pin_project! {
-    /// One of two futures: the future type of a dispatch through a route
-    /// list (this route's handler or an earlier route's). Built synchronously
-    /// when the route is chosen, so the request is moved once, into the
-    /// handler, not once per level of the list.
-    #[project = BranchProj]
-    #[derive(Debug)]
-    pub(crate) enum Branch<A, B> {
-        First { #[pin] future: A },
-        Second { #[pin] future: B },
-    }
-}
-
-impl<A, B> Future for Branch<A, B>
-where
-    A: Future<Output = Response>,
-    B: Future<Output = Response>,
-{
-    type Output = Response;
-
-    // Inlined down to the handler's own future (here and in the dispatch
-    // below): the connection then builds the future and reads the response
-    // where they are written, instead of copying freshly written structs
-    // across calls, which stalls the CPU's store forwarding.
-    #[inline(always)]
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Response> {
-        match self.project() {
-            BranchProj::First { future } => future.poll(cx),
-            BranchProj::Second { future } => future.poll(cx),
-        }
-    }
-}
 
 /// A path pattern: exact, or a prefix (written with a trailing `/*`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -309,10 +275,14 @@ impl<T: RouteTable> Router<T> {
     }
 }
 
-impl<T: RouteTable> Handler for Router<T> {
+impl<T: RouteTable> Router<T> {
+    /// The answer once the route is found: its handler's future, or a 405 or 404.
     #[inline(always)]
-    fn call(&self, request: Request) -> impl Future<Output = Response> + '_ {
-        let (found, allowed) = self.find(&request);
+    fn answer(
+        &self,
+        (found, allowed): (Option<usize>, u16),
+        request: Request,
+    ) -> impl Future<Output = Response> + '_ {
         match found {
             Some(index) => Branch::First {
                 future: self.table.dispatch(index, request),
@@ -324,6 +294,26 @@ impl<T: RouteTable> Handler for Router<T> {
                 future: std::future::ready(not_found()),
             },
         }
+    }
+
+    /// [`Handler::call`] and [`route_pattern`](Self::route_pattern) with one match of the
+    /// route list (what [`Metrics::record`](crate::metrics::Metrics::record) needs).
+    #[inline(always)]
+    pub(crate) fn call_with_pattern(
+        &self,
+        request: Request,
+    ) -> (Option<&'static str>, impl Future<Output = Response> + '_) {
+        let found = self.find(&request);
+        let pattern = found.0.and_then(|index| self.table.pattern(index));
+        (pattern, self.answer(found, request))
+    }
+}
+
+impl<T: RouteTable> Handler for Router<T> {
+    #[inline(always)]
+    fn call(&self, request: Request) -> impl Future<Output = Response> + '_ {
+        let found = self.find(&request);
+        self.answer(found, request)
     }
 
     fn streams_body(&self, request: &Request) -> bool {

@@ -19,6 +19,17 @@ pub const LATENCY_BUCKETS: [f64; 16] = [
     5.0, 10.0,
 ];
 
+/// [`LATENCY_BUCKETS`] in nanoseconds: a request's bucket is found with integer compares.
+const LATENCY_BUCKETS_NS: [u64; LATENCY_BUCKETS.len()] = {
+    let mut ns = [0; LATENCY_BUCKETS.len()];
+    let mut i = 0;
+    while i < ns.len() {
+        ns[i] = (LATENCY_BUCKETS[i] * 1e9 + 0.5) as u64; // rounded: 0.00025 s is 250,000 ns
+        i += 1;
+    }
+    ns
+};
+
 /// One route's figures in one shard (or summed over shards).
 #[derive(Clone, Debug)]
 pub(crate) struct RouteFigures {
@@ -27,7 +38,8 @@ pub(crate) struct RouteFigures {
     pub(crate) statuses: Vec<(u16, u64)>,
     /// Non-cumulative counts per [`LATENCY_BUCKETS`] bucket, then one for above the last.
     pub(crate) buckets: [u64; LATENCY_BUCKETS.len() + 1],
-    pub(crate) sum: Duration,
+    /// Total time, in nanoseconds (584 years of request time before it wraps).
+    pub(crate) sum_ns: u64,
 }
 
 impl RouteFigures {
@@ -36,7 +48,7 @@ impl RouteFigures {
             route,
             statuses: Vec::new(),
             buckets: [0; LATENCY_BUCKETS.len() + 1],
-            sum: Duration::ZERO,
+            sum_ns: 0,
         }
     }
 
@@ -45,13 +57,13 @@ impl RouteFigures {
             Some((_, n)) => *n += 1,
             None => self.statuses.push((status, 1)),
         }
-        let secs = took.as_secs_f64();
-        let bucket = LATENCY_BUCKETS
+        let ns = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
+        let bucket = LATENCY_BUCKETS_NS
             .iter()
-            .position(|&upper| secs <= upper)
+            .position(|&upper| ns <= upper)
             .unwrap_or(LATENCY_BUCKETS.len());
         self.buckets[bucket] += 1;
-        self.sum += took;
+        self.sum_ns = self.sum_ns.wrapping_add(ns);
     }
 
     pub(crate) fn merge(&mut self, other: &RouteFigures) {
@@ -64,7 +76,7 @@ impl RouteFigures {
         for (mine, theirs) in self.buckets.iter_mut().zip(other.buckets) {
             *mine += theirs;
         }
-        self.sum += other.sum;
+        self.sum_ns = self.sum_ns.wrapping_add(other.sum_ns);
     }
 }
 
@@ -112,7 +124,7 @@ thread_local! {
 pub(crate) fn with_request_shard<R>(
     id: u64,
     register: impl FnOnce(Arc<RequestShard>),
-    f: impl FnOnce(&RequestShard) -> R,
+    f: impl FnOnce(&Arc<RequestShard>) -> R,
 ) -> R {
     REQUEST_SHARDS.with(|shards| {
         let mut shards = shards.borrow_mut();
