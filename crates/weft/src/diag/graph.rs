@@ -123,6 +123,7 @@ fn run() {
             continue;
         }
         thread::sleep(GRACE);
+        let mark = victim::mark();
         let snapshot = trace::edges();
         let graph = Graph::new(&snapshot);
         let starts: Vec<Actor> = if sweep {
@@ -132,7 +133,7 @@ fn run() {
         } else {
             starts
         };
-        victim::retain(&graph.by_actor.keys().copied().collect());
+        victim::retain(&graph.by_actor.keys().copied().collect(), mark);
         for c in std::mem::take(&mut candidates) {
             if let Some(knot) = graph.knot(c.start) {
                 if knot.keys == c.keys && reported.insert(knot.keys.clone()) {

@@ -89,16 +89,29 @@ fn kind_word(kind: ActorKind) -> &'static str {
     }
 }
 
-fn infos() -> &'static Mutex<HashMap<ActorId, Arc<ActorInfo>>> {
-    static INFOS: OnceLock<Mutex<HashMap<ActorId, Arc<ActorInfo>>>> = OnceLock::new();
-    INFOS.get_or_init(|| Mutex::new(HashMap::new()))
+/// The infos of parked actors, each with the number of the park that last remembered it.
+#[derive(Default)]
+struct Infos {
+    map: HashMap<ActorId, (Arc<ActorInfo>, u64)>,
+    parks: u64,
 }
 
-/// Keeps the current actor's info (first park of this actor while it has waits).
+fn infos() -> &'static Mutex<Infos> {
+    static INFOS: OnceLock<Mutex<Infos>> = OnceLock::new();
+    INFOS.get_or_init(|| Mutex::new(Infos::default()))
+}
+
+/// Keeps the current actor's info (first park of this actor while it has waits), and marks it
+/// as remembered by this park (see [`retain`]).
 pub(crate) fn remember_current(actor: Actor) {
-    let mut map = infos().lock().unwrap_or_else(|e| e.into_inner());
-    map.entry(actor.id)
-        .or_insert_with(|| Arc::new(ActorInfo::current(actor)));
+    let mut infos = infos().lock().unwrap_or_else(|e| e.into_inner());
+    infos.parks += 1;
+    let park = infos.parks;
+    let entry = infos
+        .map
+        .entry(actor.id)
+        .or_insert_with(|| (Arc::new(ActorInfo::current(actor)), park));
+    entry.1 = park;
 }
 
 /// The info of `actor`, or a bare one if it never parked.
@@ -106,21 +119,36 @@ pub(crate) fn info(actor: Actor) -> Arc<ActorInfo> {
     infos()
         .lock()
         .unwrap_or_else(|e| e.into_inner())
+        .map
         .get(&actor.id)
-        .cloned()
+        .map(|(info, _)| info.clone())
         .unwrap_or_else(|| Arc::new(ActorInfo::unknown(actor)))
 }
 
-/// Forgets every actor not in `waiting` (their waits ended; their task references go).
-pub(crate) fn retain(waiting: &HashSet<ActorId>) {
+/// The number of the last park remembered: take it before a snapshot of the waits, and give
+/// it to [`retain`] with that snapshot.
+pub(crate) fn mark() -> u64 {
+    infos().lock().unwrap_or_else(|e| e.into_inner()).parks
+}
+
+/// Forgets every actor not in `waiting` (their waits ended; their task references go) that
+/// was last remembered at or before `mark`. A park records its wait before it remembers its
+/// actor, so an actor remembered after the mark may wait in a record the snapshot missed: it
+/// is kept (forgetting it made a deadlock's member print as a bare task id).
+pub(crate) fn retain(waiting: &HashSet<ActorId>, mark: u64) {
     let gone: Vec<Arc<ActorInfo>> = {
-        let mut map = infos().lock().unwrap_or_else(|e| e.into_inner());
-        let stale: Vec<ActorId> = map
-            .keys()
-            .filter(|id| !waiting.contains(id))
-            .copied()
+        let mut infos = infos().lock().unwrap_or_else(|e| e.into_inner());
+        let stale: Vec<ActorId> = infos
+            .map
+            .iter()
+            .filter(|(id, (_, park))| *park <= mark && !waiting.contains(id))
+            .map(|(id, _)| *id)
             .collect();
-        stale.iter().filter_map(|id| map.remove(id)).collect()
+        stale
+            .iter()
+            .filter_map(|id| infos.map.remove(id))
+            .map(|(info, _)| info)
+            .collect()
     };
     // Task references are dropped outside the lock (a last reference frees a task).
     drop(gone);
