@@ -135,5 +135,5 @@ pub(crate) use starvation::{
 pub(crate) use timers::{timer_filed, timer_unfiled};
 pub(crate) use victim::is_victim;
 
+pub(crate) use state::{any_hook_on, deadlocks_on, install, lock_order_on, starvation_on};
 pub use state::{current, install_for_bench};
-pub(crate) use state::{deadlocks_on, install, lock_order_on, starvation_on};

@@ -10,6 +10,8 @@ static CONFIG: Mutex<Option<Config>> = Mutex::new(None);
 static DEADLOCKS: AtomicBool = AtomicBool::new(false);
 static LOCK_ORDER: AtomicBool = AtomicBool::new(false);
 static STARVATION: AtomicBool = AtomicBool::new(false);
+/// Any of the three above: the one load a hold pays when only the bookkeeping is on.
+static ANY_HOOK: AtomicBool = AtomicBool::new(false);
 
 /// Makes `config` the process's diagnostics configuration (the last runtime built with one
 /// wins): turns `sync::trace` on if anything is on, starts the detector thread if deadlock
@@ -20,6 +22,10 @@ pub(crate) fn install(config: Config) {
     LOCK_ORDER.store(config.lock_order, Relaxed);
     super::starvation::configure(&config);
     STARVATION.store(config.starvation.is_some(), Relaxed);
+    ANY_HOOK.store(
+        config.deadlocks || config.lock_order || config.starvation.is_some(),
+        Relaxed,
+    );
     super::watchdog::configure(&config);
     let deadlocks = config.deadlocks;
     *CONFIG.lock().unwrap_or_else(|e| e.into_inner()) = Some(config);
@@ -35,6 +41,12 @@ pub fn current() -> Config {
         .unwrap_or_else(|e| e.into_inner())
         .clone()
         .unwrap_or_default()
+}
+
+/// True while deadlock detection, lock-order checking or starvation hints are on.
+#[inline]
+pub(crate) fn any_hook_on() -> bool {
+    ANY_HOOK.load(Relaxed)
 }
 
 /// True while deadlock detection is on.

@@ -95,6 +95,7 @@ pub(crate) struct Actor {
 }
 
 /// The actor running this code: the task being polled, else this OS thread.
+#[inline]
 pub(crate) fn current_actor() -> Actor {
     match rt::current_task_id() {
         Some(id) if crate::green::in_green_thread() => Actor {
@@ -145,6 +146,7 @@ pub(crate) enum ResourceKind {
 /// Out of line on purpose: inlined into every hook it bloats the primitives' constructors and
 /// fast paths (oneshot's `channel` stopped being inlined, costing the off path a copy).
 #[inline(never)]
+#[inline]
 pub(crate) fn stamp() -> u64 {
     rt::with_current(|core| match core {
         Some(core) => core.stamp_ns(ns_since_epoch),
@@ -290,10 +292,12 @@ impl Resource {
         }
         let actor = current_actor();
         let token = self.holds.add(pack(actor), count, stamp());
-        if crate::diag::lock_order_on() {
-            crate::diag::on_acquire(self, actor, token);
+        if crate::diag::any_hook_on() {
+            if crate::diag::lock_order_on() {
+                crate::diag::on_acquire(self, actor, token);
+            }
+            self.granted(actor);
         }
-        self.granted(actor);
         token
     }
 
