@@ -6,7 +6,10 @@
 //! - the receiver's close racing a send (the value is received or given back, exactly once);
 //! - the receiver's close racing a sender waiting for a slot (the sender wakes with "closed");
 //! - a waiting sender giving up while the receiver frees a slot for it (the slot is not lost),
-//!   and a waiter for two slots giving up after it collected some (none is lost).
+//!   and a waiter for two slots giving up after it collected some (none is lost);
+//! - the sender count: a weak sender upgrading while the last sender drops (it revives only a
+//!   channel that still has a sender), two senders dropping together (the receiver wakes once
+//!   the count reaches 0).
 
 /// The door `chan.rs` reaches its lock through (`crate::loom`), opened onto loom's types.
 mod loom {
@@ -173,5 +176,50 @@ fn a_reserve_many_giving_up_halfway_loses_no_slot() {
             2,
             "the slots collected for the waiter are free again"
         );
+    });
+}
+
+#[test]
+fn a_weak_upgrade_racing_the_last_senders_drop_keeps_the_channel_open_or_finds_it_done() {
+    ::loom::model(|| {
+        let chan = Arc::new(Chan::<u32>::new(UNBOUNDED));
+        let (last, weak) = (chan.clone(), chan.clone());
+        let dropper = thread::spawn(move || last.drop_sender());
+        // A weak sender's upgrade: it may only revive a channel that still has a sender.
+        let upgraded = weak.try_add_sender();
+        if upgraded {
+            weak.try_push(7).unwrap();
+            weak.drop_sender();
+        }
+        dropper.join().unwrap();
+        assert_eq!(chan.senders(), 0, "every sender that was counted is gone");
+        if upgraded {
+            assert_eq!(chan.try_pop(), TryPop::Value(7));
+        }
+        assert_eq!(
+            chan.try_pop(),
+            TryPop::Done,
+            "and the receiver sees the end"
+        );
+        assert!(!chan.try_add_sender(), "a finished channel stays finished");
+    });
+}
+
+#[test]
+fn two_senders_dropping_together_wake_the_receiver_once_the_last_is_gone() {
+    ::loom::model(|| {
+        let chan = Arc::new(Chan::<u32>::new(4));
+        chan.add_sender(); // a clone: two senders
+        let (a, b) = (chan.clone(), chan.clone());
+        let ta = thread::spawn(move || a.drop_sender());
+        let tb = thread::spawn(move || b.drop_sender());
+        assert_eq!(
+            block_on(poll_fn(|cx| chan.poll_pop(cx))),
+            None,
+            "the receiver parks until the count reaches 0 and is woken then"
+        );
+        ta.join().unwrap();
+        tb.join().unwrap();
+        assert_eq!(chan.senders(), 0);
     });
 }
