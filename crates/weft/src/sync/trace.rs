@@ -146,7 +146,6 @@ pub(crate) enum ResourceKind {
 /// Out of line on purpose: inlined into every hook it bloats the primitives' constructors and
 /// fast paths (oneshot's `channel` stopped being inlined, costing the off path a copy).
 #[inline(never)]
-#[inline]
 pub(crate) fn stamp() -> u64 {
     rt::with_current(|core| match core {
         Some(core) => core.stamp_ns(ns_since_epoch),
