@@ -8,7 +8,9 @@
 //!
 //! Run each row at two counts and divide the difference by the difference of the counts, so
 //! that start-up and runtime creation cancel out: the instructions of one iteration. Rows:
-//! `mutex`, `mutex_contended`, `semaphore`, `notify`, `oneshot`, `oneshot_waiting`.
+//! `mutex`, `mutex_contended`, `semaphore`, `notify`, `oneshot`, `oneshot_waiting`, and for
+//! comparison `oneshot_local` (`weft::sync::local::oneshot`) and `oneshot_tokio` (tokio's, on
+//! tokio's current-thread runtime; the mode is ignored).
 
 use weft_benches::sync_rows;
 
@@ -21,6 +23,15 @@ async fn row(name: &str, iters: u64) {
         "notify" => sync_rows::notify_ping_pong(iters).await,
         "oneshot" => sync_rows::oneshot_send_await(iters).await,
         "oneshot_waiting" => sync_rows::oneshot_to_a_waiting_task(iters).await,
+        "oneshot_local" => {
+            let start = std::time::Instant::now();
+            for i in 0..iters {
+                let (tx, rx) = weft::sync::local::oneshot::channel::<u64>();
+                tx.send(i).unwrap();
+                std::hint::black_box(rx.await.unwrap());
+            }
+            start.elapsed()
+        }
         other => panic!("unknown row {other:?}"),
     };
     std::hint::black_box(elapsed);
@@ -32,6 +43,19 @@ fn main() {
         panic!("usage: sync_instr <row> <off|trace> <iterations>");
     };
     let iters: u64 = iters.parse().expect("iterations: a number");
+    if name == "oneshot_tokio" {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            for i in 0..iters {
+                let (tx, rx) = tokio::sync::oneshot::channel::<u64>();
+                tx.send(i).unwrap();
+                std::hint::black_box(rx.await.unwrap());
+            }
+        });
+        return;
+    }
     let trace = match mode.as_str() {
         "off" => false,
         "trace" => true,

@@ -22,6 +22,9 @@ pub(crate) use atomic_waker::AtomicWaker;
 // `watch`'s value (borrows share it, a send stores under it); the models open this onto loom's.
 #[allow(unused_imports)]
 pub(crate) use std::sync::{RwLock, RwLockReadGuard};
+// The part of `sync::trace`'s holder bookkeeping built on first use. loom has none; its models
+// use std's, whose initialisation makes no loom operation (so loom never switches inside it).
+pub(crate) use std::sync::OnceLock;
 
 /// `std::cell::UnsafeCell` with loom's interface: access goes through a closure that gets the
 /// raw pointer, so the loom build can track reads and writes.

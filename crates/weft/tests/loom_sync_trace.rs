@@ -1,7 +1,8 @@
 //! Model checks of `sync::trace`'s holder bookkeeping (`src/sync/trace/holds.rs`: the
 //! exclusive holder's two atomics, the inline atomic hold slots and the locked overflow list)
 //! against loom's atomics and mutex, over the interleavings loom finds of:
-//! - two holders claiming slots at once, one releasing again, racing a reader's snapshot: they
+//! - two holders claiming slots at once (racing to create the shared part, which the first
+//!   shared hold allocates), one releasing again, racing a reader's snapshot: they
 //!   get distinct tokens, the reader never reports a slot being filled (`CLAIMED`) nor anyone
 //!   but them, and once both finish the snapshot is exactly the hold still held (no lost hold,
 //!   no phantom one);
@@ -12,8 +13,77 @@
 
 /// The door `holds.rs` reaches atomics and locks through (`crate::loom`), opened onto loom.
 mod loom {
+    pub(crate) use super::once::OnceLock;
     pub(crate) use ::loom::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
     pub(crate) use ::loom::sync::{Mutex, MutexGuard};
+}
+
+/// A `OnceLock` that loom can see (loom has none, and std's publishes the value through
+/// atomics loom does not know, which it reports as a race): the value is installed by a
+/// compare-exchange of a loom `AtomicPtr`, so two holders racing to create the shared part
+/// are modelled too. The loser frees its value and uses the winner's.
+mod once {
+    use ::loom::sync::atomic::{AtomicPtr, Ordering};
+    use std::fmt;
+
+    pub(crate) struct OnceLock<T> {
+        ptr: AtomicPtr<T>,
+    }
+
+    impl<T> OnceLock<T> {
+        pub(crate) fn new() -> OnceLock<T> {
+            OnceLock {
+                ptr: AtomicPtr::new(std::ptr::null_mut()),
+            }
+        }
+
+        pub(crate) fn get(&self) -> Option<&T> {
+            let ptr = self.ptr.load(Ordering::Acquire);
+            // SAFETY: a non-null pointer came from `Box::into_raw` in `get_or_init`, published
+            // with release (read with acquire above), and is freed only by `drop`, which
+            // takes `&mut self`, so it outlives this borrow.
+            unsafe { ptr.as_ref() }
+        }
+
+        pub(crate) fn get_or_init(&self, init: impl FnOnce() -> T) -> &T {
+            if let Some(value) = self.get() {
+                return value;
+            }
+            let new = Box::into_raw(Box::new(init()));
+            match self.ptr.compare_exchange(
+                std::ptr::null_mut(),
+                new,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                // SAFETY: as in `get`: ours, now published, freed only by `drop`.
+                Ok(_) => unsafe { &*new },
+                Err(winner) => {
+                    // SAFETY: `new` was never published, so it is still ours alone.
+                    drop(unsafe { Box::from_raw(new) });
+                    // SAFETY: as in `get`: the winner's, published and read with acquire.
+                    unsafe { &*winner }
+                }
+            }
+        }
+    }
+
+    impl<T> Drop for OnceLock<T> {
+        fn drop(&mut self) {
+            let ptr = self.ptr.with_mut(|p| *p);
+            if !ptr.is_null() {
+                // SAFETY: published by `get_or_init` from `Box::into_raw`, and `&mut self`
+                // means no borrow of it is left.
+                drop(unsafe { Box::from_raw(ptr) });
+            }
+        }
+    }
+
+    impl<T> fmt::Debug for OnceLock<T> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("OnceLock")
+        }
+    }
 }
 
 #[allow(dead_code)]
@@ -22,10 +92,10 @@ mod holds;
 
 mod loom_support;
 
-use ::loom::sync::atomic::{AtomicU64, AtomicUsize};
-use ::loom::sync::{Arc, Mutex};
+use ::loom::sync::atomic::AtomicU64;
+use ::loom::sync::Arc;
 use ::loom::thread;
-use holds::{HoldSlot, Holds, RawHold, CLAIMED, INLINE_HOLDS};
+use holds::{Holds, RawHold, CLAIMED, INLINE_HOLDS};
 use loom_support::model;
 
 /// Packed actor words of the model's holders (any non-zero word but `CLAIMED`).
@@ -37,13 +107,7 @@ fn holds() -> Holds {
     Holds {
         owner: AtomicU64::new(0),
         owner_since: AtomicU64::new(0),
-        slots: std::array::from_fn(|_| HoldSlot {
-            actor: AtomicU64::new(0),
-            count: AtomicUsize::new(0),
-            since_ns: AtomicU64::new(0),
-        }),
-        next_token: AtomicU64::new(INLINE_HOLDS as u64 + 1),
-        shared: Mutex::new(Vec::new()),
+        shared: once::OnceLock::new(),
     }
 }
 

@@ -99,3 +99,19 @@ fn locks_record_holders_and_slow_path_waits() {
 
     trace::set_enabled(false);
 }
+
+/// The holders' shared part is not built into every primitive (`trace::holds`' module doc): a
+/// resource stays small (it was 184 bytes), and so does every primitive (a `Mutex<u64>` was 256).
+#[test]
+fn a_resource_carries_no_shared_hold_slots_until_it_needs_them() {
+    assert!(
+        std::mem::size_of::<trace::Resource>() <= 64,
+        "trace::Resource is {} bytes",
+        std::mem::size_of::<trace::Resource>()
+    );
+    assert!(
+        std::mem::size_of::<Mutex<u64>>() <= 136,
+        "Mutex<u64> is {} bytes",
+        std::mem::size_of::<Mutex<u64>>()
+    );
+}

@@ -10,9 +10,11 @@
 //! A **resource** is one primitive (a mutex, a semaphore, a channel's side ...). It embeds a
 //! [`Resource`]: its kind, where it was created (`#[track_caller]` on `new`), and its holders:
 //! one exclusive holder kept in two atomics (mutex, write lock) and the shared holders (read
-//! locks, permits, senders): the first [`INLINE_HOLDS`] in atomic slots of the resource itself
+//! locks, permits, senders): the first [`INLINE_HOLDS`](holds::INLINE_HOLDS) in atomic slots
 //! (claimed by a compare-exchange on an empty slot; the hold's token is the slot's number), any
-//! more in a list behind a lock (tokens from a per-resource counter).
+//! more in a list behind a lock (tokens from a per-resource counter). Slots and list live in a
+//! part the first shared hold allocates, so a resource that never has one (a mutex, a oneshot
+//! channel, any primitive while the bookkeeping is off) carries 32 bytes of holders, not 168.
 //!
 //! A **wait** is recorded when an actor parks on a resource (the slow path: the waiter is about
 //! to return `Pending` or park a thread) and removed when it stops waiting, however it stops:
@@ -54,8 +56,9 @@ mod hints;
 mod holds;
 mod waits;
 
+use holds::Holds;
+#[cfg(test)]
 pub(crate) use holds::INLINE_HOLDS;
-use holds::{HoldSlot, Holds};
 pub(crate) use waits::KeyHasher;
 
 static ENABLED: AtomicBool = AtomicBool::new(false);
@@ -202,16 +205,6 @@ pub(crate) struct Hold {
     pub(crate) token: u64,
 }
 
-/// A free inline slot, to build [`Holds`] in a `const fn` (see `holds`' module doc). A
-/// `const fn`, not a `const` item: built in place, where a `const` item is copied from an image.
-const fn free_slot() -> HoldSlot {
-    HoldSlot {
-        actor: AtomicU64::new(0),
-        count: AtomicUsize::new(0),
-        since_ns: AtomicU64::new(0),
-    }
-}
-
 /// The bookkeeping part of one primitive; see the module doc.
 #[derive(Debug)]
 pub(crate) struct Resource {
@@ -239,9 +232,7 @@ impl Resource {
             holds: Holds {
                 owner: AtomicU64::new(0),
                 owner_since: AtomicU64::new(0),
-                slots: [free_slot(), free_slot(), free_slot(), free_slot()],
-                next_token: AtomicU64::new(INLINE_HOLDS as u64 + 1),
-                shared: Mutex::new(Vec::new()),
+                shared: OnceLock::new(),
             },
             grants: AtomicU64::new(0),
             watchers: AtomicUsize::new(0),

@@ -1,12 +1,21 @@
 //! The holders of one resource, as `sync::trace` keeps them: see the parent's module doc
 //! ("its holders: one exclusive holder kept in two atomics ... the first `INLINE_HOLDS` in
-//! atomic slots of the resource itself ..., any more in a list behind a lock").
+//! atomic slots ..., any more in a list behind a lock").
 //!
 //! Actors are packed words here (the parent packs and unpacks them; 0 is "nobody"), stamps
 //! plain nanoseconds, so that this file needs nothing but `crate::loom`:
 //! `tests/loom_sync_trace.rs` compiles it against loom's atomics and mutex and races holders
 //! against a reader taking a snapshot. Nothing here is `const` (loom's constructors are not),
 //! so the parent builds [`Holds`] from its fields in its `const fn`.
+//!
+//! # The shared part comes with the first shared hold
+//!
+//! The slots, the token counter and the overflow list ([`SharedHolds`], 136 bytes) are
+//! allocated by the first shared hold, not built into every resource: a mutex or a oneshot
+//! channel never has one, and with the bookkeeping off nothing is ever recorded. So a
+//! resource carries two atomics and a `OnceLock` (32 bytes) until then; a primitive is that
+//! much smaller to build, copy into its allocation and drop (a oneshot channel's allocation
+//! was 240 bytes, 112 now). A shared hold, once the part exists, pays one more load.
 //!
 //! # Slots
 //!
@@ -18,13 +27,13 @@
 //! at a time), so its count changes are a load and a store, not read-modify-writes.
 
 use crate::loom::{
-    AtomicU64, AtomicUsize, Mutex, MutexGuard,
+    AtomicU64, AtomicUsize, Mutex, MutexGuard, OnceLock,
     Ordering::{Acquire, Relaxed, Release},
 };
 
 /// Shared holds kept in atomic slots of the resource itself, before the locked list: a mutex
 /// has none, a channel usually one or two senders, a semaphore a few permit holders at a time;
-/// four covers the common cases at 96 bytes per resource.
+/// four covers the common cases in 96 bytes.
 pub(crate) const INLINE_HOLDS: usize = 4;
 
 /// The actor word of a slot being filled (its count and stamp not written yet): readers skip
@@ -56,12 +65,19 @@ pub(crate) struct Holds {
     pub(crate) owner: AtomicU64,
     /// When the exclusive holder took it.
     pub(crate) owner_since: AtomicU64,
+    /// The shared holders, from the first one on (module doc).
+    pub(crate) shared: OnceLock<Box<SharedHolds>>,
+}
+
+/// The shared holders of one resource.
+#[derive(Debug)]
+pub(crate) struct SharedHolds {
     /// The first shared holders (tokens `1..=INLINE_HOLDS`).
-    pub(crate) slots: [HoldSlot; INLINE_HOLDS],
+    slots: [HoldSlot; INLINE_HOLDS],
     /// Tokens handed to the shared holders of the overflow list (start after the slots').
-    pub(crate) next_token: AtomicU64,
+    next_token: AtomicU64,
     /// Shared holders beyond the slots.
-    pub(crate) shared: Mutex<Vec<RawHold>>,
+    overflow: Mutex<Vec<RawHold>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -74,10 +90,11 @@ impl Holds {
     /// send through a shared `&Sender` from two actors at once leaves one of them: either is
     /// a live user); a hold in the overflow list keeps its first actor.
     pub(crate) fn rehold(&self, token: u64, actor: u64) {
-        let Some(slot) = usize::try_from(token.wrapping_sub(1))
-            .ok()
-            .and_then(|i| self.slots.get(i))
-        else {
+        let Some(slot) = self.shared.get().and_then(|more| {
+            usize::try_from(token.wrapping_sub(1))
+                .ok()
+                .and_then(|i| more.slots.get(i))
+        }) else {
             return;
         };
         let now = slot.actor.load(Relaxed);
@@ -106,6 +123,59 @@ impl Holds {
     /// (never 0).
     #[inline]
     pub(crate) fn add(&self, actor: u64, count: usize, since_ns: u64) -> u64 {
+        self.shared
+            .get_or_init(SharedHolds::new)
+            .add(actor, count, since_ns)
+    }
+
+    /// Forgets `count` units of the hold `token`; returns its actor when that released all
+    /// of it (the hold is gone), else 0. A token of 0 or a count of 0 releases nothing (a
+    /// permit dropped after `forget` or `merge`, whose token's slot may be another's by now).
+    #[inline]
+    pub(crate) fn remove(&self, token: u64, count: usize) -> u64 {
+        // A token was handed out only once the part existed.
+        match self.shared.get() {
+            Some(more) => more.remove(token, count),
+            None => 0,
+        }
+    }
+
+    /// Every recorded hold: the exclusive one (token 0), then the shared ones.
+    pub(crate) fn snapshot(&self) -> Vec<RawHold> {
+        let mut all = Vec::new();
+        let owner = self.owner.load(Relaxed);
+        if owner != 0 {
+            all.push(RawHold {
+                actor: owner,
+                count: 1,
+                since_ns: self.owner_since.load(Relaxed),
+                token: 0,
+            });
+        }
+        if let Some(more) = self.shared.get() {
+            more.snapshot(&mut all);
+        }
+        all
+    }
+}
+
+impl SharedHolds {
+    /// No holder yet.
+    #[cold]
+    fn new() -> Box<SharedHolds> {
+        Box::new(SharedHolds {
+            slots: std::array::from_fn(|_| HoldSlot {
+                actor: AtomicU64::new(0),
+                count: AtomicUsize::new(0),
+                since_ns: AtomicU64::new(0),
+            }),
+            next_token: AtomicU64::new(INLINE_HOLDS as u64 + 1),
+            overflow: Mutex::new(Vec::new()),
+        })
+    }
+
+    #[inline]
+    fn add(&self, actor: u64, count: usize, since_ns: u64) -> u64 {
         for (i, slot) in self.slots.iter().enumerate() {
             // The first slot is tried at once (it is free in the common case of one holder at a
             // time); later ones are looked at first, so a busy slot costs no failed CAS.
@@ -127,7 +197,7 @@ impl Holds {
     #[cold]
     fn add_overflow(&self, actor: u64, count: usize, since_ns: u64) -> u64 {
         let token = self.next_token.fetch_add(1, Relaxed);
-        lock(&self.shared).push(RawHold {
+        lock(&self.overflow).push(RawHold {
             actor,
             count,
             since_ns,
@@ -136,11 +206,8 @@ impl Holds {
         token
     }
 
-    /// Forgets `count` units of the hold `token`; returns its actor when that released all
-    /// of it (the hold is gone), else 0. A token of 0 or a count of 0 releases nothing (a
-    /// permit dropped after `forget` or `merge`, whose token's slot may be another's by now).
     #[inline]
-    pub(crate) fn remove(&self, token: u64, count: usize) -> u64 {
+    fn remove(&self, token: u64, count: usize) -> u64 {
         // Token 0 (callers check it first) wraps to an index past the slots, and is refused
         // below with the overflow.
         if let Some(slot) = usize::try_from(token.wrapping_sub(1))
@@ -168,29 +235,19 @@ impl Holds {
 
     #[cold]
     fn remove_overflow(&self, token: u64, count: usize) -> u64 {
-        let mut shared = lock(&self.shared);
-        let Some(i) = shared.iter().position(|h| h.token == token) else {
+        let mut overflow = lock(&self.overflow);
+        let Some(i) = overflow.iter().position(|h| h.token == token) else {
             return 0;
         };
-        shared[i].count = shared[i].count.saturating_sub(count);
-        if shared[i].count > 0 {
+        overflow[i].count = overflow[i].count.saturating_sub(count);
+        if overflow[i].count > 0 {
             return 0;
         }
-        shared.swap_remove(i).actor
+        overflow.swap_remove(i).actor
     }
 
-    /// Every recorded hold: the exclusive one (token 0), then the shared ones.
-    pub(crate) fn snapshot(&self) -> Vec<RawHold> {
-        let mut all = Vec::new();
-        let owner = self.owner.load(Relaxed);
-        if owner != 0 {
-            all.push(RawHold {
-                actor: owner,
-                count: 1,
-                since_ns: self.owner_since.load(Relaxed),
-                token: 0,
-            });
-        }
+    /// Appends the shared holds to `all`.
+    fn snapshot(&self, all: &mut Vec<RawHold>) {
         for (i, slot) in self.slots.iter().enumerate() {
             let actor = slot.actor.load(Acquire);
             if actor != 0 && actor != CLAIMED {
@@ -202,7 +259,6 @@ impl Holds {
                 });
             }
         }
-        all.extend(lock(&self.shared).iter().copied());
-        all
+        all.extend(lock(&self.overflow).iter().copied());
     }
 }
