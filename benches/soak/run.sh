@@ -6,9 +6,12 @@
 # benches/src/bin/soak_client (see its module doc for the traffic and the checks). Exits
 # non-zero, with the reason, if a request failed other than on a killed worker's connections,
 # if RSS moved more than 5 % between the second tenth of the run and the last (per worker
-# generation), or if descriptors grew.
+# generation; runs under 180 s print the workers' RSS without judging it, see judge.rs), or if
+# descriptors grew. `.ci/run` runs it for 60 s.
 #
 #   SOAK_SECS=180 benches/soak/run.sh        # OUT=DIR for the results (default target/soak)
+#   SOAK_PROFILE=dev ...                     # the debug build of weft (what `.ci/run` has
+#                                            # built already), not a release build
 #
 # Writes $OUT/summary.txt, $OUT/samples.csv and $OUT/soak.svg (RSS and fds over time).
 set -euo pipefail
@@ -17,10 +20,14 @@ cd "$(dirname "$0")/../.."
 secs=${SOAK_SECS:-600}
 out=${OUT:-target/soak}
 export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
-# The server as deployed (release); the client in the dev profile (it waits on sockets).
-cargo build --release -q -p weft-lab
+# The server as deployed (release, unless SOAK_PROFILE=dev); the client in the dev profile (it
+# waits on sockets).
+case ${SOAK_PROFILE:-release} in
+  release) cargo build --release -q -p weft-lab; bin=target/release/weft ;;
+  dev) cargo build -q -p weft-lab; bin=target/debug/weft ;;
+  *) echo "soak: SOAK_PROFILE is release or dev, not ${SOAK_PROFILE}" >&2; exit 2 ;;
+esac
 cargo build -q -p weft-benches --bin soak_client
-bin=target/release/weft
 client=target/debug/soak_client
 
 root=$(mktemp -d)
@@ -54,7 +61,7 @@ for _ in $(seq 1 400); do
 done
 [[ -n $ready ]] || { echo "soak: weft serve on port $port never answered /pid" >&2; cat "$log" >&2; exit 1; }
 
-echo "soak: ${secs} s against weft serve --workers 2 (supervisor $sup, port $port); results in $out"
+echo "soak: ${secs} s against $bin serve --workers 2 (supervisor $sup, port $port); results in $out"
 status=0
 "$client" --addr "127.0.0.1:$port" --supervisor "$sup" --secs "$secs" --file "$root/blob.bin" \
   --out "$out" || status=$?

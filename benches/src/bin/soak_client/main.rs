@@ -17,8 +17,9 @@
 //! time it failed; a failure of that first request itself (its worker unknown) is excused only
 //! if a kill happened while it was in flight, and counted apart. Every other failure fails the
 //! soak. At the end `judge` compares the second tenth of the run with the last (RSS within 5 %
-//! per worker generation, no descriptor growth), writes `samples.csv`, `soak.svg` and
-//! `summary.txt` into `--out`, and the process exits 1 if any check failed.
+//! per worker generation in runs of 3 minutes or more, no descriptor growth), writes
+//! `samples.csv`, `soak.svg` and `summary.txt` into `--out`, and the process exits 1 if any
+//! check failed.
 
 mod http;
 mod judge;
