@@ -182,11 +182,17 @@ pub(crate) fn serve_connection<S: Read + Write>(
     waits: &impl Waits,
     policy: ConnPolicy,
 ) -> io::Result<()> {
-    let mut buf: Vec<u8> = Vec::with_capacity(READ_CHUNK);
+    // Bytes received are `buf[..filled]`; reads go into the rest. `buf` is zeroed when it
+    // grows, once per connection in the common case: zeroing a fresh 4 KiB chunk before every
+    // read cost the green model about a fifth of its io-wait throughput (a memset per request
+    // that also pushed the connections' other data out of the cache). A buffer on the stack
+    // instead would touch 4 KiB more of every green thread's and thread's stack.
+    let mut buf: Vec<u8> = vec![0; READ_CHUNK];
+    let mut filled = 0;
     let mut served: u32 = 0;
     loop {
         let (head, len) = loop {
-            match parse_head(&buf) {
+            match parse_head(&buf[..filled]) {
                 Parsed::Complete(head, len) => break (head, len),
                 Parsed::Refused(status, why) => {
                     stream.write_all(&response(status, why, true))?;
@@ -194,9 +200,10 @@ pub(crate) fn serve_connection<S: Read + Write>(
                 }
                 Parsed::Incomplete => {}
             }
-            let old = buf.len();
-            buf.resize(old + READ_CHUNK, 0);
-            let n = match stream.read(&mut buf[old..]) {
+            if filled == buf.len() {
+                buf.resize(filled + READ_CHUNK, 0);
+            }
+            let n = match stream.read(&mut buf[filled..]) {
                 Ok(n) => n,
                 // Idle past the read timeout: close, as a keep-alive timeout does.
                 Err(e)
@@ -209,12 +216,13 @@ pub(crate) fn serve_connection<S: Read + Write>(
                 }
                 Err(e) => return Err(e),
             };
-            buf.truncate(old + n);
             if n == 0 {
                 return Ok(());
             }
+            filled += n;
         };
-        buf.drain(..len);
+        buf.copy_within(len..filled, 0);
+        filled -= len;
         served += 1;
         let last = head.close || policy.max_requests.is_some_and(|max| served >= max);
         let (status, body) = answer(Route::of_target(&head.target), waits);
@@ -258,5 +266,73 @@ mod tests {
             parse_head(&[b'a'; MAX_HEAD_BYTES + 1]),
             Parsed::Refused(431, _)
         ));
+    }
+
+    /// A stream that hands out its input in the given pieces (one per read), then EOF, and
+    /// keeps what is written.
+    struct Pieces {
+        reads: std::collections::VecDeque<Vec<u8>>,
+        written: Vec<u8>,
+    }
+
+    impl Read for Pieces {
+        fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+            let Some(mut piece) = self.reads.pop_front() else {
+                return Ok(0);
+            };
+            let n = piece.len().min(out.len());
+            out[..n].copy_from_slice(&piece[..n]);
+            if n < piece.len() {
+                self.reads.push_front(piece.split_off(n));
+            }
+            Ok(n)
+        }
+    }
+
+    impl Write for Pieces {
+        fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+            self.written.extend_from_slice(data);
+            Ok(data.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn pipelined_and_split_requests_are_each_answered_in_order() {
+        let get = |path: &str| format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").into_bytes();
+        // Two requests in one read, a third split inside its head, a fourth longer than one
+        // read chunk (a long target) arriving in pieces.
+        let mut first = get("/");
+        first.extend(get("/nope"));
+        let third = get("/");
+        let long = get(&format!("/{}", "a".repeat(READ_CHUNK + 100)));
+        let (l1, l2) = long.split_at(READ_CHUNK - 10);
+        let mut stream = Pieces {
+            reads: [
+                first,
+                third[..7].to_vec(),
+                third[7..].to_vec(),
+                l1.to_vec(),
+                l2.to_vec(),
+            ]
+            .into(),
+            written: Vec::new(),
+        };
+        serve_connection(
+            &mut stream,
+            &OsThreadWaits,
+            ConnPolicy { max_requests: None },
+        )
+        .unwrap();
+        let out = String::from_utf8(stream.written).unwrap();
+        let statuses: Vec<&str> = out
+            .split("HTTP/1.1 ")
+            .skip(1)
+            .map(|answer| &answer[..3])
+            .collect();
+        assert_eq!(statuses, ["200", "404", "200", "404"], "{out}");
+        assert!(out.contains(HELLO));
     }
 }
