@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! valgrind --tool=callgrind --callgrind-out-file=/dev/null \
-//!     target/release/sync_instr <row> <off|trace> <iterations>
+//!     target/release/sync_instr <row> <off|trace|diag> <iterations>
 //! ```
 //!
 //! Run each row at two counts and divide the difference by the difference of the counts, so
@@ -40,7 +40,7 @@ async fn row(name: &str, iters: u64) {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [name, mode, iters] = &args[..] else {
-        panic!("usage: sync_instr <row> <off|trace> <iterations>");
+        panic!("usage: sync_instr <row> <off|trace|diag> <iterations>");
     };
     let iters: u64 = iters.parse().expect("iterations: a number");
     if name == "oneshot_tokio" {
@@ -56,13 +56,23 @@ fn main() {
         });
         return;
     }
-    let trace = match mode.as_str() {
-        "off" => false,
-        "trace" => true,
-        other => panic!("mode {other:?}: off or trace"),
-    };
     let rt = weft_benches::weft_rt();
-    weft::sync::__set_tracing(trace);
-    rt.block_on(row(name, iters));
-    weft::sync::__set_tracing(false);
+    match mode.as_str() {
+        "off" => rt.block_on(row(name, iters)),
+        "trace" => {
+            weft::sync::__set_tracing(true);
+            rt.block_on(row(name, iters));
+            weft::sync::__set_tracing(false);
+        }
+        // The `diag` bench's "on": deadlock detection and lock-order checking.
+        "diag" => {
+            let on = weft::diag::Config::default()
+                .deadlocks(true)
+                .lock_order(true);
+            weft::diag::install_for_bench(on);
+            rt.block_on(row(name, iters));
+            weft::diag::install_for_bench(weft::diag::Config::default());
+        }
+        other => panic!("mode {other:?}: off, trace or diag"),
+    }
 }
