@@ -18,7 +18,7 @@
 //! a tenth of the run, so a generation serves two or three samples inside a window, the two
 //! windows' generations do not always pair up, and a generation's mean swings with which of its
 //! two workers took most connections (a worker serving few stays near 5.4 MiB, a busy one
-//! reaches 6.8). Three 60 s runs moved 13 % on that noise alone; from 180 s (18 s periods) the
+//! reaches 6.8). 60 s runs moved by up to 13 % on that noise alone; from 180 s (18 s periods) the
 //! pairs line up.
 
 use std::fmt::Write as _;

@@ -15,7 +15,7 @@
 //! channel never has one, and with the bookkeeping off nothing is ever recorded. So a
 //! resource carries two atomics and a `OnceLock` (32 bytes) until then; a primitive is that
 //! much smaller to build, copy into its allocation and drop (a oneshot channel's allocation
-//! was 240 bytes, 112 now). A shared hold, once the part exists, pays one more load.
+//! was 240 bytes, 120 now). A shared hold, once the part exists, pays one more load.
 //!
 //! # Slots
 //!
