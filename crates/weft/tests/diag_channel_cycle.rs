@@ -91,7 +91,7 @@ fn three_party_cycle_through_a_mutex_a_semaphore_and_a_bounded_channel() {
     assert!(text.contains("waiting on Semaphore"), "{text}");
     assert!(text.contains("waiting on Mutex"), "{text}");
     eprintln!("{report}");
-    std::mem::forget(rt);
+    drop(rt);
 }
 
 #[test]
@@ -137,7 +137,7 @@ fn a_receive_whose_only_sender_waits_on_the_receivers_lock() {
         report.to_string().contains("waiting on MpscRecv"),
         "{report}"
     );
-    std::mem::forget(rt);
+    drop(rt);
 }
 
 #[test]
@@ -185,5 +185,5 @@ fn a_receive_while_a_sender_can_still_run_is_not_a_deadlock() {
         *got.lock().unwrap() == [1, 7]
     });
     assert!(find(ReportKind::Deadlock, &[&ch_site]).is_none());
-    std::mem::forget(rt);
+    drop(rt);
 }

@@ -47,7 +47,7 @@ fn two_tasks_on_one_loop() {
         report.tasks().iter().all(|t| t.starts_with("task ")),
         "{report}"
     );
-    std::mem::forget(rt);
+    drop(rt);
 }
 
 #[test]
@@ -57,7 +57,7 @@ fn two_tasks_on_two_loops() {
     rt.spawn_on(0, seeds.clone().a_task());
     rt.spawn_on(1, seeds.clone().b_task());
     check_two_member_report(&seeds);
-    std::mem::forget(rt);
+    drop(rt);
 }
 
 #[test]
@@ -80,7 +80,7 @@ fn two_green_threads() {
             .all(|t| t.starts_with("green thread ")),
         "{report}"
     );
-    std::mem::forget(rt);
+    drop(rt);
 }
 
 #[test]
@@ -93,7 +93,7 @@ fn a_task_and_a_green_thread() {
         weft::green::spawn(move || b.b_blocking()).await
     });
     check_two_member_report(&seeds);
-    std::mem::forget(rt);
+    drop(rt);
 }
 
 #[test]
@@ -108,7 +108,7 @@ fn a_pool_job_and_a_task() {
     check_two_member_report(&seeds);
     let report = find(ReportKind::Deadlock, &[&seeds.sites[0]]).unwrap().1;
     assert!(report.to_string().contains("(thread "), "{report}");
-    std::mem::forget(rt);
+    drop(rt);
 }
 
 #[test]
@@ -168,7 +168,7 @@ fn three_party_cycle_through_a_mutex_a_semaphore_and_a_lock() {
     }
     let (_, report) = expect_report(ReportKind::Deadlock, &[&m_site, "Semaphore"]);
     assert_eq!(report.tasks().len(), 3, "{report}");
-    std::mem::forget(rt);
+    drop(rt);
 }
 
 #[test]
@@ -195,7 +195,7 @@ fn two_tasks_each_awaiting_the_others_join_handle() {
     assert_eq!(report.tasks().len(), 2, "{report}");
     assert!(report.to_string().contains(file!()), "{report}");
     eprintln!("{report}");
-    std::mem::forget(rt);
+    drop(rt);
 }
 
 /// A's second wait is joined with a timer: conditional while the timer runs, stuck after it
@@ -230,7 +230,7 @@ fn a_wait_that_becomes_unconditional_later_is_found_by_the_sweep() {
     });
     let (_, report) = expect_report(ReportKind::Deadlock, &[&site1]);
     assert_eq!(report.tasks().len(), 2, "{report}");
-    std::mem::forget(rt);
+    drop(rt);
 }
 
 /// Number of client connections served while two other tasks deadlock.
@@ -292,7 +292,7 @@ fn two_stuck_tasks_among_a_thousand_serving_clients() {
     wait_until("every client served after the deadlock", || {
         served.load(SeqCst) == before + CLIENTS
     });
-    std::mem::forget(rt);
+    drop(rt);
 }
 
 fn connect(addr: std::net::SocketAddr) -> std::net::TcpStream {

@@ -79,7 +79,7 @@ fn a_try_lock_loop_overtaken_by_queued_lockers_is_reported() {
         "the prober got the lock, yet was reported:\n{text}"
     );
     eprintln!("{report}");
-    std::mem::forget(rt);
+    drop(rt);
 }
 
 #[test]
@@ -112,7 +112,7 @@ fn a_wait_that_keeps_timing_out_and_requeueing_is_reported() {
         report.to_string().contains("a wait that gave up its place"),
         "{report}"
     );
-    std::mem::forget(rt);
+    drop(rt);
 }
 
 #[test]
@@ -173,5 +173,5 @@ fn fifo_contention_is_not_starvation() {
         find(ReportKind::Starvation, &[&site]).is_none()
             && find(ReportKind::Starvation, &[&sem_site]).is_none()
     );
-    std::mem::forget(rt);
+    drop(rt);
 }
