@@ -19,16 +19,16 @@ cd "$(dirname "$0")/../.."
 
 secs=${SOAK_SECS:-600}
 out=${OUT:-target/soak}
-export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
 # The server as deployed (release, unless SOAK_PROFILE=dev); the client in the dev profile (it
 # waits on sockets).
+target=${CARGO_TARGET_DIR:-target}
 case ${SOAK_PROFILE:-release} in
-  release) cargo build --release -q -p weft-lab; bin=target/release/weft ;;
-  dev) cargo build -q -p weft-lab; bin=target/debug/weft ;;
+  release) cargo build --release -q -p weft-lab; bin=$target/release/weft ;;
+  dev) cargo build -q -p weft-lab; bin=$target/debug/weft ;;
   *) echo "soak: SOAK_PROFILE is release or dev, not ${SOAK_PROFILE}" >&2; exit 2 ;;
 esac
 cargo build -q -p weft-benches --bin soak_client
-client=target/debug/soak_client
+client=$target/debug/soak_client
 
 root=$(mktemp -d)
 log=$(mktemp)
