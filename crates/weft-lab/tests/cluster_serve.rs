@@ -16,9 +16,21 @@ use weft_testkit::{
 /// `weft serve --workers N`, once it logged its start line. The supervisor's "cluster worker
 /// ready" lines (with `slot=` and `pid=`) are the workers' ready lines.
 fn start(workers: u16) -> Cluster {
+    start_model(workers, "async")
+}
+
+/// [`start`] with `--model model`.
+fn start_model(workers: u16, model: &str) -> Cluster {
     let supervisor = ServeChild::weft_serve(
         env!("CARGO_BIN_EXE_weft"),
-        ["--port", "0", "--workers", &workers.to_string()],
+        [
+            "--port",
+            "0",
+            "--workers",
+            &workers.to_string(),
+            "--model",
+            model,
+        ],
     );
     Cluster::new(supervisor, |line| {
         if !line.contains("cluster worker ready") {
@@ -76,7 +88,16 @@ fn load(addr: SocketAddr, clients: usize, path: &'static str) -> Load {
 
 #[test]
 fn workers_share_the_port_and_all_answer() {
-    let mut cluster = start(2);
+    every_worker_answers(start(2));
+}
+
+#[test]
+fn green_workers_share_the_port_and_all_answer() {
+    every_worker_answers(start_model(2, "green"));
+}
+
+/// Every worker of a 2-worker cluster answers `/pid` on the shared port; SIGTERM stops it.
+fn every_worker_answers(mut cluster: Cluster) {
     let pids = ready_pids(&mut cluster, 2);
     let mut seen = HashSet::new();
     wait_until(&format!("an answer from every worker of {pids:?}"), || {

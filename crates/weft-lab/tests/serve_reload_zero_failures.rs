@@ -6,8 +6,8 @@
 //! sent is a failure; an answer with `Connection: close` is not (the client
 //! reconnects, as wrk and browsers do).
 //!
-//! - `weft serve --workers 2` and `--workers 1`, SIGHUP twice: no failure,
-//!   no refused connection (new connections go to the new workers).
+//! - `weft serve --workers 2` and `--workers 1`, async and green, SIGHUP twice:
+//!   no failure, no refused connection (new connections go to the new workers).
 //! - `weft serve` without `--workers` (async and green), SIGTERM: no request
 //!   lost on a kept-alive connection; after the listener closed, connections
 //!   are refused (a reconnect racing the close of a loop's listener can be
@@ -42,10 +42,17 @@ fn answered(records: &[weft_testkit::Record]) -> usize {
         .count()
 }
 
-fn reload_twice_fails_nothing(workers: u16) {
+fn reload_twice_fails_nothing(workers: u16, model: &str) {
     let supervisor = ServeChild::weft_serve(
         env!("CARGO_BIN_EXE_weft"),
-        ["--port", "0", "--workers", &workers.to_string()],
+        [
+            "--port",
+            "0",
+            "--workers",
+            &workers.to_string(),
+            "--model",
+            model,
+        ],
     );
     let mut cluster = Cluster::new(supervisor, |line| {
         if !line.contains("cluster worker ready") {
@@ -82,8 +89,8 @@ fn reload_twice_fails_nothing(workers: u16) {
     let records = load.stop();
     let (sent, answered, refused, failed) = tally(&records);
     println!(
-        "weft serve --workers {workers}, 2 x SIGHUP under keep-alive load ({CLIENTS} clients): \
-         {sent} sent, {answered} answered, {refused} refused, {} failed",
+        "weft serve --workers {workers} --model {model}, 2 x SIGHUP under keep-alive load \
+         ({CLIENTS} clients): {sent} sent, {answered} answered, {refused} refused, {} failed",
         failed.len()
     );
     assert!(failed.is_empty(), "failed requests: {failed:?}");
@@ -94,12 +101,22 @@ fn reload_twice_fails_nothing(workers: u16) {
 
 #[test]
 fn two_reloads_of_two_workers_under_keep_alive_load_fail_no_request() {
-    reload_twice_fails_nothing(2);
+    reload_twice_fails_nothing(2, "async");
 }
 
 #[test]
 fn two_reloads_of_one_worker_under_keep_alive_load_fail_no_request() {
-    reload_twice_fails_nothing(1);
+    reload_twice_fails_nothing(1, "async");
+}
+
+#[test]
+fn two_reloads_of_two_green_workers_under_keep_alive_load_fail_no_request() {
+    reload_twice_fails_nothing(2, "green");
+}
+
+#[test]
+fn two_reloads_of_one_green_worker_under_keep_alive_load_fail_no_request() {
+    reload_twice_fails_nothing(1, "green");
 }
 
 fn stop_fails_nothing(model: &str) {

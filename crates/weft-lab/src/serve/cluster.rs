@@ -10,8 +10,9 @@
 //!   SIGTTIN/SIGTTOU add/remove a worker. Workers run the binary at the supervisor's own path
 //!   (not `/proc/self/exe`), so a SIGHUP after installing a new binary there upgrades it.
 //! - **Worker**: a weft runtime with `--loops` loop threads (default 1: the processes are the
-//!   unit of parallelism), serving HTTP with [`weft_http::Server::from_listener`]: each loop on
-//!   its own duplicate of the inherited socket (one accept queue shared by every loop of every worker, so a worker
+//!   unit of parallelism), serving HTTP with [`weft_http::Server::from_listener`] (or, with
+//!   `--model green`, the green server of `serve::green`): each loop on its own duplicate of
+//!   the inherited socket (one accept queue shared by every loop of every worker, so a worker
 //!   that stops or dies loses nothing that is still queued). It reports ready once every loop
 //!   accepts. On stop (the supervisor's `Stop`, SIGTERM, SIGINT, or the supervisor gone) every
 //!   loop takes the connections already queued, closes its listener, and drains within the
@@ -73,12 +74,6 @@ pub(crate) fn run(
     root: Option<StaticRoot>,
     tls: Option<TlsConfig>,
 ) -> io::Result<()> {
-    if args.model != Model::Async {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "--workers runs the async model only (drop --model green)",
-        ));
-    }
     let loops = args.loops.map_or(DEFAULT_LOOPS_PER_WORKER, usize::from);
     match cluster::role()? {
         Role::Supervisor => {
@@ -88,8 +83,11 @@ pub(crate) fn run(
             supervise(
                 args.drain_grace,
                 args.addr()?,
-                workers,
-                loops,
+                Shape {
+                    workers,
+                    loops,
+                    model: args.model,
+                },
                 &super::static_files::describe(root.as_ref()),
                 super::tls::scheme(&tls),
             )
@@ -97,6 +95,7 @@ pub(crate) fn run(
         Role::Worker(index) => work(
             index,
             loops,
+            args.model,
             args.timeouts(),
             root,
             tls,
@@ -105,11 +104,21 @@ pub(crate) fn run(
     }
 }
 
+/// How many workers, of how many loops each, serving which model.
+struct Shape {
+    workers: usize,
+    loops: usize,
+    model: Model,
+}
+
 fn supervise(
     grace: std::time::Duration,
     addr: SocketAddr,
-    workers: usize,
-    loops: usize,
+    Shape {
+        workers,
+        loops,
+        model,
+    }: Shape,
     root: &str,
     scheme: &str,
 ) -> io::Result<()> {
@@ -130,9 +139,13 @@ fn supervise(
                 cluster::bind(addr)?
             }
         };
+        let model = match model {
+            Model::Async => "",
+            Model::Green => ", model=green",
+        };
         tracing::info!(
-            "weft serve listening on {scheme}://{} (workers={workers}, loops={loops} per worker, \
-             root={root}, supervisor pid {}{})",
+            "weft serve listening on {scheme}://{} (workers={workers}, loops={loops} per worker\
+             {model}, root={root}, supervisor pid {}{})",
             listener.local_addr()?,
             std::process::id(),
             if activated {
@@ -207,6 +220,7 @@ async fn run_counting_restarts(mut supervisor: Supervisor<Down, ()>) -> io::Resu
 fn work(
     index: usize,
     loops: usize,
+    model: Model,
     timeouts: weft_http::Timeouts,
     root: Option<StaticRoot>,
     tls: Option<TlsConfig>,
@@ -221,17 +235,17 @@ fn work(
             "cluster worker: no listening socket was inherited",
         )
     })?;
-    let runtime = Runtime::builder()
-        .loops(loops)
-        .thread_name("weft-http")
-        .build()?;
-    // The link is registered on the runtime's caller loop, which `run_until` drives below.
-    let mut link = runtime.block_on(async { WorkerLink::<(), Down>::connect() })?;
-    let config = ServerConfig {
-        drain_timeout: link.drain_timeout(),
-        timeouts,
-        ..ServerConfig::default()
+    let runtime = match model {
+        Model::Async => Runtime::builder()
+            .loops(loops)
+            .thread_name("weft-http")
+            .build()?,
+        Model::Green => super::green::runtime(loops)?,
     };
+    // The link is registered on the runtime's caller loop, which `run_until` (or the green
+    // server's `block_on`) drives below.
+    let mut link = runtime.block_on(async { WorkerLink::<(), Down>::connect() })?;
+    let drain_timeout = link.drain_timeout();
     // Every loop adopts its own duplicate of the inherited socket; `start_on` returns once
     // each accepts.
     let readiness = Readiness::new();
@@ -243,11 +257,8 @@ fn work(
     // Each worker appends to the file (or stdout) itself, in whole-line writes.
     let log = access_log.map(access_log::AccessLog::open).transpose()?;
     let app = routes::app(root, &readiness, &metrics, log.as_ref());
-    let running = super::tls::apply(Server::from_listener(listener), tls)
-        .config(config)
-        .start_on(runtime, app)?;
     let mut not_ready = None;
-    let served = running.run_until(async {
+    let until_stop = async {
         if let Err(error) = link.ready().await {
             not_ready = Some(io::Error::other(error));
             return;
@@ -279,7 +290,30 @@ fn work(
                 }
             }
         }
-    });
+    };
+    let served = match model {
+        Model::Async => {
+            let config = ServerConfig {
+                drain_timeout,
+                timeouts,
+                ..ServerConfig::default()
+            };
+            super::tls::apply(Server::from_listener(listener), tls)
+                .config(config)
+                .start_on(runtime, app)?
+                .run_until(until_stop)
+        }
+        // `serve` refused TLS with the green model before the cluster started.
+        Model::Green => super::green::run(
+            runtime,
+            super::green::Listen::Inherited(listener),
+            app,
+            timeouts,
+            drain_timeout,
+            until_stop,
+            |_| {},
+        ),
+    };
     // The loops are joined: every line is in the writer's hands.
     if let Some(log) = log {
         log.finish();

@@ -190,13 +190,13 @@ pub(crate) fn run(args: ServeArgs) -> io::Result<()> {
         // is built without a backend, so it reads the variable.
         std::env::set_var(weft::rt::BACKEND_ENV_VAR, backend.name());
     }
+    if args.model == Model::Green && tls.is_some() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "--tls-cert needs the async model (drop --model green)",
+        ));
+    }
     if let Some(workers) = args.workers {
-        if args.model == Model::Green {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "--model green cannot be combined with --workers yet (cluster workers serve async)",
-            ));
-        }
         return cluster::run(&args, usize::from(workers), root, tls);
     }
     let loops = args
@@ -222,23 +222,18 @@ pub(crate) fn run(args: ServeArgs) -> io::Result<()> {
                 "--model green cannot serve a socket-activated listener yet (use --model async)",
             ));
         }
-        if tls.is_some() {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "--tls-cert needs the async model (drop --model green)",
-            ));
-        }
-        let addr = args.addr()?;
+        let graced = drain_grace::Graced {
+            signals,
+            readiness: readiness.clone(),
+            grace,
+        };
         let served = green::run(
-            addr,
-            loops,
+            green::runtime(loops)?,
+            green::Listen::Bind(args.addr()?),
             app,
             args.timeouts(),
-            drain_grace::Graced {
-                signals,
-                readiness: readiness.clone(),
-                grace,
-            },
+            green::DRAIN_TIMEOUT,
+            graced.recv(),
             |bound| {
                 tracing::info!(
                 "weft serve listening on http://{bound} (loops={loops}, model=green, root={root_shown})"

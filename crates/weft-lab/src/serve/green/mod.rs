@@ -10,9 +10,11 @@
 //!
 //! # Roles
 //!
-//! - [`run`]: a runtime of N loops; on each, a `SO_REUSEPORT` listener and
-//!   an *acceptor* green thread that spawns a *connection* green thread per
-//!   client on the same loop.
+//! - [`run`]: a runtime of N loops; on each, a listener (its own
+//!   `SO_REUSEPORT` socket, or, in a cluster worker, its own duplicate of the
+//!   socket the supervisor passed down: [`Listen`]) and an *acceptor* green
+//!   thread that spawns a *connection* green thread per client on the same
+//!   loop.
 //! - `connection`: the blocking-style connection loop (`serve_connection`), with
 //!   keep-alive, pipelining (every complete request of one read is
 //!   answered with one write), and the same limits and timeouts as the
@@ -38,16 +40,19 @@
 //!
 //! # Shutdown
 //!
-//! On SIGINT/SIGTERM the acceptors stop (listeners close); every request
+//! When the caller's stop future completes (SIGINT/SIGTERM after the drain
+//! grace, or a cluster supervisor's stop) the acceptors stop (listeners close); every request
 //! read from then on, or arriving on an open keep-alive connection, is
 //! answered with `Connection: close` and its connection closes; idle
 //! connections (parked between requests) are cancelled only after the
 //! [`DRAIN_QUIET`] period (a keep-alive client's next request may be on the
 //! wire already); and the runtime is dropped once no connection is left or
-//! after [`DRAIN_TIMEOUT`], cancelling (unwinding) what remains.
+//! after the drain timeout ([`DRAIN_TIMEOUT`], or the one a cluster's
+//! supervisor grants), cancelling (unwinding) what remains.
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -58,8 +63,6 @@ use std::time::{Duration, Instant};
 use weft::green;
 use weft::net::ListenOptions;
 use weft_http::{Handler, ShutdownSignal, Timeouts};
-
-use super::drain_grace::Graced;
 
 mod connection;
 
@@ -89,39 +92,76 @@ pub(crate) struct Shared {
     timeouts: Timeouts,
 }
 
-/// Serves `app` on `addr` with `loops` loop threads until SIGINT/SIGTERM.
+/// Where the loops' listeners come from.
+#[derive(Debug)]
+pub(crate) enum Listen {
+    /// Each loop binds its own `SO_REUSEPORT` socket on this address (the first picks the
+    /// port for `--port 0`).
+    Bind(SocketAddr),
+    /// Each loop accepts on its own duplicate of this socket: a cluster worker's inherited
+    /// listener, whose one accept queue every loop of every worker shares.
+    Inherited(std::net::TcpListener),
+}
+
+/// The green runtime: `loops` loop threads.
+pub(crate) fn runtime(loops: usize) -> io::Result<weft::rt::Runtime> {
+    weft::rt::Runtime::builder()
+        .loops(loops)
+        .thread_name("weft-green")
+        .build()
+}
+
+/// Serves `app` on `rt`'s loops (one acceptor per loop, on `listen`) until `stop` completes
+/// (it runs on the caller's thread, which drives `rt`'s caller loop), then drains for at most
+/// `drain_timeout`. `on_listening` gets the address once every loop accepts.
 pub(crate) fn run<H>(
-    addr: SocketAddr,
-    loops: usize,
+    rt: weft::rt::Runtime,
+    listen: Listen,
     app: H,
     timeouts: Timeouts,
-    signals: Graced,
+    drain_timeout: Duration,
+    stop_when: impl Future<Output = ()>,
     on_listening: impl FnOnce(SocketAddr),
 ) -> io::Result<()>
 where
     H: Handler + Clone + Send,
 {
-    let rt = weft::rt::Runtime::builder()
-        .loops(loops)
-        .thread_name("weft-green")
-        .build()?;
+    let loops = rt.loops();
     let shared = Arc::new(Shared {
         timeouts,
         ..Shared::default()
     });
-    // The loops share the port with SO_REUSEPORT; another process may not.
-    weft_http::check_address_free(addr)?;
-    // The first listener picks the port (for --port 0); the others share it.
     let stop = ShutdownSignal::new();
-    let (first, addr) = spawn_acceptor(&rt, 0, addr, app.clone(), &shared, &stop)?;
-    let mut acceptors = vec![first];
-    for index in 1..loops {
-        acceptors.push(spawn_acceptor(&rt, index, addr, app.clone(), &shared, &stop)?.0);
-    }
+    let mut acceptors = Vec::with_capacity(loops);
+    let addr = match listen {
+        Listen::Bind(addr) => {
+            // The loops share the port with SO_REUSEPORT; another process may not.
+            weft_http::check_address_free(addr)?;
+            // The first listener picks the port (for --port 0); the others share it.
+            let (first, addr) =
+                spawn_acceptor(&rt, 0, Bound::Addr(addr), app.clone(), &shared, &stop)?;
+            acceptors.push(first);
+            for index in 1..loops {
+                let bound = Bound::Addr(addr);
+                acceptors.push(spawn_acceptor(&rt, index, bound, app.clone(), &shared, &stop)?.0);
+            }
+            addr
+        }
+        Listen::Inherited(listener) => {
+            let addr = listener.local_addr()?;
+            for index in 0..loops {
+                let own = Bound::Socket(listener.try_clone()?);
+                acceptors.push(spawn_acceptor(&rt, index, own, app.clone(), &shared, &stop)?.0);
+            }
+            // Only the loops' duplicates stay open: a stopped worker's queue is the next one's.
+            drop(listener);
+            addr
+        }
+    };
     on_listening(addr);
 
     rt.block_on(async {
-        signals.recv().await;
+        stop_when.await;
         let started = Instant::now();
         let _ = shared.quiet_end.set(started + DRAIN_QUIET);
         shared.draining.store(true, Ordering::Relaxed);
@@ -130,7 +170,7 @@ where
         for acceptor in acceptors {
             let _ = acceptor.await;
         }
-        let deadline = started + DRAIN_TIMEOUT;
+        let deadline = started + drain_timeout;
         // The quiet period: idle connections may still deliver a request already on the
         // wire (answered with `Connection: close`); then the ones still idle are closed.
         while shared.connections.load(Ordering::Relaxed) > 0
@@ -147,25 +187,43 @@ where
         }
         let left = shared.connections.load(Ordering::Relaxed);
         if left > 0 {
-            tracing::warn!("{left} connection(s) still open after {DRAIN_TIMEOUT:?}; cancelling");
+            tracing::warn!("{left} connection(s) still open after {drain_timeout:?}; cancelling");
         }
     });
     drop(rt);
     Ok(())
 }
 
-fn listen(addr: SocketAddr) -> io::Result<weft::net::TcpListener> {
-    weft::net::TcpListener::bind_with(addr, &ListenOptions::default().reuse_port(true))
-        .map_err(|e| io::Error::new(e.kind(), format!("listen on {addr}: {e}")))
+/// One loop's listener, before its loop adopts it.
+enum Bound {
+    /// Bind a `SO_REUSEPORT` socket here.
+    Addr(SocketAddr),
+    /// This loop's duplicate of an inherited socket.
+    Socket(std::net::TcpListener),
 }
 
-/// Spawns, on loop `index`, a green thread that accepts on `addr` and runs
+impl Bound {
+    /// The loop's listener (call on the loop thread).
+    fn listen(self) -> io::Result<weft::net::TcpListener> {
+        match self {
+            Bound::Addr(addr) => {
+                weft::net::TcpListener::bind_with(addr, &ListenOptions::default().reuse_port(true))
+                    .map_err(|e| io::Error::new(e.kind(), format!("listen on {addr}: {e}")))
+            }
+            Bound::Socket(socket) => weft::net::TcpListener::from_std(socket).map_err(|e| {
+                io::Error::new(e.kind(), format!("adopt the inherited listener: {e}"))
+            }),
+        }
+    }
+}
+
+/// Spawns, on loop `index`, a green thread that accepts on `bound` and runs
 /// one connection green thread per client; returns its task and the bound
 /// address once the listener is up, or the bind error.
 fn spawn_acceptor<H>(
     rt: &weft::rt::Runtime,
     index: usize,
-    addr: SocketAddr,
+    bound: Bound,
     app: H,
     shared: &Arc<Shared>,
     stop: &ShutdownSignal,
@@ -179,7 +237,7 @@ where
     // lives in a local task of the loop, which this task forwards.
     let task = rt.spawn_on(index, async move {
         let _ = weft::spawn_local(async move {
-            let listener = match listen(addr).and_then(|l| Ok((l.local_addr()?, l))) {
+            let listener = match bound.listen().and_then(|l| Ok((l.local_addr()?, l))) {
                 Ok((local, l)) => {
                     let _ = bound_tx.send(Ok(local));
                     Rc::new(green::TcpListener::from_async(l))
