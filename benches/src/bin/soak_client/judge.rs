@@ -10,8 +10,10 @@
 //!   middle started) and next with next (the one that was serving at its start), and each pair's
 //!   mean RSS must be within 5 % (samples taken while the generation serves: its drain after
 //!   the next reload is left out).
-//! - **Descriptors**: the supervisor's most in the last window no more than in the second; a
-//!   worker generation's median of (descriptors - client connections it serves) at most 2 more.
+//! - **Descriptors**: the supervisor's most (descriptors - worker processes alive, as it holds
+//!   one descriptor per worker, the link to it) in the last window no more than in the second;
+//!   a worker generation's median of (descriptors - client connections it serves) at most 2
+//!   more.
 //!
 //! A run shorter than [`WORKER_RSS_MIN_SECS`] (the 60 s one of `.ci/run`) is judged on all of
 //! this but the workers' RSS, which it prints without judging: its kill and reload periods are
@@ -183,12 +185,21 @@ pub fn judge(shared: &Shared, config: &Config, samples: &[Sample]) -> bool {
     } else {
         let r2 = mean(&s2.iter().map(|s| s.rss_kib as f64).collect::<Vec<_>>());
         let rl = mean(&sl.iter().map(|s| s.rss_kib as f64).collect::<Vec<_>>());
-        let f2 = s2.iter().map(|s| s.fds).max().unwrap_or(0);
-        let fl = sl.iter().map(|s| s.fds).max().unwrap_or(0);
+        // A sweep samples every process at one instant: the workers alive then are the worker
+        // samples of the same instant (a reload's old and new generations both count).
+        let own_fds = |sup: &Sample| {
+            let workers = samples
+                .iter()
+                .filter(|s| s.at == sup.at && s.pid != sup.pid)
+                .count() as u64;
+            sup.fds.saturating_sub(workers)
+        };
+        let f2 = s2.iter().map(|s| own_fds(s)).max().unwrap_or(0);
+        let fl = sl.iter().map(|s| own_fds(s)).max().unwrap_or(0);
         let change = (rl - r2) / r2 * 100.0;
         let _ = writeln!(
             out,
-            "supervisor: RSS {r2:.0} KiB -> {rl:.0} KiB ({change:+.1} %), fds (most) {f2} -> {fl}"
+            "supervisor: RSS {r2:.0} KiB -> {rl:.0} KiB ({change:+.1} %), fds less workers alive (most) {f2} -> {fl}"
         );
         if change.abs() > 5.0 {
             ok = false;
