@@ -32,6 +32,9 @@ mod loom {
                 waker.wake();
             }
         }
+        pub(crate) fn take(&self) -> Option<std::task::Waker> {
+            self.0.lock().unwrap().take()
+        }
     }
 }
 

@@ -115,6 +115,16 @@ impl IoSource {
             .compare_exchange(event.word, event.word & !clear, AcqRel, Acquire);
     }
 
+    /// Drops the waiters' wakers: the registration is going away and nobody waits on it any
+    /// more. The source itself outlives its registration in the home loop's list of released
+    /// sources until the loop frees it; a waker kept there can hold that very loop (a
+    /// `block_on` waiter's, a task's), and once the loop has stopped nothing frees the list:
+    /// loop → released source → waker → loop would be a cycle that leaks them all.
+    pub(crate) fn forget_waiters(&self) {
+        drop(self.reader.take());
+        drop(self.writer.take());
+    }
+
     /// Records an event and wakes the waiters it concerns. Called by the home loop.
     pub(crate) fn set_readiness(&self, ready: Readiness) {
         let bits = ready.0 as usize;

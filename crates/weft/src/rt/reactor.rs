@@ -231,6 +231,50 @@ impl Drop for Registration {
             .home
             .poller
             .deregister(self.fd, self.source.as_ptr() as u64);
+        self.source().forget_waiters();
         self.home.release(self.source);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Direction, Registration};
+    use std::future::poll_fn;
+    use std::io;
+    use std::os::fd::AsRawFd;
+    use std::sync::Arc;
+    use std::task::Poll;
+
+    /// A registration that outlives its loop, with a waiter's waker still in it (a wait
+    /// abandoned by a timeout, then the runtime dropped, as `process_cross_runtime` does with a
+    /// child's pidfd) lets the loop's shared state go once it is dropped itself. It used to leak
+    /// it (LeakSanitizer): loop → released source → the waiter's waker → loop.
+    #[test]
+    fn a_registration_dropped_after_its_loop_frees_the_loop() {
+        let (socket, _peer) = std::os::unix::net::UnixStream::pair().unwrap();
+        let rt = crate::rt::Runtime::builder()
+            .current_thread()
+            .build()
+            .unwrap();
+        let (registration, home) = rt.block_on(async {
+            let registration = Registration::new(socket.as_raw_fd()).unwrap();
+            // Nothing to read: the wait registers this task's waker and is then abandoned.
+            poll_fn(|cx| {
+                let waiting = registration.poll_io(cx, Direction::Read, || {
+                    Err::<(), _>(io::Error::from(io::ErrorKind::WouldBlock))
+                });
+                assert!(waiting.is_pending());
+                Poll::Ready(())
+            })
+            .await;
+            let home = Arc::downgrade(&crate::rt::current_shared().unwrap());
+            (registration, home)
+        });
+        drop(rt);
+        drop(registration);
+        assert!(
+            home.upgrade().is_none(),
+            "the stopped loop's shared state outlived its last registration"
+        );
     }
 }
