@@ -10,7 +10,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use weft_testkit::{
-    answered_by, send_signal, tally, wait_until, Cluster, Load, Outcome, ServeChild, DEADLINE,
+    answered_by, log_field, send_signal, tally, wait_until, Cluster, Load, Outcome, DEADLINE,
 };
 
 /// `weft serve --workers N`, once it logged its start line. The supervisor's "cluster worker
@@ -21,7 +21,7 @@ fn start(workers: u16) -> Cluster {
 
 /// [`start`] with `--model model`.
 fn start_model(workers: u16, model: &str) -> Cluster {
-    let supervisor = ServeChild::weft_serve(
+    Cluster::weft_serve(
         env!("CARGO_BIN_EXE_weft"),
         [
             "--port",
@@ -31,13 +31,7 @@ fn start_model(workers: u16, model: &str) -> Cluster {
             "--model",
             model,
         ],
-    );
-    Cluster::new(supervisor, |line| {
-        if !line.contains("cluster worker ready") {
-            return None;
-        }
-        Some((field(line, "slot=")? as usize, field(line, "pid=")?))
-    })
+    )
 }
 
 /// Pids of the first `n` workers ready, by slot.
@@ -47,12 +41,6 @@ fn ready_pids(cluster: &mut Cluster, n: usize) -> Vec<u32> {
         .into_iter()
         .map(|(_, pid)| pid)
         .collect()
-}
-
-fn field(line: &str, key: &str) -> Option<u32> {
-    line.split_whitespace()
-        .find_map(|w| w.strip_prefix(key))
-        .and_then(|v| v.parse().ok())
 }
 
 /// One GET on a new connection.
@@ -132,9 +120,9 @@ fn kill_9_of_a_worker_under_load() {
     cluster.wait_logged(
         |l| {
             let hit = l.contains("cluster worker ready")
-                && field(l, "pid=").is_some_and(|p| !pids.contains(&p));
+                && log_field(l, "pid=").is_some_and(|p| !pids.contains(&p));
             if hit {
-                replacement = field(l, "pid=").unwrap();
+                replacement = log_field(l, "pid=").unwrap();
             }
             hit
         },
@@ -208,7 +196,7 @@ fn sighup_under_load_fails_no_request() {
             .log
             .iter()
             .filter(|l| l.contains("cluster worker ready"))
-            .filter_map(|l| field(l, "pid="))
+            .filter_map(|l| log_field(l, "pid="))
             .collect();
         let new: Vec<u32> = ready[ready.len() - 2..].to_vec();
         assert!(

@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::{Command, Stdio};
 
-use weft_testkit::{send_signal, wait_until, Cluster, ServeChild, DEADLINE};
+use weft_testkit::{log_field, send_signal, wait_until, Cluster, ServeChild, DEADLINE};
 
 /// Parses the exposition on stdin with prometheus_client and prints every sample as JSON.
 const PARSE: &str = r#"
@@ -282,24 +282,12 @@ fn open_connections_gauge_follows_connections() {
     });
 }
 
-fn field(line: &str, key: &str) -> Option<u32> {
-    line.split_whitespace()
-        .find_map(|w| w.strip_prefix(key))
-        .and_then(|v| v.parse().ok())
-}
-
 #[test]
 fn cluster_scrapes_carry_the_worker_label_and_the_supervisors_restart_count() {
-    let supervisor = ServeChild::weft_serve(
+    let mut cluster = Cluster::weft_serve(
         env!("CARGO_BIN_EXE_weft"),
         ["--port", "0", "--workers", "2", "--drain-grace", "0"],
     );
-    let mut cluster = Cluster::new(supervisor, |line| {
-        if !line.contains("cluster worker ready") {
-            return None;
-        }
-        Some((field(line, "slot=")? as usize, field(line, "pid=")?))
-    });
     let pids: Vec<u32> = cluster.wait_ready(2).into_iter().map(|(_, p)| p).collect();
     let addr = cluster.addr;
     let mut seen_workers = std::collections::BTreeSet::new();
@@ -329,7 +317,7 @@ fn cluster_scrapes_carry_the_worker_label_and_the_supervisors_restart_count() {
     cluster.wait_line(
         |l| {
             l.contains("cluster worker ready")
-                && field(l, "pid=").is_some_and(|p| !pids.contains(&p))
+                && log_field(l, "pid=").is_some_and(|p| !pids.contains(&p))
         },
         "the replacement worker ready",
     );

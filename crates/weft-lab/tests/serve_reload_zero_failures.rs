@@ -43,7 +43,7 @@ fn answered(records: &[weft_testkit::Record]) -> usize {
 }
 
 fn reload_twice_fails_nothing(workers: u16, model: &str) {
-    let supervisor = ServeChild::weft_serve(
+    let mut cluster = Cluster::weft_serve(
         env!("CARGO_BIN_EXE_weft"),
         [
             "--port",
@@ -54,17 +54,6 @@ fn reload_twice_fails_nothing(workers: u16, model: &str) {
             model,
         ],
     );
-    let mut cluster = Cluster::new(supervisor, |line| {
-        if !line.contains("cluster worker ready") {
-            return None;
-        }
-        let field = |key: &str| {
-            line.split_whitespace()
-                .find_map(|w| w.strip_prefix(key))
-                .and_then(|v| v.parse::<u32>().ok())
-        };
-        Some((field("slot=")? as usize, field("pid=")?))
-    });
     cluster.wait_ready(usize::from(workers));
     let load = keep_alive_load(cluster.addr);
     for round in 1..=2 {

@@ -22,6 +22,21 @@ impl Cluster {
         Cluster { supervisor, ready }
     }
 
+    /// `weft serve` (the binary `bin`) with `args`, which include `--workers N`: its
+    /// supervisor's "cluster worker ready" lines, with `slot=` and `pid=`, are the workers'.
+    pub fn weft_serve<I, S>(bin: &str, args: I) -> Cluster
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        Cluster::new(ServeChild::weft_serve(bin, args), |line| {
+            if !line.contains("cluster worker ready") {
+                return None;
+            }
+            Some((log_field(line, "slot=")? as usize, log_field(line, "pid=")?))
+        })
+    }
+
     /// Waits until `n` distinct slots have reported ready (lines already read count); returns
     /// (slot, pid) pairs by slot, each with the pid of its latest ready line.
     pub fn wait_ready(&mut self, n: usize) -> Vec<(usize, u32)> {
@@ -52,4 +67,11 @@ impl std::ops::DerefMut for Cluster {
     fn deref_mut(&mut self) -> &mut ServeChild {
         &mut self.supervisor
     }
+}
+
+/// The number after `key` (`pid=`, `slot=`) in a log line, if one of its words starts so.
+pub fn log_field(line: &str, key: &str) -> Option<u32> {
+    line.split_whitespace()
+        .find_map(|w| w.strip_prefix(key))
+        .and_then(|v| v.parse().ok())
 }

@@ -33,7 +33,7 @@ pub mod temp_dir;
 pub mod wait;
 
 pub use child::{run_to_end, send_signal, signal_group, Watch, WatchedChild};
-pub use cluster::Cluster;
+pub use cluster::{log_field, Cluster};
 pub use gate::{Gate, OpenOnDrop};
 pub use keep_alive::KeepAlive;
 pub use limits::raise_fd_limit;
