@@ -446,24 +446,19 @@ fn oneshot_send_await(c: &mut Criterion) {
     let weft = sync_rows::oneshot_send_await;
     weft_row(&mut g, "weft", &rt, false, weft);
     weft_row(&mut g, "weft_trace", &rt, true, weft);
-    weft_row(&mut g, "weft_local", &rt, false, |iters| async move {
-        let start = Instant::now();
-        for i in 0..iters {
-            let (tx, rx) = weft::sync::local::oneshot::channel::<u64>();
-            tx.send(i).unwrap();
-            std::hint::black_box(rx.await.unwrap());
-        }
-        start.elapsed()
-    });
-    tokio_row(&mut g, "tokio", &tokio_rt(), |iters| async move {
-        let start = Instant::now();
-        for i in 0..iters {
-            let (tx, rx) = tokio::sync::oneshot::channel::<u64>();
-            tx.send(i).unwrap();
-            std::hint::black_box(rx.await.unwrap());
-        }
-        start.elapsed()
-    });
+    weft_row(
+        &mut g,
+        "weft_local",
+        &rt,
+        false,
+        sync_rows::oneshot_send_await_local,
+    );
+    tokio_row(
+        &mut g,
+        "tokio",
+        &tokio_rt(),
+        sync_rows::oneshot_send_await_tokio,
+    );
     g.finish();
 }
 

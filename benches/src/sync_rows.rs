@@ -149,6 +149,28 @@ pub async fn oneshot_send_await(iters: u64) -> Duration {
     start.elapsed()
 }
 
+/// [`oneshot_send_await`] with the loop-local channel (`weft::sync::local::oneshot`).
+pub async fn oneshot_send_await_local(iters: u64) -> Duration {
+    let start = Instant::now();
+    for i in 0..iters {
+        let (tx, rx) = weft::sync::local::oneshot::channel::<u64>();
+        tx.send(i).unwrap();
+        std::hint::black_box(rx.await.unwrap());
+    }
+    start.elapsed()
+}
+
+/// [`oneshot_send_await`] with tokio's channel (run it on a tokio runtime).
+pub async fn oneshot_send_await_tokio(iters: u64) -> Duration {
+    let start = Instant::now();
+    for i in 0..iters {
+        let (tx, rx) = tokio::sync::oneshot::channel::<u64>();
+        tx.send(i).unwrap();
+        std::hint::black_box(rx.await.unwrap());
+    }
+    start.elapsed()
+}
+
 /// The value goes to another task, which awaited the receiver first: the wake-up path.
 pub async fn oneshot_to_a_waiting_task(iters: u64) -> Duration {
     let start = Instant::now();

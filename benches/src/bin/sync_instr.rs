@@ -23,15 +23,7 @@ async fn row(name: &str, iters: u64) {
         "notify" => sync_rows::notify_ping_pong(iters).await,
         "oneshot" => sync_rows::oneshot_send_await(iters).await,
         "oneshot_waiting" => sync_rows::oneshot_to_a_waiting_task(iters).await,
-        "oneshot_local" => {
-            let start = std::time::Instant::now();
-            for i in 0..iters {
-                let (tx, rx) = weft::sync::local::oneshot::channel::<u64>();
-                tx.send(i).unwrap();
-                std::hint::black_box(rx.await.unwrap());
-            }
-            start.elapsed()
-        }
+        "oneshot_local" => sync_rows::oneshot_send_await_local(iters).await,
         other => panic!("unknown row {other:?}"),
     };
     std::hint::black_box(elapsed);
@@ -47,13 +39,7 @@ fn main() {
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
-        rt.block_on(async {
-            for i in 0..iters {
-                let (tx, rx) = tokio::sync::oneshot::channel::<u64>();
-                tx.send(i).unwrap();
-                std::hint::black_box(rx.await.unwrap());
-            }
-        });
+        std::hint::black_box(rt.block_on(sync_rows::oneshot_send_await_tokio(iters)));
         return;
     }
     let rt = weft_benches::weft_rt();

@@ -22,8 +22,9 @@ pub(crate) use atomic_waker::AtomicWaker;
 // `watch`'s value (borrows share it, a send stores under it); the models open this onto loom's.
 #[allow(unused_imports)]
 pub(crate) use std::sync::{RwLock, RwLockReadGuard};
-// The part of `sync::trace`'s holder bookkeeping built on first use. loom has none; its models
-// use std's, whose initialisation makes no loom operation (so loom never switches inside it).
+// The part of `sync::trace`'s holder bookkeeping built on first use. loom has none (and cannot
+// see std's publication), so `tests/loom_sync_trace.rs` opens this onto one over loom's
+// `AtomicPtr`.
 pub(crate) use std::sync::OnceLock;
 
 /// `std::cell::UnsafeCell` with loom's interface: access goes through a closure that gets the

@@ -83,11 +83,9 @@ pub(crate) fn run(
             supervise(
                 args.drain_grace,
                 args.addr()?,
-                Shape {
-                    workers,
-                    loops,
-                    model: args.model,
-                },
+                workers,
+                loops,
+                args.model,
                 &super::static_files::describe(root.as_ref()),
                 super::tls::scheme(&tls),
             )
@@ -104,21 +102,12 @@ pub(crate) fn run(
     }
 }
 
-/// How many workers, of how many loops each, serving which model.
-struct Shape {
-    workers: usize,
-    loops: usize,
-    model: Model,
-}
-
 fn supervise(
     grace: std::time::Duration,
     addr: SocketAddr,
-    Shape {
-        workers,
-        loops,
-        model,
-    }: Shape,
+    workers: usize,
+    loops: usize,
+    model: Model,
     root: &str,
     scheme: &str,
 ) -> io::Result<()> {
