@@ -7,7 +7,6 @@
 use super::report::{emit, Report, ReportKind};
 use super::victim::{self, ActorInfo};
 use super::{timers, Action};
-use crate::loom::Arc;
 use crate::loom::{Condvar, Mutex};
 use crate::sync::trace::{self, Actor, ActorId, ActorKind, ResourceKind, WaitEdge};
 use std::cell::Cell;
@@ -65,7 +64,6 @@ pub(crate) fn on_wait(actor: Actor) {
     if !super::deadlocks_on() {
         return;
     }
-    victim::remember_current(actor);
     match actor.kind {
         ActorKind::Thread => enqueue(actor),
         ActorKind::Task | ActorKind::Green => PARKED.with(|p| p.set(Some(actor))),
@@ -105,6 +103,9 @@ fn run() {
     let q = queue();
     let mut candidates: Vec<Candidate> = Vec::new();
     let mut reported: HashSet<Vec<u64>> = HashSet::new();
+    // The queue's buffer is swapped with this one (emptied, its capacity kept), so that
+    // parkers push without growing a fresh vector after each batch.
+    let mut spare: Vec<Actor> = Vec::new();
     loop {
         let (starts, sweep): (Vec<Actor>, bool) = {
             let mut starts = q.starts.lock().unwrap_or_else(|e| e.into_inner());
@@ -117,23 +118,24 @@ fn run() {
                 starts = guard;
                 sweep = waited.timed_out() && starts.is_empty();
             }
-            (std::mem::take(&mut *starts), sweep)
+            (
+                std::mem::replace(&mut *starts, std::mem::take(&mut spare)),
+                sweep,
+            )
         };
         if sweep && !trace::enabled() {
             continue;
         }
         thread::sleep(GRACE);
-        let mark = victim::mark();
         let snapshot = trace::edges();
         let graph = Graph::new(&snapshot);
-        let starts: Vec<Actor> = if sweep {
+        let mut starts: Vec<Actor> = if sweep {
             // Waits whose actor was conditional when they parked (a timer since fired) are
             // looked at again: every recorded waiter is a start.
             snapshot.iter().map(|w| w.waiter).collect()
         } else {
             starts
         };
-        victim::retain(&graph.by_actor.keys().copied().collect(), mark);
         for c in std::mem::take(&mut candidates) {
             if let Some(knot) = graph.knot(c.start) {
                 if knot.keys == c.keys && reported.insert(knot.keys.clone()) {
@@ -142,7 +144,7 @@ fn run() {
             }
         }
         let mut seen = HashSet::new();
-        for start in starts {
+        for start in starts.drain(..) {
             if !seen.insert(start.id) {
                 continue;
             }
@@ -157,6 +159,7 @@ fn run() {
                 }
             }
         }
+        spare = starts;
     }
 }
 
@@ -252,10 +255,17 @@ impl<'a> Graph<'a> {
     }
 }
 
+impl Knot<'_> {
+    /// The info of `actor` from its wait in this knot (bare if it has none).
+    fn info(&self, actor: Actor) -> ActorInfo {
+        victim::info_among(self.cycle.iter().chain(&self.behind).copied(), actor)
+    }
+}
+
 /// Reports a confirmed deadlock and takes the configured action.
 fn handle(knot: &Knot<'_>) {
     let action = super::current().deadlock_action();
-    let infos: Vec<Arc<ActorInfo>> = knot.cycle.iter().map(|w| victim::info(w.waiter)).collect();
+    let infos: Vec<ActorInfo> = knot.cycle.iter().map(|w| ActorInfo::waiting(w)).collect();
     let victim = match action {
         Action::CancelVictim => infos
             .iter()
@@ -298,7 +308,7 @@ fn handle(knot: &Knot<'_>) {
 }
 
 /// The text of a deadlock report, laid out like a Java thread dump.
-fn render(knot: &Knot<'_>, infos: &[Arc<ActorInfo>]) -> String {
+fn render(knot: &Knot<'_>, infos: &[ActorInfo]) -> String {
     let mut t = String::new();
     let n = knot.cycle.len();
     if n == 1 {
@@ -314,27 +324,28 @@ fn render(knot: &Knot<'_>, infos: &[Arc<ActorInfo>]) -> String {
     }
     let _ = writeln!(t, "=============================================");
     for (wait, info) in knot.cycle.iter().zip(infos) {
-        member(&mut t, wait, info);
+        member(&mut t, knot, wait, info);
     }
     let names: Vec<String> = infos.iter().map(|i| i.name()).collect();
     let _ = writeln!(t, "\nCycle: {} -> {}", names.join(" -> "), names[0]);
     if !knot.behind.is_empty() {
         let _ = writeln!(t, "\nAlso stuck behind the cycle:");
         for wait in &knot.behind {
-            member(&mut t, wait, &victim::info(wait.waiter));
+            member(&mut t, knot, wait, &ActorInfo::waiting(wait));
         }
     }
     t
 }
 
-fn member(t: &mut String, wait: &WaitEdge, info: &ActorInfo) {
+/// One member's paragraph; the actors it waits for are named from their own waits in `knot`.
+fn member(t: &mut String, knot: &Knot<'_>, wait: &WaitEdge, info: &ActorInfo) {
     let _ = writeln!(t, "\n{}", info.describe());
     if wait.kind == ResourceKind::Join {
         for hold in &wait.holders {
             let _ = writeln!(
                 t,
                 "    waiting for the output of {} (JoinHandle await) for {:.1?}",
-                victim::info(hold.actor).describe(),
+                knot.info(hold.actor).describe(),
                 wait.waited
             );
         }
@@ -351,7 +362,7 @@ fn member(t: &mut String, wait: &WaitEdge, info: &ActorInfo) {
         wait.wait_site, wait.waited
     );
     for hold in &wait.holders {
-        let holder = victim::info(hold.actor);
+        let holder = knot.info(hold.actor);
         let _ = writeln!(
             t,
             "    which is held by {} for {:.1?}",

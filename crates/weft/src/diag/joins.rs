@@ -10,14 +10,23 @@
 //! (a task never leaves its loop), so a poll costs no shared lock.
 
 use crate::rt::task::raw_join::RawJoin;
-use crate::sync::trace;
+use crate::sync::trace::{self, KeyHasher};
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::sync::atomic::Ordering::Relaxed;
 
 thread_local! {
     /// Join waits recorded by each task's last poll on this thread: task id → wait keys.
-    static BY_TASK: RefCell<HashMap<u64, Vec<u64>>> = RefCell::new(HashMap::new());
+    static BY_TASK: RefCell<HashMap<u64, JoinKeys, BuildHasherDefault<KeyHasher>>> =
+        RefCell::new(HashMap::default());
+}
+
+/// The join waits of one task's last poll: usually one (a task awaits one handle at a time),
+/// kept inline; more (`join!` over several handles) in `more`.
+struct JoinKeys {
+    first: u64,
+    more: Vec<u64>,
 }
 
 /// A `JoinHandle` was polled (`pending` or not) or dropped (`pending` false). The key of the
@@ -38,7 +47,15 @@ pub(crate) fn join_polled(raw: &RawJoin, pending: bool) {
     let key = trace::wait_join(raw.task_id(), raw.spawn_site());
     diag.get_or_init().join_wait.store(key, Relaxed);
     if let Some(task) = crate::rt::current_task_id() {
-        BY_TASK.with(|m| m.borrow_mut().entry(task).or_default().push(key));
+        BY_TASK.with(|m| {
+            m.borrow_mut()
+                .entry(task)
+                .and_modify(|keys| keys.more.push(key))
+                .or_insert(JoinKeys {
+                    first: key,
+                    more: Vec::new(),
+                });
+        });
     }
 }
 
@@ -48,8 +65,19 @@ pub(crate) fn poll_started(task: u64) {
     if !super::deadlocks_on() {
         return;
     }
-    let keys = BY_TASK.with(|m| m.borrow_mut().remove(&task));
-    for key in keys.into_iter().flatten() {
-        trace::end_wait(key);
+    let keys = BY_TASK.with(|m| {
+        let mut m = m.borrow_mut();
+        // Most polls follow no pending join: no lookup at all.
+        if m.is_empty() {
+            None
+        } else {
+            m.remove(&task)
+        }
+    });
+    if let Some(keys) = keys {
+        trace::end_wait(keys.first);
+        for key in keys.more {
+            trace::end_wait(key);
+        }
     }
 }

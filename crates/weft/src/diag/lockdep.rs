@@ -10,11 +10,16 @@
 //!
 //! # Cost
 //!
-//! The steady state takes no process-wide lock. An actor's held list lives in one of
-//! [`HELD_SHARDS`] shards chosen by its id (a lock that only actors of that shard take, so
-//! uncontended in practice), and each thread keeps the order edges it has already seen in the
-//! graph: the graph only grows, so an edge seen once needs no look again, and only a pair
-//! (held class, new class) this thread has never seen takes the graph's lock.
+//! The steady state takes no process-wide lock and hashes nothing. Each thread keeps one list
+//! of the locks taken on it and not yet released, by whichever of its actors (its tasks
+//! interleave, so an entry names its actor): an acquisition reads the entries of its actor and
+//! pushes one, a release on the same thread removes its entry from the end of the list (where
+//! nested guards put it). The list is behind a lock that only its own thread takes, except
+//! when a guard was dropped on another thread: that release finds no entry on its own thread
+//! and looks through the other threads' lists (the registry), a slow path for a rare case.
+//! Each thread also keeps the order edges it has already seen in the graph: the graph only
+//! grows, so an edge seen once needs no look again, and only a pair (held class, new class)
+//! this thread has never seen takes the graph's lock.
 //!
 //! Only locks count (`Mutex`, `RwLock`): a counting semaphore is a pool of permits, and
 //! taking permits in varying orders is usual and safe when there are enough of them. A class
@@ -24,14 +29,18 @@
 use super::report::{emit, Report, ReportKind};
 use super::victim::ActorInfo;
 use crate::loom::Mutex;
-use crate::sync::trace::{Actor, ActorId, KeyHasher, Resource, ResourceKind};
+use crate::sync::trace::{Actor, ActorId, Resource, ResourceKind};
 use std::backtrace::Backtrace;
-use std::cell::RefCell;
+use std::cell::{RefCell, UnsafeCell};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt::Write as _;
-use std::hash::BuildHasherDefault;
 use std::panic::Location;
-use std::sync::OnceLock;
+// Not `crate::loom`'s: this bookkeeping is outside the loom models.
+use std::sync::atomic::{
+    AtomicBool,
+    Ordering::{Acquire, Relaxed, Release},
+};
+use std::sync::{Arc, OnceLock, Weak};
 
 /// A lock class: where its locks are created.
 type Class = &'static Location<'static>;
@@ -68,28 +77,86 @@ fn state() -> &'static Mutex<State> {
     STATE.get_or_init(|| Mutex::new(State::default()))
 }
 
-/// Shards of the held lists (a power of two; actors are spread by id, and the loops' tasks
-/// interleave their ids, so each thread's actors touch many shards but rarely at once).
-pub(crate) const HELD_SHARDS: usize = 16;
-
-/// Emptied held lists kept per shard for the next actor (an acquisition then allocates
-/// nothing); a few cover the actors of one shard that hold locks at the same time.
-const SPARE_LISTS: usize = 8;
-
-/// One shard of the held lists: actor → locks it holds now, and spare empty lists.
+/// The locks taken on one thread and not yet released: (actor, lock).
 #[derive(Default)]
-struct HeldShard {
-    by_actor: HashMap<ActorId, Vec<HeldClass>, BuildHasherDefault<KeyHasher>>,
-    spare: Vec<Vec<HeldClass>>,
+struct ThreadHeld {
+    list: OwnLock<Vec<(ActorId, HeldClass)>>,
 }
 
-fn held_shard(actor: ActorId) -> &'static Mutex<HeldShard> {
-    static SHARDS: OnceLock<[Mutex<HeldShard>; HELD_SHARDS]> = OnceLock::new();
-    let shards = SHARDS.get_or_init(|| std::array::from_fn(|_| Mutex::new(HeldShard::default())));
-    &shards[(actor.0 as usize) & (HELD_SHARDS - 1)]
+impl ThreadHeld {
+    /// Removes `actor`'s hold of `resource` by `token`; false if this list has none.
+    fn remove(&self, actor: ActorId, resource: usize, token: u64) -> bool {
+        self.list.with(|list| {
+            match list
+                .iter()
+                .rposition(|(a, h)| *a == actor && h.resource == resource && h.token == token)
+            {
+                Some(i) => {
+                    // Order does not matter (only which classes an actor holds); nested
+                    // guards put the hold at the end, where this is a pop.
+                    list.swap_remove(i);
+                    true
+                }
+                None => false,
+            }
+        })
+    }
+}
+
+/// A lock that its own thread takes on every acquisition and release, and another thread
+/// only for a guard dropped there: one compare-exchange to take, one store to give back,
+/// spinning meanwhile (the other side holds it for a short scan of a list). A
+/// `std::sync::Mutex` costs two more thread-local reads (its poison checks), which were a
+/// third of this fast path.
+#[derive(Default)]
+struct OwnLock<T> {
+    busy: AtomicBool,
+    value: UnsafeCell<T>,
+}
+
+// SAFETY: `value` is reached only through `with`, which holds `busy` for the whole access, so
+// one thread at a time touches it; `T: Send` lets that thread be any thread.
+unsafe impl<T: Send> Sync for OwnLock<T> {}
+
+impl<T> OwnLock<T> {
+    /// Runs `f` on the value with the lock held (released on return or unwind).
+    fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
+        while self
+            .busy
+            .compare_exchange_weak(false, true, Acquire, Relaxed)
+            .is_err()
+        {
+            std::hint::spin_loop();
+        }
+        struct Unlock<'a>(&'a AtomicBool);
+        impl Drop for Unlock<'_> {
+            fn drop(&mut self) {
+                self.0.store(false, Release);
+            }
+        }
+        let _unlock = Unlock(&self.busy);
+        // SAFETY: `busy` is ours until `_unlock` drops, after `f` returns: no other access.
+        f(unsafe { &mut *self.value.get() })
+    }
+}
+
+/// Every thread's held list, for a release on another thread than its acquisition.
+fn registry() -> &'static Mutex<Vec<Weak<ThreadHeld>>> {
+    static THREADS: OnceLock<Mutex<Vec<Weak<ThreadHeld>>>> = OnceLock::new();
+    THREADS.get_or_init(Default::default)
+}
+
+fn register() -> Arc<ThreadHeld> {
+    let mine = Arc::new(ThreadHeld::default());
+    let mut threads = registry().lock().unwrap_or_else(|e| e.into_inner());
+    threads.retain(|t| t.strong_count() > 0);
+    threads.push(Arc::downgrade(&mine));
+    mine
 }
 
 thread_local! {
+    /// This thread's held list (registered on first use, forgotten when the thread ends).
+    static HELD: Arc<ThreadHeld> = register();
     /// Order edges this thread knows are in the graph (see the module doc).
     static SEEN: RefCell<HashSet<(usize, usize)>> = RefCell::new(HashSet::new());
 }
@@ -126,56 +193,87 @@ pub(crate) fn on_acquire(res: &Resource, actor: Actor, token: u64) {
         resource: res as *const Resource as usize,
         token,
     };
-    let mut reports = Vec::new();
-    {
-        let mut shard = held_shard(actor.id)
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let HeldShard { by_actor, spare } = &mut *shard;
-        let mine = by_actor
-            .entry(actor.id)
-            .or_insert_with(|| spare.pop().unwrap_or_default());
-        let mut me: Option<String> = None;
-        for h in mine.iter().filter(|h| h.class != new.class) {
-            if seen(h.class, new.class) {
-                continue; // the edge is known (and was checked when it was new)
-            }
-            let mut st = state().lock().unwrap_or_else(|e| e.into_inner());
-            let State { order, reported } = &mut *st;
-            if order
-                .get(&h.class)
-                .is_some_and(|m| m.contains_key(&new.class))
-            {
-                remember_seen(h.class, new.class);
-                continue; // known to the graph (another thread added it)
-            }
-            let by = me
-                .get_or_insert_with(|| ActorInfo::current(actor).describe())
-                .clone();
-            if let Some(path) = path(order, new.class, h.class) {
-                let pair = if h.class < new.class {
-                    (h.class, new.class)
+    let reports = HELD
+        .try_with(|held| {
+            held.list.with(|list| {
+                // Usually this actor holds no lock of another class: nothing to order.
+                let reports = if list
+                    .iter()
+                    .any(|(a, h)| *a == actor.id && h.class != new.class)
+                {
+                    order_against_held(list, actor, &new)
                 } else {
-                    (new.class, h.class)
+                    Vec::new()
                 };
-                if reported.insert(pair) {
-                    let now = Backtrace::force_capture();
-                    reports.push(render(order, (&by, &now), h, &new, &path));
-                }
-            }
-            order.entry(h.class).or_default().insert(
-                new.class,
-                OrderEdge {
-                    from_kind: h.kind,
-                    to_kind: new.kind,
-                    by,
-                    stack: Backtrace::force_capture(),
-                },
-            );
-            remember_seen(h.class, new.class);
-        }
-        mine.push(new);
+                list.push((actor.id, new));
+                reports
+            })
+        })
+        .unwrap_or_default();
+    if !reports.is_empty() {
+        emit_all(reports);
     }
+}
+
+/// Adds the edges (held class → `new`'s class) this thread has not seen yet for every lock
+/// `actor` holds, and renders an inversion report for each one that closes an order cycle.
+#[cold]
+#[inline(never)]
+fn order_against_held(
+    list: &[(ActorId, HeldClass)],
+    actor: Actor,
+    new: &HeldClass,
+) -> Vec<(Vec<String>, String)> {
+    let mut reports = Vec::new();
+    let mut me: Option<String> = None;
+    for (_, h) in list
+        .iter()
+        .filter(|(a, h)| *a == actor.id && h.class != new.class)
+    {
+        if seen(h.class, new.class) {
+            continue; // the edge is known (and was checked when it was new)
+        }
+        let mut st = state().lock().unwrap_or_else(|e| e.into_inner());
+        let State { order, reported } = &mut *st;
+        if order
+            .get(&h.class)
+            .is_some_and(|m| m.contains_key(&new.class))
+        {
+            remember_seen(h.class, new.class);
+            continue; // known to the graph (another thread added it)
+        }
+        let by = me
+            .get_or_insert_with(|| ActorInfo::current(actor).describe())
+            .clone();
+        if let Some(path) = path(order, new.class, h.class) {
+            let pair = if h.class < new.class {
+                (h.class, new.class)
+            } else {
+                (new.class, h.class)
+            };
+            if reported.insert(pair) {
+                let now = Backtrace::force_capture();
+                reports.push(render(order, (&by, &now), h, new, &path));
+            }
+        }
+        order.entry(h.class).or_default().insert(
+            new.class,
+            OrderEdge {
+                from_kind: h.kind,
+                to_kind: new.kind,
+                by,
+                stack: Backtrace::force_capture(),
+            },
+        );
+        remember_seen(h.class, new.class);
+    }
+    reports
+}
+
+/// Sends the inversion reports (with no held list locked: a handler may take locks).
+#[cold]
+#[inline(never)]
+fn emit_all(reports: Vec<(Vec<String>, String)>) {
     for (names, text) in reports {
         emit(&Report::new(ReportKind::LockOrder, names, text));
     }
@@ -187,23 +285,23 @@ pub(crate) fn on_release(res: &Resource, actor: Actor, token: u64) {
         return;
     }
     let addr = res as *const Resource as usize;
-    let mut shard = held_shard(actor.id)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner());
-    let HeldShard { by_actor, spare } = &mut *shard;
-    if let Some(list) = by_actor.get_mut(&actor.id) {
-        if let Some(i) = list
-            .iter()
-            .rposition(|h| h.resource == addr && h.token == token)
-        {
-            list.remove(i);
-        }
-        if list.is_empty() {
-            if let Some(list) = by_actor.remove(&actor.id) {
-                if spare.len() < SPARE_LISTS {
-                    spare.push(list);
-                }
-            }
+    let here = HELD
+        .try_with(|held| held.remove(actor.id, addr, token))
+        .unwrap_or(false);
+    if !here {
+        release_elsewhere(actor.id, addr, token);
+    }
+}
+
+/// A release whose hold is not in this thread's list: taken on another thread (the guard
+/// moved), or before lock order was on (then it is nowhere).
+#[cold]
+#[inline(never)]
+fn release_elsewhere(actor: ActorId, resource: usize, token: u64) {
+    let threads = registry().lock().unwrap_or_else(|e| e.into_inner());
+    for t in threads.iter().filter_map(Weak::upgrade) {
+        if t.remove(actor, resource, token) {
+            break;
         }
     }
 }

@@ -186,10 +186,12 @@ fn sweep(all: &mut HashMap<usize, Vec<Run>>, now: u64, wait_ns: u64) {
 /// Builds and sends the report of a starved run (on the starving actor's own thread).
 fn report(res: &Resource, actor: Actor, run: &Run, grants: u64) {
     let me = ActorInfo::current(actor);
+    // A holder is named from its own wait, if it waits on something now (else by its id).
+    let waits = trace::edges();
     let holders: Vec<String> = res
         .holders()
         .iter()
-        .map(|h| victim::info(h.actor).describe())
+        .map(|h| victim::info_among(&waits, h.actor).describe())
         .collect();
     let how = if run.waited {
         "a wait that gave up its place"

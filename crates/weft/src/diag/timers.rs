@@ -7,17 +7,18 @@
 
 use crate::loom::Mutex;
 use crate::rt::wheel::TimerKey;
-use crate::sync::trace;
+use crate::sync::trace::{self, KeyHasher};
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::sync::OnceLock;
 
 /// Who filed each live timer and how many each task has.
 #[derive(Default)]
 struct Live {
     /// (loop id, timer key) → the actor that filed it.
-    filed: HashMap<(usize, TimerKey), u64>,
+    filed: HashMap<(usize, TimerKey), u64, BuildHasherDefault<KeyHasher>>,
     /// Actor → its live timers (absent: none).
-    per_task: HashMap<u64, u32>,
+    per_task: HashMap<u64, u32, BuildHasherDefault<KeyHasher>>,
 }
 
 fn live() -> &'static Mutex<Live> {

@@ -1,16 +1,16 @@
 //! Who the actors of the wait-for graph are (name, spawn site, a handle to cancel a task), and
 //! which tasks were cancelled as deadlock victims.
 //!
-//! An actor's [`ActorInfo`] is taken when it parks (the only moment its identity is at hand:
-//! on its own thread, inside its own poll) and kept while it has a recorded wait; the detector
-//! forgets the ones whose waits are gone. A task's info holds a counted [`TaskRef`], so a
-//! victim can be aborted from the detector thread through the `JoinHandle::abort` machinery.
+//! A waiter's identity is taken when it parks (the only moment it is at hand: on its own
+//! thread, inside its own poll) and kept in its wait record (`sync::trace::Whose`: a counted
+//! [`TaskRef`], or the thread's handle) until the wait ends; an [`ActorInfo`] is built from it
+//! only for a report. A task's info holds its `TaskRef`, so a victim can be aborted from the
+//! detector thread through the `JoinHandle::abort` machinery.
 
-use crate::loom::Arc;
 use crate::loom::Mutex;
 use crate::rt::task::TaskRef;
-use crate::sync::trace::{self, Actor, ActorId, ActorKind};
-use std::collections::{HashMap, HashSet};
+use crate::sync::trace::{self, Actor, ActorKind, WaitEdge, Whose};
+use std::collections::HashSet;
 use std::panic::Location;
 use std::sync::OnceLock;
 
@@ -47,6 +47,25 @@ impl ActorInfo {
                 site: None,
                 task: None,
             },
+        }
+    }
+
+    /// The waiter of `wait`, from who the wait says it is (taken when it parked).
+    pub(crate) fn waiting(wait: &WaitEdge) -> ActorInfo {
+        match &wait.whose {
+            Some(Whose::Task(task)) => ActorInfo {
+                actor: wait.waiter,
+                name: task.meta().name().map(String::from),
+                site: Some(task.meta().site()),
+                task: Some(task.clone()),
+            },
+            Some(Whose::Thread(thread)) => ActorInfo {
+                actor: wait.waiter,
+                name: thread.name().map(String::from),
+                site: None,
+                task: None,
+            },
+            None => ActorInfo::unknown(wait.waiter),
         }
     }
 
@@ -89,69 +108,16 @@ fn kind_word(kind: ActorKind) -> &'static str {
     }
 }
 
-/// The infos of parked actors, each with the number of the park that last remembered it.
-#[derive(Default)]
-struct Infos {
-    map: HashMap<ActorId, (Arc<ActorInfo>, u64)>,
-    parks: u64,
-}
-
-fn infos() -> &'static Mutex<Infos> {
-    static INFOS: OnceLock<Mutex<Infos>> = OnceLock::new();
-    INFOS.get_or_init(|| Mutex::new(Infos::default()))
-}
-
-/// Keeps the current actor's info (first park of this actor while it has waits), and marks it
-/// as remembered by this park (see [`retain`]).
-pub(crate) fn remember_current(actor: Actor) {
-    let mut infos = infos().lock().unwrap_or_else(|e| e.into_inner());
-    infos.parks += 1;
-    let park = infos.parks;
-    let entry = infos
-        .map
-        .entry(actor.id)
-        .or_insert_with(|| (Arc::new(ActorInfo::current(actor)), park));
-    entry.1 = park;
-}
-
-/// The info of `actor`, or a bare one if it never parked.
-pub(crate) fn info(actor: Actor) -> Arc<ActorInfo> {
-    infos()
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .map
-        .get(&actor.id)
-        .map(|(info, _)| info.clone())
-        .unwrap_or_else(|| Arc::new(ActorInfo::unknown(actor)))
-}
-
-/// The number of the last park remembered: take it before a snapshot of the waits, and give
-/// it to [`retain`] with that snapshot.
-pub(crate) fn mark() -> u64 {
-    infos().lock().unwrap_or_else(|e| e.into_inner()).parks
-}
-
-/// Forgets every actor not in `waiting` (their waits ended; their task references go) that
-/// was last remembered at or before `mark`. A park records its wait before it remembers its
-/// actor, so an actor remembered after the mark may wait in a record the snapshot missed: it
-/// is kept (forgetting it made a deadlock's member print as a bare task id).
-pub(crate) fn retain(waiting: &HashSet<ActorId>, mark: u64) {
-    let gone: Vec<Arc<ActorInfo>> = {
-        let mut infos = infos().lock().unwrap_or_else(|e| e.into_inner());
-        let stale: Vec<ActorId> = infos
-            .map
-            .iter()
-            .filter(|(id, (_, park))| *park <= mark && !waiting.contains(id))
-            .map(|(id, _)| *id)
-            .collect();
-        stale
-            .iter()
-            .filter_map(|id| infos.map.remove(id))
-            .map(|(info, _)| info)
-            .collect()
-    };
-    // Task references are dropped outside the lock (a last reference frees a task).
-    drop(gone);
+/// The info of `actor` as the waits of `knot` know it (a member's own wait carries who it
+/// is), or a bare one if it has no wait there (a holder that is running).
+pub(crate) fn info_among<'e>(
+    edges: impl IntoIterator<Item = &'e WaitEdge>,
+    actor: Actor,
+) -> ActorInfo {
+    edges
+        .into_iter()
+        .find(|w| w.waiter.id == actor.id)
+        .map_or_else(|| ActorInfo::unknown(actor), ActorInfo::waiting)
 }
 
 fn victims() -> &'static Mutex<HashSet<u64>> {

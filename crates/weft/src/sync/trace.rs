@@ -48,6 +48,7 @@
 
 use crate::loom::{AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering::Relaxed};
 use crate::rt;
+use crate::rt::task::TaskRef;
 use std::panic::Location;
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -78,6 +79,24 @@ pub(crate) fn set_enabled(on: bool) {
 /// One actor's id; see the module doc.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct ActorId(pub(crate) u64);
+
+/// Who a waiter is, kept with its wait so that `weft::diag` can name it (and cancel a task)
+/// from another thread, long after the park: a counted reference to the task (dropped when the
+/// wait ends), or the OS thread's handle. Taken on the slow path only, when a wait is recorded.
+#[derive(Clone, Debug)]
+pub(crate) enum Whose {
+    Task(TaskRef),
+    Thread(std::thread::Thread),
+}
+
+impl Whose {
+    fn current(actor: Actor) -> Option<Whose> {
+        match actor.kind {
+            ActorKind::Task | ActorKind::Green => TaskRef::current().map(Whose::Task),
+            ActorKind::Thread => Some(Whose::Thread(std::thread::current())),
+        }
+    }
+}
 
 /// What kind of actor an id names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -330,6 +349,7 @@ impl Resource {
         let actor = current_actor();
         let record = WaitRecord {
             actor,
+            whose: Whose::current(actor),
             target: Target::Resource(self as *const Resource),
             since_ns: stamp(),
             site,
@@ -370,6 +390,7 @@ impl Drop for WaitGuard {
 #[derive(Debug)]
 struct WaitRecord {
     actor: Actor,
+    whose: Option<Whose>,
     target: Target,
     since_ns: u64,
     site: &'static Location<'static>,
@@ -396,6 +417,7 @@ pub(crate) fn wait_join(task: u64, site: &'static Location<'static>) -> u64 {
     };
     let record = WaitRecord {
         actor,
+        whose: Whose::current(actor),
         target: Target::Task(joined, site),
         since_ns: stamp(),
         site,
@@ -431,6 +453,8 @@ pub(crate) struct WaitEdge {
     /// Names this wait (one per park): the same key in two snapshots is the same wait.
     pub(crate) key: u64,
     pub(crate) waiter: Actor,
+    /// Who the waiter is (`None` for a task's wait recorded outside its poll).
+    pub(crate) whose: Option<Whose>,
     pub(crate) kind: ResourceKind,
     pub(crate) resource: usize,
     pub(crate) resource_site: &'static Location<'static>,
@@ -458,6 +482,7 @@ fn edge(key: u64, w: &WaitRecord) -> WaitEdge {
             WaitEdge {
                 key,
                 waiter: w.actor,
+                whose: w.whose.clone(),
                 kind: resource.kind(),
                 resource: ptr as usize,
                 resource_site: resource.site(),
@@ -469,6 +494,7 @@ fn edge(key: u64, w: &WaitRecord) -> WaitEdge {
         Target::Task(task, site) => WaitEdge {
             key,
             waiter: w.actor,
+            whose: w.whose.clone(),
             kind: ResourceKind::Join,
             resource: task.id.0 as usize,
             resource_site: site,

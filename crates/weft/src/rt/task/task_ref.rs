@@ -39,6 +39,14 @@ impl TaskRef {
     }
 }
 
+impl Clone for TaskRef {
+    fn clone(&self) -> TaskRef {
+        // SAFETY: our reference keeps the header alive.
+        unsafe { raw::ref_inc(self.0) };
+        TaskRef(self.0)
+    }
+}
+
 impl Drop for TaskRef {
     fn drop(&mut self) {
         // SAFETY: we own one reference.

@@ -13,8 +13,9 @@ use std::sync::OnceLock;
 pub(crate) const WAIT_SHARDS: usize = 16;
 const SHARD_BITS: u32 = WAIT_SHARDS.trailing_zeros();
 
-/// A hasher for wait keys and actor ids, which are distinct counters: one multiply spreads
-/// them over the buckets (SipHash would cost more than the rest of the insert).
+/// A hasher for wait keys, actor ids and the like, which are distinct counters (or a few of
+/// them in a tuple): one multiply per word spreads them over the buckets (SipHash would cost
+/// more than the rest of the insert). Not for keys an outsider chooses.
 #[derive(Default)]
 pub(crate) struct KeyHasher(u64);
 
@@ -30,7 +31,15 @@ impl Hasher for KeyHasher {
     }
 
     fn write_u64(&mut self, key: u64) {
-        self.0 = key.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.0 = (self.0.rotate_left(8) ^ key).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    fn write_usize(&mut self, key: usize) {
+        self.write_u64(key as u64);
+    }
+
+    fn write_u32(&mut self, key: u32) {
+        self.write_u64(u64::from(key));
     }
 }
 
@@ -105,21 +114,24 @@ pub(super) fn insert(record: WaitRecord) -> u64 {
     key
 }
 
-/// Removes the record `key` (under its shard's lock; a record owns nothing to drop).
+/// Removes the record `key`. The record is dropped after its shard's lock: its reference to
+/// the waiting task may be the last one, and freeing a task drops its future (whose own waits
+/// end here, under that lock).
 pub(super) fn remove(key: u64) {
     let index = ((key >> SHARD_BITS) & INDEX_MASK) as usize;
     let mut sh = lock(&shards()[shard_of(key)]);
-    let found = match sh.entries.get_mut(index) {
+    let gone = match sh.entries.get_mut(index) {
         Some(entry) if entry.key == key => {
             entry.key = 0;
-            entry.record = None;
-            true
+            entry.record.take()
         }
-        _ => false,
+        _ => None,
     };
-    if found {
+    if gone.is_some() {
         sh.free.push(index);
     }
+    drop(sh);
+    drop(gone);
 }
 
 /// Calls `f` on every record, each shard's under that shard's lock (what lets `f` read the
