@@ -36,6 +36,7 @@
 
 pub(crate) mod loom;
 pub(crate) mod panic_payload;
+pub(crate) mod spin_lock;
 pub(crate) mod sys;
 
 pub mod callback;

@@ -14,8 +14,8 @@
 //! of the locks taken on it and not yet released, by whichever of its actors (its tasks
 //! interleave, so an entry names its actor): an acquisition reads the entries of its actor and
 //! pushes one, a release on the same thread removes its entry from the end of the list (where
-//! nested guards put it). The list is behind a lock that only its own thread takes, except
-//! when a guard was dropped on another thread: that release finds no entry on its own thread
+//! nested guards put it). The list is behind a spin lock (`crate::spin_lock`) that only its
+//! own thread takes, except when a guard was dropped on another thread: that release finds no entry on its own thread
 //! and looks through the other threads' lists (the registry), a slow path for a rare case.
 //! Each thread also keeps the order edges it has already seen in the graph: the graph only
 //! grows, so an edge seen once needs no look again, and only a pair (held class, new class)
@@ -29,17 +29,13 @@
 use super::report::{emit, Report, ReportKind};
 use super::victim::ActorInfo;
 use crate::loom::Mutex;
+use crate::spin_lock::SpinLock;
 use crate::sync::trace::{Actor, ActorId, Resource, ResourceKind};
 use std::backtrace::Backtrace;
-use std::cell::{RefCell, UnsafeCell};
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt::Write as _;
 use std::panic::Location;
-// Not `crate::loom`'s: this bookkeeping is outside the loom models.
-use std::sync::atomic::{
-    AtomicBool,
-    Ordering::{Acquire, Relaxed, Release},
-};
 use std::sync::{Arc, OnceLock, Weak};
 
 /// A lock class: where its locks are created.
@@ -80,63 +76,25 @@ fn state() -> &'static Mutex<State> {
 /// The locks taken on one thread and not yet released: (actor, lock).
 #[derive(Default)]
 struct ThreadHeld {
-    list: OwnLock<Vec<(ActorId, HeldClass)>>,
+    list: SpinLock<Vec<(ActorId, HeldClass)>>,
 }
 
 impl ThreadHeld {
     /// Removes `actor`'s hold of `resource` by `token`; false if this list has none.
     fn remove(&self, actor: ActorId, resource: usize, token: u64) -> bool {
-        self.list.with(|list| {
-            match list
-                .iter()
-                .rposition(|(a, h)| *a == actor && h.resource == resource && h.token == token)
-            {
-                Some(i) => {
-                    // Order does not matter (only which classes an actor holds); nested
-                    // guards put the hold at the end, where this is a pop.
-                    list.swap_remove(i);
-                    true
-                }
-                None => false,
-            }
-        })
-    }
-}
-
-/// A lock that its own thread takes on every acquisition and release, and another thread
-/// only for a guard dropped there: one compare-exchange to take, one store to give back,
-/// spinning meanwhile (the other side holds it for a short scan of a list). A
-/// `std::sync::Mutex` costs two more thread-local reads (its poison checks), which were a
-/// third of this fast path.
-#[derive(Default)]
-struct OwnLock<T> {
-    busy: AtomicBool,
-    value: UnsafeCell<T>,
-}
-
-// SAFETY: `value` is reached only through `with`, which holds `busy` for the whole access, so
-// one thread at a time touches it; `T: Send` lets that thread be any thread.
-unsafe impl<T: Send> Sync for OwnLock<T> {}
-
-impl<T> OwnLock<T> {
-    /// Runs `f` on the value with the lock held (released on return or unwind).
-    fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
-        while self
-            .busy
-            .compare_exchange_weak(false, true, Acquire, Relaxed)
-            .is_err()
+        let mut list = self.list.lock();
+        match list
+            .iter()
+            .rposition(|(a, h)| *a == actor && h.resource == resource && h.token == token)
         {
-            std::hint::spin_loop();
-        }
-        struct Unlock<'a>(&'a AtomicBool);
-        impl Drop for Unlock<'_> {
-            fn drop(&mut self) {
-                self.0.store(false, Release);
+            Some(i) => {
+                // Order does not matter (only which classes an actor holds); nested guards
+                // put the hold at the end, where this is a pop.
+                list.swap_remove(i);
+                true
             }
+            None => false,
         }
-        let _unlock = Unlock(&self.busy);
-        // SAFETY: `busy` is ours until `_unlock` drops, after `f` returns: no other access.
-        f(unsafe { &mut *self.value.get() })
     }
 }
 
@@ -182,11 +140,24 @@ fn is_lock(kind: ResourceKind) -> bool {
     matches!(kind, ResourceKind::Mutex | ResourceKind::RwLock)
 }
 
-/// The hold hook: `actor` now holds `res` (`token` 0 for an exclusive hold).
+/// The hold hook: `actor` now holds `res` (`token` 0 for an exclusive hold). Inline, so that
+/// a hold of a semaphore or a channel end costs its caller two compares, not a call.
+#[inline]
 pub(crate) fn on_acquire(res: &Resource, actor: Actor, token: u64) {
-    if !super::lock_order_on() || !is_lock(res.kind()) {
-        return;
+    if super::lock_order_on() && is_lock(res.kind()) {
+        acquire(res, actor, token);
     }
+}
+
+/// The release hook: `actor`'s hold of `res` (by `token`) ended, on whichever thread.
+#[inline]
+pub(crate) fn on_release(res: &Resource, actor: Actor, token: u64) {
+    if super::lock_order_on() && is_lock(res.kind()) && actor.id.0 != 0 {
+        release(res, actor, token);
+    }
+}
+
+fn acquire(res: &Resource, actor: Actor, token: u64) {
     let new = HeldClass {
         class: res.site(),
         kind: res.kind(),
@@ -195,19 +166,18 @@ pub(crate) fn on_acquire(res: &Resource, actor: Actor, token: u64) {
     };
     let reports = HELD
         .try_with(|held| {
-            held.list.with(|list| {
-                // Usually this actor holds no lock of another class: nothing to order.
-                let reports = if list
-                    .iter()
-                    .any(|(a, h)| *a == actor.id && h.class != new.class)
-                {
-                    order_against_held(list, actor, &new)
-                } else {
-                    Vec::new()
-                };
-                list.push((actor.id, new));
-                reports
-            })
+            let mut list = held.list.lock();
+            // Usually this actor holds no lock of another class: nothing to order.
+            let reports = if list
+                .iter()
+                .any(|(a, h)| *a == actor.id && h.class != new.class)
+            {
+                order_against_held(&list, actor, &new)
+            } else {
+                Vec::new()
+            };
+            list.push((actor.id, new));
+            reports
         })
         .unwrap_or_default();
     if !reports.is_empty() {
@@ -279,11 +249,7 @@ fn emit_all(reports: Vec<(Vec<String>, String)>) {
     }
 }
 
-/// The release hook: `actor`'s hold of `res` (by `token`) ended, on whichever thread.
-pub(crate) fn on_release(res: &Resource, actor: Actor, token: u64) {
-    if !super::lock_order_on() || !is_lock(res.kind()) || actor.id.0 == 0 {
-        return;
-    }
+fn release(res: &Resource, actor: Actor, token: u64) {
     let addr = res as *const Resource as usize;
     let here = HELD
         .try_with(|held| held.remove(actor.id, addr, token))

@@ -46,7 +46,7 @@
 //! waiter before the waiter stops borrowing the resource, and [`edges`] reads a shard's
 //! resources only under that shard's lock, so every resource it reaches is alive.
 
-use crate::loom::{AtomicBool, AtomicU64, AtomicUsize, Mutex, Ordering::Relaxed};
+use crate::loom::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use crate::rt;
 use crate::rt::task::TaskRef;
 use std::panic::Location;
@@ -440,10 +440,6 @@ pub(crate) fn end_wait(key: u64) {
 // record exists, which is while the waiter still borrows the resource (see the module doc); the
 // resource itself is `Sync` (its fields are atomics and a mutex).
 unsafe impl Send for WaitRecord {}
-
-fn lock<T>(m: &Mutex<T>) -> crate::loom::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// One edge of the wait-for graph: `waiter` waits on a resource (of `kind`, created at
 /// `resource_site`) since `waited` ago, at `wait_site`; `holders` hold it.

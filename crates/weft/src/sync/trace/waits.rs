@@ -1,8 +1,9 @@
 //! The wait table of `sync::trace`, cut into shards: see the parent's module doc ("a wait is
 //! recorded ...", and the soundness of the table). A key names its shard in its low bits.
 
-use super::{lock, WaitRecord};
-use crate::loom::{AtomicUsize, Mutex, Ordering::Relaxed};
+use super::WaitRecord;
+use crate::loom::{AtomicUsize, Ordering::Relaxed};
+use crate::spin_lock::SpinLock;
 use std::cell::Cell;
 use std::hash::Hasher;
 use std::sync::OnceLock;
@@ -63,9 +64,11 @@ struct WaitShard {
     free: Vec<usize>,
 }
 
-fn shards() -> &'static [Mutex<WaitShard>; WAIT_SHARDS] {
-    static SHARDS: OnceLock<[Mutex<WaitShard>; WAIT_SHARDS]> = OnceLock::new();
-    SHARDS.get_or_init(|| std::array::from_fn(|_| Mutex::new(WaitShard::default())))
+/// The shards, each behind a spin lock (`crate::spin_lock`): its own threads take it on every
+/// park, a reader (the detector, a dump) now and then for one pass over its entries.
+fn shards() -> &'static [SpinLock<WaitShard>; WAIT_SHARDS] {
+    static SHARDS: OnceLock<[SpinLock<WaitShard>; WAIT_SHARDS]> = OnceLock::new();
+    SHARDS.get_or_init(|| std::array::from_fn(|_| SpinLock::default()))
 }
 
 fn shard_of(key: u64) -> usize {
@@ -91,7 +94,7 @@ fn my_shard() -> usize {
 /// Files `record` in this thread's shard; returns its key (never 0: the counter starts at 1).
 pub(super) fn insert(record: WaitRecord) -> u64 {
     let shard = my_shard();
-    let mut sh = lock(&shards()[shard]);
+    let mut sh = shards()[shard].lock();
     sh.next_seq += 1;
     let index = match sh.free.pop() {
         Some(i) => i,
@@ -119,7 +122,7 @@ pub(super) fn insert(record: WaitRecord) -> u64 {
 /// end here, under that lock).
 pub(super) fn remove(key: u64) {
     let index = ((key >> SHARD_BITS) & INDEX_MASK) as usize;
-    let mut sh = lock(&shards()[shard_of(key)]);
+    let mut sh = shards()[shard_of(key)].lock();
     let gone = match sh.entries.get_mut(index) {
         Some(entry) if entry.key == key => {
             entry.key = 0;
@@ -138,7 +141,7 @@ pub(super) fn remove(key: u64) {
 /// record's resource: see the parent's soundness argument).
 pub(super) fn visit(mut f: impl FnMut(u64, &WaitRecord)) {
     for shard in shards() {
-        let sh = lock(shard);
+        let sh = shard.lock();
         for entry in &sh.entries {
             if let Some(record) = &entry.record {
                 f(entry.key, record);
