@@ -59,6 +59,7 @@ mod watch_state;
 mod barrier;
 mod barrier_round;
 pub(crate) mod batch;
+pub(crate) mod block_cache;
 #[cfg(test)]
 mod chan_trace_tests;
 #[cfg(test)]

@@ -82,7 +82,9 @@ pub(crate) struct ActorId(pub(crate) u64);
 
 /// Who a waiter is, kept with its wait so that `weft::diag` can name it (and cancel a task)
 /// from another thread, long after the park: a counted reference to the task (dropped when the
-/// wait ends), or the OS thread's handle. Taken on the slow path only, when a wait is recorded.
+/// wait ends), or the OS thread's handle. Taken when a wait is recorded while one of
+/// `weft::diag`'s reporters is on (they are its readers; the bookkeeping alone, which dumps
+/// and the `sync` bench's trace rows use, skips the two atomics it costs).
 #[derive(Clone, Debug)]
 pub(crate) enum Whose {
     Task(TaskRef),
@@ -91,6 +93,9 @@ pub(crate) enum Whose {
 
 impl Whose {
     fn current(actor: Actor) -> Option<Whose> {
+        if !crate::diag::any_hook_on() {
+            return None;
+        }
         match actor.kind {
             ActorKind::Task | ActorKind::Green => TaskRef::current().map(Whose::Task),
             ActorKind::Thread => Some(Whose::Thread(std::thread::current())),

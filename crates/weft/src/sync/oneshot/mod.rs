@@ -12,7 +12,8 @@
 //!
 //! # Design
 //!
-//! One atomic word and three cells (the value, each side's waker) in one allocation, no lock:
+//! One atomic word and three cells (the value, each side's waker) in one allocation (a block
+//! of this thread's `block_cache`, not a `malloc`), no lock:
 //! sending is one store and one CAS, receiving a ready value one load, and the word doubles as
 //! the allocation's reference count, so a send and its receive cost one atomic
 //! read-modify-write in all (`core`'s module doc states the protocol and who frees). A sender dropped without sending completes the
@@ -27,6 +28,7 @@
 pub(crate) mod core;
 
 use self::core::{Core, Release, Taken};
+use crate::sync::block_cache;
 use crate::sync::trace::{Resource, ResourceKind, WaitGuard};
 use std::fmt;
 use std::future::Future;
@@ -84,25 +86,25 @@ struct Shared<T> {
 ///
 /// # Safety
 ///
-/// `ptr` came from `channel`'s `Box::into_raw`, and the caller's end has made its last access
-/// (the `core` call that returned `release`).
+/// `ptr` came from `channel`'s `block_cache::alloc`, and the caller's end has made its last
+/// access (the `core` call that returned `release`).
 unsafe fn release<T>(ptr: NonNull<Shared<T>>, release: Release) {
     if release == Release::Free {
         // SAFETY: the caller's contract, and `core` returns `Free` to exactly one end, after
         // the other end's last access (module doc of `core`).
-        drop(unsafe { Box::from_raw(ptr.as_ptr()) });
+        unsafe { block_cache::free(ptr) };
     }
 }
 
 /// Creates a oneshot channel.
 #[track_caller]
 pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
-    let shared = Box::new(Shared {
+    let ptr = block_cache::alloc(Shared {
         core: Core::new(),
         trace: Resource::new(ResourceKind::Oneshot, Location::caller()),
     });
-    shared.trace.hold_exclusive();
-    let ptr = NonNull::from(Box::leak(shared));
+    // SAFETY: just allocated, and not yet shared.
+    unsafe { ptr.as_ref() }.trace.hold_exclusive();
     (
         Sender { shared: Some(ptr) },
         Receiver {
