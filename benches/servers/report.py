@@ -23,7 +23,10 @@ SCENARIO_TITLES = {
     "pipeline": "{CONNS} connections, pipelining depth {DEPTH}",
     "conn10k": "{CONNS_10K} keep-alive connections, all busy (wrk)",
     "idle10k": "{CONNS_10K} idle keep-alive connections",
+    "sweep": "how cost grows: keep-alive connections, all busy, at each of {SWEEP_CONNS}",
 }
+# The sweep's servers, in the order of the issue (#19): weft on both backends, both floors, peers.
+SWEEP_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
 SETTING = re.compile(r'(\w+)=("[^"]*"|\S+)')
 
 # The issue's targets for weft serve on one loop (see README "Targets").
@@ -261,6 +264,115 @@ def table_idle(servers, runs):
     return rows
 
 
+def sweep_counts(runs):
+    """The connection counts the sweep measured, ascending."""
+    return sorted({int(sc.split("-", 1)[1]) for sc, _ in runs if sc.startswith("sweep-")})
+
+
+def sweep_points(servers, runs):
+    """{server: [(conns, CPU µs per request, peak RSS growth in KB per connection), ...]}."""
+    points = {}
+    for name in servers:
+        for n in sweep_counts(runs):
+            r = runs.get((f"sweep-{n}", name))
+            if not r:
+                continue
+            per_conn = statistics.median(
+                (x["hwm_kb"] - x["start_rss_kb"]) * 1024 / 1000 / n for x in r
+            )
+            points.setdefault(name, []).append((n, median(r, "cpu_us"), per_conn))
+    return points
+
+
+def table_sweep(servers, runs):
+    counts = sweep_counts(runs)
+    points = sweep_points(servers, runs)
+    floor = {n: cpu for n, cpu, _ in points.get("floor", [])}
+    rows = ["CPU µs per request (× the epoll floor at the same count):", ""]
+    head = "| server | " + " | ".join(f"{n:,}" for n in counts) + " |"
+    rows += [head, "|" + "|".join(["---"] * (len(counts) + 1)) + "|"]
+    for name, pts in points.items():
+        by = {n: cpu for n, cpu, _ in pts}
+        cells = [
+            f"{by[n]:.2f} ({ratio(by[n], floor.get(n))})" if n in by else "–" for n in counts
+        ]
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
+    rows += ["", "Peak RSS growth per connection, KB ((VmHWM − RSS at start) / connections):", ""]
+    rows += [head, "|" + "|".join(["---"] * (len(counts) + 1)) + "|"]
+    for name, pts in points.items():
+        by = {n: kb for n, _, kb in pts}
+        rows.append(f"| {name} | " + " | ".join(f"{by[n]:.2f}" if n in by else "–" for n in counts) + " |")
+    errors = [
+        f"{name} at {n:,}: {max(x['errors'] for x in runs[(f'sweep-{n}', name)])}"
+        for name in points
+        for n in counts
+        if (f"sweep-{n}", name) in runs and max(x["errors"] for x in runs[(f"sweep-{n}", name)])
+    ]
+    rows += ["", "wrk socket errors and non-2xx: " + (", ".join(errors) if errors else "none")]
+    return rows
+
+
+def sweep_svg(servers, runs, path):
+    """Two charts side by side, CPU per request and memory per connection, against the
+    connection count (log scale), one line per server; plain SVG, no plotting library."""
+    points = sweep_points(servers, runs)
+    counts = sweep_counts(runs)
+    if not points or len(counts) < 2:
+        return False
+    import math
+
+    w, h, pad_l, pad_r, pad_t, pad_b = 460, 320, 60, 30, 35, 45
+    lo, hi = math.log10(counts[0]), math.log10(counts[-1])
+
+    def panel(x0, title, unit, pick):
+        ymax = max(pick(p) for pts in points.values() for p in pts) * 1.1 or 1
+        px = lambda n: x0 + pad_l + (math.log10(n) - lo) / (hi - lo) * (w - pad_l - pad_r)
+        py = lambda v: pad_t + (1 - v / ymax) * (h - pad_t - pad_b)
+        out = [f'<text x="{x0 + w / 2}" y="18" text-anchor="middle" font-size="14">{title}</text>']
+        out.append(
+            f'<line x1="{x0 + pad_l}" y1="{h - pad_b}" x2="{x0 + w - pad_r}" y2="{h - pad_b}" stroke="#000"/>'
+            f'<line x1="{x0 + pad_l}" y1="{pad_t}" x2="{x0 + pad_l}" y2="{h - pad_b}" stroke="#000"/>'
+        )
+        for n in counts:
+            out.append(
+                f'<text x="{px(n):.1f}" y="{h - pad_b + 16}" text-anchor="middle" font-size="11">{n:,}</text>'
+            )
+        for i in range(5):
+            v = ymax * i / 4
+            out.append(
+                f'<text x="{x0 + pad_l - 6}" y="{py(v) + 4:.1f}" text-anchor="end" font-size="11">{v:.3g}</text>'
+                f'<line x1="{x0 + pad_l}" y1="{py(v):.1f}" x2="{x0 + w - pad_r}" y2="{py(v):.1f}" stroke="#ddd"/>'
+            )
+        out.append(
+            f'<text x="{x0 + w / 2}" y="{h - 8}" text-anchor="middle" font-size="11">keep-alive connections (log scale)</text>'
+            f'<text x="{x0 + 14}" y="{h / 2}" font-size="11" transform="rotate(-90 {x0 + 14} {h / 2})" text-anchor="middle">{unit}</text>'
+        )
+        for (name, pts), colour in zip(points.items(), SWEEP_COLOURS):
+            line = " ".join(f"{px(n):.1f},{py(pick(p)):.1f}" for p in pts for n in [p[0]])
+            out.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{line}"/>')
+            for p in pts:
+                out.append(f'<circle cx="{px(p[0]):.1f}" cy="{py(pick(p)):.1f}" r="3" fill="{colour}"/>')
+        return out
+
+    body = panel(0, "CPU per request", "µs", lambda p: p[1])
+    body += panel(w, "peak RSS growth per connection", "KB", lambda p: p[2])
+    for i, ((name, _), colour) in enumerate(zip(points.items(), SWEEP_COLOURS)):
+        x = 70 + (i % 4) * 200
+        y = h + 18 + (i // 4) * 18
+        body.append(f'<rect x="{x}" y="{y - 10}" width="14" height="4" fill="{colour}"/>')
+        body.append(f'<text x="{x + 20}" y="{y - 5}" font-size="12">{name}</text>')
+    rows = (len(points) + 3) // 4
+    svg = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{2 * w}" height="{h + 10 + 18 * rows}"'
+        f' font-family="sans-serif"><rect width="100%" height="100%" fill="#fff"/>'
+        + "".join(body)
+        + "</svg>\n"
+    )
+    with open(path, "w") as f:
+        f.write(svg)
+    return True
+
+
 def targets(runs):
     lines = ["### Targets (weft serve, one loop)", ""]
     checks = []
@@ -385,7 +497,15 @@ def main():
     for sc in scenarios:
         out.append(f"## {sc}: {SCENARIO_TITLES[sc]}")
         out.append("")
-        if not any((sc, n) in runs for n in servers):
+        if sc == "sweep":
+            if not sweep_counts(runs):
+                out.append("(no completed runs)")
+            else:
+                out.extend(table_sweep(servers, runs))
+                svg = os.path.join(out_dir, "sweep.svg")
+                if sweep_svg(servers, runs, svg):
+                    out += ["", f"Chart: {svg}"]
+        elif not any((sc, n) in runs for n in servers):
             out.append("(no completed runs)")
         else:
             out.extend(table_idle(servers, runs) if sc == "idle10k" else table_busy(sc, servers, runs))

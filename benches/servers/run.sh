@@ -23,7 +23,10 @@
 #                  weft-axum is an axum Router on weft_http::hyper_rt::serve, beside tokio-axum,
 #                  the same Router on axum::serve and tokio's current-thread runtime;
 #                  may-minihttp is may_minihttp on may's coroutines, one worker)
-#   SCENARIOS      any of: plain pipeline conn10k idle10k [all four]
+#   SCENARIOS      any of: plain pipeline conn10k idle10k sweep [the first four]
+#                  (sweep: plain keep-alive load at each of SWEEP_CONNS connections, for how
+#                  CPU per request and memory per connection grow; report.py charts it in
+#                  OUT_DIR/sweep.svg)
 #   RUNS           measured runs per server and scenario; medians reported [3]
 #   DURATION       seconds of each measured wrk run of plain and pipeline [5]
 #   DURATION_10K   seconds of the measured wrk run of conn10k [10]
@@ -31,6 +34,9 @@
 #   CONNS          connections of plain and pipeline [256]
 #   DEPTH          pipelining depth of pipeline [16]
 #   CONNS_10K      connections of conn10k and idle10k [10000]
+#   SWEEP_CONNS    the connection counts of sweep ["64 256 1000 10000 50000"]; a count the
+#                  client side cannot reach (ephemeral ports, fds) is skipped with the reason
+#   DURATION_SWEEP seconds of each measured wrk run of sweep [5]
 #   IDLE_HOLD      seconds idle10k leaves its connections idle before measuring [2]
 #   SERVER_CPU     CPU the server is pinned to [0]
 #   CLIENT_CPU     CPU wrk (and this script) are pinned to [1]
@@ -60,10 +66,11 @@ ALL_SERVERS="weft weft-green weft-uring weft-diag weft-tls weft-accesslog floor 
 DEFAULT_SERVERS="weft weft-green weft-uring weft-diag weft-tls floor floor-uring tokio-hyper tokio-rustls weft-hyper weft-axum tokio-axum may-minihttp threads node"
 # The HTTPS servers (wrk and the check speak TLS to them).
 TLS_SERVERS="weft-tls tokio-rustls"
-ALL_SCENARIOS="plain pipeline conn10k idle10k"
+ALL_SCENARIOS="plain pipeline conn10k idle10k sweep"
+DEFAULT_SCENARIOS="plain pipeline conn10k idle10k"
 if (($# > 0)); then SERVERS="$*"; fi
 SERVERS=${SERVERS:-$DEFAULT_SERVERS}
-SCENARIOS=${SCENARIOS:-$ALL_SCENARIOS}
+SCENARIOS=${SCENARIOS:-$DEFAULT_SCENARIOS}
 RUNS=${RUNS:-3}
 DURATION=${DURATION:-5}
 DURATION_10K=${DURATION_10K:-10}
@@ -71,6 +78,8 @@ WARMUP=${WARMUP:-1}
 CONNS=${CONNS:-256}
 DEPTH=${DEPTH:-16}
 CONNS_10K=${CONNS_10K:-10000}
+SWEEP_CONNS=${SWEEP_CONNS:-64 256 1000 10000 50000}
+DURATION_SWEEP=${DURATION_SWEEP:-5}
 IDLE_HOLD=${IDLE_HOLD:-2}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
@@ -106,9 +115,13 @@ done
 for sc in $SCENARIOS; do
     [[ " $ALL_SCENARIOS " == *" $sc "* ]] || die "unknown scenario '$sc' (known: $ALL_SCENARIOS)"
 done
-for v in RUNS DURATION DURATION_10K WARMUP CONNS DEPTH CONNS_10K IDLE_HOLD SERVER_CPU CLIENT_CPU PORT QUIET_WAIT QUIET_PCT; do
+for v in RUNS DURATION DURATION_10K DURATION_SWEEP WARMUP CONNS DEPTH CONNS_10K IDLE_HOLD SERVER_CPU CLIENT_CPU PORT QUIET_WAIT QUIET_PCT; do
     [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number, got '${!v}'"
 done
+for n in $SWEEP_CONNS; do
+    [[ $n =~ ^[1-9][0-9]*$ ]] || die "SWEEP_CONNS must be whole numbers, got '$n'"
+done
+wants_scenario() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 
 # ---- tools ------------------------------------------------------------------
 
@@ -123,8 +136,13 @@ CPUS=$(nproc)
 ((SERVER_CPU < CPUS && CLIENT_CPU < CPUS && SERVER_CPU != CLIENT_CPU)) ||
     die "need two distinct CPUs below $CPUS: SERVER_CPU=$SERVER_CPU CLIENT_CPU=$CLIENT_CPU"
 
-# wrk and the idle client hold CONNS_10K sockets each, the server as many.
-need_fds=$((CONNS_10K + 256))
+# wrk and the idle client hold CONNS_10K sockets each (the sweep its largest count), the
+# server as many.
+most_conns=$CONNS_10K
+if wants_scenario sweep; then
+    for n in $SWEEP_CONNS; do ((n <= most_conns)) || most_conns=$n; done
+fi
+need_fds=$((most_conns + 256))
 hard_fds=$(ulimit -Hn)
 if [[ $hard_fds != unlimited ]] && ((hard_fds < need_fds)); then
     say "run.sh: warning: hard fd limit $hard_fds < $need_fds; the 10k scenarios will hit EMFILE"
@@ -132,6 +150,18 @@ if [[ $hard_fds != unlimited ]] && ((hard_fds < need_fds)); then
 else
     ulimit -n "$need_fds"
 fi
+FD_LIMIT=$(ulimit -n)
+
+# The sweep's client side: every connection to the one server address needs an ephemeral port.
+sweep_reason() { # conns -> why the client side cannot hold that many (empty: it can)
+    local n=$1 lo hi
+    read -r lo hi </proc/sys/net/ipv4/ip_local_port_range
+    if ((n > hi - lo + 1 - 256)); then
+        echo "the client side is bounded by the ephemeral ports: $n connections to one address need $n of the $((hi - lo + 1)) in $lo-$hi (widen it: sudo sysctl -w net.ipv4.ip_local_port_range='1024 65535')"
+    elif [[ $FD_LIMIT != unlimited ]] && ((n + 256 > FD_LIMIT)); then
+        echo "the fd limit $FD_LIMIT is below $n connections (raise the hard limit: ulimit -Hn)"
+    fi
+}
 
 mkdir -p "$OUT_DIR"
 RAW="$OUT_DIR/raw.tsv"
@@ -464,12 +494,13 @@ wrk_cmd() { # scenario port seconds name -> WRK array
     plain) WRK=(wrk -t1 "-c$CONNS" "-d${secs}s" --timeout 5s --latency "$url") ;;
     pipeline) WRK=(wrk -t1 "-c$CONNS" "-d${secs}s" --timeout 5s --latency -s "$HERE/pipeline.lua" "$url" -- "$DEPTH") ;;
     conn10k) WRK=(wrk -t1 "-c$CONNS_10K" "-d${secs}s" --timeout 10s --latency "$url") ;;
+    sweep-*) WRK=(wrk -t1 "-c${sc#sweep-}" "-d${secs}s" --timeout 10s --latency "$url") ;;
     esac
 }
 
 # One measurement: fresh server, readiness check, optional warm-up, measured
 # client run bracketed by /proc reads. Appends one row to raw.tsv.
-measure() { # run scenario name
+measure() { # run scenario name   (scenario sweep-N: the sweep at N connections)
     local run=$1 sc=$2 name=$3
     local tag="$sc.$name.$run"
     ((QUIET_WAIT == 0)) || wait_for_quiet
@@ -481,7 +512,7 @@ measure() { # run scenario name
         [[ $sc != idle10k ]] || return 0
         tls_flag=(--tls)
     fi
-    if ! start_server "$name" $((WARMUP + DURATION + DURATION_10K + IDLE_HOLD + SERVER_SLACK)) "$slog"; then
+    if ! start_server "$name" $((WARMUP + DURATION + DURATION_10K + DURATION_SWEEP + IDLE_HOLD + SERVER_SLACK)) "$slog"; then
         SKIP[$name]="did not start (log: $slog)"
         say "run.sh: $name ${SKIP[$name]}"
         stop_server
@@ -494,8 +525,9 @@ measure() { # run scenario name
         return
     fi
     [[ $sc != conn10k ]] || secs=$DURATION_10K
-    # No warm-up for the 10k scenarios: their connection set-up is part of them.
-    if [[ $sc != *10k ]] && ((WARMUP > 0)); then
+    [[ $sc != sweep-* ]] || secs=$DURATION_SWEEP
+    # No warm-up for the 10k scenarios and the sweep: their connection set-up is part of them.
+    if [[ $sc != *10k && $sc != sweep-* ]] && ((WARMUP > 0)); then
         wrk_cmd "$sc" "$PICKED" "$WARMUP" "$name"
         run_client "$LOGS/$tag.warmup.log" "${WRK[@]}" || true
     fi
@@ -551,21 +583,39 @@ SERVERS="$SERVERS"
 SCENARIOS="$SCENARIOS"
 RUNS=$RUNS DURATION=$DURATION DURATION_10K=$DURATION_10K WARMUP=$WARMUP CONNS=$CONNS DEPTH=$DEPTH
 CONNS_10K=$CONNS_10K IDLE_HOLD=$IDLE_HOLD SERVER_CPU=$SERVER_CPU CLIENT_CPU=$CLIENT_CPU
+SWEEP_CONNS="$SWEEP_CONNS" DURATION_SWEEP=$DURATION_SWEEP
 WEFT_ARGS="$WEFT_ARGS" HYPER_ARGS="$HYPER_ARGS" FLOOR_ARGS="$FLOOR_ARGS"
 EOF
 
 say "servers: $SERVERS | scenarios: $SCENARIOS | runs: $RUNS x ${DURATION}s (+${WARMUP}s warm-up)"
+SWEEP_SKIPPED=""
 for ((run = 1; run <= RUNS; run++)); do
     for sc in $SCENARIOS; do
-        # Servers interleave within a round so slow drift in the machine's
-        # load spreads over all of them instead of landing on one.
-        for name in $SERVERS; do
-            [[ -z ${SKIP[$name]:-} ]] || continue
-            measure "$run" "$sc" "$name"
+        steps=$sc
+        if [[ $sc == sweep ]]; then
+            steps=""
+            for n in $SWEEP_CONNS; do
+                why=$(sweep_reason "$n")
+                if [[ -z $why ]]; then
+                    steps+=" sweep-$n"
+                elif ((run == 1)); then
+                    say "run.sh: sweep: not measuring $n connections: $why"
+                    SWEEP_SKIPPED+="sweep at $n connections: $why"$'\n'
+                fi
+            done
+        fi
+        for step in $steps; do
+            # Servers interleave within a round so slow drift in the machine's
+            # load spreads over all of them instead of landing on one.
+            for name in $SERVERS; do
+                [[ -z ${SKIP[$name]:-} ]] || continue
+                measure "$run" "$step" "$name"
+            done
         done
     done
 done
 
 python3 "$HERE/report.py" "$OUT_DIR" "$SERVERS" "$SCENARIOS" \
-    "$(for n in $SERVERS; do [[ -z ${SKIP[$n]:-} ]] || printf '%s: %s\n' "$n" "${SKIP[$n]}"; done)"
+    "$(for n in $SERVERS; do [[ -z ${SKIP[$n]:-} ]] || printf '%s: %s\n' "$n" "${SKIP[$n]}"; done
+       printf '%s' "$SWEEP_SKIPPED")"
 say "results: $OUT_DIR/results.md (raw: $RAW, logs: $LOGS)"
