@@ -5,7 +5,7 @@
 #
 # Usage: benches/servers/run.sh [SERVER...]
 #   SERVER: weft weft-green weft-uring weft-diag weft-tls weft-accesslog floor floor-uring tokio-hyper
-#           tokio-rustls weft-hyper weft-axum tokio-axum may-minihttp threads node
+#           tokio-rustls weft-hyper weft-axum tokio-axum may-minihttp monoio threads node
 #           (default: all but weft-accesslog)
 #
 # Settings (environment variables, defaults in brackets):
@@ -22,7 +22,8 @@
 #                  weft-hyper is tokio-hyper's hyper server and service on weft's runtime;
 #                  weft-axum is an axum Router on weft_http::hyper_rt::serve, beside tokio-axum,
 #                  the same Router on axum::serve and tokio's current-thread runtime;
-#                  may-minihttp is may_minihttp on may's coroutines, one worker)
+#                  may-minihttp is may_minihttp on may's coroutines, one worker;
+#                  monoio is a hello-world server on monoio's io_uring runtime, one thread)
 #   SCENARIOS      any of: plain pipeline conn10k idle10k sweep [the first four]
 #                  (sweep: plain keep-alive load at each of SWEEP_CONNS connections, for how
 #                  CPU per request and memory per connection grow; report.py charts it in
@@ -62,8 +63,8 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 
-ALL_SERVERS="weft weft-green weft-uring weft-diag weft-tls weft-accesslog floor floor-uring tokio-hyper tokio-rustls weft-hyper weft-axum tokio-axum may-minihttp threads node"
-DEFAULT_SERVERS="weft weft-green weft-uring weft-diag weft-tls floor floor-uring tokio-hyper tokio-rustls weft-hyper weft-axum tokio-axum may-minihttp threads node"
+ALL_SERVERS="weft weft-green weft-uring weft-diag weft-tls weft-accesslog floor floor-uring tokio-hyper tokio-rustls weft-hyper weft-axum tokio-axum may-minihttp monoio threads node"
+DEFAULT_SERVERS="weft weft-green weft-uring weft-diag weft-tls floor floor-uring tokio-hyper tokio-rustls weft-hyper weft-axum tokio-axum may-minihttp monoio threads node"
 # The HTTPS servers (wrk and the check speak TLS to them).
 TLS_SERVERS="weft-tls tokio-rustls"
 ALL_SCENARIOS="plain pipeline conn10k idle10k sweep"
@@ -226,7 +227,7 @@ build_peers() {
         --manifest-path "$HERE/Cargo.toml" >"$OUT_DIR/build-peers.log" 2>&1; then
         return 0
     fi
-    say "run.sh: building the peers failed (see $OUT_DIR/build-peers.log); skipping floor, tokio-hyper, tokio-rustls, weft-hyper, weft-axum, tokio-axum, may-minihttp, threads"
+    say "run.sh: building the peers failed (see $OUT_DIR/build-peers.log); skipping floor, tokio-hyper, tokio-rustls, weft-hyper, weft-axum, tokio-axum, may-minihttp, monoio, threads"
     return 1
 }
 
@@ -260,7 +261,7 @@ share_weft_with_green() {
 
 wants() { [[ " $SERVERS " == *" $1 "* ]]; }
 
-PEERS="floor tokio-hyper tokio-rustls weft-hyper weft-axum tokio-axum may-minihttp threads"
+PEERS="floor tokio-hyper tokio-rustls weft-hyper weft-axum tokio-axum may-minihttp monoio threads"
 wants_peer() { local p; for p in $PEERS; do wants "$p" && return 0; done; return 1; }
 if wants_peer; then
     command -v cargo >/dev/null || die "cargo not found"
@@ -350,7 +351,7 @@ server_cmd() { # name port -> CMD array
         # shellcheck disable=SC2206
         CMD=("${BIN[floor]}" --host "$HOST" --port "$port" $FLOOR_ARGS)
         ;;
-    floor-uring | threads | weft-hyper | weft-axum | tokio-axum | may-minihttp) CMD=("${BIN[$name]}" --host "$HOST" --port "$port") ;;
+    floor-uring | threads | weft-hyper | weft-axum | tokio-axum | may-minihttp | monoio) CMD=("${BIN[$name]}" --host "$HOST" --port "$port") ;;
     tokio-hyper)
         # shellcheck disable=SC2206
         CMD=("${BIN[tokio-hyper]}" --host "$HOST" --port "$port" $HYPER_ARGS)
