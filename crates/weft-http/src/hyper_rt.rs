@@ -202,6 +202,13 @@ impl Future for HyperSleep {
 impl hyper::rt::Sleep for HyperSleep {}
 
 impl hyper::rt::Timer for WeftTimer {
+    /// weft's clock (`weft::time::now`): the loop's cached time, read at most once per loop
+    /// turn, so that the deadline hyper computes for every request head costs no clock read,
+    /// and frozen with the sleeps by `weft::time::pause` (hyper's default reads the real clock).
+    fn now(&self) -> Instant {
+        weft::time::now()
+    }
+
     fn sleep(&self, duration: Duration) -> Pin<Box<dyn hyper::rt::Sleep>> {
         Box::pin(HyperSleep {
             sleep: weft::time::sleep(duration),
