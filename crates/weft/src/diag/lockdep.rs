@@ -15,8 +15,9 @@
 //! interleave, so an entry names its actor): an acquisition reads the entries of its actor and
 //! pushes one, a release on the same thread removes its entry from the end of the list (where
 //! nested guards put it). The list is behind a spin lock (`crate::spin_lock`) that only its
-//! own thread takes, except when a guard was dropped on another thread: that release finds no entry on its own thread
-//! and looks through the other threads' lists (the registry), a slow path for a rare case.
+//! own thread takes, except when a guard was dropped on another thread: that release finds no
+//! entry on its own thread and looks through the other threads' lists (the registry), a slow
+//! path for a rare case.
 //! Each thread also keeps the order edges it has already seen in the graph: the graph only
 //! grows, so an edge seen once needs no look again, and only a pair (held class, new class)
 //! this thread has never seen takes the graph's lock.

@@ -13,11 +13,11 @@
 //! # Design
 //!
 //! One atomic word and three cells (the value, each side's waker) in one allocation (a block
-//! of this thread's `block_cache`, not a `malloc`), no lock:
-//! sending is one store and one CAS, receiving a ready value one load, and the word doubles as
-//! the allocation's reference count, so a send and its receive cost one atomic
-//! read-modify-write in all (`core`'s module doc states the protocol and who frees). A sender dropped without sending completes the
-//! channel empty, which the receiver reports as [`error::RecvError`].
+//! of this thread's `block_cache`, not a `malloc`), no lock: sending is one store and one CAS,
+//! receiving a ready value one load, and the word doubles as the allocation's reference count,
+//! so a send and its receive cost one atomic read-modify-write in all (`core`'s module doc
+//! states the protocol and who frees). A sender dropped without sending completes the channel
+//! empty, which the receiver reports as [`error::RecvError`].
 //!
 //! # Who holds, who waits
 //!
