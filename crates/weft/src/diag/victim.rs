@@ -108,8 +108,8 @@ fn kind_word(kind: ActorKind) -> &'static str {
     }
 }
 
-/// The info of `actor` as the waits of `knot` know it (a member's own wait carries who it
-/// is), or a bare one if it has no wait there (a holder that is running).
+/// The info of `actor` as `edges` know it (an actor's own wait carries who it is), or a bare
+/// one if it has no wait among them (a holder that is running).
 pub(crate) fn info_among<'e>(
     edges: impl IntoIterator<Item = &'e WaitEdge>,
     actor: Actor,
