@@ -181,6 +181,29 @@ mod tests {
     }
 
     #[test]
+    fn a_block_freed_on_another_thread_joins_that_threads_cache() {
+        let block = alloc([1u64; 10]);
+        let addr = block.as_ptr() as usize;
+        // Raw pointers are not Send; the address crosses as a number and comes back as the
+        // same block (the test thread does not touch it meanwhile).
+        let other = std::thread::spawn(move || {
+            let ptr = std::ptr::NonNull::new(addr as *mut [u64; 10]).unwrap();
+            // SAFETY: from `alloc` on the test thread, not used there after this.
+            unsafe { free(ptr) };
+            let again = alloc([2u64; 10]);
+            let reused = again.as_ptr() as usize;
+            // SAFETY: from `alloc`, not used after.
+            unsafe { free(again) };
+            reused
+        });
+        assert_eq!(
+            other.join().unwrap(),
+            addr,
+            "the freeing thread reuses the block"
+        );
+    }
+
+    #[test]
     fn values_outside_the_classes_are_boxed_and_a_full_cache_gives_blocks_back() {
         assert_eq!(class_of::<[u8; 300]>(), None);
         assert_eq!(class_of::<()>(), None);
