@@ -51,7 +51,9 @@
 #   WEFT_TARGET_DIR   cargo target dir of weft [$CARGO_TARGET_DIR or <repo>/target]
 #   WEFT_BIN       a weft binary to use instead of building one
 #   WEFT_ARGS      weft's arguments; {port} is replaced
-#                  [serve --host 127.0.0.1 --port {port} --loops 1 --quiet]
+#                  [serve --host 127.0.0.1 --port {port} --loops 1 --quiet --drain-grace 0]
+#                  (no drain grace: the 5 s of 503s on /readyz that a balancer needs would outlast
+#                  the script's STOP_GRACE, and the stop would end in SIGKILL)
 #   HYPER_ARGS     extra arguments of tokio-hyper, e.g. --pipeline-flush []
 #   FLOOR_ARGS     extra arguments of floor, e.g. --response weft (weft's bytes on the wire) []
 #
@@ -91,7 +93,7 @@ OUT_DIR=${OUT_DIR:-$HERE/target/results}
 BUILD=${BUILD:-1}
 PEERS_TARGET_DIR=${PEERS_TARGET_DIR:-$HERE/target}
 WEFT_TARGET_DIR=${WEFT_TARGET_DIR:-${CARGO_TARGET_DIR:-$ROOT/target}}
-DEFAULT_WEFT_ARGS='serve --host 127.0.0.1 --port {port} --loops 1 --quiet'
+DEFAULT_WEFT_ARGS='serve --host 127.0.0.1 --port {port} --loops 1 --quiet --drain-grace 0'
 WEFT_ARGS=${WEFT_ARGS:-$DEFAULT_WEFT_ARGS}
 HYPER_ARGS=${HYPER_ARGS:-}
 FLOOR_ARGS=${FLOOR_ARGS:-}
@@ -339,8 +341,9 @@ server_cmd() { # name port -> CMD array
         local args=${WEFT_ARGS//\{port\}/$port}
         rm -f "$ACCESS_LOG"
         # shellcheck disable=SC2206
-        # No drain grace: the stop (SIGTERM, KILL after STOP_GRACE) must let it flush every line.
-        CMD=("${BIN[weft]}" $args --access-log "$ACCESS_LOG" --drain-grace 0)
+        # WEFT_ARGS's --drain-grace 0 matters here too: the stop (SIGTERM, KILL after
+        # STOP_GRACE) must let it flush every line.
+        CMD=("${BIN[weft]}" $args --access-log "$ACCESS_LOG")
         ;;
     weft-uring)
         local args=${WEFT_ARGS//\{port\}/$port}
