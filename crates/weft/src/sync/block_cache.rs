@@ -2,16 +2,16 @@
 //! at a high rate (a oneshot channel's shared state: one per request in a typical server).
 //!
 //! With glibc's allocator, a `malloc` and a `free` of a 128-byte block cost about 125
-//! instructions, more than a send and a receive together; a pop and a push on a thread-local
-//! free list cost about 15. Blocks come in [`CLASSES`] size classes of [`CLASS_BYTES`] each, so a
-//! block freed on another thread than the one that allocated it (a oneshot sender dropped on
-//! another loop) fits that thread's cache just as well. Each thread keeps at most
-//! [`PER_CLASS`] blocks per class (at most 64 KiB), the rest go back to the allocator; a
-//! thread's blocks are freed when the thread ends. A value too large or too aligned for the
-//! classes is boxed as usual.
+//! instructions, more than a oneshot's send and receive together; a pop and a push on a
+//! thread-local free list, with the thread-local access, about 40. Blocks come in [`CLASSES`]
+//! size classes, multiples of [`CLASS_BYTES`], so a block freed on another thread than the one
+//! that allocated it (a oneshot sender dropped on another loop) fits that thread's cache just
+//! as well. Each thread keeps at most [`PER_CLASS`] blocks per class (40 KiB in all), the rest
+//! go back to the allocator; a thread's blocks are freed when the thread ends. A value too large
+//! or too aligned for the classes is boxed as usual.
 //!
 //! The cost: blocks reused from the cache are invisible to AddressSanitizer's use-after-free
-//! checks (as with any pool), and up to 64 KiB per thread stays allocated.
+//! checks (as with any pool), and up to 40 KiB per thread stays allocated.
 
 use std::alloc::{self, Layout};
 use std::cell::Cell;
