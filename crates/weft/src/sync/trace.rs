@@ -454,7 +454,8 @@ pub(crate) struct WaitEdge {
     /// Names this wait (one per park): the same key in two snapshots is the same wait.
     pub(crate) key: u64,
     pub(crate) waiter: Actor,
-    /// Who the waiter is (`None` for a task's wait recorded outside its poll).
+    /// Who the waiter is: `None` if no `weft::diag` reporter was on when it parked (see
+    /// [`Whose`]), or for a task's wait recorded outside its poll.
     pub(crate) whose: Option<Whose>,
     pub(crate) kind: ResourceKind,
     pub(crate) resource: usize,
