@@ -187,6 +187,45 @@ fn tcp_echo_on_uring_loop_threads_with_std_clients() {
     rt.block_on(server).unwrap();
 }
 
+/// A socket registered on one io_uring loop and used on another loop's thread: only the loop
+/// that waits submits to its ring, so the other thread's writability subscription (the writes
+/// fill the socket buffer) and its deregistration (the drop) are queued there and that loop,
+/// asleep meanwhile, is woken to submit them. Without the wake-up the writer would wait for
+/// ever, and the client would never see end of file (the poll request keeps the socket open).
+#[test]
+fn a_socket_written_and_dropped_on_another_loop_thread() {
+    const LEN: usize = 32 << 20;
+    let rt = uring_runtime(2);
+    let handle = rt.handle();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let server = rt.spawn_on(0, async move {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        tx.send(listener.local_addr().unwrap()).unwrap();
+        let (stream, _) = listener.accept().await.unwrap();
+        // Registered with loop 0; written, and dropped, by a task on loop 1.
+        handle
+            .spawn_on(1, async move {
+                let chunk = vec![7u8; 1 << 20];
+                for _ in 0..LEN / chunk.len() {
+                    stream.write_all(&chunk).await.unwrap();
+                }
+            })
+            .await
+            .unwrap();
+    });
+    let addr = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+    within_deadline("32 MiB written from the other loop, then EOF", move || {
+        let mut conn = std::net::TcpStream::connect(addr).unwrap();
+        // Let the writer fill the socket buffers before reading.
+        std::thread::sleep(Duration::from_millis(100));
+        let mut got = Vec::with_capacity(LEN);
+        conn.read_to_end(&mut got).unwrap();
+        assert_eq!(got.len(), LEN);
+        assert!(got.iter().all(|&b| b == 7));
+    });
+    rt.block_on(server).unwrap();
+}
+
 /// Client and server both on one current-thread io_uring loop; a thousand short connections,
 /// so registrations come and go (slots are recycled) while others are live.
 #[test]

@@ -93,7 +93,7 @@ pub use runtime::{Builder, Handle, Runtime, RuntimeMetrics};
 
 use crate::loom::{Arc, AtomicBool, AtomicUsize, Mutex, Ordering::*};
 use crate::pool::workers::WorkerPool;
-use crate::sys::{Notifier, Poller, PollerKind};
+use crate::sys::{Notifier, Poller, PollerKind, Queued};
 pub(crate) use event_loop::LoopCore;
 use inbox::Inbox;
 use reactor::IoSource;
@@ -179,7 +179,8 @@ impl LoopShared {
     pub(crate) fn new(index: Option<usize>, kind: PollerKind) -> io::Result<LoopShared> {
         let poller = backend::open_poller(kind)?;
         let notifier = Notifier::new()?;
-        poller.register(notifier.as_raw_fd(), NOTIFIER_TOKEN, false)?;
+        // Before the loop's first wait: the wait submits it (`Queued::Done`).
+        let _ = poller.register(notifier.as_raw_fd(), NOTIFIER_TOKEN, false)?;
         Ok(LoopShared {
             id: NEXT_LOOP_ID.fetch_add(1, Relaxed),
             index,
@@ -208,6 +209,14 @@ impl LoopShared {
     pub(crate) fn unpark(&self) {
         if self.inbox.unpark() {
             self.notifier.notify();
+        }
+    }
+
+    /// Does what a change of the poller's subscriptions asks: wakes the loop if the change
+    /// waits for its next wait.
+    pub(crate) fn after_poller_change(&self, queued: Queued) {
+        if queued == Queued::WakeLoop {
+            self.unpark();
         }
     }
 

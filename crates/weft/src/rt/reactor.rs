@@ -89,10 +89,13 @@ impl Registration {
         })?;
         let source = Arc::new(IoSource::new(ready, writable));
         let raw = Arc::into_raw(source) as *mut IoSource;
-        if let Err(err) = home.poller.register(fd, raw as u64, writable) {
-            // SAFETY: the pointer was never given to the kernel; take the reference back.
-            drop(unsafe { Arc::from_raw(raw) });
-            return Err(err);
+        match home.poller.register(fd, raw as u64, writable) {
+            Ok(queued) => home.after_poller_change(queued),
+            Err(err) => {
+                // SAFETY: the pointer was never given to the kernel; take the reference back.
+                drop(unsafe { Arc::from_raw(raw) });
+                return Err(err);
+            }
         }
         Ok(Registration {
             // SAFETY: `Arc::into_raw` never returns null.
@@ -116,10 +119,13 @@ impl Registration {
         source.register(dir, cx.waker());
         if dir == Direction::Write && !source.write_subscribed.swap(true, AcqRel) {
             let token = self.source.as_ptr() as u64;
-            if let Err(err) = self.home.poller.modify(self.fd, token, true) {
-                // Let the write itself run into (and report) whatever is wrong.
-                tracing::debug!(fd = self.fd, error = %err, "could not subscribe to writability");
-                return Poll::Ready(source.snapshot(dir));
+            match self.home.poller.modify(self.fd, token, true) {
+                Ok(queued) => self.home.after_poller_change(queued),
+                Err(err) => {
+                    // Let the write itself run into (and report) whatever is wrong.
+                    tracing::debug!(fd = self.fd, error = %err, "could not subscribe to writability");
+                    return Poll::Ready(source.snapshot(dir));
+                }
             }
         }
         match source.ready(dir) {
@@ -227,10 +233,13 @@ impl Registration {
 impl Drop for Registration {
     fn drop(&mut self) {
         // The descriptor may already be closed by its owner (then epoll dropped it itself).
-        let _ = self
+        if let Ok(queued) = self
             .home
             .poller
-            .deregister(self.fd, self.source.as_ptr() as u64);
+            .deregister(self.fd, self.source.as_ptr() as u64)
+        {
+            self.home.after_poller_change(queued);
+        }
         self.source().forget_waiters();
         self.home.release(self.source);
     }

@@ -20,7 +20,9 @@
 //!   if the descriptor is already writable; `deregister(fd, token)`; `wait(events, timeout)` blocks at
 //!   most `timeout` and fills `events` with `(token, Readiness)` pairs; no token is reported
 //!   after `deregister(fd, token)` returned (except from an event batch already in hand).
-//!   Registration may be called from any thread. [`poller`] dispatches to the backend
+//!   Registration may be called from any thread; a change made off the loop thread may
+//!   answer `Queued::WakeLoop`, and then takes effect once the caller has woken the loop
+//!   (io_uring: only the loop thread submits). [`poller`] dispatches to the backend
 //!   ([`epoll`], [`uring`]); [`events`] is what both report.
 //! - [`Notifier`]: a kernel object registered in a poller that another thread can make readable
 //!   to wake a sleeping `wait`; `notify()` is async-signal-tolerant and cheap; `drain()` resets it.
@@ -58,7 +60,7 @@ mod uring;
 
 pub(crate) use eventfd::Notifier;
 pub(crate) use events::{Events, Readiness};
-pub(crate) use poller::{Poller, PollerKind};
+pub(crate) use poller::{Poller, PollerKind, Queued};
 
 use std::io;
 

@@ -20,6 +20,17 @@ pub(crate) enum PollerKind {
     Uring,
 }
 
+/// What a change of subscriptions asks of its caller.
+#[must_use = "a loop asked to be woken never submits the change"]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Queued {
+    /// Nothing: the change is made, or the loop's next wait makes it.
+    Done,
+    /// The change waits for the loop's next wait, which may be asleep: wake it (the io_uring
+    /// backend, called on a thread other than the loop's).
+    WakeLoop,
+}
+
 /// A readiness queue; see the [`sys`](super) module for the contract.
 #[derive(Debug)]
 pub(crate) enum Poller {
@@ -51,9 +62,9 @@ impl Poller {
     /// Subscribes `fd`, edge-triggered, to readable (and, if `writable`, writable) readiness,
     /// reported with `token`; hang-up and errors are always reported.
     #[inline]
-    pub(crate) fn register(&self, fd: RawFd, token: u64, writable: bool) -> io::Result<()> {
+    pub(crate) fn register(&self, fd: RawFd, token: u64, writable: bool) -> io::Result<Queued> {
         match self {
-            Poller::Epoll(p) => p.register(fd, token, writable),
+            Poller::Epoll(p) => p.register(fd, token, writable).map(|()| Queued::Done),
             Poller::Uring(p) => p.register(fd, token, writable),
         }
     }
@@ -61,18 +72,18 @@ impl Poller {
     /// Changes the writability subscription of a registered `fd`; a readiness that arrived
     /// before the change is reported.
     #[inline]
-    pub(crate) fn modify(&self, fd: RawFd, token: u64, writable: bool) -> io::Result<()> {
+    pub(crate) fn modify(&self, fd: RawFd, token: u64, writable: bool) -> io::Result<Queued> {
         match self {
-            Poller::Epoll(p) => p.modify(fd, token, writable),
+            Poller::Epoll(p) => p.modify(fd, token, writable).map(|()| Queued::Done),
             Poller::Uring(p) => p.modify(fd, token, writable),
         }
     }
 
     /// Removes the registration of `fd` made with `token`.
     #[inline]
-    pub(crate) fn deregister(&self, fd: RawFd, token: u64) -> io::Result<()> {
+    pub(crate) fn deregister(&self, fd: RawFd, token: u64) -> io::Result<Queued> {
         match self {
-            Poller::Epoll(p) => p.deregister(fd),
+            Poller::Epoll(p) => p.deregister(fd).map(|()| Queued::Done),
             Poller::Uring(p) => p.deregister(fd, token),
         }
     }

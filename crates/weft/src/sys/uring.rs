@@ -22,10 +22,28 @@
 //!   request holds a reference to the file, so until it is removed a closed socket would stay
 //!   open (no FIN to the peer).
 //! - `wait` submits what is queued and waits for completions in one `io_uring_enter`, with
-//!   `IORING_ENTER_EXT_ARG`'s timeout standing in for `epoll_wait`'s. When nothing is queued
-//!   and either the timeout is zero or completions are already in the ring, it makes no
-//!   syscall at all: it only reads the completion ring, which the kernel fills without being
-//!   asked (poll wake-ups run as task work on the loop thread's next return to user space).
+//!   `IORING_ENTER_EXT_ARG`'s timeout standing in for `epoll_wait`'s. When nothing is queued,
+//!   no completion work is pending in the kernel, and either the timeout is zero or completions
+//!   are already in the ring, it makes no syscall at all: it only reads the completion ring.
+//!
+//! # Completion work without interrupts
+//!
+//! A poll request's wake-up (a packet arrived) does not post its completion at once: the kernel
+//! queues *task work* for the thread that submitted the request, and that thread posts the
+//! completion when it next passes through the kernel. By default the kernel interrupts the
+//! thread for it (`TWA_SIGNAL`: a reschedule IPI if it runs on another CPU), which under load is
+//! one interrupt per packet; a profile of the first version of this backend, under wrk, had 28%
+//! of the loop's CPU in that interrupt's entry and exit, and 2.8x epoll's CPU per request.
+//!
+//! So the ring is set up with `IORING_SETUP_COOP_TASKRUN` (no interrupt: the work waits for the
+//! thread's next syscall, which a busy loop makes within microseconds, and a sleeping thread is
+//! still woken) and `IORING_SETUP_TASKRUN_FLAG` (the kernel sets `IORING_SQ_TASKRUN` while such
+//! work waits, so a turn that made no syscall enters the kernel to run it instead of reading an
+//! empty ring). Kernels before 5.19 refuse the flags; the ring is then set up without them and
+//! works as before, interrupts and all.
+//!
+//! That cooperation is only as prompt as the submitting thread is, so only the loop thread
+//! submits (see "Threads").
 //!
 //! # Tokens and slots
 //!
@@ -45,14 +63,21 @@
 //! # Threads
 //!
 //! The submission ring has one producer at a time: pushes take the `state` lock, which also
-//! guards the slots and the reading of the completion ring. The waiting thread (the loop) leaves
-//! its own pushes for its next `wait` to submit, so a turn that accepts many connections makes
-//! one syscall for all their polls; any other thread submits its push at once, because the loop
-//! may be asleep in `io_uring_enter` and would not see it. (The kernel runs a poll's wake-up
-//! work on the thread that submitted it; a request a foreign thread submitted is cancelled when
-//! that thread exits, and the loop then re-arms it as its own.)
+//! guards the slots and the reading of the completion ring. But only the thread that waits (the
+//! loop) enters the ring to submit: the kernel aims a request's task work at the thread that
+//! submitted it, and a pool thread busy in user space, or asleep in an uninterruptible wait,
+//! would hold that request's completions back. So a push made on any other thread only queues
+//! the entry and answers [`Queued::WakeLoop`]: the caller wakes the loop (its inbox's
+//! notifier), whose next `wait` submits it. The loop's own pushes wait for its next `wait`
+//! too, so a turn that accepts many connections makes one syscall for all their polls.
+//!
+//! Two exceptions, both correct, only slower: a submission ring that fills up between two waits
+//! (1,024 entries) is submitted by whoever pushes the entry that does not fit, and before the
+//! first `wait` nobody is known to be the loop. A request submitted on another thread is
+//! cancelled when that thread exits, and the loop then re-arms it as its own.
 
 use super::events::Events;
+use super::poller::Queued;
 use io_uring::{cqueue, opcode, squeue, types, IoUring};
 use std::collections::HashMap;
 use std::io;
@@ -147,10 +172,19 @@ impl Poller {
     /// backend needs: the extended-argument wait (Linux 5.11) and multishot poll (5.13, checked
     /// by a feature flag of the same release).
     pub(crate) fn new() -> io::Result<Poller> {
-        let ring = IoUring::builder()
-            .setup_cqsize(CQ_ENTRIES)
-            .setup_clamp()
-            .build(SQ_ENTRIES)?;
+        let build = |cooperative: bool| {
+            let mut builder = IoUring::builder();
+            builder.setup_cqsize(CQ_ENTRIES).setup_clamp();
+            if cooperative {
+                builder.setup_coop_taskrun().setup_taskrun_flag();
+            }
+            builder.build(SQ_ENTRIES)
+        };
+        // `EINVAL`: a kernel before 5.19, which knows neither flag.
+        let ring = match build(true) {
+            Err(err) if err.raw_os_error() == Some(libc::EINVAL) => build(false)?,
+            ring => ring?,
+        };
         let params = ring.params();
         if !params.is_feature_ext_arg() || !params.is_feature_resource_tagging() {
             return Err(io::Error::new(
@@ -185,16 +219,15 @@ impl Poller {
         Err(io::Error::other("io_uring submission queue stays full"))
     }
 
-    /// Submits now unless the calling thread is the one that waits, or nobody has waited yet:
-    /// either way the next wait submits. (So the notifier's request, queued when the loop is
-    /// created on another thread, is submitted by the loop thread itself: the kernel runs a
-    /// request's completion work on the thread that submitted it.)
-    fn flush_unless_waiter(&self) -> io::Result<()> {
+    /// What a push made on the calling thread asks of its caller: nothing on the loop thread
+    /// (or before any thread waited: the next wait submits), a wake-up of the loop elsewhere.
+    fn queued(&self) -> Queued {
         let waiter = self.waiter.load(Relaxed);
         if waiter != 0 && waiter != thread_mark() {
-            self.ring.submit()?;
+            Queued::WakeLoop
+        } else {
+            Queued::Done
         }
-        Ok(())
     }
 
     /// Arms the request of one direction of slot `index`.
@@ -208,7 +241,7 @@ impl Poller {
 
     /// Subscribes `fd`, edge-triggered, to readable (and, if `writable`, writable) readiness;
     /// hang-up and errors are always reported.
-    pub(crate) fn register(&self, fd: RawFd, token: u64, writable: bool) -> io::Result<()> {
+    pub(crate) fn register(&self, fd: RawFd, token: u64, writable: bool) -> io::Result<Queued> {
         let mut state = self.lock();
         let slot = Slot {
             token,
@@ -247,12 +280,12 @@ impl Poller {
         }
         state.by_token.insert(token, index);
         drop(state);
-        self.flush_unless_waiter()
+        Ok(self.queued())
     }
 
     /// Adds (or removes) the writability subscription of a registered `fd`. The new request
     /// reports at once if the descriptor is already writable.
-    pub(crate) fn modify(&self, _fd: RawFd, token: u64, writable: bool) -> io::Result<()> {
+    pub(crate) fn modify(&self, _fd: RawFd, token: u64, writable: bool) -> io::Result<Queued> {
         let mut state = self.lock();
         let index = *state
             .by_token
@@ -260,7 +293,7 @@ impl Poller {
             .ok_or_else(|| io::Error::from_raw_os_error(libc::ENOENT))?;
         let slot = &mut state.slots[index as usize];
         if slot.write == writable {
-            return Ok(());
+            return Ok(Queued::Done);
         }
         slot.write = writable;
         if writable {
@@ -270,12 +303,14 @@ impl Poller {
             self.push(&mut state, &remove_entry(data))?;
         }
         drop(state);
-        self.flush_unless_waiter()
+        Ok(self.queued())
     }
 
     /// Removes the registration of `token`: its requests are cancelled and no completion of
-    /// theirs is reported after this returns.
-    pub(crate) fn deregister(&self, _fd: RawFd, token: u64) -> io::Result<()> {
+    /// theirs is reported after this returns. On the loop thread the removal is submitted at
+    /// once (a poll request keeps its file open, so until it is removed a closed socket would
+    /// send no FIN); elsewhere the loop is to be woken to submit it.
+    pub(crate) fn deregister(&self, _fd: RawFd, token: u64) -> io::Result<Queued> {
         let mut state = self.lock();
         let index = state
             .by_token
@@ -285,7 +320,7 @@ impl Poller {
         slot.live = false;
         if slot.armed == 0 {
             state.free.push(index);
-            return Ok(());
+            return Ok(Queued::Done);
         }
         let (generation, write) = (slot.generation, slot.write);
         self.push(
@@ -299,9 +334,11 @@ impl Poller {
             )?;
         }
         drop(state);
-        // Always at once: the requests keep the file open until they are removed.
-        self.ring.submit()?;
-        Ok(())
+        let queued = self.queued();
+        if queued == Queued::Done {
+            self.ring.submit()?;
+        }
+        Ok(queued)
     }
 
     /// Submits what is queued and waits for completions for at most `timeout` (`None`: without
@@ -310,8 +347,9 @@ impl Poller {
         self.waiter.store(thread_mark(), Relaxed);
         events.clear();
         let submitter = self.ring.submitter();
-        // Completions already in the ring, or a zero timeout, need no syscall when nothing
-        // is queued: the kernel fills the ring without being asked.
+        // Completions already in the ring, or a zero timeout, need no syscall when nothing is
+        // queued and no task work waits for this thread (the kernel posts completions
+        // without being asked only when the ring is not cooperative).
         let skip = {
             let state = self.lock();
             // SAFETY: the only submission queue handle (the lock is held), dropped before the
@@ -321,6 +359,7 @@ impl Poller {
             let cq = unsafe { self.ring.completion_shared() };
             let skip = sq.is_empty()
                 && !sq.cq_overflow()
+                && !sq.taskrun()
                 && (!cq.is_empty() || timeout == Some(Duration::ZERO));
             drop((sq, cq, state));
             skip
@@ -459,14 +498,17 @@ mod tests {
         let poller = Poller::new().unwrap();
         let mut events = Events::with_capacity(16);
         let (mut a, b) = pair();
-        poller.register(b.as_raw_fd(), 7, false).unwrap();
+        assert_eq!(
+            poller.register(b.as_raw_fd(), 7, false).unwrap(),
+            Queued::Done
+        );
         a.write_all(b"x").unwrap();
         let bits = wait_for(&poller, &mut events, 7);
         assert_ne!(bits & super::super::Readiness::READABLE, 0);
-        poller.modify(b.as_raw_fd(), 7, true).unwrap();
+        assert_eq!(poller.modify(b.as_raw_fd(), 7, true).unwrap(), Queued::Done);
         let bits = wait_for(&poller, &mut events, 7);
         assert_ne!(bits & super::super::Readiness::WRITABLE, 0);
-        poller.deregister(b.as_raw_fd(), 7).unwrap();
+        assert_eq!(poller.deregister(b.as_raw_fd(), 7).unwrap(), Queued::Done);
         a.write_all(b"y").unwrap();
         poller
             .wait(&mut events, Some(Duration::from_millis(50)))
