@@ -89,10 +89,12 @@ pub(crate) struct RequestShard {
 impl RequestShard {
     pub(crate) fn record(&self, route: &'static str, status: u16, took: Duration) {
         let mut routes = self.routes.lock().unwrap_or_else(PoisonError::into_inner);
-        // Routes are `&'static str` patterns: usually the very same pointer, compared first.
+        // Routes are `&'static str` patterns: usually the very same pointer, so every entry
+        // is compared by address before any is compared by content.
         let found = routes
-            .iter_mut()
-            .position(|r| std::ptr::eq(r.route, route) || r.route == route);
+            .iter()
+            .position(|r| std::ptr::eq(r.route, route))
+            .or_else(|| routes.iter().position(|r| r.route == route));
         let index = found.unwrap_or_else(|| {
             routes.push(RouteFigures::new(route));
             routes.len() - 1

@@ -172,7 +172,12 @@ pub(crate) fn targets(report: &Report) -> Vec<Target> {
             met: idle.map(|v| v <= 1.0),
         },
         Target {
-            what: "spawn: 1,000,000 sleeping weft tasks below every row of Kołaczkowski's table (213.6 MB) and at most 128 MB",
+            what: "spawn: 1,000,000 sleeping weft tasks below every row of Kołaczkowski's table (213.6 MB)",
+            measured: with_unit(million, "MB"),
+            met: million.map(|v| v < 213.6),
+        },
+        Target {
+            what: "spawn: 1,000,000 sleeping weft tasks in at most 128 MB (the runtime's own target, issue #19)",
             measured: with_unit(million, "MB"),
             met: million.map(|v| v <= 128.0),
         },
