@@ -1,5 +1,5 @@
 //! A lock for bookkeeping that one thread takes on its hot path and other threads take rarely
-//! (`weft::diag`'s held-lock lists, `sync::trace`'s wait shards): one compare-exchange to take,
+//! (`sync::trace`'s wait shards): one compare-exchange to take,
 //! one store to give back.
 //!
 //! A `std::sync::Mutex` costs a second atomic read-modify-write to unlock (it must learn

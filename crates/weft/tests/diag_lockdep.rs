@@ -104,3 +104,32 @@ fn a_guard_dropped_on_another_thread_ends_its_hold() {
     }
     expect_no_report(&[&a_site, &b_site]);
 }
+
+/// The guard goes to a task on another loop thread, which drops it: that thread posts the
+/// release, and the loop that took the lock sees it before its next acquisition, so B after
+/// that is not "B while holding A" (and B then A later is no inversion).
+#[test]
+fn a_guard_dropped_on_another_loop_ends_its_hold() {
+    let rt = runtime(2, config());
+    let handle = rt.handle();
+    let (a, a_site) = mutex();
+    let (b, b_site) = mutex();
+    {
+        let (a, b) = (a.clone(), b.clone());
+        rt.block_on(rt.spawn_on(0, async move {
+            let ga = a.lock_owned().await;
+            handle.spawn_on(1, async move { drop(ga) }).await.unwrap();
+            let _gb = b.lock().await;
+        }))
+        .unwrap();
+    }
+    {
+        let (a, b) = (a.clone(), b.clone());
+        rt.block_on(rt.spawn_on(0, async move {
+            let _gb = b.lock().await;
+            let _ga = a.lock().await;
+        }))
+        .unwrap();
+    }
+    expect_no_report(&[&a_site, &b_site]);
+}

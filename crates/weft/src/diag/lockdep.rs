@@ -10,14 +10,23 @@
 //!
 //! # Cost
 //!
-//! The steady state takes no process-wide lock and hashes nothing. Each thread keeps one list
-//! of the locks taken on it and not yet released, by whichever of its actors (its tasks
-//! interleave, so an entry names its actor): an acquisition reads the entries of its actor and
-//! pushes one, a release on the same thread removes its entry from the end of the list (where
-//! nested guards put it). The list is behind a spin lock (`crate::spin_lock`) that only its
-//! own thread takes, except when a guard was dropped on another thread: that release finds no
-//! entry on its own thread and looks through the other threads' lists (the registry), a slow
-//! path for a rare case.
+//! The steady state takes no lock and makes no atomic read-modify-write. Each thread keeps one
+//! list of the locks taken on it and not yet released, by whichever of its actors (its tasks
+//! interleave, so an entry names its actor), and only that thread touches it: an acquisition
+//! reads the entries of its actor and pushes one, a release on the same thread removes its
+//! entry from the end of the list (where nested guards put it).
+//!
+//! A guard dropped on another thread finds nothing in that thread's list. It *posts* its
+//! release instead: onto one process-wide list, under a mutex, and bumps a process-wide epoch.
+//! Every thread compares the epoch with the last one it looked at on each acquisition (one
+//! relaxed load) and, when it moved, takes the posts that name holds of its own out of its
+//! list. A post that no thread's list has (a hold taken before lock order was on, or on a
+//! thread that has exited) is dropped once every living thread has looked past it; at most
+//! [`MAX_POSTS`] wait at a time (beyond that the oldest go, and the holds they would have ended
+//! stay in their lists: lock-order edges from them, never a missed one). A release and an
+//! acquisition on two threads with nothing ordering them may see each other either way, which
+//! is how they happened.
+//!
 //! Each thread also keeps the order edges it has already seen in the graph: the graph only
 //! grows, so an edge seen once needs no look again, and only a pair (held class, new class)
 //! this thread has never seen takes the graph's lock.
@@ -30,13 +39,13 @@
 use super::report::{emit, Report, ReportKind};
 use super::victim::ActorInfo;
 use crate::loom::Mutex;
-use crate::spin_lock::SpinLock;
 use crate::sync::trace::{Actor, ActorId, Resource, ResourceKind};
 use std::backtrace::Backtrace;
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt::Write as _;
 use std::panic::Location;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock, Weak};
 
 /// A lock class: where its locks are created.
@@ -74,48 +83,101 @@ fn state() -> &'static Mutex<State> {
     STATE.get_or_init(|| Mutex::new(State::default()))
 }
 
-/// The locks taken on one thread and not yet released: (actor, lock).
-#[derive(Default)]
+/// Posted releases waiting at most (see the module doc).
+const MAX_POSTS: usize = 4096;
+
+/// The locks taken on this thread and not yet released: (actor, lock). Only this thread
+/// touches it.
 struct ThreadHeld {
-    list: SpinLock<Vec<(ActorId, HeldClass)>>,
+    list: Vec<(ActorId, HeldClass)>,
+    /// The last [`EPOCH`] whose posted releases this thread took in.
+    seen: u64,
+    /// `seen`, for the threads that drop the posts every thread has looked past.
+    published: Arc<AtomicU64>,
 }
 
 impl ThreadHeld {
+    /// A new thread's (empty) list, registered with the posts: it has no hold that an earlier
+    /// post could end.
+    fn register() -> ThreadHeld {
+        let mut posts = posts().lock().unwrap_or_else(|e| e.into_inner());
+        let seen = EPOCH.load(Relaxed);
+        let published = Arc::new(AtomicU64::new(seen));
+        posts.threads.retain(|t| t.strong_count() > 0);
+        posts.threads.push(Arc::downgrade(&published));
+        ThreadHeld {
+            list: Vec::new(),
+            seen,
+            published,
+        }
+    }
+
     /// Removes `actor`'s hold of `resource` by `token`; false if this list has none.
-    fn remove(&self, actor: ActorId, resource: usize, token: u64) -> bool {
-        let mut list = self.list.lock();
-        match list
+    fn remove(&mut self, actor: ActorId, resource: usize, token: u64) -> bool {
+        match self
+            .list
             .iter()
             .rposition(|(a, h)| *a == actor && h.resource == resource && h.token == token)
         {
             Some(i) => {
                 // Order does not matter (only which classes an actor holds); nested guards
                 // put the hold at the end, where this is a pop.
-                list.swap_remove(i);
+                self.list.swap_remove(i);
                 true
             }
             None => false,
         }
     }
+
+    /// Ends the holds of this list that other threads' posts name, and drops the posts every
+    /// living thread has looked past.
+    #[cold]
+    #[inline(never)]
+    fn take_posts(&mut self) {
+        let mut posts = posts().lock().unwrap_or_else(|e| e.into_inner());
+        let Posts { list, threads } = &mut *posts;
+        let seen = self.seen;
+        list.retain(|p| p.epoch <= seen || !self.remove(p.actor, p.resource, p.token));
+        // Posts bump the epoch under this lock, so every post up to it is in `list`.
+        self.seen = EPOCH.load(Relaxed);
+        self.published.store(self.seen, Relaxed);
+        let oldest_seen = threads
+            .iter()
+            .filter_map(Weak::upgrade)
+            .map(|t| t.load(Relaxed))
+            .min()
+            .unwrap_or(self.seen);
+        list.retain(|p| p.epoch > oldest_seen);
+    }
 }
 
-/// Every thread's held list, for a release on another thread than its acquisition.
-fn registry() -> &'static Mutex<Vec<Weak<ThreadHeld>>> {
-    static THREADS: OnceLock<Mutex<Vec<Weak<ThreadHeld>>>> = OnceLock::new();
-    THREADS.get_or_init(Default::default)
+/// A release whose hold is in another thread's list (see the module doc).
+struct Posted {
+    actor: ActorId,
+    resource: usize,
+    token: u64,
+    /// The [`EPOCH`] it was posted at.
+    epoch: u64,
 }
 
-fn register() -> Arc<ThreadHeld> {
-    let mine = Arc::new(ThreadHeld::default());
-    let mut threads = registry().lock().unwrap_or_else(|e| e.into_inner());
-    threads.retain(|t| t.strong_count() > 0);
-    threads.push(Arc::downgrade(&mine));
-    mine
+/// The posted releases, and every thread's last epoch looked at.
+#[derive(Default)]
+struct Posts {
+    list: Vec<Posted>,
+    threads: Vec<Weak<AtomicU64>>,
+}
+
+/// Bumped, under the posts' lock, by every post.
+static EPOCH: AtomicU64 = AtomicU64::new(0);
+
+fn posts() -> &'static Mutex<Posts> {
+    static POSTS: OnceLock<Mutex<Posts>> = OnceLock::new();
+    POSTS.get_or_init(Default::default)
 }
 
 thread_local! {
     /// This thread's held list (registered on first use, forgotten when the thread ends).
-    static HELD: Arc<ThreadHeld> = register();
+    static HELD: RefCell<ThreadHeld> = RefCell::new(ThreadHeld::register());
     /// Order edges this thread knows are in the graph (see the module doc).
     static SEEN: RefCell<HashSet<(usize, usize)>> = RefCell::new(HashSet::new());
 }
@@ -167,17 +229,24 @@ fn acquire(res: &Resource, actor: Actor, token: u64) {
     };
     let reports = HELD
         .try_with(|held| {
-            let mut list = held.list.lock();
+            // Busy only if a report's rendering took a lock on this thread: not recorded.
+            let Ok(mut held) = held.try_borrow_mut() else {
+                return Vec::new();
+            };
+            if EPOCH.load(Relaxed) != held.seen {
+                held.take_posts();
+            }
             // Usually this actor holds no lock of another class: nothing to order.
-            let reports = if list
+            let reports = if held
+                .list
                 .iter()
                 .any(|(a, h)| *a == actor.id && h.class != new.class)
             {
-                order_against_held(&list, actor, &new)
+                order_against_held(&held.list, actor, &new)
             } else {
                 Vec::new()
             };
-            list.push((actor.id, new));
+            held.list.push((actor.id, new));
             reports
         })
         .unwrap_or_default();
@@ -253,24 +322,34 @@ fn emit_all(reports: Vec<(Vec<String>, String)>) {
 fn release(res: &Resource, actor: Actor, token: u64) {
     let addr = res as *const Resource as usize;
     let here = HELD
-        .try_with(|held| held.remove(actor.id, addr, token))
+        .try_with(|held| {
+            held.try_borrow_mut()
+                .is_ok_and(|mut held| held.remove(actor.id, addr, token))
+        })
         .unwrap_or(false);
     if !here {
-        release_elsewhere(actor.id, addr, token);
+        post(actor.id, addr, token);
     }
 }
 
 /// A release whose hold is not in this thread's list: taken on another thread (the guard
-/// moved), or before lock order was on (then it is nowhere).
+/// moved), or before lock order was on (then it is nowhere). Posted for the thread that has
+/// it (see the module doc).
 #[cold]
 #[inline(never)]
-fn release_elsewhere(actor: ActorId, resource: usize, token: u64) {
-    let threads = registry().lock().unwrap_or_else(|e| e.into_inner());
-    for t in threads.iter().filter_map(Weak::upgrade) {
-        if t.remove(actor, resource, token) {
-            break;
-        }
+fn post(actor: ActorId, resource: usize, token: u64) {
+    let mut posts = posts().lock().unwrap_or_else(|e| e.into_inner());
+    if posts.list.len() >= MAX_POSTS {
+        posts.list.remove(0);
     }
+    let epoch = EPOCH.load(Relaxed) + 1;
+    posts.list.push(Posted {
+        actor,
+        resource,
+        token,
+        epoch,
+    });
+    EPOCH.store(epoch, Relaxed);
 }
 
 /// A path `from` → … → `to` in the order graph (breadth first: the shortest), as classes.
