@@ -102,6 +102,12 @@ use loom_support::model;
 const A: u64 = 11;
 const B: u64 = 22;
 
+/// The words the model's threads name themselves with (`Holds::add`'s `thread`): the main
+/// thread, and the ones it spawns. The first to hold is the home thread.
+const T1: usize = 1;
+const T2: usize = 2;
+const T3: usize = 3;
+
 /// Empty bookkeeping, built from its fields as `Resource::new` does.
 fn holds() -> Holds {
     Holds {
@@ -126,14 +132,14 @@ fn two_holders_racing_a_snapshot_leave_exactly_the_held_one() {
         let a = {
             let holds = holds.clone();
             thread::spawn(move || {
-                let token = holds.add(A, 1, 10);
+                let token = holds.add(A, 1, 10, T2);
                 let released = holds.remove(token, 1);
                 (token, released)
             })
         };
         let b = {
             let holds = holds.clone();
-            thread::spawn(move || holds.add(B, 2, 20))
+            thread::spawn(move || holds.add(B, 2, 20, T3))
         };
         check_racing(&holds.snapshot(), &[A, B]);
         let (a_token, a_released) = a.join().unwrap();
@@ -162,9 +168,9 @@ fn two_holders_claiming_at_once_get_distinct_tokens() {
         let holds = Arc::new(holds());
         let other = {
             let holds = holds.clone();
-            thread::spawn(move || holds.add(B, 1, 2))
+            thread::spawn(move || holds.add(B, 1, 2, T2))
         };
-        let mine = holds.add(A, 1, 1);
+        let mine = holds.add(A, 1, 1, T1);
         let theirs = other.join().unwrap();
         assert_ne!(mine, theirs, "one slot given to both");
         let mut actors: Vec<_> = holds.snapshot().iter().map(|h| h.actor).collect();
@@ -176,11 +182,38 @@ fn two_holders_claiming_at_once_get_distinct_tokens() {
     });
 }
 
+/// The home thread claims the first slot without a compare-exchange while another thread
+/// releases the hold in it (a permit moved there): it gets that slot only once it is free,
+/// else the next one, and a snapshot never sees a half-written hold.
+#[test]
+fn the_home_thread_claims_while_another_releases_its_first_slot() {
+    model(|| {
+        let holds = Arc::new(holds());
+        let first = holds.add(A, 1, 1, T1);
+        assert_eq!(first, 1, "the home thread's hold takes the first slot");
+        let mover = {
+            let holds = holds.clone();
+            thread::spawn(move || {
+                check_racing(&holds.snapshot(), &[A, B]);
+                assert_eq!(holds.remove(first, 1), A);
+            })
+        };
+        let again = holds.add(B, 1, 2, T1);
+        check_racing(&holds.snapshot(), &[A, B]);
+        mover.join().unwrap();
+        let snapshot = holds.snapshot();
+        assert_eq!(snapshot.len(), 1, "{snapshot:?}");
+        assert_eq!((snapshot[0].actor, snapshot[0].token), (B, again));
+        assert_eq!(holds.remove(again, 1), B);
+        assert!(holds.snapshot().is_empty());
+    });
+}
+
 #[test]
 fn a_partial_release_racing_a_snapshot() {
     model(|| {
         let holds = Arc::new(holds());
-        let token = holds.add(A, 3, 5);
+        let token = holds.add(A, 3, 5, T1);
         let holder = {
             let holds = holds.clone();
             thread::spawn(move || {
@@ -203,17 +236,17 @@ fn overflow_holds_racing_a_snapshot() {
     model(|| {
         let holds = Arc::new(holds());
         let inline: Vec<_> = (0..INLINE_HOLDS as u64)
-            .map(|i| holds.add(100 + i, 1, i))
+            .map(|i| holds.add(100 + i, 1, i, T1))
             .collect();
         let spill = {
             let holds = holds.clone();
             thread::spawn(move || {
-                let token = holds.add(A, 1, 7);
+                let token = holds.add(A, 1, 7, T2);
                 assert!(token > INLINE_HOLDS as u64, "slots are full: the list");
                 assert_eq!(holds.remove(token, 1), A);
             })
         };
-        let kept = holds.add(B, 1, 8);
+        let kept = holds.add(B, 1, 8, T1);
         let mut allowed: Vec<u64> = (0..INLINE_HOLDS as u64).map(|i| 100 + i).collect();
         allowed.extend([A, B]);
         check_racing(&holds.snapshot(), &allowed);

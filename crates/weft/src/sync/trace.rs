@@ -203,6 +203,16 @@ fn pack(actor: Actor) -> u64 {
     actor.id.0 | (kind << 62)
 }
 
+/// A word naming the calling thread, unique among the living threads (a thread-local's
+/// address): how a resource's holds tell its home thread (`holds`' module doc).
+#[inline]
+fn thread_mark() -> usize {
+    thread_local! {
+        static MARK: u8 = const { 0 };
+    }
+    MARK.with(|mark| mark as *const u8 as usize)
+}
+
 /// The inverse of [`pack`].
 fn unpack(word: u64) -> Actor {
     let kind = match word >> 62 {
@@ -305,7 +315,7 @@ impl Resource {
             return 0;
         }
         let actor = current_actor();
-        let token = self.holds.add(pack(actor), count, stamp());
+        let token = self.holds.add(pack(actor), count, stamp(), thread_mark());
         if crate::diag::any_hook_on() {
             if crate::diag::lock_order_on() {
                 crate::diag::on_acquire(self, actor, token);

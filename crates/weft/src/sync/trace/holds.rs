@@ -25,6 +25,16 @@
 //! reports was fully written. The holder releases with Relaxed count writes and a Release
 //! store of 0. Only a hold's owner writes a claimed slot (a guard or permit, owned by one actor
 //! at a time), so its count changes are a load and a store, not read-modify-writes.
+//!
+//! The first slot belongs to the *home* thread: the one whose hold made the shared part (a
+//! semaphore used on one loop is held only there). Only that thread claims it, so it claims it
+//! with a load that finds it free (Acquire, pairing with the release's store) and plain stores,
+//! without the compare-exchange; the other slots are claimed by compare-exchange, by any
+//! thread. A release may come from any thread (a permit moved), but it only ever writes a
+//! claimed slot, which the home thread does not touch until it sees it free. Callers name their
+//! thread by a word unique among the living threads (the parent passes a thread-local's
+//! address; a thread that reuses a dead home thread's word inherits its slot, which no one else
+//! claims).
 
 use crate::loom::{
     AtomicU64, AtomicUsize, Mutex, MutexGuard, OnceLock,
@@ -72,6 +82,8 @@ pub(crate) struct Holds {
 /// The shared holders of one resource.
 #[derive(Debug)]
 pub(crate) struct SharedHolds {
+    /// The thread that claims the first slot without a compare-exchange (module doc).
+    home: usize,
     /// The first shared holders (tokens `1..=INLINE_HOLDS`).
     slots: [HoldSlot; INLINE_HOLDS],
     /// Tokens handed to the shared holders of the overflow list (start after the slots').
@@ -119,13 +131,14 @@ impl Holds {
         owner
     }
 
-    /// Records `count` shared units held by `actor` since `since_ns`; returns the hold's token
+    /// Records `count` shared units held by `actor` since `since_ns`, on the calling thread
+    /// `thread` (a non-zero word unique among the living threads); returns the hold's token
     /// (never 0).
     #[inline]
-    pub(crate) fn add(&self, actor: u64, count: usize, since_ns: u64) -> u64 {
+    pub(crate) fn add(&self, actor: u64, count: usize, since_ns: u64, thread: usize) -> u64 {
         self.shared
-            .get_or_init(SharedHolds::new)
-            .add(actor, count, since_ns)
+            .get_or_init(|| SharedHolds::new(thread))
+            .add(actor, count, since_ns, thread)
     }
 
     /// Forgets `count` units of the hold `token`; returns its actor when that released all
@@ -160,10 +173,11 @@ impl Holds {
 }
 
 impl SharedHolds {
-    /// No holder yet.
+    /// No holder yet; the first slot is `home`'s.
     #[cold]
-    fn new() -> Box<SharedHolds> {
+    fn new(home: usize) -> Box<SharedHolds> {
         Box::new(SharedHolds {
+            home,
             slots: std::array::from_fn(|_| HoldSlot {
                 actor: AtomicU64::new(0),
                 count: AtomicUsize::new(0),
@@ -175,11 +189,20 @@ impl SharedHolds {
     }
 
     #[inline]
-    fn add(&self, actor: u64, count: usize, since_ns: u64) -> u64 {
-        for (i, slot) in self.slots.iter().enumerate() {
-            // The first slot is tried at once (it is free in the common case of one holder at a
-            // time); later ones are looked at first, so a busy slot costs no failed CAS.
-            if (i == 0 || slot.actor.load(Relaxed) == 0)
+    fn add(&self, actor: u64, count: usize, since_ns: u64, thread: usize) -> u64 {
+        if thread == self.home {
+            // Only this thread claims the first slot (module doc): free means ours.
+            let slot = &self.slots[0];
+            if slot.actor.load(Acquire) == 0 {
+                slot.count.store(count, Relaxed);
+                slot.since_ns.store(since_ns, Relaxed);
+                slot.actor.store(actor, Release);
+                return 1;
+            }
+        }
+        for (i, slot) in self.slots.iter().enumerate().skip(1) {
+            // Looked at first, so a busy slot costs no failed compare-exchange.
+            if slot.actor.load(Relaxed) == 0
                 && slot
                     .actor
                     .compare_exchange(0, CLAIMED, Acquire, Relaxed)
