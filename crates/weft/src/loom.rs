@@ -19,6 +19,10 @@ pub(crate) use std::sync::atomic::{
 pub(crate) use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 // The reactor's waiter slots (`rt::io_source`); the models open this onto loom's `AtomicWaker`.
 pub(crate) use atomic_waker::AtomicWaker;
+// The mpsc channel's state lock (`sync::mpsc::chan`): a spin lock, because its critical
+// sections are a few instructions and a futex sleep under cross-thread contention costs far
+// more than they do; the models open this onto loom's mutex.
+pub(crate) use crate::spin_lock::{SpinGuard as StateGuard, SpinLock as StateLock};
 // `watch`'s value (borrows share it, a send stores under it); the models open this onto loom's.
 #[allow(unused_imports)]
 pub(crate) use std::sync::{RwLock, RwLockReadGuard};

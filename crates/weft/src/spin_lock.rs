@@ -1,15 +1,18 @@
-//! A lock for bookkeeping that one thread takes on its hot path and other threads take rarely
-//! (`sync::trace`'s wait shards): one compare-exchange to take,
-//! one store to give back.
+//! A lock for state held for a few instructions at a time: `sync::trace`'s wait shards (one
+//! thread takes it on its hot path, others rarely) and the mpsc channel's state (its sending
+//! and receiving threads). One compare-exchange to take, one store to give back.
 //!
 //! A `std::sync::Mutex` costs a second atomic read-modify-write to unlock (it must learn
 //! whether someone sleeps on it) and a poison check on each side; in a hook that runs on every
-//! lock and every park with diagnostics on, those were a large part of the hook. The price is
-//! that a waiter spins instead of sleeping: fine while every holder keeps it for a short scan,
-//! and a waiter that spins too long yields its CPU, so a holder preempted on the same core
-//! gets to finish.
+//! lock and every park with diagnostics on, those were a large part of the hook. Under
+//! contention it is worse: a channel whose two ends run on two threads kept both of them going
+//! to sleep in the futex and waking each other (`perf`: a third of the CPU in the kernel's
+//! context switch), three times slower than this lock. The price is that a waiter spins
+//! instead of sleeping: fine while every holder keeps it for a few instructions, and a waiter
+//! that spins too long yields its CPU, so a holder preempted on the same core gets to finish.
 //!
-//! Not modelled by loom: only diagnostics bookkeeping uses it, never a primitive's protocol.
+//! Not modelled by loom itself (a compare-exchange and a release store, the textbook lock);
+//! the channel's model (`tests/loom_sync_mpsc.rs`) puts loom's mutex in its place.
 
 use std::cell::UnsafeCell;
 use std::ops::{Deref, DerefMut};
@@ -33,6 +36,14 @@ pub(crate) struct SpinLock<T> {
 unsafe impl<T: Send> Sync for SpinLock<T> {}
 
 impl<T> SpinLock<T> {
+    /// A free lock around `value`.
+    pub(crate) const fn new(value: T) -> SpinLock<T> {
+        SpinLock {
+            busy: AtomicBool::new(false),
+            value: UnsafeCell::new(value),
+        }
+    }
+
     /// Takes the lock (spinning, then yielding, while another thread has it).
     #[inline]
     pub(crate) fn lock(&self) -> SpinGuard<'_, T> {

@@ -13,7 +13,19 @@
 
 /// The door `chan.rs` reaches its lock through (`crate::loom`), opened onto loom's types.
 mod loom {
-    pub(crate) use ::loom::sync::{Mutex, MutexGuard};
+    /// The state lock (a spin lock in the real build) as loom's mutex.
+    pub(crate) struct StateLock<T>(::loom::sync::Mutex<T>);
+    pub(crate) type StateGuard<'a, T> = ::loom::sync::MutexGuard<'a, T>;
+
+    impl<T> StateLock<T> {
+        pub(crate) fn new(value: T) -> StateLock<T> {
+            StateLock(::loom::sync::Mutex::new(value))
+        }
+
+        pub(crate) fn lock(&self) -> StateGuard<'_, T> {
+            self.0.lock().unwrap()
+        }
+    }
 }
 
 #[allow(dead_code)]

@@ -6,7 +6,9 @@
 //! # Design: one short lock, not a lock-free list
 //!
 //! Every operation takes the channel's lock once, for a few instructions (a `VecDeque` push or
-//! pop and a waker slot): uncontended that is one CAS to lock and one swap to unlock, cheaper
+//! pop and a waker slot): a spin lock (`crate::loom::StateLock`, `crate::spin_lock`), one CAS
+//! to lock and one store to unlock, which a sender and a receiver on two threads never put to
+//! sleep in the kernel; cheaper
 //! than a lock-free block list *and* a separate semaphore (tokio's shape: several atomic RMWs
 //! per message), and it keeps capacity, queue and waiters consistent by construction, which is
 //! what makes close-vs-send and the wake-up protocol simple to argue:
@@ -27,7 +29,7 @@
 //!   (and is received or dropped with the queue) or sees it and fails with its value back.
 //!   Queued senders are woken with "closed".
 
-use crate::loom::{Mutex, MutexGuard};
+use crate::loom::{StateGuard, StateLock};
 use crate::sync::waiters::{WaitList, WaiterKey, WakeBatch};
 use std::collections::VecDeque;
 use std::task::{Context, Poll, Waker};
@@ -92,7 +94,7 @@ impl<T> State<T> {
 /// The shared core of one mpsc channel.
 pub(crate) struct Chan<T> {
     cap: usize,
-    state: Mutex<State<T>>,
+    state: StateLock<State<T>>,
 }
 
 impl<T> Chan<T> {
@@ -100,7 +102,7 @@ impl<T> Chan<T> {
     pub(crate) fn new(cap: usize) -> Chan<T> {
         Chan {
             cap,
-            state: Mutex::new(State {
+            state: StateLock::new(State {
                 queue: VecDeque::new(),
                 reserved: 0,
                 rx_waker: None,
@@ -112,8 +114,8 @@ impl<T> Chan<T> {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, State<T>> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> StateGuard<'_, State<T>> {
+        self.state.lock()
     }
 
     /// The capacity given at creation.
@@ -296,7 +298,7 @@ impl<T> Chan<T> {
     }
 
     /// A slot was freed: grant it to a queued sender (if any), then unlock and wake.
-    fn after_pop(&self, mut st: MutexGuard<'_, State<T>>) {
+    fn after_pop(&self, mut st: StateGuard<'_, State<T>>) {
         if st.send_waiters.is_empty() {
             return;
         }

@@ -14,17 +14,31 @@ use std::task::{Context, Poll};
 
 /// A channel's core with its two trace resources.
 pub(crate) struct Shared<T> {
-    pub(crate) chan: Chan<T>,
+    pub(crate) chan: Padded<Chan<T>>,
     /// The capacity: bounded senders wait on it; its holder is the receiver (who frees slots).
     pub(crate) send_res: Resource,
     /// The queue: the receiver waits on it; its holders are the live senders.
     pub(crate) recv_res: Resource,
 }
 
+/// The channel's core on cache lines of its own: its lock and queue pass between the sending
+/// and the receiving threads, and the resources beside it (read on every operation while the
+/// bookkeeping is on) must not pass with them.
+#[repr(align(128))]
+pub(crate) struct Padded<C>(C);
+
+impl<C> std::ops::Deref for Padded<C> {
+    type Target = C;
+
+    fn deref(&self) -> &C {
+        &self.0
+    }
+}
+
 /// Makes the two halves of a channel of `cap` slots.
 pub(crate) fn pair<T>(cap: usize, site: &'static Location<'static>) -> (Tx<T>, Rx<T>) {
     let shared = Arc::new(Shared {
-        chan: Chan::new(cap),
+        chan: Padded(Chan::new(cap)),
         send_res: Resource::new(ResourceKind::MpscSend, site),
         recv_res: Resource::new(ResourceKind::MpscRecv, site),
     });
