@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! valgrind --tool=callgrind --callgrind-out-file=/dev/null \
-//!     target/release/sync_instr <row> <off|trace|diag> <iterations>
+//!     target/release/sync_instr <row> <off|trace|diag|deadlocks|lock-order> <iterations>
 //! ```
 //!
 //! Run each row at two counts and divide the difference by the difference of the counts, so
@@ -32,7 +32,7 @@ async fn row(name: &str, iters: u64) {
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [name, mode, iters] = &args[..] else {
-        panic!("usage: sync_instr <row> <off|trace|diag> <iterations>");
+        panic!("usage: sync_instr <row> <off|trace|diag|deadlocks|lock-order> <iterations>");
     };
     let iters: u64 = iters.parse().expect("iterations: a number");
     if name == "oneshot_tokio" {
@@ -59,6 +59,15 @@ fn main() {
             rt.block_on(row(name, iters));
             weft::diag::install_for_bench(weft::diag::Config::default());
         }
-        other => panic!("mode {other:?}: off, trace or diag"),
+        // One of the two alone, to tell their costs apart.
+        "deadlocks" | "lock-order" => {
+            let on = weft::diag::Config::default()
+                .deadlocks(mode == "deadlocks")
+                .lock_order(mode == "lock-order");
+            weft::diag::install_for_bench(on);
+            rt.block_on(row(name, iters));
+            weft::diag::install_for_bench(weft::diag::Config::default());
+        }
+        other => panic!("mode {other:?}: off, trace, diag, deadlocks or lock-order"),
     }
 }

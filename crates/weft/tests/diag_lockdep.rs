@@ -133,3 +133,49 @@ fn a_guard_dropped_on_another_loop_ends_its_hold() {
     }
     expect_no_report(&[&a_site, &b_site]);
 }
+
+/// More locks held at once than a thread keeps inline: the ones beyond are still ordered, and
+/// still released.
+#[test]
+fn locks_held_beyond_the_inline_list_are_ordered_and_released() {
+    let rt = runtime(1, config());
+    // Twenty locks of one class (one creation site): held together, they order nothing
+    // against each other, but push the locks below past the inline entries.
+    let fillers: Vec<_> = (0..20).map(|_| mutex().0).collect();
+    let (a, a_site) = mutex();
+    let (b, b_site) = mutex();
+    let (c, c_site) = mutex();
+    let (d, d_site) = mutex();
+    {
+        let (fillers, a, b, c, d) = (fillers.clone(), a.clone(), b.clone(), c.clone(), d.clone());
+        rt.block_on(rt.spawn_on(0, async move {
+            let mut guards = Vec::new();
+            for f in &fillers {
+                guards.push(f.clone().lock_owned().await);
+            }
+            // A then B, both past the inline entries.
+            let ga = a.lock().await;
+            let _gb = b.lock().await;
+            drop(ga);
+            // C released before D is taken: no edge C -> D.
+            drop(c.lock().await);
+            let _gd = d.lock().await;
+        }))
+        .unwrap();
+    }
+    {
+        let (a, b, c, d) = (a.clone(), b.clone(), c.clone(), d.clone());
+        rt.block_on(rt.spawn_on(0, async move {
+            {
+                let _gd = d.lock().await;
+                let _gc = c.lock().await;
+            }
+            let _gb = b.lock().await;
+            let _ga = a.lock().await;
+        }))
+        .unwrap();
+    }
+    let (_, report) = expect_report(ReportKind::LockOrder, &[&a_site, &b_site]);
+    assert!(!report.to_string().contains(&c_site), "{report}");
+    expect_no_report(&[&c_site, &d_site]);
+}

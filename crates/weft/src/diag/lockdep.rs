@@ -13,13 +13,17 @@
 //! The steady state takes no lock and makes no atomic read-modify-write. Each thread keeps one
 //! list of the locks taken on it and not yet released, by whichever of its actors (its tasks
 //! interleave, so an entry names its actor), and only that thread touches it: an acquisition
-//! reads the entries of its actor and pushes one, a release on the same thread removes its
-//! entry from the end of the list (where nested guards put it).
+//! reads the entries of its actor and appends one, a release on the same thread removes its
+//! entry, looking from the end (where nested guards put it). The first [`INLINE_HELD`] entries
+//! live in a constant-initialised thread-local array of `Cell`s (no lazy initialisation, no
+//! destructor, no borrow flag: a few plain loads and stores); more spill to a vector, looked at
+//! only while it is not empty.
 //!
 //! A guard dropped on another thread finds nothing in that thread's list. It *posts* its
 //! release instead: onto one process-wide list, under a mutex, and bumps a process-wide epoch.
 //! Every thread compares the epoch with the last one it looked at on each acquisition (one
-//! relaxed load) and, when it moved, takes the posts that name holds of its own out of its
+//! relaxed load; a thread that never looked compares with a value the epoch never has, which
+//! registers it) and, when it moved, takes the posts that name holds of its own out of its
 //! list. A post that no thread's list has (a hold taken before lock order was on, or on a
 //! thread that has exited) is dropped once every living thread has looked past it; at most
 //! [`MAX_POSTS`] wait at a time (beyond that the oldest go, and the holds they would have ended
@@ -41,7 +45,7 @@ use super::victim::ActorInfo;
 use crate::loom::Mutex;
 use crate::sync::trace::{Actor, ActorId, Resource, ResourceKind};
 use std::backtrace::Backtrace;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt::Write as _;
 use std::panic::Location;
@@ -53,11 +57,53 @@ type Class = &'static Location<'static>;
 
 /// One held lock of one actor.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct HeldClass {
+struct HeldClass {
     class: Class,
     kind: ResourceKind,
     resource: usize,
     token: u64,
+}
+
+/// One entry of a thread's held list: `actor` holds `held`.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    actor: ActorId,
+    /// `None` only in the unused part of the inline entries.
+    class: Option<Class>,
+    kind: ResourceKind,
+    resource: usize,
+    token: u64,
+}
+
+impl Entry {
+    fn new(actor: ActorId, held: &HeldClass) -> Entry {
+        Entry {
+            actor,
+            class: Some(held.class),
+            kind: held.kind,
+            resource: held.resource,
+            token: held.token,
+        }
+    }
+
+    fn is(&self, actor: ActorId, resource: usize, token: u64) -> bool {
+        self.actor == actor && self.resource == resource && self.token == token
+    }
+
+    /// True if this is a hold of `actor` whose class may differ from `class` (compared by
+    /// address: one site can have several `Location`s, which the cold path compares by value).
+    fn other_class_of(&self, actor: ActorId, class: Class) -> bool {
+        self.actor == actor && !self.class.is_some_and(|c| std::ptr::eq(c, class))
+    }
+
+    fn held(&self) -> Option<HeldClass> {
+        Some(HeldClass {
+            class: self.class?,
+            kind: self.kind,
+            resource: self.resource,
+            token: self.token,
+        })
+    }
 }
 
 /// The first time `from` was held while `to` was taken.
@@ -86,67 +132,191 @@ fn state() -> &'static Mutex<State> {
 /// Posted releases waiting at most (see the module doc).
 const MAX_POSTS: usize = 4096;
 
-/// The locks taken on this thread and not yet released: (actor, lock). Only this thread
-/// touches it.
-struct ThreadHeld {
-    list: Vec<(ActorId, HeldClass)>,
-    /// The last [`EPOCH`] whose posted releases this thread took in.
-    seen: u64,
-    /// `seen`, for the threads that drop the posts every thread has looked past.
-    published: Arc<AtomicU64>,
+/// Held locks per thread kept inline (see the module doc).
+const INLINE_HELD: usize = 16;
+
+/// [`Held::seen`] of a thread that has not registered with the posts yet: a value [`EPOCH`]
+/// never reaches, so the first acquisition's epoch check registers the thread.
+const UNREGISTERED: u64 = u64::MAX;
+
+/// The locks taken on this thread and not yet released (see the module doc). Only this
+/// thread touches it, and no reference into it outlives a call: a nested acquisition (a lock
+/// taken while a report is rendered) finds it consistent.
+struct Held {
+    /// The last [`EPOCH`] whose posted releases this thread took in, or [`UNREGISTERED`].
+    seen: Cell<u64>,
+    /// Entries in use at the front of `inline`.
+    len: Cell<usize>,
+    /// True while [`SPILLED`] has entries.
+    spilled: Cell<bool>,
+    inline: Inline,
 }
 
-impl ThreadHeld {
-    /// A new thread's (empty) list, registered with the posts: it has no hold that an earlier
-    /// post could end.
-    fn register() -> ThreadHeld {
-        let mut posts = posts().lock().unwrap_or_else(|e| e.into_inner());
-        let seen = EPOCH.load(Relaxed);
-        let published = Arc::new(AtomicU64::new(seen));
-        posts.threads.retain(|t| t.strong_count() > 0);
-        posts.threads.push(Arc::downgrade(&published));
-        ThreadHeld {
-            list: Vec::new(),
-            seen,
-            published,
+/// The first [`INLINE_HELD`] entries, an array per field. Each field is stored and loaded as
+/// the word it is: an entry built on the stack and copied in and out whole is stored in words
+/// and loaded in wider vector moves, which the processor cannot forward from the stores still
+/// in flight (measured: that stall was most of what lock order added to an uncontended lock).
+struct Inline {
+    actor: [Cell<ActorId>; INLINE_HELD],
+    class: [Cell<Option<Class>>; INLINE_HELD],
+    kind: [Cell<ResourceKind>; INLINE_HELD],
+    resource: [Cell<usize>; INLINE_HELD],
+    token: [Cell<u64>; INLINE_HELD],
+}
+
+impl Inline {
+    const fn new() -> Inline {
+        Inline {
+            actor: [const { Cell::new(ActorId(0)) }; INLINE_HELD],
+            class: [const { Cell::new(None) }; INLINE_HELD],
+            kind: [const { Cell::new(ResourceKind::Mutex) }; INLINE_HELD],
+            resource: [const { Cell::new(0) }; INLINE_HELD],
+            token: [const { Cell::new(0) }; INLINE_HELD],
+        }
+    }
+
+    fn get(&self, i: usize) -> Entry {
+        Entry {
+            actor: self.actor[i].get(),
+            class: self.class[i].get(),
+            kind: self.kind[i].get(),
+            resource: self.resource[i].get(),
+            token: self.token[i].get(),
+        }
+    }
+
+    #[inline]
+    fn set(&self, i: usize, e: &Entry) {
+        self.actor[i].set(e.actor);
+        self.class[i].set(e.class);
+        self.kind[i].set(e.kind);
+        self.resource[i].set(e.resource);
+        self.token[i].set(e.token);
+    }
+
+    /// True if entry `i` is a hold of `actor` whose class may differ from `class` (compared by
+    /// address: one site can have several `Location`s, which the cold path compares by value).
+    #[inline]
+    fn other_class_of(&self, i: usize, actor: ActorId, class: Class) -> bool {
+        self.actor[i].get() == actor && !self.class[i].get().is_some_and(|c| std::ptr::eq(c, class))
+    }
+
+    #[inline]
+    fn is(&self, i: usize, actor: ActorId, resource: usize, token: u64) -> bool {
+        self.actor[i].get() == actor
+            && self.resource[i].get() == resource
+            && self.token[i].get() == token
+    }
+}
+
+impl Held {
+    /// This thread's entries of `actor` (inline and spilled) with a class other than `class`.
+    fn held_by(&self, actor: ActorId, class: Class) -> Vec<HeldClass> {
+        let mut out: Vec<HeldClass> = (0..self.len.get())
+            .map(|i| self.inline.get(i))
+            .filter(|e| e.actor == actor)
+            .filter_map(|e| e.held())
+            .collect();
+        if self.spilled.get() {
+            let _ = SPILLED.try_with(|v| {
+                out.extend(
+                    v.borrow()
+                        .iter()
+                        .filter(|e| e.actor == actor)
+                        .filter_map(Entry::held),
+                )
+            });
+        }
+        out.retain(|h| h.class != class);
+        out
+    }
+
+    /// Appends `entry` (inline while there is room).
+    #[inline]
+    fn push(&self, entry: Entry) {
+        let n = self.len.get();
+        if n < INLINE_HELD {
+            self.inline.set(n, &entry);
+            self.len.set(n + 1);
+        } else {
+            self.spill(entry);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn spill(&self, entry: Entry) {
+        // A thread past its thread-locals' destruction keeps no spilled entries (an order
+        // edge less, never a false report).
+        if SPILLED.try_with(|v| v.borrow_mut().push(entry)).is_ok() {
+            self.spilled.set(true);
         }
     }
 
     /// Removes `actor`'s hold of `resource` by `token`; false if this list has none.
-    fn remove(&mut self, actor: ActorId, resource: usize, token: u64) -> bool {
-        match self
-            .list
-            .iter()
-            .rposition(|(a, h)| *a == actor && h.resource == resource && h.token == token)
-        {
-            Some(i) => {
-                // Order does not matter (only which classes an actor holds); nested guards
-                // put the hold at the end, where this is a pop.
-                self.list.swap_remove(i);
-                true
+    #[inline]
+    fn remove(&self, actor: ActorId, resource: usize, token: u64) -> bool {
+        let n = self.len.get();
+        // Order does not matter (only which classes an actor holds); nested guards put the
+        // hold at the end, where this looks first.
+        for i in (0..n).rev() {
+            if self.inline.is(i, actor, resource, token) {
+                if i != n - 1 {
+                    self.inline.set(i, &self.inline.get(n - 1));
+                }
+                self.len.set(n - 1);
+                return true;
             }
-            None => false,
         }
+        self.spilled.get() && self.remove_spilled(actor, resource, token)
     }
 
-    /// Ends the holds of this list that other threads' posts name, and drops the posts every
-    /// living thread has looked past.
     #[cold]
     #[inline(never)]
-    fn take_posts(&mut self) {
+    fn remove_spilled(&self, actor: ActorId, resource: usize, token: u64) -> bool {
+        SPILLED
+            .try_with(|v| {
+                let mut v = v.borrow_mut();
+                let Some(i) = v.iter().rposition(|e| e.is(actor, resource, token)) else {
+                    return false;
+                };
+                v.swap_remove(i);
+                self.spilled.set(!v.is_empty());
+                true
+            })
+            .unwrap_or(false)
+    }
+
+    /// Registers the thread on its first look, then ends the holds of this list that other
+    /// threads' posts name, and drops the posts every living thread has looked past.
+    #[cold]
+    #[inline(never)]
+    fn take_posts(&self) {
         let mut posts = posts().lock().unwrap_or_else(|e| e.into_inner());
         let Posts { list, threads } = &mut *posts;
-        let seen = self.seen;
+        let seen = self.seen.get();
+        if seen == UNREGISTERED {
+            // A new thread has no hold that an earlier post could end.
+            let now = EPOCH.load(Relaxed);
+            self.seen.set(now);
+            let _ = PUBLISHED.try_with(|p| {
+                p.store(now, Relaxed);
+                threads.retain(|t| t.strong_count() > 0);
+                threads.push(Arc::downgrade(p));
+            });
+            return;
+        }
         list.retain(|p| p.epoch <= seen || !self.remove(p.actor, p.resource, p.token));
         // Posts bump the epoch under this lock, so every post up to it is in `list`.
-        self.seen = EPOCH.load(Relaxed);
-        self.published.store(self.seen, Relaxed);
+        let now = EPOCH.load(Relaxed);
+        self.seen.set(now);
+        let _ = PUBLISHED.try_with(|p| p.store(now, Relaxed));
         let oldest_seen = threads
             .iter()
             .filter_map(Weak::upgrade)
             .map(|t| t.load(Relaxed))
             .min()
-            .unwrap_or(self.seen);
+            .unwrap_or(now);
         list.retain(|p| p.epoch > oldest_seen);
     }
 }
@@ -176,8 +346,20 @@ fn posts() -> &'static Mutex<Posts> {
 }
 
 thread_local! {
-    /// This thread's held list (registered on first use, forgotten when the thread ends).
-    static HELD: RefCell<ThreadHeld> = RefCell::new(ThreadHeld::register());
+    /// This thread's held list.
+    static HELD: Held = const {
+        Held {
+            seen: Cell::new(UNREGISTERED),
+            len: Cell::new(0),
+            spilled: Cell::new(false),
+            inline: Inline::new(),
+        }
+    };
+    /// The held list's entries beyond the inline ones.
+    static SPILLED: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
+    /// [`Held::seen`], for the threads that drop the posts every thread has looked past
+    /// (registered on the thread's first acquisition; forgotten when the thread ends).
+    static PUBLISHED: Arc<AtomicU64> = Arc::new(AtomicU64::new(0));
     /// Order edges this thread knows are in the graph (see the module doc).
     static SEEN: RefCell<HashSet<(usize, usize)>> = RefCell::new(HashSet::new());
 }
@@ -227,49 +409,55 @@ fn acquire(res: &Resource, actor: Actor, token: u64) {
         resource: res as *const Resource as usize,
         token,
     };
-    let reports = HELD
-        .try_with(|held| {
-            // Busy only if a report's rendering took a lock on this thread: not recorded.
-            let Ok(mut held) = held.try_borrow_mut() else {
-                return Vec::new();
-            };
-            if EPOCH.load(Relaxed) != held.seen {
-                held.take_posts();
-            }
-            // Usually this actor holds no lock of another class: nothing to order.
-            let reports = if held
-                .list
-                .iter()
-                .any(|(a, h)| *a == actor.id && h.class != new.class)
-            {
-                order_against_held(&held.list, actor, &new)
-            } else {
-                Vec::new()
-            };
-            held.list.push((actor.id, new));
-            reports
-        })
-        .unwrap_or_default();
+    let order = HELD.with(|held| {
+        if EPOCH.load(Relaxed) != held.seen.get() {
+            held.take_posts();
+        }
+        // Usually this actor holds no lock of another class: nothing to order.
+        let mut other =
+            (0..held.len.get()).any(|i| held.inline.other_class_of(i, actor.id, new.class));
+        if held.spilled.get() {
+            other |= SPILLED
+                .try_with(|v| {
+                    v.borrow()
+                        .iter()
+                        .any(|e| e.other_class_of(actor.id, new.class))
+                })
+                .unwrap_or(false);
+        }
+        held.push(Entry::new(actor.id, &new));
+        other
+    });
+    if order {
+        check_order(actor, &new);
+    }
+}
+
+/// The slow path of an acquisition while `actor` holds another class: its held locks copied
+/// out of the list (the graph's checks and a report's rendering may take locks on this thread,
+/// which append to it), then checked, then the reports sent.
+#[cold]
+#[inline(never)]
+fn check_order(actor: Actor, new: &HeldClass) {
+    let held = HELD.with(|h| h.held_by(actor.id, new.class));
+    let reports = order_against_held(&held, actor, new);
     if !reports.is_empty() {
         emit_all(reports);
     }
 }
 
 /// Adds the edges (held class → `new`'s class) this thread has not seen yet for every lock
-/// `actor` holds, and renders an inversion report for each one that closes an order cycle.
+/// of `held` (`actor`'s, of other classes), and renders an inversion report for each one that closes an order cycle.
 #[cold]
 #[inline(never)]
 fn order_against_held(
-    list: &[(ActorId, HeldClass)],
+    held: &[HeldClass],
     actor: Actor,
     new: &HeldClass,
 ) -> Vec<(Vec<String>, String)> {
     let mut reports = Vec::new();
     let mut me: Option<String> = None;
-    for (_, h) in list
-        .iter()
-        .filter(|(a, h)| *a == actor.id && h.class != new.class)
-    {
+    for h in held {
         if seen(h.class, new.class) {
             continue; // the edge is known (and was checked when it was new)
         }
@@ -321,13 +509,7 @@ fn emit_all(reports: Vec<(Vec<String>, String)>) {
 
 fn release(res: &Resource, actor: Actor, token: u64) {
     let addr = res as *const Resource as usize;
-    let here = HELD
-        .try_with(|held| {
-            held.try_borrow_mut()
-                .is_ok_and(|mut held| held.remove(actor.id, addr, token))
-        })
-        .unwrap_or(false);
-    if !here {
+    if !HELD.with(|held| held.remove(actor.id, addr, token)) {
         post(actor.id, addr, token);
     }
 }

@@ -160,9 +160,8 @@ impl<T: ?Sized> Mutex<T> {
     /// order, and if the lock had just been handed to it, hands it on to the next waiter.
     #[track_caller]
     pub fn lock(&self) -> impl Future<Output = MutexGuard<'_, T>> + '_ {
-        let acquire = Acquire::new(&self.core, &self.res, 1, Location::caller());
-        async move {
-            if acquire.await.is_err() {
+        Acquire::new(&self.core, &self.res, 1, Location::caller()).then(move |out| {
+            if out.is_err() {
                 unreachable!("a Mutex's semaphore is never closed");
             }
             self.res.hold_exclusive();
@@ -170,7 +169,7 @@ impl<T: ?Sized> Mutex<T> {
                 lock: self,
                 _marker: PhantomData,
             }
-        }
+        })
     }
 
     /// Waits for the lock of an `Arc<Mutex<T>>`; the guard keeps the mutex alive.

@@ -240,13 +240,12 @@ impl<T: ?Sized> RwLock<T> {
     /// let in, passes its place on.
     #[track_caller]
     pub fn read(&self) -> impl Future<Output = RwLockReadGuard<'_, T>> + '_ {
-        let acquire = Acquire::new(&self.core, &self.res, 1, Location::caller());
-        async move {
-            if acquire.await.is_err() {
+        Acquire::new(&self.core, &self.res, 1, Location::caller()).then(move |out| {
+            if out.is_err() {
                 unreachable!("an RwLock's semaphore is never closed");
             }
             self.read_guard()
-        }
+        })
     }
 
     /// Waits for exclusive (write) access.
@@ -258,13 +257,12 @@ impl<T: ?Sized> RwLock<T> {
     #[track_caller]
     pub fn write(&self) -> impl Future<Output = RwLockWriteGuard<'_, T>> + '_ {
         let n = self.max_readers as usize;
-        let acquire = Acquire::new(&self.core, &self.res, n, Location::caller());
-        async move {
-            if acquire.await.is_err() {
+        Acquire::new(&self.core, &self.res, n, Location::caller()).then(move |out| {
+            if out.is_err() {
                 unreachable!("an RwLock's semaphore is never closed");
             }
             self.write_guard()
-        }
+        })
     }
 
     /// Waits for read access through an `Arc<RwLock<T>>`.
