@@ -35,6 +35,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub(crate) mod loom;
+pub(crate) mod once_box;
 pub(crate) mod panic_payload;
 pub(crate) mod spin_lock;
 pub(crate) mod sys;

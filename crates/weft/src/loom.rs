@@ -26,10 +26,9 @@ pub(crate) use crate::spin_lock::{SpinGuard as StateGuard, SpinLock as StateLock
 // `watch`'s value (borrows share it, a send stores under it); the models open this onto loom's.
 #[allow(unused_imports)]
 pub(crate) use std::sync::{RwLock, RwLockReadGuard};
-// The part of `sync::trace`'s holder bookkeeping built on first use. loom has none (and cannot
-// see std's publication), so `tests/loom_sync_trace.rs` opens this onto one over loom's
-// `AtomicPtr`.
-pub(crate) use std::sync::OnceLock;
+// The part of `sync::trace`'s holder bookkeeping built on first use; `tests/loom_sync_trace.rs`
+// opens this onto the same thing over loom's `AtomicPtr`.
+pub(crate) use crate::once_box::OnceBox;
 
 /// `std::cell::UnsafeCell` with loom's interface: access goes through a closure that gets the
 /// raw pointer, so the loom build can track reads and writes.

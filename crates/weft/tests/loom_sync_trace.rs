@@ -13,26 +13,25 @@
 
 /// The door `holds.rs` reaches atomics and locks through (`crate::loom`), opened onto loom.
 mod loom {
-    pub(crate) use super::once::OnceLock;
+    pub(crate) use super::once::OnceBox;
     pub(crate) use ::loom::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
     pub(crate) use ::loom::sync::{Mutex, MutexGuard};
 }
 
-/// A `OnceLock` that loom can see (loom has none, and std's publishes the value through
-/// atomics loom does not know, which it reports as a race): the value is installed by a
-/// compare-exchange of a loom `AtomicPtr`, so two holders racing to create the shared part
-/// are modelled too. The loser frees its value and uses the winner's.
+/// `weft`'s `OnceBox` (`src/once_box.rs`) over loom's `AtomicPtr`: the value is installed by
+/// a compare-exchange, so two holders racing to create the shared part are modelled too. The
+/// loser frees its value and uses the winner's.
 mod once {
     use ::loom::sync::atomic::{AtomicPtr, Ordering};
     use std::fmt;
 
-    pub(crate) struct OnceLock<T> {
+    pub(crate) struct OnceBox<T> {
         ptr: AtomicPtr<T>,
     }
 
-    impl<T> OnceLock<T> {
-        pub(crate) fn new() -> OnceLock<T> {
-            OnceLock {
+    impl<T> OnceBox<T> {
+        pub(crate) fn new() -> OnceBox<T> {
+            OnceBox {
                 ptr: AtomicPtr::new(std::ptr::null_mut()),
             }
         }
@@ -45,11 +44,11 @@ mod once {
             unsafe { ptr.as_ref() }
         }
 
-        pub(crate) fn get_or_init(&self, init: impl FnOnce() -> T) -> &T {
+        pub(crate) fn get_or_init(&self, init: impl FnOnce() -> Box<T>) -> &T {
             if let Some(value) = self.get() {
                 return value;
             }
-            let new = Box::into_raw(Box::new(init()));
+            let new = Box::into_raw(init());
             match self.ptr.compare_exchange(
                 std::ptr::null_mut(),
                 new,
@@ -68,7 +67,7 @@ mod once {
         }
     }
 
-    impl<T> Drop for OnceLock<T> {
+    impl<T> Drop for OnceBox<T> {
         fn drop(&mut self) {
             let ptr = self.ptr.with_mut(|p| *p);
             if !ptr.is_null() {
@@ -79,9 +78,9 @@ mod once {
         }
     }
 
-    impl<T> fmt::Debug for OnceLock<T> {
+    impl<T> fmt::Debug for OnceBox<T> {
         fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("OnceLock")
+            f.write_str("OnceBox")
         }
     }
 }
@@ -113,7 +112,7 @@ fn holds() -> Holds {
     Holds {
         owner: AtomicU64::new(0),
         owner_since: AtomicU64::new(0),
-        shared: once::OnceLock::new(),
+        shared: once::OnceBox::new(),
     }
 }
 

@@ -106,12 +106,14 @@ thread_local! {
     static CACHE: Cache = const { Cache::new() };
 }
 
-/// Moves `value` into a block (from this thread's cache if it has one); give it back with
-/// [`free`].
+/// Moves the value `make` returns into a block (from this thread's cache if it has one); give
+/// it back with [`free`]. The value is made once the block is there: inlined, it is built in
+/// the block itself, where a value made first is built on the stack and copied in (a `memmove`
+/// of words just stored, which stalls on loads that cannot be forwarded from those stores).
 #[inline]
-pub(crate) fn alloc<T>(value: T) -> NonNull<T> {
+pub(crate) fn alloc_with<T>(make: impl FnOnce() -> T) -> NonNull<T> {
     let Some(class) = class_of::<T>() else {
-        return NonNull::from(Box::leak(Box::new(value)));
+        return NonNull::from(Box::leak(Box::new(make())));
     };
     let block = CACHE
         .try_with(|c| c.pop(class))
@@ -121,7 +123,7 @@ pub(crate) fn alloc<T>(value: T) -> NonNull<T> {
     let ptr = block.cast::<T>();
     // SAFETY: the block is free, at least `size_of::<T>()` long and aligned enough for `T`
     // (`class_of`).
-    unsafe { ptr.as_ptr().write(value) };
+    unsafe { ptr.as_ptr().write(make()) };
     ptr
 }
 
@@ -138,11 +140,11 @@ fn allocate(class: usize) -> NonNull<u8> {
 ///
 /// # Safety
 ///
-/// `ptr` came from [`alloc`] with the same `T`, holds a live value, and is not used after.
+/// `ptr` came from [`alloc_with`] with the same `T`, holds a live value, and is not used after.
 #[inline]
 pub(crate) unsafe fn free<T>(ptr: NonNull<T>) {
     let Some(class) = class_of::<T>() else {
-        // SAFETY: `alloc` boxed values of types without a class.
+        // SAFETY: `alloc_with` boxed values of types without a class.
         drop(unsafe { Box::from_raw(ptr.as_ptr()) });
         return;
     };
@@ -158,19 +160,19 @@ pub(crate) unsafe fn free<T>(ptr: NonNull<T>) {
 
 #[cfg(test)]
 mod tests {
-    use super::{alloc, class_of, free, PER_CLASS};
+    use super::{alloc_with, class_of, free, PER_CLASS};
     use std::rc::Rc;
 
     #[test]
     fn a_freed_block_is_reused_and_its_value_dropped() {
         let marker = Rc::new(());
-        let first = alloc([marker.clone(), marker.clone()]);
+        let first = alloc_with(|| [marker.clone(), marker.clone()]);
         assert_eq!(Rc::strong_count(&marker), 3);
         let addr = first.as_ptr() as usize;
-        // SAFETY: from `alloc`, not used after.
+        // SAFETY: from `alloc_with`, not used after.
         unsafe { free(first) };
         assert_eq!(Rc::strong_count(&marker), 1, "free drops the value");
-        let second = alloc([marker.clone(), marker.clone()]);
+        let second = alloc_with(|| [marker.clone(), marker.clone()]);
         assert_eq!(
             second.as_ptr() as usize,
             addr,
@@ -182,17 +184,17 @@ mod tests {
 
     #[test]
     fn a_block_freed_on_another_thread_joins_that_threads_cache() {
-        let block = alloc([1u64; 10]);
+        let block = alloc_with(|| [1u64; 10]);
         let addr = block.as_ptr() as usize;
         // Raw pointers are not Send; the address crosses as a number and comes back as the
         // same block (the test thread does not touch it meanwhile).
         let other = std::thread::spawn(move || {
             let ptr = std::ptr::NonNull::new(addr as *mut [u64; 10]).unwrap();
-            // SAFETY: from `alloc` on the test thread, not used there after this.
+            // SAFETY: from `alloc_with` on the test thread, not used there after this.
             unsafe { free(ptr) };
-            let again = alloc([2u64; 10]);
+            let again = alloc_with(|| [2u64; 10]);
             let reused = again.as_ptr() as usize;
-            // SAFETY: from `alloc`, not used after.
+            // SAFETY: from `alloc_with`, not used after.
             unsafe { free(again) };
             reused
         });
@@ -208,17 +210,19 @@ mod tests {
         assert_eq!(class_of::<[u8; 300]>(), None);
         assert_eq!(class_of::<()>(), None);
         assert_eq!(class_of::<[u64; 16]>(), Some(1));
-        let big = alloc([7u8; 300]);
-        // SAFETY: from `alloc`.
+        let big = alloc_with(|| [7u8; 300]);
+        // SAFETY: from `alloc_with`.
         assert_eq!(unsafe { big.as_ref() }[299], 7);
-        // SAFETY: from `alloc`, not used after.
+        // SAFETY: from `alloc_with`, not used after.
         unsafe { free(big) };
         // More blocks than a class keeps: the extra ones go back to the allocator.
-        let many: Vec<_> = (0..PER_CLASS * 2).map(|i| alloc([i as u64; 20])).collect();
+        let many: Vec<_> = (0..PER_CLASS * 2)
+            .map(|i| alloc_with(|| [i as u64; 20]))
+            .collect();
         for (i, p) in many.into_iter().enumerate() {
-            // SAFETY: from `alloc`.
+            // SAFETY: from `alloc_with`.
             assert_eq!(unsafe { p.as_ref() }[19], i as u64);
-            // SAFETY: from `alloc`, not used after.
+            // SAFETY: from `alloc_with`, not used after.
             unsafe { free(p) };
         }
     }

@@ -266,7 +266,7 @@ impl Resource {
             holds: Holds {
                 owner: AtomicU64::new(0),
                 owner_since: AtomicU64::new(0),
-                shared: OnceLock::new(),
+                shared: crate::loom::OnceBox::new(),
             },
             grants: AtomicU64::new(0),
             watchers: AtomicUsize::new(0),

@@ -30,6 +30,7 @@ pub(crate) mod core;
 use self::core::{Core, Release, Taken};
 use crate::sync::block_cache;
 use crate::sync::trace::{Resource, ResourceKind, WaitGuard};
+use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
 use std::panic::Location;
@@ -80,13 +81,19 @@ use error::{RecvError, TryRecvError};
 struct Shared<T> {
     core: Core<T>,
     trace: Resource,
+    /// The receiver's recorded wait, touched only through `&mut Receiver` (never by the
+    /// sender). Kept here rather than in the receiver so that a receiver is one word and
+    /// `channel()` returns both ends in registers: a wider pair goes through memory, stored in
+    /// words and copied on in vector loads that cannot be forwarded from those stores, a stall
+    /// that was a third of a send and await.
+    rx_wait: Cell<Option<WaitGuard>>,
 }
 
 /// Frees the channel if `release` says this end was the last.
 ///
 /// # Safety
 ///
-/// `ptr` came from `channel`'s `block_cache::alloc`, and the caller's end has made its last
+/// `ptr` came from `channel`'s `block_cache::alloc_with`, and the caller's end has made its last
 /// access (the `core` call that returned `release`).
 unsafe fn release<T>(ptr: NonNull<Shared<T>>, release: Release) {
     if release == Release::Free {
@@ -99,19 +106,15 @@ unsafe fn release<T>(ptr: NonNull<Shared<T>>, release: Release) {
 /// Creates a oneshot channel.
 #[track_caller]
 pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
-    let ptr = block_cache::alloc(Shared {
+    let site = Location::caller();
+    let ptr = block_cache::alloc_with(|| Shared {
         core: Core::new(),
-        trace: Resource::new(ResourceKind::Oneshot, Location::caller()),
+        trace: Resource::new(ResourceKind::Oneshot, site),
+        rx_wait: Cell::new(None),
     });
     // SAFETY: just allocated, and not yet shared.
     unsafe { ptr.as_ref() }.trace.hold_exclusive();
-    (
-        Sender { shared: Some(ptr) },
-        Receiver {
-            shared: Some(ptr),
-            wait: None,
-        },
-    )
+    (Sender { shared: Some(ptr) }, Receiver { shared: Some(ptr) })
 }
 
 /// Sends the one value; see the [module doc](self).
@@ -124,18 +127,19 @@ pub struct Sender<T> {
 pub struct Receiver<T> {
     /// None once the value was taken or the sender's end was seen.
     shared: Option<NonNull<Shared<T>>>,
-    wait: Option<WaitGuard>,
 }
 
 // SAFETY: the ends share the channel only through `core`'s protocol (atomics and cells accessed
-// as its module doc allows) and the trace resource (atomics and a lock); the value crosses
-// threads, hence `T: Send`. Neither end hands out `&T`.
+// as its module doc allows), the trace resource (atomics and a lock) and `rx_wait`, which only
+// the receiver touches, through `&mut Receiver`; the value crosses threads, hence `T: Send`.
+// Neither end hands out `&T`.
 unsafe impl<T: Send> Send for Sender<T> {}
 // SAFETY: as above; `&Sender` only reads the state word.
 unsafe impl<T: Send> Sync for Sender<T> {}
 // SAFETY: as for `Sender`.
 unsafe impl<T: Send> Send for Receiver<T> {}
-// SAFETY: every method that touches the channel takes `&mut Receiver`.
+// SAFETY: taking the value and `rx_wait` need `&mut Receiver`; through `&Receiver`
+// (`is_empty`) the channel is only looked at, as `core` allows.
 unsafe impl<T: Send> Sync for Receiver<T> {}
 
 impl<T> Sender<T> {
@@ -260,10 +264,11 @@ impl<T> Receiver<T> {
 
     /// The receiver has its answer, seen in state `seen`: it leaves.
     fn finish(&mut self, seen: usize) {
-        self.wait = None;
         if let Some(ptr) = self.shared.take() {
             // SAFETY: not left yet, so alive.
-            let last = unsafe { ptr.as_ref() }.core.leave_rx(seen);
+            let shared = unsafe { ptr.as_ref() };
+            drop(shared.rx_wait.take());
+            let last = shared.core.leave_rx(seen);
             // SAFETY: from `channel`; `leave_rx` was this end's last access.
             unsafe { release(ptr, last) };
         }
@@ -272,10 +277,11 @@ impl<T> Receiver<T> {
 
 impl<T> Drop for Receiver<T> {
     fn drop(&mut self) {
-        self.wait = None;
         if let Some(ptr) = self.shared.take() {
             // SAFETY: not left yet, so alive.
-            let last = unsafe { ptr.as_ref() }.core.drop_receiver();
+            let shared = unsafe { ptr.as_ref() };
+            drop(shared.rx_wait.take());
+            let last = shared.core.drop_receiver();
             // SAFETY: from `channel`; `drop_receiver` was this end's last access.
             unsafe { release(ptr, last) };
         }
@@ -296,9 +302,11 @@ impl<T> Future for Receiver<T> {
         };
         let (out, seen) = match shared.core.poll_recv(cx) {
             Poll::Pending => {
-                if this.wait.is_none() {
-                    this.wait = Some(shared.trace.wait(shared.trace.site()));
-                }
+                let wait = shared
+                    .rx_wait
+                    .take()
+                    .unwrap_or_else(|| shared.trace.wait(shared.trace.site()));
+                shared.rx_wait.set(Some(wait));
                 return Poll::Pending;
             }
             Poll::Ready((Taken::Value(v), seen)) => (Ok(v), seen),

@@ -13,7 +13,7 @@
 //! The slots, the token counter and the overflow list ([`SharedHolds`], 136 bytes) are
 //! allocated by the first shared hold, not built into every resource: a mutex or a oneshot
 //! channel never has one, and with the bookkeeping off nothing is ever recorded. So a
-//! resource carries two atomics and a `OnceLock` (32 bytes) until then; a primitive is that
+//! resource carries two atomics and a `OnceBox` pointer (24 bytes) until then; a primitive is that
 //! much smaller to build, copy into its allocation and drop (a oneshot channel's allocation
 //! was 240 bytes, 120 now). A shared hold, once the part exists, pays one more load.
 //!
@@ -37,7 +37,7 @@
 //! claims).
 
 use crate::loom::{
-    AtomicU64, AtomicUsize, Mutex, MutexGuard, OnceLock,
+    AtomicU64, AtomicUsize, Mutex, MutexGuard, OnceBox,
     Ordering::{Acquire, Relaxed, Release},
 };
 
@@ -76,7 +76,7 @@ pub(crate) struct Holds {
     /// When the exclusive holder took it.
     pub(crate) owner_since: AtomicU64,
     /// The shared holders, from the first one on (module doc).
-    pub(crate) shared: OnceLock<Box<SharedHolds>>,
+    pub(crate) shared: OnceBox<SharedHolds>,
 }
 
 /// The shared holders of one resource.
