@@ -10,7 +10,8 @@
 //! that start-up and runtime creation cancel out: the instructions of one iteration. Rows:
 //! `mutex`, `mutex_contended`, `semaphore`, `notify`, `oneshot`, `oneshot_waiting`, and for
 //! comparison `oneshot_local` (`weft::sync::local::oneshot`) and `oneshot_tokio` (tokio's, on
-//! tokio's current-thread runtime; the mode is ignored).
+//! tokio's current-thread runtime; the mode is ignored); and `mpsc_two_loops` (on a runtime
+//! with one loop thread, pinned to CPU 0 when `WEFT_PIN=1`), for wall-clock runs.
 
 use weft_benches::sync_rows;
 
@@ -24,6 +25,7 @@ async fn row(name: &str, iters: u64) {
         "oneshot" => sync_rows::oneshot_send_await(iters).await,
         "oneshot_waiting" => sync_rows::oneshot_to_a_waiting_task(iters).await,
         "oneshot_local" => sync_rows::oneshot_send_await_local(iters).await,
+        "mpsc_two_loops" => sync_rows::mpsc_two_loops(iters).await,
         other => panic!("unknown row {other:?}"),
     };
     std::hint::black_box(elapsed);
@@ -42,7 +44,16 @@ fn main() {
         std::hint::black_box(rt.block_on(sync_rows::oneshot_send_await_tokio(iters)));
         return;
     }
-    let rt = weft_benches::weft_rt();
+    // The two-loop row needs a loop thread besides the caller's (`WEFT_PIN=1` pins it to CPU 0).
+    let rt = if name == "mpsc_two_loops" {
+        weft::rt::Runtime::builder()
+            .loops(1)
+            .pin_cores(std::env::var("WEFT_PIN").is_ok_and(|v| v == "1"))
+            .build()
+            .expect("weft runtime")
+    } else {
+        weft_benches::weft_rt()
+    };
     match mode.as_str() {
         "off" => rt.block_on(row(name, iters)),
         "trace" => {
