@@ -20,7 +20,9 @@ mod loom {
 
 /// `weft`'s `OnceBox` (`src/once_box.rs`) over loom's `AtomicPtr`: the value is installed by
 /// a compare-exchange, so two holders racing to create the shared part are modelled too. The
-/// loser frees its value and uses the winner's.
+/// loser frees its value and uses the winner's. A copy, not that file through `#[path]`: its
+/// `new` is `const` (every primitive's `Resource::new` is), loom's `AtomicPtr::new` is not, and
+/// these models also build without `cfg(loom)`, so no `cfg` could tell the two apart.
 mod once {
     use ::loom::sync::atomic::{AtomicPtr, Ordering};
     use std::fmt;

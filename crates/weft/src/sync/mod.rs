@@ -56,6 +56,7 @@ pub(crate) mod trace;
 pub mod watch;
 mod watch_state;
 
+mod acquire;
 mod barrier;
 mod barrier_round;
 pub(crate) mod batch;

@@ -6,9 +6,9 @@
 //! only if someone waits). The holder is recorded for `weft::diag` with
 //! [`Resource::hold_exclusive`].
 
+use super::acquire::Acquire;
 use super::batch::Core;
 use super::park;
-use super::semaphore::Acquire;
 use super::trace::{Resource, ResourceKind};
 use std::cell::UnsafeCell;
 use std::fmt;

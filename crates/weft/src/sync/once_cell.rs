@@ -8,9 +8,9 @@
 //! in `once_state` (loom-checked by `tests/loom_sync_once_cell.rs`); this file adds the
 //! futures and the holder/waiter bookkeeping.
 
+use super::acquire::Acquire;
 use super::batch::Core;
 use super::once_state::{OnceState, Refused};
-use super::semaphore::Acquire;
 use super::trace::{Resource, ResourceKind};
 use crate::loom::{AtomicBool, UnsafeCell};
 use std::fmt;

@@ -7,10 +7,10 @@
 mod guards;
 mod owned;
 
+use super::acquire::Acquire;
 use super::batch::Core;
 use super::mutex::TryLockError;
 use super::park;
-use super::semaphore::Acquire;
 use super::trace::{HoldToken, Resource, ResourceKind};
 use std::cell::UnsafeCell;
 use std::fmt;
