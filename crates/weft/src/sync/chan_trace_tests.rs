@@ -124,3 +124,13 @@ fn channels_record_holders_and_slow_path_waits() {
     checks();
     trace::set_enabled(false);
 }
+
+/// A oneshot receiver keeps its wait record in the channel, not in itself (`oneshot`'s
+/// `Shared::rx_wait`): each end is one word, so `channel()` returns the pair in two registers
+/// instead of through memory (see the README's "Stalled copies, found and removed").
+#[test]
+fn each_oneshot_end_is_one_word() {
+    let word = std::mem::size_of::<usize>();
+    assert_eq!(std::mem::size_of::<oneshot::Sender<u64>>(), word);
+    assert_eq!(std::mem::size_of::<oneshot::Receiver<u64>>(), word);
+}
