@@ -362,14 +362,13 @@ impl Resource {
             return WaitGuard::none();
         }
         let actor = current_actor();
-        let record = WaitRecord {
+        let key = waits::insert(|| WaitRecord {
             actor,
             whose: Whose::current(actor),
             target: Target::Resource(self as *const Resource),
             since_ns: stamp(),
             site,
-        };
-        let key = waits::insert(record);
+        });
         if crate::diag::deadlocks_on() {
             crate::diag::on_wait(actor);
         }
@@ -430,14 +429,13 @@ pub(crate) fn wait_join(task: u64, site: &'static Location<'static>) -> u64 {
         id: ActorId(task),
         kind: ActorKind::Task,
     };
-    let record = WaitRecord {
+    let key = waits::insert(|| WaitRecord {
         actor,
         whose: Whose::current(actor),
         target: Target::Task(joined, site),
         since_ns: stamp(),
         site,
-    };
-    let key = waits::insert(record);
+    });
     if crate::diag::deadlocks_on() {
         crate::diag::on_wait(actor);
     }

@@ -91,8 +91,11 @@ fn my_shard() -> usize {
     .unwrap_or(0)
 }
 
-/// Files `record` in this thread's shard; returns its key (never 0: the counter starts at 1).
-pub(super) fn insert(record: WaitRecord) -> u64 {
+/// Files the record `make` returns in this thread's shard; returns its key (never 0: the
+/// counter starts at 1). The record is made in its entry, under the shard's lock: a record made
+/// first is stored field by field on the stack and copied in with vector loads that cannot be
+/// forwarded from those stores, a stall that was most of what filing a wait cost.
+pub(super) fn insert(make: impl FnOnce() -> WaitRecord) -> u64 {
     let shard = my_shard();
     let mut sh = shards()[shard].lock();
     sh.next_seq += 1;
@@ -110,10 +113,9 @@ pub(super) fn insert(record: WaitRecord) -> u64 {
     // mask keeps the key well-formed (such a record is then simply never found by `remove`).
     let key =
         (((sh.next_seq << INDEX_BITS) | (index as u64 & INDEX_MASK)) << SHARD_BITS) | shard as u64;
-    sh.entries[index] = Entry {
-        key,
-        record: Some(record),
-    };
+    let entry = &mut sh.entries[index];
+    entry.key = key;
+    entry.record = Some(make());
     key
 }
 
