@@ -39,6 +39,18 @@ impl<'a> Acquire<'a> {
             wait: None,
         }
     }
+
+    /// This acquisition, then `then` with its result: the future of an acquisition that builds
+    /// a guard. See [`AcquireThen`].
+    pub(crate) fn then<R, F: FnOnce(Result<(), batch::Closed>) -> R>(
+        self,
+        then: F,
+    ) -> AcquireThen<'a, F> {
+        AcquireThen {
+            acquire: self,
+            then: Some(then),
+        }
+    }
 }
 
 impl Future for Acquire<'_> {
@@ -55,20 +67,6 @@ impl Future for Acquire<'_> {
             this.wait = None;
         }
         out
-    }
-}
-
-impl<'a> Acquire<'a> {
-    /// This acquisition, then `then` with its result: the future of an acquisition that builds
-    /// a guard. See [`AcquireThen`].
-    pub(crate) fn then<R, F: FnOnce(Result<(), batch::Closed>) -> R>(
-        self,
-        then: F,
-    ) -> AcquireThen<'a, F> {
-        AcquireThen {
-            acquire: self,
-            then: Some(then),
-        }
     }
 }
 
