@@ -23,6 +23,10 @@ pub(crate) use atomic_waker::AtomicWaker;
 // sections are a few instructions and a futex sleep under cross-thread contention costs far
 // more than they do; the models open this onto loom's mutex.
 pub(crate) use crate::spin_lock::{SpinGuard as StateGuard, SpinLock as StateLock};
+// The bounded mpsc ring's waits for a value being written (`sync::mpsc::ring`): a spin, then a
+// yield; the models open both onto loom's `yield_now`, so that loom runs the writer.
+pub(crate) use std::hint::spin_loop;
+pub(crate) use std::thread::yield_now;
 // `watch`'s value (borrows share it, a send stores under it); the models open this onto loom's.
 #[allow(unused_imports)]
 pub(crate) use std::sync::{RwLock, RwLockReadGuard};

@@ -1,6 +1,7 @@
 //! The bounded channel's ends: [`Sender`], [`Receiver`], and the slot permits.
 
 use super::chan::TryPush;
+use super::core::{BoundedCore, Core};
 use super::ends::{Rx, Shared, Tx, WeakTx};
 use super::error::{SendError, SendTimeoutError, TrySendError};
 use super::permit::{Permit, PermitIterator};
@@ -15,12 +16,12 @@ use std::task::{Context, Poll};
 /// Sends values into a bounded channel; clone it for more senders. See the
 /// [module doc](super) for fairness.
 pub struct Sender<T> {
-    pub(crate) tx: Tx<T>,
+    pub(crate) tx: Tx<BoundedCore<T>>,
 }
 
 /// Receives the values of a bounded channel.
 pub struct Receiver<T> {
-    pub(crate) rx: Rx<T>,
+    pub(crate) rx: Rx<BoundedCore<T>>,
 }
 
 /// A reserved slot that owns its [`Sender`] (from [`Sender::reserve_owned`]).
@@ -31,7 +32,7 @@ pub struct OwnedPermit<T> {
 /// A sender that does not keep the channel open (from [`Sender::downgrade`]): once every
 /// [`Sender`] is gone the receiver finishes, and [`upgrade`](Self::upgrade) returns `None`.
 pub struct WeakSender<T> {
-    weak: WeakTx<T>,
+    weak: WeakTx<BoundedCore<T>>,
 }
 
 impl<T> WeakSender<T> {
@@ -65,7 +66,7 @@ impl<T> Clone for Sender<T> {
 
 /// Waits for a slot; on drop, frees its queue place and passes on a slot granted meanwhile.
 struct Reserve<'a, T> {
-    shared: &'a Shared<T>,
+    shared: &'a Shared<BoundedCore<T>>,
     /// Slots wanted, all at once.
     need: usize,
     key: Option<WaiterKey>,

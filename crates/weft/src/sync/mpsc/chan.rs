@@ -29,10 +29,11 @@
 //!   (and is received or dropped with the queue) or sees it and fails with its value back.
 //!   Queued senders are woken with "closed".
 
+use super::peers::Peers;
 use crate::loom::{StateGuard, StateLock};
 use crate::sync::waiters::{WaitList, WaiterKey, WakeBatch};
 use std::collections::VecDeque;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 /// The capacity of an unbounded channel.
 pub(crate) const UNBOUNDED: usize = usize::MAX;
@@ -47,6 +48,39 @@ pub(crate) enum Grant {
     Slots(usize),
     /// The receiver closed (the slots it had collected were given back).
     Closed,
+}
+
+impl Grant {
+    /// The slots reserved for this waiter so far (what its cancellation passes on).
+    pub(crate) fn held(self) -> usize {
+        match self {
+            Grant::Waiting { got, .. } => got,
+            Grant::Slots(n) => n,
+            Grant::Closed => 0,
+        }
+    }
+}
+
+/// A queued sender's poll after the first (`key` is Some): Pending while it still waits (with
+/// its waker updated), else its outcome (true: its slots are reserved; false: closed), its
+/// queue slot freed and `key` cleared. None if it is not queued yet.
+pub(crate) fn poll_granted(
+    waiters: &mut WaitList<Grant>,
+    key: &mut Option<WaiterKey>,
+    cx: &mut Context<'_>,
+) -> Option<Poll<bool>> {
+    let k = (*key)?;
+    Some(match *waiters.get(k) {
+        Grant::Waiting { .. } => {
+            waiters.set_waker(k, cx.waker());
+            Poll::Pending
+        }
+        grant => {
+            waiters.remove(k);
+            *key = None;
+            Poll::Ready(matches!(grant, Grant::Slots(_)))
+        }
+    })
 }
 
 /// Why a send without waiting failed; the value comes back.
@@ -72,12 +106,9 @@ struct State<T> {
     queue: VecDeque<T>,
     /// Slots reserved by permits (granted or taken) and not yet filled or released.
     reserved: usize,
-    rx_waker: Option<Waker>,
-    senders: usize,
+    peers: Peers,
     rx_closed: bool,
     send_waiters: WaitList<Grant>,
-    /// Senders waiting in `closed()`.
-    closed_waiters: WaitList<()>,
 }
 
 impl<T> State<T> {
@@ -87,7 +118,7 @@ impl<T> State<T> {
 
     /// Nothing queued, and no sender or permit can add anything.
     fn done(&self) -> bool {
-        self.queue.is_empty() && (self.senders == 0 || (self.rx_closed && self.reserved == 0))
+        self.queue.is_empty() && (self.peers.senders == 0 || (self.rx_closed && self.reserved == 0))
     }
 }
 
@@ -105,11 +136,9 @@ impl<T> Chan<T> {
             state: StateLock::new(State {
                 queue: VecDeque::new(),
                 reserved: 0,
-                rx_waker: None,
-                senders: 1,
+                peers: Peers::new(),
                 rx_closed: false,
                 send_waiters: WaitList::new(),
-                closed_waiters: WaitList::new(),
             }),
         }
     }
@@ -133,7 +162,7 @@ impl<T> Chan<T> {
             return Err(TryPush::Full(value));
         }
         st.queue.push_back(value);
-        let waker = st.rx_waker.take();
+        let waker = st.peers.rx_waker.take();
         drop(st);
         if let Some(w) = waker {
             w.wake();
@@ -171,18 +200,8 @@ impl<T> Chan<T> {
         cx: &mut Context<'_>,
     ) -> Poll<bool> {
         let mut st = self.lock();
-        if let Some(k) = *key {
-            return match *st.send_waiters.get(k) {
-                Grant::Waiting { .. } => {
-                    st.send_waiters.set_waker(k, cx.waker());
-                    Poll::Pending
-                }
-                grant => {
-                    st.send_waiters.remove(k);
-                    *key = None;
-                    Poll::Ready(matches!(grant, Grant::Slots(_)))
-                }
-            };
+        if let Some(outcome) = poll_granted(&mut st.send_waiters, key, cx) {
+            return outcome;
         }
         if st.rx_closed {
             return Poll::Ready(false);
@@ -214,16 +233,12 @@ impl<T> Chan<T> {
     pub(crate) fn cancel_reserve(&self, key: WaiterKey) {
         let mut st = self.lock();
         let mut wakes = WakeBatch::new();
-        let held = match st.send_waiters.remove(key) {
-            Grant::Waiting { got, .. } => got,
-            Grant::Slots(n) => n,
-            Grant::Closed => 0,
-        };
+        let held = st.send_waiters.remove(key).held();
         if held > 0 {
             st.reserved -= held;
             self.grant(&mut st, &mut wakes);
             if st.done() {
-                wakes.push(st.rx_waker.take()); // a closed receiver may wait for this slot
+                wakes.push(st.peers.rx_waker.take()); // a closed receiver may wait for this slot
             }
         }
         drop(st);
@@ -235,7 +250,7 @@ impl<T> Chan<T> {
         let mut st = self.lock();
         st.reserved -= 1;
         st.queue.push_back(value);
-        let waker = st.rx_waker.take();
+        let waker = st.peers.rx_waker.take();
         drop(st);
         if let Some(w) = waker {
             w.wake();
@@ -254,7 +269,7 @@ impl<T> Chan<T> {
         st.reserved -= n;
         self.grant(&mut st, &mut wakes);
         if st.done() {
-            wakes.push(st.rx_waker.take());
+            wakes.push(st.peers.rx_waker.take());
         }
         drop(st);
         wakes.wake_all();
@@ -319,15 +334,28 @@ impl<T> Chan<T> {
             }
             None if st.done() => Poll::Ready(None),
             None => {
-                if !st
-                    .rx_waker
-                    .as_ref()
-                    .is_some_and(|w| w.will_wake(cx.waker()))
-                {
-                    st.rx_waker = Some(cx.waker().clone());
-                }
+                st.peers.store_rx_waker(cx.waker());
                 Poll::Pending
             }
+        }
+    }
+
+    /// One value for the receiver: an unbounded channel moves every queued value into the
+    /// receiver's `batch` (empty when called) at once and returns the first (one lock per
+    /// batch: it has no slots to hand back); a bounded one takes one value, whose slot is freed
+    /// as it is taken.
+    pub(crate) fn poll_recv(
+        &self,
+        batch: &mut VecDeque<T>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<T>> {
+        if self.cap != UNBOUNDED {
+            return self.poll_pop(cx);
+        }
+        match self.poll_take_all(batch, cx) {
+            Poll::Ready(true) => Poll::Ready(batch.pop_front()),
+            Poll::Ready(false) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
         }
     }
 
@@ -345,13 +373,7 @@ impl<T> Chan<T> {
         if st.done() {
             return Poll::Ready(false);
         }
-        if !st
-            .rx_waker
-            .as_ref()
-            .is_some_and(|w| w.will_wake(cx.waker()))
-        {
-            st.rx_waker = Some(cx.waker().clone());
-        }
+        st.peers.store_rx_waker(cx.waker());
         Poll::Pending
     }
 
@@ -376,13 +398,7 @@ impl<T> Chan<T> {
         if st.done() {
             return Poll::Ready(0);
         }
-        if !st
-            .rx_waker
-            .as_ref()
-            .is_some_and(|w| w.will_wake(cx.waker()))
-        {
-            st.rx_waker = Some(cx.waker().clone());
-        }
+        st.peers.store_rx_waker(cx.waker());
         Poll::Pending
     }
 
@@ -402,9 +418,7 @@ impl<T> Chan<T> {
             *st.send_waiters.get_mut(key) = Grant::Closed;
             wakes.push(waker);
         }
-        while let Some((_, waker)) = st.closed_waiters.pop_front() {
-            wakes.push(waker);
-        }
+        st.peers.wake_closed_waiters(&mut wakes);
         drop(st);
         wakes.wake_all();
     }
@@ -414,7 +428,7 @@ impl<T> Chan<T> {
         self.close();
         let mut st = self.lock();
         let queue = std::mem::take(&mut st.queue);
-        st.rx_waker = None;
+        st.peers.rx_waker = None;
         drop(st);
         drop(queue);
     }
@@ -432,50 +446,28 @@ impl<T> Chan<T> {
         cx: &mut Context<'_>,
     ) -> Poll<()> {
         let mut st = self.lock();
-        if st.rx_closed {
-            if let Some(k) = key.take() {
-                st.closed_waiters.remove(k);
-            }
-            return Poll::Ready(());
-        }
-        match *key {
-            Some(k) => st.closed_waiters.set_waker(k, cx.waker()),
-            None => *key = Some(st.closed_waiters.push_back((), cx.waker())),
-        }
-        Poll::Pending
+        let closed = st.rx_closed;
+        st.peers.poll_closed(closed, key, cx)
     }
 
     /// A waiting `closed()` is dropped.
     pub(crate) fn cancel_closed(&self, key: WaiterKey) {
-        self.lock().closed_waiters.remove(key);
+        self.lock().peers.cancel_closed(key);
     }
 
     /// One more sender (a clone).
     pub(crate) fn add_sender(&self) {
-        self.lock().senders += 1;
+        self.lock().peers.senders += 1;
     }
 
-    /// One more sender unless none is left (a weak sender upgrading): a channel whose senders
-    /// are all gone stays finished.
+    /// One more sender unless none is left (a weak sender upgrading).
     pub(crate) fn try_add_sender(&self) -> bool {
-        let mut st = self.lock();
-        if st.senders == 0 {
-            return false;
-        }
-        st.senders += 1;
-        true
+        self.lock().peers.try_add_sender()
     }
 
     /// One sender fewer; the last one wakes the receiver (it will see the end).
     pub(crate) fn drop_sender(&self) {
-        let mut st = self.lock();
-        st.senders -= 1;
-        let waker = if st.senders == 0 {
-            st.rx_waker.take()
-        } else {
-            None
-        };
-        drop(st);
+        let waker = self.lock().peers.drop_sender();
         if let Some(w) = waker {
             w.wake();
         }
@@ -483,7 +475,7 @@ impl<T> Chan<T> {
 
     /// Live senders.
     pub(crate) fn senders(&self) -> usize {
-        self.lock().senders
+        self.lock().peers.senders
     }
 
     /// Queued values.

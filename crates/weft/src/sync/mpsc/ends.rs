@@ -1,7 +1,8 @@
 //! The halves both channel flavours share: a sender's and the receiver's hold on the core, with
 //! the trace bookkeeping (who may send, who waits).
 
-use super::chan::{Chan, TryPop, UNBOUNDED};
+use super::chan::TryPop;
+use super::core::Core;
 use super::error::TryRecvError;
 use crate::loom::Arc;
 use crate::rt::coop;
@@ -13,8 +14,8 @@ use std::sync::Weak;
 use std::task::{Context, Poll};
 
 /// A channel's core with its two trace resources.
-pub(crate) struct Shared<T> {
-    pub(crate) chan: Padded<Chan<T>>,
+pub(crate) struct Shared<C> {
+    pub(crate) chan: Padded<C>,
     /// The capacity: bounded senders wait on it; its holder is the receiver (who frees slots).
     pub(crate) send_res: Resource,
     /// The queue: the receiver waits on it; its holders are the live senders.
@@ -35,10 +36,10 @@ impl<C> std::ops::Deref for Padded<C> {
     }
 }
 
-/// Makes the two halves of a channel of `cap` slots.
-pub(crate) fn pair<T>(cap: usize, site: &'static Location<'static>) -> (Tx<T>, Rx<T>) {
+/// Makes the two halves of a channel around `chan` (which counts one sender).
+pub(crate) fn pair<C: Core>(chan: C, site: &'static Location<'static>) -> (Tx<C>, Rx<C>) {
     let shared = Arc::new(Shared {
-        chan: Padded(Chan::new(cap)),
+        chan: Padded(chan),
         send_res: Resource::new(ResourceKind::MpscSend, site),
         recv_res: Resource::new(ResourceKind::MpscRecv, site),
     });
@@ -53,18 +54,17 @@ pub(crate) fn pair<T>(cap: usize, site: &'static Location<'static>) -> (Tx<T>, R
             shared,
             hold: rx_hold,
             batch: VecDeque::new(),
-            batching: cap == UNBOUNDED,
         },
     )
 }
 
 /// One live sender.
-pub(crate) struct Tx<T> {
-    pub(crate) shared: Arc<Shared<T>>,
+pub(crate) struct Tx<C: Core> {
+    pub(crate) shared: Arc<Shared<C>>,
     hold: HoldToken,
 }
 
-impl<T> Clone for Tx<T> {
+impl<C: Core> Clone for Tx<C> {
     fn clone(&self) -> Self {
         self.shared.chan.add_sender();
         Tx {
@@ -74,14 +74,14 @@ impl<T> Clone for Tx<T> {
     }
 }
 
-impl<T> Drop for Tx<T> {
+impl<C: Core> Drop for Tx<C> {
     fn drop(&mut self) {
         self.shared.recv_res.release_shared(self.hold, 1);
         self.shared.chan.drop_sender();
     }
 }
 
-impl<T> Tx<T> {
+impl<C: Core> Tx<C> {
     /// This sender is being used by the current actor: it holds the channel's queue now.
     #[inline]
     pub(crate) fn used(&self) {
@@ -89,11 +89,11 @@ impl<T> Tx<T> {
     }
     /// Waits until the receiver closes.
     pub(crate) fn closed(&self) -> impl Future<Output = ()> + '_ {
-        struct Closed<'a, T> {
-            chan: &'a Chan<T>,
+        struct Closed<'a, C: Core> {
+            chan: &'a C,
             key: Option<crate::sync::waiters::WaiterKey>,
         }
-        impl<T> Drop for Closed<'_, T> {
+        impl<C: Core> Drop for Closed<'_, C> {
             fn drop(&mut self) {
                 if let Some(k) = self.key.take() {
                     self.chan.cancel_closed(k);
@@ -101,7 +101,7 @@ impl<T> Tx<T> {
             }
         }
         let mut state = Closed {
-            chan: &self.shared.chan,
+            chan: &*self.shared.chan,
             key: None,
         };
         poll_fn(move |cx| {
@@ -115,12 +115,12 @@ impl<T> Tx<T> {
         Arc::weak_count(&self.shared)
     }
 
-    pub(crate) fn same_channel(&self, other: &Tx<T>) -> bool {
+    pub(crate) fn same_channel(&self, other: &Tx<C>) -> bool {
         Arc::ptr_eq(&self.shared, &other.shared)
     }
 
     /// A sender that does not keep the channel open.
-    pub(crate) fn downgrade(&self) -> WeakTx<T> {
+    pub(crate) fn downgrade(&self) -> WeakTx<C> {
         WeakTx {
             shared: Arc::downgrade(&self.shared),
         }
@@ -128,11 +128,11 @@ impl<T> Tx<T> {
 }
 
 /// A sender that does not count as one: the channel finishes when the last [`Tx`] goes.
-pub(crate) struct WeakTx<T> {
-    shared: Weak<Shared<T>>,
+pub(crate) struct WeakTx<C> {
+    shared: Weak<Shared<C>>,
 }
 
-impl<T> Clone for WeakTx<T> {
+impl<C> Clone for WeakTx<C> {
     fn clone(&self) -> Self {
         WeakTx {
             shared: self.shared.clone(),
@@ -140,9 +140,9 @@ impl<T> Clone for WeakTx<T> {
     }
 }
 
-impl<T> WeakTx<T> {
+impl<C: Core> WeakTx<C> {
     /// A live sender again, unless every sender (or the channel) is gone.
-    pub(crate) fn upgrade(&self) -> Option<Tx<T>> {
+    pub(crate) fn upgrade(&self) -> Option<Tx<C>> {
         let shared = self.shared.upgrade()?;
         if !shared.chan.try_add_sender() {
             return None;
@@ -153,23 +153,22 @@ impl<T> WeakTx<T> {
 }
 
 /// The receiver.
-pub(crate) struct Rx<T> {
-    pub(crate) shared: Arc<Shared<T>>,
+pub(crate) struct Rx<C: Core> {
+    pub(crate) shared: Arc<Shared<C>>,
     hold: HoldToken,
-    /// Unbounded only: values taken from the shared queue in one batch, older than anything
+    /// Values the core moved here in one batch (the unbounded channel's), older than anything
     /// still queued there, so they are received first (FIFO holds).
-    batch: VecDeque<T>,
-    batching: bool,
+    batch: VecDeque<C::Item>,
 }
 
-impl<T> Drop for Rx<T> {
+impl<C: Core> Drop for Rx<C> {
     fn drop(&mut self) {
         self.shared.send_res.release_shared(self.hold, 1);
         self.shared.chan.drop_receiver();
     }
 }
 
-impl<T> Rx<T> {
+impl<C: Core> Rx<C> {
     /// Weak senders of the channel.
     pub(crate) fn weak_count(&self) -> usize {
         Arc::weak_count(&self.shared)
@@ -181,7 +180,7 @@ impl<T> Rx<T> {
         self.shared.send_res.rehold(self.hold);
     }
     /// Polls for one value, spending one unit of the task's cooperative budget.
-    pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+    pub(crate) fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<C::Item>> {
         if coop::poll_proceed(cx).is_pending() {
             return Poll::Pending;
         }
@@ -189,15 +188,7 @@ impl<T> Rx<T> {
         if let Some(v) = self.batch.pop_front() {
             return Poll::Ready(Some(v));
         }
-        let out = if self.batching {
-            match self.shared.chan.poll_take_all(&mut self.batch, cx) {
-                Poll::Ready(true) => Poll::Ready(self.batch.pop_front()),
-                Poll::Ready(false) => Poll::Ready(None),
-                Poll::Pending => Poll::Pending,
-            }
-        } else {
-            self.shared.chan.poll_pop(cx)
-        };
+        let out = self.shared.chan.poll_recv(&mut self.batch, cx);
         if out.is_pending() {
             coop::refund();
         }
@@ -213,7 +204,7 @@ impl<T> Rx<T> {
     pub(crate) fn poll_recv_many(
         &mut self,
         cx: &mut Context<'_>,
-        buf: &mut Vec<T>,
+        buf: &mut Vec<C::Item>,
         limit: usize,
     ) -> Poll<usize> {
         if coop::poll_proceed(cx).is_pending() {
@@ -236,7 +227,7 @@ impl<T> Rx<T> {
     pub(crate) fn recv(
         &mut self,
         site: &'static Location<'static>,
-    ) -> impl Future<Output = Option<T>> + '_ {
+    ) -> impl Future<Output = Option<C::Item>> + '_ {
         let mut wait: Option<WaitGuard> = None;
         poll_fn(move |cx| match self.poll_recv(cx) {
             Poll::Pending => {
@@ -255,7 +246,7 @@ impl<T> Rx<T> {
     /// Waits for up to `limit` values.
     pub(crate) fn recv_many<'a>(
         &'a mut self,
-        buf: &'a mut Vec<T>,
+        buf: &'a mut Vec<C::Item>,
         limit: usize,
         site: &'static Location<'static>,
     ) -> impl Future<Output = usize> + 'a {
@@ -274,7 +265,7 @@ impl<T> Rx<T> {
         })
     }
 
-    pub(crate) fn try_recv(&mut self) -> Result<T, TryRecvError> {
+    pub(crate) fn try_recv(&mut self) -> Result<C::Item, TryRecvError> {
         self.used();
         if let Some(v) = self.batch.pop_front() {
             return Ok(v);

@@ -50,9 +50,12 @@ mod recv_methods;
 
 mod bounded;
 pub(crate) mod chan;
+mod core;
 pub(crate) mod ends;
 pub mod error;
+mod peers;
 mod permit;
+pub(crate) mod ring;
 mod unbounded;
 
 pub use bounded::{OwnedPermit, Receiver, Sender, WeakSender};
@@ -74,13 +77,13 @@ pub fn channel<T>(buffer: usize) -> (Sender<T>, Receiver<T>) {
         buffer < chan::UNBOUNDED,
         "mpsc bounded channel: buffer must be below usize::MAX"
     );
-    let (tx, rx) = ends::pair(buffer, Location::caller());
+    let (tx, rx) = ends::pair(core::BoundedCore::new(buffer), Location::caller());
     (Sender { tx }, Receiver { rx })
 }
 
 /// Creates an unbounded channel: sending never waits (memory is the limit).
 #[track_caller]
 pub fn unbounded_channel<T>() -> (UnboundedSender<T>, UnboundedReceiver<T>) {
-    let (tx, rx) = ends::pair(chan::UNBOUNDED, Location::caller());
+    let (tx, rx) = ends::pair(chan::Chan::new(chan::UNBOUNDED), Location::caller());
     (UnboundedSender { tx }, UnboundedReceiver { rx })
 }

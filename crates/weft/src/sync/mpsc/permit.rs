@@ -4,13 +4,13 @@
 //! `reserved`; a permit used sends into its slot, one dropped gives the slot back to the oldest
 //! waiting sender.
 
-use super::chan::Chan;
+use super::core::BoundedCore;
 use std::fmt;
 
 /// One reserved slot of a bounded channel: [`send`](Self::send) fills it without waiting;
 /// dropping the permit gives the slot back (to the oldest waiting sender).
 pub struct Permit<'a, T> {
-    pub(super) chan: &'a Chan<T>,
+    pub(super) chan: &'a BoundedCore<T>,
 }
 
 /// `n` reserved slots (from [`Sender::reserve_many`](super::Sender::reserve_many) or
@@ -18,7 +18,7 @@ pub struct Permit<'a, T> {
 /// [`next`](Iterator::next) gives one [`Permit`]; dropping the iterator gives back the slots
 /// not taken.
 pub struct PermitIterator<'a, T> {
-    pub(super) chan: &'a Chan<T>,
+    pub(super) chan: &'a BoundedCore<T>,
     pub(super) n: usize,
 }
 

@@ -1,24 +1,24 @@
 //! The unbounded channel's ends: sending never waits.
 
-use super::chan::TryPush;
+use super::chan::{Chan, TryPush};
 use super::ends::{Rx, Tx, WeakTx};
 use super::error::SendError;
 use std::fmt;
 
 /// Sends values into an unbounded channel; clone it for more senders.
 pub struct UnboundedSender<T> {
-    pub(super) tx: Tx<T>,
+    pub(super) tx: Tx<Chan<T>>,
 }
 
 /// Receives the values of an unbounded channel.
 pub struct UnboundedReceiver<T> {
-    pub(super) rx: Rx<T>,
+    pub(super) rx: Rx<Chan<T>>,
 }
 
 /// An unbounded sender that does not keep the channel open (from
 /// [`UnboundedSender::downgrade`]).
 pub struct WeakUnboundedSender<T> {
-    weak: WeakTx<T>,
+    weak: WeakTx<Chan<T>>,
 }
 
 impl<T> WeakUnboundedSender<T> {
