@@ -1,7 +1,9 @@
-//! The mpsc channel's core: a queue, its capacity and its waiters, behind one lock.
+//! The locked mpsc core: a queue, its capacity and its waiters, behind one lock. The unbounded
+//! channel's, and a bounded channel's when its ring would be too large to make up front (the
+//! `ring` module has the bounded channel's usual core).
 //!
-//! Kept free of everything but `crate::loom` and `crate::sync::waiters`, so that
-//! `tests/loom_sync_mpsc.rs` compiles this very file against loom's types.
+//! Kept free of everything but `crate::loom`, `crate::sync::waiters` and its sibling `peers`,
+//! so that `tests/loom_sync_mpsc.rs` compiles this very file against loom's types.
 //!
 //! # Design: one short lock, not a lock-free list
 //!

@@ -29,9 +29,20 @@
 //!
 //! # Design
 //!
-//! One short lock around a `VecDeque`, the capacity count and the waiters; the `chan` module
-//! doc argues why that beats a lock-free list plus a semaphore here, and states the wake-up and
-//! close protocols (model-checked in `tests/loom_sync_mpsc.rs`).
+//! Two cores (`core` picks one; the ends in `ends` are written once against either):
+//!
+//! - **the ring** (`ring`), for a bounded channel whose slots fit in 64 KiB (`channel::<u64>`
+//!   up to 4,096 slots): the values in a ring of slots made with the channel, the used-slot
+//!   count, the next index and the flags in one atomic word. A send is one compare-exchange on
+//!   that word and a store into its slot, a receive a load and a store in the slot and one
+//!   subtraction; a lock is taken only to wait (a full channel, an empty one) or to wake a
+//!   waiter. The `ring` module doc states its admission, wake-up and close protocols.
+//! - **the locked queue** (`chan`), for the unbounded channel and for larger bounds: one
+//!   short spin lock around a `VecDeque`, the capacity count and the waiters (its module doc
+//!   argues why that beats a lock-free list plus a semaphore there; the unbounded receiver
+//!   takes the whole queue per lock).
+//!
+//! Both are model-checked in `tests/loom_sync_mpsc.rs` (each bounded model runs on both).
 //!
 //! # Who holds, who waits
 //!
@@ -66,6 +77,10 @@ use std::panic::Location;
 
 /// Creates a bounded channel of `buffer` slots: a send waits while `buffer` values (and
 /// reserved permits) are queued.
+///
+/// Memory: when `buffer` slots of `T` fit in 64 KiB (4,096 `u64`s, say), they are allocated
+/// now, as one ring (the fast core: no lock per value; see the module doc); a larger bound
+/// grows its queue as values arrive, as the unbounded channel does.
 ///
 /// # Panics
 ///

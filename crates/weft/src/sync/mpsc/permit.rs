@@ -1,8 +1,8 @@
 //! The borrowed slot permits of a bounded channel: [`Permit`] (one slot) and
 //! [`PermitIterator`] (`n` slots from `Sender::reserve_many`); the owned one, which holds a
-//! `Sender`, lives with the sender in `bounded`. Each reserved slot counts in the channel's
-//! `reserved`; a permit used sends into its slot, one dropped gives the slot back to the oldest
-//! waiting sender.
+//! `Sender`, lives with the sender in `bounded`. Each reserved slot counts as a used slot of
+//! the channel; a permit used sends into its slot, one dropped gives the slot back to the
+//! oldest waiting sender.
 
 use super::core::BoundedCore;
 use std::fmt;
