@@ -309,11 +309,21 @@ impl Resource {
 
     /// Records `count` shared units held by the current actor; returns the token to release
     /// them with (0 when off).
-    #[inline]
+    ///
+    /// Always inlined, with its record: left to LLVM, this stayed a call, so that with the
+    /// bookkeeping off every semaphore acquire paid the call and its register saves (20 of
+    /// 143 instructions an acquire+release) where the issue allows one branch; inlined, the
+    /// traced acquire+release also fell from 204 to 182 instructions.
+    #[inline(always)]
     pub(crate) fn hold_shared(&self, count: usize) -> HoldToken {
         if !enabled() {
             return 0;
         }
+        self.hold_shared_traced(count)
+    }
+
+    #[inline(always)]
+    fn hold_shared_traced(&self, count: usize) -> HoldToken {
         let actor = current_actor();
         let token = self.holds.add(pack(actor), count, stamp(), thread_mark());
         if crate::diag::any_hook_on() {
