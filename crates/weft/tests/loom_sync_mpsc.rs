@@ -48,7 +48,7 @@ mod waiters;
 mod chan;
 
 #[allow(dead_code)]
-#[path = "../src/sync/mpsc/ring.rs"]
+#[path = "../src/sync/mpsc/ring/mod.rs"]
 mod ring;
 
 #[path = "../src/sync/mpsc/peers.rs"]
