@@ -1,5 +1,8 @@
-//! Model checks of the mpsc core: `src/sync/mpsc/chan.rs` (with `src/sync/waiters.rs`),
-//! compiled here against loom's lock, over every interleaving loom finds of
+//! Model checks of both mpsc cores, the locked queue (`src/sync/mpsc/chan.rs`) and the ring
+//! (`src/sync/mpsc/ring/`), with `src/sync/mpsc/peers.rs` and `src/sync/waiters.rs`, compiled
+//! here against loom's lock and atomics. Every bounded model runs on both cores
+//! (`bounded_models!`, within `loom_support`'s preemption bound, as are the ring's own); the
+//! unbounded and sender-count models run over every interleaving loom finds. The models:
 //! - a send racing the receiver going to sleep, on an empty channel (also for the unbounded
 //!   receiver's batch take) and on a full one (each side parks and is woken: no lost wake-up
 //!   either way);
@@ -10,6 +13,10 @@
 //! - the sender count: a weak sender upgrading while the last sender drops (it revives only a
 //!   channel that still has a sender), two senders dropping together (the receiver wakes once
 //!   the count reaches 0).
+//! - the ring alone: two senders claiming slots without a lock while the receiver parks (no
+//!   value and no wake-up lost; a one-slot ring going round a lap is the full-channel model
+//!   above, run on the ring), and a permit sending while the receiver drops (its value dropped
+//!   exactly once, its slot freed).
 
 /// The door `chan.rs` and `ring.rs` reach their lock and atomics through (`crate::loom`),
 /// opened onto loom's types.
@@ -296,29 +303,6 @@ fn ring_two_senders_and_a_parking_receiver_lose_no_value_and_no_wake_up() {
         for s in senders {
             s.join().unwrap();
         }
-    });
-}
-
-#[test]
-fn ring_values_go_round_the_ring_in_order() {
-    loom_support::model(|| {
-        // One slot: the second value waits for the first to be taken, and lands on the same
-        // slot one lap on.
-        let chan = Arc::new(RingChan::new(1));
-        let tx = chan.clone();
-        let sender = thread::spawn(move || {
-            for v in 0..2u32 {
-                let mut key = None;
-                assert!(block_on(poll_fn(|cx| tx.poll_reserve(&mut key, 1, cx))));
-                tx.push_reserved(v);
-            }
-            tx.drop_sender();
-        });
-        for want in 0..2 {
-            assert_eq!(block_on(poll_fn(|cx| chan.poll_pop(cx))), Some(want));
-        }
-        assert_eq!(block_on(poll_fn(|cx| chan.poll_pop(cx))), None);
-        sender.join().unwrap();
     });
 }
 
