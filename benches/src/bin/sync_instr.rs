@@ -8,10 +8,16 @@
 //!
 //! Run each row at two counts and divide the difference by the difference of the counts, so
 //! that start-up and runtime creation cancel out: the instructions of one iteration. Rows:
-//! `mutex`, `mutex_contended`, `semaphore`, `notify`, `oneshot`, `oneshot_waiting`, and for
-//! comparison `oneshot_local` (`weft::sync::local::oneshot`) and `oneshot_tokio` (tokio's, on
-//! tokio's current-thread runtime; the mode is ignored); and `mpsc_two_loops` (on a runtime
-//! with one loop thread, pinned to CPU 0 when `WEFT_PIN=1`), for wall-clock runs.
+//! `mutex`, `mutex_contended`, `semaphore`, `notify`, `mpsc`, `mpsc_unbounded`, `oneshot`,
+//! `oneshot_waiting`, `broadcast`, and for comparison `oneshot_local`
+//! (`weft::sync::local::oneshot`) and `oneshot_tokio` (tokio's, on tokio's current-thread
+//! runtime; the mode is ignored); and `mpsc_two_loops` (on a runtime with one loop thread,
+//! pinned to CPU 0 when `WEFT_PIN=1`), for wall-clock runs.
+//!
+//! Each run prints the row's own time per iteration (the row's clock, without start-up) on
+//! stdout: `benches/interleave.py` alternates modes run by run and compares their medians,
+//! which on a machine whose speed drifts over seconds is steadier than two criterion rows
+//! measured one after the other.
 
 use weft_benches::sync_rows;
 
@@ -22,13 +28,24 @@ async fn row(name: &str, iters: u64) {
         "mutex_contended" => sync_rows::mutex_contended(iters).await,
         "semaphore" => sync_rows::semaphore_acquire_release(iters).await,
         "notify" => sync_rows::notify_ping_pong(iters).await,
+        "mpsc" => sync_rows::mpsc_one_loop(iters).await,
+        "mpsc_unbounded" => sync_rows::mpsc_unbounded_one_loop(iters).await,
+        "broadcast" => sync_rows::broadcast_1_to_100(iters).await,
         "oneshot" => sync_rows::oneshot_send_await(iters).await,
         "oneshot_waiting" => sync_rows::oneshot_to_a_waiting_task(iters).await,
         "oneshot_local" => sync_rows::oneshot_send_await_local(iters).await,
         "mpsc_two_loops" => sync_rows::mpsc_two_loops(iters).await,
         other => panic!("unknown row {other:?}"),
     };
-    std::hint::black_box(elapsed);
+    print_per_iteration(elapsed, iters);
+}
+
+/// The figure `benches/interleave.py` reads: nanoseconds per iteration.
+fn print_per_iteration(elapsed: std::time::Duration, iters: u64) {
+    println!(
+        "{:.3} ns/iter",
+        elapsed.as_nanos() as f64 / iters.max(1) as f64
+    );
 }
 
 fn main() {
@@ -41,7 +58,10 @@ fn main() {
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
-        std::hint::black_box(rt.block_on(sync_rows::oneshot_send_await_tokio(iters)));
+        print_per_iteration(
+            rt.block_on(sync_rows::oneshot_send_await_tokio(iters)),
+            iters,
+        );
         return;
     }
     // The two-loop row needs a loop thread besides the caller's (`WEFT_PIN=1` pins it to CPU 0).

@@ -30,7 +30,22 @@ pub(crate) const GRACE: Duration = Duration::from_millis(2);
 thread_local! {
     /// The task that parked during the poll running on this thread; checked when it ends.
     static PARKED: Cell<Option<Actor>> = const { Cell::new(None) };
+    /// Tasks of this loop thread that parked since the loop last maintained itself, waiting
+    /// to be handed to the detector in one go (see [`poll_ended`]): the first `BATCH_LEN` of
+    /// `BATCH`. Plain cells (no borrow flag, no vector), so that a park adds two stores.
+    static BATCH: [Cell<Actor>; BATCH_MAX] = const { [const { Cell::new(NO_ACTOR) }; BATCH_MAX] };
+    static BATCH_LEN: Cell<usize> = const { Cell::new(0) };
 }
+
+/// What the unused part of the batch holds.
+const NO_ACTOR: Actor = Actor {
+    id: ActorId(0),
+    kind: ActorKind::Task,
+};
+
+/// Parked tasks a loop thread hands over at once at most: a loop that keeps finding ready
+/// tasks without maintaining itself flushes at this many.
+const BATCH_MAX: usize = 32;
 
 struct Queue {
     starts: Mutex<Vec<Actor>>,
@@ -46,10 +61,15 @@ fn queue() -> &'static Queue {
 }
 
 fn enqueue(actor: Actor) {
+    enqueue_all(std::iter::once(actor));
+}
+
+/// Queues `actors` for the detector under one lock.
+fn enqueue_all(actors: impl Iterator<Item = Actor>) {
     let q = queue();
     let mut starts = q.starts.lock().unwrap_or_else(|e| e.into_inner());
     let was_empty = starts.is_empty();
-    starts.push(actor);
+    starts.extend(actors);
     drop(starts);
     // The detector waits only on an empty queue (checked under the lock), so only the push
     // that makes it non-empty needs to wake it: the others save a futex call per park.
@@ -65,6 +85,10 @@ pub(crate) fn on_wait(actor: Actor) {
         return;
     }
     match actor.kind {
+        // The future of a `block_on` on a loop thread: the loop runs on while it waits, and
+        // maintains itself before it sleeps, so the wait goes into the batch. An OS thread
+        // that parks for real (`blocking_*`, which a loop thread refuses) is queued at once.
+        ActorKind::Thread if crate::rt::on_loop_thread() => batch(actor),
         ActorKind::Thread => enqueue(actor),
         ActorKind::Task | ActorKind::Green => PARKED.with(|p| p.set(Some(actor))),
     }
@@ -72,14 +96,47 @@ pub(crate) fn on_wait(actor: Actor) {
 
 /// The end of a task's poll: queues the check of the wait it recorded, if any. Waiting for
 /// the end of the poll is what lets a `timeout` around the wait file its timer first.
+///
+/// On a loop thread the wait goes into the thread's batch, which the loop hands to the
+/// detector when it next maintains itself (at the latest after a few dozen polls, and before
+/// it sleeps: [`flush_parked`]) or when the batch is full: one lock of the detector's queue
+/// per batch instead of one per park, whose cache line the detector thread also writes.
+/// The delay is that of one loop turn, microseconds beside the [`GRACE`] the detector waits
+/// anyway; a turn that runs for milliseconds is a stall, which the watchdog reports.
 #[inline]
 pub(crate) fn poll_ended() {
     if !trace::enabled() {
         return;
     }
     if let Some(actor) = PARKED.with(Cell::take) {
-        enqueue(actor);
+        batch(actor);
     }
+}
+
+/// Adds `actor` to this loop thread's batch; a full batch goes to the detector at once.
+#[inline]
+fn batch(actor: Actor) {
+    let n = BATCH_LEN.with(Cell::get);
+    BATCH.with(|b| b[n].set(actor));
+    BATCH_LEN.with(|len| len.set(n + 1));
+    if n + 1 == BATCH_MAX {
+        flush_batch();
+    }
+}
+
+/// Hands this thread's batch of parked tasks to the detector (the loop calls it each time it
+/// maintains itself). One relaxed load when the bookkeeping is off.
+#[inline]
+pub(crate) fn flush_parked() {
+    if trace::enabled() && BATCH_LEN.with(Cell::get) != 0 {
+        flush_batch();
+    }
+}
+
+#[inline(never)]
+fn flush_batch() {
+    let n = BATCH_LEN.with(|len| len.replace(0));
+    BATCH.with(|b| enqueue_all(b[..n].iter().map(Cell::get)));
 }
 
 /// Starts the detector thread (once per process).

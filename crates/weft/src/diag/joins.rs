@@ -14,7 +14,6 @@ use crate::sync::trace::{self, KeyHasher};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
-use std::sync::atomic::Ordering::Relaxed;
 
 thread_local! {
     /// Join waits recorded by each task's last poll on this thread: task id → wait keys.
@@ -30,13 +29,13 @@ struct JoinKeys {
 }
 
 /// A `JoinHandle` was polled (`pending` or not) or dropped (`pending` false). The key of the
-/// wait it recorded last time lives in the awaited task's slot (a task has one handle), so a
-/// handle with diagnostics off pays one load of that slot's pointer.
+/// wait it recorded last time lives in the awaited task's diagnostics word (a task has one
+/// handle; `hooks::DiagSlot`), so a handle with diagnostics off pays one load of that word.
 #[inline]
 pub(crate) fn join_polled(raw: &RawJoin, pending: bool) {
     let on = pending && super::deadlocks_on();
     let diag = &raw.header().diag;
-    let prev = diag.get().map_or(0, |slot| slot.join_wait.swap(0, Relaxed));
+    let prev = diag.take_join_wait();
     if prev == 0 && !on {
         return;
     }
@@ -45,7 +44,7 @@ pub(crate) fn join_polled(raw: &RawJoin, pending: bool) {
         return;
     }
     let key = trace::wait_join(raw.task_id(), raw.spawn_site());
-    diag.get_or_init().join_wait.store(key, Relaxed);
+    diag.set_join_wait(key);
     if let Some(task) = crate::rt::current_task_id() {
         BY_TASK.with(|m| {
             m.borrow_mut()

@@ -63,6 +63,10 @@ impl Drop for LoopRegistration {
 
 /// For a dump that found `entry` unresponsive: what its stamp and the last report say.
 pub(crate) fn describe_current_poll(entry: &LoopEntry) -> String {
+    if !super::hooks::watching() {
+        // Polls move the stamp only for the watchdog.
+        return "unknown (the watchdog is off: WEFT_DIAG=watchdog tells which poll)".into();
+    }
     let stamp = entry.watch().stamp.load(Relaxed);
     if stamp & 1 == 0 {
         return "between polls (running a closure, timers or I/O)".into();

@@ -124,7 +124,7 @@ pub use dump::{dump, LoopDump, TaskDump, TaskInfo, TaskState, LOOP_ANSWER_TIMEOU
 pub use handoff::{share_accepts, AcceptShare};
 pub(crate) use loops::enter_loop;
 
-pub(crate) use graph::{on_wait, poll_ended};
+pub(crate) use graph::{flush_parked, on_wait, poll_ended};
 pub(crate) use joins::{join_polled, poll_started};
 pub(crate) use lockdep::{on_acquire, on_release};
 #[allow(unused_imports)] // D2's reports go out through it

@@ -250,6 +250,7 @@ impl LoopCore {
             self.polls_since_maintenance.get(),
         );
         self.polls_since_maintenance.set(0);
+        crate::diag::flush_parked();
         self.set_now(None);
         self.drain_inbox();
         // The clock is read only when a timer waits: with an empty wheel there is nothing to

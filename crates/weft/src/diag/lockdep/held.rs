@@ -284,10 +284,27 @@ thread_local! {
     static PUBLISHED: Arc<AtomicU64> = Arc::new(AtomicU64::new(0));
 }
 
+/// The common acquisition, in full: the first lock taken on this thread while no other is
+/// held here, no post waits to be taken in and nothing spilled. True if it was recorded; false
+/// sends the caller to [`record`]. A leaf of a few loads and stores, so that its caller saves
+/// no registers for it (the general path, with its calls, cost an uncontended lock+unlock
+/// twice as many instructions).
+#[inline(always)]
+pub(super) fn record_first(actor: ActorId, new: &HeldClass) -> bool {
+    HELD.with(|held| {
+        if held.len.get() != 0 || held.spilled.get() || EPOCH.load(Relaxed) != held.seen.get() {
+            return false;
+        }
+        held.inline.set(0, &Entry::new(actor, new));
+        held.len.set(1);
+        true
+    })
+}
+
 /// Records that `actor` now holds `new` on this thread (first taking in the releases other
 /// threads posted); true if `actor` holds a lock of another class here, which then needs its
 /// order checked.
-#[inline]
+#[inline(never)]
 pub(super) fn record(actor: ActorId, new: &HeldClass) -> bool {
     HELD.with(|held| {
         if EPOCH.load(Relaxed) != held.seen.get() {
@@ -315,9 +332,24 @@ pub(super) fn held_by(actor: ActorId, class: Class) -> Vec<HeldClass> {
     HELD.with(|h| h.held_by(actor, class))
 }
 
+/// The common release, in full: the hold is the last entry of this thread's list (a guard
+/// dropped where it was taken, the innermost first). True if it was removed; false sends the
+/// caller to [`end`]. A leaf, like [`record_first`].
+#[inline(always)]
+pub(super) fn end_last(actor: ActorId, resource: usize, token: u64) -> bool {
+    HELD.with(|held| {
+        let n = held.len.get();
+        if n == 0 || !held.inline.is(n - 1, actor, resource, token) {
+            return false;
+        }
+        held.len.set(n - 1);
+        true
+    })
+}
+
 /// Ends `actor`'s hold of the lock at `resource` by `token`: out of this thread's list, or
 /// posted for the thread whose list has it.
-#[inline]
+#[inline(never)]
 pub(super) fn end(actor: ActorId, resource: usize, token: u64) {
     if !HELD.with(|held| held.remove(actor, resource, token)) {
         post(actor, resource, token);

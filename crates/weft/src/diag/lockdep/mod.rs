@@ -133,6 +133,9 @@ pub(crate) fn on_release(res: &Resource, actor: Actor, token: u64) {
     }
 }
 
+/// An acquisition of a lock: the common case (the first lock held on this thread) recorded
+/// in a leaf, anything else through [`acquire_among`].
+#[inline(never)]
 fn acquire(res: &Resource, actor: Actor, token: u64) {
     let new = HeldClass {
         class: res.site(),
@@ -140,8 +143,17 @@ fn acquire(res: &Resource, actor: Actor, token: u64) {
         resource: res as *const Resource as usize,
         token,
     };
-    if held::record(actor.id, &new) {
-        check_order(actor, &new);
+    if !held::record_first(actor.id, &new) {
+        acquire_among(actor, &new);
+    }
+}
+
+/// An acquisition while this thread's list holds other entries (of this actor or of other
+/// tasks of the loop), has spilled, or has posts to take in.
+#[inline(never)]
+fn acquire_among(actor: Actor, new: &HeldClass) {
+    if held::record(actor.id, new) {
+        check_order(actor, new);
     }
 }
 
@@ -218,8 +230,15 @@ fn emit_all(reports: Vec<(Vec<String>, String)>) {
         emit(&Report::new(ReportKind::LockOrder, names, text));
     }
 }
+
+/// A release of a lock: the common case (the thread's last entry) in a leaf, anything else
+/// through `held::end`.
+#[inline(never)]
 fn release(res: &Resource, actor: Actor, token: u64) {
-    held::end(actor.id, res as *const Resource as usize, token);
+    let resource = res as *const Resource as usize;
+    if !held::end_last(actor.id, resource, token) {
+        held::end(actor.id, resource, token);
+    }
 }
 
 /// A path `from` → … → `to` in the order graph (breadth first: the shortest), as classes.

@@ -5,8 +5,8 @@
 //!
 //! Every hook starts with [`on`], one relaxed load of a process-wide flag and a branch; with
 //! diagnostics off nothing else runs. With them on, a poll costs two relaxed stores to its
-//! loop's watch stamp (odd while polling, even between polls: what the watchdog samples) and
-//! two thread-local writes (the task being polled, which the park hooks and the watchdog's
+//! loop's watch stamp (odd while polling, even between polls: what the watchdog samples; only
+//! while the watchdog is on) and two thread-local writes (the task being polled, which the park hooks and the watchdog's
 //! signal handler read); a park on a slow path writes one reason into the task's slot.
 //!
 //! # The per-task slot
@@ -24,7 +24,8 @@
 //! polled on this thread: `yield_now`, a spent cooperative budget, a retry loop that wakes its
 //! own waker) or a wake from elsewhere (a socket, a timer, a channel's other side, a lock
 //! released by another task). A self-wake bumps the task's counter; a wake from elsewhere, and
-//! an I/O operation that completes during its poll, reset it. When the counter passes the
+//! an I/O operation that completes during its poll, reset it (only while livelock hints are on:
+//! otherwise wakes are not counted). When the counter passes the
 //! threshold (`Config::livelock`) the task is reported once, as `ReportKind::Livelock`: it
 //! has run that many times in a row on nothing but its own say-so, like two polite tasks that
 //! each `try_lock` the other's mutex, yield and retry forever.
@@ -38,17 +39,18 @@
 //! diagnostics thread.
 
 use super::{Config, Report, ReportKind};
-use crate::loom::{
-    AtomicBool, AtomicU64, AtomicUsize, Mutex,
-    Ordering::{AcqRel, Acquire, Relaxed},
-};
+use crate::loom::{AtomicBool, AtomicU64, Mutex, Ordering::Relaxed};
 use crate::rt::task::state::{
     CANCELLED, COMPLETE, JOIN_INTEREST, NOTIFIED, OWNED, REF_MASK, REF_ONE, RUNNING,
 };
 use crate::rt::task::Header;
-use std::cell::{Cell, UnsafeCell};
+use std::cell::Cell;
 use std::sync::OnceLock;
 use std::time::Instant;
+
+mod slot;
+
+pub(crate) use slot::{DiagSlot, TaskSlot, REPORTED_LIVELOCK, REPORTED_LOST_WAKE};
 
 /// What a parked task waits on, beyond `weft::sync` (whose waits `sync::trace` records).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -82,133 +84,6 @@ pub(crate) fn set_on(on: bool) {
     ON.store(on, Relaxed);
 }
 
-/// A task's diagnostics slot; see the module doc.
-#[derive(Default)]
-pub(crate) struct TaskSlot {
-    /// The last wait reason and when it was set; home thread only.
-    wait: UnsafeCell<Option<(WaitReason, Instant)>>,
-    /// Whether a reason was set during the current poll; home thread only.
-    set_this_poll: Cell<bool>,
-    /// Self-wakes in a row without progress (any thread).
-    pub(crate) self_wakes: AtomicU64,
-    /// `REPORTED_*` bits.
-    pub(crate) reported: AtomicUsize,
-    /// The wait key of the pending await on this task's `JoinHandle` (0: none); kept here
-    /// rather than in the handle so that a handle is one word (see `diag::joins`).
-    pub(crate) join_wait: AtomicU64,
-}
-
-// SAFETY: `wait` and `set_this_poll` are touched only on the task's home loop thread (its poll
-// and dumps, which run as closures on that loop); the rest are atomics.
-unsafe impl Sync for TaskSlot {}
-
-/// A livelock was reported for this task.
-pub(crate) const REPORTED_LIVELOCK: usize = 1 << 0;
-/// A lost wake-up was reported for this task.
-pub(crate) const REPORTED_LOST_WAKE: usize = 1 << 1;
-
-/// Where a task's [`TaskSlot`] lives: a pointer, null until the hooks first touch the task
-/// while they are on (so a task spawned with diagnostics off pays one word), whose low bit
-/// holds `MOVABLE` (set whether or not the hooks are on). The slot is freed with the task.
-#[derive(Debug, Default)]
-pub(crate) struct DiagSlot {
-    /// `*mut TaskSlot` (from `Box::into_raw`, aligned so bit 0 is free) | `MOVABLE`.
-    bits: AtomicUsize,
-}
-
-/// Spawned without a fixed loop: may start on another loop while its own is stalled.
-const MOVABLE: usize = 1;
-
-impl DiagSlot {
-    /// Marks the task as spawned without a fixed loop (before it is scheduled).
-    pub(crate) fn set_movable(&self) {
-        self.bits.fetch_or(MOVABLE, Relaxed);
-    }
-
-    /// True if the task was spawned without a fixed loop.
-    pub(crate) fn movable(&self) -> bool {
-        self.bits.load(Relaxed) & MOVABLE != 0
-    }
-
-    /// The slot, if the hooks have touched this task.
-    pub(crate) fn get(&self) -> Option<&TaskSlot> {
-        let ptr = (self.bits.load(Acquire) & !MOVABLE) as *const TaskSlot;
-        // SAFETY: a non-null pointer came from `Box::into_raw` in `get_or_init` and is freed
-        // only by `drop`, which `&self` excludes.
-        unsafe { ptr.as_ref() }
-    }
-
-    /// The slot, allocated now if this is the hooks' first touch of the task (any thread).
-    pub(crate) fn get_or_init(&self) -> &TaskSlot {
-        if let Some(slot) = self.get() {
-            return slot;
-        }
-        let fresh = Box::into_raw(Box::<TaskSlot>::default());
-        let mut bits = self.bits.load(Acquire);
-        loop {
-            if bits & !MOVABLE != 0 {
-                // Another thread won the race: keep its slot.
-                // SAFETY: `fresh` came from `Box::into_raw` above and was never shared.
-                drop(unsafe { Box::from_raw(fresh) });
-                // SAFETY: as in `get`.
-                return unsafe { &*((bits & !MOVABLE) as *const TaskSlot) };
-            }
-            match self
-                .bits
-                .compare_exchange_weak(bits, bits | fresh as usize, AcqRel, Acquire)
-            {
-                // SAFETY: published just now; freed only by `drop`.
-                Ok(_) => return unsafe { &*fresh },
-                Err(now) => bits = now,
-            }
-        }
-    }
-}
-
-impl Drop for DiagSlot {
-    fn drop(&mut self) {
-        let ptr = (*self.bits.get_mut() & !MOVABLE) as *mut TaskSlot;
-        if !ptr.is_null() {
-            // SAFETY: from `Box::into_raw` in `get_or_init`; `&mut self` means no reader is left.
-            drop(unsafe { Box::from_raw(ptr) });
-        }
-    }
-}
-
-impl TaskSlot {
-    /// The last wait reason and how long ago it was set. Call on the task's home thread.
-    pub(crate) fn wait(&self) -> Option<(WaitReason, Instant)> {
-        // SAFETY: home thread only, see the type's Sync argument; no write runs meanwhile.
-        unsafe { (*self.wait.get()).clone() }
-    }
-
-    fn set_wait(&self, reason: WaitReason) {
-        // SAFETY: home thread only (called during the task's own poll).
-        let slot = unsafe { &mut *self.wait.get() };
-        match slot {
-            // Parked again on the same thing (a spurious wake): the wait started earlier.
-            Some((old, _)) if *old == reason => {}
-            _ => *slot = Some((reason, Instant::now())),
-        }
-        self.set_this_poll.set(true);
-    }
-
-    fn clear_unless_set(&self) {
-        if !self.set_this_poll.replace(false) {
-            // SAFETY: home thread only.
-            unsafe { *self.wait.get() = None };
-        }
-    }
-}
-
-impl std::fmt::Debug for TaskSlot {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TaskSlot")
-            .field("self_wakes", &self.self_wakes.load(Relaxed))
-            .finish()
-    }
-}
-
 thread_local! {
     /// The task being polled on this thread (null between polls). Read by the park hooks and by
     /// the watchdog's signal handler (a const-initialised, destructor-less thread local is a
@@ -226,6 +101,9 @@ pub(crate) fn polling() -> *const Header {
 pub(crate) struct PollMark {
     header: *const Header,
     previous: *const Header,
+    /// The poll made its loop's stamp odd (the watchdog was on): its end makes it even again
+    /// even if the watchdog was turned off meanwhile.
+    stamped: bool,
 }
 
 /// Called by the task's poll just before the future is polled. Inert when the hooks are off.
@@ -234,35 +112,50 @@ pub(crate) fn enter_poll(header: &Header) -> Option<PollMark> {
     if !on() {
         return None;
     }
-    let stamp = &header.home().watch.stamp;
-    // Only this thread writes the stamp: load and store, no read-modify-write.
-    stamp.store(stamp.load(Relaxed) | 1, Relaxed);
+    let stamped = watching();
+    if stamped {
+        let stamp = &header.home().watch.stamp;
+        // Only this thread writes the stamp: load and store, no read-modify-write.
+        stamp.store(stamp.load(Relaxed) | 1, Relaxed);
+    }
     let previous = POLLING.with(|p| p.replace(header as *const Header));
     Some(PollMark {
         header: header as *const Header,
         previous,
+        stamped,
     })
 }
 
 impl PollMark {
     /// Called when the poll returned (before the task's references are touched).
+    #[inline]
     pub(crate) fn exit(self, pending: bool) {
         // SAFETY: the poll that created the mark holds a reference to the task until after
         // this call.
         let header = unsafe { &*self.header };
         POLLING.with(|p| p.set(self.previous));
-        let watch = &header.home().watch;
-        let stamp = watch.stamp.load(Relaxed);
-        watch.stamp.store((stamp | 1) + 1, Relaxed);
-        if watch.stalled.load(Relaxed) {
-            watch.end_stall();
+        if self.stamped || watching() {
+            unstamp(header);
         }
         if let Some(slot) = header.diag.get() {
             slot.clear_unless_set();
         }
-        if pending {
+        if pending && livelock_on() {
             check_livelock(header);
         }
+    }
+}
+
+/// The end of a poll for the watchdog: the loop's stamp even again, and a stall it reported
+/// ended. Out of line, as is everything but the common case of [`PollMark::exit`], which so
+/// stays a leaf that saves no registers.
+#[inline(never)]
+fn unstamp(header: &Header) {
+    let watch = &header.home().watch;
+    let stamp = watch.stamp.load(Relaxed);
+    watch.stamp.store((stamp | 1) + 1, Relaxed);
+    if watch.stalled.load(Relaxed) {
+        watch.end_stall();
     }
 }
 
@@ -281,10 +174,12 @@ pub(crate) fn park(reason: impl FnOnce() -> WaitReason) {
     unsafe { &*header }.diag.get_or_init().set_wait(reason());
 }
 
-/// Called when a task is woken (before it is scheduled), from any thread.
+/// Called when a task is woken (before it is scheduled), from any thread. Only livelock
+/// hints count wakes: without them a wake touches nothing (counting would allocate the slot
+/// of every task ever woken, a `malloc` and a `free` per short-lived task).
 #[inline]
 pub(crate) fn on_wake(header: &Header) {
-    if on() {
+    if on() && livelock_on() {
         count_wake(header);
     }
 }
@@ -305,10 +200,11 @@ pub(crate) fn after_park(header: &Header) {
     }
 }
 
-/// Called when the task being polled made progress (an I/O operation completed).
+/// Called when the task being polled made progress (an I/O operation completed): resets its
+/// self-wake count, which only livelock hints keep.
 #[inline]
 pub(crate) fn progress() {
-    if !on() {
+    if !on() || !livelock_on() {
         return;
     }
     let header = polling();
@@ -334,6 +230,7 @@ pub(crate) struct LoopWatch {
 }
 
 impl LoopWatch {
+    #[cold]
     fn end_stall(&self) {
         self.stall_ended_ns.store(epoch_ns(), Relaxed);
         self.stalled.store(false, Relaxed);
@@ -346,8 +243,24 @@ static LIVELOCK_WAKES: AtomicU64 = AtomicU64::new(0);
 /// Reports found off the diagnostics thread, waiting to be sent.
 static QUEUED: Mutex<Vec<Report>> = Mutex::new(Vec::new());
 
+/// True while livelock hints count self-wakes.
+#[inline]
+fn livelock_on() -> bool {
+    LIVELOCK_WAKES.load(Relaxed) != 0
+}
+
+/// True while the watchdog samples the loops' watch stamps.
+static WATCHING: AtomicBool = AtomicBool::new(false);
+
+/// True while the watchdog is on: only then do polls move their loop's watch stamp.
+#[inline]
+pub(crate) fn watching() -> bool {
+    WATCHING.load(Relaxed)
+}
+
 pub(crate) fn configure(config: &Config) {
     LIVELOCK_WAKES.store(config.livelock_threshold().map_or(0, u64::from), Relaxed);
+    WATCHING.store(config.watchdog_threshold().is_some(), Relaxed);
 }
 
 fn label(header: &Header) -> String {
@@ -375,10 +288,15 @@ fn count_wake(header: &Header) {
 }
 
 /// After a poll of `header` returned `Pending` (home thread).
+#[cold]
+#[inline(never)]
 fn check_livelock(header: &Header) {
     let limit = LIVELOCK_WAKES.load(Relaxed);
+    if limit == 0 {
+        return;
+    }
     let wakes = header.diag.get().map_or(0, |s| s.self_wakes.load(Relaxed));
-    if limit > 0 && wakes > limit && mark(header, REPORTED_LIVELOCK) {
+    if wakes > limit && mark(header, REPORTED_LIVELOCK) {
         let text = format!(
             "weft::diag: possible livelock: {} spawned at {} has woken itself {wakes} times in a \
              row with no I/O, timer or channel progress (threshold {limit}); it keeps retrying \
@@ -401,14 +319,25 @@ fn mark(header: &Header, bit: usize) -> bool {
 
 /// Checks whether `header` just became unreachable by any waker; see the module doc.
 /// `dropping` is 1 when the caller is about to drop a reference of its own (a waker), 0 when
-/// it holds none (the poll that just parked the task).
+/// it holds none (the poll that just parked the task). Inline: the check is one load and a
+/// few compares, done on every reference drop; the report is out of line.
+#[inline(always)]
 fn check_lost_wake(header: &Header, dropping: usize) {
     let state = header.state.load();
     if state & (RUNNING | NOTIFIED | COMPLETE | CANCELLED) != 0 || state & OWNED == 0 {
         return;
     }
     let minimum = REF_ONE * (1 + usize::from(state & JOIN_INTEREST != 0) + dropping);
-    if state & REF_MASK != minimum || !mark(header, REPORTED_LOST_WAKE) {
+    if state & REF_MASK == minimum {
+        report_lost_wake(header, state, dropping);
+    }
+}
+
+/// Reports `header` as a lost wake-up, once (`state` as [`check_lost_wake`] found it).
+#[cold]
+#[inline(never)]
+fn report_lost_wake(header: &Header, state: usize, dropping: usize) {
+    if !mark(header, REPORTED_LOST_WAKE) {
         return;
     }
     let text = format!(
