@@ -8,10 +8,11 @@ use super::report::{emit, Report, ReportKind};
 use super::victim::{self, ActorInfo};
 use super::{timers, Action};
 use crate::loom::{Condvar, Mutex};
-use crate::sync::trace::{self, Actor, ActorId, ActorKind, ResourceKind, WaitEdge};
+use crate::sync::trace::{self, Actor, ActorId, ActorKind, KeyHasher, ResourceKind, WaitEdge};
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
+use std::hash::BuildHasherDefault;
 use std::sync::OnceLock;
 use std::thread;
 use std::time::Duration;
@@ -200,7 +201,9 @@ fn run() {
                 }
             }
         }
-        let mut seen = HashSet::new();
+        // A busy loop parks the same few actors thousands of times between two looks: one
+        // walk each (a multiply per key, not SipHash: the ids are counters).
+        let mut seen: HashSet<ActorId, BuildHasherDefault<KeyHasher>> = HashSet::default();
         for start in starts.drain(..) {
             if !seen.insert(start.id) {
                 continue;
