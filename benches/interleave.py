@@ -4,17 +4,20 @@
 Usage (after `cargo build --release -p weft-benches --bin sync_instr`):
 
     python3 benches/interleave.py <row|all> [--modes off,trace] [--runs 8] [--iters N]
-                                  [--taskset CPUS]
+                                  [--taskset CPUS] [--pin-caller CPU]
 
 Each run is one process, `target/release/sync_instr <row> <mode> <iters>`, which prints the
 row's own time per iteration. The modes take turns (off, trace, off, trace, ...), so a drift of
 the machine's speed over seconds (on the shared VM this was written on, every peer's two-loop
 figure switched between two modes mid-run, tokio's from 100 to 61 ns) lands on both alike;
 the table gives each mode's median and the ratio of the medians to the first mode.
-`--taskset 1` pins every run to CPU 1 (do not pin the two-loop row or a `diag` mode: they
-have a second thread that needs the other core). Rows and modes: see `sync_instr`'s doc.
+`--taskset 1` pins every run to CPU 1 (do not pin the two-loop row or a `diag` mode so: they
+have a second thread that needs the other core); `--pin-caller 1` pins only the row's loop
+(`WEFT_PIN_CALLER`), after the diagnostics' threads started, which keep the other core.
+Rows and modes: see `sync_instr`'s doc.
 """
 import argparse
+import os
 import pathlib
 import statistics
 import subprocess
@@ -38,22 +41,25 @@ DEFAULT_ITERS = {
 }
 
 
-def run_once(row, mode, iters, taskset):
+def run_once(row, mode, iters, taskset, pin_caller):
     cmd = [str(BINARY), row, mode, str(iters)]
     if taskset:
         cmd = ["taskset", "-c", taskset] + cmd
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    env = dict(os.environ)
+    if pin_caller is not None:
+        env["WEFT_PIN_CALLER"] = pin_caller
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env).stdout
     for line in out.splitlines():
         if line.endswith(" ns/iter"):
             return float(line.split()[0])
     sys.exit(f"{' '.join(cmd)}: no 'ns/iter' line in its output: {out!r}")
 
 
-def measure(row, modes, runs, iters, taskset):
+def measure(row, modes, runs, iters, taskset, pin_caller):
     figures = {mode: [] for mode in modes}
     for _ in range(runs):
         for mode in modes:
-            figures[mode].append(run_once(row, mode, iters, taskset))
+            figures[mode].append(run_once(row, mode, iters, taskset, pin_caller))
     return {mode: statistics.median(values) for mode, values in figures.items()}, figures
 
 
@@ -64,6 +70,7 @@ def main():
     parser.add_argument("--runs", type=int, default=8, help="runs of each mode")
     parser.add_argument("--iters", type=int, help="iterations per run (default: per row)")
     parser.add_argument("--taskset", help="CPU list to pin each run to")
+    parser.add_argument("--pin-caller", help="CPU to pin the row's loop thread to")
     parser.add_argument("--verbose", action="store_true", help="print every run's figure")
     args = parser.parse_args()
     if not BINARY.exists():
@@ -79,7 +86,9 @@ def main():
         if row not in DEFAULT_ITERS and args.iters is None:
             sys.exit(f"row {row!r}: unknown here, pass --iters (rows: {', '.join(DEFAULT_ITERS)})")
         iters = args.iters or DEFAULT_ITERS[row]
-        medians, figures = measure(row, modes, args.runs, iters, args.taskset)
+        # The two-loop row's caller is one of its two loops: pinning it alone would skew it.
+        pin = None if row == "mpsc_two_loops" else args.pin_caller
+        medians, figures = measure(row, modes, args.runs, iters, args.taskset, pin)
         cells = [f"{medians[m]:.1f} ns" for m in modes]
         cells += [f"{medians[m] / medians[modes[0]]:.2f}x" for m in modes[1:]]
         print(f"| {row} | " + " | ".join(cells) + " |", flush=True)

@@ -14,6 +14,10 @@
 //! runtime; the mode is ignored); and `mpsc_two_loops` (on a runtime with one loop thread,
 //! pinned to CPU 0 when `WEFT_PIN=1`), for wall-clock runs.
 //!
+//! `WEFT_PIN_CALLER=<cpu>` pins the calling thread (the loop of the one-loop rows) to that CPU
+//! just before the row runs, after the diagnostics' threads have started (so they keep the
+//! other core, unlike `taskset`, which would put them on the loop's).
+//!
 //! Each run prints the row's own time per iteration (the row's clock, without start-up) on
 //! stdout: `benches/interleave.py` alternates modes run by run and compares their medians,
 //! which on a machine whose speed drifts over seconds is steadier than two criterion rows
@@ -38,6 +42,22 @@ async fn row(name: &str, iters: u64) {
         other => panic!("unknown row {other:?}"),
     };
     print_per_iteration(elapsed, iters);
+}
+
+/// Pins this thread to the CPU `WEFT_PIN_CALLER` names, if it names one.
+fn pin_caller() {
+    let Ok(cpu) = std::env::var("WEFT_PIN_CALLER") else {
+        return;
+    };
+    let cpu: usize = cpu.parse().expect("WEFT_PIN_CALLER: a CPU number");
+    // SAFETY: a zeroed `cpu_set_t` is the empty set; CPU_SET and sched_setaffinity only read
+    // and write that local set, and 0 names the calling thread.
+    let ok = unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) == 0
+    };
+    assert!(ok, "WEFT_PIN_CALLER={cpu}: sched_setaffinity failed");
 }
 
 /// The figure `benches/interleave.py` reads: nanoseconds per iteration.
@@ -74,11 +94,15 @@ fn main() {
     } else {
         weft_benches::weft_rt()
     };
+    let run = |rt: &weft::rt::Runtime| {
+        pin_caller();
+        rt.block_on(row(name, iters))
+    };
     match mode.as_str() {
-        "off" => rt.block_on(row(name, iters)),
+        "off" => run(&rt),
         "trace" => {
             weft::sync::__set_tracing(true);
-            rt.block_on(row(name, iters));
+            run(&rt);
             weft::sync::__set_tracing(false);
         }
         // The `diag` bench's "on": deadlock detection and lock-order checking.
@@ -87,7 +111,7 @@ fn main() {
                 .deadlocks(true)
                 .lock_order(true);
             weft::diag::install_for_bench(on);
-            rt.block_on(row(name, iters));
+            run(&rt);
             weft::diag::install_for_bench(weft::diag::Config::default());
         }
         // One of the two alone, to tell their costs apart.
@@ -96,7 +120,7 @@ fn main() {
                 .deadlocks(mode == "deadlocks")
                 .lock_order(mode == "lock-order");
             weft::diag::install_for_bench(on);
-            rt.block_on(row(name, iters));
+            run(&rt);
             weft::diag::install_for_bench(weft::diag::Config::default());
         }
         other => panic!("mode {other:?}: off, trace, diag, deadlocks or lock-order"),
