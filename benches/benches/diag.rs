@@ -9,7 +9,14 @@
 //!   starts the detector thread and adds the park and acquisition hooks).
 //!
 //! After criterion's own output the bench prints a table of the medians and the on/off ratio
-//! per row (target: on at most 1.3x off), read from criterion's saved estimates.
+//! per row (target: on at most 1.3x off), read from criterion's saved estimates; then, for the
+//! rows that ran, an **interleaved** pass: the modes off, trace (the `weft::sync` bookkeeping
+//! alone, issue 13's "bookkeeping on") and on take turns, [`ALTERNATIONS`] runs of each of
+//! about [`RUN_NS`] each, and the table gives their medians. On a machine whose speed drifts
+//! over seconds (the shared VM this was written on moved whole criterion rows by up to 2x
+//! between two runs of the same build) two criterion rows measured one after the other can
+//! land in different modes; runs that alternate share them. `WEFT_PIN_CALLER=1` pins the loop
+//! to CPU 1 for that pass (the diagnostics' threads keep the other core).
 //!
 //! Run: `cargo bench -p weft-benches --bench diag` (add `-- --warm-up-time 1
 //! --measurement-time 2` for a quick pass).
@@ -24,6 +31,12 @@ use weft_benches::{criterion_config, sync_rows, weft_rt};
 
 /// The on/off ratio the issue allows.
 const TARGET: f64 = 1.3;
+
+/// Runs of each mode in the interleaved pass.
+const ALTERNATIONS: usize = 8;
+
+/// About how long one run of the interleaved pass takes, in nanoseconds.
+const RUN_NS: f64 = 40e6;
 
 /// The rows: criterion group, label, the row's body, and whether it needs a loop thread
 /// besides the caller's.
@@ -172,12 +185,13 @@ fn fmt(ns: f64) -> String {
     }
 }
 
-/// Prints the table of medians and ratios of the groups that ran.
-fn print_ratios() {
+/// Prints the table of medians and ratios of the groups that ran since `since` (older
+/// estimates on disk are left out: a filtered run shows its own rows only).
+fn print_ratios(since: std::time::SystemTime) {
     println!("\nweft::diag cost on weft::sync (medians; on = deadlocks + lock-order)\n");
     println!("| row | off | on | on/off | target |");
     println!("|---|---|---|---|---|");
-    for &(group, label, _, _) in ROWS {
+    for &(group, label, _, _) in ROWS.iter().filter(|r| ran_since(r.0, since)) {
         match (median_ns(group, "off"), median_ns(group, "on")) {
             (Some(off), Some(on)) => {
                 let r = on / off;
@@ -193,9 +207,96 @@ fn print_ratios() {
     }
 }
 
+/// True if criterion wrote `group`'s estimates since `since` (the row ran in this process).
+fn ran_since(group: &str, since: std::time::SystemTime) -> bool {
+    let path = criterion_dir().join(group).join("off/new/estimates.json");
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .is_ok_and(|t| t >= since)
+}
+
+/// The three modes of the interleaved pass.
+#[derive(Clone, Copy)]
+enum Mode {
+    Off,
+    Trace,
+    On,
+}
+
+/// One run of `body` for `iters` iterations in `mode`; nanoseconds per iteration.
+fn run_in(mode: Mode, rt: &weft::rt::Runtime, body: Body, iters: u64) -> f64 {
+    let on = weft::diag::Config::new().deadlocks(true).lock_order(true);
+    match mode {
+        Mode::Off => weft::diag::install_for_bench(weft::diag::Config::default()),
+        Mode::Trace => {
+            weft::diag::install_for_bench(weft::diag::Config::default());
+            weft::sync::__set_tracing(true);
+        }
+        Mode::On => weft::diag::install_for_bench(on),
+    }
+    let elapsed = rt.block_on(body(iters));
+    weft::diag::install_for_bench(weft::diag::Config::default());
+    weft::sync::__set_tracing(false);
+    elapsed.as_nanos() as f64 / iters as f64
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// The interleaved pass over the rows that ran (see the module doc).
+fn print_interleaved(since: std::time::SystemTime) {
+    let one = weft_rt();
+    let two = weft::rt::Runtime::builder()
+        .loops(1)
+        .build()
+        .expect("weft runtime");
+    let rows: Vec<_> = ROWS.iter().filter(|r| ran_since(r.0, since)).collect();
+    if rows.is_empty() {
+        return;
+    }
+    println!(
+        "\nInterleaved: off, trace and on taking turns, {ALTERNATIONS} runs of each (medians)\n"
+    );
+    println!("| row | off | trace | on | trace/off | on/off | target |");
+    println!("|---|---|---|---|---|---|---|");
+    for &&(group, label, body, loops) in &rows {
+        let rt = if loops == 0 { &one } else { &two };
+        // The two-loop row's caller is one of its two loops: it is not pinned.
+        if loops == 0 {
+            weft_benches::pin_caller_from_env();
+        } else {
+            weft_benches::unpin_caller();
+        }
+        let per_iter = median_ns(group, "off").unwrap_or(100.0).max(1.0);
+        let iters = ((RUN_NS / per_iter) as u64).max(1_000);
+        let mut figures = [Vec::new(), Vec::new(), Vec::new()];
+        for _ in 0..ALTERNATIONS {
+            for (i, mode) in [Mode::Off, Mode::Trace, Mode::On].into_iter().enumerate() {
+                figures[i].push(run_in(mode, rt, body, iters));
+            }
+        }
+        let [off, trace, on] = figures.map(median);
+        let verdict = |r: f64| if r <= TARGET { "met" } else { "NOT met" };
+        println!(
+            "| {label} | {} | {} | {} | {:.2}x | {:.2}x | trace ≤{TARGET} {}, on ≤{TARGET} {} |",
+            fmt(off),
+            fmt(trace),
+            fmt(on),
+            trace / off,
+            on / off,
+            verdict(trace / off),
+            verdict(on / off)
+        );
+    }
+}
+
 fn main() {
+    let since = std::time::SystemTime::now();
     let mut c = criterion_config().configure_from_args();
     bench_all(&mut c);
     c.final_summary();
-    print_ratios();
+    print_ratios(since);
+    print_interleaved(since);
 }

@@ -44,22 +44,6 @@ async fn row(name: &str, iters: u64) {
     print_per_iteration(elapsed, iters);
 }
 
-/// Pins this thread to the CPU `WEFT_PIN_CALLER` names, if it names one.
-fn pin_caller() {
-    let Ok(cpu) = std::env::var("WEFT_PIN_CALLER") else {
-        return;
-    };
-    let cpu: usize = cpu.parse().expect("WEFT_PIN_CALLER: a CPU number");
-    // SAFETY: a zeroed `cpu_set_t` is the empty set; CPU_SET and sched_setaffinity only read
-    // and write that local set, and 0 names the calling thread.
-    let ok = unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpu, &mut set);
-        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) == 0
-    };
-    assert!(ok, "WEFT_PIN_CALLER={cpu}: sched_setaffinity failed");
-}
-
 /// The figure `benches/interleave.py` reads: nanoseconds per iteration.
 fn print_per_iteration(elapsed: std::time::Duration, iters: u64) {
     println!(
@@ -95,7 +79,7 @@ fn main() {
         weft_benches::weft_rt()
     };
     let run = |rt: &weft::rt::Runtime| {
-        pin_caller();
+        weft_benches::pin_caller_from_env();
         rt.block_on(row(name, iters))
     };
     match mode.as_str() {

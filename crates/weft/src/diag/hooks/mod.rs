@@ -4,10 +4,11 @@
 //! # Cost
 //!
 //! Every hook starts with [`on`], one relaxed load of a process-wide flag and a branch; with
-//! diagnostics off nothing else runs. With them on, a poll costs two relaxed stores to its
-//! loop's watch stamp (odd while polling, even between polls: what the watchdog samples; only
-//! while the watchdog is on) and two thread-local writes (the task being polled, which the park hooks and the watchdog's
-//! signal handler read); a park on a slow path writes one reason into the task's slot.
+//! diagnostics off nothing else runs. With them on, a poll costs two thread-local writes (the
+//! task being polled, which the park hooks and the watchdog's signal handler read) and, while
+//! the watchdog is on, two relaxed stores to its loop's watch stamp (odd while polling, even
+//! between polls: what the watchdog samples); a park on a slow path writes one reason into
+//! the task's slot.
 //!
 //! # The per-task slot
 //!
@@ -16,7 +17,9 @@
 //! of self-wakes in a row (any thread, atomic) and flags saying what was already reported about
 //! it. The slot lives out of line: the header holds a [`DiagSlot`], one word that stays null
 //! until a hook first touches the task while the hooks are on, so tasks spawned with
-//! diagnostics off pay 8 bytes for it (that word's low bit also holds the `MOVABLE` flag).
+//! diagnostics off pay 8 bytes for it (that word's low bits also hold the `MOVABLE` flag and,
+//! until a slot exists, the key of the pending wait on the task's `JoinHandle`: the child
+//! module `slot`).
 //!
 //! # Hints: livelock and lost wake-ups
 //!
@@ -24,9 +27,9 @@
 //! polled on this thread: `yield_now`, a spent cooperative budget, a retry loop that wakes its
 //! own waker) or a wake from elsewhere (a socket, a timer, a channel's other side, a lock
 //! released by another task). A self-wake bumps the task's counter; a wake from elsewhere, and
-//! an I/O operation that completes during its poll, reset it (only while livelock hints are on:
-//! otherwise wakes are not counted). When the counter passes the
-//! threshold (`Config::livelock`) the task is reported once, as `ReportKind::Livelock`: it
+//! an I/O operation that completes during its poll, reset it (only while livelock hints are
+//! on: otherwise wakes are not counted). When the counter passes the threshold
+//! (`Config::livelock`) the task is reported once, as `ReportKind::Livelock`: it
 //! has run that many times in a row on nothing but its own say-so, like two polite tasks that
 //! each `try_lock` the other's mutex, yield and retry forever.
 //!

@@ -73,17 +73,17 @@ impl DiagSlot {
 
     /// The slot, if the hooks have made one for this task.
     pub(crate) fn get(&self) -> Option<&TaskSlot> {
-        Self::slot_of(self.bits.load(Acquire))
+        self.slot_of(self.bits.load(Acquire))
     }
 
-    /// The slot a value of `bits` points to, if it points to one.
-    fn slot_of<'a>(bits: usize) -> Option<&'a TaskSlot> {
+    /// The slot that `bits`, a value this word held, points to, if it points to one.
+    fn slot_of(&self, bits: usize) -> Option<&TaskSlot> {
         if bits & INLINE_KEY != 0 {
             return None;
         }
         let ptr = (bits & !FLAGS) as *const TaskSlot;
-        // SAFETY: a non-null pointer came from `Box::into_raw` in `get_or_init` and is freed
-        // only by `drop`, which the caller's `&self` excludes for `'a`.
+        // SAFETY: a non-null pointer in this word came from `Box::into_raw` in `get_or_init`
+        // and, once published, stays until `drop`, which `&self` excludes.
         unsafe { ptr.as_ref() }
     }
 
@@ -96,7 +96,7 @@ impl DiagSlot {
         let fresh = Box::into_raw(Box::<TaskSlot>::default());
         let mut bits = self.bits.load(Acquire);
         loop {
-            if let Some(slot) = Self::slot_of(bits) {
+            if let Some(slot) = self.slot_of(bits) {
                 // Another thread won the race: keep its slot.
                 // SAFETY: `fresh` came from `Box::into_raw` above and was never shared.
                 drop(unsafe { Box::from_raw(fresh) });
@@ -123,7 +123,9 @@ impl DiagSlot {
         let mut bits = self.bits.load(Acquire);
         loop {
             if bits & INLINE_KEY == 0 {
-                return Self::slot_of(bits).map_or(0, |slot| slot.join_wait.swap(0, Relaxed));
+                return self
+                    .slot_of(bits)
+                    .map_or(0, |slot| slot.join_wait.swap(0, Relaxed));
             }
             match self
                 .bits
@@ -144,7 +146,7 @@ impl DiagSlot {
         );
         let mut bits = self.bits.load(Acquire);
         loop {
-            if let Some(slot) = Self::slot_of(bits) {
+            if let Some(slot) = self.slot_of(bits) {
                 slot.join_wait.store(key, Relaxed);
                 return;
             }
