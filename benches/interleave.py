@@ -24,7 +24,8 @@ import subprocess
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-BINARY = ROOT / "target" / "release" / "sync_instr"
+# Where cargo put it: $CARGO_TARGET_DIR if set, else the workspace's target/.
+BINARY = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release" / "sync_instr"
 
 # Iterations per run: each run takes roughly a quarter to half a second.
 DEFAULT_ITERS = {
