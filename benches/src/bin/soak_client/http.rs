@@ -28,9 +28,15 @@ pub struct Conn {
 }
 
 impl Conn {
-    /// Connects and asks `/pid`. `Err` carries the failure's description (the pid is unknown).
-    pub fn open(shared: &Shared, addr: SocketAddr) -> Result<Conn, String> {
+    /// Connects and asks `/pid`. `Err` carries when the connection was opened (before the
+    /// connect, so that a kill of the worker that accepted it falls after) and the failure's
+    /// description (the pid is unknown).
+    pub fn open(shared: &Shared, addr: SocketAddr) -> Result<Conn, (f64, String)> {
         let opened_at = shared.now();
+        Self::open_at(shared, addr, opened_at).map_err(|what| (opened_at, what))
+    }
+
+    fn open_at(shared: &Shared, addr: SocketAddr, opened_at: f64) -> Result<Conn, String> {
         let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
             .map_err(|e| format!("connect: {e}"))?;
         stream.set_nodelay(true).ok();

@@ -73,11 +73,12 @@ fn client(shared: &Shared, config: &Config, kind: &'static str, pause_ms: u64, c
             Some(c) => c,
             None => match Conn::open(shared, config.addr) {
                 Ok(c) => c,
-                Err(what) => {
-                    let at = shared.now();
+                Err((opened_at, what)) => {
+                    // Judged against the kills between the connect and now: one that hit the
+                    // worker which had accepted it excuses it (`judge`).
                     shared.fail(Failure {
-                        at,
-                        conn_at: at,
+                        at: shared.now(),
+                        conn_at: opened_at,
                         kind: "probe",
                         pid: None,
                         what,
