@@ -135,13 +135,18 @@ fn row(
     });
 }
 
+/// The configuration of the rows' "on": deadlock detection and lock-order checking.
+fn on_config() -> weft::diag::Config {
+    weft::diag::Config::new().deadlocks(true).lock_order(true)
+}
+
 fn bench_all(c: &mut Criterion) {
     let one = weft_rt();
     let two = weft::rt::Runtime::builder()
         .loops(1)
         .build()
         .expect("weft runtime");
-    let on = weft::diag::Config::new().deadlocks(true).lock_order(true);
+    let on = on_config();
     for &(group, _, body, loops) in ROWS {
         let rt = if loops == 0 { &one } else { &two };
         let mut g = c.benchmark_group(group);
@@ -225,14 +230,13 @@ enum Mode {
 
 /// One run of `body` for `iters` iterations in `mode`; nanoseconds per iteration.
 fn run_in(mode: Mode, rt: &weft::rt::Runtime, body: Body, iters: u64) -> f64 {
-    let on = weft::diag::Config::new().deadlocks(true).lock_order(true);
     match mode {
         Mode::Off => weft::diag::install_for_bench(weft::diag::Config::default()),
         Mode::Trace => {
             weft::diag::install_for_bench(weft::diag::Config::default());
             weft::sync::__set_tracing(true);
         }
-        Mode::On => weft::diag::install_for_bench(on),
+        Mode::On => weft::diag::install_for_bench(on_config()),
     }
     let elapsed = rt.block_on(body(iters));
     weft::diag::install_for_bench(weft::diag::Config::default());
